@@ -1,0 +1,65 @@
+# Hexagone: `make run` to try it, `make test` to prove it. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+ASSETS := src/hexagone/core/static/dist/app.js
+PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-sqlite test-postgres assets install install-test chromium migration-initial bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(STAMP)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+$(ASSETS): node_modules/.package-lock.json frontend/app.js frontend/app.css
+	npm run --silent build
+
+assets: $(ASSETS)
+install: $(STAMP) $(ASSETS)
+install-test: $(TEST_STAMP) $(ASSETS) chromium
+
+## Install, migrate, seed the demo organisation and serve on http://127.0.0.1:8000
+run: install
+	$(BIN)/hexagone migrate
+	$(BIN)/hexagone demo
+	$(BIN)/hexagone serve
+
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "The browser tests need Debian's chromium: run 'sudo apt-get install chromium'." >&2; exit 1; fi; \
+	fi
+
+## The whole suite, on SQLite and then on PostgreSQL
+test: install-test
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite:
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres:
+	HEXAGONE_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+## Regenerate the initial migration from the models (until the first release only)
+migration-initial: install
+	rm -f src/hexagone/migrations/versions/0001_*.py
+	rm -rf /tmp/hexagone-migration && mkdir -p /tmp/hexagone-migration
+	HEXAGONE_DATA_DIR=/tmp/hexagone-migration $(BIN)/python -c "from hexagone.migrations import alembic_config; from hexagone.core.config import get_settings; from alembic import command; command.revision(alembic_config(get_settings()), message='initial schema', autogenerate=True, rev_id='0001')"
+
+clean:
+	rm -rf $(VENV) node_modules src/hexagone/core/static/dist var

@@ -1,0 +1,3 @@
+"""Hexagone: a sovereign collaborative suite, one modular monolith."""
+
+__version__ = "0.1.0"

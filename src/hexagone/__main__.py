@@ -1,0 +1,3 @@
+from hexagone.cli import main
+
+main()

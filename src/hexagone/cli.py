@@ -1,0 +1,150 @@
+"""The ``hexagone`` command: serve, migrate, seed the demo, administer organisations.
+
+Every ``create`` command takes ``--json`` and then prints exactly one JSON object, for
+scripts; otherwise it prints lines for people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from hexagone.core.config import get_settings
+from hexagone.core.db import dispose_engine, system_session
+from hexagone.core.exceptions import ServiceError
+
+app = typer.Typer(help="Hexagone, the sovereign collaborative suite.", no_args_is_help=True, add_completion=False)
+org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
+user_app = typer.Typer(help="Users.", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+app.add_typer(user_app, name="user")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def run(coro: Any) -> Any:
+    """Run a service coroutine from a command; a service error ends with its message."""
+
+    async def wrapped() -> Any:
+        try:
+            return await coro
+        finally:
+            await dispose_engine()
+
+    try:
+        return asyncio.run(wrapped())
+    except ServiceError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+
+
+def emit(as_json: bool, payload: dict[str, Any], human: str) -> None:
+    typer.echo(json.dumps(payload, ensure_ascii=False) if as_json else human)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from hexagone.migrations import upgrade
+
+    upgrade(get_settings())
+    typer.echo("database is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+) -> None:
+    """Serve the web app, the API and every module's servers in one process."""
+    from hexagone.server import serve as run_server
+
+    settings = get_settings()
+    run_server(settings, host=host or settings.host, port=port or settings.http_port, workers=workers or settings.workers)
+
+
+@app.command()
+def demo(as_json: JsonFlag = False) -> None:
+    """Create the demo organisation if absent, and print its logins."""
+    from hexagone.app import load_registry
+    from hexagone.identity.service.demo import DEMO_DOMAIN, ensure_demo
+
+    settings = get_settings()
+    modules = [m.name for m in load_registry().subscribable]
+
+    async def go() -> dict[str, Any]:
+        async with system_session() as db:
+            result = await ensure_demo(db, settings.demo_password, modules)
+            return {"org_id": str(result.org.id), "domain": DEMO_DOMAIN, "created": result.created,
+                    "users": sorted(result.users), "password": settings.demo_password}
+
+    payload = run(go())
+    lines = [f"Demo organisation “Démo” ({DEMO_DOMAIN}) {'created' if payload['created'] else 'ready'}.",
+             f"Sign in at {settings.resolved_base_url}/login with one of:"]
+    lines += [f"  {email}" for email in payload["users"]]
+    lines.append(f"password: {settings.demo_password}")
+    emit(as_json, payload, "\n".join(lines))
+
+
+@org_app.command("create")
+def org_create(
+    name: Annotated[str, typer.Option(help="Display name.")],
+    domain: Annotated[str, typer.Option(help="Mail domain.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Create an organisation with its first domain."""
+    from hexagone.app import load_registry
+    from hexagone.identity.service.orgs import create_org
+
+    modules = [m.name for m in load_registry().subscribable]
+
+    async def go() -> dict[str, Any]:
+        async with system_session() as db:
+            org = await create_org(db, name=name, domain=domain, modules=modules)
+            await db.commit()
+            return {"id": str(org.id), "name": org.name, "domain": org.primary_domain}
+
+    payload = run(go())
+    emit(as_json, payload, f"organisation {payload['name']} created ({payload['id']})")
+
+
+@user_app.command("create")
+def user_create(
+    org: Annotated[str, typer.Option(help="The organisation's domain.")],
+    email: Annotated[str, typer.Option(help="E-mail address (login).")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    admin: Annotated[bool, typer.Option("--admin", help="Organisation administrator.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a user. The password is read from standard input, or generated and printed."""
+    from hexagone.identity.models import OrgRole
+    from hexagone.identity.service.orgs import org_by_domain
+    from hexagone.identity.service.users import create_user
+
+    password = None if sys.stdin is None or sys.stdin.isatty() else (sys.stdin.readline().rstrip("\r\n") or None)
+
+    async def go() -> dict[str, Any]:
+        async with system_session() as db:
+            organisation = await org_by_domain(db, org)
+            if organisation is None:
+                raise ServiceError(f"no organisation has the domain {org}")
+            user, generated = await create_user(db, org_id=organisation.id, email=email, display_name=name,
+                                                password=password, role=OrgRole.ADMIN if admin else OrgRole.USER)
+            await db.commit()
+            payload = {"id": str(user.id), "email": user.email, "role": user.role, "org_id": str(organisation.id)}
+            if generated:
+                payload["password"] = generated
+            return payload
+
+    payload = run(go())
+    human = f"user {payload['email']} created" + (f"; password: {payload['password']}" if "password" in payload else "")
+    emit(as_json, payload, human)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,97 @@
+"""The JSON API under ``/api/v1``: one FastAPI application gathering every module's routers,
+with its OpenAPI document at ``/api/v1/openapi.json``.
+
+Callers authenticate with the browser session (plus the ``X-CSRF-Token`` header for unsafe
+methods) or an OAuth2 bearer token from our own provider. Errors are always
+``{"error": message, "status": code}``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hexagone import __version__
+from hexagone.core.auth import Principal
+from hexagone.core.modules import Registry
+
+bearer_scheme = HTTPBearer(auto_error=False, description="An access token issued by Hexagone's OpenID provider.")
+
+
+class ErrorBody(BaseModel):
+    error: str
+    status: int
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody, "description": "Not signed in, or the token is invalid."},
+    403: {"model": ErrorBody, "description": "Signed in, but not allowed."},
+    404: {"model": ErrorBody, "description": "No such object in the caller's organisation."},
+}
+
+
+def current_principal(request: Request, _token: Annotated[object, Depends(bearer_scheme)] = None) -> Principal:
+    principal: Principal | None = request.scope.get("principal")
+    if principal is None:
+        raise HTTPException(401, "authentication required")
+    return principal
+
+
+def require_scope(scope: str):  # type: ignore[no-untyped-def]
+    """A dependency: bearer tokens must carry ``scope``; browser sessions carry them all."""
+
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.scopes is not None and scope not in principal.scopes:
+            raise HTTPException(403, f"the access token lacks the '{scope}' scope")
+        return principal
+
+    return check
+
+
+def admin_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not principal.is_admin:
+        raise HTTPException(403, "organisation administrators only")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else "error"
+    return JSONResponse({"error": message, "status": exc.status_code}, status_code=exc.status_code,
+                        headers=getattr(exc, "headers", None))
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()
+    ]
+    return JSONResponse({"error": "invalid request", "status": 422, "problems": problems}, status_code=422)
+
+
+def build(registry: Registry) -> FastAPI:
+    api = FastAPI(
+        title="Hexagone API",
+        version=__version__,
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        responses=ERROR_RESPONSES,
+    )
+    api.add_exception_handler(StarletteHTTPException, _http_error)
+    api.add_exception_handler(RequestValidationError, _validation_error)
+    for module in registry:
+        for router in module.api_routers:
+            prefix = f"/{module.name}" if module.subscribable else ""
+            api.include_router(router, prefix=prefix)
+    return api

@@ -1,0 +1,75 @@
+"""The audit log: every administrative action and every failed login, written in the same
+transaction as the change it describes, and readable (filter, export) by org admins."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hexagone.core.auth import Principal
+from hexagone.core.db import utcnow
+from hexagone.core.models import AuditEntry
+
+LOGIN_FAILED = "auth.login_failed"
+
+
+def record(
+    db: AsyncSession,
+    action: str,
+    *,
+    org_id: uuid.UUID | None,
+    actor: Principal | None = None,
+    actor_label: str = "",
+    target_type: str = "",
+    target_id: object = "",
+    target_label: str = "",
+    ip: str = "",
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    entry = AuditEntry(
+        org_id=org_id,
+        created_at=utcnow(),
+        actor_id=actor.user_id if actor else None,
+        actor_label=actor.email if actor else actor_label,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id) if target_id else "",
+        target_label=target_label[:320],
+        ip=ip[:64],
+        details=details or {},
+    )
+    db.add(entry)
+    return entry
+
+
+async def recent_failures(db: AsyncSession, *, window: timedelta, account: str | None = None,
+                          ip: str | None = None) -> int:
+    """Failed logins in the window, for one account (by e-mail) or one client address."""
+    since: datetime = utcnow() - window
+    stmt = select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == LOGIN_FAILED, AuditEntry.created_at >= since
+    )
+    if account is not None:
+        stmt = stmt.where(AuditEntry.target_label == account)
+    if ip is not None:
+        stmt = stmt.where(AuditEntry.ip == ip)
+    return int((await db.execute(stmt)).scalar_one())
+
+
+async def search(db: AsyncSession, *, action: str = "", actor: str = "", since: datetime | None = None,
+                 until: datetime | None = None, limit: int = 200) -> list[AuditEntry]:
+    """The entries of the session's organisation (the session is org-scoped), newest first."""
+    stmt = select(AuditEntry).order_by(AuditEntry.created_at.desc()).limit(limit)
+    if action:
+        stmt = stmt.where(AuditEntry.action.startswith(action))
+    if actor:
+        stmt = stmt.where(AuditEntry.actor_label.contains(actor))
+    if since:
+        stmt = stmt.where(AuditEntry.created_at >= since)
+    if until:
+        stmt = stmt.where(AuditEntry.created_at < until)
+    return list((await db.execute(stmt)).scalars())

@@ -1,0 +1,163 @@
+"""Who is making this request: login sessions and bearer tokens resolved to a Principal.
+
+The core stores sessions (:class:`~hexagone.core.models.AuthSession`) but does not know
+what a user is: the identity module installs a :data:`PrincipalLoader` (user id → Principal)
+and a :data:`BearerResolver` (OAuth2 access token → Principal) at start-up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hexagone.core.db import system_session, utcnow
+from hexagone.core.models import AuthSession
+from hexagone.core.security import new_token, token_digest
+
+SESSION_COOKIE = "hx_session"
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: uuid.UUID
+    org_id: uuid.UUID
+    email: str
+    display_name: str
+    role: str
+    locale: str | None
+    org_name: str
+    org_modules: tuple[str, ...]
+    org_brand_primary: str
+    org_brand_logo: str
+    org_mfa_required: bool
+    org_default_locale: str
+    mfa_enabled: bool
+    space_roles: dict[uuid.UUID, str] = field(default_factory=dict)  # space id -> role in it
+    group_ids: frozenset[uuid.UUID] = frozenset()
+    session_id: uuid.UUID | None = None
+    mfa_pending: bool = False
+    scopes: frozenset[str] | None = field(default=None)  # None: a browser session, all scopes
+
+    @property
+    def space_ids(self) -> frozenset[uuid.UUID]:
+        return frozenset(self.space_roles)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_guest(self) -> bool:
+        return self.role == "guest"
+
+    @property
+    def needs_mfa_setup(self) -> bool:
+        """The org requires MFA and this user has not enrolled yet."""
+        return self.org_mfa_required and not self.mfa_enabled
+
+
+PrincipalLoader = Callable[[AsyncSession, uuid.UUID], Awaitable[Principal | None]]
+BearerResolver = Callable[[str], Awaitable[Principal | None]]
+
+_loader: PrincipalLoader | None = None
+_bearer: BearerResolver | None = None
+
+
+def install(loader: PrincipalLoader, bearer: BearerResolver | None = None) -> None:
+    global _loader, _bearer
+    _loader = loader
+    _bearer = bearer
+
+
+async def principal_from_session_token(token: str) -> Principal | None:
+    if _loader is None or not token:
+        return None
+    now = utcnow()
+    async with system_session() as db:
+        row = (
+            await db.execute(
+                select(AuthSession).where(
+                    AuthSession.token_hash == token_digest(token),
+                    AuthSession.revoked_at.is_(None),
+                )
+            )
+        ).scalar_one_or_none()
+        if row is None or row.expires_at <= now:
+            return None
+        principal = await _loader(db, row.user_id)
+        if principal is None:
+            return None
+        if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
+            await db.execute(update(AuthSession).where(AuthSession.id == row.id).values(last_seen_at=now))
+            await db.commit()
+    return replace(
+        principal,
+        session_id=row.id,
+        mfa_pending=(principal.mfa_enabled and not row.mfa_verified),
+    )
+
+
+async def principal_from_bearer(token: str) -> Principal | None:
+    if _bearer is None or not token:
+        return None
+    return await _bearer(token)
+
+
+async def open_session(
+    db: AsyncSession, *, user_id: uuid.UUID, org_id: uuid.UUID, max_age: int, mfa_verified: bool, ip: str, user_agent: str
+) -> tuple[str, AuthSession]:
+    """Create a login session; returns the cookie value (shown once) and the row."""
+    token = new_token()
+    now = utcnow()
+    row = AuthSession(
+        token_hash=token_digest(token),
+        user_id=user_id,
+        org_id=org_id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(seconds=max_age),
+        mfa_verified=mfa_verified,
+        ip=ip[:64],
+        user_agent=user_agent[:300],
+    )
+    db.add(row)
+    await db.flush()
+    return token, row
+
+
+async def mark_mfa_verified(session_id: uuid.UUID) -> None:
+    async with system_session() as db:
+        await db.execute(update(AuthSession).where(AuthSession.id == session_id).values(mfa_verified=True))
+        await db.commit()
+
+
+async def revoke_session(db: AsyncSession, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    result = await db.execute(
+        update(AuthSession)
+        .where(AuthSession.id == session_id, AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return bool(result.rowcount)
+
+
+async def revoke_all_sessions(db: AsyncSession, user_id: uuid.UUID, *, except_id: uuid.UUID | None = None) -> None:
+    stmt = update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+    if except_id is not None:
+        stmt = stmt.where(AuthSession.id != except_id)
+    await db.execute(stmt.values(revoked_at=utcnow()))
+
+
+async def active_sessions(db: AsyncSession, user_id: uuid.UUID) -> list[AuthSession]:
+    now: datetime = utcnow()
+    rows = await db.execute(
+        select(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None), AuthSession.expires_at > now)
+        .order_by(AuthSession.last_seen_at.desc())
+    )
+    return list(rows.scalars())

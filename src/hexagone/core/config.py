@@ -1,0 +1,77 @@
+"""Settings, read once from ``HEXAGONE_*`` environment variables.
+
+The backend of every concern (database, pub/sub, blobs) is chosen here, never by editing
+code. ``docs/configuration.md`` documents each field; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HEXAGONE_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    http_port: int = 8000
+    base_url: str | None = None
+    secret_key: str | None = None
+    pubsub_url: str = "memory://"
+    demo_password: str = "Hexagone-demo-2026"
+    modules: str = Field(
+        default="",
+        description="Extra module import paths, comma separated, added to the installed ones.",
+    )
+    server: str = "granian"
+    workers: int = 1
+    login_max_failures_per_account: int = 10
+    login_max_failures_per_ip: int = 50
+    login_failure_window_seconds: int = 900
+    session_max_age_seconds: int = 14 * 24 * 3600
+    max_body_bytes: int = 1_048_576
+    log_level: str = "info"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'hexagone.sqlite3').resolve()}"
+
+    @property
+    def resolved_base_url(self) -> str:
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        return f"http://{self.host}:{self.http_port}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def resolved_secret_key(self) -> str:
+        """The configured key, else one generated on first run and kept in the data dir,
+        so that sessions and signed tokens survive a restart."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    @property
+    def extra_modules(self) -> list[str]:
+        return [m.strip() for m in self.modules.split(",") if m.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

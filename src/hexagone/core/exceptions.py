@@ -1,0 +1,35 @@
+"""Errors a service raises for a caller's mistake; pages and the API turn them into 4xx.
+
+The message is already translated (services run inside a request's language), so the
+page or JSON body can show it as it is.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class Invalid(ServiceError):
+    status = 400
+
+
+class Forbidden(ServiceError):
+    status = 403
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class Conflict(ServiceError):
+    status = 409
+
+
+class RateLimited(ServiceError):
+    status = 429

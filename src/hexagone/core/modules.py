@@ -1,0 +1,112 @@
+"""The module registry: how a module plugs into the core without the core knowing it.
+
+A module exposes a :class:`Module` descriptor (``hexagone.<name>.module.MODULE``). The
+composition root (:mod:`hexagone.app`) loads the installed ones and hands each part to the
+core piece that serves it: routes to the web app, navigation to the shell, search
+providers to unified search, handlers to the event bus, servers to ``hexagone serve``.
+
+A *subscribable* module is visible to an organisation only when the organisation
+subscribes to it: its navigation entry is hidden and its routes (all under ``/<name>/``)
+answer 404, exactly as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.routing import BaseRoute
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from hexagone.core.auth import Principal
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """An entry of the shell's navigation. ``label`` is a msgid of the module's catalogue."""
+
+    path: str
+    label: str
+    icon: str = "square"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    kind: str
+    title: str
+    subtitle: str
+    url: str
+
+
+SearchProvider = Callable[["Principal", str, int], Awaitable[list[SearchHit]]]
+EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
+Server = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Module:
+    name: str
+    label: str
+    package_dir: Path
+    subscribable: bool = True
+    routes: Sequence[BaseRoute] = ()
+    api_routers: Sequence[APIRouter] = ()
+    nav: Sequence[NavItem] = ()
+    search_providers: Sequence[SearchProvider] = ()
+    event_handlers: dict[str, Sequence[EventHandler]] = field(default_factory=dict)
+    servers: Sequence[Server] = ()
+    models_module: str | None = None
+    setup: Callable[[], None] | None = None  # called once when the app is built
+
+    @property
+    def templates_dir(self) -> Path | None:
+        path = self.package_dir / "templates"
+        return path if path.is_dir() else None
+
+    @property
+    def locale_dir(self) -> Path | None:
+        path = self.package_dir / "locale"
+        return path if path.is_dir() else None
+
+
+class Registry:
+    """The loaded modules, in load order."""
+
+    def __init__(self, modules: Sequence[Module]):
+        self.modules = list(modules)
+        self._by_name = {m.name: m for m in self.modules}
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.modules)
+
+    def get(self, name: str) -> Module | None:
+        return self._by_name.get(name)
+
+    @property
+    def subscribable(self) -> list[Module]:
+        return [m for m in self.modules if m.subscribable]
+
+    def visible_to(self, subscribed: Sequence[str]) -> list[Module]:
+        return [m for m in self.modules if not m.subscribable or m.name in subscribed]
+
+    def search_providers(self, subscribed: Sequence[str]) -> list[SearchProvider]:
+        return [p for m in self.visible_to(subscribed) for p in m.search_providers]
+
+
+def load_module(path: str) -> Module:
+    """Import ``path`` (``hexagone.mail`` or ``hexagone.mail.module``) and return its MODULE."""
+    try:
+        mod = importlib.import_module(path if path.endswith(".module") else f"{path}.module")
+    except ModuleNotFoundError:
+        mod = importlib.import_module(path)
+    descriptor = getattr(mod, "MODULE", None)
+    if not isinstance(descriptor, Module):
+        raise RuntimeError(f"{path} does not expose a Module named MODULE")
+    if descriptor.models_module:
+        importlib.import_module(descriptor.models_module)
+    return descriptor

@@ -1,0 +1,43 @@
+"""The notification centre: any module posts to a user; the shell shows the unread ones."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hexagone.core.db import utcnow
+from hexagone.core.models import Notification
+
+
+def post(db: AsyncSession, *, org_id: uuid.UUID, user_id: uuid.UUID, module: str, title: str,
+         body: str = "", link: str = "") -> Notification:
+    note = Notification(org_id=org_id, user_id=user_id, module=module, title=title[:200], body=body, link=link[:500])
+    db.add(note)
+    return note
+
+
+async def unread_count(db: AsyncSession, user_id: uuid.UUID) -> int:
+    stmt = select(func.count()).select_from(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)
+    )
+    return int((await db.execute(stmt)).scalar_one())
+
+
+async def latest(db: AsyncSession, user_id: uuid.UUID, limit: int = 30) -> list[Notification]:
+    stmt = (
+        select(Notification)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.created_at.desc())
+        .limit(limit)
+    )
+    return list((await db.execute(stmt)).scalars())
+
+
+async def mark_all_read(db: AsyncSession, user_id: uuid.UUID) -> None:
+    await db.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )

@@ -1,0 +1,23 @@
+"""Platform e-mail (password reset, invitation) waits here, in the same transaction as the
+token it carries, until the mail module delivers it."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hexagone.core.models import OutboxMessage
+
+
+def enqueue(db: AsyncSession, *, org_id: uuid.UUID | None, recipient: str, subject: str, body: str,
+            kind: str) -> OutboxMessage:
+    message = OutboxMessage(org_id=org_id, recipient=recipient, subject=subject, body=body, kind=kind)
+    db.add(message)
+    return message
+
+
+async def pending(db: AsyncSession, limit: int = 100) -> list[OutboxMessage]:
+    stmt = select(OutboxMessage).where(OutboxMessage.sent_at.is_(None)).order_by(OutboxMessage.created_at).limit(limit)
+    return list((await db.execute(stmt)).scalars())

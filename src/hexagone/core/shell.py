@@ -1,0 +1,168 @@
+"""The shell every page shares: navigation of the subscribed modules, unified search,
+the notification centre, the language switch, per-organisation branding, health checks —
+and the gate that makes an unsubscribed module invisible (404)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hexagone.core import i18n, notifications, templating
+from hexagone.core.db import get_engine, org_session
+from hexagone.core.modules import Registry, SearchHit
+from hexagone.core.web import LANG_COOKIE, error_response, login_required, principal_of, safe_next
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+DEFAULT_BRAND = "#000091"
+
+_registry: Registry | None = None
+
+
+def install(registry: Registry) -> None:
+    global _registry
+    _registry = registry
+    templating.add_context_processor(_shell_context)
+
+
+def registry() -> Registry:
+    assert _registry is not None
+    return _registry
+
+
+def _shell_context(request: Request) -> dict[str, Any]:
+    principal = principal_of(request)
+    nav = []
+    if principal is not None and not principal.mfa_pending:
+        for module in registry().visible_to(principal.org_modules):
+            nav.extend(module.nav)
+    return {
+        "principal": principal,
+        "nav": nav,
+        "csrf_token": request.scope.get("csrf_token", ""),
+        "current_path": request.url.path,
+    }
+
+
+class SubscriptionGate:
+    """``/<module>/…`` and ``/api/v1/<module>/…`` answer 404 to an organisation that does
+    not subscribe to ``<module>``, and to anonymous callers."""
+
+    def __init__(self, app: ASGIApp, registry: Registry):
+        self.app = app
+        self.names = {m.name for m in registry.subscribable}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and self.names:
+            path: str = scope["path"]
+            if path.startswith("/api/v1/"):
+                path = path[7:]
+            name = path.split("/", 2)[1] if path.count("/") >= 1 else ""
+            if name in self.names:
+                principal = scope.get("principal")
+                if principal is None or name not in principal.org_modules:
+                    return await error_response(scope, 404, "not found")(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
+async def healthz(_request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+async def readyz(_request: Request) -> Response:
+    try:
+        async with asyncio.timeout(2):
+            async with get_engine().connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except Exception:  # readiness says "not ready", it does not crash
+        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "up"})
+
+
+async def set_language(request: Request) -> Response:
+    form = await request.form()
+    lang = str(form.get("lang", ""))
+    if lang not in i18n.LANGUAGES:
+        return error_response(request.scope, 400, i18n.gettext("Unknown language."))
+    response = RedirectResponse(safe_next(str(form.get("next", "")), "/"), status_code=303)
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+    principal = principal_of(request)
+    if principal is not None:
+        for handler in _language_handlers:
+            await handler(principal, lang)
+    return response
+
+
+_language_handlers: list[Any] = []
+
+
+def on_language_change(handler: Any) -> None:
+    """Identity stores the choice on the user's profile through this hook."""
+    _language_handlers.append(handler)
+
+
+async def branding_css(request: Request) -> Response:
+    """The organisation's colours as CSS custom properties: a stylesheet, not inline
+    styles, so the Content-Security-Policy stays ``style-src 'self'``."""
+    principal = principal_of(request)
+    colour = principal.org_brand_primary if principal else DEFAULT_BRAND
+    if not HEX_COLOUR.match(colour or ""):
+        colour = DEFAULT_BRAND
+    css = f":root {{ --brand: {colour}; }}\n"
+    return Response(css, media_type="text/css", headers={"cache-control": "private, max-age=60"})
+
+
+@login_required
+async def search(request: Request) -> Response:
+    principal = principal_of(request)
+    assert principal is not None
+    query = request.query_params.get("q", "").strip()[:200]
+    hits: list[SearchHit] = []
+    if query:
+        providers = registry().search_providers(principal.org_modules)
+        results = await asyncio.gather(*(p(principal, query, 20) for p in providers))
+        hits = [hit for group in results for hit in group]
+    template = "core/search_results.html" if request.headers.get("hx-request") else "core/search.html"
+    return templating.render(request, template, {"query": query, "hits": hits})
+
+
+@login_required
+async def notification_centre(request: Request) -> Response:
+    principal = principal_of(request)
+    assert principal is not None
+    async with org_session(principal.org_id) as db:
+        if request.method == "POST":
+            await notifications.mark_all_read(db, principal.user_id)
+            await db.commit()
+            return RedirectResponse("/notifications", status_code=303)
+        items = await notifications.latest(db, principal.user_id)
+    return templating.render(request, "core/notifications.html", {"items": items})
+
+
+@login_required
+async def notification_badge(request: Request) -> Response:
+    principal = principal_of(request)
+    assert principal is not None
+    async with org_session(principal.org_id) as db:
+        count = await notifications.unread_count(db, principal.user_id)
+    return templating.render(request, "core/notification_badge.html", {"count": count})
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/lang", set_language, methods=["POST"]),
+        Route("/branding.css", branding_css),
+        Route("/search", search),
+        Route("/notifications", notification_centre, methods=["GET", "POST"]),
+        Route("/notifications/badge", notification_badge),
+    ]

@@ -1,0 +1,302 @@
+"""HTTP plumbing shared by every page and API: who is calling, in which language, CSRF,
+body limits, security headers, and errors that never show a stack trace.
+
+These are plain ASGI middlewares (no per-request task switching as with
+``BaseHTTPMiddleware``): they sit on the path of every request and must stay cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hexagone.core import i18n
+from hexagone.core.auth import SESSION_COOKIE, Principal, principal_from_bearer, principal_from_session_token
+from hexagone.core.config import Settings
+from hexagone.core.security import new_token, same, sign
+
+log = logging.getLogger("hexagone.web")
+
+CSRF_COOKIE = "hx_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+LANG_COOKIE = "lang"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+# 'self' only. form-action is left out on purpose: after an OpenID Connect login the
+# browser follows a redirect from our form to the client application's own host, which
+# Chromium would otherwise block.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+
+# Paths a user who still owes a second factor may reach.
+MFA_PENDING_PATHS = ("/login/mfa", "/logout", "/static/", "/healthz", "/readyz", "/lang")
+MFA_SETUP_PATHS = MFA_PENDING_PATHS + ("/account/mfa",)
+
+
+def wants_json(scope: Scope) -> bool:
+    path: str = scope.get("path", "")
+    if path.startswith("/api/") or path.startswith("/oidc/") and not path.startswith("/oidc/authorize"):
+        return True
+    accept = Headers(scope=scope).get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def error_response(scope: Scope, status: int, message: str) -> Response:
+    if wants_json(scope):
+        return JSONResponse({"error": message, "status": status}, status_code=status)
+    return PlainTextResponse(message, status_code=status)
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp, secure_cookies: bool):
+        self.app = app
+        self.hsts = secure_cookies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS:
+                    if name.decode() not in headers:
+                        headers.append(name.decode(), value.decode())
+                if self.hsts:
+                    headers.append("strict-transport-security", "max-age=31536000")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BodyTooLarge("client went away")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+def parse_cookies(scope: Scope) -> dict[str, str]:
+    raw = Headers(scope=scope).get("cookie")
+    if not raw:
+        return {}
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(raw)
+    except Exception:  # a malformed Cookie header is the client's problem, not a 500
+        return {}
+    return {k: v.value for k, v in jar.items()}
+
+
+class RequestContextMiddleware:
+    """Resolves the principal and language, enforces CSRF and the MFA gate, buffers
+    bodies up to the configured limit (413 beyond), and sets ``scope['csrf_token']``."""
+
+    def __init__(self, app: ASGIApp, settings: Settings):
+        self.app = app
+        self.settings = settings
+        self.secret = settings.resolved_secret_key
+        self.secure = settings.resolved_base_url.startswith("https://")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or scope["path"].startswith("/static/"):
+            return await self.app(scope, receive, send)
+        headers = Headers(scope=scope)
+        cookies = parse_cookies(scope)
+        principal: Principal | None = None
+        authorization = headers.get("authorization", "")
+        bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " else ""
+        if bearer:
+            principal = await principal_from_bearer(bearer)
+            if principal is None:
+                return await error_response(scope, 401, "invalid or expired access token")(scope, receive, send)
+        elif cookies.get(SESSION_COOKIE):
+            principal = await principal_from_session_token(cookies[SESSION_COOKIE])
+        scope["principal"] = principal
+        scope["auth_method"] = "bearer" if bearer else ("session" if principal else None)
+        i18n.set_language(
+            (principal.locale if principal else None)
+            or cookies.get(LANG_COOKIE)
+            or i18n.negotiate(headers.get("accept-language"))
+            or (principal.org_default_locale if principal else None)
+            or i18n.DEFAULT_LANGUAGE
+        )
+
+        csrf_cookie = cookies.get(CSRF_COOKIE, "")
+        new_csrf_cookie = None
+        if len(csrf_cookie) < 32:
+            csrf_cookie = new_csrf_cookie = new_token()
+        scope["csrf_token"] = sign(self.secret, "csrf:" + csrf_cookie)
+
+        if scope["type"] == "http":
+            length = headers.get("content-length")
+            if length is not None and (not length.isdigit() or int(length) > self.settings.max_body_bytes):
+                status = 413 if length.isdigit() else 400
+                msg = "request body too large" if status == 413 else "invalid Content-Length"
+                return await error_response(scope, status, msg)(scope, receive, send)
+            if scope["method"] not in SAFE_METHODS:
+                try:
+                    body = await read_body(receive, self.settings.max_body_bytes)
+                except BodyTooLarge:
+                    return await error_response(scope, 413, "request body too large")(scope, receive, send)
+                receive = replay(body)
+                if not bearer and not self._csrf_ok(scope, headers, body, new_csrf_cookie):
+                    return await error_response(scope, 403, "CSRF token missing or invalid; reload the page")(
+                        scope, receive, send
+                    )
+
+        gate = self._mfa_gate(scope, principal)
+        if gate is not None:
+            return await gate(scope, receive, send)
+
+        if new_csrf_cookie is None:
+            return await self.app(scope, receive, send)
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                cookie = f"{CSRF_COOKIE}={new_csrf_cookie}; Path=/; HttpOnly; SameSite=Lax"
+                MutableHeaders(scope=message).append("set-cookie", cookie + ("; Secure" if self.secure else ""))
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+    def _csrf_ok(self, scope: Scope, headers: Headers, body: bytes, new_cookie: str | None) -> bool:
+        if new_cookie is not None:
+            return False  # no cookie yet: nothing to compare with
+        expected = scope["csrf_token"]
+        supplied = headers.get(CSRF_HEADER, "")
+        if not supplied:
+            ctype = headers.get("content-type", "")
+            if ctype.startswith("application/x-www-form-urlencoded"):
+                supplied = parse_qs(body.decode("latin-1")).get(CSRF_FIELD, [""])[0]
+            elif ctype.startswith("multipart/form-data"):
+                supplied = _multipart_field(body, CSRF_FIELD)
+        return bool(supplied) and same(supplied, expected)
+
+    def _mfa_gate(self, scope: Scope, principal: Principal | None) -> Response | None:
+        if principal is None or principal.session_id is None:
+            return None
+        path = scope["path"]
+        if principal.mfa_pending and not path.startswith(MFA_PENDING_PATHS):
+            target = "/login/mfa"
+        elif principal.needs_mfa_setup and not path.startswith(MFA_SETUP_PATHS):
+            target = "/account/mfa"
+        else:
+            return None
+        if wants_json(scope):
+            return JSONResponse({"error": "second factor required", "status": 401}, status_code=401)
+        return RedirectResponse(target, status_code=303)
+
+
+def _multipart_field(body: bytes, name: str) -> str:
+    """The value of a small text field in a buffered multipart body (the CSRF token)."""
+    marker = f'name="{name}"'.encode()
+    at = body.find(marker)
+    if at < 0:
+        return ""
+    start = body.find(b"\r\n\r\n", at)
+    end = body.find(b"\r\n", start + 4)
+    if start < 0 or end < 0:
+        return ""
+    return body[start + 4 : end].decode("latin-1").strip()
+
+
+def principal_of(request: Request) -> Principal | None:
+    return request.scope.get("principal")
+
+
+Endpoint = Callable[..., Awaitable[Response]]
+
+
+def login_required(endpoint: Endpoint) -> Endpoint:
+    """Pages only: redirect an anonymous visitor to the login form, then back."""
+
+    @wraps(endpoint)
+    async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Response:
+        if principal_of(request) is None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        return await endpoint(request, *args, **kwargs)
+
+    return wrapper
+
+
+def admin_required(endpoint: Endpoint) -> Endpoint:
+    @wraps(endpoint)
+    async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Response:
+        principal = principal_of(request)
+        if principal is None or principal.session_id is None:
+            return await login_required(endpoint)(request, *args, **kwargs)
+        if not principal.is_admin:
+            raise HTTPException(403, i18n.gettext("This page is reserved for the organisation's administrators."))
+        return await endpoint(request, *args, **kwargs)
+
+    return wrapper
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site paths: no scheme, no host, no ``//evil`` or ``/\\evil`` tricks."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    if any(c in target for c in "\r\n\t\\"):
+        return default
+    return target
+
+
+def json_error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message, "status": status}, status_code=status)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)

@@ -1,0 +1,39 @@
+"""The identity module's descriptor: always on (not subscribable), it provides sign-in,
+the home page, accounts, spaces and the admin console, and installs the principal loader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hexagone.core import auth, shell
+from hexagone.core.db import org_session
+from hexagone.core.modules import Module
+from hexagone.identity import api, policy, search  # noqa: F401 - policy registers ability rules
+from hexagone.identity.service import load_principal
+from hexagone.identity.service.users import set_locale
+from hexagone.identity.web import account, branding
+from hexagone.identity.web import auth as auth_pages
+
+
+async def _remember_language(principal: auth.Principal, lang: str) -> None:
+    async with org_session(principal.org_id) as db:
+        await set_locale(db, principal, lang)
+        await db.commit()
+
+
+def _setup() -> None:
+    auth.install(load_principal)
+    shell.on_language_change(_remember_language)
+
+
+MODULE = Module(
+    name="identity",
+    label="Identity",
+    package_dir=Path(__file__).parent,
+    subscribable=False,
+    routes=[*auth_pages.ROUTES, *account.ROUTES, *branding.ROUTES],
+    api_routers=[api.router],
+    search_providers=[search.people, search.spaces],
+    models_module="hexagone.identity.models",
+    setup=_setup,
+)

@@ -1,0 +1,11 @@
+"""The identity service: the only entry other modules may call.
+
+Each concept has its own file (orgs, users, spaces, groups, login, mfa, tokens); this
+package gathers what other modules need.
+"""
+
+from hexagone.identity.service.principals import load_principal
+from hexagone.identity.service.login import verify_credentials
+from hexagone.identity.service.orgs import org_by_domain
+
+__all__ = ["load_principal", "org_by_domain", "verify_credentials"]

@@ -1,0 +1,28 @@
+"""Starting the ASGI server. Granian by default (measured faster than uvicorn on this
+kind of app, see bench/README.md); uvicorn with ``HEXAGONE_SERVER=uvicorn``."""
+
+from __future__ import annotations
+
+from hexagone.core.config import Settings
+
+
+def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    if settings.server == "uvicorn":
+        import uvicorn
+
+        uvicorn.run("hexagone.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level=settings.log_level, proxy_headers=False, access_log=False)
+        return
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    Server(
+        "hexagone.app:create_app",
+        factory=True,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        log_level=settings.log_level,
+        websockets=True,
+    ).serve()
