@@ -91,3 +91,8 @@ def negotiate(accept_language: str | None) -> str | None:
             choices.append((q, tag))
     choices.sort(key=lambda c: -c[0])
     return choices[0][1] if choices and choices[0][0] > 0 else None
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction where it is translated later (navigation labels)."""
+    return message

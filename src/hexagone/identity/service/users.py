@@ -22,8 +22,10 @@ from hexagone.identity.models import Domain, OrgRole, RecoveryCode, User
 
 
 def normalise_email(email: str) -> str:
+    """Lower-cased and IDNA-normalised. Intranet and test domains (.internal, .test) are
+    allowed: an organisation hosting itself may well use them."""
     try:
-        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+        return validate_email(email.strip(), check_deliverability=False, globally_deliverable=False, test_environment=True).normalized.lower()
     except EmailNotValidError:
         raise Invalid(_("“%(email)s” is not a valid e-mail address.", email=email.strip()[:100])) from None
 

@@ -1,0 +1,164 @@
+"""The test harness: a real server process on a real database (SQLite by default,
+PostgreSQL when ``HEXAGONE_TEST_DATABASE_URL`` is set), reached over HTTP.
+
+The test process shares the server's database and settings, so factories create data
+through the service layer and tests observe it through the protocols.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(tempfile.mkdtemp(prefix="hexagone-test-"))
+# On PostgreSQL each run gets its own database, created beside the one the URL names, so
+# that several runs (developers, CI) can share one server without dropping each other's data.
+PG_ADMIN_URL = os.environ.get("HEXAGONE_TEST_DATABASE_URL", "")
+PG_DATABASE = f"hexagone_test_{os.getpid()}_{DATA_DIR.name[-8:].lower()}"
+DATABASE_URL = (
+    PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_DATABASE
+    if PG_ADMIN_URL
+    else f"sqlite+aiosqlite:///{DATA_DIR / 'test.sqlite3'}"
+)
+
+# Set before anything imports hexagone: settings are read once per process.
+TEST_ENV = {
+    "HEXAGONE_DATA_DIR": str(DATA_DIR),
+    "HEXAGONE_DATABASE_URL": DATABASE_URL,
+    "HEXAGONE_SECRET_KEY": "test-secret-key-not-for-production-0123456789",
+    "HEXAGONE_MODULES": "tests.sample_module",
+    "HEXAGONE_LOGIN_MAX_FAILURES_PER_IP": "100000",
+    "HEXAGONE_LOGIN_MAX_FAILURES_PER_ACCOUNT": "5",
+    "HEXAGONE_DEMO_PASSWORD": "Demo-password-for-tests",
+    "HEXAGONE_LOG_LEVEL": "warning",
+}
+os.environ.update(TEST_ENV)
+sys.path.insert(0, str(ROOT))
+
+
+def _postgres_admin(statement: str) -> None:
+    import asyncio
+
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def run() -> None:
+        engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def hexagone_command(*args: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "hexagone"), *args]
+
+
+def server_env(**overrides: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(TEST_ENV)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(overrides)
+    return env
+
+
+class Server:
+    """A ``hexagone serve`` process on a free port."""
+
+    def __init__(self, **env: str):
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log = DATA_DIR / f"server-{self.port}.log"
+        env.setdefault("HEXAGONE_BASE_URL", self.base_url)
+        self.process = subprocess.Popen(
+            hexagone_command("serve", "--port", str(self.port)),
+            env=server_env(**env), cwd=ROOT, stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(self.base_url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not become ready: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def migrated() -> Iterator[None]:
+    if PG_ADMIN_URL:
+        _postgres_admin(f'CREATE DATABASE "{PG_DATABASE}"')
+    subprocess.run(hexagone_command("migrate"), env=server_env(), cwd=ROOT, check=True, capture_output=True)
+    yield
+    if PG_ADMIN_URL:
+        _postgres_admin(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+    shutil.rmtree(DATA_DIR, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server(migrated: None) -> Iterator[Server]:
+    srv = Server()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def start_server(migrated: None) -> Iterator[Callable[..., Server]]:
+    """Start an extra server with other settings (same database), stopped at the end."""
+    started: list[Server] = []
+
+    def start(**env: str) -> Server:
+        srv = Server(**env)
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        srv.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(server: Server) -> str:
+    return server.base_url
+
+
+@pytest.fixture
+async def client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=base_url, follow_redirects=False, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _dispose_engine() -> AsyncIterator[None]:
+    yield
+    from hexagone.core.db import dispose_engine
+
+    await dispose_engine()

@@ -1,0 +1,102 @@
+"""Signing in and out through the real form, over HTTP, against the real database."""
+
+from __future__ import annotations
+
+import httpx
+
+from hexagone.core.auth import SESSION_COOKIE
+from tests.factories import DEFAULT_PASSWORD, csrf_token, login, make_org, make_user
+
+
+async def test_login_with_right_password_opens_a_session_and_shows_home(client: httpx.AsyncClient) -> None:
+    org = await make_org()
+    user = await make_user(org)
+    response = await login(client, user)
+    assert response.headers["location"] == "/"
+    cookie = next(c for c in client.cookies.jar if c.name == SESSION_COOKIE)
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    home = await client.get("/")
+    assert home.status_code == 200
+    assert user.email.split("@")[0] in home.text
+
+
+async def test_login_with_wrong_password_is_refused_with_a_message(client: httpx.AsyncClient) -> None:
+    org = await make_org()
+    user = await make_user(org)
+    token = await csrf_token(client)
+    response = await client.post("/login", data={"email": user.email, "password": "wrong-password!",
+                                                 "csrf_token": token})
+    assert response.status_code == 400
+    assert 'role="alert"' in response.text
+    assert SESSION_COOKIE not in client.cookies
+
+
+async def test_login_without_csrf_token_is_forbidden(client: httpx.AsyncClient) -> None:
+    org = await make_org()
+    user = await make_user(org)
+    await client.get("/login")
+    response = await client.post("/login", data={"email": user.email, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 403
+    assert SESSION_COOKIE not in client.cookies
+
+
+async def test_login_next_parameter_never_redirects_off_site(client: httpx.AsyncClient) -> None:
+    org = await make_org()
+    user = await make_user(org)
+    for evil in ("https://evil.test/", "//evil.test/x", "/\\evil.test", "javascript:alert(1)"):
+        client.cookies.clear()
+        token = await csrf_token(client)
+        response = await client.post("/login", data={"email": user.email, "password": user.password,
+                                                     "csrf_token": token, "next": evil})
+        assert response.status_code == 303
+        assert response.headers["location"] == "/", evil
+
+
+async def test_pages_redirect_anonymous_visitors_to_login_with_next(client: httpx.AsyncClient) -> None:
+    response = await client.get("/account/sessions")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/account/sessions"
+
+
+async def test_logout_revokes_the_session(client: httpx.AsyncClient) -> None:
+    org = await make_org()
+    user = await make_user(org)
+    await login(client, user)
+    stolen = client.cookies[SESSION_COOKIE]
+    token = await csrf_token(client, "/")
+    response = await client.post("/logout", data={"csrf_token": token})
+    assert response.status_code == 303
+    client.cookies.set(SESSION_COOKIE, stolen)
+    replay = await client.get("/")
+    assert replay.status_code == 303 and replay.headers["location"].startswith("/login")
+
+
+async def test_disabled_user_cannot_login(client: httpx.AsyncClient) -> None:
+    from hexagone.core.db import system_session
+    from hexagone.identity.models import User
+
+    org = await make_org()
+    user = await make_user(org)
+    async with system_session() as db:
+        row = await db.get(User, user.id)
+        assert row is not None
+        row.is_active = False
+        await db.commit()
+    token = await csrf_token(client)
+    response = await client.post("/login", data={"email": user.email, "password": user.password, "csrf_token": token})
+    assert response.status_code == 400
+
+
+async def test_login_failures_are_rate_limited_per_account(client: httpx.AsyncClient) -> None:
+    org = await make_org()
+    user = await make_user(org)
+    token = await csrf_token(client)
+    statuses = []
+    for _ in range(7):
+        r = await client.post("/login", data={"email": user.email, "password": "nope-nope-nope", "csrf_token": token})
+        statuses.append(r.status_code)
+    assert statuses[:5] == [400] * 5
+    assert statuses[5:] == [429, 429]
+    # even the right password is refused while the account is locked
+    r = await client.post("/login", data={"email": user.email, "password": user.password, "csrf_token": token})
+    assert r.status_code == 429
