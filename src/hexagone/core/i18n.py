@@ -71,6 +71,13 @@ def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
 _ = gettext
 
 
+def has_translation(message: str | tuple[str, str]) -> bool:
+    """Whether the current language's catalogue holds ``message`` (a word may translate
+    to itself, as "Notifications" does in French, so comparing texts is not enough)."""
+    key = message if isinstance(message, str) else (message[0], 0)
+    return key in _translations()._catalog  # gettext keeps the merged messages there
+
+
 def negotiate(accept_language: str | None) -> str | None:
     """The first supported language in an ``Accept-Language`` header, by q-value."""
     if not accept_language:

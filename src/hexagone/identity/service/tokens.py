@@ -41,7 +41,7 @@ async def request_password_reset(db: AsyncSession, *, email: str, base_url: str,
         db, org_id=user.org_id, recipient=user.email, kind="password_reset",
         subject=_("Reset your Hexagone password"),
         body=_("Someone (hopefully you) asked to reset your password. Open this link within an hour:\n\n"
-               "%(link)s\n\nIf it was not you, ignore this message.", link=f"{base_url}/password/reset/{token}"),
+               "%(link)s\n\nIf it was not you, ignore this message.", link=base_url + "/password/reset/" + token),
     )
     audit.record(db, "auth.password_reset_requested", org_id=user.org_id, actor_label=user.email,
                  target_type="user", target_id=user.id, target_label=user.email, ip=ip)
@@ -96,7 +96,7 @@ async def invite_guest(db: AsyncSession, actor: Principal, *, email: str, space_
         db, org_id=actor.org_id, recipient=email, kind="invitation",
         subject=_("%(name)s invites you to Hexagone", name=actor.display_name),
         body=_("%(name)s (%(org)s) invites you as a guest. Open this link to accept:\n\n%(link)s",
-               name=actor.display_name, org=actor.org_name, link=f"{base_url}/invitation/{token}"),
+               name=actor.display_name, org=actor.org_name, link=base_url + "/invitation/" + token),
     )
     audit.record(db, "guest.invited", org_id=actor.org_id, actor=actor, target_type="invitation",
                  target_label=email, details={"spaces": invitation.space_ids})
