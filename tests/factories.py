@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 import pyotp
@@ -23,13 +23,17 @@ CSRF_RE = re.compile(r'data-csrf="([0-9a-f]+)"')
 
 @dataclass
 class TestOrg:
+    __test__ = False
+
     id: uuid.UUID
     name: str
     domain: str
 
 
-@dataclass
+@dataclass(eq=False)  # hashable by identity: users are dict keys in make_space(members=…)
 class TestUser:
+    __test__ = False
+
     id: uuid.UUID
     org_id: uuid.UUID
     email: str
@@ -44,6 +48,8 @@ class TestUser:
 
 @dataclass
 class TestSpace:
+    __test__ = False
+
     id: uuid.UUID
     org_id: uuid.UUID
     name: str
@@ -92,6 +98,7 @@ async def make_space(owner: TestUser, *, members: dict[TestUser, str] | None = N
     actor = await principal(owner)
     async with org_session(owner.org_id) as db:
         space = await spaces.create_space(db, actor, name=name or unique("Space "))
+        actor = replace(actor, space_roles={**actor.space_roles, space.id: SpaceRole.OWNER})  # now its owner
         for member, role in (members or {}).items():
             await spaces.add_member(db, actor, space, member.id, role)
         await db.commit()

@@ -131,10 +131,10 @@ async def open_session(
     return token, row
 
 
-async def mark_mfa_verified(session_id: uuid.UUID) -> None:
-    async with system_session() as db:
-        await db.execute(update(AuthSession).where(AuthSession.id == session_id).values(mfa_verified=True))
-        await db.commit()
+async def mark_mfa_verified(db: AsyncSession, session_id: uuid.UUID) -> None:
+    """In the caller's transaction: with SQLite, a second connection writing while the
+    caller holds its write lock would wait for it forever."""
+    await db.execute(update(AuthSession).where(AuthSession.id == session_id).values(mfa_verified=True))
 
 
 async def revoke_session(db: AsyncSession, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:

@@ -50,6 +50,18 @@ SECURITY_HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
 
+# Protocol endpoints that authenticate their caller themselves rather than by cookie: an
+# OAuth2 client by its own credentials (token, revocation), a resource request by a bearer
+# token the endpoint checks against its own rules (userinfo). There the middleware
+# resolves no principal and asks for no CSRF token: forgery rides on credentials the
+# browser adds by itself, and these paths accept none. Modules add theirs at import time.
+SELF_AUTHENTICATED_PATHS: set[str] = set()
+
+
+def add_self_authenticated_paths(*paths: str) -> None:
+    SELF_AUTHENTICATED_PATHS.update(paths)
+
+
 # Paths a user who still owes a second factor may reach.
 MFA_PENDING_PATHS = ("/login/mfa", "/logout", "/static/", "/healthz", "/readyz", "/lang")
 MFA_SETUP_PATHS = MFA_PENDING_PATHS + ("/account/mfa",)
@@ -57,7 +69,9 @@ MFA_SETUP_PATHS = MFA_PENDING_PATHS + ("/account/mfa",)
 
 def wants_json(scope: Scope) -> bool:
     path: str = scope.get("path", "")
-    if path.startswith("/api/") or path.startswith("/oidc/") and not path.startswith("/oidc/authorize"):
+    # The OpenID provider answers applications in JSON, except on the two pages a browser visits.
+    browser_oidc = path.startswith(("/oidc/authorize", "/oidc/logout"))
+    if path.startswith("/api/") or path.startswith("/oidc/") and not browser_oidc:
         return True
     accept = Headers(scope=scope).get("accept", "")
     return "application/json" in accept and "text/html" not in accept
@@ -93,6 +107,18 @@ class SecurityHeadersMiddleware:
 
 class BodyTooLarge(Exception):
     pass
+
+
+# Up to this size an oversize body is read and thrown away before the 413, so that the
+# client (still sending) sees the error; beyond it, answering and closing is cheaper.
+DRAIN_LIMIT = 32 * 1024 * 1024
+
+
+async def drain(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect" or not message.get("more_body", False):
+            return
 
 
 async def read_body(receive: Receive, limit: int) -> bytes:
@@ -152,13 +178,14 @@ class RequestContextMiddleware:
         headers = Headers(scope=scope)
         cookies = parse_cookies(scope)
         principal: Principal | None = None
+        self_authenticated = scope["path"] in SELF_AUTHENTICATED_PATHS
         authorization = headers.get("authorization", "")
-        bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " else ""
+        bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " and not self_authenticated else ""
         if bearer:
             principal = await principal_from_bearer(bearer)
             if principal is None:
                 return await error_response(scope, 401, "invalid or expired access token")(scope, receive, send)
-        elif cookies.get(SESSION_COOKIE):
+        elif cookies.get(SESSION_COOKIE) and not self_authenticated:
             principal = await principal_from_session_token(cookies[SESSION_COOKIE])
         scope["principal"] = principal
         scope["auth_method"] = "bearer" if bearer else ("session" if principal else None)
@@ -178,17 +205,20 @@ class RequestContextMiddleware:
 
         if scope["type"] == "http":
             length = headers.get("content-length")
-            if length is not None and (not length.isdigit() or int(length) > self.settings.max_body_bytes):
-                status = 413 if length.isdigit() else 400
-                msg = "request body too large" if status == 413 else "invalid Content-Length"
-                return await error_response(scope, status, msg)(scope, receive, send)
+            if length is not None and not length.isdigit():
+                return await error_response(scope, 400, "invalid Content-Length")(scope, receive, send)
+            if length is not None and int(length) > self.settings.max_body_bytes:
+                if int(length) <= DRAIN_LIMIT:
+                    await drain(receive)  # so the client reads our answer instead of a reset
+                return await error_response(scope, 413, "request body too large")(scope, receive, send)
             if scope["method"] not in SAFE_METHODS:
                 try:
                     body = await read_body(receive, self.settings.max_body_bytes)
                 except BodyTooLarge:
+                    await drain(receive)
                     return await error_response(scope, 413, "request body too large")(scope, receive, send)
                 receive = replay(body)
-                if not bearer and not self._csrf_ok(scope, headers, body, new_csrf_cookie):
+                if not bearer and not self_authenticated and not self._csrf_ok(scope, headers, body, new_csrf_cookie):
                     return await error_response(scope, 403, "CSRF token missing or invalid; reload the page")(
                         scope, receive, send
                     )

@@ -4,6 +4,7 @@ Each concept has its own file (orgs, users, spaces, groups, login, mfa, tokens);
 package gathers what other modules need.
 """
 
+import hexagone.identity.policy  # noqa: F401 - registers the ability rules these services enforce
 from hexagone.identity.service.principals import load_principal
 from hexagone.identity.service.login import verify_credentials
 from hexagone.identity.service.orgs import org_by_domain

@@ -79,7 +79,7 @@ async def mfa_page(request: Request) -> Response:
                 if action == "confirm":
                     context["recovery_codes"] = await mfa.confirm_enrolment(db, principal, field(form, "code", 40))
                     if principal.session_id is not None:
-                        await auth.mark_mfa_verified(principal.session_id)
+                        await auth.mark_mfa_verified(db, principal.session_id)
                 elif action == "regenerate":
                     context["recovery_codes"] = await mfa.regenerate_recovery_codes(db, principal)
                 elif action == "disable":

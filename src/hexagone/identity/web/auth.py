@@ -71,6 +71,9 @@ async def second_factor_page(request: Request) -> Response:
     try:
         async with org_session(principal.org_id) as db:
             ok = await mfa.verify_second_factor(db, get_settings(), principal, field(form, "code", 40), client_ip(request))
+            if ok:
+                assert principal.session_id is not None
+                await auth.mark_mfa_verified(db, principal.session_id)
             await db.commit()
     except RateLimited as exc:
         return templating.render(request, "identity/login_mfa.html", {"next": next_url, "error": exc.message},
@@ -78,8 +81,6 @@ async def second_factor_page(request: Request) -> Response:
     if not ok:
         return templating.render(request, "identity/login_mfa.html",
                                  {"next": next_url, "error": _("This code is not valid.")}, status_code=400)
-    assert principal.session_id is not None
-    await auth.mark_mfa_verified(principal.session_id)
     return RedirectResponse(next_url, status_code=303)
 
 
