@@ -13,15 +13,19 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPBearer
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hexagone import __version__
-from hexagone.core.auth import Principal
+from hexagone.core.auth import SESSION_COOKIE, Principal
 from hexagone.core.modules import Registry
 
 bearer_scheme = HTTPBearer(auto_error=False, description="An access token issued by Hexagone's OpenID provider.")
+session_scheme = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False,
+    description="The browser session; unsafe methods also need the X-CSRF-Token header of the page.",
+)
 
 
 class ErrorBody(BaseModel):
@@ -36,7 +40,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def current_principal(request: Request, _token: Annotated[object, Depends(bearer_scheme)] = None) -> Principal:
+def current_principal(
+    request: Request,
+    _token: Annotated[object, Depends(bearer_scheme)] = None,
+    _session: Annotated[object, Depends(session_scheme)] = None,
+) -> Principal:
+    """The caller, resolved by the core middleware from a bearer token or the session
+    (the two schemes are declared so the OpenAPI document says either one will do)."""
     principal: Principal | None = request.scope.get("principal")
     if principal is None:
         raise HTTPException(401, "authentication required")
@@ -64,11 +74,27 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else "error"
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
     return JSONResponse({"error": message, "status": exc.status_code}, status_code=exc.status_code,
-                        headers=getattr(exc, "headers", None))
+                        headers=headers or None)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method of every route on this path. Starlette's own 405 names only the
+    methods of the first route that matched, though GET and POST of one path are often
+    two routes."""
+    path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+    methods: set[str] = set()
+    for route in request.app.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
