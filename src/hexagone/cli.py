@@ -20,8 +20,13 @@ from hexagone.core.exceptions import ServiceError
 app = typer.Typer(help="Hexagone, the sovereign collaborative suite.", no_args_is_help=True, add_completion=False)
 org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
+oidc_client_app = typer.Typer(help="Applications that sign people in with Hexagone (OpenID Connect).",
+                              no_args_is_help=True)
+oidc_key_app = typer.Typer(help="The keys that sign ID tokens.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
+app.add_typer(oidc_client_app, name="oidc-client")
+app.add_typer(oidc_key_app, name="oidc-key")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
@@ -144,6 +149,60 @@ def user_create(
     payload = run(go())
     human = f"user {payload['email']} created" + (f"; password: {payload['password']}" if "password" in payload else "")
     emit(as_json, payload, human)
+
+
+@oidc_client_app.command("create")
+def oidc_client_create(
+    org: Annotated[str, typer.Option(help="The organisation's domain.")],
+    name: Annotated[str, typer.Option(help="The application's name.")],
+    redirect_uri: Annotated[list[str], typer.Option("--redirect-uri", help="A redirect URI (repeat for several).")],
+    post_logout_redirect_uri: Annotated[list[str] | None, typer.Option(
+        "--post-logout-redirect-uri", help="Where it may send people after sign-out (repeatable).")] = None,
+    scope: Annotated[list[str] | None, typer.Option(
+        "--scope", help="A scope it may ask for (repeatable); default: openid profile email offline_access")] = None,
+    public: Annotated[bool, typer.Option("--public", help="No secret; PKCE required (native or browser app).")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Register an application of an organisation; prints its client_id and client_secret (shown once)."""
+    from hexagone.identity.oidc.claims import DEFAULT_SCOPES
+    from hexagone.identity.oidc.server import DISCOVERY_PATH
+    from hexagone.identity.oidc.service import register_client
+    from hexagone.identity.service.orgs import org_by_domain
+
+    async def go() -> dict[str, Any]:
+        async with system_session() as db:
+            organisation = await org_by_domain(db, org)
+            if organisation is None:
+                raise ServiceError(f"no organisation has the domain {org}")
+            registered = await register_client(
+                db, None, org_id=organisation.id, name=name, redirect_uris=redirect_uri,
+                post_logout_redirect_uris=post_logout_redirect_uri or (), scopes=scope or DEFAULT_SCOPES,
+                confidential=not public,
+            )
+            await db.commit()
+            client = registered.client
+            return {"id": str(client.id), "client_id": client.client_id, "client_secret": registered.secret,
+                    "name": client.name, "org_id": str(organisation.id), "public": client.is_public,
+                    "redirect_uris": client.redirect_uris, "scopes": client.scopes,
+                    "discovery_url": get_settings().resolved_base_url + DISCOVERY_PATH}
+
+    payload = run(go())
+    lines = [f"application {payload['name']} registered", f"client_id: {payload['client_id']}"]
+    if payload["client_secret"]:
+        lines.append(f"client_secret: {payload['client_secret']}  (shown once)")
+    lines.append(f"discovery: {payload['discovery_url']}")
+    emit(as_json, payload, "\n".join(lines))
+
+
+@oidc_key_app.command("rotate")
+def oidc_key_rotate(as_json: JsonFlag = False) -> None:
+    """Add a signing key, used from now on; older keys stay published until their file is deleted."""
+    from hexagone.identity.oidc.keys import add_key, key_folder
+
+    kid = add_key()
+    folder = str(key_folder())
+    emit(as_json, {"kid": kid, "folder": folder},
+         f"new signing key {kid} in {folder}; delete an older key's file once the tokens it signed have expired")
 
 
 def main() -> None:

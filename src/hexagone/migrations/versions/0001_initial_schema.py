@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 07:16:57.548066
+Create Date: 2026-11-29 07:31:29.845358
 """
 
 from __future__ import annotations
@@ -216,6 +216,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_notifications_org_id'), ['org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notifications_user_id'), ['user_id'], unique=False)
 
+    op.create_table('oidc_clients',
+    sa.Column('client_id', sa.String(length=64), nullable=False),
+    sa.Column('secret_digest', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('redirect_uris', sa.JSON(), nullable=False),
+    sa.Column('post_logout_redirect_uris', sa.JSON(), nullable=False),
+    sa.Column('scopes', sa.JSON(), nullable=False),
+    sa.Column('token_endpoint_auth_method', sa.String(length=32), nullable=False),
+    sa.Column('created_by', sa.Uuid(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('org_id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_oidc_clients_created_by_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_oidc_clients_org_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_oidc_clients')),
+    sa.UniqueConstraint('client_id', name=op.f('uq_oidc_clients_client_id'))
+    )
+    with op.batch_alter_table('oidc_clients', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_oidc_clients_org_id'), ['org_id'], unique=False)
+
     op.create_table('password_resets',
     sa.Column('user_id', sa.Uuid(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
@@ -250,11 +270,82 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_space_members_space_id'), ['space_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_space_members_user_id'), ['user_id'], unique=False)
 
+    op.create_table('oidc_authorization_codes',
+    sa.Column('code_digest', sa.String(length=64), nullable=False),
+    sa.Column('oidc_client_id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('redirect_uri', sa.String(length=2000), nullable=False),
+    sa.Column('scope', sa.String(length=500), nullable=False),
+    sa.Column('nonce', sa.String(length=500), nullable=True),
+    sa.Column('code_challenge', sa.String(length=128), nullable=True),
+    sa.Column('code_challenge_method', sa.String(length=10), nullable=True),
+    sa.Column('auth_time', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('mfa', sa.Boolean(), nullable=False),
+    sa.Column('expires_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('org_id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['oidc_client_id'], ['oidc_clients.id'], name=op.f('fk_oidc_authorization_codes_oidc_client_id_oidc_clients'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_oidc_authorization_codes_org_id_organisations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_oidc_authorization_codes_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_oidc_authorization_codes')),
+    sa.UniqueConstraint('code_digest', name=op.f('uq_oidc_authorization_codes_code_digest'))
+    )
+    with op.batch_alter_table('oidc_authorization_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_oidc_authorization_codes_expires_at'), ['expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_oidc_authorization_codes_oidc_client_id'), ['oidc_client_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_oidc_authorization_codes_org_id'), ['org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_oidc_authorization_codes_user_id'), ['user_id'], unique=False)
+
+    op.create_table('oidc_tokens',
+    sa.Column('oidc_client_id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('authorization_code_id', sa.Uuid(), nullable=True),
+    sa.Column('access_digest', sa.String(length=64), nullable=False),
+    sa.Column('refresh_digest', sa.String(length=64), nullable=True),
+    sa.Column('scope', sa.String(length=500), nullable=False),
+    sa.Column('access_expires_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('refresh_expires_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('org_id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['authorization_code_id'], ['oidc_authorization_codes.id'], name=op.f('fk_oidc_tokens_authorization_code_id_oidc_authorization_codes'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['oidc_client_id'], ['oidc_clients.id'], name=op.f('fk_oidc_tokens_oidc_client_id_oidc_clients'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_oidc_tokens_org_id_organisations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_oidc_tokens_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_oidc_tokens')),
+    sa.UniqueConstraint('access_digest', name=op.f('uq_oidc_tokens_access_digest')),
+    sa.UniqueConstraint('refresh_digest', name=op.f('uq_oidc_tokens_refresh_digest'))
+    )
+    with op.batch_alter_table('oidc_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_oidc_tokens_access_expires_at'), ['access_expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_oidc_tokens_authorization_code_id'), ['authorization_code_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_oidc_tokens_oidc_client_id'), ['oidc_client_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_oidc_tokens_org_id'), ['org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_oidc_tokens_user_id'), ['user_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('oidc_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_oidc_tokens_user_id'))
+        batch_op.drop_index(batch_op.f('ix_oidc_tokens_org_id'))
+        batch_op.drop_index(batch_op.f('ix_oidc_tokens_oidc_client_id'))
+        batch_op.drop_index(batch_op.f('ix_oidc_tokens_authorization_code_id'))
+        batch_op.drop_index(batch_op.f('ix_oidc_tokens_access_expires_at'))
+
+    op.drop_table('oidc_tokens')
+    with op.batch_alter_table('oidc_authorization_codes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_oidc_authorization_codes_user_id'))
+        batch_op.drop_index(batch_op.f('ix_oidc_authorization_codes_org_id'))
+        batch_op.drop_index(batch_op.f('ix_oidc_authorization_codes_oidc_client_id'))
+        batch_op.drop_index(batch_op.f('ix_oidc_authorization_codes_expires_at'))
+
+    op.drop_table('oidc_authorization_codes')
     with op.batch_alter_table('space_members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_space_members_user_id'))
         batch_op.drop_index(batch_op.f('ix_space_members_space_id'))
@@ -266,6 +357,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_password_resets_org_id'))
 
     op.drop_table('password_resets')
+    with op.batch_alter_table('oidc_clients', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_oidc_clients_org_id'))
+
+    op.drop_table('oidc_clients')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notifications_user_id'))
         batch_op.drop_index(batch_op.f('ix_notifications_org_id'))
