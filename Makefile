@@ -61,5 +61,9 @@ migration-initial: install
 	rm -rf /tmp/hexagone-migration && mkdir -p /tmp/hexagone-migration
 	HEXAGONE_DATA_DIR=/tmp/hexagone-migration $(BIN)/python -c "from hexagone.migrations import alembic_config; from hexagone.core.config import get_settings; from alembic import command; command.revision(alembic_config(get_settings()), message='initial schema', autogenerate=True, rev_id='0001')"
 
+## Benchmarks by hand (not part of `make test`): logins/s, pages under wrk, memory; see bench/README.md
+bench:
+	bash bench/run_all.sh $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) node_modules src/hexagone/core/static/dist var
