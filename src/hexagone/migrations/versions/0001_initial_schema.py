@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 07:31:29.845358
+Create Date: 2026-11-29 08:13:51.899114
 """
 
 from __future__ import annotations
@@ -77,6 +77,30 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('groups', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_groups_org_id'), ['org_id'], unique=False)
+
+    op.create_table('jobs',
+    sa.Column('org_id', sa.Uuid(), nullable=True),
+    sa.Column('kind', sa.String(length=100), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('max_attempts', sa.Integer(), nullable=False),
+    sa.Column('run_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=False),
+    sa.Column('locked_by', sa.String(length=100), nullable=True),
+    sa.Column('locked_until', hexagone.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name=op.f('ck_jobs_status')),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_jobs_org_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_jobs'))
+    )
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_jobs_org_id'), ['org_id'], unique=False)
+        batch_op.create_index('ix_jobs_status_locked_until', ['status', 'locked_until'], unique=False)
+        batch_op.create_index('ix_jobs_status_run_at', ['status', 'run_at'], unique=False)
 
     op.create_table('outbox',
     sa.Column('org_id', sa.Uuid(), nullable=True),
@@ -400,6 +424,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbox_org_id'))
 
     op.drop_table('outbox')
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.drop_index('ix_jobs_status_run_at')
+        batch_op.drop_index('ix_jobs_status_locked_until')
+        batch_op.drop_index(batch_op.f('ix_jobs_org_id'))
+
+    op.drop_table('jobs')
     with op.batch_alter_table('groups', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_groups_org_id'))
 

@@ -1,0 +1,73 @@
+"""Which coroutine runs a job of which kind, and how long to wait before retrying it.
+
+Modules register their handlers at import time (``@jobs.handler("mail.deliver")``) in the
+process-wide :data:`HANDLERS`; a worker only claims the kinds it has a handler for.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from hexagone.core.jobs.queue import Claimed
+
+JobHandler = Callable[[Claimed], Awaitable[None]]
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler when retrying cannot help (the payload names a deleted row,
+    the input is invalid): the job fails at once instead of using up its attempts."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter: attempt n waits between half and all of
+    ``base × 2^(n-1)`` seconds, at most ``cap``. The jitter spreads the retries of jobs
+    that failed together (a dependency went down) so they do not come back together."""
+
+    base: float = 10.0
+    cap: float = 3600.0
+
+    def delay(self, attempt: int) -> float:
+        ceiling = min(self.cap, self.base * 2 ** max(0, attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+@dataclass(frozen=True)
+class Handler:
+    kind: str
+    run: JobHandler
+    backoff: Backoff
+
+
+class Handlers:
+    def __init__(self) -> None:
+        self._by_kind: dict[str, Handler] = {}
+
+    def register(self, kind: str, run: JobHandler, *, backoff: Backoff | None = None) -> None:
+        existing = self._by_kind.get(kind)
+        if existing is not None and existing.run is not run:
+            raise ValueError(f"job kind {kind!r} already has a handler ({existing.run.__qualname__})")
+        self._by_kind[kind] = Handler(kind, run, backoff or Backoff())
+
+    def handler(self, kind: str, *, backoff: Backoff | None = None) -> Callable[[JobHandler], JobHandler]:
+        """Decorator form of :meth:`register`."""
+
+        def decorate(run: JobHandler) -> JobHandler:
+            self.register(kind, run, backoff=backoff)
+            return run
+
+        return decorate
+
+    def get(self, kind: str) -> Handler | None:
+        return self._by_kind.get(kind)
+
+    @property
+    def kinds(self) -> list[str]:
+        return sorted(self._by_kind)
+
+
+HANDLERS = Handlers()
+handler = HANDLERS.handler
+register = HANDLERS.register
