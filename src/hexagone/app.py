@@ -17,11 +17,12 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from hexagone.core import api as core_api
-from hexagone.core import i18n, shell, templating
+from hexagone.core import i18n, jobs, pubsub, shell, templating
 from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import dispose_engine, get_engine
 from hexagone.core.errors import install_error_handlers
 from hexagone.core.modules import Registry, load_module
+from hexagone.core.pubsub import events
 from hexagone.core.web import RequestContextMiddleware, SecurityHeadersMiddleware
 
 INSTALLED_MODULES = ["hexagone.identity"]
@@ -62,13 +63,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         get_engine()
+        events.install_handlers(registry)
         tasks = [asyncio.create_task(server(), name=server.__qualname__) for m in registry for server in m.servers]
+        if settings.jobs_concurrency > 0:
+            tasks.append(asyncio.create_task(jobs.Worker(concurrency=settings.jobs_concurrency).run(), name="jobs"))
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await events.flush()
+            await pubsub.close_bus()
             await dispose_engine()
 
     app = Starlette(routes=routes, lifespan=lifespan)

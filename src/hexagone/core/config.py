@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     base_url: str | None = None
     secret_key: str | None = None
     pubsub_url: str = "memory://"
+    blob_url: str | None = None
+    jobs_concurrency: int = 4
     demo_password: str = "Hexagone-demo-2026"
     modules: str = Field(
         default="",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hexagone.core import i18n, notifications, templating
+from hexagone.core import i18n, notifications, pubsub, templating
 from hexagone.core.db import get_engine, org_session
 from hexagone.core.modules import Registry, SearchHit
 from hexagone.core.web import LANG_COOKIE, error_response, login_required, principal_of, safe_next
@@ -78,13 +79,26 @@ async def healthz(_request: Request) -> Response:
 
 
 async def readyz(_request: Request) -> Response:
-    try:
-        async with asyncio.timeout(2):
-            async with get_engine().connect() as conn:
-                await conn.execute(text("SELECT 1"))
-    except Exception:  # readiness says "not ready", it does not crash
-        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "up"})
+    """Up when the database answers, and the pub/sub server too when there is one."""
+
+    async def database_ready() -> None:
+        async with get_engine().connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    checks: dict[str, Callable[[], Awaitable[None]]] = {"database": database_ready}
+    bus = pubsub.get_bus()
+    if bus.scheme != "memory":
+        checks["pubsub"] = bus.ping
+    report: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            async with asyncio.timeout(2):
+                await check()
+            report[name] = "up"
+        except Exception:  # readiness says "not ready", it does not crash
+            report[name] = "down"
+    ready = all(state == "up" for state in report.values())
+    return JSONResponse({"status": "ok" if ready else "unavailable", **report}, status_code=200 if ready else 503)
 
 
 async def set_language(request: Request) -> Response:
