@@ -1,0 +1,145 @@
+"""Blob storage: file contents, mail bodies, attachments, exports — bytes that do not
+belong in database rows. The row keeps the :class:`BlobRef` (key, size, SHA-256).
+
+A key is a path of segments of ``[A-Za-z0-9._-]`` that do not start with a dot
+(``org/<org id>/drive/<file id>``), at most 1024 characters: modules put the organisation
+first so that :meth:`BlobStore.usage` gives the storage an organisation is billed for.
+A key that could climb out of the store (``..``, an absolute path, a backslash) is refused
+before any backend sees it. ``put`` without a key stores the content under its own hash
+(``sha256/ab/<hex>``), so identical contents are stored once.
+
+``put`` returns only once the bytes are durable (the local backend fsyncs the file and its
+directory before answering): the mail module answers "250" to SMTP only after that.
+
+Each backend is one file implementing the :class:`BlobStore` hooks; :func:`load` picks it
+from ``HEXAGONE_BLOB_URL`` (default: a ``blobs`` folder in the data directory).
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+
+from hexagone.core.backends import load_backend
+from hexagone.core.config import Settings, get_settings
+
+KEY_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}(/[A-Za-z0-9_-][A-Za-z0-9._-]{0,254})*")
+MAX_KEY_LENGTH = 1024
+BACKENDS = {"file": "local"}
+
+Data = bytes | bytearray | memoryview | AsyncIterable[bytes]
+
+
+class BlobError(Exception):
+    pass
+
+
+class InvalidKey(BlobError, ValueError):
+    pass
+
+
+class BlobNotFound(BlobError, LookupError):
+    pass
+
+
+class BlobTooLarge(BlobError, ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class BlobRef:
+    key: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    count: int
+    bytes: int
+
+
+def check_key(key: str) -> str:
+    if not isinstance(key, str) or len(key) > MAX_KEY_LENGTH or not KEY_RE.fullmatch(key):
+        raise InvalidKey(f"invalid blob key {key!r}")
+    return key
+
+
+def content_key(sha256: str) -> str:
+    return f"sha256/{sha256[:2]}/{sha256}"
+
+
+async def chunks_of(data: Data) -> AsyncIterator[bytes]:
+    if isinstance(data, bytes | bytearray | memoryview):
+        yield bytes(data)
+    else:
+        async for chunk in data:
+            yield chunk
+
+
+class BlobStore(ABC):
+    """Public methods validate keys once; a backend implements the underscored hooks."""
+
+    async def put(self, data: Data, *, key: str | None = None, max_size: int | None = None) -> BlobRef:
+        """Store ``data`` (bytes or an async iterator of chunks) under ``key``, replacing
+        what was there, or under its content hash without a key. More than ``max_size``
+        bytes raise :class:`BlobTooLarge` and store nothing."""
+        return await self._put(chunks_of(data), None if key is None else check_key(key), max_size)
+
+    async def get(self, key: str) -> AsyncIterator[bytes]:
+        """The content as chunks. Raises :class:`BlobNotFound` here, before the first
+        chunk, so that a caller can answer 404 before it starts a response."""
+        return await self._get(check_key(key))
+
+    async def read(self, key: str) -> bytes:
+        return b"".join([chunk async for chunk in await self.get(key)])
+
+    async def exists(self, key: str) -> bool:
+        return await self._exists(check_key(key))
+
+    async def delete(self, key: str) -> bool:
+        """Remove the blob; False if there was none."""
+        return await self._delete(check_key(key))
+
+    async def usage(self, prefix: str = "") -> Usage:
+        """Number and total size of the blobs under ``prefix`` (whole segments: ``org/<id>``
+        counts ``org/<id>/…``, not ``org/<id>2/…``); the empty prefix is the whole store."""
+        return await self._usage(check_key(prefix.rstrip("/")) if prefix else "")
+
+    @abstractmethod
+    async def _put(self, chunks: AsyncIterator[bytes], key: str | None, max_size: int | None) -> BlobRef: ...
+
+    @abstractmethod
+    async def _get(self, key: str) -> AsyncIterator[bytes]: ...
+
+    @abstractmethod
+    async def _exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    async def _delete(self, key: str) -> bool: ...
+
+    @abstractmethod
+    async def _usage(self, prefix: str) -> Usage: ...
+
+
+def blob_url(settings: Settings) -> str:
+    return settings.blob_url or (settings.data_dir / "blobs").resolve().as_uri()
+
+
+def load(settings: Settings) -> BlobStore:
+    """The backend named by ``HEXAGONE_BLOB_URL``: ``file:///absolute/folder``."""
+    store: BlobStore = load_backend(__name__, "HEXAGONE_BLOB_URL", blob_url(settings), BACKENDS)
+    return store
+
+
+_store: BlobStore | None = None
+
+
+def get_store() -> BlobStore:
+    """The process' blob store, loaded from the settings on first use."""
+    global _store
+    if _store is None:
+        _store = load(get_settings())
+    return _store

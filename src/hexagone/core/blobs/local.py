@@ -1,0 +1,158 @@
+"""Blobs as files in a local folder (``file:///var/lib/hexagone/blobs``): the embedded
+default.
+
+A put writes a temporary file under ``.tmp/`` (keys never start with a dot, so it is
+outside every key), fsyncs it, renames it into place, then fsyncs the directory: after a
+crash a blob is either entirely there or absent, never truncated. Blocking file calls run
+in threads, in pieces of about a megabyte, so a large upload never stalls the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import unquote, urlsplit
+
+from hexagone.core.blobs import BlobError, BlobNotFound, BlobRef, BlobStore, BlobTooLarge, Usage, content_key
+
+WRITE_BUFFER = 1 << 20
+READ_CHUNK = 256 << 10
+TEMP_DIR = ".tmp"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _ensure_dir(directory: Path) -> None:
+    """Create ``directory`` and its missing parents, each made durable in its parent."""
+    missing = []
+    while not directory.is_dir():
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            path.mkdir()
+            _fsync_dir(path.parent)
+
+
+class _TempFile:
+    """A file being written and hashed; published by rename, or discarded."""
+
+    def __init__(self, folder: Path):
+        self.path = folder / f"{uuid.uuid4().hex}.part"
+        self.file: BinaryIO = self.path.open("xb")
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+        self.hash.update(data)
+        self.size += len(data)
+
+    def publish(self, target: Path) -> None:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        _ensure_dir(target.parent)
+        os.replace(self.path, target)
+        _fsync_dir(target.parent)
+
+    def discard(self) -> None:
+        self.file.close()
+        self.path.unlink(missing_ok=True)
+
+
+class Backend(BlobStore):
+    def __init__(self, url: str):
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            raise ValueError("HEXAGONE_BLOB_URL: a file URL names a local absolute folder (file:///path)")
+        self.root = Path(unquote(parts.path)).resolve()
+        self.temp = self.root / TEMP_DIR
+        self.temp.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*key.split("/"))
+
+    async def _put(self, chunks: AsyncIterator[bytes], key: str | None, max_size: int | None) -> BlobRef:
+        temp = await asyncio.to_thread(_TempFile, self.temp)
+        try:
+            buffer = bytearray()
+            async for chunk in chunks:
+                buffer += chunk
+                if max_size is not None and temp.size + len(buffer) > max_size:
+                    raise BlobTooLarge(f"blob larger than {max_size} bytes")
+                if len(buffer) >= WRITE_BUFFER:
+                    await asyncio.to_thread(temp.write, bytes(buffer))
+                    buffer.clear()
+            if buffer:
+                await asyncio.to_thread(temp.write, bytes(buffer))
+            sha256 = temp.hash.hexdigest()
+            key = key or content_key(sha256)
+            try:
+                await asyncio.to_thread(temp.publish, self._path(key))
+            except (NotADirectoryError, IsADirectoryError, FileExistsError):
+                raise BlobError(f"blob key {key!r} clashes with a blob or a folder of this store") from None
+        except BaseException:
+            await asyncio.to_thread(temp.discard)
+            raise
+        return BlobRef(key=key, size=temp.size, sha256=sha256)
+
+    async def _get(self, key: str) -> AsyncIterator[bytes]:
+        try:
+            file = await asyncio.to_thread(self._path(key).open, "rb")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise BlobNotFound(key) from None
+        return self._stream(file)
+
+    async def _stream(self, file: BinaryIO) -> AsyncIterator[bytes]:
+        try:
+            while chunk := await asyncio.to_thread(file.read, READ_CHUNK):
+                yield chunk
+        finally:
+            file.close()
+
+    async def _exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self._path(key).is_file)
+
+    async def _delete(self, key: str) -> bool:
+        path = self._path(key)
+
+        def remove() -> bool:
+            try:
+                path.unlink()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                return False
+            _fsync_dir(path.parent)
+            return True
+
+        return await asyncio.to_thread(remove)
+
+    async def _usage(self, prefix: str) -> Usage:
+        def walk() -> Usage:
+            top = self._path(prefix) if prefix else self.root
+            if top.is_file():
+                return Usage(1, top.stat().st_size)
+            count = size = 0
+            for folder, dirs, files in os.walk(top):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                for name in files:
+                    if name.startswith("."):
+                        continue
+                    with contextlib.suppress(FileNotFoundError):  # deleted while we walk
+                        size += os.stat(os.path.join(folder, name)).st_size
+                        count += 1
+            return Usage(count, size)
+
+        return await asyncio.to_thread(walk)
