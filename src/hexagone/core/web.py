@@ -63,7 +63,7 @@ def add_self_authenticated_paths(*paths: str) -> None:
 
 
 # Paths a user who still owes a second factor may reach.
-MFA_PENDING_PATHS = ("/login/mfa", "/logout", "/static/", "/healthz", "/readyz", "/lang")
+MFA_PENDING_PATHS = ("/login/mfa", "/logout", "/static/", "/healthz", "/readyz", "/lang", "/branding.css", "/branding/logo")
 MFA_SETUP_PATHS = MFA_PENDING_PATHS + ("/account/mfa",)
 
 
