@@ -1,27 +1,54 @@
-"""The blob store, over every backend that exists (today the local folder): streaming
-in and out, content addressing, durability, usage for billing, and keys that cannot climb
-out of the store."""
+"""The blob store, the same tests over the local folder and S3 (a real SeaweedFS server):
+streaming in and out, content addressing, usage for billing, failed uploads that leave
+nothing, and keys that cannot climb out of the store."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from hexagone.core import blobs
 from hexagone.core.blobs import BlobError, BlobNotFound, BlobRef, BlobStore, BlobTooLarge, InvalidKey, Usage
+from hexagone.core.blobs import local, s3
+from hexagone.core.blobs.s3 import PART_SIZE
 from hexagone.core.config import get_settings
+from tests.core.seaweed import SeaweedS3
 
-BACKENDS = ["file"]
+BACKENDS = ["file", "s3"]
+
+
+def load(url: str) -> BlobStore:
+    return blobs.load(get_settings().model_copy(update={"blob_url": url}))
+
+
+@pytest.fixture(scope="module")
+def seaweed() -> Iterator[SeaweedS3]:
+    server = SeaweedS3()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
-    url = (tmp_path / "blobs").as_uri()
-    return blobs.load(get_settings().model_copy(update={"blob_url": url}))
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BlobStore]:
+    if request.param == "file":
+        yield load((tmp_path / "blobs").as_uri())
+        return
+    seaweed: SeaweedS3 = request.getfixturevalue("seaweed")
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    backend = load(seaweed.url(bucket))
+    await (await backend.client()).create_bucket(Bucket=bucket)  # type: ignore[attr-defined]
+    yield backend
+    await backend.close()
+
+
+@pytest.fixture
+def local_store(tmp_path: Path) -> BlobStore:
+    return load((tmp_path / "blobs").as_uri())
 
 
 async def pieces(*chunks: bytes) -> AsyncIterator[bytes]:
@@ -31,6 +58,17 @@ async def pieces(*chunks: bytes) -> AsyncIterator[bytes]:
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+async def leftovers(store: BlobStore) -> list[str]:
+    """Everything the backend holds, temporary files and unfinished uploads included."""
+    if isinstance(store, s3.Backend):
+        client = await store.client()
+        uploads = await client.list_multipart_uploads(Bucket=store.bucket)
+        objects = await client.list_objects_v2(Bucket=store.bucket)
+        return [u["Key"] for u in uploads.get("Uploads", [])] + [o["Key"] for o in objects.get("Contents", [])]
+    assert isinstance(store, local.Backend)
+    return [str(path) for path in store.root.rglob("*") if path.is_file()]
 
 
 async def test_put_then_get_returns_the_same_bytes_with_size_and_sha256(store: BlobStore) -> None:
@@ -47,6 +85,32 @@ async def test_streamed_put_and_get_handle_content_larger_than_the_buffers(store
     assert ref.size == 3_600_000 and ref.sha256 == sha(chunk * 12)
     received = [part async for part in await store.get("org/o1/big")]
     assert len(received) > 1 and b"".join(received) == chunk * 12
+
+
+async def test_content_larger_than_an_upload_part_goes_up_in_parts(store: BlobStore) -> None:
+    chunk = os.urandom(1 << 20)
+    count = PART_SIZE // len(chunk) * 2 + 3
+    ref = await store.put(pieces(*[chunk] * count), key="org/o1/huge")
+    assert ref == BlobRef("org/o1/huge", len(chunk) * count, sha(chunk * count))
+    assert await store.read("org/o1/huge") == chunk * count
+    unnamed = await store.put(pieces(*[chunk] * (count - 1)))
+    assert unnamed.key == f"sha256/{unnamed.sha256[:2]}/{unnamed.sha256}"
+    assert await store.read(unnamed.key) == chunk * (count - 1)
+    assert await store.usage() == Usage(2, len(chunk) * (2 * count - 1))
+
+
+async def test_failed_upload_of_several_parts_leaves_nothing(store: BlobStore) -> None:
+    async def broken() -> AsyncIterator[bytes]:
+        for _ in range(PART_SIZE // (1 << 20) + 2):
+            yield os.urandom(1 << 20)
+        raise ConnectionResetError("client went away")
+
+    for key in ("upload", None):
+        with pytest.raises(ConnectionResetError):
+            await store.put(broken(), key=key)
+    with pytest.raises(BlobTooLarge):
+        await store.put(pieces(*[b"x" * (1 << 20)] * (PART_SIZE // (1 << 20) + 2)), key="big", max_size=PART_SIZE + 1)
+    assert await leftovers(store) == []
 
 
 async def test_put_without_a_key_stores_the_content_under_its_hash_once(store: BlobStore) -> None:
@@ -86,7 +150,7 @@ async def test_content_over_the_size_limit_is_refused_and_leaves_nothing(store: 
     with pytest.raises(BlobTooLarge):
         await store.put(pieces(b"a" * 600, b"b" * 600), key="mail/too-big", max_size=1000)
     assert not await store.exists("mail/too-big")
-    assert await store.usage() == Usage(0, 0)
+    assert await leftovers(store) == []
     ref = await store.put(b"a" * 1000, key="mail/just-right", max_size=1000)
     assert ref.size == 1000
 
@@ -99,7 +163,7 @@ async def test_failed_stream_leaves_neither_blob_nor_temporary_file(store: BlobS
     with pytest.raises(ConnectionResetError):
         await store.put(broken(), key="upload")
     assert not await store.exists("upload")
-    assert await store.usage() == Usage(0, 0)
+    assert await leftovers(store) == []
 
 
 async def test_usage_counts_whole_segments_under_a_prefix(store: BlobStore) -> None:
@@ -125,7 +189,8 @@ async def test_keys_that_could_escape_or_collide_are_refused(store: BlobStore, k
             await operation()
 
 
-async def test_a_key_cannot_be_both_a_blob_and_a_folder(store: BlobStore) -> None:
+async def test_local_store_refuses_a_key_that_is_both_a_blob_and_a_folder(local_store: BlobStore) -> None:
+    store = local_store
     await store.put(b"file", key="org/a")
     with pytest.raises(BlobError):
         await store.put(b"child", key="org/a/child")
@@ -136,8 +201,7 @@ async def test_a_key_cannot_be_both_a_blob_and_a_folder(store: BlobStore) -> Non
 
 
 async def test_local_store_writes_only_inside_its_folder_and_leaves_no_temporary_file(tmp_path: Path) -> None:
-    root = tmp_path / "blobs"
-    store = blobs.load(get_settings().model_copy(update={"blob_url": root.as_uri()}))
+    store = load((tmp_path / "blobs").as_uri())
     await store.put(b"x", key="org/o/file")
     await store.put(b"y")
     files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
@@ -151,7 +215,7 @@ def test_default_store_is_a_folder_in_the_data_directory(tmp_path: Path) -> None
     assert (tmp_path / "blobs").is_dir()
 
 
-@pytest.mark.parametrize("url", ["s4://bucket", "file://otherhost/blobs"])
+@pytest.mark.parametrize("url", ["s4://bucket", "file://otherhost/blobs", "s3://host:9000", "s3:///bucket"])
 def test_unusable_blob_url_is_refused_with_the_setting_named(url: str) -> None:
     with pytest.raises(ValueError, match="HEXAGONE_BLOB_URL"):
-        blobs.load(get_settings().model_copy(update={"blob_url": url}))
+        load(url)

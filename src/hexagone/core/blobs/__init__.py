@@ -11,8 +11,9 @@ before any backend sees it. ``put`` without a key stores the content under its o
 ``put`` returns only once the bytes are durable (the local backend fsyncs the file and its
 directory before answering): the mail module answers "250" to SMTP only after that.
 
-Each backend is one file implementing the :class:`BlobStore` hooks; :func:`load` picks it
-from ``HEXAGONE_BLOB_URL`` (default: a ``blobs`` folder in the data directory).
+Each backend is one file implementing the :class:`BlobStore` hooks (``local.py``, ``s3.py``);
+:func:`load` picks it from ``HEXAGONE_BLOB_URL`` (default: a ``blobs`` folder in the data
+directory).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from hexagone.core.config import Settings, get_settings
 
 KEY_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}(/[A-Za-z0-9_-][A-Za-z0-9._-]{0,254})*")
 MAX_KEY_LENGTH = 1024
-BACKENDS = {"file": "local"}
+BACKENDS = {"file": "local", "s3": "s3", "s3+http": "s3"}
 
 Data = bytes | bytearray | memoryview | AsyncIterable[bytes]
 
@@ -108,6 +109,9 @@ class BlobStore(ABC):
         counts ``org/<id>/…``, not ``org/<id>2/…``); the empty prefix is the whole store."""
         return await self._usage(check_key(prefix.rstrip("/")) if prefix else "")
 
+    async def close(self) -> None:
+        """Release what the backend holds open (the S3 client's connections)."""
+
     @abstractmethod
     async def _put(self, chunks: AsyncIterator[bytes], key: str | None, max_size: int | None) -> BlobRef: ...
 
@@ -129,7 +133,8 @@ def blob_url(settings: Settings) -> str:
 
 
 def load(settings: Settings) -> BlobStore:
-    """The backend named by ``HEXAGONE_BLOB_URL``: ``file:///absolute/folder``."""
+    """The backend named by ``HEXAGONE_BLOB_URL``: ``file:///absolute/folder``, or
+    ``s3://host:port/bucket[/prefix]`` (``s3+http://`` without TLS)."""
     store: BlobStore = load_backend(__name__, "HEXAGONE_BLOB_URL", blob_url(settings), BACKENDS)
     return store
 
