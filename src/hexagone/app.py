@@ -17,7 +17,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from hexagone.core import api as core_api
-from hexagone.core import i18n, jobs, pubsub, shell, templating
+from hexagone.core import blobs, i18n, jobs, pubsub, shell, templating
 from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import dispose_engine, get_engine
 from hexagone.core.errors import install_error_handlers
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await asyncio.gather(*tasks, return_exceptions=True)
             await events.flush()
             await pubsub.close_bus()
+            await blobs.close_store()
             await dispose_engine()
 
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -148,3 +148,10 @@ def get_store() -> BlobStore:
     if _store is None:
         _store = load(get_settings())
     return _store
+
+
+async def close_store() -> None:
+    global _store
+    if _store is not None:
+        await _store.close()
+    _store = None
