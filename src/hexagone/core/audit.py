@@ -61,9 +61,15 @@ async def recent_failures(db: AsyncSession, *, window: timedelta, account: str |
 
 
 async def search(db: AsyncSession, *, action: str = "", actor: str = "", since: datetime | None = None,
-                 until: datetime | None = None, limit: int = 200) -> list[AuditEntry]:
-    """The entries of the session's organisation (the session is org-scoped), newest first."""
-    stmt = select(AuditEntry).order_by(AuditEntry.created_at.desc()).limit(limit)
+                 until: datetime | None = None, limit: int = 200, offset: int = 0) -> list[AuditEntry]:
+    """The entries of the session's organisation (the session is org-scoped), newest first;
+    ``offset`` pages through them (ties on the timestamp are broken by id, so pages are stable)."""
+    stmt = (
+        select(AuditEntry)
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
     if action:
         stmt = stmt.where(AuditEntry.action.startswith(action))
     if actor:

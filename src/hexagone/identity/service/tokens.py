@@ -16,14 +16,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hexagone.core import audit, auth, outbox, policy
 from hexagone.core.auth import Principal
 from hexagone.core.db import utcnow
-from hexagone.core.exceptions import Invalid, NotFound
+from hexagone.core.exceptions import Conflict, Invalid, NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.core.security import hash_password, new_token, token_digest
 from hexagone.identity.models import Invitation, OrgRole, PasswordReset, Space, SpaceMember, SpaceRole, User
+from hexagone.identity.service.orgs import require_admin
 from hexagone.identity.service.users import check_password, create_user, email_taken, normalise_email
 
 RESET_LIFETIME = timedelta(hours=1)
+# A link an admin sends may wait in a mailbox over a weekend, unlike one the person asked for.
+ADMIN_LINK_LIFETIME = timedelta(days=7)
 INVITATION_LIFETIME = timedelta(days=14)
+
+
+def _issue_reset(db: AsyncSession, user: User, lifetime: timedelta) -> str:
+    token = new_token()
+    db.add(PasswordReset(org_id=user.org_id, user_id=user.id, token_hash=token_digest(token),
+                         expires_at=utcnow() + lifetime))
+    return token
 
 
 async def request_password_reset(db: AsyncSession, *, email: str, base_url: str, ip: str) -> None:
@@ -34,9 +44,7 @@ async def request_password_reset(db: AsyncSession, *, email: str, base_url: str,
     user = (await db.execute(select(User).where(User.email == email))).scalar_one_or_none()
     if user is None or not user.is_active:
         return
-    token = new_token()
-    db.add(PasswordReset(org_id=user.org_id, user_id=user.id, token_hash=token_digest(token),
-                         expires_at=utcnow() + RESET_LIFETIME))
+    token = _issue_reset(db, user, RESET_LIFETIME)
     outbox.enqueue(
         db, org_id=user.org_id, recipient=user.email, kind="password_reset",
         subject=_("Reset your Hexagone password"),
@@ -45,6 +53,31 @@ async def request_password_reset(db: AsyncSession, *, email: str, base_url: str,
     )
     audit.record(db, "auth.password_reset_requested", org_id=user.org_id, actor_label=user.email,
                  target_type="user", target_id=user.id, target_label=user.email, ip=ip)
+
+
+async def send_password_link(db: AsyncSession, actor: Principal, user_id: uuid.UUID, *, base_url: str,
+                             new_account: bool) -> User:
+    """An admin sends a user a link to choose their password: for a new account (so that
+    no password travels through the admin) or for one whose owner is locked out."""
+    require_admin(actor)
+    user = await db.get(User, user_id)
+    if user is None:
+        raise NotFound(_("No such user."))
+    if not user.is_active:
+        raise Conflict(_("This account is disabled."))
+    link = base_url + "/password/reset/" + _issue_reset(db, user, ADMIN_LINK_LIFETIME)
+    if new_account:
+        subject = _("Your %(org)s account is ready", org=actor.org_name)
+        body = _("%(name)s created an account for you (%(email)s). Choose your password with this link, "
+                 "valid for 7 days:\n\n%(link)s", name=actor.display_name, email=user.email, link=link)
+    else:
+        subject = _("Choose a new password for %(org)s", org=actor.org_name)
+        body = _("%(name)s, an administrator of %(org)s, sent you this link to choose a new password. "
+                 "It is valid for 7 days:\n\n%(link)s", name=actor.display_name, org=actor.org_name, link=link)
+    outbox.enqueue(db, org_id=user.org_id, recipient=user.email, subject=subject, body=body, kind="password_reset")
+    audit.record(db, "user.password_link_sent", org_id=actor.org_id, actor=actor, target_type="user",
+                 target_id=user.id, target_label=user.email, details={"new_account": new_account})
+    return user
 
 
 async def _live_reset(db: AsyncSession, token: str) -> PasswordReset:
@@ -84,6 +117,8 @@ async def invite_guest(db: AsyncSession, actor: Principal, *, email: str, space_
         if space is None:
             raise NotFound(_("No such space."))
         policy.require(actor, space, "manage_members", _("You cannot invite people into this space."))
+        if space.archived_at is not None:
+            raise Conflict(_("The space %(name)s is archived.", name=space.name))
     existing = (await db.execute(select(User).where(User.email == email))).scalar_one_or_none()
     if existing is not None and existing.role != OrgRole.GUEST:
         raise Invalid(_("%(email)s already has an account: add them to the space directly.", email=email))
