@@ -8,13 +8,13 @@ from pathlib import Path
 from hexagone.core import auth, shell
 from hexagone.core.db import org_session
 from hexagone.core.modules import Module
-from hexagone.identity import api, policy, search  # noqa: F401 - policy registers ability rules
+from hexagone.identity import api, api_admin, policy, search  # noqa: F401 - policy registers ability rules
 from hexagone.identity.oidc import models as oidc_models  # noqa: F401 - the OpenID provider's tables
 from hexagone.identity.oidc import web as oidc_web
 from hexagone.identity.oidc.bearer import principal_for_access_token
 from hexagone.identity.service import load_principal
 from hexagone.identity.service.users import set_locale
-from hexagone.identity.web import account, admin_oidc, branding
+from hexagone.identity.web import account, admin, admin_oidc, branding, spaces
 from hexagone.identity.web import auth as auth_pages
 
 
@@ -34,8 +34,9 @@ MODULE = Module(
     label="Identity",
     package_dir=Path(__file__).parent,
     subscribable=False,
-    routes=[*auth_pages.ROUTES, *account.ROUTES, *branding.ROUTES, *admin_oidc.ROUTES, *oidc_web.ROUTES],
-    api_routers=[api.router],
+    routes=[*auth_pages.ROUTES, *account.ROUTES, *branding.ROUTES, *spaces.ROUTES, *admin.ROUTES, *admin_oidc.ROUTES,
+            *oidc_web.ROUTES],
+    api_routers=[api.router, api_admin.router],
     search_providers=[search.people, search.spaces],
     models_module="hexagone.identity.models",
     setup=_setup,

@@ -1,0 +1,217 @@
+"""The JSON API of the admin console and of spaces: the organisation's users (admins only),
+the spaces the caller can see, and their members.
+
+Thin like the pages: each route calls the same service as the page, and a service's error
+becomes the same status with the same message (``{"error", "status"}``). Every response a
+route can give is declared, so the OpenAPI document is a contract clients can trust.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from hexagone.core.api import AdminPrincipal, CurrentPrincipal, ErrorBody
+from hexagone.core.config import get_settings
+from hexagone.core.db import org_session
+from hexagone.core.exceptions import ServiceError
+from hexagone.identity.models import OrgRole, Space, SpaceMember, User
+from hexagone.identity.service import spaces, tokens, users
+
+router = APIRouter()
+
+OrgRoleName = Literal["admin", "user", "guest"]
+SpaceRoleName = Literal["owner", "manager", "member", "reader"]
+
+
+class ProblemOut(BaseModel):
+    field: str
+    message: str
+
+
+class ValidationErrorBody(BaseModel):
+    """What :mod:`hexagone.core.api` answers when the request does not match the schema."""
+
+    error: str
+    status: int
+    problems: list[ProblemOut]
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, object]]:
+    described = {
+        400: "The request is well formed but a value is refused; the message says why.",
+        409: "It conflicts with the current state: it already exists, the space is archived, "
+             "it would leave a space without owner, the account is disabled.",
+    }
+    responses: dict[int | str, dict[str, object]] = {
+        422: {"model": ValidationErrorBody, "description": "The request does not match the schema."},
+    }
+    responses.update({status: {"model": ErrorBody, "description": described[status]} for status in statuses})
+    return responses
+
+
+@contextmanager
+def _service_errors() -> Iterator[None]:
+    """A service error (Invalid, Forbidden, NotFound, Conflict…) as the API's error body."""
+    try:
+        yield
+    except ServiceError as exc:
+        raise HTTPException(exc.status, exc.message) from None
+
+
+class AdminUser(BaseModel):
+    id: uuid.UUID
+    email: str
+    name: str
+    role: OrgRoleName
+    active: bool
+    mfa_enabled: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+    @classmethod
+    def of(cls, user: User) -> AdminUser:
+        return cls(id=user.id, email=user.email, name=user.display_name, role=OrgRole(user.role).value,
+                   active=user.is_active, mfa_enabled=user.mfa_enabled, created_at=user.created_at,
+                   last_login_at=user.last_login_at)
+
+
+class NewUser(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Addresses and names are checked by the service (400 with the reason), as for the pages.
+    email: str = Field(min_length=3, max_length=320, json_schema_extra={"format": "email"},
+                       description="An address in one of the organisation's domains (403 otherwise).")
+    name: str = Field(min_length=1, max_length=200)
+    role: Literal["admin", "user"] = "user"
+    send_password_link: bool = Field(
+        default=False, description="E-mail the person a link to choose their password instead of generating one."
+    )
+
+
+class NewUserResult(BaseModel):
+    user: AdminUser
+    password: str | None = Field(description="The generated password, returned once; null when a link was e-mailed.")
+
+
+class SpaceSummary(BaseModel):
+    id: uuid.UUID
+    name: str
+    description: str
+    archived: bool
+    role: SpaceRoleName | None = Field(description="The caller's role in the space; null for an admin who is not in it.")
+
+
+class SpaceMemberOut(BaseModel):
+    user_id: uuid.UUID
+    email: str
+    name: str
+    role: SpaceRoleName
+    guest: bool
+
+    @classmethod
+    def of(cls, member: SpaceMember, user: User) -> SpaceMemberOut:
+        return cls(user_id=user.id, email=user.email, name=user.display_name, role=member.role,  # type: ignore[arg-type]
+                   guest=user.is_guest)
+
+
+class MemberRole(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: SpaceRoleName = "member"
+
+
+SearchQuery = Annotated[str, Query(max_length=200, description="Part of a name or an address.")]
+
+
+@router.get("/admin/users", response_model=list[AdminUser], tags=["admin"], responses=_errors(400),
+            summary="The organisation's users, guests included (admins only)")
+async def list_users(admin: AdminPrincipal, q: SearchQuery = "") -> list[AdminUser]:
+    with _service_errors():
+        async with org_session(admin.org_id) as db:
+            return [AdminUser.of(user) for user in await users.list_users(db, query=q)]
+
+
+@router.post("/admin/users", response_model=NewUserResult, status_code=201, tags=["admin"],
+             responses=_errors(400, 409), summary="Create a user (admins only)")
+async def create_user(admin: AdminPrincipal, body: NewUser) -> NewUserResult:
+    with _service_errors():
+        async with org_session(admin.org_id) as db:
+            user, password = await users.create_user(db, org_id=admin.org_id, email=body.email,
+                                                     display_name=body.name, password=None,
+                                                     role=OrgRole(body.role), actor=admin)
+            if body.send_password_link:
+                await tokens.send_password_link(db, admin, user.id, base_url=get_settings().resolved_base_url,
+                                                new_account=True)
+                password = None
+            await db.commit()
+    return NewUserResult(user=AdminUser.of(user), password=password)
+
+
+@router.get("/admin/users/{user_id}", response_model=AdminUser, tags=["admin"], responses=_errors(),
+            summary="One user of the organisation (admins only)")
+async def get_user(admin: AdminPrincipal, user_id: uuid.UUID) -> AdminUser:
+    with _service_errors():
+        async with org_session(admin.org_id) as db:
+            return AdminUser.of(await users.get_user(db, user_id))
+
+
+def _summary(space: Space, role: str | None) -> SpaceSummary:
+    return SpaceSummary(id=space.id, name=space.name, description=space.description,
+                        archived=space.archived_at is not None, role=role)  # type: ignore[arg-type]
+
+
+@router.get("/spaces", response_model=list[SpaceSummary], tags=["spaces"], responses=_errors(),
+            summary="The spaces the caller can see (a guest: only theirs)")
+async def list_spaces(principal: CurrentPrincipal) -> list[SpaceSummary]:
+    async with org_session(principal.org_id) as db:
+        found = await spaces.visible_spaces(db, principal)
+    return [_summary(space, principal.space_roles.get(space.id)) for space in found]
+
+
+@router.get("/spaces/{space_id}", response_model=SpaceSummary, tags=["spaces"], responses=_errors(),
+            summary="One space the caller can see")
+async def get_space(principal: CurrentPrincipal, space_id: uuid.UUID) -> SpaceSummary:
+    with _service_errors():
+        async with org_session(principal.org_id) as db:
+            space = await spaces.get_space(db, principal, space_id)
+    return _summary(space, principal.space_roles.get(space.id))
+
+
+@router.get("/spaces/{space_id}/members", response_model=list[SpaceMemberOut], tags=["spaces"],
+            responses=_errors(), summary="The members of a space the caller can see")
+async def list_members(principal: CurrentPrincipal, space_id: uuid.UUID) -> list[SpaceMemberOut]:
+    with _service_errors():
+        async with org_session(principal.org_id) as db:
+            space = await spaces.get_space(db, principal, space_id)
+            return [SpaceMemberOut.of(member, user) for member, user in await spaces.members(db, space.id)]
+
+
+@router.put("/spaces/{space_id}/members/{user_id}", response_model=SpaceMemberOut, tags=["spaces"],
+            responses=_errors(400, 409), summary="Add a person to a space, or change their role (space managers)")
+async def set_member(principal: CurrentPrincipal, space_id: uuid.UUID, user_id: uuid.UUID,
+                     body: MemberRole) -> SpaceMemberOut:
+    with _service_errors():
+        async with org_session(principal.org_id) as db:
+            space = await spaces.get_space(db, principal, space_id)
+            member = await spaces.add_member(db, principal, space, user_id, body.role)
+            user = await users.get_user(db, user_id)
+            await db.commit()
+    return SpaceMemberOut.of(member, user)
+
+
+@router.delete("/spaces/{space_id}/members/{user_id}", status_code=204, response_class=Response, tags=["spaces"],
+               responses=_errors(409), summary="Remove a person from a space (space managers)")
+async def remove_member(principal: CurrentPrincipal, space_id: uuid.UUID, user_id: uuid.UUID) -> Response:
+    with _service_errors():
+        async with org_session(principal.org_id) as db:
+            space = await spaces.get_space(db, principal, space_id)
+            await spaces.remove_member(db, principal, space, user_id)
+            await db.commit()
+    return Response(status_code=204)
