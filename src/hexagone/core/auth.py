@@ -80,14 +80,16 @@ async def principal_from_session_token(token: str) -> Principal | None:
         return None
     now = utcnow()
     async with system_session() as db:
+        # Plain columns, not an AuthSession object: this runs on every signed-in request.
         row = (
             await db.execute(
-                select(AuthSession).where(
+                select(AuthSession.id, AuthSession.user_id, AuthSession.expires_at, AuthSession.last_seen_at,
+                       AuthSession.mfa_verified).where(
                     AuthSession.token_hash == token_digest(token),
                     AuthSession.revoked_at.is_(None),
                 )
             )
-        ).scalar_one_or_none()
+        ).one_or_none()
         if row is None or row.expires_at <= now:
             return None
         principal = await _loader(db, row.user_id)

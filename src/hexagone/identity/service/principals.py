@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.auth import Principal
@@ -12,35 +12,55 @@ from hexagone.identity.models import GroupMember, Organisation, SpaceMember, Use
 
 
 async def load_principal(db: AsyncSession, user_id: uuid.UUID) -> Principal | None:
-    """The active user with their organisation, spaces and groups; None if disabled."""
+    """The active user with their organisation, spaces and groups; None if disabled.
+
+    This runs on every signed-in request, so it reads plain columns rather than ORM objects
+    (no identity map to fill, no selectin load of the organisation's domains, and not the
+    logo itself, only whether there is one), in two queries: the user with their
+    organisation, then their space and group memberships together (bench/README.md).
+    """
     row = (
         await db.execute(
-            select(User, Organisation).join(Organisation, Organisation.id == User.org_id).where(User.id == user_id)
+            select(
+                User.email, User.display_name, User.role, User.locale, User.is_active,
+                User.totp_enabled_at.is_not(None).label("mfa_enabled"),
+                Organisation.id.label("org_id"), Organisation.name.label("org_name"), Organisation.modules,
+                Organisation.brand_primary, (Organisation.brand_logo != "").label("has_logo"),
+                Organisation.mfa_required, Organisation.default_locale,
+            )
+            .join(Organisation, Organisation.id == User.org_id)
+            .where(User.id == user_id)
         )
     ).first()
-    if row is None:
+    if row is None or not row.is_active:
         return None
-    user, org = row
-    if not user.is_active:
-        return None
-    spaces = await db.execute(
-        select(SpaceMember.space_id, SpaceMember.role).where(SpaceMember.user_id == user.id)
+    # One round trip for both memberships: a group membership is the row without a role.
+    memberships = await db.execute(
+        select(SpaceMember.space_id, SpaceMember.role)
+        .where(SpaceMember.user_id == user_id)
+        .union_all(select(GroupMember.group_id, null()).where(GroupMember.user_id == user_id))
     )
-    groups = await db.execute(select(GroupMember.group_id).where(GroupMember.user_id == user.id))
+    space_roles: dict[uuid.UUID, str] = {}
+    group_ids: set[uuid.UUID] = set()
+    for member_of, role in memberships.all():
+        if role is None:
+            group_ids.add(member_of)
+        else:
+            space_roles[member_of] = role
     return Principal(
-        user_id=user.id,
-        org_id=org.id,
-        email=user.email,
-        display_name=user.display_name,
-        role=user.role,
-        locale=user.locale,
-        org_name=org.name,
-        org_modules=tuple(org.modules or ()),
-        org_brand_primary=org.brand_primary,
-        org_brand_logo="/branding/logo" if org.brand_logo else "",
-        org_mfa_required=org.mfa_required,
-        org_default_locale=org.default_locale,
-        mfa_enabled=user.mfa_enabled,
-        space_roles={space_id: role for space_id, role in spaces.all()},
-        group_ids=frozenset(g for (g,) in groups.all()),
+        user_id=user_id,
+        org_id=row.org_id,
+        email=row.email,
+        display_name=row.display_name,
+        role=row.role,
+        locale=row.locale,
+        org_name=row.org_name,
+        org_modules=tuple(row.modules or ()),
+        org_brand_primary=row.brand_primary,
+        org_brand_logo="/branding/logo" if row.has_logo else "",
+        org_mfa_required=row.mfa_required,
+        org_default_locale=row.default_locale,
+        mfa_enabled=bool(row.mfa_enabled),
+        space_roles=space_roles,
+        group_ids=frozenset(group_ids),
     )
