@@ -49,24 +49,27 @@ async def test_create_user_outside_the_organisations_domains_is_forbidden(client
     assert response.status_code == 403 and "x@elsewhere.test" in response.json()["error"]
 
 
-@pytest.mark.parametrize("body", [
-    {"email": "not-an-address", "name": "X"},
-    {"email": "ok@{domain}", "name": "   "},
-    {"email": "ok@{domain}", "name": "Bad\u0000Name"},
-])
-async def test_create_user_with_bad_values_answers_400_with_a_message(client: httpx.AsyncClient,
-                                                                       body: dict[str, str]) -> None:
+async def test_create_user_with_an_invalid_address_answers_400_with_a_message(client: httpx.AsyncClient) -> None:
+    await signed_in(client)
+    response = await client.post("/api/v1/admin/users", json={"email": "not-an-address", "name": "X"},
+                                 headers=await api_headers(client))
+    assert response.status_code == 400 and "not-an-address" in response.json()["error"]
+
+
+async def test_create_user_drops_control_characters_from_the_name(client: httpx.AsyncClient) -> None:
     org, _admin = await signed_in(client)
-    body = {k: v.replace("{domain}", org.domain) for k, v in body.items()}
-    response = await client.post("/api/v1/admin/users", json=body, headers=await api_headers(client))
-    assert response.status_code == 400 and response.json()["error"]
+    response = await client.post("/api/v1/admin/users", json={"email": f"{unique('c')}@{org.domain}",
+                                                              "name": "Jean\u0000ne\tMartin"},
+                                 headers=await api_headers(client))
+    assert response.status_code == 201 and response.json()["user"]["name"] == "Jeanne Martin"
 
 
 async def test_create_user_with_a_malformed_body_answers_422(client: httpx.AsyncClient) -> None:
     await signed_in(client)
     headers = await api_headers(client)
     for body in ({"email": "a@b.test"}, {"email": "a@b.test", "name": "x", "role": "guest"},
-                 {"email": "a@b.test", "name": "x", "extra": 1}, [1, 2]):
+                 {"email": "a@b.test", "name": "x", "extra": 1}, [1, 2], {"email": "a@b.test", "name": "  "},
+                 {"email": "a@b.test", "name": "\u0000\u0001"}):
         response = await client.post("/api/v1/admin/users", json=body, headers=headers)
         assert response.status_code == 422, body
         assert response.json()["problems"]

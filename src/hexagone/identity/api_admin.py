@@ -88,7 +88,8 @@ class NewUser(BaseModel):
     # Addresses and names are checked by the service (400 with the reason), as for the pages.
     email: str = Field(min_length=3, max_length=320, json_schema_extra={"format": "email"},
                        description="An address in one of the organisation's domains (403 otherwise).")
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(max_length=200, pattern=r"[^\s\x00-\x1f\x7f]",
+                      description="Control characters are dropped; something printable must be left.")
     role: Literal["admin", "user"] = "user"
     send_password_link: bool = Field(
         default=False, description="E-mail the person a link to choose their password instead of generating one."

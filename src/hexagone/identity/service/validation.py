@@ -1,9 +1,10 @@
-"""Free text a person types (names, descriptions, search terms) checked once, the same way
-for every way in (pages, API, CSV import).
+"""Free text a person types (names, descriptions, search terms) cleaned once, the same
+way for every way in (pages, API, CSV import).
 
-PostgreSQL refuses the NUL character in text columns and SQLite keeps it silently; control
-characters in a one-line name are never meant. Refusing them here turns what would be a
-database error (a 500) into a message the person can act on.
+Control characters are never meant in a name or a search term (a line break or a tab is
+read as a space), and PostgreSQL refuses the NUL character in text columns while SQLite
+keeps it silently: they are dropped here, so that they reach neither the database (a
+500) nor another person's screen. What is left must still be a valid name.
 """
 
 from __future__ import annotations
@@ -16,33 +17,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hexagone.core.exceptions import Conflict, Invalid
 from hexagone.core.i18n import gettext as _
 
-_ONE_LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
-_MULTILINE_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACING = re.compile(r"[\t\n\r]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _one_line(value: str) -> str:
+    return _CONTROL.sub("", _SPACING.sub(" ", value)).strip()
 
 
 def clean_label(value: str, message: str, *, max_length: int = 200) -> str:
-    """A required one-line label, stripped; ``message`` (already translated) says what is
-    expected when it is empty, too long or holds control characters."""
-    value = value.strip()
-    if not value or len(value) > max_length or _ONE_LINE_FORBIDDEN.search(value):
+    """A required one-line label; ``message`` (already translated) says what is expected
+    when nothing is left of it or it is too long."""
+    value = _one_line(value)
+    if not value or len(value) > max_length:
         raise Invalid(message)
     return value
 
 
 def clean_text(value: str, *, max_length: int = 2000) -> str:
-    """Optional multi-line text (a description), stripped."""
-    value = value.strip()
+    """Optional multi-line text (a description): line breaks are kept."""
+    value = _CONTROL_BUT_LINES.sub("", value).strip()
     if len(value) > max_length:
         raise Invalid(_("The text is too long (at most %(n)s characters).", n=max_length))
-    if _MULTILINE_FORBIDDEN.search(value):
-        raise Invalid(_("The text holds characters that cannot be stored."))
     return value
 
 
 def clean_query(value: str, *, max_length: int = 200) -> str:
-    """A search term or filter: optional, one line. Control characters match nothing
-    anyone typed, so they are dropped rather than refused."""
-    value = _ONE_LINE_FORBIDDEN.sub("", value).strip()
+    """A search term or filter: optional, one line."""
+    value = _one_line(value)
     if len(value) > max_length:
         raise Invalid(_("The search is too long (at most %(n)s characters).", n=max_length))
     return value
