@@ -94,13 +94,19 @@ def memory(pid: int) -> Memory:
     return Memory(len(procs), round(rss / 2**20, 1), round(pss / 2**20, 1), per)
 
 
-def cpu_seconds(pid: int) -> float:
-    total = 0.0
+def cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds used so far by each process of the server, by pid."""
+    used: dict[int, float] = {}
     for p in live_tree(pid):
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             t = p.cpu_times()
-            total += t.user + t.system
-    return total
+            used[p.pid] = t.user + t.system
+    return used
+
+
+def cores_busy(before: dict[int, float], after: dict[int, float], seconds: float) -> list[float]:
+    """How many cores each process kept busy in between (the supervisor included)."""
+    return [round((after[pid] - before.get(pid, 0.0)) / seconds, 2) for pid in sorted(after)]
 
 
 class Server:
@@ -309,6 +315,7 @@ class Endpoint:
     path: str
     result: WrkResult
     cpu_ms: float  # server CPU time per request: steadier than req/s on a shared machine
+    cores: list[float]  # cores kept busy by each server process (supervisor, workers)
     loadavg: float  # the machine's 1-minute load average at the end of the run
 
 
@@ -332,7 +339,8 @@ class Run:
     workers: int
     database: str  # "-" for the bare app
     idle: Memory | None = None
-    loaded: Memory | None = None
+    loaded: Memory | None = None  # after the page and API load
+    after_logins: Memory | None = None  # argon2id takes 64 MiB per check: the heap keeps some
     endpoints: list[Endpoint] = field(default_factory=list)
     logins: list[Login] = field(default_factory=list)
 
@@ -346,14 +354,16 @@ def measure_endpoints(run: Run, server: Server, paths: list[str], args: argparse
     for path in paths:
         if args.warmup:
             wrk(server.base + path, seconds=args.warmup, connections=args.connections, headers=headers)
-        cpu0 = cpu_seconds(server.pid)
+        cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
         result = wrk(server.base + path, seconds=args.duration, connections=args.connections, headers=headers)
-        cpu_ms = 1000 * (cpu_seconds(server.pid) - cpu0) / max(result.requests, 1)
-        endpoint = Endpoint(path, result, round(cpu_ms, 2), os.getloadavg()[0])
+        cpu1, t1 = cpu_seconds(server.pid), time.monotonic()
+        cpu_ms = 1000 * (sum(cpu1.values()) - sum(cpu0.values())) / max(result.requests, 1)
+        endpoint = Endpoint(path, result, round(cpu_ms, 2), cores_busy(cpu0, cpu1, t1 - t0), os.getloadavg()[0])
         run.endpoints.append(endpoint)
         say(f"  {run.app:8} {run.server:7} w={run.workers} {run.database:8} GET {path:11} "
             f"{result.rps:8.0f} req/s  p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms  "
-            f"CPU {cpu_ms:5.2f} ms/req  errors {result.errors}  (load avg {endpoint.loadavg:.1f})")
+            f"CPU {cpu_ms:5.2f} ms/req, cores busy {endpoint.cores}  errors {result.errors}  "
+            f"(load avg {endpoint.loadavg:.1f})")
 
 
 def measure_logins(run: Run, server: Server, args: argparse.Namespace) -> None:
@@ -363,7 +373,8 @@ def measure_logins(run: Run, server: Server, args: argparse.Namespace) -> None:
         result = wrk(server.base + "/login", seconds=args.login_duration, connections=concurrency,
                      script=BENCH_DIR / "login.lua", script_args=(DEMO_USER, DEMO_PASSWORD, cookie, token),
                      timeout="30s")
-        busy = (cpu_seconds(server.pid) - cpu0) / (time.monotonic() - t0)
+        per_process = cores_busy(cpu0, cpu_seconds(server.pid), time.monotonic() - t0)
+        busy = sum(per_process)
         ok = result.requests - result.errors
         per_s = ok / result.seconds
         per_core = per_s / busy if busy else 0.0
@@ -372,7 +383,7 @@ def measure_logins(run: Run, server: Server, args: argparse.Namespace) -> None:
                       os.getloadavg()[0])
         run.logins.append(login)
         say(f"  logins   {run.server:7} w={run.workers} {run.database:8} c={concurrency:<3} "
-            f"{login.logins_per_s:6.1f} logins/s  server busy {busy:4.2f} cores  "
+            f"{login.logins_per_s:6.1f} logins/s  server busy {busy:4.2f} cores {per_process}  "
             f"{per_core:5.1f} logins/s per core = {login.keycloak_ratio:.2f}× Keycloak's 15  "
             f"p50 {result.p50_ms:.0f} ms p99 {result.p99_ms:.0f} ms  errors {result.errors}  (load avg {login.loadavg:.1f})")
 
@@ -391,11 +402,14 @@ def bench_hexagone(db: Database, server_name: str, workers: int, data_dir: Path,
             f"(PSS {run.idle.pss_mib} MiB, {run.idle.processes} processes)")
         measure_endpoints(run, server, ["/", "/api/v1/me"], args, {"Cookie": browser.cookie_header})
         check_signed_in(server.base, browser)
+        run.loaded = memory(server.pid)
+        say(f"  hexagone {server_name:7} w={workers} {db.name:8} RSS after the page load {run.loaded.rss_mib} MiB "
+            f"(PSS {run.loaded.pss_mib} MiB)")
         if server_name in args.login_servers:
             measure_logins(run, server, args)
-        run.loaded = memory(server.pid)
-        say(f"  hexagone {server_name:7} w={workers} {db.name:8} RSS after load {run.loaded.rss_mib} MiB "
-            f"(PSS {run.loaded.pss_mib} MiB)")
+            run.after_logins = memory(server.pid)
+            say(f"  hexagone {server_name:7} w={workers} {db.name:8} RSS after the logins "
+                f"{run.after_logins.rss_mib} MiB (PSS {run.after_logins.pss_mib} MiB)")
     return run
 
 
@@ -432,8 +446,8 @@ def machine() -> dict[str, Any]:
 def tables(runs: list[Run]) -> str:
     bare = {(r.server, r.workers): r for r in runs if r.app == "bare"}
     lines = ["| app | database | server | workers | endpoint | req/s | p50 ms | p99 ms | server CPU ms/req | "
-             "req/s ÷ bare | CPU ÷ bare | errors | load avg |",
-             "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "cores busy per process | req/s ÷ bare | CPU ÷ bare | errors | load avg |",
+             "|---|---|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
     for r in runs:
         for i, e in enumerate(r.endpoints):
             b = bare.get((r.server, r.workers)) if r.app == "hexagone" else None
@@ -443,16 +457,18 @@ def tables(runs: list[Run]) -> str:
                 cpu_ratio = f"{e.cpu_ms / b.endpoints[i].cpu_ms:.1f}" if b.endpoints[i].cpu_ms else "-"
             target = " ✗" if r.app == "hexagone" and e.path == "/" and e.result.p99_ms >= P99_TARGET_MS else ""
             lines.append(f"| {r.app} | {r.database} | {r.server} | {r.workers} | GET {e.path} | {e.result.rps:.0f} | "
-                         f"{e.result.p50_ms:.1f} | {e.result.p99_ms:.1f}{target} | {e.cpu_ms:.2f} | {ratio} | "
+                         f"{e.result.p50_ms:.1f} | {e.result.p99_ms:.1f}{target} | {e.cpu_ms:.2f} | "
+                         f"{' + '.join(str(c) for c in e.cores)} | {ratio} | "
                          f"{cpu_ratio} | {e.result.errors} | {e.loadavg:.1f} |")
     lines += ["", "| app | database | server | workers | processes | RSS idle MiB | RSS after load MiB | "
-              "PSS idle MiB | PSS after load MiB | RSS per process after load |",
-              "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
+              "PSS idle MiB | PSS after load MiB | RSS per process after load | RSS after logins MiB |",
+              "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|"]
     for r in runs:
         if r.idle and r.loaded:
             lines.append(f"| {r.app} | {r.database} | {r.server} | {r.workers} | {r.loaded.processes} | "
                          f"{r.idle.rss_mib} | {r.loaded.rss_mib} | {r.idle.pss_mib} | {r.loaded.pss_mib} | "
-                         f"{', '.join(str(x) for x in r.loaded.worker_rss_mib)} |")
+                         f"{', '.join(str(x) for x in r.loaded.worker_rss_mib)} | "
+                         f"{r.after_logins.rss_mib if r.after_logins else '-'} |")
     logins = [(r, x) for r in runs for x in r.logins]
     if logins:
         lines += ["", "| database | server | workers | concurrency | logins/s | server cores busy | "
