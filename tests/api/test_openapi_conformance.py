@@ -28,7 +28,7 @@ async def test_api_honours_its_openapi_document(client: httpx.AsyncClient, base_
         "--header", f"X-CSRF-Token: {token}",
         "--max-examples", "25",
         "--phases", "examples,coverage,fuzzing",
-        "--workers", "2",
+        "--workers", "1",  # 2 trips a hypothesis crash on CPython 3.11.7 (AST recursion depth)
         "--seed", "1",
         "--no-color",
     ]

@@ -87,6 +87,13 @@ async def claim(db: AsyncSession, *, worker: str, kinds: Collection[str], limit:
             return []
         chosen = Job.id.in_(ids)
     else:
+        # Look before taking SQLite's single write lock: an idle worker would otherwise
+        # take it every poll, and a request transaction that read first and writes
+        # second fails at once ("database is locked") when its snapshot is overtaken.
+        if (await db.execute(due.limit(1))).first() is None:
+            await db.rollback()
+            return []
+        await db.rollback()  # the UPDATE below starts a fresh transaction, write lock first
         # One statement: SQLite runs it under its single write lock, so the sub-select
         # sees only rows that no other worker has taken (two steps would let concurrent
         # workers pick the same candidates, and all but one come back empty-handed).
