@@ -68,3 +68,8 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).text == "ok"
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["database"] == "up"
+
+
+async def test_favicon_ico_leads_to_the_bundled_icon(client: httpx.AsyncClient) -> None:
+    response = await client.get("/favicon.ico", follow_redirects=True)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("image/svg+xml")

@@ -170,8 +170,14 @@ async def notification_badge(request: Request) -> Response:
     return templating.render(request, "core/notification_badge.html", {"count": count})
 
 
+async def favicon(_request: Request) -> Response:
+    """Browsers ask for /favicon.ico on responses that name no icon (plain text, JSON)."""
+    return RedirectResponse(templating.static_url("favicon.svg"), status_code=301)
+
+
 def routes() -> list[Route]:
     return [
+        Route("/favicon.ico", favicon),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/lang", set_language, methods=["POST"]),
