@@ -6,6 +6,7 @@ code. ``docs/configuration.md`` documents each field; keep the two in step.
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -64,9 +65,18 @@ class Settings(BaseSettings):
             return self.secret_key
         path = self.data_dir / "secret_key"
         if not path.exists():
+            # Workers starting together on a new data dir must agree on one key: each
+            # writes its own candidate, and the first hard link to the final name wins.
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            candidate = path.with_name(f".secret_key.{os.getpid()}")
+            candidate.write_text(secrets.token_urlsafe(48))
+            candidate.chmod(0o600)
+            try:
+                os.link(candidate, path)
+            except FileExistsError:
+                pass
+            finally:
+                candidate.unlink()
         return path.read_text().strip()
 
     @property
