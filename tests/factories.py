@@ -133,6 +133,16 @@ async def outbox_for(email: str) -> list[OutboxMessage]:
         return list(rows.scalars())
 
 
+async def emailed(email: str, pattern: re.Pattern[str]) -> str:
+    """The first group of ``pattern`` in the latest message queued for ``email`` (a reset
+    or invitation link, or its token)."""
+    messages = await outbox_for(email)
+    assert messages, f"no message queued for {email}"
+    found = pattern.search(messages[-1].body)
+    assert found, messages[-1].body
+    return found.group(1)
+
+
 async def get_user_row(user_id: uuid.UUID) -> User:
     async with system_session() as db:
         row = await db.get(User, user_id)

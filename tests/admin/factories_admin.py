@@ -12,7 +12,7 @@ from sqlalchemy import select
 from hexagone.core.db import system_session
 from hexagone.core.models import AuditEntry
 from hexagone.identity.models import User
-from tests.factories import CSRF_RE, TestOrg, TestUser, login, make_org, make_user, outbox_for
+from tests.factories import CSRF_RE, TestOrg, TestUser, emailed, login, make_org, make_user
 
 LINK_RE = re.compile(r"https?://\S+/(?:password/reset|invitation)/(\S+)")
 
@@ -49,11 +49,7 @@ async def api_headers(client: httpx.AsyncClient) -> dict[str, str]:
 
 async def last_link_token(email: str) -> str:
     """The token of the last e-mailed link (reset or invitation) to ``email``."""
-    messages = await outbox_for(email)
-    assert messages, f"no message to {email}"
-    found = LINK_RE.search(messages[-1].body)
-    assert found, messages[-1].body
-    return found.group(1)
+    return await emailed(email, LINK_RE)
 
 
 async def user_by_email(email: str) -> User:

@@ -15,7 +15,7 @@ from hexagone.identity.oidc.service import register_client
 from hexagone.identity.service import groups, spaces, tokens
 from hexagone.identity.service.demo import ensure_demo
 from tests.conftest import TEST_ENV
-from tests.factories import TestOrg, TestSpace, TestUser, make_org, make_space, make_user, outbox_for, principal, unique
+from tests.factories import TestOrg, TestSpace, TestUser, emailed, make_org, make_space, make_user, principal, unique
 
 SCREENSHOT_TIME = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 LINK = re.compile(r"(/(?:password/reset|invitation)/[\w-]+)")
@@ -67,11 +67,7 @@ async def invitation_link(inviter: TestUser, space: TestSpace) -> str:
 
 async def link_sent_to(email: str) -> str:
     """The one-time link in the latest message queued for ``email``."""
-    messages = await outbox_for(email)
-    assert messages, f"no message queued for {email}"
-    found = LINK.search(messages[-1].body)
-    assert found, messages[-1].body
-    return found.group(1)
+    return await emailed(email, LINK)
 
 
 async def pin_last_login(user: TestUser) -> None:
