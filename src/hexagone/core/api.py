@@ -53,17 +53,6 @@ def current_principal(
     return principal
 
 
-def require_scope(scope: str):  # type: ignore[no-untyped-def]
-    """A dependency: bearer tokens must carry ``scope``; browser sessions carry them all."""
-
-    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        if principal.scopes is not None and scope not in principal.scopes:
-            raise HTTPException(403, f"the access token lacks the '{scope}' scope")
-        return principal
-
-    return check
-
-
 def admin_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if not principal.is_admin:
         raise HTTPException(403, "organisation administrators only")

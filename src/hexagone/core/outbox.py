@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.models import OutboxMessage
@@ -17,7 +16,3 @@ def enqueue(db: AsyncSession, *, org_id: uuid.UUID | None, recipient: str, subje
     db.add(message)
     return message
 
-
-async def pending(db: AsyncSession, limit: int = 100) -> list[OutboxMessage]:
-    stmt = select(OutboxMessage).where(OutboxMessage.sent_at.is_(None)).order_by(OutboxMessage.created_at).limit(limit)
-    return list((await db.execute(stmt)).scalars())

@@ -7,7 +7,6 @@ These are plain ASGI middlewares (no per-request task switching as with
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
@@ -322,11 +321,3 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if any(c in target for c in "\r\n\t\\"):
         return default
     return target
-
-
-def json_error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message, "status": status}, status_code=status)
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
