@@ -88,6 +88,10 @@ class Server:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log = DATA_DIR / f"server-{self.port}.log"
         env.setdefault("HEXAGONE_BASE_URL", self.base_url)
+        # Each server has its own mail listeners, so that several can run side by side.
+        self.imap_port = int(env.setdefault("HEXAGONE_IMAP_PORT", str(free_port())))
+        self.smtp_port = int(env.setdefault("HEXAGONE_SMTP_PORT", str(free_port())))
+        self.submission_port = int(env.setdefault("HEXAGONE_SUBMISSION_PORT", str(free_port())))
         self.process = subprocess.Popen(
             hexagone_command("serve", "--port", str(self.port)),
             env=server_env(**env), cwd=ROOT, stdout=self.log.open("wb"), stderr=subprocess.STDOUT,

@@ -25,7 +25,7 @@ from hexagone.core.modules import Registry, load_module
 from hexagone.core.pubsub import events
 from hexagone.core.web import RequestContextMiddleware, SecurityHeadersMiddleware
 
-INSTALLED_MODULES = ["hexagone.identity"]
+INSTALLED_MODULES = ["hexagone.identity", "hexagone.mail"]
 
 log = logging.getLogger("hexagone")
 

@@ -40,6 +40,20 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = 14 * 24 * 3600
     max_body_bytes: int = 1_048_576
     log_level: str = "info"
+    # Mail (the mail module's listeners and delivery; see docs/configuration.md)
+    mail_hostname: str = Field(default="", description="Name the mail server gives itself (EHLO, Received); default: host.")
+    smtp_port: int = 2525
+    submission_port: int = 2587
+    imap_port: int = 1143
+    mail_listen_host: str | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    mail_max_message_bytes: int = 50 * 1024 * 1024
+    mail_default_quota_bytes: int = 5 * 1024**3
+    mail_smarthost: str = Field(default="", description="host:port to relay all remote mail through, instead of MX lookup.")
+    mail_mx_override: str = Field(
+        default="", description="domain=host:port pairs, comma separated, used instead of MX lookup (tests, staging)."
+    )
 
     @property
     def resolved_database_url(self) -> str:
@@ -78,6 +92,14 @@ class Settings(BaseSettings):
             finally:
                 candidate.unlink()
         return path.read_text().strip()
+
+    @property
+    def resolved_mail_hostname(self) -> str:
+        return self.mail_hostname or ("localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host)
+
+    @property
+    def resolved_mail_listen_host(self) -> str:
+        return self.mail_listen_host or self.host
 
     @property
     def extra_modules(self) -> list[str]:

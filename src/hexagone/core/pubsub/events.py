@@ -90,15 +90,23 @@ def install_handlers(registry: Registry) -> None:
     _subscribers = subscribers
 
 
-def on_commit(db: AsyncSession, channel: str, payload: dict[str, Any]) -> None:
-    """Publish ``payload`` on ``channel`` when ``db``'s transaction commits, and have the
-    modules' handlers for it run as jobs committed with it."""
+def publish_on_commit(db: AsyncSession, channel: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Only publish ``payload`` on ``channel`` when ``db``'s transaction commits: for live
+    changes that no handler reacts to (a new message for open IMAP IDLE sessions), where
+    a job per change would be pure cost."""
     payload = json.loads(encode(payload))
     session = db.sync_session
     session.info.setdefault(PENDING, []).append(
         _Pending(check_channel(channel), payload, session.get_nested_transaction())
     )
-    org_id = session.info.get("org_id")
+    return payload
+
+
+def on_commit(db: AsyncSession, channel: str, payload: dict[str, Any]) -> None:
+    """Publish ``payload`` on ``channel`` when ``db``'s transaction commits, and have the
+    modules' handlers for it run as jobs committed with it."""
+    payload = publish_on_commit(db, channel, payload)
+    org_id = db.sync_session.info.get("org_id")
     if _subscribers is None:
         jobs.enqueue(db, FAN_OUT_JOB, {"channel": channel, "payload": payload}, org_id=org_id)
     else:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 08:13:51.899114
+Create Date: 2026-11-29 10:16:49.531963
 """
 
 from __future__ import annotations
@@ -101,6 +101,35 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_jobs_org_id'), ['org_id'], unique=False)
         batch_op.create_index('ix_jobs_status_locked_until', ['status', 'locked_until'], unique=False)
         batch_op.create_index('ix_jobs_status_run_at', ['status', 'run_at'], unique=False)
+
+    op.create_table('mail_dkim_keys',
+    sa.Column('domain', sa.String(length=253), nullable=False),
+    sa.Column('selector', sa.String(length=63), nullable=False),
+    sa.Column('private_key_pem', sa.Text(), nullable=False),
+    sa.Column('public_key_b64', sa.Text(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('org_id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_mail_dkim_keys_org_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_dkim_keys')),
+    sa.UniqueConstraint('domain', name=op.f('uq_mail_dkim_keys_domain'))
+    )
+    with op.batch_alter_table('mail_dkim_keys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mail_dkim_keys_org_id'), ['org_id'], unique=False)
+
+    op.create_table('mail_outbound',
+    sa.Column('mail_from', sa.String(length=320), nullable=False),
+    sa.Column('blob_key', sa.String(length=200), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('expires_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('org_id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_mail_outbound_org_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_outbound'))
+    )
+    with op.batch_alter_table('mail_outbound', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mail_outbound_org_id'), ['org_id'], unique=False)
 
     op.create_table('outbox',
     sa.Column('org_id', sa.Uuid(), nullable=True),
@@ -208,6 +237,65 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_invitations_email'), ['email'], unique=False)
         batch_op.create_index(batch_op.f('ix_invitations_org_id'), ['org_id'], unique=False)
 
+    op.create_table('mail_app_passwords',
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('label', sa.String(length=100), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('last_used_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('org_id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_mail_app_passwords_org_id_organisations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_mail_app_passwords_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_app_passwords')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_mail_app_passwords_token_hash'))
+    )
+    with op.batch_alter_table('mail_app_passwords', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mail_app_passwords_org_id'), ['org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mail_app_passwords_user_id'), ['user_id'], unique=False)
+
+    op.create_table('mail_mailboxes',
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=True),
+    sa.Column('address', sa.String(length=320), nullable=False),
+    sa.Column('display_name', sa.String(length=200), nullable=False),
+    sa.Column('quota_bytes', sa.BigInteger(), nullable=False),
+    sa.Column('used_bytes', sa.BigInteger(), nullable=False),
+    sa.Column('signature', sa.Text(), nullable=False),
+    sa.Column('vacation_enabled', sa.Boolean(), nullable=False),
+    sa.Column('vacation_subject', sa.String(length=300), nullable=False),
+    sa.Column('vacation_body', sa.Text(), nullable=False),
+    sa.Column('vacation_until', hexagone.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('remote_images_allowed', sa.JSON(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('org_id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_mail_mailboxes_org_id_organisations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_mail_mailboxes_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_mailboxes')),
+    sa.UniqueConstraint('address', name=op.f('uq_mail_mailboxes_address')),
+    sa.UniqueConstraint('user_id', name=op.f('uq_mail_mailboxes_user_id'))
+    )
+    with op.batch_alter_table('mail_mailboxes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mail_mailboxes_org_id'), ['org_id'], unique=False)
+
+    op.create_table('mail_outbound_recipients',
+    sa.Column('outbound_id', sa.Uuid(), nullable=False),
+    sa.Column('address', sa.String(length=320), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=False),
+    sa.Column('updated_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('org_id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_mail_outbound_recipients_org_id_organisations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['outbound_id'], ['mail_outbound.id'], name=op.f('fk_mail_outbound_recipients_outbound_id_mail_outbound'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_outbound_recipients'))
+    )
+    with op.batch_alter_table('mail_outbound_recipients', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mail_outbound_recipients_org_id'), ['org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mail_outbound_recipients_outbound_id'), ['outbound_id'], unique=False)
+
     op.create_table('mfa_recovery_codes',
     sa.Column('user_id', sa.Uuid(), nullable=False),
     sa.Column('code_hash', sa.String(length=64), nullable=False),
@@ -294,6 +382,81 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_space_members_space_id'), ['space_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_space_members_user_id'), ['user_id'], unique=False)
 
+    op.create_table('mail_addresses',
+    sa.Column('address', sa.String(length=320), nullable=False),
+    sa.Column('mailbox_id', sa.Uuid(), nullable=True),
+    sa.Column('group_id', sa.Uuid(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('org_id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_mail_addresses_group_id_groups'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['mailbox_id'], ['mail_mailboxes.id'], name=op.f('fk_mail_addresses_mailbox_id_mail_mailboxes'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_mail_addresses_org_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_addresses')),
+    sa.UniqueConstraint('address', name=op.f('uq_mail_addresses_address'))
+    )
+    with op.batch_alter_table('mail_addresses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mail_addresses_group_id'), ['group_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mail_addresses_mailbox_id'), ['mailbox_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mail_addresses_org_id'), ['org_id'], unique=False)
+
+    op.create_table('mail_folders',
+    sa.Column('mailbox_id', sa.Uuid(), nullable=False),
+    sa.Column('name', sa.String(length=500), nullable=False),
+    sa.Column('special_use', sa.String(length=16), nullable=True),
+    sa.Column('uidvalidity', sa.BigInteger(), nullable=False),
+    sa.Column('uid_next', sa.BigInteger(), nullable=False),
+    sa.Column('highest_modseq', sa.BigInteger(), nullable=False),
+    sa.Column('subscribed', sa.Boolean(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('org_id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['mailbox_id'], ['mail_mailboxes.id'], name=op.f('fk_mail_folders_mailbox_id_mail_mailboxes'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_mail_folders_org_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_folders')),
+    sa.UniqueConstraint('mailbox_id', 'name', name=op.f('uq_mail_folders_mailbox_id'))
+    )
+    with op.batch_alter_table('mail_folders', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mail_folders_mailbox_id'), ['mailbox_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mail_folders_org_id'), ['org_id'], unique=False)
+
+    op.create_table('mail_grants',
+    sa.Column('mailbox_id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('can_write', sa.Boolean(), nullable=False),
+    sa.Column('can_send_as', sa.Boolean(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('org_id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['mailbox_id'], ['mail_mailboxes.id'], name=op.f('fk_mail_grants_mailbox_id_mail_mailboxes'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_mail_grants_org_id_organisations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_mail_grants_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_grants')),
+    sa.UniqueConstraint('mailbox_id', 'user_id', name=op.f('uq_mail_grants_mailbox_id'))
+    )
+    with op.batch_alter_table('mail_grants', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mail_grants_mailbox_id'), ['mailbox_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mail_grants_org_id'), ['org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mail_grants_user_id'), ['user_id'], unique=False)
+
+    op.create_table('mail_imports',
+    sa.Column('mailbox_id', sa.Uuid(), nullable=False),
+    sa.Column('source', sa.String(length=500), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('done', sa.Integer(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('progress', sa.JSON(), nullable=False),
+    sa.Column('finished_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('org_id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['mailbox_id'], ['mail_mailboxes.id'], name=op.f('fk_mail_imports_mailbox_id_mail_mailboxes'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_mail_imports_org_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_imports'))
+    )
+    with op.batch_alter_table('mail_imports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mail_imports_mailbox_id'), ['mailbox_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mail_imports_org_id'), ['org_id'], unique=False)
+
     op.create_table('oidc_authorization_codes',
     sa.Column('code_digest', sa.String(length=64), nullable=False),
     sa.Column('oidc_client_id', sa.Uuid(), nullable=False),
@@ -321,6 +484,50 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_oidc_authorization_codes_oidc_client_id'), ['oidc_client_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_oidc_authorization_codes_org_id'), ['org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_oidc_authorization_codes_user_id'), ['user_id'], unique=False)
+
+    op.create_table('mail_messages',
+    sa.Column('mailbox_id', sa.Uuid(), nullable=False),
+    sa.Column('folder_id', sa.Uuid(), nullable=False),
+    sa.Column('uid', sa.BigInteger(), nullable=False),
+    sa.Column('modseq', sa.BigInteger(), nullable=False),
+    sa.Column('seen', sa.Boolean(), nullable=False),
+    sa.Column('answered', sa.Boolean(), nullable=False),
+    sa.Column('flagged', sa.Boolean(), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.Column('draft', sa.Boolean(), nullable=False),
+    sa.Column('keywords', sa.JSON(), nullable=False),
+    sa.Column('internal_date', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('blob_key', sa.String(length=200), nullable=False),
+    sa.Column('header', sa.LargeBinary(), nullable=False),
+    sa.Column('envelope', sa.JSON(), nullable=False),
+    sa.Column('structure', sa.JSON(), nullable=False),
+    sa.Column('subject', sa.Text(), nullable=False),
+    sa.Column('from_addr', sa.Text(), nullable=False),
+    sa.Column('to_addrs', sa.Text(), nullable=False),
+    sa.Column('cc_addrs', sa.Text(), nullable=False),
+    sa.Column('bcc_addrs', sa.Text(), nullable=False),
+    sa.Column('sent_date', hexagone.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('message_id', sa.String(length=500), nullable=False),
+    sa.Column('thread_id', sa.Uuid(), nullable=False),
+    sa.Column('preview', sa.String(length=300), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('has_attachments', sa.Boolean(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('org_id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['folder_id'], ['mail_folders.id'], name=op.f('fk_mail_messages_folder_id_mail_folders'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['mailbox_id'], ['mail_mailboxes.id'], name=op.f('fk_mail_messages_mailbox_id_mail_mailboxes'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_mail_messages_org_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_messages')),
+    sa.UniqueConstraint('folder_id', 'uid', name=op.f('uq_mail_messages_folder_id'))
+    )
+    with op.batch_alter_table('mail_messages', schema=None) as batch_op:
+        batch_op.create_index('ix_mail_messages_folder_modseq', ['folder_id', 'modseq'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mail_messages_mailbox_id'), ['mailbox_id'], unique=False)
+        batch_op.create_index('ix_mail_messages_mailbox_message_id', ['mailbox_id', 'message_id'], unique=False)
+        batch_op.create_index('ix_mail_messages_mailbox_thread', ['mailbox_id', 'thread_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mail_messages_org_id'), ['org_id'], unique=False)
 
     op.create_table('oidc_tokens',
     sa.Column('oidc_client_id', sa.Uuid(), nullable=False),
@@ -363,6 +570,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_oidc_tokens_access_expires_at'))
 
     op.drop_table('oidc_tokens')
+    with op.batch_alter_table('mail_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mail_messages_org_id'))
+        batch_op.drop_index('ix_mail_messages_mailbox_thread')
+        batch_op.drop_index('ix_mail_messages_mailbox_message_id')
+        batch_op.drop_index(batch_op.f('ix_mail_messages_mailbox_id'))
+        batch_op.drop_index('ix_mail_messages_folder_modseq')
+
+    op.drop_table('mail_messages')
     with op.batch_alter_table('oidc_authorization_codes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_oidc_authorization_codes_user_id'))
         batch_op.drop_index(batch_op.f('ix_oidc_authorization_codes_org_id'))
@@ -370,6 +585,28 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_oidc_authorization_codes_expires_at'))
 
     op.drop_table('oidc_authorization_codes')
+    with op.batch_alter_table('mail_imports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mail_imports_org_id'))
+        batch_op.drop_index(batch_op.f('ix_mail_imports_mailbox_id'))
+
+    op.drop_table('mail_imports')
+    with op.batch_alter_table('mail_grants', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mail_grants_user_id'))
+        batch_op.drop_index(batch_op.f('ix_mail_grants_org_id'))
+        batch_op.drop_index(batch_op.f('ix_mail_grants_mailbox_id'))
+
+    op.drop_table('mail_grants')
+    with op.batch_alter_table('mail_folders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mail_folders_org_id'))
+        batch_op.drop_index(batch_op.f('ix_mail_folders_mailbox_id'))
+
+    op.drop_table('mail_folders')
+    with op.batch_alter_table('mail_addresses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mail_addresses_org_id'))
+        batch_op.drop_index(batch_op.f('ix_mail_addresses_mailbox_id'))
+        batch_op.drop_index(batch_op.f('ix_mail_addresses_group_id'))
+
+    op.drop_table('mail_addresses')
     with op.batch_alter_table('space_members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_space_members_user_id'))
         batch_op.drop_index(batch_op.f('ix_space_members_space_id'))
@@ -395,6 +632,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_mfa_recovery_codes_org_id'))
 
     op.drop_table('mfa_recovery_codes')
+    with op.batch_alter_table('mail_outbound_recipients', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mail_outbound_recipients_outbound_id'))
+        batch_op.drop_index(batch_op.f('ix_mail_outbound_recipients_org_id'))
+
+    op.drop_table('mail_outbound_recipients')
+    with op.batch_alter_table('mail_mailboxes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mail_mailboxes_org_id'))
+
+    op.drop_table('mail_mailboxes')
+    with op.batch_alter_table('mail_app_passwords', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mail_app_passwords_user_id'))
+        batch_op.drop_index(batch_op.f('ix_mail_app_passwords_org_id'))
+
+    op.drop_table('mail_app_passwords')
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invitations_org_id'))
         batch_op.drop_index(batch_op.f('ix_invitations_email'))
@@ -424,6 +675,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbox_org_id'))
 
     op.drop_table('outbox')
+    with op.batch_alter_table('mail_outbound', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mail_outbound_org_id'))
+
+    op.drop_table('mail_outbound')
+    with op.batch_alter_table('mail_dkim_keys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mail_dkim_keys_org_id'))
+
+    op.drop_table('mail_dkim_keys')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.drop_index('ix_jobs_status_run_at')
         batch_op.drop_index('ix_jobs_status_locked_until')

@@ -1,0 +1,1 @@
+"""Mail: inbound SMTP, submission and the outbound queue, IMAP, the webmail, migration."""

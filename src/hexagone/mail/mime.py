@@ -1,0 +1,335 @@
+"""Reading a message once, at delivery, into what IMAP and the webmail ask for later.
+
+Python's :mod:`email` package parses headers, parameters (RFC 2231), encoded words
+(RFC 2047) and transfer encodings; what it does not give is *where* each MIME part lies
+in the raw bytes, and IMAP needs exactly that: ``BODY[1.2.MIME]``, ``BODY[2.TEXT]<0.100>``
+and BODYSTRUCTURE's octet and line counts all refer to the original bytes, untouched.
+So this module walks the boundaries itself, on the bytes, and hands each part's header
+block to :mod:`email` (``compat32``, the policy that never raises on a malformed header).
+
+:func:`parse` never raises on any input: a broken message still gets a structure (a
+missing boundary makes a one-part multipart, a header without a blank line is all
+header), so a delivery is never refused because a sender's MIME was wrong.
+
+A structure node is plain JSON (stored in the message row)::
+
+    {"type": "text", "subtype": "plain", "params": [["charset", "utf-8"]], "id": None,
+     "description": None, "encoding": "7BIT", "md5": None, "disposition": None,
+     "language": None, "location": None, "lines": 3, "size": 120,
+     "header_start": 0, "body_start": 250, "end": 370,
+     "parts": [...],                     # multipart only
+     "envelope": {...}, "message": {...}  # message/rfc822 only
+    }
+"""
+
+from __future__ import annotations
+
+import email
+import email.header
+import email.utils
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import Message as EmailMessage
+from email.policy import compat32
+from typing import Any
+
+MAX_DEPTH = 20
+MAX_PARTS = 1000
+TEXT_LIMIT = 100_000
+PREVIEW_LENGTH = 200
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+_TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
+_SPACES = re.compile(r"\s+")
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+
+
+@dataclass
+class Parsed:
+    """Everything the message row keeps about a message."""
+
+    header: bytes
+    envelope: dict[str, Any]
+    structure: dict[str, Any]
+    subject: str = ""
+    from_addr: str = ""
+    to_addrs: str = ""
+    cc_addrs: str = ""
+    bcc_addrs: str = ""
+    sent_date: datetime | None = None
+    message_id: str = ""
+    in_reply_to: str = ""
+    references: list[str] = field(default_factory=list)
+    text: str = ""
+    preview: str = ""
+    has_attachments: bool = False
+
+
+def clean(value: str) -> str:
+    """A string PostgreSQL will store: no NUL, no lone surrogate."""
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+def decode_header_value(value: str | None) -> str:
+    """Human text of a header (RFC 2047 words decoded, folding removed)."""
+    if not value:
+        return ""
+    try:
+        text = str(email.header.make_header(email.header.decode_header(value)))
+    except (email.errors.HeaderParseError, LookupError, UnicodeError, ValueError):
+        text = value
+    return clean(_SPACES.sub(" ", text).strip())
+
+
+def _raw_header(msg: EmailMessage, name: str) -> str | None:
+    value = msg.get(name)
+    if value is None:
+        return None
+    if isinstance(value, email.header.Header):
+        value = str(value)
+    return clean(_SPACES.sub(" ", str(value).replace("\r", "").replace("\n", " ")).strip())
+
+
+def _addresses(msg: EmailMessage, name: str) -> list[list[str | None]] | None:
+    """IMAP envelope addresses: ``[name, adl, mailbox, host]``; names stay encoded."""
+    values = msg.get_all(name)
+    if not values:
+        return None
+    result: list[list[str | None]] = []
+    for display, addr in email.utils.getaddresses([_SPACES.sub(" ", str(v)) for v in values]):
+        if not display and not addr:
+            continue
+        mailbox, _, host = addr.rpartition("@") if "@" in addr else (addr, "", "")
+        result.append([clean(display) or None, None, clean(mailbox) or None, clean(host) or None])
+    return result or None
+
+
+def envelope_of(msg: EmailMessage) -> dict[str, Any]:
+    sender = _addresses(msg, "from")
+    return {
+        "date": _raw_header(msg, "date"),
+        "subject": _raw_header(msg, "subject"),
+        "from": sender,
+        "sender": _addresses(msg, "sender") or sender,
+        "reply-to": _addresses(msg, "reply-to") or sender,
+        "to": _addresses(msg, "to"),
+        "cc": _addresses(msg, "cc"),
+        "bcc": _addresses(msg, "bcc"),
+        "in-reply-to": _raw_header(msg, "in-reply-to"),
+        "message-id": _raw_header(msg, "message-id"),
+    }
+
+
+def _split_header(raw: bytes, start: int, end: int) -> tuple[int, EmailMessage]:
+    """Where the body of the entity at ``raw[start:end]`` begins, and its parsed header."""
+    for newline in (b"\r\n", b"\n"):
+        if raw.startswith(newline, start) and start + len(newline) <= end:  # no header at all
+            header_end, body_start = start, start + len(newline)
+            break
+    else:
+        match = _BLANK_LINE.search(raw, start, end)
+        header_end, body_start = (match.start(), match.end()) if match else (end, end)
+    headers = email.message_from_bytes(raw[start:header_end] + b"\r\n\r\n", policy=compat32)
+    return body_start, headers
+
+
+def _params(msg: EmailMessage, header: str) -> list[list[str]] | None:
+    params = msg.get_params(header=header, failobj=None)
+    if not params:
+        return None
+    result = []
+    for key, value in params[1:]:
+        if isinstance(value, tuple):
+            value = email.utils.collapse_rfc2231_value(value)
+        result.append([clean(str(key)), clean(str(value))])
+    return result or None
+
+
+def _delimiters(raw: bytes, body_start: int, end: int, boundary: str) -> list[tuple[int, int, bool]]:
+    """(line start, line end, is close) of each boundary line in the body."""
+    pattern = re.compile(rb"(?m)^--" + re.escape(boundary.encode("utf-8", "replace")) + rb"(--)?[ \t]*\r?$")
+    found = []
+    for match in pattern.finditer(raw, body_start, end):
+        line_end = match.end()
+        if raw.startswith(b"\n", line_end):
+            line_end += 1
+        found.append((match.start(), line_end, match.group(1) is not None))
+        if match.group(1) is not None:
+            break
+    return found
+
+
+def _strip_newline_before(raw: bytes, position: int, floor: int) -> int:
+    """The CRLF before a boundary line belongs to the boundary, not to the part."""
+    if position - 2 >= floor and raw[position - 2:position] == b"\r\n":
+        return position - 2
+    if position - 1 >= floor and raw[position - 1:position] == b"\n":
+        return position - 1
+    return position
+
+
+class _Walker:
+    def __init__(self, raw: bytes):
+        self.raw = raw
+        self.count = 0
+
+    def entity(self, start: int, end: int, default_type: str = "text/plain", depth: int = 0) -> dict[str, Any]:
+        self.count += 1
+        raw = self.raw
+        body_start, headers = _split_header(raw, start, end)
+        content_type = headers.get_content_type() if headers.get("content-type") else default_type
+        maintype, _, subtype = content_type.partition("/")
+        disposition = headers.get_content_disposition()
+        node: dict[str, Any] = {
+            "type": maintype, "subtype": subtype,
+            "params": _params(headers, "content-type"),
+            "id": _raw_header(headers, "content-id"),
+            "description": _raw_header(headers, "content-description"),
+            "encoding": (_raw_header(headers, "content-transfer-encoding") or "7BIT").upper(),
+            "md5": _raw_header(headers, "content-md5"),
+            "disposition": [disposition, _params(headers, "content-disposition")] if disposition else None,
+            "language": _raw_header(headers, "content-language"),
+            "location": _raw_header(headers, "content-location"),
+            "header_start": start, "body_start": body_start, "end": end,
+            "size": end - body_start,
+            "lines": raw.count(b"\n", body_start, end) + (1 if end > body_start and not raw[end - 1:end] == b"\n" else 0),
+        }
+        if maintype == "multipart" and depth < MAX_DEPTH:
+            node["parts"] = self.children(headers, subtype, body_start, end, depth)
+        elif content_type == "message/rfc822" and depth < MAX_DEPTH and self.count < MAX_PARTS:
+            inner = self.entity(body_start, end, "text/plain", depth + 1)
+            _, inner_headers = _split_header(raw, body_start, end)
+            node["envelope"] = envelope_of(inner_headers)
+            node["message"] = inner
+        return node
+
+    def children(self, headers: EmailMessage, subtype: str, body_start: int, end: int, depth: int) -> list[dict[str, Any]]:
+        boundary = headers.get_boundary()
+        child_type = "message/rfc822" if subtype == "digest" else "text/plain"
+        delimiters = _delimiters(self.raw, body_start, end, boundary) if boundary else []
+        if not delimiters:
+            # No usable boundary: the whole body is one plain part, as mail clients show it.
+            return [self._bare_part(body_start, end)]
+        parts = []
+        for (_, line_end, is_close), following in zip(delimiters, delimiters[1:] + [None], strict=True):
+            if is_close or self.count >= MAX_PARTS:
+                break
+            part_end = end if following is None else _strip_newline_before(self.raw, following[0], line_end)
+            parts.append(self.entity(line_end, part_end, child_type, depth + 1))
+        return parts or [self._bare_part(body_start, end)]
+
+    def _bare_part(self, start: int, end: int) -> dict[str, Any]:
+        node = self.entity(end, end)
+        node.update({"header_start": start, "body_start": start, "size": end - start,
+                     "lines": self.raw.count(b"\n", start, end)})
+        return node
+
+
+def leaves(node: dict[str, Any]) -> list[dict[str, Any]]:
+    if "parts" in node:
+        return [leaf for part in node["parts"] for leaf in leaves(part)]
+    return [node]
+
+
+def is_attachment(node: dict[str, Any]) -> bool:
+    disposition = (node.get("disposition") or [None])[0]
+    if disposition == "attachment":
+        return True
+    if node["type"] in ("text", "multipart"):
+        return False
+    return filename_of(node) is not None or node["type"] != "message"
+
+
+def filename_of(node: dict[str, Any]) -> str | None:
+    for params in ((node.get("disposition") or [None, None])[1], node.get("params")):
+        for key, value in params or ():
+            if key.lower() in ("filename", "name"):
+                return decode_header_value(value) or None
+    return None
+
+
+def decode_part(raw: bytes, node: dict[str, Any]) -> bytes:
+    """The content of a leaf, transfer-decoded (base64, quoted-printable)."""
+    part = email.message_from_bytes(raw[node["header_start"]:node["end"]], policy=compat32)
+    if node["header_start"] == node["body_start"]:
+        return raw[node["body_start"]:node["end"]]
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else raw[node["body_start"]:node["end"]]
+
+
+def part_text(raw: bytes, node: dict[str, Any]) -> str:
+    """A text leaf as a string, in its declared charset (UTF-8, then Latin-1, as fallbacks)."""
+    data = decode_part(raw, node)
+    charset = dict((k.lower(), v) for k, v in node.get("params") or ()).get("charset", "utf-8")
+    for candidate in (charset, "utf-8", "latin-1"):
+        try:
+            return clean(data.decode(candidate))
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return clean(data.decode("utf-8", "replace"))
+
+
+def _text_of(raw: bytes, structure: dict[str, Any]) -> str:
+    plain, html = [], []
+    for leaf in leaves(structure):
+        if leaf["type"] != "text" or is_attachment(leaf):
+            continue
+        if leaf["subtype"] == "plain":
+            plain.append(part_text(raw, leaf))
+        elif leaf["subtype"] == "html":
+            html.append(_TAGS.sub(" ", part_text(raw, leaf)))
+    text = "\n".join(plain) if plain else "\n".join(html)
+    return text[:TEXT_LIMIT]
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is None:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _display_addresses(msg: EmailMessage, name: str) -> str:
+    values = msg.get_all(name) or []
+    people = []
+    for display, addr in email.utils.getaddresses([str(v) for v in values]):
+        display = decode_header_value(display)
+        if addr or display:
+            people.append(f"{display} <{addr}>" if display and addr else (addr or display))
+    return clean(", ".join(people))
+
+
+def message_ids(value: str | None) -> list[str]:
+    return _MESSAGE_ID.findall(value or "")
+
+
+def parse(raw: bytes) -> Parsed:
+    """Read ``raw`` (a whole RFC 5322 message) into a :class:`Parsed`; never raises."""
+    walker = _Walker(raw)
+    structure = walker.entity(0, len(raw))
+    header_end = structure["body_start"]
+    headers = email.message_from_bytes(raw[:header_end], policy=compat32)
+    text = _text_of(raw, structure)
+    in_reply_to = message_ids(_raw_header(headers, "in-reply-to"))
+    return Parsed(
+        header=raw[:header_end],
+        envelope=envelope_of(headers),
+        structure=structure,
+        subject=decode_header_value(_raw_header(headers, "subject"))[:2000],
+        from_addr=_display_addresses(headers, "from")[:2000],
+        to_addrs=_display_addresses(headers, "to")[:10000],
+        cc_addrs=_display_addresses(headers, "cc")[:10000],
+        bcc_addrs=_display_addresses(headers, "bcc")[:10000],
+        sent_date=_date(_raw_header(headers, "date")),
+        message_id=(message_ids(_raw_header(headers, "message-id")) or [""])[0][:500],
+        in_reply_to=in_reply_to[0] if in_reply_to else "",
+        references=message_ids(_raw_header(headers, "references"))[-50:],
+        text=text,
+        preview=_SPACES.sub(" ", text).strip()[:PREVIEW_LENGTH],
+        has_attachments=any(is_attachment(leaf) for leaf in leaves(structure)),
+    )

@@ -1,0 +1,94 @@
+"""Signing in to IMAP and SMTP submission: the account password, or an app password.
+
+Mail clients cannot ask for a TOTP code, so an account with MFA signs in to them only
+with an app password (a random secret made for one client, revocable on its own); an
+account without MFA may use either. Failures go through identity's login rules: the same
+audit entries, the same per-account and per-address limits as the web login, with the
+protocol named as the channel.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hexagone.core import audit
+from hexagone.core.config import Settings, get_settings
+from hexagone.core.db import system_session, utcnow
+from hexagone.core.exceptions import Invalid
+from hexagone.core.security import token_digest
+from hexagone.identity.service import verify_credentials
+from hexagone.identity.service.directory import Organisation, OrgRole, User, user_by_email
+from hexagone.identity.service.login import check_rate_limit
+from hexagone.mail.models import AppPassword
+from hexagone.mail.service.addresses import MODULE_NAME
+
+APP_PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+APP_PASSWORD_LENGTH = 20  # 100 bits
+
+
+def _normalise_app_password(password: str) -> str:
+    return password.replace(" ", "").replace("-", "").lower()
+
+
+async def create_app_password(db: AsyncSession, user: User, label: str) -> tuple[AppPassword, str]:
+    """A new app password; the secret is returned once, grouped by four for reading."""
+    label = label.strip()[:100]
+    if not label:
+        raise Invalid("Name the client this password is for.")
+    secret = "".join(secrets.choice(APP_PASSWORD_ALPHABET) for _ in range(APP_PASSWORD_LENGTH))
+    row = AppPassword(org_id=user.org_id, user_id=user.id, label=label, token_hash=token_digest(secret))
+    db.add(row)
+    await db.flush()
+    return row, " ".join(secret[i:i + 4] for i in range(0, APP_PASSWORD_LENGTH, 4))
+
+
+async def app_passwords(db: AsyncSession, user_id: uuid.UUID) -> list[AppPassword]:
+    return list((await db.execute(select(AppPassword).where(AppPassword.user_id == user_id)
+                                  .order_by(AppPassword.created_at))).scalars())
+
+
+async def revoke_app_password(db: AsyncSession, user_id: uuid.UUID, app_password_id: uuid.UUID) -> None:
+    await db.execute(delete(AppPassword).where(AppPassword.user_id == user_id, AppPassword.id == app_password_id))
+
+
+async def _by_app_password(db: AsyncSession, user: User, password: str) -> AppPassword | None:
+    digest = token_digest(_normalise_app_password(password))
+    return (await db.execute(select(AppPassword).where(AppPassword.user_id == user.id,
+                                                       AppPassword.token_hash == digest))).scalar_one_or_none()
+
+
+async def _refuse(db: AsyncSession, user: User | None, email: str, ip: str, channel: str, reason: str) -> Invalid:
+    audit.record(db, audit.LOGIN_FAILED, org_id=user.org_id if user else None, actor_label=email, target_type="user",
+                 target_id=user.id if user else "", target_label=email, ip=ip,
+                 details={"channel": channel, "reason": reason})
+    await db.commit()
+    return Invalid("Wrong e-mail address or password.")
+
+
+async def authenticate(email: str, password: str, *, ip: str, channel: str, settings: Settings | None = None) -> User:
+    """The user these credentials open a mail session for, or Invalid / RateLimited."""
+    settings = settings or get_settings()
+    email = email.strip().lower()[:320]
+    async with system_session() as db:
+        await check_rate_limit(db, settings, email=email, ip=ip)
+        user = await user_by_email(db, email)
+        org = await db.get(Organisation, user.org_id) if user is not None else None
+        if user is None or org is None or not user.is_active:
+            raise await _refuse(db, user, email, ip, channel, "bad_credentials")
+        if user.role == OrgRole.GUEST or MODULE_NAME not in (org.modules or []):
+            raise await _refuse(db, user, email, ip, channel, "no_mailbox")
+        app_password = await _by_app_password(db, user, password)
+        if app_password is not None:
+            app_password.last_used_at = utcnow()
+            await db.commit()
+            return user
+        if user.mfa_enabled:
+            raise await _refuse(db, user, email, ip, channel, "app_password_required")
+        user = await verify_credentials(db, settings, email=email, password=password, ip=ip, channel=channel)
+        await db.commit()
+        return user
+

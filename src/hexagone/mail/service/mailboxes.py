@@ -1,0 +1,214 @@
+"""Mailboxes, their folders and who may open them.
+
+A user's mailbox is created the first time anything needs it (a delivery, an IMAP login,
+a webmail visit): an organisation that subscribes to mail has every member's mailbox at
+once, without a migration step. Guests have no mailbox.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hexagone.core.config import get_settings
+from hexagone.core.exceptions import Conflict, Forbidden, Invalid, NotFound
+from hexagone.identity.service.directory import OrgRole, User
+from hexagone.mail.models import Folder, Mailbox, MailboxGrant, MailboxKind, Message, SpecialUse
+
+INBOX = "INBOX"
+DELIMITER = "/"
+DEFAULT_FOLDERS: list[tuple[str, str | None]] = [
+    (INBOX, None),
+    ("Drafts", SpecialUse.DRAFTS),
+    ("Sent", SpecialUse.SENT),
+    ("Archive", SpecialUse.ARCHIVE),
+    ("Junk", SpecialUse.JUNK),
+    ("Trash", SpecialUse.TRASH),
+]
+MAX_FOLDER_NAME = 500
+
+
+@dataclass(frozen=True)
+class Access:
+    """A mailbox as one user may use it: their own, or through a grant."""
+
+    mailbox: Mailbox
+    own: bool
+    can_write: bool
+    can_send_as: bool
+
+
+def new_uidvalidity() -> int:
+    """A UIDVALIDITY that differs for a folder deleted and re-created under one name."""
+    return random.randint(1, 2**31 - 1)
+
+
+async def _add_folders(db: AsyncSession, mailbox: Mailbox) -> None:
+    await db.flush()  # the mailbox row first: no ORM relationship orders the inserts
+    for name, special in DEFAULT_FOLDERS:
+        db.add(Folder(org_id=mailbox.org_id, mailbox_id=mailbox.id, name=name, special_use=special,
+                      uidvalidity=new_uidvalidity()))
+
+
+async def user_mailbox(db: AsyncSession, user: User) -> Mailbox:
+    """The user's own mailbox, created with its default folders on first use."""
+    mailbox = (await db.execute(select(Mailbox).where(Mailbox.user_id == user.id))).scalar_one_or_none()
+    if mailbox is not None:
+        return mailbox
+    if user.role == OrgRole.GUEST:
+        raise Forbidden("Guests have no mailbox.")
+    mailbox = Mailbox(id=uuid.uuid4(), org_id=user.org_id, kind=MailboxKind.USER, user_id=user.id,
+                      address=user.email.lower(), display_name=user.display_name,
+                      quota_bytes=get_settings().mail_default_quota_bytes)
+    db.add(mailbox)
+    await _add_folders(db, mailbox)
+    await db.flush()
+    return mailbox
+
+
+async def create_shared_mailbox(db: AsyncSession, org_id: uuid.UUID, address: str, display_name: str) -> Mailbox:
+    address = address.strip().lower()
+    if (await db.execute(select(Mailbox.id).where(Mailbox.address == address))).first() is not None:
+        raise Conflict("This address is already in use.")
+    mailbox = Mailbox(id=uuid.uuid4(), org_id=org_id, kind=MailboxKind.SHARED, address=address,
+                      display_name=display_name.strip() or address, quota_bytes=get_settings().mail_default_quota_bytes)
+    db.add(mailbox)
+    await _add_folders(db, mailbox)
+    await db.flush()
+    return mailbox
+
+
+async def grant(db: AsyncSession, mailbox: Mailbox, user_id: uuid.UUID, *, can_write: bool = True,
+                can_send_as: bool = False) -> MailboxGrant:
+    if mailbox.user_id == user_id:
+        raise Invalid("The owner of a mailbox needs no grant.")
+    existing = (await db.execute(select(MailboxGrant).where(MailboxGrant.mailbox_id == mailbox.id,
+                                                            MailboxGrant.user_id == user_id))).scalar_one_or_none()
+    if existing is None:
+        existing = MailboxGrant(org_id=mailbox.org_id, mailbox_id=mailbox.id, user_id=user_id)
+        db.add(existing)
+    existing.can_write = can_write
+    existing.can_send_as = can_send_as
+    await db.flush()
+    return existing
+
+
+async def revoke(db: AsyncSession, mailbox: Mailbox, user_id: uuid.UUID) -> None:
+    await db.execute(delete(MailboxGrant).where(MailboxGrant.mailbox_id == mailbox.id, MailboxGrant.user_id == user_id))
+
+
+async def accessible(db: AsyncSession, user: User) -> list[Access]:
+    """The user's own mailbox first, then those granted to them, by address."""
+    own = await user_mailbox(db, user)
+    rows = (await db.execute(
+        select(Mailbox, MailboxGrant).join(MailboxGrant, MailboxGrant.mailbox_id == Mailbox.id)
+        .where(MailboxGrant.user_id == user.id).order_by(Mailbox.address)
+    )).all()
+    return [Access(own, True, True, True)] + [Access(m, False, g.can_write, g.can_send_as) for m, g in rows]
+
+
+async def access_to(db: AsyncSession, user: User, mailbox_id: uuid.UUID) -> Access:
+    """The user's access to one mailbox; NotFound (never Forbidden) for one they may not
+    open, so that a guess tells nothing about what exists."""
+    for access in await accessible(db, user):
+        if access.mailbox.id == mailbox_id:
+            return access
+    raise NotFound("No such mailbox.")
+
+
+async def folders(db: AsyncSession, mailbox_id: uuid.UUID) -> list[Folder]:
+    result = await db.execute(select(Folder).where(Folder.mailbox_id == mailbox_id).order_by(Folder.name))
+    folders = list(result.scalars())
+    folders.sort(key=lambda f: (f.name != INBOX, f.name.lower()))
+    return folders
+
+
+async def folder_by_name(db: AsyncSession, mailbox_id: uuid.UUID, name: str) -> Folder | None:
+    if name.upper() == INBOX:
+        name = INBOX
+    return (await db.execute(select(Folder).where(Folder.mailbox_id == mailbox_id, Folder.name == name))).scalar_one_or_none()
+
+
+async def folder_by_special_use(db: AsyncSession, mailbox_id: uuid.UUID, special: str) -> Folder | None:
+    return (await db.execute(
+        select(Folder).where(Folder.mailbox_id == mailbox_id, Folder.special_use == special).order_by(Folder.created_at)
+    )).scalars().first()
+
+
+def check_folder_name(name: str) -> str:
+    name = name.strip(DELIMITER)
+    parts = name.split(DELIMITER)
+    if not name or len(name) > MAX_FOLDER_NAME or any(not p.strip() for p in parts):
+        raise Invalid("Invalid folder name.")
+    if any(ord(ch) < 32 or ch in "*%" for ch in name):
+        raise Invalid("Folder names may not contain control characters, * or %.")
+    return INBOX + name[5:] if name.upper().startswith(INBOX + DELIMITER) or name.upper() == INBOX else name
+
+
+async def create_folder(db: AsyncSession, mailbox: Mailbox, name: str, special_use: str | None = None) -> Folder:
+    name = check_folder_name(name)
+    if await folder_by_name(db, mailbox.id, name) is not None:
+        raise Conflict("A folder of that name exists.")
+    # Parents are created as needed, as RFC 3501 CREATE allows.
+    parts = name.split(DELIMITER)
+    for depth in range(1, len(parts)):
+        parent = DELIMITER.join(parts[:depth])
+        if await folder_by_name(db, mailbox.id, parent) is None:
+            db.add(Folder(org_id=mailbox.org_id, mailbox_id=mailbox.id, name=parent, uidvalidity=new_uidvalidity()))
+    folder = Folder(org_id=mailbox.org_id, mailbox_id=mailbox.id, name=name, special_use=special_use,
+                    uidvalidity=new_uidvalidity())
+    db.add(folder)
+    await db.flush()
+    return folder
+
+
+async def rename_folder(db: AsyncSession, mailbox: Mailbox, old: str, new: str) -> None:
+    """Rename a folder and its children. Renaming INBOX moves its messages to a new
+    folder and leaves INBOX empty (RFC 3501 6.3.5)."""
+    folder = await folder_by_name(db, mailbox.id, old)
+    if folder is None:
+        raise NotFound("No such folder.")
+    new = check_folder_name(new)
+    if await folder_by_name(db, mailbox.id, new) is not None:
+        raise Conflict("A folder of that name exists.")
+    if folder.name == INBOX:
+        target = await create_folder(db, mailbox, new)
+        from hexagone.mail.service import store  # store builds on this module
+
+        await store.move_all(db, folder, target)
+        return
+    children = (await db.execute(select(Folder).where(Folder.mailbox_id == mailbox.id,
+                                                      Folder.name.startswith(folder.name + DELIMITER)))).scalars()
+    for child in children:
+        child.name = new + child.name[len(folder.name):]
+    folder.name = new
+    await db.flush()
+
+
+async def delete_folder(db: AsyncSession, mailbox: Mailbox, name: str) -> list[str]:
+    """Delete a folder and its messages; returns the blob keys that may now be unused."""
+    folder = await folder_by_name(db, mailbox.id, name)
+    if folder is None:
+        raise NotFound("No such folder.")
+    if folder.name == INBOX:
+        raise Invalid("INBOX cannot be deleted.")
+    keys = list((await db.execute(select(Message.blob_key).where(Message.folder_id == folder.id))).scalars())
+    freed = (await db.execute(select(Message.size).where(Message.folder_id == folder.id))).scalars().all()
+    await db.execute(delete(Message).where(Message.folder_id == folder.id))
+    await db.execute(update(Mailbox).where(Mailbox.id == mailbox.id)
+                     .values(used_bytes=Mailbox.used_bytes - sum(freed)).execution_options(synchronize_session=False))
+    await db.delete(folder)
+    await db.flush()
+    return keys
+
+
+async def set_subscribed(db: AsyncSession, mailbox_id: uuid.UUID, name: str, subscribed: bool) -> None:
+    folder = await folder_by_name(db, mailbox_id, name)
+    if folder is None:
+        raise NotFound("No such folder.")
+    folder.subscribed = subscribed
+    await db.flush()
