@@ -1,0 +1,299 @@
+"""Hexagone's mail servers against Dovecot and Postfix on the same machine (issue #4):
+
+* IMAP: FETCH of headers, of the message list and of full bodies, and SEARCH, on a mailbox
+  of ``--messages`` messages (50,000 by default), Hexagone against Dovecot;
+* SMTP: inbound messages per second with Postfix's ``smtp-source``, Hexagone against
+  Postfix delivering into a Maildir, both with fsync;
+* memory per idle IMAP connection at ``--idle-connections`` connections.
+
+Dovecot and Postfix are Debian's, started here with their own configuration under a
+temporary directory on loopback ports and stopped at the end; Hexagone is started with a
+fresh data directory, the demo organisation's users being the mailboxes. Dovecot gets the
+messages written into its Maildir; Hexagone gets them by IMAP APPEND, as a client would
+(slower; the time is printed). Figures are printed as they come, then as one table.
+Run as root (Dovecot's and Postfix's masters switch users), with the project's venv:
+
+    .venv/bin/python bench/mail/run.py [--messages 50000] [--parts imap,smtp,idle]
+                                       [--servers peers,hexagone] [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import dovecot
+import hexagone_server
+import idle
+import imap_bench
+import messages
+import postfix
+import smtp_bench
+from imap_wire import Connection
+from procs import free_port, load, raise_open_files, wait_port
+
+PEER_USER, PEER_PASSWORD = "bench@bench.test", "bench-password"
+PEER_IDLE_USER = "idle@bench.test"
+PEER_SMTP_RECIPIENT = "inbound@bench.test"
+IDLE_MAILBOX = 100  # messages in the mailbox the idle connections select
+TARGET = 0.5  # Hexagone's throughput must be at least half the peer's
+
+
+@dataclass
+class Side:
+    name: str
+    version: str = ""
+    load_s: float | None = None  # putting the benchmark mailbox in place
+    load_refused: int = 0
+    imap: imap_bench.ImapFigures | None = None
+    smtp: list[smtp_bench.SmtpFigures] = field(default_factory=list)
+    idle: idle.IdleFigures | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+# --------------------------------------------------------------------------- Dovecot and Postfix
+
+
+def run_peers(args: argparse.Namespace, tmp: Path) -> Side:
+    side = Side("Dovecot / Postfix", f"Dovecot {dovecot.version()}, Postfix {postfix.version()}")
+    if {"imap", "idle"} & set(args.parts):
+        if why := dovecot.available():
+            side.notes.append(why)
+        else:
+            users = {PEER_USER: PEER_PASSWORD, PEER_IDLE_USER: PEER_PASSWORD}
+            with dovecot.Dovecot(tmp / "dovecot", free_port(), users, args.idle_connections) as server:
+                say(f"Dovecot on port {server.port} ({tmp / 'dovecot'}):")
+                if "imap" in args.parts:
+                    t0 = time.perf_counter()
+                    server.write_maildir(PEER_USER, messages.mailbox(args.messages, args.seed))
+                    side.load_s = time.perf_counter() - t0
+                    say(f"  wrote {args.messages} messages into the Maildir in {side.load_s:.1f} s")
+                    side.imap = imap_bench.measure("Dovecot", server.port, PEER_USER, PEER_PASSWORD,
+                                                   repeat=args.repeat, chunk=args.chunk, say=say)
+                if "idle" in args.parts:
+                    server.write_maildir(PEER_IDLE_USER, messages.mailbox(IDLE_MAILBOX, args.seed))
+                    side.idle = idle.measure("Dovecot", server.port, server.pid, PEER_IDLE_USER, PEER_PASSWORD,
+                                             connections=args.idle_connections, say=say)
+    if "smtp" in args.parts:
+        if why := postfix.available():
+            side.notes.append(why)
+        else:
+            with postfix.Postfix(tmp / "postfix", free_port(), [PEER_SMTP_RECIPIENT]) as server:
+                say(f"Postfix on port {server.port} ({tmp / 'postfix'}):")
+                for sessions in args.smtp_sessions:
+                    side.smtp.append(smtp_bench.measure(
+                        "Postfix", server.port, PEER_SMTP_RECIPIENT, lambda: server.delivered(PEER_SMTP_RECIPIENT),
+                        messages=args.smtp_messages, sessions=sessions, size=args.smtp_size, say=say))
+                if server.queued():
+                    side.notes.append(f"Postfix still had {server.queued()} messages queued at the end")
+    return side
+
+
+# --------------------------------------------------------------------------- Hexagone
+
+
+def imap_count(port: int, user: str, password: str) -> int:
+    conn = Connection("127.0.0.1", port)
+    conn.login(user, password)
+    answer = conn.command('STATUS INBOX (MESSAGES)', keep=True)
+    conn.logout()
+    for line in answer.lines:
+        words = line.replace(b"(", b" ").replace(b")", b" ").split()
+        if b"MESSAGES" in words:
+            return int(words[words.index(b"MESSAGES") + 1])
+    raise RuntimeError(f"no MESSAGES in {answer.lines!r}")
+
+
+def append_all(port: int, user: str, count: int, seed: int) -> tuple[float, int]:
+    """APPEND the benchmark mailbox through IMAP; returns seconds and messages refused."""
+    conn = Connection("127.0.0.1", port)
+    conn.login(user, hexagone_server.PASSWORD)
+    t0 = time.perf_counter()
+    refused = conn.append("INBOX", messages.mailbox(count, seed))
+    seconds = time.perf_counter() - t0
+    conn.logout()
+    return seconds, refused
+
+
+def listening(side: Side, port: int, what: str, server: hexagone_server.Hexagone) -> bool:
+    try:
+        wait_port(port, server.server.proc if server.server else None, server.log, timeout=server.listen_timeout)
+        return True
+    except RuntimeError as error:
+        side.notes.append(f"Hexagone's {what} listener is not there: {error}")
+        say(f"  {side.notes[-1]}")
+        return False
+
+
+def run_hexagone(args: argparse.Namespace, tmp: Path) -> Side:
+    side = Side("Hexagone", f"Hexagone {git_head()} on {args.database}")
+    with hexagone_server.Hexagone(tmp / "hexagone", args.database, args.pg_admin) as server:
+        say(f"Hexagone (IMAP {server.imap_port}, SMTP {server.smtp_port}, {args.database}; log {server.log}):")
+        password = hexagone_server.PASSWORD
+        if "imap" in args.parts and listening(side, server.imap_port, "IMAP", server):
+            side.load_s, side.load_refused = append_all(server.imap_port, hexagone_server.IMAP_USER,
+                                                        args.messages, args.seed)
+            say(f"  APPENDed {args.messages} messages in {side.load_s:.1f} s "
+                f"({args.messages / side.load_s:.0f} msg/s), {side.load_refused} refused")
+            side.imap = imap_bench.measure("Hexagone", server.imap_port, hexagone_server.IMAP_USER, password,
+                                           repeat=args.repeat, chunk=args.chunk, say=say)
+        if "idle" in args.parts and listening(side, server.imap_port, "IMAP", server):
+            append_all(server.imap_port, hexagone_server.IDLE_USER, IDLE_MAILBOX, args.seed)
+            side.idle = idle.measure("Hexagone", server.imap_port, server.pid, hexagone_server.IDLE_USER, password,
+                                     connections=args.idle_connections, say=say)
+        if "smtp" in args.parts and listening(side, server.smtp_port, "SMTP", server):
+            rcpt = hexagone_server.SMTP_RECIPIENT
+            for sessions in args.smtp_sessions:
+                side.smtp.append(smtp_bench.measure(
+                    "Hexagone", server.smtp_port, rcpt, lambda: imap_count(server.imap_port, rcpt, password),
+                    messages=args.smtp_messages, sessions=sessions, size=args.smtp_size, say=say))
+    return side
+
+
+def git_head() -> str:
+    head = Path(__file__).resolve().parents[2] / ".git"
+    with open(head / "HEAD") as f:
+        ref = f.read().strip()
+    if ref.startswith("ref: "):
+        path = head / ref[5:]
+        return path.read_text().strip()[:10] if path.exists() else ref[5:]
+    return ref[:10]
+
+
+# --------------------------------------------------------------------------- report
+
+
+def rows(peer: Side, ours: Side) -> list[tuple[str, float | None, float | None, bool]]:
+    """(metric, peer figure, Hexagone figure, higher is better)."""
+    out: list[tuple[str, float | None, float | None, bool]] = []
+    pi, oi = peer.imap, ours.imap
+    for i, (name, _items) in enumerate(imap_bench.FETCHES):
+        p = pi.fetches[i] if pi else None
+        o = oi.fetches[i] if oi else None
+        out.append((f"IMAP {name}, messages/s", p and p.per_s, o and o.per_s, True))
+        if name != "FETCH message list":
+            out.append((f"IMAP {name}, MiB/s", p and p.mib_per_s, o and o.mib_per_s, True))
+    for i, (name, _criteria) in enumerate(messages.SEARCHES):
+        p = pi.searches[i] if pi else None
+        o = oi.searches[i] if oi else None
+        hits = "/".join(str(x.items) if x else "-" for x in (p, o))
+        out.append((f"IMAP SEARCH {name}, searches/s (hits {hits})", p and p.per_s, o and o.per_s, True))
+    out.append(("IMAP first SELECT after loading, s", pi and pi.first_select_s, oi and oi.first_select_s, False))
+    for sessions in sorted({s.sessions for s in peer.smtp + ours.smtp}):
+        p = next((s for s in peer.smtp if s.sessions == sessions), None)
+        o = next((s for s in ours.smtp if s.sessions == sessions), None)
+        out.append((f"SMTP -s {sessions}: accepted (250 after DATA), messages/s",
+                    p and p.accepted_per_s, o and o.accepted_per_s, True))
+        out.append((f"SMTP -s {sessions}: delivered into the mailbox, messages/s",
+                    p and p.delivered_per_s, o and o.delivered_per_s, True))
+    pd, od = peer.idle, ours.idle
+    out.append(("idle IMAP connection, RSS KiB each", pd and pd.rss_kib_per_connection,
+                od and od.rss_kib_per_connection, False))
+    out.append(("idle IMAP connection, PSS KiB each", pd and pd.pss_kib_per_connection,
+                od and od.pss_kib_per_connection, False))
+    return out
+
+
+def fmt(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
+
+
+def table(peer: Side, ours: Side) -> str:
+    lines = ["| metric | Dovecot / Postfix | Hexagone | Hexagone ÷ peer | target ≥ 0.5 |", "|---|---:|---:|---:|:---:|"]
+    for metric, p, o, higher_better in rows(peer, ours):
+        ratio = o / p if p and o is not None else None
+        verdict = "" if ratio is None or not higher_better or "first SELECT" in metric else (
+            "✓" if ratio >= TARGET else "✗")
+        metric += "" if higher_better else " (lower is better)"
+        lines.append(f"| {metric} | {fmt(p)} | {fmt(o)} | {'-' if ratio is None else f'{ratio:.2f}'} | {verdict} |")
+    return "\n".join(lines)
+
+
+def summary(side: Side) -> str:
+    parts = [f"{side.name}: {side.version}"]
+    if side.load_s is not None:
+        parts.append(f"mailbox loaded in {side.load_s:.1f} s" + (f" ({side.load_refused} refused)" if side.load_refused else ""))
+    loads = [x.load for x in (side.imap, side.idle, *side.smtp) if x is not None]
+    if loads:
+        parts.append("load average after each measure: " + "; ".join(loads))
+    return " — ".join(parts) + "".join(f"\n  note: {n}" for n in side.notes)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def csv(kind: type) -> object:
+    return lambda text: [kind(x) for x in text.split(",") if x]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--messages", type=int, default=50_000, help="messages in the IMAP mailbox (default 50000)")
+    p.add_argument("--seed", type=int, default=2026, help="the mailbox is the same for the same seed")
+    p.add_argument("--repeat", type=int, default=3, help="runs of each IMAP measure; the median is kept")
+    p.add_argument("--chunk", type=int, default=500, help="UIDs per FETCH command (default 500)")
+    p.add_argument("--smtp-messages", type=int, default=5000, help="messages per smtp-source run")
+    p.add_argument("--smtp-sessions", type=csv(int), default=[10], help="parallel sessions, e.g. 1,10")
+    p.add_argument("--smtp-size", type=int, default=4000, help="smtp-source body length in bytes")
+    p.add_argument("--idle-connections", type=int, default=1000)
+    p.add_argument("--parts", type=csv(str), default=["imap", "smtp", "idle"])
+    p.add_argument("--servers", type=csv(str), default=["peers", "hexagone"])
+    p.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite", help="Hexagone's database")
+    p.add_argument("--pg-admin", default=os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    p.add_argument("--tmp", type=Path, default=Path(tempfile.gettempdir()), help="where the data goes (deleted at the end)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, Maildirs, database)")
+    p.add_argument("--json", type=Path, help="write every figure to this file")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    raise_open_files(args.idle_connections + 500)
+    say(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, load average {load()}; "
+        f"the clients (this script, smtp-source) run on the same CPUs as the servers.")
+    sample = [len(m.data) for m in messages.mailbox(min(args.messages, 2000), args.seed)]
+    say(f"mailbox: {args.messages} messages, mean size about {sum(sample) / len(sample) / 1024:.1f} KiB "
+        f"(one in {messages.CORPUS_EVERY} from {messages.CORPUS})")
+    tmp = Path(tempfile.mkdtemp(prefix="hexagone-bench-mail-", dir=args.tmp))
+    os.chmod(tmp, 0o755)  # Dovecot's and Postfix's service users must reach their directories
+    peer, ours = Side("Dovecot / Postfix"), Side("Hexagone")
+    try:
+        if "peers" in args.servers:
+            peer = run_peers(args, tmp)
+        if "hexagone" in args.servers:
+            try:
+                ours = run_hexagone(args, tmp)
+            except RuntimeError as error:
+                ours.notes.append(str(error))
+                say(f"Hexagone: {error}")
+    finally:
+        if args.keep:
+            say(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    say("")
+    say(table(peer, ours))
+    say("")
+    say(summary(peer))
+    say(summary(ours))
+    if args.json:
+        args.json.write_text(json.dumps({"peer": asdict(peer), "hexagone": asdict(ours),
+                                         "args": {k: str(v) for k, v in vars(args).items()}}, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
