@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from hexagone.core.modules import Module
-from hexagone.mail import imap, smtp, web
+from hexagone.mail import admin, imap, smtp, web
 from hexagone.mail.service import store  # noqa: F401 - registers the blob collection job
 
 MODULE = Module(
     name="mail",
     label="Mail",
     package_dir=Path(__file__).parent,
-    routes=[*web.ROUTES],
+    routes=[*web.ROUTES, *admin.ROUTES],
     nav=[*web.NAV],
     servers=[*imap.SERVERS, *smtp.SERVERS],
     models_module="hexagone.mail.models",
