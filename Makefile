@@ -8,7 +8,7 @@ TEST_STAMP := $(VENV)/.installed-test
 ASSETS := src/hexagone/core/static/dist/app.js
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres assets install install-test chromium migration-initial bench clean
+.PHONY: run test test-sqlite test-postgres assets install install-test test-debian-packages migration-initial bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ $(ASSETS): node_modules/.package-lock.json frontend/app.js frontend/app.css
 
 assets: $(ASSETS)
 install: $(STAMP) $(ASSETS)
-install-test: $(TEST_STAMP) $(ASSETS) chromium
+install-test: $(TEST_STAMP) $(ASSETS) test-debian-packages
 
 ## Install, migrate, seed the demo organisation and serve on http://127.0.0.1:8000
 run: install
@@ -38,10 +38,14 @@ run: install
 	$(BIN)/hexagone demo
 	$(BIN)/hexagone serve
 
-chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "The browser tests need Debian's chromium: run 'sudo apt-get install chromium'." >&2; exit 1; fi; \
+# Debian programs the tests drive: chromium (pages), Dovecot (an IMAP server to migrate
+# from), isync's mbsync and swaks (mail clients nobody here wrote).
+TEST_DEBIAN_PACKAGES := chromium dovecot-imapd isync swaks
+test-debian-packages:
+	@missing=$$(for p in $(TEST_DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "The tests need these Debian packages: sudo apt-get install $$missing" >&2; exit 1; fi; \
 	fi
 
 ## The whole suite, on SQLite and then on PostgreSQL
