@@ -85,7 +85,10 @@ def demo(as_json: JsonFlag = False) -> None:
     async def go() -> dict[str, Any]:
         async with system_session() as db:
             result = await ensure_demo(db, settings.demo_password, modules)
-            return {"org_id": str(result.org.id), "domain": DEMO_DOMAIN, "created": result.created,
+        for module in load_registry():
+            if module.demo is not None and module.name in result.org.modules:
+                await module.demo(result.org.id)
+        return {"org_id": str(result.org.id), "domain": DEMO_DOMAIN, "created": result.created,
                     "users": sorted(result.users), "password": settings.demo_password}
 
     payload = run(go())

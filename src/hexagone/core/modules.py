@@ -13,6 +13,7 @@ answer 404, exactly as if it did not exist.
 from __future__ import annotations
 
 import importlib
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,7 @@ class Module:
     servers: Sequence[Server] = ()
     models_module: str | None = None
     setup: Callable[[], None] | None = None  # called once when the app is built
+    demo: Callable[[uuid.UUID], Awaitable[None]] | None = None  # fills the demo organisation (``hexagone demo``)
 
     @property
     def templates_dir(self) -> Path | None:

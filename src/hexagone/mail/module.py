@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hexagone.core.modules import Module
 from hexagone.mail import admin, imap, smtp, web
-from hexagone.mail.service import store  # noqa: F401 - registers the blob collection job
+from hexagone.mail.service import demo, store  # noqa: F401 - store registers the blob collection job
 
 MODULE = Module(
     name="mail",
@@ -17,4 +17,5 @@ MODULE = Module(
     nav=[*web.NAV],
     servers=[*imap.SERVERS, *smtp.SERVERS],
     models_module="hexagone.mail.models",
+    demo=demo.seed,
 )
