@@ -120,11 +120,17 @@ class Dovecot:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
-    def write_maildir(self, user: str, messages: Iterable[Message]) -> int:
-        """Deliver the messages straight into the user's Maildir ``cur/``, as Dovecot's own
-        LDA would leave them after a client read them: LF line endings, flags in the name,
-        the internal date as the file's mtime, ``S=``/``W=`` sizes. Returns the count."""
-        cur = self.maildir(user) / "cur"
+    def write_maildir(self, user: str, messages: Iterable[Message], folder: str = "INBOX") -> int:
+        """Deliver the messages straight into a folder of the user's Maildir (``cur/``), as
+        Dovecot's own LDA would leave them after a client read them: LF line endings, flags
+        in the name, the internal date as the file's mtime, ``S=``/``W=`` sizes. Returns the count."""
+        top = self.maildir(user) if folder == "INBOX" else self.maildir(user) / f".{folder}"
+        for sub in ("cur", "new", "tmp"):
+            (top / sub).mkdir(parents=True, exist_ok=True)
+        if folder != "INBOX":
+            (top / "maildirfolder").touch()
+        self._chown(top)
+        cur = top / "cur"
         count = 0
         for message in messages:
             data = message.data.replace(b"\r\n", b"\n")

@@ -70,12 +70,12 @@ def fetch_all(conn: Connection, ranges: list[str], items: str) -> tuple[float, i
     return time.perf_counter() - t0, responses, literal
 
 
-def measure(server: str, port: int, user: str, password: str, *, repeat: int, chunk: int,
+def measure(server: str, port: int, user: str, password: str, mailbox: str, *, repeat: int, chunk: int,
             say: Callable[[str], None] = print) -> ImapFigures:
     conn = Connection("127.0.0.1", port)
     conn.login(user, password)
     t0 = time.perf_counter()
-    exists = conn.select("INBOX")
+    exists = conn.select(mailbox)
     first_select = time.perf_counter() - t0
     uids = conn.uids()
     if len(uids) != exists:
@@ -92,7 +92,8 @@ def measure(server: str, port: int, user: str, password: str, *, repeat: int, ch
             rate.seconds.append(seconds)
             rate.items, rate.literal_bytes = exists, literal
         fetches.append(rate)
-        say(f"  {server}: {name:20} {rate.per_s:9.0f} msg/s {rate.mib_per_s:8.1f} MiB/s "
+        volume = f"{rate.mib_per_s:8.1f} MiB/s" if rate.literal_bytes else " " * 13
+        say(f"  {server}: {name:20} {rate.per_s:9.0f} msg/s {volume} "
             f"(runs {', '.join(f'{s:.2f}' for s in rate.seconds)} s; load {load()})")
     searches = []
     for name, criteria in SEARCHES:
