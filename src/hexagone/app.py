@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Mount("/static", app=StaticFiles(directory=templating.STATIC_DIR), name="static"),
         Mount("/api/v1", app=core_api.build(registry)),
     ]
+    # Before the modules' mounts: a public path may lie under a module's prefix.
+    routes.extend(route for module in registry for route in module.public_routes)
     for module in registry:
         if module.subscribable:
             routes.append(Mount(f"/{module.name}", routes=list(module.routes)))

@@ -56,6 +56,9 @@ class Module:
     package_dir: Path
     subscribable: bool = True
     routes: Sequence[BaseRoute] = ()
+    # Routes mounted at the root and answered to anyone, subscribed or not, signed in or
+    # not: what a protocol fixes the path of (mail client autoconfiguration).
+    public_routes: Sequence[BaseRoute] = ()
     api_routers: Sequence[APIRouter] = ()
     nav: Sequence[NavItem] = ()
     search_providers: Sequence[SearchProvider] = ()

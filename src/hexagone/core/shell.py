@@ -55,11 +55,13 @@ def _shell_context(request: Request) -> dict[str, Any]:
 
 class SubscriptionGate:
     """``/<module>/…`` and ``/api/v1/<module>/…`` answer 404 to an organisation that does
-    not subscribe to ``<module>``, and to anonymous callers."""
+    not subscribe to ``<module>``, and to anonymous callers — except a module's public
+    routes, which anyone may reach."""
 
     def __init__(self, app: ASGIApp, registry: Registry):
         self.app = app
         self.names = {m.name for m in registry.subscribable}
+        self.public = {path for m in registry for r in m.public_routes if (path := getattr(r, "path", None))}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and self.names:
@@ -67,7 +69,7 @@ class SubscriptionGate:
             if path.startswith("/api/v1/"):
                 path = path[7:]
             name = path.split("/", 2)[1] if path.count("/") >= 1 else ""
-            if name in self.names:
+            if name in self.names and scope["path"] not in self.public:
                 principal = scope.get("principal")
                 if principal is None or name not in principal.org_modules:
                     return await error_response(scope, 404, "not found")(scope, receive, send)
