@@ -34,6 +34,9 @@ class NavItem:
     path: str
     label: str
     icon: str = "square"
+    # A path under the module answering an HTML fragment (a count: unread mail) that the
+    # shell loads into the entry and refreshes every minute; empty for none.
+    badge: str = ""
 
 
 @dataclass(frozen=True)

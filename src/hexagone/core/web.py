@@ -61,6 +61,15 @@ def add_self_authenticated_paths(*paths: str) -> None:
     SELF_AUTHENTICATED_PATHS.update(paths)
 
 
+# Paths that take uploads larger than ``max_body_bytes`` (a message with its attachments),
+# each with its own limit. Modules add theirs at import time.
+BODY_LIMITS: dict[str, int] = {}
+
+
+def allow_large_bodies(path: str, limit: int) -> None:
+    BODY_LIMITS[path] = limit
+
+
 # Paths a user who still owes a second factor may reach.
 MFA_PENDING_PATHS = ("/login/mfa", "/logout", "/static/", "/healthz", "/readyz", "/lang", "/branding.css", "/branding/logo")
 MFA_SETUP_PATHS = MFA_PENDING_PATHS + ("/account/mfa",)
@@ -203,16 +212,17 @@ class RequestContextMiddleware:
         scope["csrf_token"] = sign(self.secret, "csrf:" + csrf_cookie)
 
         if scope["type"] == "http":
+            limit = max(self.settings.max_body_bytes, BODY_LIMITS.get(scope["path"], 0))
             length = headers.get("content-length")
             if length is not None and not length.isdigit():
                 return await error_response(scope, 400, "invalid Content-Length")(scope, receive, send)
-            if length is not None and int(length) > self.settings.max_body_bytes:
+            if length is not None and int(length) > limit:
                 if int(length) <= DRAIN_LIMIT:
                     await drain(receive)  # so the client reads our answer instead of a reset
                 return await error_response(scope, 413, "request body too large")(scope, receive, send)
             if scope["method"] not in SAFE_METHODS:
                 try:
-                    body = await read_body(receive, self.settings.max_body_bytes)
+                    body = await read_body(receive, limit)
                 except BodyTooLarge:
                     await drain(receive)
                     return await error_response(scope, 413, "request body too large")(scope, receive, send)
