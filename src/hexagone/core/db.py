@@ -65,6 +65,7 @@ class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+WRITE_OPTION = "hexagone_write"
 _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
@@ -83,6 +84,15 @@ def make_engine(settings: Settings) -> AsyncEngine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            dbapi_conn.isolation_level = None  # the driver's own BEGIN is replaced by _sqlite_begin
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+            # SQLite cannot turn a read transaction into a write one once another
+            # connection has committed since it began ("database is locked", at once,
+            # whatever the busy timeout). A session opened with write=True takes the
+            # write lock at BEGIN instead, waiting its turn like any writer.
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
 
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
@@ -109,21 +119,30 @@ async def dispose_engine() -> None:
     _sessionmaker = None
 
 
-@asynccontextmanager
-async def org_session(org_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
-    """A session whose every ORM query is limited to ``org_id``'s rows, and which refuses
-    to write a row of another organisation (see :mod:`hexagone.core.tenancy`)."""
-    get_engine()
+def _session(org_id: uuid.UUID | None, write: bool) -> AsyncSession:
+    engine = get_engine()
     assert _sessionmaker is not None
-    async with _sessionmaker(info={"org_id": org_id}) as session:
+    if write:
+        return _sessionmaker(bind=engine.execution_options(**{WRITE_OPTION: True}), info={"org_id": org_id})
+    return _sessionmaker(info={"org_id": org_id})
+
+
+@asynccontextmanager
+async def org_session(org_id: uuid.UUID, *, write: bool = False) -> AsyncIterator[AsyncSession]:
+    """A session whose every ORM query is limited to ``org_id``'s rows, and which refuses
+    to write a row of another organisation (see :mod:`hexagone.core.tenancy`).
+
+    ``write=True`` for a transaction that reads and then writes under concurrency (a
+    delivery, an IMAP STORE): on SQLite it holds the write lock from its first statement,
+    so it waits for other writers instead of failing; on PostgreSQL it changes nothing."""
+    async with _session(org_id, write) as session:
         yield session
 
 
 @asynccontextmanager
-async def system_session() -> AsyncIterator[AsyncSession]:
+async def system_session(*, write: bool = False) -> AsyncIterator[AsyncSession]:
     """An unscoped session: for login, CLI administration, jobs that name their org
-    explicitly. Never hand one to code that serves a user's request for their data."""
-    get_engine()
-    assert _sessionmaker is not None
-    async with _sessionmaker(info={"org_id": None}) as session:
+    explicitly. Never hand one to code that serves a user's request for their data.
+    ``write`` as for :func:`org_session`."""
+    async with _session(None, write) as session:
         yield session

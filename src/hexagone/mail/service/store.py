@@ -192,7 +192,7 @@ async def deliver(org_id: uuid.UUID, folder_ids: Sequence[uuid.UUID], raw: bytes
     recipients in one organisation): one blob, one transaction, all or nothing."""
     ref = await put_blob(org_id, raw)
     parsed = mime.parse(raw)
-    async with org_session(org_id) as db:
+    async with org_session(org_id, write=True) as db:
         messages = []
         for folder_id in folder_ids:
             folder = await db.get(Folder, folder_id)
