@@ -115,3 +115,13 @@ async def test_addresses_org_without_mail_receives_nothing() -> None:
 
 def test_make_message_uses_crlf() -> None:
     assert b"\r\n\r\n" in make_message()
+
+
+async def test_store_concurrent_deliveries_all_land_with_distinct_uids() -> None:
+    import asyncio
+
+    user = await make_mail_user()
+    inbox = await folder_of(user)
+    await asyncio.gather(*(store.deliver(user.org_id, [inbox.id], make_message()) for _ in range(20)))
+    uids = [m.uid for m in await messages_in(user)]
+    assert uids == list(range(1, 21))
