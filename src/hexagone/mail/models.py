@@ -201,3 +201,15 @@ class OutboundRecipient(IdMixin, OrgScoped, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VacationReply(IdMixin, OrgScoped, Base):
+    """When a mailbox's auto-reply last answered a sender: RFC 3834 asks for one reply
+    per sender per period, however many messages they send."""
+
+    __tablename__ = "mail_vacation_replies"
+    __table_args__ = (UniqueConstraint("mailbox_id", "sender"),)
+
+    mailbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mail_mailboxes.id", ondelete="CASCADE"), index=True)
+    sender: Mapped[str] = mapped_column(String(320))
+    replied_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 10:16:49.531963
+Create Date: 2026-11-29 10:28:48.115086
 """
 
 from __future__ import annotations
@@ -457,6 +457,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_mail_imports_mailbox_id'), ['mailbox_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_mail_imports_org_id'), ['org_id'], unique=False)
 
+    op.create_table('mail_vacation_replies',
+    sa.Column('mailbox_id', sa.Uuid(), nullable=False),
+    sa.Column('sender', sa.String(length=320), nullable=False),
+    sa.Column('replied_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('org_id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['mailbox_id'], ['mail_mailboxes.id'], name=op.f('fk_mail_vacation_replies_mailbox_id_mail_mailboxes'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_mail_vacation_replies_org_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_vacation_replies')),
+    sa.UniqueConstraint('mailbox_id', 'sender', name=op.f('uq_mail_vacation_replies_mailbox_id'))
+    )
+    with op.batch_alter_table('mail_vacation_replies', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mail_vacation_replies_mailbox_id'), ['mailbox_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mail_vacation_replies_org_id'), ['org_id'], unique=False)
+
     op.create_table('oidc_authorization_codes',
     sa.Column('code_digest', sa.String(length=64), nullable=False),
     sa.Column('oidc_client_id', sa.Uuid(), nullable=False),
@@ -585,6 +600,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_oidc_authorization_codes_expires_at'))
 
     op.drop_table('oidc_authorization_codes')
+    with op.batch_alter_table('mail_vacation_replies', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mail_vacation_replies_org_id'))
+        batch_op.drop_index(batch_op.f('ix_mail_vacation_replies_mailbox_id'))
+
+    op.drop_table('mail_vacation_replies')
     with op.batch_alter_table('mail_imports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_mail_imports_org_id'))
         batch_op.drop_index(batch_op.f('ix_mail_imports_mailbox_id'))
