@@ -16,6 +16,7 @@ import typer
 from hexagone.core.config import get_settings
 from hexagone.core.db import dispose_engine, system_session
 from hexagone.core.exceptions import ServiceError
+from hexagone.mail.cli import app as mail_app
 
 app = typer.Typer(help="Hexagone, the sovereign collaborative suite.", no_args_is_help=True, add_completion=False)
 org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
@@ -27,6 +28,7 @@ app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(oidc_client_app, name="oidc-client")
 app.add_typer(oidc_key_app, name="oidc-key")
+app.add_typer(mail_app, name="mail")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
