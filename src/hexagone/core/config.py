@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     mail_mx_override: str = Field(
         default="", description="domain=host:port pairs, comma separated, used instead of MX lookup (tests, staging)."
     )
+    mail_dns_servers: str = Field(default="", description="ip[:port] resolvers, comma separated, for MX/SPF/DKIM/DMARC lookups.")
+    mail_max_recipients: int = 100
+    mail_queue_lifetime_seconds: int = 5 * 24 * 3600
+    mail_retry_base_seconds: int = 60
+    mail_platform_sender: str = Field(default="", description="From: of platform e-mail; default noreply@<mail hostname>.")
+    smtp_max_connections_per_client: int = 20
+    smtp_max_connections_per_minute: int = 120
+    smtp_max_errors: int = 20
+    smtp_limit_exempt: str = Field(default="127.0.0.0/8,::1", description="Networks the per-client limits spare.")
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,0 +1,133 @@
+"""The vacation auto-reply: "I am away until…", sent on a mailbox's behalf (RFC 3834).
+
+An auto-reply must not make things worse, so the rules of RFC 3834 section 2 apply:
+no reply to a bounce (null sender) or a daemon, to mail that is itself automatic
+(``Auto-Submitted:`` other than ``no``, ``Precedence: bulk/list/junk``), to mailing
+lists (``List-Id:`` and friends), to mail where the mailbox is not among the ``To:``
+or ``Cc:`` addresses (a Bcc or a list it is on), to oneself; and at most one reply per
+sender per :data:`INTERVAL`, remembered in ``VacationReply``. The reply has
+``Auto-Submitted: auto-replied`` and a null envelope sender (section 3.3), so it is
+never answered or bounced in turn.
+
+Delivery only *considers* a reply (cheap header checks, then a durable job); the job
+decides and sends, so a slow or failing reply never delays an ``250``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.errors
+import email.header
+import email.utils
+import uuid
+from datetime import timedelta
+from email.header import Header
+
+from sqlalchemy import select
+
+from hexagone.core import jobs
+from hexagone.core.db import org_session, utcnow
+from hexagone.core.i18n import N_
+from hexagone.identity.service.directory import Organisation
+from hexagone.mail.models import Address, Mailbox, VacationReply
+from hexagone.mail.service import dkim
+from hexagone.mail.smtp import headers
+from hexagone.mail.smtp.dsn import translated
+
+JOB = "mail.vacation"
+INTERVAL = timedelta(days=7)  # RFC 3834 section 4: "a period of several days"
+DEFAULT_SUBJECT = N_("Automatic reply: %(subject)s")
+DAEMONS = ("mailer-daemon", "postmaster", "listserv", "majordomo", "noreply", "no-reply")
+LIST_FIELDS = ("list-id", "list-unsubscribe", "list-post", "list-help", "list-owner", "list-archive")
+
+
+def automatic(mail_from: str, raw: bytes) -> bool:
+    """Whether the message must get no auto-reply whoever receives it."""
+    local = mail_from.rpartition("@")[0].lower()
+    if not mail_from or local in DAEMONS or local.startswith("owner-") or local.endswith("-request"):
+        return True
+    message = headers.parse(raw)
+    auto = str(message.get("Auto-Submitted", "no")).strip().lower()
+    precedence = str(message.get("Precedence", "")).strip().lower()
+    return (auto != "no" or precedence in ("bulk", "list", "junk")
+            or any(message.get(name) is not None for name in LIST_FIELDS))
+
+
+async def consider(org_id: uuid.UUID, mailbox_ids: list[uuid.UUID], *, mail_from: str, raw: bytes) -> None:
+    """Called after a delivery to mailboxes whose auto-reply is on: queue a reply job
+    for each if the message may be answered at all."""
+    if automatic(mail_from, raw):
+        return
+    message = headers.parse(raw)
+    payload = {
+        "sender": mail_from.lower(),
+        "subject": _text(message.get("Subject", "")),
+        "message_id": str(message.get("Message-ID", "")).strip(),
+        "addressed": headers.addresses(message, "To") + headers.addresses(message, "Cc"),
+    }
+    async with org_session(org_id) as db:
+        for mailbox_id in mailbox_ids:
+            jobs.enqueue(db, JOB, {**payload, "mailbox_id": mailbox_id}, org_id=org_id)
+        await db.commit()
+
+
+def _text(value: object) -> str:
+    try:
+        return str(email.header.make_header(email.header.decode_header(str(value))))[:300]
+    except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
+        return str(value)[:300]
+
+
+def compose(mailbox: Mailbox, *, to: str, subject: str, message_id: str, language: str) -> bytes:
+    """The reply itself: the mailbox's text, threaded under the message it answers."""
+    reply_subject = mailbox.vacation_subject or translated(language, DEFAULT_SUBJECT, subject=subject)
+    lines = [
+        f"From: {email.utils.formataddr((mailbox.display_name, mailbox.address))}",
+        f"To: <{to}>",
+        f"Subject: {Header(reply_subject, 'utf-8').encode()}",
+        f"Date: {email.utils.format_datetime(utcnow())}",
+        f"Message-ID: {email.utils.make_msgid(domain=mailbox.address.rpartition('@')[2])}",
+        "Auto-Submitted: auto-replied",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+        "Content-Transfer-Encoding: 8bit",
+    ]
+    if message_id:
+        lines += [f"In-Reply-To: {message_id}", f"References: {message_id}"]
+    body = mailbox.vacation_body.replace("\r\n", "\n").replace("\n", "\r\n")
+    return ("\r\n".join(lines) + "\r\n\r\n" + body + "\r\n").encode("utf-8")
+
+
+@jobs.handler(JOB)
+async def reply(job: jobs.Claimed) -> None:
+    """Send one auto-reply if the rules allow it, remembering the sender first (a reply
+    lost to a crash is better than two)."""
+    from hexagone.mail.service import outbound  # outbound delivers, and calls consider()
+
+    assert job.org_id is not None
+    payload = job.payload
+    sender = str(payload["sender"])
+    async with org_session(job.org_id, write=True) as db:
+        mailbox = await db.get(Mailbox, uuid.UUID(str(payload["mailbox_id"])))
+        if mailbox is None or not mailbox.vacation_enabled:
+            return
+        if mailbox.vacation_until is not None and mailbox.vacation_until <= utcnow():
+            return
+        own = {mailbox.address, *(await db.execute(select(Address.address).where(Address.mailbox_id == mailbox.id))).scalars()}
+        if sender in own or not own.intersection(payload.get("addressed", [])):
+            return
+        last = (await db.execute(select(VacationReply).where(VacationReply.mailbox_id == mailbox.id,
+                                                             VacationReply.sender == sender))).scalar_one_or_none()
+        if last is not None and last.replied_at > utcnow() - INTERVAL:
+            return
+        if last is None:
+            db.add(VacationReply(org_id=mailbox.org_id, mailbox_id=mailbox.id, sender=sender, replied_at=utcnow()))
+        else:
+            last.replied_at = utcnow()
+        org = await db.get(Organisation, mailbox.org_id)
+        raw = compose(mailbox, to=sender, subject=str(payload.get("subject", "")),
+                      message_id=str(payload.get("message_id", "")), language=org.default_locale if org else "fr")
+        key = await dkim.signing_key(db, mailbox.org_id, mailbox.address.rpartition("@")[2])
+        await db.commit()
+    signed = await asyncio.to_thread(dkim.sign, raw, key) + raw
+    await outbound.send_anywhere(signed, mail_from="", recipients=[sender], org_id=job.org_id)

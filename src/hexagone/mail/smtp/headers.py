@@ -1,0 +1,74 @@
+"""Header fields of a raw message, read and rewritten on the bytes.
+
+A relay must change a message as little as possible (a DKIM signature covers its header
+fields byte for byte), so adding a trace field, dropping ``Bcc:`` or a forged
+``Authentication-Results:`` works on the raw header block, field by field, and leaves
+every other byte as it came. Reading goes through :mod:`email` with ``compat32``, the
+policy that never raises on a malformed header.
+"""
+
+from __future__ import annotations
+
+import email
+import email.utils
+import re
+from collections.abc import Callable
+from email.message import Message
+from email.policy import compat32
+
+_END_OF_HEADER = re.compile(rb"\r?\n\r?\n")
+
+
+def split(raw: bytes) -> tuple[bytes, bytes]:
+    """(header block with its last line end, the rest: blank line and body)."""
+    if raw.startswith((b"\r\n", b"\n")):
+        return b"", raw
+    found = _END_OF_HEADER.search(raw)
+    if found is None:
+        return raw, b""
+    cut = found.start() + (2 if raw[found.start():found.start() + 2] == b"\r\n" else 1)
+    return raw[:cut], raw[cut:]
+
+
+def fields(header: bytes) -> list[bytes]:
+    """The header block cut into fields, each with its continuation lines."""
+    result: list[bytes] = []
+    for line in header.splitlines(keepends=True):
+        if result and line[:1] in (b" ", b"\t"):
+            result[-1] += line
+        else:
+            result.append(line)
+    return result
+
+
+def field_name(field: bytes) -> str:
+    return field.split(b":", 1)[0].strip().decode("ascii", "replace").lower()
+
+
+def remove(raw: bytes, drop: Callable[[str, bytes], bool]) -> bytes:
+    """``raw`` without the header fields for which ``drop(name, field)`` is true."""
+    header, rest = split(raw)
+    kept = [f for f in fields(header) if not drop(field_name(f), f)]
+    return b"".join(kept) + rest
+
+
+def prepend(raw: bytes, *new_fields: str) -> bytes:
+    """``raw`` with fields put on top, in the order given (trace fields go first)."""
+    return "".join(f"{f}\r\n" for f in new_fields).encode("utf-8") + raw
+
+
+def parse(raw: bytes) -> Message:
+    """The header fields as an :class:`email.message.Message` (the body is not parsed)."""
+    header, _ = split(raw)
+    return email.message_from_bytes(header, policy=compat32)
+
+
+def addresses(message: Message, name: str) -> list[str]:
+    """The addresses of every ``name`` field (``From``, ``To``…), lowercased."""
+    values = [str(v) for v in message.get_all(name, [])]
+    return [address.lower() for _, address in email.utils.getaddresses(values) if "@" in address]
+
+
+def fold(name: str, parts: list[str]) -> str:
+    """``Name: part1;\\r\\n\\tpart2…``: one field folded between its parts."""
+    return f"{name}: " + ";\r\n\t".join(parts)

@@ -1,0 +1,222 @@
+"""The SMTP session both listeners share, and the loop that serves it.
+
+aiosmtpd's :class:`~aiosmtpd.smtp.SMTP` holds the RFC 5321 state machine; handlers
+(:mod:`.inbound`, :mod:`.submission`) answer its hooks and never parse SMTP. This
+subclass adds what the protocol layer owes every client whatever the handler:
+
+- an RFC 3463 enhanced status code on every reply (RFC 2034), since aiosmtpd's own
+  replies (``503 Error: need MAIL command``) carry none;
+- PIPELINING (aiosmtpd reads commands one by one from a buffer, so it already copes)
+  and ENHANCEDSTATUSCODES in the EHLO reply;
+- plain-text AUTH only over TLS, except from loopback;
+- per-client limits: connections (:mod:`.limits`), and errors per session: after
+  ``HEXAGONE_SMTP_MAX_ERRORS`` refused commands the connection is closed with 421.
+
+It overrides ``_handle_client`` (to refuse a connection before the greeting) and reads
+``_auth_require_tls``: private parts of aiosmtpd, which is pinned for that reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import ipaddress
+import logging
+import re
+import ssl
+from collections.abc import Callable
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from hexagone.core.config import Settings, get_settings
+from hexagone.core.db import utcnow
+from hexagone.mail import tls
+from hexagone.mail.smtp.limits import ClientLimits
+
+log = logging.getLogger("hexagone.mail.smtp")
+
+IDENT = "Hexagone ESMTP"
+MAX_LINE = 65_536  # longer than RFC 5321's 1000, as Postfix is lenient; bounded all the same
+TIMEOUT = 300.0  # RFC 5321 4.5.3.2.7: the server waits five minutes for a command
+
+# The enhanced code a reply gets when its text has none, by reply code (RFC 3463).
+ENHANCED = {
+    "221": "2.0.0", "235": "2.7.0", "250": "2.0.0", "251": "2.1.5", "252": "2.5.0",
+    "421": "4.3.0", "450": "4.2.0", "451": "4.3.0", "452": "4.3.1", "454": "4.7.0",
+    "500": "5.5.2", "501": "5.5.4", "502": "5.5.1", "503": "5.5.1", "504": "5.5.4", "530": "5.7.0",
+    "535": "5.7.8", "538": "5.7.11", "550": "5.0.0", "552": "5.3.4", "553": "5.1.3", "554": "5.0.0", "555": "5.5.4",
+}
+_REPLY = re.compile(r"^([245])(\d\d)([ -])(.*)$", re.S)
+_HAS_ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}(\s|$)")
+
+
+def with_enhanced_code(reply: str) -> str:
+    """``503 Error: need MAIL command`` → ``503 5.5.1 Error: need MAIL command``."""
+    found = _REPLY.match(reply)
+    if found is None or _HAS_ENHANCED.match(found[4]):
+        return reply
+    code = found[1] + found[2]
+    return f"{code}{found[3]}{ENHANCED.get(code, found[1] + '.0.0')} {found[4]}"
+
+
+def is_loopback(ip: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False
+
+
+def peer_ip(session: Session) -> str:
+    peer = session.peer
+    return str(peer[0]) if isinstance(peer, tuple) and peer else ""
+
+
+def address_problem(envelope: Envelope, address: str) -> str | None:
+    """The reply refusing a MAIL FROM or RCPT TO address, or None if it will do."""
+    if len(address) > 320:
+        return "553 5.1.3 Address too long"
+    try:
+        address.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that were not UTF-8, kept as surrogates by aiosmtpd
+        return "553 5.1.7 Malformed address"
+    if not address.isascii() and not envelope.smtp_utf8:
+        return "553 5.6.7 Non-ASCII address without SMTPUTF8"
+    return None
+
+
+def received(session: Session, *, hostname: str, recipient: str | None, queue_id: str, authenticated: bool,
+             utf8: bool, client: bool = True) -> str:
+    """The ``Received:`` trace field (RFC 5321 4.4; protocol names of RFC 3848 and 6531).
+    ``client=False`` leaves out where a signed-in user sent from (their address is
+    personal data the recipients have no need of)."""
+    helo = re.sub(r"[^\w.:\[\]-]", "", session.host_name or "unknown")[:200]
+    tls, auth = ("S" if session.ssl else ""), ("A" if authenticated else "")
+    protocol = f"UTF8SMTP{tls}{auth}" if utf8 else f"ESMTP{tls}{auth}"
+    clause = f" for <{recipient}>" if recipient else ""
+    origin = f"from {helo} ([{peer_ip(session)}])\r\n\t" if client else ""
+    return (f"Received: {origin}by {hostname} (Hexagone) with {protocol} id {queue_id}"
+            f"{clause};\r\n\t{email.utils.format_datetime(utcnow())}")
+
+
+class Handler:
+    """What both listeners' handlers share: the EHLO extensions and the answer to a
+    failure inside a hook (a temporary one, so the client tries again)."""
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
+                          responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", "250-ENHANCEDSTATUSCODES", responses[-1]]
+
+    async def handle_exception(self, error: Exception) -> str:
+        log.exception("SMTP session failed", exc_info=error)
+        return "451 4.3.0 Local error in processing, try again later"
+
+
+class Protocol(SMTP):
+    line_length_limit = MAX_LINE
+
+    def __init__(self, handler: Handler, *, settings: Settings, limits: ClientLimits, tls_context: ssl.SSLContext,
+                 auth_required: bool = False):
+        super().__init__(
+            handler, data_size_limit=settings.mail_max_message_bytes, enable_SMTPUTF8=True, decode_data=False,
+            hostname=settings.resolved_mail_hostname, ident=IDENT, tls_context=tls_context, timeout=TIMEOUT,
+            auth_required=auth_required, auth_require_tls=True, loop=asyncio.get_running_loop(),
+        )
+        self.limits = limits
+        self.max_errors = settings.smtp_max_errors
+        self.errors = 0
+        self._admitted: str | None = None
+        self.registry: set[Protocol] | None = None  # the listener's open sessions, closed when it stops
+        self._plain_replies = False  # HELO/EHLO replies carry no enhanced code (RFC 2034)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        first = self.transport is None
+        super().connection_made(transport)
+        if first and self.session is not None and is_loopback(peer_ip(self.session)):
+            self._auth_require_tls = False  # the password never leaves the machine
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self.registry is not None:
+            self.registry.discard(self)
+        if self._admitted is not None:
+            self.limits.release(self._admitted)
+            self._admitted = None
+        super().connection_lost(error)
+
+    async def _handle_client(self) -> None:
+        assert self.session is not None and self.transport is not None
+        ip = peer_ip(self.session)
+        refusal = self.limits.admit(ip)
+        if refusal is not None:
+            log.warning("SMTP connection from %s refused: %s", ip, refusal)
+            await super().push(f"421 4.7.0 {self.hostname} {refusal}")
+            self.transport.close()
+            return
+        self._admitted = ip
+        await super()._handle_client()
+
+    async def push(self, status: Any) -> None:
+        if isinstance(status, bytes):  # AUTH challenges
+            await super().push(status)
+            return
+        reply = status if self._plain_replies or status.startswith("220") else with_enhanced_code(status)
+        await super().push(reply)
+        if reply[:1] in "45" and not reply.startswith("421"):
+            self.errors += 1
+            if self.max_errors and self.errors >= self.max_errors and self.transport is not None:
+                log.warning("SMTP client %s made too many errors", peer_ip(self.session) if self.session else "?")
+                await super().push("421 4.7.0 Too many errors, closing the connection")
+                self.transport.close()
+
+    async def _plainly(self, command: Callable[[str], Any], arg: str) -> None:
+        self._plain_replies = True
+        try:
+            await command(arg)
+        finally:
+            self._plain_replies = False
+
+    async def smtp_HELO(self, hostname: str) -> None:
+        await self._plainly(super().smtp_HELO, hostname)
+
+    async def smtp_EHLO(self, hostname: str) -> None:
+        await self._plainly(super().smtp_EHLO, hostname)
+
+
+class Listener:
+    """One TCP listener serving :class:`Protocol` sessions until cancelled.
+
+    ``reuse_port`` lets every worker process of ``hexagone serve`` bind the same port;
+    the kernel spreads the connections between them."""
+
+    def __init__(self, name: str, port: int, make_protocol: Callable[[Settings, ClientLimits, ssl.SSLContext], Protocol]):
+        self.name = name
+        self.port = port
+        self.make_protocol = make_protocol
+        self.sessions: set[Protocol] = set()
+
+    async def serve(self) -> None:
+        settings = get_settings()
+        context = await asyncio.to_thread(tls.server_context, settings)
+        limits = ClientLimits(settings)
+
+        def factory() -> Protocol:
+            protocol = self.make_protocol(settings, limits, context)
+            protocol.registry = self.sessions
+            self.sessions.add(protocol)
+            return protocol
+
+        host = settings.resolved_mail_listen_host
+        try:
+            server = await asyncio.get_running_loop().create_server(factory, host=host, port=self.port, reuse_port=True)
+        except OSError:
+            log.exception("%s cannot listen on %s:%d", self.name, host, self.port)
+            raise
+        log.info("%s listening on %s:%d", self.name, host, self.port)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            server.close()
+            for session in list(self.sessions):
+                if session.transport is not None:
+                    session.transport.close()
