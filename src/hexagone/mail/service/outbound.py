@@ -40,6 +40,7 @@ from hexagone.core import blobs, jobs
 from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import org_session, system_session, utcnow
 from hexagone.core.exceptions import Forbidden, Invalid
+from hexagone.core.i18n import _
 from hexagone.identity.service.directory import User
 from hexagone.mail.models import Folder, Mailbox, OutboundMessage, OutboundRecipient
 from hexagone.mail.service import addresses, dkim, store, vacation
@@ -57,7 +58,7 @@ class UnknownRecipients(Invalid):
     """Some recipients are addresses of our domains that reach nobody."""
 
     def __init__(self, unknown: list[str]):
-        super().__init__("Unknown recipients: " + ", ".join(unknown))
+        super().__init__(_("No such recipient here: %(addresses)s", addresses=", ".join(unknown)))
         self.unknown = unknown
 
 
@@ -360,11 +361,11 @@ async def check_sender(db: AsyncSession, user: User, raw: bytes, mail_from: str)
     parsed = headers.parse(raw)
     authors = headers.addresses(parsed, "From")
     if not authors:
-        raise Invalid("The message has no From: address.")
+        raise Invalid(_("The message has no From: address."))
     claimed = [mail_from, *authors, *headers.addresses(parsed, "Sender")]
     refused = [a for a in claimed if addresses.base_address(a) not in sendable]
     if refused:
-        raise Forbidden(f"You may not send as {', '.join(dict.fromkeys(refused))}.")
+        raise Forbidden(_("You may not send as %(addresses)s.", addresses=", ".join(dict.fromkeys(refused))))
     return domain_of(authors[0])
 
 
@@ -376,11 +377,11 @@ async def submit(user: User, raw: bytes, *, mail_from: str, recipients: list[str
     settings = get_settings()
     recipients = list(dict.fromkeys(addresses.normalise(r) for r in recipients if r.strip()))
     if not recipients:
-        raise Invalid("The message has no recipient.")
+        raise Invalid(_("The message has no recipient."))
     if len(recipients) > settings.mail_max_recipients:
-        raise Invalid(f"At most {settings.mail_max_recipients} recipients per message.")
+        raise Invalid(_("At most %(count)s recipients per message.", count=settings.mail_max_recipients))
     if len(raw) > settings.mail_max_message_bytes:
-        raise Invalid("The message is too large.")
+        raise Invalid(_("The message is too large."))
     async with org_session(user.org_id) as db:
         from_domain = await check_sender(db, user, raw, mail_from)
     local, remote, unknown = await route(recipients)

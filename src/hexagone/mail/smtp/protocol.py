@@ -29,6 +29,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from hexagone.core import i18n
 from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import utcnow
 from hexagone.mail import tls
@@ -146,6 +147,7 @@ class Protocol(SMTP):
 
     async def _handle_client(self) -> None:
         assert self.session is not None and self.transport is not None
+        i18n.set_language("en")  # replies are protocol text: the services' messages in English
         ip = peer_ip(self.session)
         refusal = self.limits.admit(ip)
         if refusal is not None:
