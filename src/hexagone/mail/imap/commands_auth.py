@@ -1,0 +1,148 @@
+"""Commands valid in any state, and signing in: CAPABILITY, NOOP, LOGOUT, ID, ENABLE,
+STARTTLS, LOGIN, AUTHENTICATE PLAIN.
+
+A password travels in clear only over TLS or on the loopback interface; elsewhere the
+server advertises LOGINDISABLED and offers no mechanism until STARTTLS. Sign-in goes
+through :func:`hexagone.mail.service.auth.authenticate`, which audits failures and rate
+limits them per account and per address, across protocols.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import TYPE_CHECKING
+
+from hexagone.core.exceptions import Invalid, RateLimited
+from hexagone.mail import tls
+from hexagone.mail.imap.account import Account
+from hexagone.mail.imap.arguments import Args
+from hexagone.mail.imap.parser import Atom, CommandError, Literal, Quoted
+from hexagone.mail.imap.state import State
+from hexagone.mail.service import auth, mailboxes
+
+if TYPE_CHECKING:
+    from hexagone.mail.imap.session import Session
+
+BASE_CAPABILITIES = ["IMAP4rev1", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE"]
+AUTHENTICATED_CAPABILITIES = ["NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "LIST-EXTENDED", "LIST-STATUS",
+                              "SPECIAL-USE", "CONDSTORE", "ESEARCH", "QUOTA", "QUOTA=RES-STORAGE", "STATUS=SIZE",
+                              "UTF8=ACCEPT"]
+ENABLEABLE = ("CONDSTORE", "UTF8=ACCEPT")
+MAX_ID_PAIRS = 30
+
+
+class AuthCommands:
+    def capabilities(self: Session) -> str:
+        caps = list(BASE_CAPABILITIES)
+        if self.state == State.NOT_AUTHENTICATED:
+            if not self.conn.tls:
+                caps.append("STARTTLS")
+            caps.append("AUTH=PLAIN" if self.clear_text_allowed else "LOGINDISABLED")
+        else:
+            caps += AUTHENTICATED_CAPABILITIES
+            caps.append(f"APPENDLIMIT={self.settings.mail_max_message_bytes}")
+        return " ".join(caps)
+
+    @property
+    def clear_text_allowed(self: Session) -> bool:
+        return self.conn.tls or self.conn.is_loopback
+
+    async def cmd_capability(self: Session, tag: str, args: Args) -> str:
+        args.end()
+        self.send(b"* CAPABILITY %b\r\n" % self.capabilities().encode())
+        return "OK CAPABILITY completed"
+
+    async def cmd_noop(self: Session, tag: str, args: Args) -> str:
+        args.end()
+        await self.report_changes(force=True)
+        return "OK NOOP completed"
+
+    async def cmd_logout(self: Session, tag: str, args: Args) -> str:
+        args.end()
+        self.send(b"* BYE Hexagone IMAP signing off\r\n")
+        self.deselect()
+        self.state = State.LOGOUT
+        return "OK LOGOUT completed"
+
+    async def cmd_id(self: Session, tag: str, args: Args) -> str:
+        token = args.next("ID parameters")
+        if isinstance(token, list):
+            if len(token) % 2 or len(token) > 2 * MAX_ID_PAIRS or not all(
+                    isinstance(t, Atom | Quoted | Literal) for t in token):
+                raise CommandError("Invalid ID parameters")
+        elif not (isinstance(token, Atom) and token.upper() == "NIL"):
+            raise CommandError("Invalid ID parameters")
+        args.end()
+        self.send(b'* ID ("name" "Hexagone" "vendor" "Hexagone")\r\n')
+        return "OK ID completed"
+
+    async def cmd_enable(self: Session, tag: str, args: Args) -> str:
+        if not args.more():
+            raise CommandError("Missing capability to enable")
+        enabled = []
+        while args.more():
+            name = args.keyword("capability")
+            if name in ENABLEABLE and name not in self.enabled:
+                self.enabled.add(name)
+                enabled.append(name)
+        self.send(b"* ENABLED%b\r\n" % "".join(f" {n}" for n in enabled).encode())
+        return "OK ENABLE completed"
+
+    async def cmd_starttls(self: Session, tag: str, args: Args) -> str | None:
+        args.end()
+        if self.conn.tls:
+            raise CommandError("TLS is already active")
+        context = tls.server_context(self.settings)
+        self.send(b"%b OK Begin TLS negotiation now\r\n" % tag.encode())
+        await self.conn.start_tls(context)
+        return None  # answered before the handshake
+
+    async def cmd_login(self: Session, tag: str, args: Args) -> str:
+        email = args.text("user name")
+        password = args.text("password")
+        args.end()
+        return await self.sign_in(email, password)
+
+    async def cmd_authenticate(self: Session, tag: str, args: Args) -> str:
+        mechanism = args.keyword("mechanism")
+        initial = args.astring("initial response") if args.more() else None
+        args.end()
+        if mechanism != "PLAIN":
+            raise CommandError("Unsupported mechanism", status="NO", code="CANNOT")
+        if not self.clear_text_allowed:
+            raise CommandError("Use STARTTLS before authenticating", status="NO", code="PRIVACYREQUIRED")
+        if initial is None:
+            self.send(b"+ \r\n")
+            await self.conn.flush()
+            initial = await self.conn.read_line()
+        if initial.strip() == b"*":
+            raise CommandError("Authentication cancelled")
+        try:
+            decoded = base64.b64decode(initial.strip() if initial.strip() != b"=" else b"", validate=True)
+            authzid, authcid, password = decoded.decode("utf-8").split("\0")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise CommandError("Invalid SASL PLAIN response") from None
+        if authzid and authzid.lower() != authcid.lower():
+            raise CommandError("Signing in as someone else is not allowed", status="NO", code="AUTHORIZATIONFAILED")
+        return await self.sign_in(authcid, password)
+
+    async def sign_in(self: Session, email: str, password: str) -> str:
+        if not self.clear_text_allowed:
+            raise CommandError("Plain-text login is disabled; use STARTTLS first", status="NO",
+                               code="PRIVACYREQUIRED")
+        try:
+            user = await auth.authenticate(email, password, ip=self.conn.peer_ip or "unknown", channel="imap",
+                                           settings=self.settings)
+        except RateLimited:
+            raise CommandError("Too many failed attempts; try again later", status="NO",
+                               code="UNAVAILABLE") from None
+        except Invalid:
+            raise CommandError("Authentication failed", status="NO", code="AUTHENTICATIONFAILED") from None
+        account = Account(user)
+        async with account.db() as db:
+            await mailboxes.user_mailbox(db, user)  # created on first use
+            await db.commit()
+        self.account = account
+        self.state = State.AUTHENTICATED
+        return f"OK [CAPABILITY {self.capabilities()}] Logged in"

@@ -1,0 +1,336 @@
+"""Commands on the selected folder's messages: FETCH, STORE, SEARCH, COPY, MOVE,
+EXPUNGE, CLOSE, UNSELECT and IDLE, with their UID variants.
+
+FETCH reads every row it needs in one query and, when bodies are asked for, reads the
+blobs of the next batch while it writes the current one, so that the database, the blob
+store and the socket overlap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from hexagone.core.blobs import BlobNotFound
+from hexagone.mail.imap import messages
+from hexagone.mail.imap.arguments import Args, format_uid_set
+from hexagone.mail.imap.fetch import FLAG_COLUMNS, FetchPlan, flags, parse_fetch, render
+from hexagone.mail.imap.parser import CommandError
+from hexagone.mail.imap.query import Context, compile_search
+from hexagone.mail.imap.search import parse_search
+from hexagone.mail.imap.state import State
+
+if TYPE_CHECKING:
+    from hexagone.mail.imap.selected import Selected
+    from hexagone.mail.imap.session import Session
+
+log = logging.getLogger("hexagone.mail.imap")
+
+BATCH_BYTES = 8 * 1024 * 1024
+BATCH_MESSAGES = 64
+IDLE_SECONDS = 30 * 60
+_STORE_RE = re.compile(r"([+-]?)FLAGS(\.SILENT)?")
+_MODES = {"+": "add", "-": "remove", "": "set"}
+
+
+def _batches(rows: list[Any]) -> list[list[Any]]:
+    """Rows in groups small enough to hold their messages in memory together."""
+    batches: list[list[Any]] = []
+    size = 0
+    for row in rows:
+        if not batches or len(batches[-1]) >= BATCH_MESSAGES or size + row.size > BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(row)
+        size += row.size
+    return batches
+
+
+async def _read(rows: list[Any]) -> list[bytes | None]:
+    try:
+        return list(await messages.read_blobs([row.blob_key for row in rows]))
+    except BlobNotFound:  # one is missing: read them one by one to serve the others
+        found: list[bytes | None] = []
+        for row in rows:
+            try:
+                found += await messages.read_blobs([row.blob_key])
+            except BlobNotFound:
+                log.error("message blob %s is missing", row.blob_key)
+                found.append(None)
+        return found
+
+
+class MessageCommands:
+    def _writable(self: Session) -> Selected:
+        assert self.selected is not None
+        if self.selected.read_only:
+            raise CommandError("The mailbox is read-only", status="NO", code="READ-ONLY")
+        return self.selected
+
+    # --- FETCH ---------------------------------------------------------------------------
+
+    async def cmd_fetch(self: Session, tag: str, args: Args) -> str:
+        return await self._fetch(args, uid=False)
+
+    async def cmd_uid_fetch(self: Session, tag: str, args: Args) -> str:
+        return await self._fetch(args, uid=True)
+
+    async def _fetch(self: Session, args: Args, *, uid: bool) -> str:
+        selected, account = self.selected, self.account
+        assert selected is not None and account is not None
+        numbers = args.sequence_set()
+        plan = parse_fetch(args, uid=uid)
+        if "MODSEQ" in plan.items:
+            self.enabled.add("CONDSTORE")  # RFC 7162 3.1: using it turns it on
+        ranges = selected.uid_ranges(numbers, uid=uid)
+        if not ranges:
+            return "OK FETCH completed"
+        seen_now: set[int] = set()
+        if plan.sets_seen and not selected.read_only:
+            result = await messages.set_flags(account, selected.folder.id, ranges, ["\\Seen"], "add")
+            selected.note_own_change(result.modseq)
+            seen_now = result.changed
+        columns = set(plan.columns)
+        condstore = "CONDSTORE" in self.enabled
+        if seen_now:
+            columns.update(FLAG_COLUMNS)
+        if condstore:
+            columns.add("modseq")
+        rows = await messages.rows(account, selected.folder.id, ranges, columns, changed_since=plan.changed_since)
+        missing = 0
+        if not plan.needs_blob:
+            for row in rows:
+                self._fetch_one(plan, row, None, seen_now, condstore)
+                await self.conn.maybe_flush()
+            return "OK FETCH completed"
+        batches = _batches(rows)
+        pending = asyncio.ensure_future(_read(batches[0])) if batches else None
+        try:
+            for index, batch in enumerate(batches):
+                assert pending is not None
+                raws = await pending
+                pending = asyncio.ensure_future(_read(batches[index + 1])) if index + 1 < len(batches) else None
+                for row, raw in zip(batch, raws, strict=True):
+                    if raw is None:
+                        missing += 1
+                        continue
+                    self._fetch_one(plan, row, raw, seen_now, condstore)
+                    await self.conn.maybe_flush()
+        finally:
+            if pending is not None:
+                pending.cancel()
+        if missing:
+            return "NO [SERVERBUG] Some messages could not be read"
+        return "OK FETCH completed"
+
+    def _fetch_one(self: Session, plan: FetchPlan, row: Any, raw: bytes | None, seen_now: set[int],
+                   condstore: bool) -> None:
+        assert self.selected is not None
+        seq = self.selected.seq_of(row.uid)
+        if seq is None:
+            return
+        extra: tuple[str, ...] = ()
+        if row.uid in seen_now:
+            extra = ("FLAGS", "MODSEQ") if condstore else ("FLAGS",)
+        elif condstore and "FLAGS" in plan.items:
+            extra = ("MODSEQ",)
+        self.send(render(plan, seq, row, raw, recent=row.uid in self.selected.recent, extra=extra))
+
+    # --- STORE ---------------------------------------------------------------------------
+
+    async def cmd_store(self: Session, tag: str, args: Args) -> str:
+        return await self._store(args, uid=False)
+
+    async def cmd_uid_store(self: Session, tag: str, args: Args) -> str:
+        return await self._store(args, uid=True)
+
+    async def _store(self: Session, args: Args, *, uid: bool) -> str:
+        assert self.account is not None
+        selected = self._writable()
+        numbers = args.sequence_set()
+        unchanged_since = None
+        if isinstance(args.peek(), list):
+            modifiers = Args(args.list("store modifiers"))
+            if modifiers.keyword("store modifier") != "UNCHANGEDSINCE":
+                raise CommandError("Unknown STORE modifier")
+            unchanged_since = modifiers.number("mod-sequence")
+            modifiers.end()
+            self.enabled.add("CONDSTORE")
+        match = _STORE_RE.fullmatch(args.keyword("store action"))
+        if match is None:
+            raise CommandError("Invalid STORE action")
+        mode, silent = _MODES[match.group(1)], bool(match.group(2))
+        if isinstance(args.peek(), list):
+            wanted = args.flags()
+        else:  # flags without parentheses, as some clients send them
+            wanted = []
+            while args.more():
+                wanted.append(args.atom("flag"))
+        ranges = selected.uid_ranges(numbers, uid=uid)
+        if not ranges:
+            return "OK STORE completed"
+        result = await messages.set_flags(self.account, selected.folder.id, ranges, wanted, mode,
+                                          unchanged_since=unchanged_since)
+        selected.note_own_change(result.modseq)
+        self.announce_keywords(k for m in result.messages for k in m.keywords or ())
+        condstore = "CONDSTORE" in self.enabled
+        refused = set(result.refused)
+        for message in result.messages:
+            if message.uid in refused or (silent and not (condstore and message.uid in result.changed)):
+                continue
+            seq = selected.seq_of(message.uid)
+            if seq is None:
+                continue
+            items = [b"FLAGS " + flags(message, message.uid in selected.recent)]
+            if uid:
+                items.append(b"UID %d" % message.uid)
+            if condstore:
+                items.append(b"MODSEQ (%d)" % message.modseq)
+            self.send(b"* %d FETCH (%b)\r\n" % (seq, b" ".join(items)))
+        if refused:
+            numbers_refused = sorted(refused) if uid else sorted(filter(None, map(selected.seq_of, refused)))
+            return f"OK [MODIFIED {format_uid_set(numbers_refused)}] Conditional STORE failed"
+        return "OK STORE completed"
+
+    # --- SEARCH --------------------------------------------------------------------------
+
+    async def cmd_search(self: Session, tag: str, args: Args) -> str:
+        return await self._search(tag, args, uid=False)
+
+    async def cmd_uid_search(self: Session, tag: str, args: Args) -> str:
+        return await self._search(tag, args, uid=True)
+
+    async def _search(self: Session, tag: str, args: Args, *, uid: bool) -> str:
+        selected, account = self.selected, self.account
+        assert selected is not None and account is not None
+        request = parse_search(args)
+        if request.uses_modseq:
+            self.enabled.add("CONDSTORE")
+        context = Context(seq_ranges=lambda s: selected.uid_ranges(s, uid=False, strict=False),  # type: ignore[arg-type]
+                          uid_ranges=lambda s: selected.uid_ranges(s, uid=True),  # type: ignore[arg-type]
+                          recent=sorted(selected.recent))
+        found = await messages.search(account, selected.folder.id, compile_search(request.criteria, context),
+                                      selected.max_uid)
+        numbers = [row.uid for row in found] if uid else [n for row in found if (n := selected.seq_of(row.uid))]
+        highest = max((row.modseq for row in found), default=None)
+        if request.returns is None:
+            line = b"* SEARCH" + b"".join(b" %d" % n for n in numbers)
+            if request.uses_modseq and highest is not None:
+                line += b" (MODSEQ %d)" % highest
+            self.send(line + b"\r\n")
+            return "OK SEARCH completed"
+        result = [b'* ESEARCH (TAG "%b")' % tag.encode()]
+        if uid:
+            result.append(b"UID")
+        if numbers and "MIN" in request.returns:
+            result.append(b"MIN %d" % min(numbers))
+        if numbers and "MAX" in request.returns:
+            result.append(b"MAX %d" % max(numbers))
+        if "COUNT" in request.returns:
+            result.append(b"COUNT %d" % len(numbers))
+        if numbers and "ALL" in request.returns:
+            result.append(b"ALL " + format_uid_set(sorted(numbers)).encode())
+        if request.uses_modseq and highest is not None:
+            result.append(b"MODSEQ %d" % highest)
+        self.send(b" ".join(result) + b"\r\n")
+        return "OK SEARCH completed"
+
+    # --- COPY and MOVE -------------------------------------------------------------------
+
+    async def cmd_copy(self: Session, tag: str, args: Args) -> str:
+        return await self._copy(args, uid=False, move=False)
+
+    async def cmd_uid_copy(self: Session, tag: str, args: Args) -> str:
+        return await self._copy(args, uid=True, move=False)
+
+    async def cmd_move(self: Session, tag: str, args: Args) -> str:
+        return await self._copy(args, uid=False, move=True)
+
+    async def cmd_uid_move(self: Session, tag: str, args: Args) -> str:
+        return await self._copy(args, uid=True, move=True)
+
+    async def _copy(self: Session, args: Args, *, uid: bool, move: bool) -> str:
+        assert self.account is not None
+        selected = self._writable() if move else self.selected
+        assert selected is not None
+        numbers = args.sequence_set()
+        target = args.mailbox()
+        args.end()
+        verb = "MOVE" if move else "COPY"
+        ranges = selected.uid_ranges(numbers, uid=uid)
+        result = await messages.copy(self.account, selected.folder.id, ranges, target, move=move) if ranges else None
+        if result is None:
+            return f"OK {verb} completed (no messages)"
+        code = f"COPYUID {result.uidvalidity} {format_uid_set(result.source_uids)} {format_uid_set(result.target_uids)}"
+        if result.target_id == selected.folder.id:
+            selected.dirty = True
+        if not move:
+            return f"OK [{code}] COPY completed"
+        self.send(f"* OK [{code}] Moved\r\n".encode())
+        for number in selected.remove(result.source_uids):
+            self.send(b"* %d EXPUNGE\r\n" % number)
+        return "OK MOVE completed"
+
+    # --- EXPUNGE, CLOSE, UNSELECT --------------------------------------------------------
+
+    async def cmd_expunge(self: Session, tag: str, args: Args) -> str:
+        args.end()
+        return await self._expunge(None)
+
+    async def cmd_uid_expunge(self: Session, tag: str, args: Args) -> str:
+        assert self.selected is not None
+        numbers = args.sequence_set()
+        args.end()
+        return await self._expunge(self.selected.uid_ranges(numbers, uid=True))
+
+    async def _expunge(self: Session, ranges: list[tuple[int, int]] | None) -> str:
+        assert self.account is not None
+        selected = self._writable()
+        if ranges == []:
+            return "OK EXPUNGE completed"
+        removed = await messages.expunge(self.account, selected.folder.id, ranges)
+        for number in selected.remove(removed):
+            self.send(b"* %d EXPUNGE\r\n" % number)
+        return "OK EXPUNGE completed"
+
+    async def cmd_close(self: Session, tag: str, args: Args) -> str:
+        assert self.selected is not None and self.account is not None
+        args.end()
+        if not self.selected.read_only:
+            await messages.expunge(self.account, self.selected.folder.id)
+        self.deselect()
+        return "OK CLOSE completed"
+
+    async def cmd_unselect(self: Session, tag: str, args: Args) -> str:
+        args.end()
+        self.deselect()
+        return "OK UNSELECT completed"
+
+    # --- IDLE ----------------------------------------------------------------------------
+
+    async def cmd_idle(self: Session, tag: str, args: Args) -> str | None:
+        """Wait for DONE, announcing changes as they happen (RFC 2177)."""
+        args.end()
+        assert self.conn.framer is not None
+        self.send(b"+ idling\r\n")
+        await self.report_changes(force=True)
+        await self.conn.flush()
+        self.idling = True
+        try:
+            async with asyncio.timeout(IDLE_SECONDS):
+                while (line := self.conn.framer.read_line()) is None:
+                    await self.conn.wait_data()
+                    if self.selected is not None and self.selected.dirty:
+                        await self.report_changes()
+                        await self.conn.flush()
+        except TimeoutError:
+            self.send(b"* BYE Autologout; idle for too long\r\n")
+            self.state = State.LOGOUT
+            return None
+        finally:
+            self.idling = False
+        if line.strip().upper() != b"DONE":
+            raise CommandError("Expected DONE")
+        return "OK IDLE terminated"

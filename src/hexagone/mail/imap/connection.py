@@ -1,0 +1,198 @@
+"""One IMAP client connection: bytes in, bytes out, and the limits that keep a client
+from holding more of the server than its share.
+
+An :class:`asyncio.Protocol` rather than streams: the session pulls events from the
+:class:`~hexagone.mail.imap.parser.Framer` this object feeds, and reading is paused while
+more than ``READ_AHEAD`` bytes of pipelined commands wait to be executed (TCP then slows
+the client down: a client can queue as many commands as it likes, the server holds at
+most that much of them). Writing is buffered by the session and flushed in large chunks;
+a client that stops reading its responses is disconnected after ``WRITE_TIMEOUT``.
+
+STARTTLS swaps the transport in place; whatever the client had sent after the command,
+in clear, is dropped (RFC 3501 6.2.1 and the command-injection attacks of 2011).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import ssl
+from collections.abc import Callable
+
+from hexagone.mail.imap.parser import Event, Framer
+
+log = logging.getLogger("hexagone.mail.imap")
+
+READ_AHEAD = 256 * 1024
+WRITE_TIMEOUT = 300.0
+FLUSH_AT = 256 * 1024
+
+
+class Closed(Exception):
+    """The client went away, or stopped reading."""
+
+
+class Connection(asyncio.Protocol):
+    """Transport glue for one client; ``session_factory`` makes the session that runs it."""
+
+    def __init__(self, session_factory: Callable[[Connection], object]):
+        self._session_factory = session_factory
+        self.transport: asyncio.Transport | None = None
+        self.framer: Framer | None = None
+        self.peer_ip = ""
+        self.tls = False
+        self.out = bytearray()
+        self._data_waiter: asyncio.Future[None] | None = None
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._paused_reading = False
+        self._paused_writing = False
+        self._closed = False
+        self.task: asyncio.Task[None] | None = None
+
+    # --- asyncio.Protocol --------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer_ip = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        session = self._session_factory(self)
+        self.task = asyncio.get_running_loop().create_task(session.run())  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        if self.framer is None:
+            return
+        self.framer.feed(data)
+        if self._data_waiter is not None:
+            if not self._data_waiter.done():
+                self._data_waiter.set_result(None)
+        elif len(self.framer.buffer) > READ_AHEAD and not self._paused_reading and self.transport is not None:
+            self.transport.pause_reading()
+            self._paused_reading = True
+
+    def eof_received(self) -> bool:
+        self._lost()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost()
+
+    def pause_writing(self) -> None:
+        self._paused_writing = True
+
+    def resume_writing(self) -> None:
+        self._paused_writing = False
+        if self._drain_waiter is not None and not self._drain_waiter.done():
+            self._drain_waiter.set_result(None)
+
+    def _lost(self) -> None:
+        self._closed = True
+        for waiter in (self._data_waiter, self._drain_waiter):
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+
+    # --- reading -----------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def is_loopback(self) -> bool:
+        try:
+            return ipaddress.ip_address(self.peer_ip.split("%")[0]).is_loopback
+        except ValueError:
+            return False
+
+    async def wait_data(self) -> None:
+        """Wait for more bytes; raises :class:`Closed` when none can come."""
+        if self._closed:
+            raise Closed
+        if self._paused_reading and self.transport is not None:
+            self._paused_reading = False
+            self.transport.resume_reading()
+        self._data_waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._data_waiter
+        finally:
+            self._data_waiter = None
+        if self._closed and self.framer is not None and not self.framer.buffer:
+            raise Closed
+
+    def wake(self) -> None:
+        """End a wait for data early (IDLE hears of a change this way)."""
+        if self._data_waiter is not None and not self._data_waiter.done():
+            self._data_waiter.set_result(None)
+
+    async def next_event(self) -> Event:
+        assert self.framer is not None
+        while (event := self.framer.next_event()) is None:
+            if self._closed:
+                raise Closed
+            await self.wait_data()
+        return event
+
+    async def read_line(self) -> bytes:
+        """A raw line (see :meth:`Framer.read_line`)."""
+        assert self.framer is not None
+        while (line := self.framer.read_line()) is None:
+            await self.wait_data()
+        return line
+
+    # --- writing -----------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        self.out += data
+
+    async def flush(self) -> None:
+        """Send what is buffered and wait until the transport can take more."""
+        if self.out and self.transport is not None and not self._closed:
+            self.transport.write(bytes(self.out))
+        self.out.clear()
+        await self.drain()
+
+    async def maybe_flush(self) -> None:
+        if len(self.out) >= FLUSH_AT:
+            await self.flush()
+
+    async def drain(self) -> None:
+        if self._closed:
+            raise Closed
+        if not self._paused_writing:
+            return
+        self._drain_waiter = asyncio.get_running_loop().create_future()
+        try:
+            async with asyncio.timeout(WRITE_TIMEOUT):
+                await self._drain_waiter
+        except TimeoutError:
+            self.close()
+            raise Closed from None
+        finally:
+            self._drain_waiter = None
+        if self._closed:
+            raise Closed
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            if self.out:
+                self.transport.write(bytes(self.out))
+                self.out.clear()
+            self.transport.close()
+        self._closed = True
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+        self._closed = True
+
+    async def start_tls(self, context: ssl.SSLContext) -> None:
+        """Wrap the connection in TLS; the caller has written (not yet sent) its OK."""
+        assert self.transport is not None and self.framer is not None
+        self.framer.clear()
+        self.transport.write(bytes(self.out))
+        self.out.clear()
+        loop = asyncio.get_running_loop()
+        self.transport = await loop.start_tls(self.transport, self, context, server_side=True,
+                                              ssl_handshake_timeout=30)
+        self.tls = True

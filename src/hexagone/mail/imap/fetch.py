@@ -1,0 +1,165 @@
+"""FETCH: which data items a command asks for, which columns that needs, and how one
+message's response is written.
+
+A plan is read once per command; :attr:`FetchPlan.columns` lists exactly the columns the
+items need (``header`` for ``BODY.PEEK[HEADER]``, ``structure`` for BODYSTRUCTURE…) and
+:attr:`FetchPlan.needs_blob` says whether the raw message must be read at all, so that
+the common client requests (flags, envelope, headers) never touch the blob store.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from hexagone.mail.imap.arguments import Args
+from hexagone.mail.imap.parser import Atom, CommandError, Token
+from hexagone.mail.imap.structure import Section, body_structure, envelope
+from hexagone.mail.imap.wire import internal_date
+
+FLAG_COLUMNS = ("seen", "answered", "flagged", "deleted", "draft", "keywords")
+MACROS = {"ALL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"],
+          "FAST": ["FLAGS", "INTERNALDATE", "RFC822.SIZE"],
+          "FULL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"]}
+SIMPLE = {"UID": ("uid",), "FLAGS": FLAG_COLUMNS, "INTERNALDATE": ("internal_date",), "RFC822.SIZE": ("size",),
+          "ENVELOPE": ("envelope",), "BODYSTRUCTURE": ("structure",), "BODY": ("structure",), "MODSEQ": ("modseq",)}
+_BODY_RE = re.compile(r"(BODY(?:\.PEEK)?)\[(.*)\](?:<(\d{1,10})(?:\.(\d{1,10}))?>)?", re.I | re.S)
+_SYSTEM_FLAGS = (("seen", b"\\Seen"), ("answered", b"\\Answered"), ("flagged", b"\\Flagged"),
+                 ("deleted", b"\\Deleted"), ("draft", b"\\Draft"))
+
+
+@dataclass(frozen=True, slots=True)
+class BodyItem:
+    """``BODY[section]<partial>``, or one of the RFC822 items that are aliases of it."""
+
+    section: Section
+    peek: bool
+    partial: tuple[int, int | None] | None
+    label: bytes  # the item's name in the response
+
+
+@dataclass
+class FetchPlan:
+    items: list[str | BodyItem] = field(default_factory=list)
+    columns: set[str] = field(default_factory=lambda: {"uid"})
+    needs_blob: bool = False
+    sets_seen: bool = False
+    changed_since: int | None = None
+
+    def add(self, name: str) -> None:
+        if name not in self.items:
+            self.items.append(name)
+            self.columns.update(SIMPLE[name])
+
+    def add_body(self, item: BodyItem) -> None:
+        self.items.append(item)
+        self.sets_seen |= not item.peek
+        if item.section.header_only:
+            self.columns.add("header")
+        else:
+            self.needs_blob = True
+            self.columns.update(("blob_key", "size", "structure"))
+
+
+def _item(plan: FetchPlan, token: Token) -> None:
+    if not isinstance(token, Atom):
+        raise CommandError("Invalid fetch item")
+    name = token.upper()
+    if name in SIMPLE:
+        plan.add(name)
+    elif name == "RFC822":
+        plan.add_body(BodyItem(Section((), ""), False, None, b"RFC822"))
+    elif name == "RFC822.HEADER":
+        plan.add_body(BodyItem(Section((), "HEADER"), True, None, b"RFC822.HEADER"))
+    elif name == "RFC822.TEXT":
+        plan.add_body(BodyItem(Section((), "TEXT"), False, None, b"RFC822.TEXT"))
+    elif match := _BODY_RE.fullmatch(token):
+        section = Section.parse(match.group(2))
+        partial = None
+        if match.group(3) is not None:
+            count = int(match.group(4)) if match.group(4) is not None else None
+            if count == 0:
+                raise CommandError("Invalid partial range")
+            partial = (int(match.group(3)), count)
+        label = b"BODY[" + str(section).encode() + b"]" + (b"<%d>" % partial[0] if partial else b"")
+        plan.add_body(BodyItem(section, match.group(1).upper() == "BODY.PEEK", partial, label))
+    else:
+        raise CommandError(f"Unknown fetch item {name[:40]}")
+
+
+def parse_fetch(args: Args, *, uid: bool) -> FetchPlan:
+    """The items after the sequence set, and the CHANGEDSINCE modifier (RFC 7162)."""
+    plan = FetchPlan()
+    if uid:
+        plan.add("UID")
+    token = args.next("fetch items")
+    if isinstance(token, Atom) and token.upper() in MACROS:
+        for name in MACROS[token.upper()]:
+            plan.add(name)
+    elif isinstance(token, list):
+        if not token:
+            raise CommandError("Empty fetch item list")
+        for item in token:
+            _item(plan, item)
+    else:
+        _item(plan, token)
+    if args.more():
+        modifiers = args.list("fetch modifiers")
+        reader = Args(modifiers)
+        while reader.more():
+            name = reader.keyword("fetch modifier")
+            if name == "CHANGEDSINCE":
+                plan.changed_since = reader.number("mod-sequence")
+                plan.add("MODSEQ")
+            else:
+                raise CommandError(f"Unknown fetch modifier {name[:40]}")
+        args.end()
+    return plan
+
+
+def flags(row: Any, recent: bool = False) -> bytes:
+    names = [flag for column, flag in _SYSTEM_FLAGS if getattr(row, column)]
+    if recent:
+        names.append(b"\\Recent")
+    names += [keyword.encode() for keyword in row.keywords or ()]
+    return b"(" + b" ".join(names) + b")"
+
+
+def _body(item: BodyItem, row: Any, raw: bytes | None) -> bytes:
+    if item.section.header_only:
+        data = item.section.from_header(row.header)
+    else:
+        assert raw is not None
+        data = item.section.extract(row.structure, raw)
+    if item.partial is not None:
+        start, count = item.partial
+        data = data[start:] if count is None else data[start:start + count]
+    return b"%b {%d}\r\n%b" % (item.label, len(data), data)
+
+
+def render(plan: FetchPlan, seq: int, row: Any, raw: bytes | None, *, recent: bool = False, utf8: bool = False,
+           extra: tuple[str, ...] = ()) -> bytes:
+    """``* seq FETCH (...)`` for one message. ``extra`` adds items the server volunteers
+    (FLAGS after an implicit \\Seen, MODSEQ once CONDSTORE is on)."""
+    parts = []
+    for item in [*plan.items, *(e for e in extra if e not in plan.items)]:
+        if isinstance(item, BodyItem):
+            parts.append(_body(item, row, raw))
+        elif item == "UID":
+            parts.append(b"UID %d" % row.uid)
+        elif item == "FLAGS":
+            parts.append(b"FLAGS " + flags(row, recent))
+        elif item == "INTERNALDATE":
+            parts.append(b"INTERNALDATE " + internal_date(row.internal_date))
+        elif item == "RFC822.SIZE":
+            parts.append(b"RFC822.SIZE %d" % row.size)
+        elif item == "ENVELOPE":
+            parts.append(b"ENVELOPE " + envelope(row.envelope, utf8))
+        elif item == "BODYSTRUCTURE":
+            parts.append(b"BODYSTRUCTURE " + body_structure(row.structure, True, utf8))
+        elif item == "BODY":
+            parts.append(b"BODY " + body_structure(row.structure, False, utf8))
+        elif item == "MODSEQ":
+            parts.append(b"MODSEQ (%d)" % row.modseq)
+    return b"* %d FETCH (%b)\r\n" % (seq, b" ".join(parts))

@@ -1,0 +1,234 @@
+"""The storage boundary of an IMAP session, message side: reading rows and blobs for
+FETCH and SEARCH, and changing messages through :mod:`hexagone.mail.service.store`.
+
+Reads select only the columns a command needs, for all its messages in one query per
+200 UID ranges (a client's ``1:500`` is one range), as plain rows rather than ORM
+objects. Changes go through the store, which allocates UIDs and modseqs, keeps quotas,
+and announces them to the other sessions after commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import load_only
+
+from hexagone.core import blobs
+from hexagone.core.exceptions import Invalid
+from hexagone.mail.imap.account import Account, FolderRef
+from hexagone.mail.imap.parser import CommandError
+from hexagone.mail.imap.query import Compiled, UidRanges, uid_condition
+from hexagone.mail.models import Folder, Message
+from hexagone.mail.service import store
+
+RANGES_PER_QUERY = 200
+MESSAGES_PER_CHANGE = 2000  # rows per store call, under every database's parameter limit
+BLOB_READS_IN_FLIGHT = 32
+FLAG_FIELDS = ("seen", "answered", "flagged", "deleted", "draft", "keywords")
+
+
+class FolderGone(Exception):
+    """The selected folder was deleted by another session."""
+
+
+@dataclass(slots=True)
+class Changes:
+    highest_modseq: int
+    present: array | None  # type: ignore[type-arg] # the known UIDs still there, when some were expunged
+    rows: list[Any]  # uid, modseq and flags of every message changed or added since
+
+
+@dataclass(slots=True)
+class CopyResult:
+    target_id: uuid.UUID
+    uidvalidity: int
+    source_uids: list[int]
+    target_uids: list[int]
+
+
+def merge(ranges: Iterable[tuple[int, int]]) -> UidRanges:
+    merged: UidRanges = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _groups(ranges: UidRanges) -> list[UidRanges]:
+    ranges = merge(ranges)
+    return [ranges[i:i + RANGES_PER_QUERY] for i in range(0, len(ranges), RANGES_PER_QUERY)]
+
+
+def _chunks(items: Sequence[Any], size: int = MESSAGES_PER_CHANGE) -> list[Sequence[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _refusal(error: Exception) -> CommandError:
+    if isinstance(error, store.QuotaExceeded):
+        return CommandError("Mailbox is full", status="NO", code="OVERQUOTA")
+    if isinstance(error, Invalid):
+        return CommandError(error.message)
+    raise error
+
+
+async def rows(account: Account, folder_id: uuid.UUID, ranges: UidRanges, columns: Iterable[str], *,
+               changed_since: int | None = None) -> list[Any]:
+    """The requested columns of the messages in ``ranges``, in UID order."""
+    selected = [Message.uid] + [getattr(Message, c) for c in sorted(set(columns) - {"uid"})]
+    found: list[Any] = []
+    async with account.db() as db:
+        for group in _groups(ranges):
+            query = select(*selected).where(Message.folder_id == folder_id, uid_condition(group))
+            if changed_since is not None:
+                query = query.where(Message.modseq > changed_since)
+            found += (await db.execute(query.order_by(Message.uid))).all()
+    return found
+
+
+async def read_blobs(keys: Sequence[str]) -> list[bytes]:
+    """Several messages' bytes at once, a few reads in flight (the S3 backend overlaps
+    its round trips, the local one its file reads)."""
+    storage = blobs.get_store()
+    limit = asyncio.Semaphore(BLOB_READS_IN_FLIGHT)
+
+    async def read(key: str) -> bytes:
+        async with limit:
+            return await storage.read(key)
+
+    return list(await asyncio.gather(*(read(k) for k in keys)))
+
+
+async def _folder(db: Any, folder_id: uuid.UUID) -> Folder:
+    folder = await db.get(Folder, folder_id)
+    if folder is None:
+        raise FolderGone
+    return folder
+
+
+@dataclass(slots=True)
+class FlagResult:
+    messages: list[Message]  # every message the STORE named, as it is now
+    changed: set[int]  # UIDs whose flags changed
+    refused: list[int]  # UIDs refused by UNCHANGEDSINCE
+    modseq: int | None  # the modseq the change used
+
+
+async def set_flags(account: Account, folder_id: uuid.UUID, ranges: UidRanges, flags: list[str], mode: str, *,
+                    unchanged_since: int | None = None) -> FlagResult:
+    """STORE through the store, in chunks, in one transaction."""
+    changed: list[Message] = []
+    refused: list[int] = []
+    async with account.db() as db:
+        folder = await _folder(db, folder_id)
+        targets: list[Message] = []
+        for group in _groups(ranges):
+            targets += (await db.execute(
+                select(Message).options(load_only(Message.uid, Message.modseq, *[getattr(Message, f) for f in FLAG_FIELDS]))
+                .where(Message.folder_id == folder_id, uid_condition(group)).order_by(Message.uid))).scalars()
+        try:
+            for chunk in _chunks(targets):
+                done, skipped = await store.store_flags(db, folder, chunk, flags, mode, unchanged_since=unchanged_since)
+                changed += done
+                refused += [m.uid for m in skipped]
+        except Invalid as error:
+            raise _refusal(error) from None
+        await db.commit()
+    modseq = max((m.modseq for m in changed), default=None)
+    return FlagResult(targets, {m.uid for m in changed}, refused, modseq)
+
+
+async def copy(account: Account, source_id: uuid.UUID, ranges: UidRanges, target_name: str, *,
+               move: bool) -> CopyResult | None:
+    """COPY or MOVE into a folder the user may write to; None when no message matched."""
+    async with account.db() as db:
+        target, _ = await account.folder(db, target_name, write=True)
+        source = await _folder(db, source_id)
+        messages: list[Message] = []
+        for group in _groups(ranges):
+            messages += (await db.execute(select(Message).where(Message.folder_id == source_id, uid_condition(group))
+                                          .order_by(Message.uid))).scalars()
+        if not messages:
+            return None
+        pairs = []
+        try:
+            for chunk in _chunks(messages):
+                pairs += await (store.move(db, source, chunk, target) if move else store.copy(db, chunk, target))
+        except (store.QuotaExceeded, Invalid) as error:
+            raise _refusal(error) from None
+        await db.commit()
+        return CopyResult(target.id, target.uidvalidity, [s.uid for s, _ in pairs], [c.uid for _, c in pairs])
+
+
+async def expunge(account: Account, folder_id: uuid.UUID, ranges: UidRanges | None = None) -> list[int]:
+    """Remove the messages marked \\Deleted (only those in ``ranges`` for UID EXPUNGE)."""
+    async with account.db() as db:
+        folder = await _folder(db, folder_id)
+        if ranges is None:
+            removed = await store.expunge(db, folder)
+        else:
+            removed = []
+            for group in _groups(ranges):
+                uids = list((await db.execute(select(Message.uid).where(
+                    Message.folder_id == folder_id, Message.deleted.is_(True), uid_condition(group)))).scalars())
+                for chunk in _chunks(uids):
+                    removed += await store.expunge(db, folder, chunk)
+        await db.commit()
+        return removed
+
+
+async def append(account: Account, name: str, raw: bytes, flags: list[str],
+                 internal_date: datetime | None) -> tuple[FolderRef, int]:
+    async with account.db() as db:
+        try:
+            folder, access = await account.folder(db, name, write=True)
+        except CommandError as error:
+            if error.code == "NONEXISTENT":
+                raise CommandError("No such mailbox", status="NO", code="TRYCREATE") from None
+            raise
+        try:
+            message = await store.append(db, folder, raw, flags=flags, internal_date=internal_date)
+        except (store.QuotaExceeded, Invalid) as error:
+            raise _refusal(error) from None
+        await db.commit()
+        return FolderRef(folder.id, folder.mailbox_id, name, folder.uidvalidity, access.can_write), message.uid
+
+
+async def changes(account: Account, folder_id: uuid.UUID, since: int, known_max_uid: int,
+                  known_count: int) -> Changes | None:
+    """What happened in a folder after modseq ``since``; None when nothing did."""
+    async with account.db() as db:
+        highest = (await db.execute(select(Folder.highest_modseq).where(Folder.id == folder_id))).scalar()
+        if highest is None:
+            raise FolderGone
+        if highest == since:
+            return None
+        present = None
+        still_there = (await db.execute(select(func.count()).where(
+            Message.folder_id == folder_id, Message.uid <= known_max_uid))).scalar_one()
+        if still_there != known_count:
+            present = array("Q", (await db.execute(select(Message.uid).where(
+                Message.folder_id == folder_id, Message.uid <= known_max_uid).order_by(Message.uid))).scalars())
+        changed = (await db.execute(
+            select(Message.uid, Message.modseq, *[getattr(Message, f) for f in FLAG_FIELDS])
+            .where(Message.folder_id == folder_id, Message.modseq > since).order_by(Message.uid))).all()
+        return Changes(highest, present, changed)
+
+
+async def search(account: Account, folder_id: uuid.UUID, compiled: Compiled, max_uid: int) -> list[Any]:
+    """(uid, modseq) of the messages matching, among those the session knows of."""
+    async with account.db() as db:
+        found = (await db.execute(
+            select(Message.uid, Message.modseq, *compiled.columns)
+            .where(Message.folder_id == folder_id, Message.uid <= max_uid, compiled.where).order_by(Message.uid))).all()
+    if compiled.predicate is not None:
+        found = [row for row in found if compiled.predicate(row)]
+    return found

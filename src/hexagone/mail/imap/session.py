@@ -1,0 +1,231 @@
+"""One IMAP session: the state machine between a client's commands and the server's
+replies (RFC 3501 section 3), with no storage code of its own.
+
+Commands are looked up in :data:`COMMANDS` (name → handler, states where it is valid);
+handlers live in three mixins by family (:mod:`.commands_auth`, :mod:`.commands_folders`,
+:mod:`.commands_messages`), each returning the text of its tagged completion and writing
+its untagged data through :meth:`Session.send`. Before each tagged completion the session
+reports what other sessions changed in the selected folder (EXPUNGE, EXISTS, FETCH
+FLAGS), except after FETCH, STORE and SEARCH where RFC 3501 7.4.1 forbids EXPUNGE.
+
+A command that fails for any reason is answered (BAD for syntax, NO for refusals,
+``NO [SERVERBUG]`` for a bug, logged); the connection and every other session go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from hexagone.core import i18n
+from hexagone.core.config import Settings
+from hexagone.mail.imap import messages
+from hexagone.mail.imap.account import Account
+from hexagone.mail.imap.arguments import Args
+from hexagone.mail.imap.commands_auth import AuthCommands
+from hexagone.mail.imap.commands_folders import FolderCommands
+from hexagone.mail.imap.commands_messages import MessageCommands
+from hexagone.mail.imap.connection import Closed, Connection
+from hexagone.mail.imap.fetch import flags as flag_list
+from hexagone.mail.imap.notify import hub
+from hexagone.mail.imap.parser import Command, CommandError, Continue, Framer, Refused
+from hexagone.mail.imap.selected import Selected
+from hexagone.mail.imap.state import State
+
+log = logging.getLogger("hexagone.mail.imap")
+
+
+ANY = frozenset({State.NOT_AUTHENTICATED, State.AUTHENTICATED, State.SELECTED})
+NOT_AUTH = frozenset({State.NOT_AUTHENTICATED})
+AUTH = frozenset({State.AUTHENTICATED, State.SELECTED})
+SELECTED = frozenset({State.SELECTED})
+
+COMMANDS: dict[str, tuple[str, frozenset[State]]] = {
+    "CAPABILITY": ("cmd_capability", ANY), "NOOP": ("cmd_noop", ANY), "LOGOUT": ("cmd_logout", ANY),
+    "ID": ("cmd_id", ANY), "STARTTLS": ("cmd_starttls", NOT_AUTH), "LOGIN": ("cmd_login", NOT_AUTH),
+    "AUTHENTICATE": ("cmd_authenticate", NOT_AUTH), "ENABLE": ("cmd_enable", AUTH),
+    "SELECT": ("cmd_select", AUTH), "EXAMINE": ("cmd_examine", AUTH), "CREATE": ("cmd_create", AUTH),
+    "DELETE": ("cmd_delete", AUTH), "RENAME": ("cmd_rename", AUTH), "SUBSCRIBE": ("cmd_subscribe", AUTH),
+    "UNSUBSCRIBE": ("cmd_unsubscribe", AUTH), "LIST": ("cmd_list", AUTH), "LSUB": ("cmd_lsub", AUTH),
+    "STATUS": ("cmd_status", AUTH), "APPEND": ("cmd_append", AUTH), "NAMESPACE": ("cmd_namespace", AUTH),
+    "GETQUOTAROOT": ("cmd_getquotaroot", AUTH), "GETQUOTA": ("cmd_getquota", AUTH),
+    "SETQUOTA": ("cmd_setquota", AUTH), "IDLE": ("cmd_idle", AUTH),
+    "CHECK": ("cmd_noop", SELECTED), "CLOSE": ("cmd_close", SELECTED), "UNSELECT": ("cmd_unselect", SELECTED),
+    "EXPUNGE": ("cmd_expunge", SELECTED), "UID EXPUNGE": ("cmd_uid_expunge", SELECTED),
+    "SEARCH": ("cmd_search", SELECTED), "UID SEARCH": ("cmd_uid_search", SELECTED),
+    "FETCH": ("cmd_fetch", SELECTED), "UID FETCH": ("cmd_uid_fetch", SELECTED),
+    "STORE": ("cmd_store", SELECTED), "UID STORE": ("cmd_uid_store", SELECTED),
+    "COPY": ("cmd_copy", SELECTED), "UID COPY": ("cmd_uid_copy", SELECTED),
+    "MOVE": ("cmd_move", SELECTED), "UID MOVE": ("cmd_uid_move", SELECTED),
+}
+NO_EXPUNGE_AFTER = frozenset({"FETCH", "STORE", "SEARCH"})  # RFC 3501 7.4.1
+AUTOLOGOUT_SECONDS = 30 * 60
+LOGIN_SECONDS = 3 * 60
+PRE_AUTH_LITERAL = 8 * 1024
+COMMAND_LITERAL = 1024 * 1024
+
+
+class Session(AuthCommands, FolderCommands, MessageCommands):
+    """The state of one client, from greeting to BYE."""
+
+    def __init__(self, conn: Connection, settings: Settings):
+        self.conn = conn
+        self.settings = settings
+        conn.framer = Framer(self.literal_limit)
+        self.state = State.NOT_AUTHENTICATED
+        self.account: Account | None = None
+        self.selected: Selected | None = None
+        self.enabled: set[str] = set()
+        self.idling = False
+
+    # --- the loop --------------------------------------------------------------------
+
+    def literal_limit(self, command: str) -> int:
+        if self.state == State.NOT_AUTHENTICATED:
+            return PRE_AUTH_LITERAL
+        return self.settings.mail_max_message_bytes if command == "APPEND" else COMMAND_LITERAL
+
+    @property
+    def timeout(self) -> float:
+        return LOGIN_SECONDS if self.state == State.NOT_AUTHENTICATED else AUTOLOGOUT_SECONDS
+
+    async def run(self) -> None:
+        i18n.set_language("en")  # service messages reach the client in the protocol's language
+        try:
+            self.send(b"* OK [CAPABILITY %b] Hexagone IMAP ready\r\n" % self.capabilities().encode())
+            await self.conn.flush()
+            while self.state != State.LOGOUT:
+                try:
+                    async with asyncio.timeout(self.timeout):
+                        event = await self.conn.next_event()
+                except TimeoutError:
+                    self.send(b"* BYE Autologout; idle for too long\r\n")
+                    break
+                if isinstance(event, Continue):
+                    self.send(b"+ Ready for literal data\r\n")
+                elif isinstance(event, Refused):
+                    self.send(event.response)
+                else:
+                    await self.execute(event)
+                await self.conn.flush()
+        except Closed:
+            pass
+        except Exception:  # the last guard: one broken session never takes others down
+            log.exception("IMAP session failed")
+        finally:
+            self.deselect()
+            self.conn.close()
+
+    async def execute(self, command: Command) -> None:
+        entry = COMMANDS.get(command.name)
+        if entry is None:
+            self.send(b"%b BAD Unknown command\r\n" % command.tag.encode())
+            return
+        handler, states = entry
+        if self.state not in states:
+            text = "No mailbox selected" if states == SELECTED and self.state == State.AUTHENTICATED else (
+                "Command not valid in this state")
+            self.send(b"%b BAD %b\r\n" % (command.tag.encode(), text.encode()))
+            return
+        started = time.monotonic()
+        try:
+            completion = await getattr(self, handler)(command.tag, Args(command.args))
+        except CommandError as error:
+            completion = error.completion()
+        except messages.FolderGone:
+            self.send(b"* BYE The selected mailbox was deleted\r\n")
+            self.state = State.LOGOUT
+            return
+        except Closed:
+            raise
+        except Exception:
+            log.exception("IMAP %s failed", command.name)
+            completion = "NO [SERVERBUG] Internal server error"
+        if self.selected is not None and self.state != State.LOGOUT:
+            try:
+                await self.report_changes(expunge=command.name not in NO_EXPUNGE_AFTER)
+            except messages.FolderGone:
+                self.send(b"* BYE The selected mailbox was deleted\r\n")
+                self.state = State.LOGOUT
+            except Closed:
+                raise
+            except Exception:
+                log.exception("IMAP change report failed")
+        elapsed = time.monotonic() - started
+        if elapsed > 5:
+            log.info("IMAP %s took %.1f s", command.name, elapsed)
+        if completion is not None:  # None: the handler answered itself (STARTTLS)
+            self.send(b"%b %b\r\n" % (command.tag.encode(), _safe(completion)))
+
+    def send(self, data: bytes) -> None:
+        self.conn.write(data)
+
+    # --- the selected folder and other sessions' changes ------------------------------
+
+    def select(self, selected: Selected) -> None:
+        self.deselect()
+        self.selected = selected
+        self.state = State.SELECTED
+        hub.watch(selected.folder.id, self)
+
+    def deselect(self) -> None:
+        if self.selected is not None:
+            hub.unwatch(self.selected.folder.id, self)
+            self.selected = None
+        if self.state == State.SELECTED:
+            self.state = State.AUTHENTICATED
+
+    def folder_changed(self) -> None:
+        """Called by the notification hub: the selected folder changed somewhere."""
+        if self.selected is not None:
+            self.selected.dirty = True
+            if self.idling:
+                self.conn.wake()
+
+    async def report_changes(self, *, expunge: bool = True, force: bool = False) -> None:
+        """Catch up with the folder and announce what changed, as untagged responses."""
+        selected = self.selected
+        if selected is None or not (selected.dirty or force) or not expunge:
+            return
+        assert self.account is not None
+        selected.dirty = False
+        changes = await messages.changes(self.account, selected.folder.id, selected.modseq, selected.max_uid,
+                                         selected.exists)
+        if changes is None:
+            return
+        updates = selected.apply(changes)
+        for number in updates.expunged:
+            self.send(b"* %d EXPUNGE\r\n" % number)
+        if updates.exists is not None:
+            self.send(b"* %d EXISTS\r\n* %d RECENT\r\n" % (updates.exists, len(selected.recent)))
+        self.announce_keywords(kw for _, row in updates.flags for kw in row.keywords or ())
+        condstore = "CONDSTORE" in self.enabled
+        for number, row in updates.flags:
+            modseq = b" MODSEQ (%d)" % row.modseq if condstore else b""
+            self.send(b"* %d FETCH (UID %d FLAGS %b%b)\r\n" % (
+                number, row.uid, flag_list(row, row.uid in selected.recent), modseq))
+
+    def announce_keywords(self, keywords: object) -> None:
+        """Send FLAGS again when a keyword new to the folder appears."""
+        selected = self.selected
+        if selected is None:
+            return
+        new = [k for k in dict.fromkeys(keywords) if k not in selected.keywords]  # type: ignore[call-overload]
+        if new:
+            selected.keywords += new
+            self.send_flags()
+
+    def send_flags(self) -> None:
+        assert self.selected is not None
+        names = " ".join(["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft", *self.selected.keywords])
+        self.send(b"* FLAGS (%b)\r\n" % names.encode())
+        if self.selected.read_only:
+            self.send(b"* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n")
+        else:
+            self.send(b"* OK [PERMANENTFLAGS (%b \\*)] Flags permitted\r\n" % names.encode())
+
+
+def _safe(text: str) -> bytes:
+    """Response text as one line of printable ASCII."""
+    return "".join(c if 0x20 <= ord(c) < 0x7F else "?" for c in text).encode()
