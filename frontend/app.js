@@ -1,6 +1,7 @@
 // Hexagone's shell behaviour: htmx for partial updates, the CSRF header on every htmx
 // request, and keyboard niceties. Pages work without this file; it only enhances them.
 import htmx from "htmx.org";
+import "./mail/webmail.js";
 
 window.htmx = htmx;
 

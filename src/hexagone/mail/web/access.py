@@ -1,0 +1,95 @@
+"""The one way the webmail reaches a mailbox, a folder or a message: through the caller's
+own access (:func:`hexagone.mail.service.mailboxes.access_to`).
+
+Each page opens its session with :func:`caller`, then loads what the URL names with
+:func:`folder_for` or :func:`message_for`. Anything the caller may not open — another
+user's mailbox without a grant, another organisation's message (the org-scoped session
+does not even find it) — is NotFound, exactly like an id that does not exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from hexagone.core.auth import Principal
+from hexagone.core.db import org_session
+from hexagone.core.exceptions import Forbidden, NotFound
+from hexagone.core.i18n import gettext as _
+from hexagone.core.web import principal_of
+from hexagone.identity.service.directory import User
+from hexagone.mail.models import Folder, Mailbox, Message
+from hexagone.mail.service import mailboxes
+from hexagone.mail.service.mailboxes import Access
+
+
+@dataclass
+class Caller:
+    """The signed-in user of a webmail request, with the session the request runs in."""
+
+    principal: Principal
+    user: User
+    db: AsyncSession
+
+    async def own_mailbox(self) -> Mailbox:
+        return await mailboxes.user_mailbox(self.db, self.user)
+
+
+@asynccontextmanager
+async def caller(request: Request, *, write: bool = False) -> AsyncIterator[Caller]:
+    """The request's session; ``write`` for one that reads then writes (on SQLite it
+    takes the write lock at once rather than fail when a delivery commits meanwhile)."""
+    principal = principal_of(request)
+    assert principal is not None, "the route is behind login_required"
+    async with org_session(principal.org_id, write=write) as db:
+        user = await db.get(User, principal.user_id)
+        if user is None:
+            raise NotFound(_("This page does not exist, or you cannot see it."))
+        yield Caller(principal, user, db)
+
+
+def require_write(access: Access) -> None:
+    if not access.can_write:
+        raise Forbidden(_("You may read this mailbox but not change it."))
+
+
+async def folder_for(c: Caller, folder_id: uuid.UUID, *, write: bool = False) -> tuple[Folder, Access]:
+    folder = await c.db.get(Folder, folder_id)
+    if folder is None:
+        raise NotFound(_("This folder does not exist, or you cannot see it."))
+    access = await mailboxes.access_to(c.db, c.user, folder.mailbox_id)
+    if write:
+        require_write(access)
+    return folder, access
+
+
+async def message_for(c: Caller, message_id: uuid.UUID, *, write: bool = False) -> tuple[Message, Folder, Access]:
+    message = await c.db.get(Message, message_id)
+    if message is None:
+        raise NotFound(_("This message does not exist, or you cannot see it."))
+    folder, access = await folder_for(c, message.folder_id, write=write)
+    return message, folder, access
+
+
+async def special_folder(db: AsyncSession, mailbox: Mailbox, special: str, name: str) -> Folder:
+    """The mailbox's folder for ``special`` (\\Drafts, \\Sent, \\Trash), made again under
+    ``name`` if a mail client deleted it."""
+    folder = await mailboxes.folder_by_special_use(db, mailbox.id, special)
+    if folder is None:
+        folder = await mailboxes.folder_by_name(db, mailbox.id, name)
+        if folder is None:
+            folder = await mailboxes.create_folder(db, mailbox, name, special_use=special)
+    return folder
+
+
+def parse_uuid(value: object) -> uuid.UUID | None:
+    """A form's id field as a UUID, or None when it is empty or not one."""
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None

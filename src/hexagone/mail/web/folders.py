@@ -1,0 +1,132 @@
+"""Folders: the list of a folder's conversations (or a search's messages), and making,
+renaming and deleting folders."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from hexagone.core.exceptions import Invalid, NotFound, ServiceError
+from hexagone.core.i18n import gettext as _
+from hexagone.core.web import login_required
+from hexagone.mail.models import SpecialUse
+from hexagone.mail.service import mailboxes, store
+from hexagone.mail.web import threads
+from hexagone.mail.web.access import caller, folder_for, require_write
+from hexagone.mail.web.common import (done, folder_label, folder_url, full_label, navigation, page_number, render,
+                                      text)
+
+MAX_QUERY = 200
+
+
+@login_required
+async def home(request: Request) -> Response:
+    async with caller(request, write=True) as c:
+        own = await c.own_mailbox()
+        inbox = await mailboxes.folder_by_name(c.db, own.id, mailboxes.INBOX)
+        await c.db.commit()  # a first visit creates the mailbox
+    assert inbox is not None, "every mailbox has an INBOX"
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(folder_url(inbox) + query, status_code=303)
+
+
+@login_required
+async def folder_page(request: Request) -> Response:
+    """A folder's conversations, newest first; with ``q``, the messages that match it in
+    this folder, or in the whole mailbox with ``scope=all``."""
+    query = request.query_params.get("q", "").strip()[:MAX_QUERY]
+    everywhere = request.query_params.get("scope") == "all"
+    async with caller(request) as c:
+        folder, access = await folder_for(c, request.path_params["folder_id"])
+        number = page_number(request)
+        if query:
+            listing = await threads.search(c.db, folder.mailbox_id, query, None if everywhere else folder.id, number)
+        else:
+            listing = await threads.conversations(c.db, folder, number)
+        context = {
+            "folder": folder, "folder_name": folder_label(folder), "access": access, "listing": listing,
+            "query": query, "everywhere": everywhere, "mailboxes": await navigation(c), "current_folder": folder.id,
+            "targets": [f for f in await mailboxes.folders(c.db, folder.mailbox_id) if f.id != folder.id],
+            "full_label": full_label, "is_trash": folder.special_use == SpecialUse.TRASH,
+            "outgoing": folder.special_use in (SpecialUse.SENT, SpecialUse.DRAFTS),
+            "emptiable": folder.special_use in (SpecialUse.TRASH, SpecialUse.JUNK),
+        }
+    return render(request, "mail/folder.html", context)
+
+
+async def _manage_page(request: Request, error: ServiceError | None = None) -> Response:
+    async with caller(request) as c:
+        access = await mailboxes.access_to(c.db, c.user, request.path_params["mailbox_id"])
+        folders = await mailboxes.folders(c.db, access.mailbox.id)
+        counts = await store.counts(c.db, [f.id for f in folders])
+        context = {"access": access, "folders": folders, "counts": counts, "folder_label": folder_label,
+                   "mailboxes": await navigation(c), "delimiter": mailboxes.DELIMITER}
+    return render(request, "mail/folders.html", context, status=error.status if error else 200,
+                  error=error.message if error else None)
+
+
+@login_required
+async def manage(request: Request) -> Response:
+    """The mailbox's folders, with the forms to create, rename and delete them."""
+    if request.method == "GET":
+        return await _manage_page(request)
+    form = await request.form()
+    try:
+        async with caller(request, write=True) as c:
+            access = await mailboxes.access_to(c.db, c.user, request.path_params["mailbox_id"])
+            require_write(access)
+            name = text(form, "name", mailboxes.MAX_FOLDER_NAME).strip()
+            parent = text(form, "parent", mailboxes.MAX_FOLDER_NAME).strip()
+            await mailboxes.create_folder(c.db, access.mailbox, f"{parent}{mailboxes.DELIMITER}{name}" if parent else name)
+            await c.db.commit()
+    except ServiceError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        return await _manage_page(request, exc)
+    return done(request.url.path, "folder_created")
+
+
+async def _change(request: Request, action: str) -> Response:
+    form = await request.form()
+    mailbox_id = None
+    try:
+        async with caller(request, write=True) as c:
+            folder, access = await folder_for(c, request.path_params["folder_id"], write=True)
+            mailbox_id = access.mailbox.id
+            if folder.name == mailboxes.INBOX or folder.special_use:
+                raise Invalid(_("The standard folders cannot be renamed or deleted."))
+            if action == "rename":
+                name = text(form, "name", mailboxes.MAX_FOLDER_NAME).strip()
+                parent = folder.name.rpartition(mailboxes.DELIMITER)[0]
+                await mailboxes.rename_folder(c.db, access.mailbox, folder.name,
+                                              f"{parent}{mailboxes.DELIMITER}{name}" if parent else name)
+            else:
+                keys = await mailboxes.delete_folder(c.db, access.mailbox, folder.name)
+                store.forget_blobs(c.db, access.mailbox.org_id, keys)
+            await c.db.commit()
+    except ServiceError as exc:
+        if isinstance(exc, NotFound) or mailbox_id is None:
+            raise
+        request.scope["path_params"] = {"mailbox_id": mailbox_id}
+        return await _manage_page(request, exc)
+    return done(f"/mail/mailboxes/{mailbox_id}/folders", "folder_renamed" if action == "rename" else "folder_deleted")
+
+
+@login_required
+async def rename(request: Request) -> Response:
+    return await _change(request, "rename")
+
+
+@login_required
+async def delete(request: Request) -> Response:
+    return await _change(request, "delete")
+
+
+ROUTES = [
+    Route("/", home),
+    Route("/folders/{folder_id:uuid}", folder_page),
+    Route("/mailboxes/{mailbox_id:uuid}/folders", manage, methods=["GET", "POST"]),
+    Route("/folders/{folder_id:uuid}/rename", rename, methods=["POST"]),
+    Route("/folders/{folder_id:uuid}/delete", delete, methods=["POST"]),
+]

@@ -1,0 +1,163 @@
+"""Reading a message: the page, its HTML body in a sandboxed frame, its attachments and
+inline images, its source, and remote images allowed once or always for a sender.
+
+The frame's document has its own Content-Security-Policy: no script of any kind, no
+request anywhere but here, inline styles (an e-mail's look) and, only when the reader
+allowed them, images from the web. ``sandbox`` without ``allow-scripts`` keeps scripts
+off even if the policy were lost; ``allow-same-origin`` lets the page fit the frame to
+its content and its ``cid:`` images load with the reader's session.
+"""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from hexagone.core import templating
+from hexagone.core.exceptions import NotFound
+from hexagone.core.i18n import gettext as _
+from hexagone.core.web import login_required
+from hexagone.mail import mime
+from hexagone.mail.models import Message, SpecialUse
+from hexagone.mail.service import mailboxes, store
+from hexagone.mail.web import body, threads
+from hexagone.mail.web.access import caller, message_for, require_write
+from hexagone.mail.web.common import done, folder_label, full_label, navigation, render
+
+MAX_ALLOWED_SENDERS = 2000
+FRAME_POLICY = ("default-src 'none'; img-src 'self' data:{remote}; style-src 'unsafe-inline'; font-src 'none'; "
+                "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
+PART_POLICY = "default-src 'none'; sandbox"
+
+
+def sender_address(message: Message) -> str:
+    """The From address (``mailbox@host``) as the envelope recorded it, lower case."""
+    people = (message.envelope or {}).get("from") or []
+    if people and people[0][2] and people[0][3]:
+        return f"{people[0][2]}@{people[0][3]}".lower()
+    return ""
+
+
+def _cid_url(message: Message) -> str:
+    return f"/mail/messages/{message.id}/cid/"
+
+
+def _images_allowed(request: Request, message: Message, allowed: list[str]) -> bool:
+    return request.query_params.get("images") == "1" or sender_address(message) in (allowed or [])
+
+
+@login_required
+async def message_page(request: Request) -> Response:
+    async with caller(request, write=True) as c:
+        message, folder, access = await message_for(c, request.path_params["message_id"])
+        if message.draft and folder.special_use == SpecialUse.DRAFTS and access.can_write:
+            return RedirectResponse(f"/mail/compose?draft={message.id}", status_code=303)
+        raw = await store.read(message)
+        shown = _images_allowed(request, message, access.mailbox.remote_images_allowed)
+        rendered = body.render(raw, message.structure, cid_url=_cid_url(message), allow_remote=shown)
+        if not message.seen and access.can_write:
+            await store.store_flags(c.db, folder, [message], ["\\Seen"], "add")
+            await c.db.commit()
+        context = {
+            "message": message, "folder": folder, "folder_name": folder_label(folder), "access": access,
+            "body": rendered, "images_shown": shown, "sender": sender_address(message),
+            "conversation": await threads.thread_messages(c.db, message),
+            "targets": [f for f in await mailboxes.folders(c.db, folder.mailbox_id) if f.id != folder.id],
+            "full_label": full_label, "is_trash": folder.special_use == SpecialUse.TRASH,
+            "mailboxes": await navigation(c), "current_folder": folder.id,
+        }
+    return render(request, "mail/message.html", context)
+
+
+@login_required
+async def frame(request: Request) -> Response:
+    """The HTML body alone, as the document of the reading page's frame."""
+    async with caller(request) as c:
+        message, _folder, access = await message_for(c, request.path_params["message_id"])
+        raw = await store.read(message)
+        shown = _images_allowed(request, message, access.mailbox.remote_images_allowed)
+    rendered = body.render(raw, message.structure, cid_url=_cid_url(message), allow_remote=shown)
+    content = rendered.html if rendered.html is not None else rendered.text
+    response = templating.render(request, "mail/frame.html", {"content": content})
+    response.headers["content-security-policy"] = FRAME_POLICY.format(remote=" http: https:" if shown else "")
+    response.headers["x-frame-options"] = "SAMEORIGIN"
+    response.headers["referrer-policy"] = "no-referrer"
+    response.headers["cache-control"] = "private, no-store"
+    return response
+
+
+def _download(data: bytes, content_type: str, filename: str, *, inline: bool = False) -> Response:
+    printable = "".join(ch for ch in filename if ch.isprintable()) or "attachment"
+    fallback = printable.encode("ascii", "ignore").decode().replace('"', "").replace("\\", "") or "attachment"
+    disposition = "inline" if inline else "attachment"
+    return Response(data, media_type=content_type, headers={
+        "content-disposition": f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(printable)}",
+        "content-security-policy": PART_POLICY,
+        "cache-control": "private, max-age=300",
+    })
+
+
+@login_required
+async def part(request: Request) -> Response:
+    """One part of a message, transfer-decoded, always as a download."""
+    index: int = request.path_params["index"]
+    async with caller(request) as c:
+        message, _folder, _access = await message_for(c, request.path_params["message_id"])
+        leaves = mime.leaves(message.structure)
+        if index >= len(leaves) or "parts" in leaves[index]:
+            raise NotFound(_("This attachment does not exist."))
+        raw = await store.read(message)
+    leaf = leaves[index]
+    return _download(mime.decode_part(raw, leaf), body.content_type_of(leaf), body.attachment_filename(leaf, index))
+
+
+@login_required
+async def inline_image(request: Request) -> Response:
+    """An image the HTML body shows by ``cid:``; only bitmap types, never a document."""
+    async with caller(request) as c:
+        message, _folder, _access = await message_for(c, request.path_params["message_id"])
+        leaf = body.part_by_content_id(message.structure, request.path_params["content_id"])
+        if leaf is None or body.content_type_of(leaf) not in body.INLINE_IMAGE_TYPES:
+            raise NotFound(_("This image does not exist."))
+        raw = await store.read(message)
+    return _download(mime.decode_part(raw, leaf), body.content_type_of(leaf), "image", inline=True)
+
+
+@login_required
+async def source(request: Request) -> Response:
+    """The message exactly as stored (an .eml file)."""
+    async with caller(request) as c:
+        message, _folder, _access = await message_for(c, request.path_params["message_id"])
+        raw = await store.read(message)
+    name = "".join(ch for ch in message.subject if ch.isalnum() or ch in " -_")[:80].strip() or "message"
+    return _download(raw, "message/rfc822", f"{name}.eml")
+
+
+@login_required
+async def always_show_images(request: Request) -> Response:
+    """Remote images from this message's sender are shown from now on, in this mailbox."""
+    form = await request.form()
+    async with caller(request, write=True) as c:
+        message, _folder, access = await message_for(c, request.path_params["message_id"])
+        require_write(access)
+        sender = sender_address(message)
+        allowed = list(access.mailbox.remote_images_allowed or [])
+        if sender and sender not in allowed:
+            access.mailbox.remote_images_allowed = (allowed + [sender])[-MAX_ALLOWED_SENDERS:]
+            await c.db.commit()
+        message_id: uuid.UUID = message.id
+    return done(f"/mail/messages/{message_id}", "images", form)
+
+
+ROUTES = [
+    Route("/messages/{message_id:uuid}", message_page),
+    Route("/messages/{message_id:uuid}/frame", frame),
+    Route("/messages/{message_id:uuid}/parts/{index:int}", part),
+    Route("/messages/{message_id:uuid}/cid/{content_id:path}", inline_image),
+    Route("/messages/{message_id:uuid}/source", source),
+    Route("/messages/{message_id:uuid}/images", always_show_images, methods=["POST"]),
+]

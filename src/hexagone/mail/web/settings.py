@@ -1,0 +1,177 @@
+"""The reader's mail settings: signature, vacation auto-reply, app passwords for mail
+clients (the secret shown once), and delegation (colleagues who may open the mailbox).
+
+The auto-reply itself is sent by the SMTP side from the fields saved here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hexagone.core import audit
+from hexagone.core.db import utcnow
+from hexagone.core.exceptions import Invalid, NotFound, ServiceError
+from hexagone.core.i18n import gettext as _
+from hexagone.core.web import login_required
+from hexagone.identity.service.directory import OrgRole, User, user_by_email
+from hexagone.mail.models import MailboxGrant
+from hexagone.mail.service import auth, mailboxes
+from hexagone.mail.web.access import Caller, caller
+from hexagone.mail.web.common import done, navigation, render, required_uuid, text
+
+SETTINGS_PATH = "/mail/settings"
+MAX_SIGNATURE = 4000
+MAX_VACATION_BODY = 10_000
+
+
+async def _page(request: Request, c: Caller, *, error: ServiceError | None = None,
+                secret: tuple[str, str] | None = None) -> Response:
+    mailbox = await c.own_mailbox()
+    delegates = (await c.db.execute(
+        select(MailboxGrant, User).join(User, User.id == MailboxGrant.user_id)
+        .where(MailboxGrant.mailbox_id == mailbox.id).order_by(User.display_name)
+    )).all()
+    context = {
+        "mailbox": mailbox, "delegates": delegates, "secret": secret,
+        "app_passwords": await auth.app_passwords(c.db, c.user.id), "mailboxes": await navigation(c),
+    }
+    return render(request, "mail/settings.html", context, status=error.status if error else 200,
+                  error=error.message if error else None)
+
+
+@login_required
+async def settings_page(request: Request) -> Response:
+    async with caller(request, write=True) as c:
+        response = await _page(request, c)
+        await c.db.commit()  # a first visit creates the mailbox
+        return response
+
+
+def _until(value: str) -> datetime | None:
+    """The last day of the absence, as the end of that day (UTC)."""
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise Invalid(_("Give the end date as a date (YYYY-MM-DD).")) from None
+    until = datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+    if until < utcnow():
+        raise Invalid(_("The end date is in the past."))
+    return until
+
+
+async def _save(request: Request, change: str) -> Response:
+    form = await request.form()
+    try:
+        async with caller(request, write=True) as c:
+            mailbox = await c.own_mailbox()
+            if change == "signature":
+                mailbox.signature = text(form, "signature", MAX_SIGNATURE).replace("\r\n", "\n").strip("\n")
+            else:
+                enabled = text(form, "vacation_enabled", 2) == "1"
+                subject = text(form, "vacation_subject", 300).strip()
+                message = text(form, "vacation_body", MAX_VACATION_BODY).replace("\r\n", "\n").strip()
+                if enabled and not message:
+                    raise Invalid(_("Write the message your correspondents will receive."))
+                mailbox.vacation_until = _until(text(form, "vacation_until", 10).strip())
+                mailbox.vacation_enabled, mailbox.vacation_subject, mailbox.vacation_body = enabled, subject, message
+            await c.db.commit()
+    except Invalid as exc:
+        async with caller(request) as c:
+            return await _page(request, c, error=exc)
+    return done(SETTINGS_PATH, "saved")
+
+
+@login_required
+async def save_signature(request: Request) -> Response:
+    return await _save(request, "signature")
+
+
+@login_required
+async def save_vacation(request: Request) -> Response:
+    return await _save(request, "vacation")
+
+
+@login_required
+async def create_app_password(request: Request) -> Response:
+    """Shows the new secret on the page itself, once: it is stored only as a digest."""
+    form = await request.form()
+    async with caller(request, write=True) as c:
+        try:
+            row, secret = await auth.create_app_password(c.db, c.user, text(form, "label", 100))
+        except Invalid as exc:
+            return await _page(request, c, error=exc)
+        audit.record(c.db, "mail.app_password_created", org_id=c.user.org_id, actor=c.principal,
+                     target_type="app_password", target_id=row.id, target_label=row.label)
+        await c.db.commit()
+        return await _page(request, c, secret=(row.label, secret))
+
+
+@login_required
+async def revoke_app_password(request: Request) -> Response:
+    async with caller(request, write=True) as c:
+        app_password_id = request.path_params["app_password_id"]
+        if not any(p.id == app_password_id for p in await auth.app_passwords(c.db, c.user.id)):
+            raise NotFound(_("This app password does not exist."))
+        await auth.revoke_app_password(c.db, c.user.id, app_password_id)
+        audit.record(c.db, "mail.app_password_revoked", org_id=c.user.org_id, actor=c.principal,
+                     target_type="app_password", target_id=app_password_id)
+        await c.db.commit()
+    return done(SETTINGS_PATH, "app_password_revoked")
+
+
+@login_required
+async def add_delegate(request: Request) -> Response:
+    """Lets a member of the organisation open this mailbox (and write, send as it)."""
+    form = await request.form()
+    async with caller(request, write=True) as c:
+        try:
+            colleague = await user_by_email(c.db, text(form, "email", 320))
+            if colleague is None or not colleague.is_active or colleague.role == OrgRole.GUEST:
+                raise Invalid(_("No member of your organisation has this address."))
+            if colleague.id == c.user.id:
+                raise Invalid(_("This is your own mailbox."))
+            mailbox = await c.own_mailbox()
+            await mailboxes.grant(c.db, mailbox, colleague.id, can_write=text(form, "can_write", 2) == "1",
+                                  can_send_as=text(form, "can_send_as", 2) == "1")
+        except Invalid as exc:
+            return await _page(request, c, error=exc)
+        audit.record(c.db, "mail.delegation_granted", org_id=c.user.org_id, actor=c.principal, target_type="user",
+                     target_id=colleague.id, target_label=colleague.email,
+                     details={"mailbox": mailbox.address, "can_write": text(form, "can_write", 2) == "1",
+                              "can_send_as": text(form, "can_send_as", 2) == "1"})
+        await c.db.commit()
+    return done(SETTINGS_PATH, "delegate_added")
+
+
+@login_required
+async def remove_delegate(request: Request) -> Response:
+    form = await request.form()
+    async with caller(request, write=True) as c:
+        colleague_id = required_uuid(form, "user")
+        mailbox = await c.own_mailbox()
+        colleague = await c.db.get(User, colleague_id)
+        if colleague is None:
+            raise NotFound(_("This person does not exist, or you cannot see them."))
+        await mailboxes.revoke(c.db, mailbox, colleague_id)
+        audit.record(c.db, "mail.delegation_revoked", org_id=c.user.org_id, actor=c.principal, target_type="user",
+                     target_id=colleague_id, target_label=colleague.email, details={"mailbox": mailbox.address})
+        await c.db.commit()
+    return done(SETTINGS_PATH, "delegate_removed")
+
+
+ROUTES = [
+    Route("/settings", settings_page),
+    Route("/settings/signature", save_signature, methods=["POST"]),
+    Route("/settings/vacation", save_vacation, methods=["POST"]),
+    Route("/settings/app-passwords", create_app_password, methods=["POST"]),
+    Route("/settings/app-passwords/{app_password_id:uuid}/revoke", revoke_app_password, methods=["POST"]),
+    Route("/settings/delegates", add_delegate, methods=["POST"]),
+    Route("/settings/delegates/remove", remove_delegate, methods=["POST"]),
+]
