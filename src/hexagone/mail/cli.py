@@ -10,6 +10,7 @@ lost connection, ``--limit``) resumes where it stopped when the same command run
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -23,6 +24,11 @@ app = typer.Typer(help="Mail: import from another server or files, export to mbo
 T = TypeVar("T")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+class Format(enum.StrEnum):
+    MBOX = "mbox"
+    MAILDIR = "maildir"
 
 
 def _run(make: Callable[[], Awaitable[T]]) -> T:
@@ -153,7 +159,7 @@ def import_mail(
 @app.command("export")
 def export_mail(
     to: Annotated[Path, typer.Option("--to", help="A new (or empty) directory to write into.")],
-    fmt: Annotated[str, typer.Option("--format", help="mbox or maildir.")] = "mbox",
+    fmt: Annotated[Format, typer.Option("--format", help="mbox or maildir.")] = Format.MBOX,
     user: Annotated[str | None, typer.Option("--user", help="Address of the person or shared mailbox.")] = None,
     org: Annotated[str | None, typer.Option("--org", help="Every mailbox of the organisation with this domain.")] = None,
     as_json: JsonFlag = False,
@@ -164,22 +170,20 @@ def export_mail(
         from hexagone.core.db import system_session
         from hexagone.core.exceptions import Invalid
         from hexagone.identity.service.orgs import org_by_domain
-        from hexagone.mail.migration.export import FORMATS, export_mailbox, export_org
+        from hexagone.mail.migration.export import export_mailbox, export_org
 
-        if fmt not in FORMATS:
-            raise Invalid("the format is mbox or maildir")
         if (user is None) == (org is None):
             raise Invalid("give either --user or --org")
         with _progress_bar(not as_json and sys.stderr.isatty(), f"export → {to}") as bar:
             if user is not None:
                 report = await export_mailbox(await _mailbox(user), fmt, to, on_progress=bar)
-                return {"format": fmt, "path": report.path, "mailboxes": [report.as_dict()]}
+                return {"format": fmt.value, "path": report.path, "mailboxes": [report.as_dict()]}
             async with system_session() as db:
                 organisation = await org_by_domain(db, org or "")
             if organisation is None:
                 raise Invalid(f"no organisation has the domain {org}")
             reports = await export_org(organisation.id, fmt, to, on_progress=bar)
-            return {"format": fmt, "path": str(to.resolve()), "mailboxes": [r.as_dict() for r in reports]}
+            return {"format": fmt.value, "path": str(to.resolve()), "mailboxes": [r.as_dict() for r in reports]}
 
     payload = _run(go)
     lines = [f"{m['mailbox']}: {m['messages']} messages in {len(m['folders'])} folders → {m['path']}"

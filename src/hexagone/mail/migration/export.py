@@ -151,7 +151,11 @@ async def export_mailbox(mailbox_row: Mailbox, fmt: str, destination: Path, *,
                                   .where(Message.mailbox_id == mailbox_row.id))).scalar_one()
     report = ExportReport(mailbox_row.address, fmt, str(destination.resolve()))
     done = 0
-    root = mailbox.Maildir(destination, create=True) if fmt == "maildir" else None
+    root = None
+    if fmt == "maildir":
+        for sub in ("tmp", "new", "cur"):  # Maildir(create=True) makes them only in a new directory
+            (destination / sub).mkdir(exist_ok=True)
+        root = mailbox.Maildir(destination, factory=None, create=False)
     for folder in folders:
         parts = folder.name.split("/")
         writer: _MboxFolder | _MaildirFolder

@@ -27,6 +27,26 @@ from hexagone.mail.migration.sources import Entry, SourceError, SourceFolder, So
 
 INBOX = "INBOX"
 MAILDIR_KEYWORDS = "dovecot-keywords"
+DOVECOT_UIDLIST = "dovecot-uidlist"
+UNLISTED = 2**63
+
+
+def _basename(file: Path) -> str:
+    return file.name.partition(":")[0]
+
+
+def _dovecot_uids(uidlist: Path) -> dict[str, int]:
+    """Dovecot's own UIDs for its Maildir files (``dovecot-uidlist``: a header line,
+    then ``<uid> [fields] :<basename>``), so that its messages keep their order."""
+    if not uidlist.is_file():
+        return {}
+    found = {}
+    for line in uidlist.read_text("utf-8", "replace").splitlines()[1:]:
+        uid, _, rest = line.partition(" ")
+        basename = rest[1:] if rest.startswith(":") else rest.partition(" :")[2]
+        if uid.isdigit() and basename:
+            found[basename] = int(uid)
+    return found
 
 
 def _uidvalidity(fingerprint: str) -> int:
@@ -109,7 +129,8 @@ class MboxSource:
 
 class MaildirSource:
     """Messages are read straight from ``new/`` and ``cur/`` (the Maildir layout is the
-    whole format); :class:`mailbox.Maildir` finds the Maildir++ subfolders."""
+    whole format), in the order of Dovecot's UID list when there is one, else by name;
+    :class:`mailbox.Maildir` finds the Maildir++ subfolders."""
 
     def __init__(self, path: Path):
         if not (path / "cur").is_dir() and not (path / "new").is_dir():
@@ -126,13 +147,14 @@ class MaildirSource:
             directory = self._dirs[folder_name][1]
             files = [f for sub in ("new", "cur") if (directory / sub).is_dir()
                      for f in (directory / sub).iterdir() if not f.name.startswith(".") and f.is_file()]
-            self._files[folder_name] = sorted(files, key=lambda f: f.name.partition(":")[0])
+            order = _dovecot_uids(directory / DOVECOT_UIDLIST)
+            self._files[folder_name] = sorted(files, key=lambda f: (order.get(_basename(f), UNLISTED), _basename(f)))
         return self._files[folder_name]
 
     def folders(self) -> list[SourceFolder]:
         found = []
         for name, (parts, _directory) in self._dirs.items():
-            fingerprint = "\n".join(f.name.partition(":")[0] for f in self._messages(name))
+            fingerprint = "\n".join(_basename(f) for f in self._messages(name))
             found.append(_folder(parts, _uidvalidity(fingerprint)))
         return found
 

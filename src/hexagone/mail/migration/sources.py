@@ -29,7 +29,7 @@ class SourceFolder:
     uidvalidity: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Entry:
     """A message as listed before fetching: enough to plan batches."""
 
