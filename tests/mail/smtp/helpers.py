@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import smtplib
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from sqlalchemy import select
 
-from hexagone.core.db import system_session
-from hexagone.mail.models import Message
-from hexagone.mail.service import store
-from tests.factories import TestUser
+from hexagone.core.db import org_session, system_session
+from hexagone.identity.models import User
+from hexagone.mail.models import Address, Message
+from hexagone.mail.service import mailboxes, store
+from tests.conftest import Server
+from tests.factories import TestOrg, TestUser
 from tests.mail.factories import messages_in
 
 T = TypeVar("T")
@@ -36,3 +40,47 @@ async def inbox_bytes(user: TestUser) -> list[bytes]:
 async def messages_with_subject(subject: str) -> list[Message]:
     async with system_session() as db:
         return list((await db.execute(select(Message).where(Message.subject == subject))).scalars())
+
+
+async def add_alias(user: TestUser, address: str) -> None:
+    """An extra address for ``user``'s mailbox."""
+    async with org_session(user.org_id) as db:
+        row = await db.get(User, user.id)
+        assert row is not None
+        mailbox = await mailboxes.user_mailbox(db, row)
+        db.add(Address(org_id=user.org_id, address=address.lower(), mailbox_id=mailbox.id))
+        await db.commit()
+
+
+async def shared_mailbox(org: TestOrg, address: str, *, members: dict[TestUser, bool]) -> uuid.UUID:
+    """A shared mailbox, with each member granted access (and send-as when True)."""
+    async with org_session(org.id) as db:
+        mailbox = await mailboxes.create_shared_mailbox(db, org.id, address, address.split("@")[0])
+        for member, send_as in members.items():
+            await mailboxes.grant(db, mailbox, member.id, can_send_as=send_as)
+        await db.commit()
+        return mailbox.id
+
+
+async def set_quota(user: TestUser, quota_bytes: int) -> None:
+    async with org_session(user.org_id) as db:
+        row = await db.get(User, user.id)
+        assert row is not None
+        mailbox = await mailboxes.user_mailbox(db, row)
+        mailbox.quota_bytes = quota_bytes
+        await db.commit()
+
+
+def submission(server: Server, user: TestUser | None = None) -> smtplib.SMTP:
+    """An smtplib session on the submission port, signed in as ``user`` if given."""
+    client = smtplib.SMTP("127.0.0.1", server.submission_port, timeout=30)
+    client.ehlo("laptop.example.org")
+    if user is not None:
+        client.login(user.email, user.password)
+    return client
+
+
+def inbound(server: Server) -> smtplib.SMTP:
+    client = smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=30)
+    client.ehlo("client.example.net")
+    return client

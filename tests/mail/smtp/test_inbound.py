@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import smtplib
 import ssl
 import uuid
 
@@ -10,19 +9,13 @@ import pytest
 
 from tests.conftest import Server
 from tests.mail.factories import make_mail_org, make_mail_user, make_message, messages_in
-from tests.mail.smtp.helpers import inbox_bytes
+from tests.mail.smtp.helpers import inbound, inbox_bytes
 
 pytestmark = pytest.mark.usefixtures("migrated")
 
 
-def smtp(server: Server) -> smtplib.SMTP:
-    client = smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=30)
-    client.ehlo("client.example.net")
-    return client
-
-
 async def test_inbound_ehlo_offers_the_esmtp_extensions(mail_server: Server) -> None:
-    with smtp(mail_server) as client:
+    with inbound(mail_server) as client:
         for extension in ("size", "8bitmime", "smtputf8", "pipelining", "enhancedstatuscodes", "starttls"):
             assert client.has_extn(extension), extension
         assert int(client.esmtp_features["size"]) > 0
@@ -32,7 +25,7 @@ async def test_inbound_ehlo_offers_the_esmtp_extensions(mail_server: Server) -> 
 async def test_inbound_message_for_a_user_lands_in_their_inbox_with_a_trace(mail_server: Server) -> None:
     user = await make_mail_user()
     raw = make_message(sender="alice@example.net", to=user.email, subject="Inbound hello")
-    with smtp(mail_server) as client:
+    with inbound(mail_server) as client:
         refused = client.sendmail("alice@example.net", [user.email], raw)
     assert refused == {}
     [stored] = await inbox_bytes(user)
@@ -43,7 +36,7 @@ async def test_inbound_message_for_a_user_lands_in_their_inbox_with_a_trace(mail
 
 async def test_inbound_unknown_recipient_is_refused_at_rcpt_with_5_1_1(mail_server: Server) -> None:
     org = await make_mail_org()
-    with smtp(mail_server) as client:
+    with inbound(mail_server) as client:
         client.mail("alice@example.net")
         code, message = client.rcpt(f"nobody-{uuid.uuid4().hex[:6]}@{org.domain}")
     assert code == 550 and message.startswith(b"5.1.1")
@@ -52,7 +45,7 @@ async def test_inbound_unknown_recipient_is_refused_at_rcpt_with_5_1_1(mail_serv
 @pytest.mark.parametrize("recipient", ["victim@example.com", "victim@gmail.com", "user@[127.0.0.1]",
                                        "victim%example.com@localhost", "@relay.example:victim@example.com"])
 async def test_inbound_refuses_to_relay_to_other_domains(mail_server: Server, recipient: str) -> None:
-    with smtp(mail_server) as client:
+    with inbound(mail_server) as client:
         client.mail("spammer@example.net")
         code, message = client.rcpt(recipient)
     assert code in (550, 553, 554), (code, message)
@@ -64,7 +57,7 @@ async def test_inbound_starttls_upgrades_the_session(mail_server: Server) -> Non
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    with smtp(mail_server) as client:
+    with inbound(mail_server) as client:
         code, _ = client.starttls(context=context)
         assert code == 220
         client.ehlo("client.example.net")

@@ -38,7 +38,7 @@ MAX_AUTH_FAILURES = 3
 class SubmissionHandler(Handler):
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.auth_failures = 0
+        self.failed_logins = 0  # not auth_…: aiosmtpd takes every auth_* attribute for a mechanism
 
     # --- AUTH (aiosmtpd calls ``auth_<MECHANISM>(server, args)`` of the handler) ---------
 
@@ -78,9 +78,9 @@ class SubmissionHandler(Handler):
         return AuthResult(success=True, auth_data=user)
 
     async def _failed(self, server: SMTP, reply: str) -> AuthResult:
-        self.auth_failures += 1
-        if self.auth_failures < MAX_AUTH_FAILURES:
-            return AuthResult(success=False, message=reply)
+        self.failed_logins += 1
+        if self.failed_logins < MAX_AUTH_FAILURES:
+            return AuthResult(success=False, handled=False, message=reply)
         await server.push(reply)
         await server.push("421 4.7.0 Too many authentication failures, closing the connection")
         if server.transport is not None:
