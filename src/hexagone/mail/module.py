@@ -14,6 +14,7 @@ MODULE = Module(
     label="Mail",
     package_dir=Path(__file__).parent,
     routes=[*web.ROUTES, *admin.ROUTES],
+    public_routes=[*admin.PUBLIC_ROUTES],
     nav=[*web.NAV],
     servers=[*imap.SERVERS, *smtp.SERVERS],
     models_module="hexagone.mail.models",

@@ -1,5 +1,25 @@
-"""The mail pages of the admin console, client autoconfiguration, and migration."""
+"""The mail pages of the admin console (under ``/mail/admin``, for the organisation's
+admins), and mail client autoconfiguration.
+
+One file per concept: ``domains`` (the DNS records to publish), ``aliases``, ``shared``
+(shared mailboxes and their members), ``quotas``, ``imports`` (from other IMAP servers),
+``autoconfig`` (Thunderbird, Outlook, Apple). What the pages do is in ``manage``, ``dns``
+and :mod:`hexagone.mail.migration`, which check the admin rule again.
+
+``ROUTES`` are mounted under ``/mail``; ``PUBLIC_ROUTES`` at the root, for anyone,
+because mail clients ask for their settings at fixed paths before they have an account.
+"""
 
 from starlette.routing import BaseRoute
 
-ROUTES: list[BaseRoute] = []
+from hexagone.mail.admin import aliases, autoconfig, domains, imports, quotas, shared
+
+ROUTES: list[BaseRoute] = [
+    *domains.ROUTES,
+    *aliases.ROUTES,
+    *shared.ROUTES,
+    *quotas.ROUTES,
+    *imports.ROUTES,
+    *autoconfig.ROUTES,
+]
+PUBLIC_ROUTES: list[BaseRoute] = [*autoconfig.PUBLIC_ROUTES]

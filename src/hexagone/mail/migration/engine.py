@@ -151,7 +151,7 @@ class Importer:
             await self._update(status=Status.FAILED, error=exc.message, finished_at=utcnow())
             raise
         except Exception:
-            await self._update(status=Status.FAILED, error=_("The import failed unexpectedly; run it again."),
+            await self._update(status=Status.FAILED, error=_("The import failed unexpectedly; start it again."),
                                finished_at=utcnow())
             raise
         await self._update(status=status, finished_at=utcnow())

@@ -23,7 +23,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from hexagone.core.i18n import gettext as _
-from hexagone.mail.migration.sources import Entry, SourceError, SourceFolder, SourceMessage
+from hexagone.mail.migration.sources import Entry, SourceError, SourceFolder, SourceMessage, SourceUnavailable
 from hexagone.mail.service.store import SYSTEM_FLAGS
 
 TIMEOUT = 120.0
@@ -103,7 +103,7 @@ class ImapSource:
             raise SourceError(_("The certificate of %(server)s is not trusted (%(reason)s). If you know this server, "
                                 "allow an unverified certificate.", server=where, reason=exc.verify_message)) from None
         except (OSError, IMAPClientError) as exc:
-            raise SourceError(_("Cannot reach the IMAP server %(server)s: %(reason)s", server=where,
+            raise SourceUnavailable(_("Cannot reach the IMAP server %(server)s: %(reason)s", server=where,
                                 reason=_reason(exc))) from None
         try:
             self._secure(insecure, where)
@@ -118,7 +118,7 @@ class ImapSource:
                                 "allow an unverified certificate.", server=where, reason=exc.verify_message)) from None
         except (OSError, IMAPClientError) as exc:
             self.close()
-            raise SourceError(_("The IMAP server %(server)s failed: %(reason)s", server=where,
+            raise SourceUnavailable(_("The IMAP server %(server)s failed: %(reason)s", server=where,
                                 reason=_reason(exc))) from None
         except SourceError:
             self.close()
@@ -151,8 +151,8 @@ class ImapSource:
         info = self._call(self.client.select_folder, folder.name, readonly=True)
         self._selected = folder.name
         if int(info.get(b"UIDVALIDITY", folder.uidvalidity)) != folder.uidvalidity:
-            raise SourceError(_("The folder %(folder)s changed on the server during the import; run it again.",
-                                folder=folder.name))
+            raise SourceUnavailable(_("The folder %(folder)s changed on the server during the import; run it again.",
+                                      folder=folder.name))
         return int(info.get(b"EXISTS", 0))
 
     def entries(self, folder: SourceFolder) -> list[Entry]:
@@ -185,7 +185,7 @@ class ImapSource:
             return method(*args, **kwargs)
         except (OSError, IMAPClientError) as exc:
             where = f"{self.address.host}:{self.address.port}"
-            raise SourceError(_("The IMAP server %(server)s failed: %(reason)s", server=where,
+            raise SourceUnavailable(_("The IMAP server %(server)s failed: %(reason)s", server=where,
                                 reason=_reason(exc))) from None
 
     def close(self) -> None:

@@ -17,8 +17,12 @@ from hexagone.core.exceptions import Invalid
 
 
 class SourceError(Invalid):
-    """The source cannot be read: unreachable, login refused, certificate not trusted,
-    file missing. The message says which, for the person who typed the source."""
+    """The source cannot be read: login refused, certificate not trusted, file missing.
+    The message says which, for the person who typed the source."""
+
+
+class SourceUnavailable(SourceError):
+    """The source did not answer or the connection broke: trying again later may work."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,36 @@
+"""Mail admin: how full each mailbox is, and its quota."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hexagone.core.auth import Principal
+from hexagone.core.config import get_settings
+from hexagone.core.db import org_session
+from hexagone.core.exceptions import ServiceError
+from hexagone.mail.admin import manage
+from hexagone.mail.admin.common import done, field, me, page_or_submit, render
+
+PATH = "/mail/admin/quotas"
+
+
+async def _page(request: Request, error: ServiceError | None = None) -> Response:
+    admin = me(request)
+    async with org_session(admin.org_id) as db:
+        rows = await manage.list_quotas(db, admin, get_settings().mail_default_quota_bytes)
+    return render(request, "mail/admin/quotas.html", {"rows": rows, "mib": manage.MIB}, error)
+
+
+async def _save(db: AsyncSession, admin: Principal, form: FormData, _params: Mapping[str, Any]) -> Response:
+    await manage.set_quota(db, admin, field(form, "address", 320), manage.parse_quota_mib(field(form, "quota_mb", 20)))
+    return done(PATH, "quota_saved")
+
+
+ROUTES = [Route("/admin/quotas", page_or_submit(_save, _page), methods=["GET", "POST"])]
