@@ -16,7 +16,7 @@ from hexagone.mail.models import Address, Message
 from hexagone.mail.service import mailboxes, store
 from tests.conftest import Server
 from tests.factories import TestOrg, TestUser
-from tests.mail.factories import messages_in
+from tests.mail.factories import folder_of, make_mail_user, messages_in
 
 T = TypeVar("T")
 
@@ -40,6 +40,14 @@ async def inbox_bytes(user: TestUser) -> list[bytes]:
 async def messages_with_subject(subject: str) -> list[Message]:
     async with system_session() as db:
         return list((await db.execute(select(Message).where(Message.subject == subject))).scalars())
+
+
+async def mail_user(org: TestOrg | None = None, **kwargs: object) -> TestUser:
+    """A user whose mailbox exists already: created here, not by the server while the
+    test reads it (two writers racing for SQLite's lock is not what a test is about)."""
+    user = await make_mail_user(org, **kwargs)
+    await folder_of(user)
+    return user
 
 
 async def add_alias(user: TestUser, address: str) -> None:

@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from tests.conftest import Server
-from tests.mail.factories import make_mail_org, make_mail_user, make_message, messages_in
-from tests.mail.smtp.helpers import inbound, inbox_bytes
+from tests.mail.factories import make_mail_org, make_message, messages_in
+from tests.mail.smtp.helpers import inbound, inbox_bytes, mail_user
 
 pytestmark = pytest.mark.usefixtures("migrated")
 
@@ -23,7 +23,7 @@ async def test_inbound_ehlo_offers_the_esmtp_extensions(mail_server: Server) -> 
 
 
 async def test_inbound_message_for_a_user_lands_in_their_inbox_with_a_trace(mail_server: Server) -> None:
-    user = await make_mail_user()
+    user = await mail_user()
     raw = make_message(sender="alice@example.net", to=user.email, subject="Inbound hello")
     with inbound(mail_server) as client:
         refused = client.sendmail("alice@example.net", [user.email], raw)
@@ -53,7 +53,7 @@ async def test_inbound_refuses_to_relay_to_other_domains(mail_server: Server, re
 
 
 async def test_inbound_starttls_upgrades_the_session(mail_server: Server) -> None:
-    user = await make_mail_user()
+    user = await mail_user()
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE

@@ -19,8 +19,8 @@ from hexagone.mail.models import DkimKey, Message
 from hexagone.mail.service import auth
 from tests.conftest import Server
 from tests.factories import get_user_row
-from tests.mail.factories import make_mail_org, make_mail_user, make_message, messages_in
-from tests.mail.smtp.helpers import add_alias, inbox_bytes, shared_mailbox, submission
+from tests.mail.factories import make_mail_org, make_message, messages_in
+from tests.mail.smtp.helpers import add_alias, inbox_bytes, mail_user, shared_mailbox, submission
 
 pytestmark = pytest.mark.usefixtures("migrated")
 
@@ -33,7 +33,7 @@ def no_verify() -> ssl.SSLContext:
 
 
 async def test_submission_refuses_mail_before_auth(mail_server: Server) -> None:
-    user = await make_mail_user()
+    user = await mail_user()
     with submission(mail_server) as client:
         code, message = client.mail(user.email)
         assert (code, message[:5]) == (530, b"5.7.0")
@@ -49,7 +49,7 @@ async def test_submission_unauthenticated_relay_attempt_is_refused(mail_server: 
 
 async def test_submission_round_trip_alice_to_bob_is_signed_and_delivered(mail_server: Server) -> None:
     org = await make_mail_org()
-    alice, bob = await make_mail_user(org), await make_mail_user(org)
+    alice, bob = await mail_user(org), await mail_user(org)
     raw = make_message(sender=alice.email, to=bob.email, subject="Round trip")
     with submission(mail_server, alice) as client:
         assert client.sendmail(alice.email, [bob.email], raw) == {}
@@ -65,7 +65,7 @@ async def test_submission_round_trip_alice_to_bob_is_signed_and_delivered(mail_s
 
 async def test_submission_with_starttls_and_auth_through_aiosmtplib(mail_server: Server) -> None:
     org = await make_mail_org()
-    alice, bob = await make_mail_user(org), await make_mail_user(org)
+    alice, bob = await mail_user(org), await mail_user(org)
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=mail_server.submission_port, start_tls=True,
                              tls_context=no_verify())
     await client.connect()
@@ -79,7 +79,7 @@ async def test_submission_with_starttls_and_auth_through_aiosmtplib(mail_server:
 
 async def test_submission_someone_elses_address_is_refused_at_mail(mail_server: Server) -> None:
     org = await make_mail_org()
-    alice, bob = await make_mail_user(org), await make_mail_user(org)
+    alice, bob = await mail_user(org), await mail_user(org)
     with submission(mail_server, alice) as client:
         code, message = client.mail(bob.email)
     assert (code, message[:5]) == (550, b"5.7.1")
@@ -87,7 +87,7 @@ async def test_submission_someone_elses_address_is_refused_at_mail(mail_server: 
 
 async def test_submission_forged_from_header_is_refused_at_data(mail_server: Server) -> None:
     org = await make_mail_org()
-    alice, bob = await make_mail_user(org), await make_mail_user(org)
+    alice, bob = await mail_user(org), await mail_user(org)
     with submission(mail_server, alice) as client:
         with pytest.raises(smtplib.SMTPDataError) as refused:
             client.sendmail(alice.email, [bob.email], make_message(sender=bob.email, to=bob.email))
@@ -97,7 +97,7 @@ async def test_submission_forged_from_header_is_refused_at_data(mail_server: Ser
 
 async def test_submission_alias_and_shared_mailbox_with_send_as_are_allowed(mail_server: Server) -> None:
     org = await make_mail_org()
-    alice, bob = await make_mail_user(org), await make_mail_user(org)
+    alice, bob = await mail_user(org), await mail_user(org)
     alias = f"direction-{uuid.uuid4().hex[:6]}@{org.domain}"
     shared = f"contact-{uuid.uuid4().hex[:6]}@{org.domain}"
     await add_alias(alice, alias)
@@ -110,7 +110,7 @@ async def test_submission_alias_and_shared_mailbox_with_send_as_are_allowed(mail
 
 async def test_submission_shared_mailbox_without_send_as_is_refused(mail_server: Server) -> None:
     org = await make_mail_org()
-    alice = await make_mail_user(org)
+    alice = await mail_user(org)
     shared = f"accueil-{uuid.uuid4().hex[:6]}@{org.domain}"
     await shared_mailbox(org, shared, members={alice: False})
     with submission(mail_server, alice) as client:
@@ -119,7 +119,7 @@ async def test_submission_shared_mailbox_without_send_as_is_refused(mail_server:
 
 
 async def test_submission_user_of_one_org_cannot_send_as_another_orgs_address(mail_server: Server) -> None:
-    alice, mallory = await make_mail_user(), await make_mail_user()
+    alice, mallory = await mail_user(), await mail_user()
     with submission(mail_server, mallory) as client:
         code, _ = client.mail(alice.email)
         assert code == 550
@@ -129,7 +129,7 @@ async def test_submission_user_of_one_org_cannot_send_as_another_orgs_address(ma
 
 
 async def test_submission_to_another_org_lands_in_that_orgs_inbox(mail_server: Server) -> None:
-    alice, bob = await make_mail_user(), await make_mail_user()
+    alice, bob = await mail_user(), await mail_user()
     with submission(mail_server, alice) as client:
         client.sendmail(alice.email, [bob.email], make_message(sender=alice.email, to=bob.email, subject="Across"))
     [message] = await messages_in(bob)
@@ -142,7 +142,7 @@ async def test_submission_to_another_org_lands_in_that_orgs_inbox(mail_server: S
 
 async def test_submission_unknown_local_recipient_is_refused_at_rcpt(mail_server: Server) -> None:
     org = await make_mail_org()
-    alice = await make_mail_user(org)
+    alice = await mail_user(org)
     with submission(mail_server, alice) as client:
         client.mail(alice.email)
         code, message = client.rcpt(f"ghost-{uuid.uuid4().hex[:6]}@{org.domain}")
@@ -150,7 +150,7 @@ async def test_submission_unknown_local_recipient_is_refused_at_rcpt(mail_server
 
 
 async def test_submission_brute_force_is_rate_limited_and_audited(mail_server: Server) -> None:
-    user = await make_mail_user()
+    user = await mail_user()
     for attempt in range(5):  # HEXAGONE_LOGIN_MAX_FAILURES_PER_ACCOUNT=5 in the tests
         with submission(mail_server) as client:
             code, message = client.docmd("AUTH", "PLAIN " + _plain(user.email, f"wrong-{attempt}"))
@@ -164,7 +164,7 @@ async def test_submission_brute_force_is_rate_limited_and_audited(mail_server: S
 
 
 async def test_submission_session_is_closed_after_three_failed_logins(mail_server: Server) -> None:
-    user = await make_mail_user()
+    user = await mail_user()
     with submission(mail_server) as client:
         for attempt in range(2):
             code, _ = client.docmd("AUTH", "PLAIN " + _plain(user.email, f"nope-{attempt}"))
@@ -177,7 +177,7 @@ async def test_submission_session_is_closed_after_three_failed_logins(mail_serve
 
 
 async def test_submission_account_with_mfa_needs_an_app_password(mail_server: Server) -> None:
-    user = await make_mail_user(mfa=True)
+    user = await mail_user(mfa=True)
     with submission(mail_server) as client, pytest.raises(smtplib.SMTPAuthenticationError):
         client.login(user.email, user.password)
     async with system_session() as db:

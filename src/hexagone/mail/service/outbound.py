@@ -382,8 +382,9 @@ async def submit(user: User, raw: bytes, *, mail_from: str, recipients: list[str
         raise Invalid(_("At most %(count)s recipients per message.", count=settings.mail_max_recipients))
     if len(raw) > settings.mail_max_message_bytes:
         raise Invalid(_("The message is too large."))
-    async with org_session(user.org_id) as db:
+    async with org_session(user.org_id, write=True) as db:  # the user's mailbox may be created on first use
         from_domain = await check_sender(db, user, raw, mail_from)
+        await db.commit()
     local, remote, unknown = await route(recipients)
     if unknown:
         raise UnknownRecipients(unknown)

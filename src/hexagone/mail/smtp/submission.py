@@ -96,8 +96,9 @@ class SubmissionHandler(Handler):
             return "550 5.7.1 A null sender is not allowed here"
         if problem := address_problem(envelope, address):
             return problem
-        async with org_session(user.org_id) as db:
+        async with org_session(user.org_id, write=True) as db:  # the user's mailbox may be created on first use
             allowed = await addresses.may_send_as(db, user, address)
+            await db.commit()
         if not allowed:
             return f"550 5.7.1 <{address}>: Sender address rejected: not an address of {user.email}"
         envelope.mail_from = address
