@@ -61,7 +61,7 @@ async def _manage_page(request: Request, error: ServiceError | None = None) -> R
         folders = await mailboxes.folders(c.db, access.mailbox.id)
         counts = await store.counts(c.db, [f.id for f in folders])
         context = {"access": access, "folders": folders, "counts": counts, "folder_label": folder_label,
-                   "mailboxes": await navigation(c), "delimiter": mailboxes.DELIMITER}
+                   "full_label": full_label, "mailboxes": await navigation(c)}
     return render(request, "mail/folders.html", context, status=error.status if error else 200,
                   error=error.message if error else None)
 
