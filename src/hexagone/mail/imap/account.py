@@ -19,7 +19,7 @@ from array import array
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, cast, distinct, func, select
+from sqlalchemy import case, cast, func, select
 from sqlalchemy import Text as SqlText
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +27,7 @@ from hexagone.core.db import org_session
 from hexagone.core.exceptions import ServiceError
 from hexagone.identity.service.directory import User
 from hexagone.mail.imap.parser import CommandError
-from hexagone.mail.models import Folder, Message
+from hexagone.mail.models import Folder, Mailbox, Message
 from hexagone.mail.service import mailboxes, store
 from hexagone.mail.service.mailboxes import DELIMITER, INBOX, Access
 
@@ -110,9 +110,19 @@ class Account:
     def org_id(self) -> uuid.UUID:
         return self.user.org_id
 
-    def db(self) -> Any:
-        """A database session scoped to the user's organisation."""
-        return org_session(self.user.org_id)
+    def db(self, *, write: bool = False) -> Any:
+        """A database session scoped to the user's organisation; ``write`` for one that
+        changes something (on SQLite it takes the write lock at once, see core.db)."""
+        return org_session(self.user.org_id, write=write)
+
+    async def ensure_mailbox(self) -> None:
+        """Create the user's mailbox on their first sign-in (a write only that once)."""
+        async with self.db() as db:
+            found = (await db.execute(select(Mailbox.id).where(Mailbox.user_id == self.user.id))).first()
+        if found is None:
+            async with self.db(write=True) as db:
+                await mailboxes.user_mailbox(db, self.user)
+                await db.commit()
 
     async def accesses(self, db: AsyncSession) -> list[Access]:
         return await mailboxes.accessible(db, self.user)
@@ -153,14 +163,13 @@ class Account:
             first_unseen = (await db.execute(select(func.min(Message.uid)).where(
                 Message.folder_id == folder.id, Message.seen.is_(False)))).scalar()
             keywords = await self.keywords(db, folder.id)
-            await db.commit()
             return Snapshot(ref, uids, folder.highest_modseq, folder.uid_next, first_unseen, keywords)
 
     @staticmethod
     async def keywords(db: AsyncSession, folder_id: uuid.UUID) -> list[str]:
         """The keywords in use in a folder (its FLAGS beyond the system ones)."""
         text = cast(Message.keywords, SqlText)
-        rows = await db.execute(select(distinct(text)).where(Message.folder_id == folder_id, text != "[]"))
+        rows = await db.execute(select(text).distinct().where(Message.folder_id == folder_id, text != "[]"))
         found: list[str] = []
         for (words,) in rows:
             found += [w for w in json.loads(words or "[]") if w not in found]
@@ -173,7 +182,6 @@ class Account:
             rows = (await db.execute(
                 select(Folder.mailbox_id, Folder.name, Folder.special_use, Folder.subscribed)
                 .where(Folder.mailbox_id.in_([a.mailbox.id for a in accesses])))).all()
-            await db.commit()
         by_mailbox = {a.mailbox.id: a for a in accesses}
         entries: dict[str, tuple[bool, str | None, bool]] = {}
         for mailbox_id, name, special_use, subscribed in rows:
@@ -196,14 +204,13 @@ class Account:
                 select(func.count(), func.sum(case((Message.seen.is_(False), 1), else_=0)),
                        func.sum(case((Message.deleted.is_(True), 1), else_=0)), func.sum(Message.size))
                 .where(Message.folder_id == folder.id))).one()
-            await db.commit()
             return Status(total, int(unseen or 0), int(deleted or 0), int(size or 0), folder.uid_next,
                           folder.uidvalidity, folder.highest_modseq)
 
     async def create(self, name: str) -> None:
         if name.rstrip(DELIMITER) == SHARED:
             raise CommandError("That name is the shared namespace", status="NO", code="CANNOT")
-        async with self.db() as db:
+        async with self.db(write=True) as db:
             access, folder_name = self.locate(await self.accesses(db), name)
             if not access.can_write:
                 raise CommandError("This shared mailbox is read-only for you", status="NO", code="NOPERM")
@@ -213,7 +220,7 @@ class Account:
             await db.commit()
 
     async def delete(self, name: str) -> None:
-        async with self.db() as db:
+        async with self.db(write=True) as db:
             folder, access = await self.folder(db, name, write=True)
             if folder.name == INBOX:
                 raise CommandError("INBOX cannot be deleted", status="NO", code="CANNOT")
@@ -222,7 +229,7 @@ class Account:
             await db.commit()
 
     async def rename(self, old: str, new: str) -> None:
-        async with self.db() as db:
+        async with self.db(write=True) as db:
             accesses = await self.accesses(db)
             folder, access = await self.folder(db, old, write=True)
             target, new_name = self.locate(accesses, new)
@@ -234,7 +241,7 @@ class Account:
             await db.commit()
 
     async def subscribe(self, name: str, subscribed: bool) -> None:
-        async with self.db() as db:
+        async with self.db(write=True) as db:
             folder, _ = await self.folder(db, name)
             folder.subscribed = subscribed
             await db.commit()
@@ -242,13 +249,11 @@ class Account:
     async def quota_roots(self, name: str) -> list[Quota]:
         async with self.db() as db:
             _, access = await self.folder(db, name)
-            await db.commit()
         return [Quota(_root(access), access.mailbox.used_bytes, access.mailbox.quota_bytes)]
 
     async def quota(self, root: str) -> Quota:
         async with self.db() as db:
             accesses = await self.accesses(db)
-            await db.commit()
         for access in accesses:
             if _root(access) == root:
                 return Quota(root, access.mailbox.used_bytes, access.mailbox.quota_bytes)

@@ -30,14 +30,18 @@ class SequenceSet:
     def parse(cls, text: str) -> SequenceSet:
         if not _SET_RE.fullmatch(text):
             raise CommandError("Invalid sequence set")
+        def number(word: str) -> int:
+            if word == "*":
+                return STAR
+            if not 1 <= int(word) <= MAX_NZ:
+                raise CommandError("Invalid number in a sequence set")
+            return int(word)
+
         ranges = []
         for item in text.split(","):
             first, _, last = item.partition(":")
-            lo = STAR if first == "*" else int(first)
-            hi = lo if not last else STAR if last == "*" else int(last)
-            if not (lo == STAR or 1 <= lo <= MAX_NZ) or not (hi == STAR or 1 <= hi <= MAX_NZ):
-                raise CommandError("Invalid number in a sequence set")
-            ranges.append((lo, hi))
+            lo = number(first)
+            ranges.append((lo, number(last) if last else lo))
         return cls(tuple(ranges))
 
     def resolved(self, largest: int) -> list[tuple[int, int]]:

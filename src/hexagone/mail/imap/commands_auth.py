@@ -19,7 +19,7 @@ from hexagone.mail.imap.account import Account
 from hexagone.mail.imap.arguments import Args
 from hexagone.mail.imap.parser import Atom, CommandError, Literal, Quoted
 from hexagone.mail.imap.state import State
-from hexagone.mail.service import auth, mailboxes
+from hexagone.mail.service import auth
 
 if TYPE_CHECKING:
     from hexagone.mail.imap.session import Session
@@ -140,9 +140,7 @@ class AuthCommands:
         except Invalid:
             raise CommandError("Authentication failed", status="NO", code="AUTHENTICATIONFAILED") from None
         account = Account(user)
-        async with account.db() as db:
-            await mailboxes.user_mailbox(db, user)  # created on first use
-            await db.commit()
+        await account.ensure_mailbox()
         self.account = account
         self.state = State.AUTHENTICATED
         return f"OK [CAPABILITY {self.capabilities()}] Logged in"

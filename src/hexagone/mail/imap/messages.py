@@ -127,7 +127,7 @@ async def set_flags(account: Account, folder_id: uuid.UUID, ranges: UidRanges, f
     """STORE through the store, in chunks, in one transaction."""
     changed: list[Message] = []
     refused: list[int] = []
-    async with account.db() as db:
+    async with account.db(write=True) as db:
         folder = await _folder(db, folder_id)
         targets: list[Message] = []
         for group in _groups(ranges):
@@ -149,7 +149,7 @@ async def set_flags(account: Account, folder_id: uuid.UUID, ranges: UidRanges, f
 async def copy(account: Account, source_id: uuid.UUID, ranges: UidRanges, target_name: str, *,
                move: bool) -> CopyResult | None:
     """COPY or MOVE into a folder the user may write to; None when no message matched."""
-    async with account.db() as db:
+    async with account.db(write=True) as db:
         target, _ = await account.folder(db, target_name, write=True)
         source = await _folder(db, source_id)
         messages: list[Message] = []
@@ -170,7 +170,7 @@ async def copy(account: Account, source_id: uuid.UUID, ranges: UidRanges, target
 
 async def expunge(account: Account, folder_id: uuid.UUID, ranges: UidRanges | None = None) -> list[int]:
     """Remove the messages marked \\Deleted (only those in ``ranges`` for UID EXPUNGE)."""
-    async with account.db() as db:
+    async with account.db(write=True) as db:
         folder = await _folder(db, folder_id)
         if ranges is None:
             removed = await store.expunge(db, folder)
@@ -187,6 +187,8 @@ async def expunge(account: Account, folder_id: uuid.UUID, ranges: UidRanges | No
 
 async def append(account: Account, name: str, raw: bytes, flags: list[str],
                  internal_date: datetime | None) -> tuple[FolderRef, int]:
+    """APPEND: the bytes are stored (and fsync'd) before the write transaction begins, so
+    that the database's write lock is never held during disk I/O of the blob store."""
     async with account.db() as db:
         try:
             folder, access = await account.folder(db, name, write=True)
@@ -194,9 +196,19 @@ async def append(account: Account, name: str, raw: bytes, flags: list[str],
             if error.code == "NONEXISTENT":
                 raise CommandError("No such mailbox", status="NO", code="TRYCREATE") from None
             raise
+    try:
+        flags = store.check_flags(flags)
+    except Invalid as error:
+        raise _refusal(error) from None
+    ref = await store.put_blob(folder.org_id, raw)
+    async with account.db(write=True) as db:
+        folder = await _folder(db, folder.id)
         try:
-            message = await store.append(db, folder, raw, flags=flags, internal_date=internal_date)
-        except (store.QuotaExceeded, Invalid) as error:
+            message = await store.add_message(db, folder, raw, ref, flags=flags, internal_date=internal_date)
+        except store.QuotaExceeded as error:
+            await db.rollback()
+            store.forget_blobs(db, folder.org_id, [ref.key])  # the stored bytes are not needed
+            await db.commit()
             raise _refusal(error) from None
         await db.commit()
         return FolderRef(folder.id, folder.mailbox_id, name, folder.uidvalidity, access.can_write), message.uid

@@ -216,8 +216,13 @@ class Framer:
             size, plus = int(match.group(1)), bool(match.group(2))
             first = self._parts[0]
             limit = self.literal_limit(_name_of(first))
-            if size > limit or self._size + size > self.max_command + limit:
-                refused = Refused(_tag_of(first), CommandError("Literal too large", status="NO", code="TOOBIG"))
+            error = None
+            if line[match.start() - 1:match.start()] not in (b" ", b"("):
+                error = CommandError("Misplaced literal")
+            elif size > limit or self._size + size > self.max_command + limit:
+                error = CommandError("Literal too large", status="NO", code="TOOBIG")
+            if error is not None:
+                refused = Refused(_tag_of(first), error)
                 if plus:
                     self._discard = True
                     self._literal = size
