@@ -103,6 +103,8 @@ def check_dkim(raw: bytes) -> tuple[DkimResult, ...]:
         verifier = dkim.DKIM(raw, minkey=1024, timeout=int(dns.LIFETIME))
         try:
             outcome = "pass" if verifier.verify(idx=index, dnsfunc=dnsfunc) else "fail"
+        except dkim.ValidationError as exc:  # dkimpy reports a changed body this way
+            outcome = "fail" if "body hash mismatch" in str(exc) else "permerror"
         except dkim.DKIMException:
             outcome = "permerror"
         if outcome == "fail" and temporary:
