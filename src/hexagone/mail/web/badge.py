@@ -1,9 +1,9 @@
 """The unread count in the shell's navigation, and the "new mail" notification.
 
-The shell loads the count on every page and again every minute. That same check posts
-one notification to the notification centre when mail arrived in the inbox since the
-last one and none is waiting unread: people who are away find one entry saying how many
-messages wait, not one per message.
+The shell loads the count on every page and again every minute. That same check keeps
+one notification in the notification centre saying how many messages wait, posted when
+mail arrived since the last one and brought up to date while it is still unread: people
+who come back find one entry, not one per message.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from hexagone.core import notifications, templating
+from hexagone.core.db import utcnow
 from hexagone.core.i18n import ngettext
 from hexagone.core.models import Notification
 from hexagone.core.web import login_required
@@ -27,17 +28,22 @@ MODULE = "mail"
 
 
 async def notify_new_mail(c: Caller, inbox: Folder, unseen: int) -> None:
+    """Post (or bring up to date, while it waits unread) the one notification that says
+    how many messages wait in the inbox, when mail arrived since it was last posted."""
     newest = (await c.db.execute(select(func.max(Message.internal_date))
                                  .where(Message.folder_id == inbox.id, Message.seen.is_(False)))).scalar()
     if newest is None:
         return
     mine = select(Notification).where(Notification.user_id == c.user.id, Notification.module == MODULE)
-    last = (await c.db.execute(mine.with_only_columns(func.max(Notification.created_at)))).scalar()
-    waiting = (await c.db.execute(mine.where(Notification.read_at.is_(None)).limit(1))).first()
-    if waiting is None and (last is None or newest > last):
-        notifications.post(c.db, org_id=c.user.org_id, user_id=c.user.id, module=MODULE,
-                           title=ngettext("%(num)s unread message in your inbox", "%(num)s unread messages in your inbox",
-                                          unseen), link=folder_url(inbox))
+    last = (await c.db.execute(mine.order_by(Notification.created_at.desc()).limit(1))).scalar()
+    if last is not None and newest <= last.created_at:
+        return
+    title = ngettext("%(num)s unread message in your inbox", "%(num)s unread messages in your inbox", unseen)
+    if last is not None and last.read_at is None:
+        last.title, last.created_at = title, utcnow()
+    else:
+        notifications.post(c.db, org_id=c.user.org_id, user_id=c.user.id, module=MODULE, title=title,
+                           link=folder_url(inbox))
 
 
 @login_required
