@@ -11,11 +11,12 @@ from typing import TypeVar
 from sqlalchemy import select
 
 from hexagone.core.db import org_session, system_session
-from hexagone.identity.models import User
+from hexagone.identity.models import OrgRole, User
+from hexagone.identity.service import groups
 from hexagone.mail.models import Address, Message
 from hexagone.mail.service import mailboxes, store
 from tests.conftest import Server
-from tests.factories import TestOrg, TestUser
+from tests.factories import TestOrg, TestUser, make_user, principal
 from tests.mail.factories import folder_of, make_mail_user, messages_in
 
 T = TypeVar("T")
@@ -92,3 +93,15 @@ def inbound(server: Server) -> smtplib.SMTP:
     client = smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=30)
     client.ehlo("client.example.net")
     return client
+
+
+async def distribution_list(org: TestOrg, address: str, members: list[TestUser]) -> None:
+    """A group of ``members`` reached at ``address``."""
+    admin = await make_user(org, role=OrgRole.ADMIN)
+    actor = await principal(admin)
+    async with org_session(org.id) as db:
+        group = await groups.create_group(db, actor, name=f"Group {uuid.uuid4().hex[:6]}")
+        for member in members:
+            await groups.add_to_group(db, actor, group, member.id)
+        db.add(Address(org_id=org.id, address=address.lower(), group_id=group.id))
+        await db.commit()

@@ -58,7 +58,7 @@ class InboundHandler(Handler):
                           mail_options: list[str]) -> str:
         if address != "<>" and (problem := address_problem(envelope, address)):
             return problem
-        envelope.mail_from = "" if address == "<>" else address
+        envelope.mail_from = address  # "<>" for a bounce: aiosmtpd needs a true value to allow RCPT
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 OK"
 
@@ -67,7 +67,7 @@ class InboundHandler(Handler):
         if problem := address_problem(envelope, address):
             return problem
         accepted = _accepted(envelope)
-        if len(accepted.recipients) >= self.settings.mail_max_recipients:
+        if len(envelope.rcpt_tos) >= self.settings.mail_max_recipients:
             return "452 4.5.3 Too many recipients"
         recipient = await outbound.resolve(address)
         if recipient is None:
@@ -86,7 +86,7 @@ class InboundHandler(Handler):
         accepted = _accepted(envelope)
         queue_id = uuid.uuid4().hex[:12].upper()
         hostname = self.settings.resolved_mail_hostname
-        mail_from = envelope.mail_from or ""
+        mail_from = "" if envelope.mail_from == "<>" else envelope.mail_from or ""
         helo = session.host_name or ""
         verdict = await authcheck.check(raw, ip=peer_ip(session), helo=helo, mail_from=mail_from)
         # RFC 8601 section 5: results claiming to be ours that we did not write are forged.
