@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_decimal
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
@@ -103,7 +104,8 @@ def file_size(size: int) -> str:
         return _("%(size)s bytes", size=size)
     if size < 1024 * 1024:
         return _("%(size)s KB", size=round(size / 1024))
-    return _("%(size)s MB", size=f"{size / 1024 / 1024:.1f}")
+    megabytes = format_decimal(size / 1024 / 1024, "#,##0.0", locale=get_language())
+    return _("%(size)s MB", size=megabytes)
 
 
 def notices() -> dict[str, str]:
@@ -124,6 +126,7 @@ def notices() -> dict[str, str]:
         "folder_renamed": _("The folder is renamed."),
         "folder_deleted": _("The folder is deleted."),
         "saved": _("Saved."),
+        "none": _("Select at least one message first."),
         "images": _("Images from this sender will always be shown."),
         "delegate_added": _("Access granted."),
         "delegate_removed": _("Access removed."),
