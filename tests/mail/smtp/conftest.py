@@ -10,9 +10,7 @@ environment on to every server).
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import pytest
 
 from tests.conftest import Server, free_port
 from tests.mail.smtp import dns_server
+from tests.mail.smtp.helpers import wait_for_port
 from tests.mail.smtp.sink import Sink
 
 REMOTE_DOMAIN = "remote.test"
@@ -45,19 +44,6 @@ def sink() -> Iterator[Sink]:
     yield peer
     peer.stop()
 
-
-
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    """The HTTP side answers before the mail listeners are bound: wait for them."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

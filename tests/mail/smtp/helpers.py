@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -105,3 +107,60 @@ async def distribution_list(org: TestOrg, address: str, members: list[TestUser])
             await groups.add_to_group(db, actor, group, member.id)
         db.add(Address(org_id=org.id, address=address.lower(), group_id=group.id))
         await db.commit()
+
+
+class Dialogue:
+    """A raw SMTP conversation over a socket, for inputs no client library would send."""
+
+    def __init__(self, port: int, timeout: float = 30.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.file = self.sock.makefile("rb")
+        self.greeting = self.reply()
+
+    def reply(self) -> bytes:
+        """One whole reply (every line of a multi-line one); b"" once the server hung up."""
+        lines = []
+        while True:
+            line = self.file.readline()
+            if not line:
+                return b"".join(lines)
+            lines.append(line)
+            if len(line) < 4 or line[3:4] != b"-":
+                return b"".join(lines)
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def command(self, line: bytes) -> bytes:
+        self.send(line + b"\r\n")
+        return self.reply()
+
+    def closed(self) -> bool:
+        """Whether the server has closed the connection (reads end of file)."""
+        try:
+            return self.sock.recv(1) == b""
+        except OSError:
+            return True
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+    def __enter__(self) -> Dialogue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    """The HTTP side answers before the mail listeners are bound: wait for them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
