@@ -136,7 +136,7 @@ class MessageCommands:
             extra = ("FLAGS", "MODSEQ") if condstore else ("FLAGS",)
         elif condstore and "FLAGS" in plan.items:
             extra = ("MODSEQ",)
-        self.send(render(plan, seq, row, raw, recent=row.uid in self.selected.recent, extra=extra))
+        render(plan, seq, row, raw, self.conn.write, recent=row.uid in self.selected.recent, extra=extra)
 
     # --- STORE ---------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ log = logging.getLogger("hexagone.mail.imap")
 
 READ_AHEAD = 256 * 1024
 WRITE_TIMEOUT = 300.0
-FLUSH_AT = 256 * 1024
+FLUSH_BYTES = 256 * 1024
 
 
 class Closed(Exception):
@@ -42,7 +42,8 @@ class Connection(asyncio.Protocol):
         self.framer: Framer | None = None
         self.peer_ip = ""
         self.tls = False
-        self.out = bytearray()
+        self.out: list[bytes] = []  # what the session wrote, sent at the next flush
+        self.out_size = 0
         self._data_waiter: asyncio.Future[None] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
         self._paused_reading = False
@@ -143,17 +144,20 @@ class Connection(asyncio.Protocol):
     # --- writing -----------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        self.out += data
+        self.out.append(data)
+        self.out_size += len(data)
 
     async def flush(self) -> None:
         """Send what is buffered and wait until the transport can take more."""
         if self.out and self.transport is not None and not self._closed:
-            self.transport.write(bytes(self.out))
-        self.out.clear()
+            self.transport.writelines(self.out)
+        self.out = []
+        self.out_size = 0
         await self.drain()
 
     async def maybe_flush(self) -> None:
-        if len(self.out) >= FLUSH_AT:
+        """Flush once a good chunk is buffered: large writes, few system calls."""
+        if self.out_size >= FLUSH_BYTES:
             await self.flush()
 
     async def drain(self) -> None:
@@ -176,8 +180,9 @@ class Connection(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
             if self.out:
-                self.transport.write(bytes(self.out))
-                self.out.clear()
+                self.transport.writelines(self.out)
+                self.out = []
+                self.out_size = 0
             self.transport.close()
         self._closed = True
 
@@ -190,8 +195,9 @@ class Connection(asyncio.Protocol):
         """Wrap the connection in TLS; the caller has written (not yet sent) its OK."""
         assert self.transport is not None and self.framer is not None
         self.framer.clear()
-        self.transport.write(bytes(self.out))
-        self.out.clear()
+        self.transport.writelines(self.out)
+        self.out = []
+        self.out_size = 0
         loop = asyncio.get_running_loop()
         self.transport = await loop.start_tls(self.transport, self, context, server_side=True,
                                               ssl_handshake_timeout=30)

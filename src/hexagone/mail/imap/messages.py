@@ -9,7 +9,6 @@ and announces them to the other sessions after commit.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from array import array
 from collections.abc import Iterable, Sequence
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import load_only
 
 from hexagone.core import blobs
@@ -30,7 +29,7 @@ from hexagone.mail.service import store
 
 RANGES_PER_QUERY = 200
 MESSAGES_PER_CHANGE = 2000  # rows per store call, under every database's parameter limit
-BLOB_READS_IN_FLIGHT = 32
+JSON_COLUMNS = ("envelope", "structure", "keywords")  # read as text, parsed by fetch.decoded
 FLAG_FIELDS = ("seen", "answered", "flagged", "deleted", "draft", "keywords")
 
 
@@ -83,7 +82,8 @@ def _refusal(error: Exception) -> CommandError:
 async def rows(account: Account, folder_id: uuid.UUID, ranges: UidRanges, columns: Iterable[str], *,
                changed_since: int | None = None) -> list[Any]:
     """The requested columns of the messages in ``ranges``, in UID order."""
-    selected = [Message.uid] + [getattr(Message, c) for c in sorted(set(columns) - {"uid"})]
+    selected = [Message.uid] + [cast(getattr(Message, c), Text).label(c) if c in JSON_COLUMNS else getattr(Message, c)
+                                for c in sorted(set(columns) - {"uid"})]
     found: list[Any] = []
     async with account.db() as db:
         for group in _groups(ranges):
@@ -95,16 +95,8 @@ async def rows(account: Account, folder_id: uuid.UUID, ranges: UidRanges, column
 
 
 async def read_blobs(keys: Sequence[str]) -> list[bytes]:
-    """Several messages' bytes at once, a few reads in flight (the S3 backend overlaps
-    its round trips, the local one its file reads)."""
-    storage = blobs.get_store()
-    limit = asyncio.Semaphore(BLOB_READS_IN_FLIGHT)
-
-    async def read(key: str) -> bytes:
-        async with limit:
-            return await storage.read(key)
-
-    return list(await asyncio.gather(*(read(k) for k in keys)))
+    """Several messages' bytes in one call to the blob store (see BlobStore.read_many)."""
+    return await blobs.get_store().read_many(keys)
 
 
 async def _folder(db: Any, folder_id: uuid.UUID) -> Folder:

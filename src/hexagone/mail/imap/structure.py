@@ -16,7 +16,6 @@ from typing import Any
 from hexagone.mail.imap.parser import CommandError
 from hexagone.mail.imap.wire import nstring, plist, string
 
-ENVELOPE_FIELDS = ("date", "subject", "from", "sender", "reply-to", "to", "cc", "bcc", "in-reply-to", "message-id")
 SECTION_TEXTS = ("", "HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT", "TEXT", "MIME")
 _WITH_FIELDS_RE = re.compile(r"([^ ]*) \((.*)\)", re.S)
 _FIELD_NAME_RE = re.compile(r'"((?:[^"\\]|\\.)*)"|([^\s()"]+)')
@@ -28,66 +27,66 @@ Node = dict[str, Any]
 # --- ENVELOPE and BODYSTRUCTURE ---------------------------------------------------------
 
 
-def _addresses(value: list[list[str | None]] | None, utf8: bool) -> bytes:
+def _addresses(value: list[list[str | None]] | None) -> bytes:
+    """An address list: ``((name adl mailbox host)(…))``, the addresses side by side."""
     if not value:
         return b"NIL"
-    return plist(plist(nstring(part, utf8=utf8) for part in address) for address in value)
+    return b"(" + b"".join([b"(%b %b %b %b)" % (nstring(a[0]), nstring(a[1]), nstring(a[2]), nstring(a[3]))
+                            for a in value]) + b")"
 
 
-def envelope(env: dict[str, Any], utf8: bool = False) -> bytes:
-    items = []
-    for name in ENVELOPE_FIELDS:
-        value = env.get(name)
-        items.append(_addresses(value, utf8) if isinstance(value, list) or name in (
-            "from", "sender", "reply-to", "to", "cc", "bcc") else nstring(value, utf8=utf8))
-    return plist(items)
+def envelope(env: dict[str, Any]) -> bytes:
+    get = env.get
+    return b"(%b %b %b %b %b %b %b %b %b %b)" % (
+        nstring(get("date")), nstring(get("subject")), _addresses(get("from")), _addresses(get("sender")),
+        _addresses(get("reply-to")), _addresses(get("to")), _addresses(get("cc")), _addresses(get("bcc")),
+        nstring(get("in-reply-to")), nstring(get("message-id")))
 
 
-def _params(params: list[list[str]] | None, utf8: bool) -> bytes:
+def _params(params: list[list[str]] | None) -> bytes:
     if not params:
         return b"NIL"
-    return plist(string(item, utf8=utf8) for pair in params for item in pair)
+    return plist(string(item) for pair in params for item in pair)
 
 
-def _disposition(node: Node, utf8: bool) -> bytes:
+def _disposition(node: Node) -> bytes:
     disposition = node.get("disposition")
     if not disposition:
         return b"NIL"
-    return plist([string(disposition[0], utf8=utf8), _params(disposition[1], utf8)])
+    return plist([string(disposition[0]), _params(disposition[1])])
 
 
-def _language(node: Node, utf8: bool) -> bytes:
+def _language(node: Node) -> bytes:
     value = node.get("language")
     if not value:
         return b"NIL"
     tags = [t.strip() for t in value.split(",") if t.strip()]
     if len(tags) == 1:
-        return string(tags[0], utf8=utf8)
-    return plist(string(t, utf8=utf8) for t in tags)
+        return string(tags[0])
+    return plist(string(t) for t in tags)
 
 
-def _extension(node: Node, utf8: bool) -> list[bytes]:
-    return [_disposition(node, utf8), _language(node, utf8), nstring(node.get("location"), utf8=utf8)]
+def _extension(node: Node) -> list[bytes]:
+    return [_disposition(node), _language(node), nstring(node.get("location"))]
 
 
-def body_structure(node: Node, extensible: bool = True, utf8: bool = False) -> bytes:
+def body_structure(node: Node, extensible: bool = True) -> bytes:
     """BODYSTRUCTURE (``extensible``) or BODY of one entity, recursively."""
     if "parts" in node:
-        out = b"(" + b"".join(body_structure(part, extensible, utf8) for part in node["parts"])
-        out += b" " + string(node["subtype"], utf8=utf8)
+        out = b"(" + b"".join([body_structure(part, extensible) for part in node["parts"]])
+        out += b" " + string(node["subtype"])
         if extensible:
-            out += b" " + b" ".join([_params(node.get("params"), utf8), *_extension(node, utf8)])
+            out += b" " + b" ".join([_params(node.get("params")), *_extension(node)])
         return out + b")"
-    fields = [string(node["type"], utf8=utf8), string(node["subtype"], utf8=utf8), _params(node.get("params"), utf8),
-              nstring(node.get("id"), utf8=utf8), nstring(node.get("description"), utf8=utf8),
-              string(node.get("encoding") or "7BIT", utf8=utf8), b"%d" % node["size"]]
+    fields = [string(node["type"]), string(node["subtype"]), _params(node.get("params")), nstring(node.get("id")),
+              nstring(node.get("description")), string(node.get("encoding") or "7BIT"), b"%d" % node["size"]]
     if "message" in node:
-        fields += [envelope(node.get("envelope") or {}, utf8), body_structure(node["message"], extensible, utf8),
+        fields += [envelope(node.get("envelope") or {}), body_structure(node["message"], extensible),
                    b"%d" % node["lines"]]
     elif node["type"] == "text":
         fields.append(b"%d" % node["lines"])
     if extensible:
-        fields += [nstring(node.get("md5"), utf8=utf8), *_extension(node, utf8)]
+        fields += [nstring(node.get("md5")), *_extension(node)]
     return plist(fields)
 
 

@@ -11,26 +11,28 @@ from hexagone.mail.imap import utf7
 from hexagone.mail.imap.arguments import MONTHS
 
 _NEEDS_LITERAL = re.compile(rb"[\x00\r\n\x80-\xff]")
-_NEEDS_LITERAL_UTF8 = re.compile(rb"[\x00\r\n]")
 _ESCAPE = re.compile(rb'(["\\])')
 MAX_QUOTED = 1000
+_MONTHS = [m.encode() for m in MONTHS]
 
 
-def string(value: str | bytes, *, utf8: bool = False) -> bytes:
-    """A quoted string, or a literal for 8-bit (unless UTF8=ACCEPT), line ends and long text."""
-    data = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
-    pattern = _NEEDS_LITERAL_UTF8 if utf8 else _NEEDS_LITERAL
-    if len(data) > MAX_QUOTED or pattern.search(data):
+def string(value: str | bytes) -> bytes:
+    """A quoted string, or a literal for 8-bit, line ends and long text."""
+    if isinstance(value, str):
+        # The common case, on every envelope field of every FETCH: printable ASCII.
+        if len(value) <= MAX_QUOTED and value.isascii() and value.isprintable() and '"' not in value and (
+                "\\" not in value):
+            return b'"' + value.encode() + b'"'
+        data = value.encode("utf-8", "surrogateescape")
+    else:
+        data = value
+    if len(data) > MAX_QUOTED or _NEEDS_LITERAL.search(data):
         return b"{%d}\r\n%b" % (len(data), data)
     return b'"' + _ESCAPE.sub(rb"\\\1", data) + b'"'
 
 
-def nstring(value: str | bytes | None, *, utf8: bool = False) -> bytes:
-    return b"NIL" if value is None else string(value, utf8=utf8)
-
-
-def literal(data: bytes) -> bytes:
-    return b"{%d}\r\n%b" % (len(data), data)
+def nstring(value: str | bytes | None) -> bytes:
+    return b"NIL" if value is None else string(value)
 
 
 def plist(items: Iterable[bytes]) -> bytes:
@@ -40,10 +42,10 @@ def plist(items: Iterable[bytes]) -> bytes:
 def internal_date(value: datetime) -> bytes:
     """``"17-Jul-1996 02:44:25 +0000"``: internal dates are kept in UTC."""
     value = value.astimezone(UTC)
-    return b'"%02d-%s-%04d %02d:%02d:%02d +0000"' % (value.day, MONTHS[value.month - 1].encode(), value.year,
+    return b'"%02d-%b-%04d %02d:%02d:%02d +0000"' % (value.day, _MONTHS[value.month - 1], value.year,
                                                     value.hour, value.minute, value.second)
 
 
-def mailbox(name: str, *, utf8: bool = False) -> bytes:
-    """A folder name as a quoted string: modified UTF-7, or UTF-8 once the client enabled it."""
-    return string(name if utf8 else utf7.encode(name), utf8=utf8)
+def mailbox(name: str) -> bytes:
+    """A folder name as a quoted string, in modified UTF-7."""
+    return string(utf7.encode(name))
