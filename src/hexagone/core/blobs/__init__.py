@@ -18,9 +18,10 @@ directory).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from hexagone.core.backends import load_backend
@@ -96,6 +97,18 @@ class BlobStore(ABC):
 
     async def read(self, key: str) -> bytes:
         return b"".join([chunk async for chunk in await self.get(key)])
+
+    async def read_many(self, keys: Sequence[str]) -> list[bytes]:
+        """Several whole blobs, in order, for a caller that needs many small ones at once
+        (an IMAP FETCH of a few dozen messages): one call lets a backend batch its I/O.
+        Raises :class:`BlobNotFound` if any is missing."""
+        return await self._read_many([check_key(key) for key in keys])
+
+    async def _read_many(self, keys: list[str]) -> list[bytes]:
+        async def read(key: str) -> bytes:
+            return b"".join([chunk async for chunk in await self._get(key)])
+
+        return list(await asyncio.gather(*(read(key) for key in keys)))
 
     async def exists(self, key: str) -> bool:
         return await self._exists(check_key(key))
