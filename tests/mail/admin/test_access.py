@@ -30,7 +30,7 @@ async def test_mail_admin_page_for_an_admin_is_french_with_the_console_tabs(clie
     assert response.status_code == 200, response.text[:500]
     assert response.text.count("<h1") == 1
     assert 'aria-label="Sections de l' in response.text and 'href="/admin/users"' in response.text
-    assert 'aria-label="Sections de l’administration de la messagerie"' in response.text
+    assert 'aria-label="Sections de l\'administration de la messagerie"' in response.text
     assert f'href="{path}" aria-current="page"' in response.text
 
 
