@@ -105,6 +105,10 @@ class Message(IdMixin, OrgScoped, Base):
         UniqueConstraint("folder_id", "uid"),
         Index("ix_mail_messages_mailbox_message_id", "mailbox_id", "message_id"),
         Index("ix_mail_messages_folder_modseq", "folder_id", "modseq"),
+        # IMAP's hot reads (the UID list of SELECT, SEARCH UNSEEN/FLAGGED/DELETED) answered
+        # from the index alone: org_id is in it because the tenancy layer adds it to every query.
+        Index("ix_mail_messages_folder_uid_flags", "folder_id", "org_id", "uid", "seen", "flagged", "deleted",
+              "answered", "draft"),
         Index("ix_mail_messages_mailbox_thread", "mailbox_id", "thread_id"),
     )
 

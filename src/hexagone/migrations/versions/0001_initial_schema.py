@@ -539,6 +539,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('mail_messages', schema=None) as batch_op:
         batch_op.create_index('ix_mail_messages_folder_modseq', ['folder_id', 'modseq'], unique=False)
+        batch_op.create_index('ix_mail_messages_folder_uid_flags', ['folder_id', 'org_id', 'uid', 'seen', 'flagged', 'deleted', 'answered', 'draft'], unique=False)
         batch_op.create_index(batch_op.f('ix_mail_messages_mailbox_id'), ['mailbox_id'], unique=False)
         batch_op.create_index('ix_mail_messages_mailbox_message_id', ['mailbox_id', 'message_id'], unique=False)
         batch_op.create_index('ix_mail_messages_mailbox_thread', ['mailbox_id', 'thread_id'], unique=False)
@@ -590,6 +591,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_mail_messages_mailbox_thread')
         batch_op.drop_index('ix_mail_messages_mailbox_message_id')
         batch_op.drop_index(batch_op.f('ix_mail_messages_mailbox_id'))
+        batch_op.drop_index('ix_mail_messages_folder_uid_flags')
         batch_op.drop_index('ix_mail_messages_folder_modseq')
 
     op.drop_table('mail_messages')
