@@ -3,10 +3,13 @@
 // Every page works without this file.
 import htmx from "htmx.org";
 
-const TYPING = /^(INPUT|TEXTAREA|SELECT)$/;
+const NOT_TYPED = new Set(["checkbox", "radio", "button", "submit", "reset", "file", "range", "color", "image"]);
 
+// Keys typed into a field are text, never shortcuts; a checkbox or a button types nothing.
 function isTyping(target) {
-  return target instanceof HTMLElement && (target.isContentEditable || TYPING.test(target.tagName));
+  if (!(target instanceof HTMLElement)) return false;
+  if (target instanceof HTMLInputElement) return !NOT_TYPED.has(target.type);
+  return target.isContentEditable || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement;
 }
 
 // --- keyboard shortcuts --------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import getaddresses
 from typing import Any
 from urllib.parse import urlencode
 
@@ -99,6 +100,12 @@ def when(moment: datetime | None, *, full: bool = False) -> str:
     return format_date(moment, "medium", locale=lang)
 
 
+def people(value: str) -> str:
+    """Who a list row names: display names where the addresses have them ("Ana, bob@x")."""
+    found = [name or address for name, address in getaddresses([value]) if name or address]
+    return ", ".join(found) or value
+
+
 def file_size(size: int) -> str:
     if size < 1024:
         return _("%(size)s bytes", size=size)
@@ -136,7 +143,7 @@ def notices() -> dict[str, str]:
 
 def render(request: Request, template: str, context: dict[str, Any], *, status: int = 200,
            error: str | None = None) -> HTMLResponse:
-    values = {"when": when, "file_size": file_size, "error": error,
+    values = {"when": when, "file_size": file_size, "people": people, "error": error,
               "notice": None if error else notices().get(request.query_params.get("done", "")), **context}
     return templating.render(request, template, values, status_code=status)
 
