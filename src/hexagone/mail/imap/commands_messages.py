@@ -212,9 +212,9 @@ class MessageCommands:
                           uid_ranges=lambda s: selected.uid_ranges(s, uid=True),  # type: ignore[arg-type]
                           recent=sorted(selected.recent))
         found = await messages.search(account, selected.folder.id, compile_search(request.criteria, context),
-                                      selected.max_uid)
+                                      selected.max_uid, with_modseq=request.uses_modseq)
         numbers = [row.uid for row in found] if uid else [n for row in found if (n := selected.seq_of(row.uid))]
-        highest = max((row.modseq for row in found), default=None)
+        highest = max((row.modseq for row in found), default=None) if request.uses_modseq else None
         if request.returns is None:
             line = b"* SEARCH" + b"".join(b" %d" % n for n in numbers)
             if request.uses_modseq and highest is not None:

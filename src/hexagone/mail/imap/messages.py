@@ -227,12 +227,14 @@ async def changes(account: Account, folder_id: uuid.UUID, since: int, known_max_
         return Changes(highest, present, changed)
 
 
-async def search(account: Account, folder_id: uuid.UUID, compiled: Compiled, max_uid: int) -> list[Any]:
-    """(uid, modseq) of the messages matching, among those the session knows of."""
+async def search(account: Account, folder_id: uuid.UUID, compiled: Compiled, max_uid: int, *,
+                 with_modseq: bool = False) -> list[Any]:
+    """The matching messages (uid, and modseq when asked) among those the session knows
+    of. Without MODSEQ a flag search reads only the (folder, org, uid, flags) index."""
+    columns = [Message.uid, *([Message.modseq] if with_modseq else []), *compiled.columns]
     async with account.db() as db:
-        found = (await db.execute(
-            select(Message.uid, Message.modseq, *compiled.columns)
-            .where(Message.folder_id == folder_id, Message.uid <= max_uid, compiled.where).order_by(Message.uid))).all()
+        found = (await db.execute(select(*columns).where(Message.folder_id == folder_id, Message.uid <= max_uid,
+                                                         compiled.where).order_by(Message.uid))).all()
     if compiled.predicate is not None:
         found = [row for row in found if compiled.predicate(row)]
     return found
