@@ -3,10 +3,16 @@ message-list items a client such as Thunderbird asks for, and of whole bodies, o
 whole mailbox in UID ranges of ``chunk`` messages (as clients page through a large
 mailbox); then each SEARCH of ``messages.SEARCHES``. Each measure is repeated and the
 median kept; every repetition must return every message, or the run fails.
+
+Besides the rates, the server's CPU time per message (FETCH) or per search is recorded:
+on a machine shared with other work the rates move with the neighbours' load, the CPU
+cost much less, and the ratio of CPU costs is what the throughput ratio would be if both
+servers were CPU-bound on an idle machine.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -14,13 +20,16 @@ from dataclasses import dataclass, field
 
 from imap_wire import Connection, ImapError
 from messages import SEARCHES
-from procs import load
+from procs import load, tree_cpu
 
-FETCHES = [
-    ("FETCH headers", "BODY.PEEK[HEADER]"),
-    ("FETCH message list", "UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE"),
-    ("FETCH full bodies", "BODY.PEEK[]"),
+MIN_BATCH_S = 0.3  # a search is repeated in a batch that lasts at least this long
+
+FETCHES = [  # name, items, whether MiB/s means something
+    ("FETCH headers", "BODY.PEEK[HEADER]", True),
+    ("FETCH message list", "UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE", False),
+    ("FETCH full bodies", "BODY.PEEK[]", True),
 ]
+FULL_BODIES = "BODY.PEEK[]"
 
 
 @dataclass
@@ -28,8 +37,10 @@ class Rate:
     name: str
     command: str
     seconds: list[float] = field(default_factory=list)  # one per repetition
+    cpu: list[float] = field(default_factory=list)  # server CPU seconds, one per repetition
     items: int = 0  # messages fetched, or search hits
     literal_bytes: int = 0  # per repetition
+    wrong: bool = False  # the server's answer was wrong: the figure does not count
 
     @property
     def median(self) -> float:
@@ -44,6 +55,12 @@ class Rate:
     def mib_per_s(self) -> float:
         return self.literal_bytes / 2**20 / self.median
 
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU milliseconds per message (FETCH) or per search (SEARCH)."""
+        per = self.items if self.command.startswith("FETCH") else 1
+        return 1000 * statistics.median(self.cpu) / max(per, 1)
+
 
 @dataclass
 class ImapFigures:
@@ -53,6 +70,7 @@ class ImapFigures:
     fetches: list[Rate]
     searches: list[Rate]
     load: str  # load average at the end
+    problems: list[str] = field(default_factory=list)  # wrong answers: the figures above them do not count
 
 
 def chunks(uids: list[int], size: int) -> list[str]:
@@ -70,8 +88,10 @@ def fetch_all(conn: Connection, ranges: list[str], items: str) -> tuple[float, i
     return time.perf_counter() - t0, responses, literal
 
 
-def measure(server: str, port: int, user: str, password: str, mailbox: str, *, repeat: int, chunk: int,
-            say: Callable[[str], None] = print) -> ImapFigures:
+def measure(server: str, port: int, pid: int, user: str, password: str, mailbox: str, *, repeat: int,
+            chunk: int, expected_bytes: int, say: Callable[[str], None] = print) -> ImapFigures:
+    """``expected_bytes`` is the size of all the messages loaded: a FETCH of full bodies
+    must return exactly that, or the server is fast because it answers wrong."""
     conn = Connection("127.0.0.1", port)
     conn.login(user, password)
     t0 = time.perf_counter()
@@ -82,29 +102,41 @@ def measure(server: str, port: int, user: str, password: str, mailbox: str, *, r
         raise ImapError(f"{server}: SEARCH ALL found {len(uids)} of {exists} messages")
     ranges = chunks(uids, chunk)
     say(f"  {server}: {exists} messages, first SELECT {first_select:.2f} s (load {load()})")
-    fetches = []
-    for name, items in FETCHES:
+    fetches, problems = [], []
+    for name, items, per_byte in FETCHES:
         rate = Rate(name, f"FETCH {items}")
         for _ in range(repeat):
+            cpu0 = tree_cpu(pid)
             seconds, responses, literal = fetch_all(conn, ranges, items)
+            rate.cpu.append(tree_cpu(pid) - cpu0)
             if responses < exists:
                 raise ImapError(f"{server}: {name} returned {responses} of {exists} messages")
             rate.seconds.append(seconds)
             rate.items, rate.literal_bytes = exists, literal
+        if items == FULL_BODIES and rate.literal_bytes != expected_bytes:
+            rate.wrong = True
+            problems.append(f"{server}: FETCH {items} returned {rate.literal_bytes} bytes of messages, "
+                            f"not the {expected_bytes} loaded")
+            say(f"  WRONG: {problems[-1]}")
         fetches.append(rate)
-        volume = f"{rate.mib_per_s:8.1f} MiB/s" if rate.literal_bytes else " " * 13
-        say(f"  {server}: {name:20} {rate.per_s:9.0f} msg/s {volume} "
+        volume = f"{rate.mib_per_s:8.1f} MiB/s" if per_byte else " " * 13
+        say(f"  {server}: {name:20} {rate.per_s:9.0f} msg/s {volume} server CPU {rate.cpu_ms * 1000:6.0f} µs/msg "
             f"(runs {', '.join(f'{s:.2f}' for s in rate.seconds)} s; load {load()})")
     searches = []
     for name, criteria in SEARCHES:
         rate = Rate(name, f"SEARCH {criteria}")
+        t0 = time.perf_counter()
+        conn.search(criteria)  # a first run sizes the batches: CPU times tick every 10 ms
+        batch = max(1, math.ceil(MIN_BATCH_S / max(time.perf_counter() - t0, 1e-4)))
         for _ in range(repeat):
-            t0 = time.perf_counter()
-            hits = conn.search(criteria)
-            rate.seconds.append(time.perf_counter() - t0)
+            cpu0, t0 = tree_cpu(pid), time.perf_counter()
+            for _ in range(batch):
+                hits = conn.search(criteria)
+            rate.seconds.append((time.perf_counter() - t0) / batch)
+            rate.cpu.append((tree_cpu(pid) - cpu0) / batch)
             rate.items = len(hits)
         searches.append(rate)
-        say(f"  {server}: SEARCH {name:18} {rate.per_s:9.1f} /s   {rate.items} hits "
+        say(f"  {server}: SEARCH {name:18} {rate.per_s:9.1f} /s   {rate.items} hits, server CPU {rate.cpu_ms:.1f} ms "
             f"(runs {', '.join(f'{s * 1000:.0f}' for s in rate.seconds)} ms)")
     conn.logout()
-    return ImapFigures(server, exists, first_select, fetches, searches, load())
+    return ImapFigures(server, exists, first_select, fetches, searches, load(), problems)

@@ -155,13 +155,19 @@ class Connection:
     def uids(self) -> list[int]:
         return sorted(self.search("ALL"))
 
-    def append(self, mailbox: str, messages: Iterable[Message], window: int = 64) -> int:
-        """APPEND each message with its flags and internal date; returns how many the server
-        refused. With LITERAL+ (RFC 7888) up to ``window`` APPENDs are in flight; without
-        it, each waits for the server's continuation request."""
-        refused = 0
+    def append(self, mailbox: str, messages: Iterable[Message], window: int = 64) -> list[tuple[int, str]]:
+        """APPEND each message with its flags and internal date; returns the index of each
+        message the server refused, with what it said. With LITERAL+ (RFC 7888) up to ``window``
+        APPENDs are in flight; without it, each waits for the server's continuation request."""
+        refused: list[tuple[int, str]] = []
         plus = "LITERAL+" in self.capabilities
-        pending: list[bytes] = []
+        pending: list[tuple[bytes, int]] = []
+
+        def verdict(tag: bytes, index: int) -> None:
+            answer = self.wait(tag)
+            if answer.status != b"OK":
+                refused.append((index, f"{answer.status.decode()} {answer.text.decode(errors='replace')}"))
+
         for message in messages:
             flags = " ".join(message.flags)
             head = f"APPEND {quote(mailbox)} ({flags}) {message.imap_date} {{{len(message.data)}{'+' if plus else ''}}}"
@@ -169,25 +175,22 @@ class Connection:
             tag = b"b%d" % self.tag
             if plus:
                 self.sock.sendall(tag + b" " + head.encode() + b"\r\n" + message.data + b"\r\n")
-                pending.append(tag)
+                pending.append((tag, message.index))
                 if len(pending) >= window:
-                    refused += self._refused(pending.pop(0))
+                    verdict(*pending.pop(0))
                 continue
             self.sock.sendall(tag + b" " + head.encode() + b"\r\n")
             ready = self.read_line()
-            if not ready.startswith(b"+"):
-                refused += 1
-                if not ready.startswith(tag + b" "):  # an untagged line first: wait for the verdict
-                    self.wait(tag)
-                continue
-            self.sock.sendall(message.data + b"\r\n")
-            refused += self._refused(tag)
-        for tag in pending:
-            refused += self._refused(tag)
+            while ready.startswith(b"* "):  # untagged news (EXISTS...) before the continuation
+                ready = self.read_line()
+            if ready.startswith(b"+"):
+                self.sock.sendall(message.data + b"\r\n")
+                verdict(tag, message.index)
+            else:
+                refused.append((message.index, ready.decode(errors="replace")))
+        for tag, index in pending:
+            verdict(tag, index)
         return refused
-
-    def _refused(self, tag: bytes) -> int:
-        return int(self.wait(tag).status != b"OK")
 
     def logout(self) -> None:
         try:

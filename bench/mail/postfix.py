@@ -90,6 +90,11 @@ class Postfix:
     def maildir(self, recipient: str) -> Path:
         return self.root / "vmail" / recipient
 
+    @property
+    def pid(self) -> int:
+        """The master's pid (``postfix start`` runs it in the background)."""
+        return int((self.root / "queue" / "pid" / "master.pid").read_text().split()[0])
+
     def delivered(self, recipient: str) -> int:
         """Messages the virtual agent has finished writing (moved into ``new/``)."""
         try:

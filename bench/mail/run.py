@@ -27,6 +27,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -53,7 +54,7 @@ class Side:
     name: str
     version: str = ""
     load_s: float | None = None  # putting the benchmark mailbox in place
-    load_refused: int = 0
+    load_refused: list[tuple[int, str]] = field(default_factory=list)  # message index, the server's answer
     imap: imap_bench.ImapFigures | None = None
     smtp: list[smtp_bench.SmtpFigures] = field(default_factory=list)
     idle: idle.IdleFigures | None = None
@@ -81,8 +82,9 @@ def run_peers(args: argparse.Namespace, tmp: Path) -> Side:
                     server.write_maildir(PEER_USER, messages.mailbox(args.messages, args.seed), MAILBOX)
                     side.load_s = time.perf_counter() - t0
                     say(f"  wrote {args.messages} messages into the Maildir in {side.load_s:.1f} s")
-                    side.imap = imap_bench.measure("Dovecot", server.port, PEER_USER, PEER_PASSWORD, MAILBOX,
-                                                   repeat=args.repeat, chunk=args.chunk, say=say)
+                    side.imap = imap_bench.measure("Dovecot", server.port, server.pid, PEER_USER, PEER_PASSWORD,
+                                                   MAILBOX, repeat=args.repeat, chunk=args.chunk,
+                                                   expected_bytes=mailbox_bytes(args), say=say)
                 if "idle" in args.parts:
                     server.write_maildir(PEER_IDLE_USER, messages.mailbox(IDLE_MAILBOX, args.seed))
                     side.idle = idle.measure("Dovecot", server.port, server.pid, PEER_IDLE_USER, PEER_PASSWORD,
@@ -95,7 +97,8 @@ def run_peers(args: argparse.Namespace, tmp: Path) -> Side:
                 say(f"Postfix on port {server.port} ({tmp / 'postfix'}):")
                 for sessions in args.smtp_sessions:
                     side.smtp.append(smtp_bench.measure(
-                        "Postfix", server.port, PEER_SMTP_RECIPIENT, lambda: server.delivered(PEER_SMTP_RECIPIENT),
+                        "Postfix", server.port, server.pid, PEER_SMTP_RECIPIENT,
+                        lambda: server.delivered(PEER_SMTP_RECIPIENT),
                         messages=args.smtp_messages, sessions=sessions, size=args.smtp_size, say=say))
                 if server.queued():
                     side.notes.append(f"Postfix still had {server.queued()} messages queued at the end")
@@ -105,11 +108,10 @@ def run_peers(args: argparse.Namespace, tmp: Path) -> Side:
 # --------------------------------------------------------------------------- Hexagone
 
 
-def imap_count(port: int, user: str, password: str) -> int:
-    conn = Connection("127.0.0.1", port)
-    conn.login(user, password)
-    answer = conn.command('STATUS INBOX (MESSAGES)', keep=True)
-    conn.logout()
+def inbox_count(conn: Connection) -> int:
+    """Messages in INBOX, by STATUS over a connection that stays logged in (a login per
+    poll would cost the server a password check each time)."""
+    answer = conn.command("STATUS INBOX (MESSAGES)", keep=True)
     for line in answer.lines:
         words = line.replace(b"(", b" ").replace(b")", b" ").split()
         if b"MESSAGES" in words:
@@ -117,9 +119,15 @@ def imap_count(port: int, user: str, password: str) -> int:
     raise RuntimeError(f"no MESSAGES in {answer.lines!r}")
 
 
-def append_all(port: int, user: str, mailbox: str, count: int, seed: int) -> tuple[float, int]:
+def mailbox_bytes(args: argparse.Namespace, left_out: Iterable[int] = ()) -> int:
+    """The size of the benchmark mailbox, as IMAP counts it, without the messages left out."""
+    skip = set(left_out)
+    return sum(len(m.data) for m in messages.mailbox(args.messages, args.seed) if m.index not in skip)
+
+
+def append_all(port: int, user: str, mailbox: str, count: int, seed: int) -> tuple[float, list[tuple[int, str]]]:
     """APPEND the benchmark messages through IMAP (creating the folder unless it is INBOX);
-    returns seconds and messages refused."""
+    returns seconds and the server's answers to the messages it refused."""
     conn = Connection("127.0.0.1", port)
     conn.login(user, hexagone_server.PASSWORD)
     if mailbox != "INBOX":
@@ -154,19 +162,25 @@ def run_hexagone(args: argparse.Namespace, tmp: Path) -> Side:
             side.load_s, side.load_refused = append_all(server.imap_port, hexagone_server.IMAP_USER, MAILBOX,
                                                         args.messages, args.seed)
             say(f"  APPENDed {args.messages} messages in {side.load_s:.1f} s "
-                f"({args.messages / side.load_s:.0f} msg/s), {side.load_refused} refused")
-            side.imap = imap_bench.measure("Hexagone", server.imap_port, hexagone_server.IMAP_USER, password,
-                                           MAILBOX, repeat=args.repeat, chunk=args.chunk, say=say)
+                f"({args.messages / side.load_s:.0f} msg/s), {len(side.load_refused)} refused"
+                + "".join(f"\n    message {i}: {answer}" for i, answer in side.load_refused))
+            expected = mailbox_bytes(args, (i for i, _answer in side.load_refused))
+            side.imap = imap_bench.measure("Hexagone", server.imap_port, server.pid, hexagone_server.IMAP_USER,
+                                           password, MAILBOX, repeat=args.repeat, chunk=args.chunk,
+                                           expected_bytes=expected, say=say)
         if "idle" in args.parts and listening(side, server.imap_port, "IMAP", server):
             append_all(server.imap_port, hexagone_server.IDLE_USER, "INBOX", IDLE_MAILBOX, args.seed)
             side.idle = idle.measure("Hexagone", server.imap_port, server.pid, hexagone_server.IDLE_USER, password,
                                      connections=args.idle_connections, say=say)
         if "smtp" in args.parts and listening(side, server.smtp_port, "SMTP", server):
             rcpt = hexagone_server.SMTP_RECIPIENT
+            counter = Connection("127.0.0.1", server.imap_port)
+            counter.login(rcpt, password)
             for sessions in args.smtp_sessions:
                 side.smtp.append(smtp_bench.measure(
-                    "Hexagone", server.smtp_port, rcpt, lambda: imap_count(server.imap_port, rcpt, password),
+                    "Hexagone", server.smtp_port, server.pid, rcpt, lambda: inbox_count(counter),
                     messages=args.smtp_messages, sessions=sessions, size=args.smtp_size, say=say))
+            counter.logout()
     return side
 
 
@@ -183,58 +197,90 @@ def git_head() -> str:
 # --------------------------------------------------------------------------- report
 
 
-def rows(peer: Side, ours: Side) -> list[tuple[str, float | None, float | None, bool]]:
-    """(metric, peer figure, Hexagone figure, higher is better)."""
-    out: list[tuple[str, float | None, float | None, bool]] = []
+@dataclass
+class Row:
+    metric: str
+    peer: float | None
+    ours: float | None
+    higher_is_better: bool = True
+    target: bool = True  # a throughput the ≥ 0.5 target applies to
+    peer_cpu_ms: float | None = None  # server CPU per message or per search
+    ours_cpu_ms: float | None = None
+    wrong: bool = False  # Hexagone's answer was wrong (see the notes)
+
+
+def rows(peer: Side, ours: Side) -> list[Row]:
+    out: list[Row] = []
     pi, oi = peer.imap, ours.imap
-    for i, (name, _items) in enumerate(imap_bench.FETCHES):
+    for i, (name, _items, per_byte) in enumerate(imap_bench.FETCHES):
         p = pi.fetches[i] if pi else None
         o = oi.fetches[i] if oi else None
-        out.append((f"IMAP {name}, messages/s", p and p.per_s, o and o.per_s, True))
-        if name != "FETCH message list":
-            out.append((f"IMAP {name}, MiB/s", p and p.mib_per_s, o and o.mib_per_s, True))
+        wrong = bool(o and o.wrong or p and p.wrong)
+        out.append(Row(f"IMAP {name}, messages/s", p and p.per_s, o and o.per_s,
+                       peer_cpu_ms=p and p.cpu_ms, ours_cpu_ms=o and o.cpu_ms, wrong=wrong))
+        if per_byte:
+            out.append(Row(f"IMAP {name}, MiB/s", p and p.mib_per_s, o and o.mib_per_s, wrong=wrong))
     for i, (name, _criteria) in enumerate(messages.SEARCHES):
         p = pi.searches[i] if pi else None
         o = oi.searches[i] if oi else None
         hits = "/".join(str(x.items) if x else "-" for x in (p, o))
-        out.append((f"IMAP SEARCH {name}, searches/s (hits {hits})", p and p.per_s, o and o.per_s, True))
-    out.append(("IMAP first SELECT after loading, s", pi and pi.first_select_s, oi and oi.first_select_s, False))
+        out.append(Row(f"IMAP SEARCH {name}, searches/s (hits {hits})", p and p.per_s, o and o.per_s,
+                       peer_cpu_ms=p and p.cpu_ms, ours_cpu_ms=o and o.cpu_ms))
+    out.append(Row("IMAP first SELECT after loading, s", pi and pi.first_select_s, oi and oi.first_select_s,
+                   higher_is_better=False, target=False))
     for sessions in sorted({s.sessions for s in peer.smtp + ours.smtp}):
         p = next((s for s in peer.smtp if s.sessions == sessions), None)
         o = next((s for s in ours.smtp if s.sessions == sessions), None)
-        out.append((f"SMTP -s {sessions}: accepted (250 after DATA), messages/s",
-                    p and p.accepted_per_s, o and o.accepted_per_s, True))
-        out.append((f"SMTP -s {sessions}: delivered into the mailbox, messages/s",
-                    p and p.delivered_per_s, o and o.delivered_per_s, True))
+        out.append(Row(f"SMTP -s {sessions}: accepted (250 after DATA), messages/s",
+                       p and p.accepted_per_s, o and o.accepted_per_s))
+        out.append(Row(f"SMTP -s {sessions}: delivered into the mailbox, messages/s",
+                       p and p.delivered_per_s, o and o.delivered_per_s, peer_cpu_ms=p and p.cpu_ms,
+                       ours_cpu_ms=o and o.cpu_ms))
     pd, od = peer.idle, ours.idle
-    out.append(("idle IMAP connection, RSS KiB each", pd and pd.rss_kib_per_connection,
-                od and od.rss_kib_per_connection, False))
-    out.append(("idle IMAP connection, PSS KiB each", pd and pd.pss_kib_per_connection,
-                od and od.pss_kib_per_connection, False))
+    out.append(Row("idle IMAP connection, RSS KiB each", pd and pd.rss_kib_per_connection,
+                   od and od.rss_kib_per_connection, higher_is_better=False, target=False))
+    out.append(Row("idle IMAP connection, PSS KiB each", pd and pd.pss_kib_per_connection,
+                   od and od.pss_kib_per_connection, higher_is_better=False, target=False))
     return out
 
 
 def fmt(x: float | None) -> str:
     if x is None:
         return "-"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.1f}" if abs(x) >= 10 else f"{x:.2f}" if abs(x) >= 0.1 else f"{x:.3f}"
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    return numerator / denominator if numerator is not None and denominator else None
 
 
 def table(peer: Side, ours: Side) -> str:
-    lines = ["| metric | Dovecot / Postfix | Hexagone | Hexagone ÷ peer | target ≥ 0.5 |", "|---|---:|---:|---:|:---:|"]
-    for metric, p, o, higher_better in rows(peer, ours):
-        ratio = o / p if p and o is not None else None
-        verdict = "" if ratio is None or not higher_better or "first SELECT" in metric else (
-            "✓" if ratio >= TARGET else "✗")
-        metric += "" if higher_better else " (lower is better)"
-        lines.append(f"| {metric} | {fmt(p)} | {fmt(o)} | {'-' if ratio is None else f'{ratio:.2f}'} | {verdict} |")
+    """Hexagone ÷ peer for the figures; peer ÷ Hexagone for CPU, so that both ratios read the
+    same way (1 = as good, 0.5 = the target) and the CPU one is what the throughput ratio
+    would be on an idle machine where both servers are CPU-bound."""
+    lines = ["| metric | Dovecot / Postfix | Hexagone | Hexagone ÷ peer | target ≥ 0.5 | "
+             "server CPU ms/op, peer | server CPU ms/op, Hexagone | peer CPU ÷ Hexagone CPU |",
+             "|---|---:|---:|---:|:---:|---:|---:|---:|"]
+    for row in rows(peer, ours):
+        r = ratio(row.ours, row.peer)
+        verdict = "" if r is None or not row.target else ("✓" if r >= TARGET else "✗")
+        verdict = "wrong answer" if row.wrong else verdict
+        metric = row.metric + ("" if row.higher_is_better else " (lower is better)")
+        cpu_ratio = ratio(row.peer_cpu_ms, row.ours_cpu_ms)
+        lines.append(f"| {metric} | {fmt(row.peer)} | {fmt(row.ours)} | {fmt(r)} | {verdict} | "
+                     f"{fmt(row.peer_cpu_ms)} | {fmt(row.ours_cpu_ms)} | {fmt(cpu_ratio)} |")
     return "\n".join(lines)
 
 
 def summary(side: Side) -> str:
     parts = [f"{side.name}: {side.version}"]
     if side.load_s is not None:
-        parts.append(f"mailbox loaded in {side.load_s:.1f} s" + (f" ({side.load_refused} refused)" if side.load_refused else ""))
+        refused = f" ({len(side.load_refused)} refused)" if side.load_refused else ""
+        parts.append(f"mailbox loaded in {side.load_s:.1f} s{refused}")
+    if side.imap and side.imap.problems:
+        parts += [f"WRONG ANSWER, the figure does not count: {p}" for p in side.imap.problems]
     loads = [x.load for x in (side.imap, side.idle, *side.smtp) if x is not None]
     if loads:
         parts.append("load average after each measure: " + "; ".join(loads))
