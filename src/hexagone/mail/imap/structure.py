@@ -144,6 +144,8 @@ class Section:
 
     def extract(self, structure: Node, raw: bytes) -> bytes:
         """The section's bytes; empty when the message has no such part (as Dovecot does)."""
+        if not self.path and not self.text:  # BODY[]: FETCH reads no structure for it
+            return raw
         node = _resolve(structure, self.path) if self.path else structure
         if node is None:
             return b""
