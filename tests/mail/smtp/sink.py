@@ -54,7 +54,7 @@ class SinkHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         with self.lock:
-            self.received.append(Received(envelope.mail_from or "", list(envelope.rcpt_tos),
+            self.received.append(Received((envelope.mail_from or "").strip("<>"), list(envelope.rcpt_tos),
                                           envelope.original_content or b"", session.ssl is not None))
         return "250 2.0.0 Accepted"
 
