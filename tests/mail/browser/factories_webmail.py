@@ -46,13 +46,14 @@ def _message(sender: str, to: str, subject: str, body: str, moment: datetime, *,
 
 def _mail(camille: str, hugo: str, domain: str) -> list[tuple[EmailMessage, str, tuple[str, ...]]]:
     """(message, folder, flags), oldest first."""
-    kickoff = _message(f"Hugo Bernard <{hugo}>", f"Camille Laurent <{camille}>", "Réunion de lancement du budget 2026",
+    subject = "Réunion de lancement du budget 2026"
+    kickoff = _message(f"Hugo Bernard <{hugo}>", f"Camille Laurent <{camille}>", subject,
                        "Bonjour Camille,\n\nJe propose jeudi à 10 h en salle du conseil.\n\nHugo\n",
                        START, msgid=f"<kickoff@{domain}>")
-    answer = _message(f"Camille Laurent <{camille}>", f"Hugo Bernard <{hugo}>", "Re: Réunion de lancement du budget 2026",
+    answer = _message(f"Camille Laurent <{camille}>", f"Hugo Bernard <{hugo}>", f"Re: {subject}",
                       "Jeudi 10 h me convient.\n\nCamille\n", START + timedelta(hours=2), msgid=f"<answer@{domain}>",
                       reply_to=f"<kickoff@{domain}>")
-    again = _message(f"Hugo Bernard <{hugo}>", f"Camille Laurent <{camille}>", "Re: Réunion de lancement du budget 2026",
+    again = _message(f"Hugo Bernard <{hugo}>", f"Camille Laurent <{camille}>", f"Re: {subject}",
                      "Parfait, j'apporte les chiffres.\n", START + timedelta(days=1), msgid=f"<again@{domain}>",
                      reply_to=f"<answer@{domain}>")
     minutes = _message("Service des finances <finances@villeneuve.example>", f"Camille Laurent <{camille}>",
@@ -68,7 +69,8 @@ def _mail(camille: str, hugo: str, domain: str) -> list[tuple[EmailMessage, str,
         '<p><a href="https://region.example/agenda">Voir l\'agenda</a></p>', subtype="html")
     letter.get_payload()[1].add_related(LOGO, maintype="image", subtype="png", cid="<logo@region.example>")
     roadworks = _message(f"Hugo Bernard <{hugo}>", f"Camille Laurent <{camille}>", "Travaux rue des Écoles",
-                         "Les travaux commencent lundi.\n", START + timedelta(days=2, hours=4), msgid=f"<works@{domain}>")
+                         "Les travaux commencent lundi.\n", START + timedelta(days=2, hours=4),
+                         msgid=f"<works@{domain}>")
     return [(kickoff, mailboxes.INBOX, ("\\Seen",)), (answer, "Sent", ("\\Seen",)), (again, mailboxes.INBOX, ()),
             (minutes, mailboxes.INBOX, ("\\Seen", "\\Flagged")), (letter, mailboxes.INBOX, ()),
             (roadworks, "Projets/Voirie", ())]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.harness import DESKTOP, OpenTab, ROOT, goto
+from tests.browser.harness import DESKTOP, ROOT, OpenTab, goto
 from tests.mail.browser.factories_webmail import make_mail_workplace
 
 pytestmark = pytest.mark.browser

@@ -47,7 +47,8 @@ def reads(v: Victim) -> list[str]:
     return [f"/mail/messages/{m}", f"/mail/messages/{m}/frame", f"/mail/messages/{m}/parts/1",
             f"/mail/messages/{m}/cid/anything", f"/mail/messages/{m}/source", f"/mail/messages/{m}/reply",
             f"/mail/messages/{m}/reply-all", f"/mail/messages/{m}/forward", f"/mail/folders/{v.inbox}",
-            f"/mail/folders/{v.inbox}?q=secret", f"/mail/mailboxes/{v.mailbox}/folders", f"/mail/compose?draft={v.draft}"]
+            f"/mail/folders/{v.inbox}?q=secret", f"/mail/mailboxes/{v.mailbox}/folders",
+            f"/mail/compose?draft={v.draft}"]
 
 
 def writes(v: Victim, own_mailbox: str) -> list[tuple[str, dict[str, str]]]:

@@ -64,7 +64,8 @@ async def test_autosave_keeps_one_draft_replacing_the_previous_version(client: h
 
     first = await post(client, "/mail/compose/autosave", fields)
     first_id = re.search(r'id="compose-draft" value="([^"]+)"', first.text).group(1)
-    second = await post(client, "/mail/compose/autosave", {**fields, "body": "First words, then more", "draft": first_id})
+    second = await post(client, "/mail/compose/autosave",
+                        {**fields, "body": "First words, then more", "draft": first_id})
     second_id = re.search(r'id="compose-draft" value="([^"]+)"', second.text).group(1)
 
     assert first.status_code == second.status_code == 200 and first_id != second_id
@@ -171,7 +172,8 @@ async def test_uploaded_attachment_larger_than_the_page_limit_is_sent(client: ht
 
     response = await post(client, "/mail/compose",
                           {"action": "send", "sender": pair.alice.email, "to": pair.bob.email, "subject": "Report",
-                           "body": "Attached."}, files=[("attachments", ("rapport annuel.pdf", data, "application/pdf"))])
+                           "body": "Attached."},
+                          files=[("attachments", ("rapport annuel.pdf", data, "application/pdf"))])
 
     assert response.status_code == 303, response.text[:300]
     [received] = await messages_in(pair.bob)
@@ -182,7 +184,8 @@ async def test_uploaded_attachment_larger_than_the_page_limit_is_sent(client: ht
 
 async def test_forward_keeps_the_attachments_of_the_original(client: httpx.AsyncClient) -> None:
     pair = await make_pair()
-    original = await deliver(pair.alice, subject="Minutes", attachments=(("minutes.txt", b"1. Budget\n", "text/plain"),))
+    original = await deliver(pair.alice, subject="Minutes",
+                             attachments=(("minutes.txt", b"1. Budget\n", "text/plain"),))
     await signed_in(client, pair.alice)
     page = (await client.get(f"/mail/messages/{original.id}/forward")).text
 

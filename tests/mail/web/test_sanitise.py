@@ -10,8 +10,8 @@ import pytest
 
 from hexagone.mail.web.body import sanitise_html, text_to_html
 from tests.mail.factories import deliver, make_mail_user
-from tests.mail.web.test_reading import html_message
 from tests.mail.web.helpers import signed_in
+from tests.mail.web.test_reading import html_message
 
 CID = "/mail/messages/x/cid/"
 HOSTILE = {

@@ -47,7 +47,8 @@ async def test_vacation_reply_is_saved_until_the_end_of_its_last_day(client: htt
 
     assert response.status_code == 303
     mailbox = await own_mailbox(user)
-    assert mailbox.vacation_enabled and mailbox.vacation_subject == "Absent" and mailbox.vacation_body == "Back on Monday."
+    assert mailbox.vacation_enabled and mailbox.vacation_subject == "Absent"
+    assert mailbox.vacation_body == "Back on Monday."
     assert mailbox.vacation_until == datetime(last_day.year, last_day.month, last_day.day, 23, 59, 59, tzinfo=UTC)
 
 

@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hexagone.core.config import get_settings

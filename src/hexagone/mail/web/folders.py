@@ -14,8 +14,7 @@ from hexagone.mail.models import SpecialUse
 from hexagone.mail.service import mailboxes, store
 from hexagone.mail.web import threads
 from hexagone.mail.web.access import caller, folder_for, require_write
-from hexagone.mail.web.common import (done, folder_label, folder_url, full_label, navigation, page_number, render,
-                                      text)
+from hexagone.mail.web.common import done, folder_label, folder_url, full_label, navigation, page_number, render, text
 
 MAX_QUERY = 200
 
@@ -78,7 +77,8 @@ async def manage(request: Request) -> Response:
             require_write(access)
             name = text(form, "name", mailboxes.MAX_FOLDER_NAME).strip()
             parent = text(form, "parent", mailboxes.MAX_FOLDER_NAME).strip()
-            await mailboxes.create_folder(c.db, access.mailbox, f"{parent}{mailboxes.DELIMITER}{name}" if parent else name)
+            path = f"{parent}{mailboxes.DELIMITER}{name}" if parent else name
+            await mailboxes.create_folder(c.db, access.mailbox, path)
             await c.db.commit()
     except ServiceError as exc:
         if isinstance(exc, NotFound):
