@@ -30,7 +30,8 @@ from datetime import UTC
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.db import org_session, utcnow
@@ -91,10 +92,14 @@ class Report:
                 "folders": [asdict(f) for f in self.folders]}
 
 
+async def find_run(db: AsyncSession, mailbox_id: uuid.UUID, label: str) -> ImportRun | None:
+    query = select(ImportRun).where(ImportRun.mailbox_id == mailbox_id, ImportRun.source == label)
+    return (await db.execute(query.order_by(ImportRun.created_at))).scalars().first()
+
+
 async def run_for(db: AsyncSession, mailbox: Mailbox, label: str) -> ImportRun:
     """The mailbox's import run for this source, created on first use."""
-    run = (await db.execute(select(ImportRun).where(ImportRun.mailbox_id == mailbox.id, ImportRun.source == label)
-                            .order_by(ImportRun.created_at))).scalars().first()
+    run = await find_run(db, mailbox.id, label)
     if run is None:
         run = ImportRun(org_id=mailbox.org_id, mailbox_id=mailbox.id, source=label, status=Status.QUEUED, progress={})
         db.add(run)
@@ -134,11 +139,19 @@ def _batches(entries: Sequence[Entry], limit: int | None) -> Iterator[list[Entry
 
 
 class Importer:
-    """One pass of an import: ``await Importer(...).run()``."""
+    """One pass of an import: ``await Importer(...).run()``.
 
-    def __init__(self, org_id: uuid.UUID, mailbox: Mailbox, source: Source, run_id: uuid.UUID, *,
-                 limit: int | None = None, on_progress: Progress | None = None):
+    Every transaction it writes in starts with a write (an UPDATE of the run or of the
+    target folder): on SQLite, a transaction that reads first and writes second fails
+    at once if another connection wrote in between, and an import runs beside deliveries
+    and other imports. The run's progress is kept here and written whole, never read
+    back in the middle of a pass (one pass at a time writes a run's progress).
+    """
+
+    def __init__(self, org_id: uuid.UUID, mailbox: Mailbox, source: Source, run_id: uuid.UUID,
+                 progress: dict[str, Any], *, limit: int | None = None, on_progress: Progress | None = None):
         self.org_id, self.mailbox, self.source, self.run_id = org_id, mailbox, source, run_id
+        self.progress = dict(progress)
         self.limit = limit
         self.on_progress = on_progress or (lambda done, total: None)
         self.report = Report(run_id, mailbox.address, source.label)
@@ -158,28 +171,25 @@ class Importer:
         self.report.status = status
         return self.report
 
-    async def _update(self, **values: Any) -> ImportRun:
+    async def _update(self, **values: Any) -> None:
         async with org_session(self.org_id) as db:
-            run = await db.get(ImportRun, self.run_id)
-            if run is None:
-                raise Invalid(_("The import was deleted."))
-            for name, value in values.items():
-                setattr(run, name, value)
+            await self._write_run(db, **values)
             await db.commit()
-            return run
+
+    async def _write_run(self, db: AsyncSession, **values: Any) -> None:
+        result = await db.execute(update(ImportRun).where(ImportRun.id == self.run_id).values(**values)
+                                  .execution_options(synchronize_session=False))
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            raise Invalid(_("The import was deleted."))
 
     async def _copy(self) -> Status:
         listing = []
         for folder in await asyncio.to_thread(self.source.folders):
             if not mapping.is_virtual(folder.special_use):
                 listing.append((folder, await asyncio.to_thread(self.source.entries, folder)))
-        async with org_session(self.org_id) as db:
-            run = await db.get(ImportRun, self.run_id)
-            assert run is not None
-            progress: dict[str, Any] = dict(run.progress or {})
         plans = []
         for folder, entries in listing:
-            state = progress.get(folder.name) or {}
+            state = self.progress.get(folder.name) or {}
             resumable = state.get("uidvalidity") == folder.uidvalidity
             last = int(state.get("last_uid", 0)) if resumable else 0
             pending = [e for e in entries if e.uid > last]
@@ -199,9 +209,10 @@ class Importer:
 
     async def _target(self, folder: SourceFolder) -> Folder:
         """The folder it goes to, created if needed; its progress entry is written now
-        so that an empty or fully skipped folder is known on the next run."""
+        (and first, see the class) so that an empty or skipped folder is known next time."""
         special = mapping.special_use_of(folder.parts, folder.special_use)
         async with org_session(self.org_id) as db:
+            await self._save_progress(db, folder, None)
             target = await mailboxes.folder_by_special_use(db, self.mailbox.id, special) if special else None
             if target is None:
                 name = mapping.target_name(folder.parts)
@@ -210,22 +221,17 @@ class Importer:
                     mailbox = await db.get(Mailbox, self.mailbox.id)
                     assert mailbox is not None
                     target = await mailboxes.create_folder(db, mailbox, name, special)
-            await self._save_progress(db, folder, None)
             await db.commit()
             return target
 
     async def _save_progress(self, db: AsyncSession, folder: SourceFolder, last_uid: int | None, done: int = 0) -> None:
-        run = await db.get(ImportRun, self.run_id)
-        assert run is not None
-        progress = dict(run.progress or {})
-        state = progress.get(folder.name) or {}
+        state = self.progress.get(folder.name) or {}
         if state.get("uidvalidity") != folder.uidvalidity:
             state = {"uidvalidity": folder.uidvalidity, "last_uid": 0}
         if last_uid is not None:
             state = {**state, "last_uid": max(int(state["last_uid"]), last_uid)}
-        progress[folder.name] = state
-        run.progress = progress  # a new dict: the JSON column sees the change
-        run.done += done
+        self.progress = {**self.progress, folder.name: state}
+        await self._write_run(db, progress=self.progress, done=ImportRun.done + done)
 
     async def _existing(self, target: Folder) -> Counter[tuple[str, Any]]:
         async with org_session(self.org_id) as db:
@@ -260,17 +266,21 @@ class Importer:
 
     async def _store(self, target: Folder, folder: SourceFolder, batch: list[Entry],
                      fresh: list[tuple[SourceMessage, mime.Parsed]]) -> None:
+        """Add a batch's new messages and its progress in one transaction. The target
+        folder is the one from :meth:`_target` (not read again: the first statement must
+        be the store's UPDATE of it)."""
         refs = [await store.put_blob(self.org_id, message.raw) for message, _parsed in fresh]
         async with org_session(self.org_id) as db:
-            row = await db.get(Folder, target.id)
-            if row is None:
-                raise Invalid(_("The folder %(folder)s was deleted during the import; run it again.", folder=target.name))
-            for (message, parsed), ref in zip(fresh, refs, strict=True):
-                when = message.internal_date
-                if when is not None and when.tzinfo is None:
-                    when = when.replace(tzinfo=UTC)
-                await store.add_message(db, row, message.raw, ref, parsed=parsed, flags=clean_flags(message.flags),
-                                        internal_date=when)
+            try:
+                for (message, parsed), ref in zip(fresh, refs, strict=True):
+                    when = message.internal_date
+                    if when is not None and when.tzinfo is None:
+                        when = when.replace(tzinfo=UTC)
+                    await store.add_message(db, target, message.raw, ref, parsed=parsed,
+                                            flags=clean_flags(message.flags), internal_date=when)
+            except NoResultFound:
+                raise Invalid(_("The folder %(folder)s was deleted during the import; run it again.",
+                                folder=target.name)) from None
             await self._save_progress(db, folder, batch[-1].uid, done=len(batch))
             await db.commit()
 
@@ -282,6 +292,12 @@ async def run_import(mailbox: Mailbox, source: Source, *, limit: int | None = No
     if limit is not None and limit < 1:
         raise Invalid(_("The limit must be a positive number of messages."))
     async with org_session(mailbox.org_id) as db:
-        run = await run_for(db, mailbox, source.label)
-        await db.commit()
-    return await Importer(mailbox.org_id, mailbox, source, run.id, limit=limit, on_progress=on_progress).run()
+        run = await find_run(db, mailbox.id, source.label)
+    if run is None:
+        async with org_session(mailbox.org_id) as db:
+            run = ImportRun(org_id=mailbox.org_id, mailbox_id=mailbox.id, source=source.label, status=Status.QUEUED,
+                            progress={})
+            db.add(run)
+            await db.commit()
+    return await Importer(mailbox.org_id, mailbox, source, run.id, run.progress or {}, limit=limit,
+                          on_progress=on_progress).run()

@@ -125,11 +125,9 @@ async def _forget_password(job: jobs.Claimed) -> None:
 
 async def _record(org_id: uuid.UUID, run_id: uuid.UUID, status: str, error: str) -> None:
     async with org_session(org_id) as db:
-        run = await db.get(ImportRun, run_id)
-        if run is not None:
-            run.status, run.error = status, error
-            run.finished_at = utcnow() if status == Status.FAILED else None
-            await db.commit()
+        await db.execute(update(ImportRun).where(ImportRun.id == run_id).values(
+            status=status, error=error, finished_at=utcnow() if status == Status.FAILED else None))
+        await db.commit()
 
 
 @jobs.handler(IMPORT_JOB, backoff=jobs.Backoff(base=60, cap=1800))
