@@ -36,9 +36,10 @@ HOSTILE = {
     "remote background attribute": '<table background="https://evil.example/bg.gif"><tr><td>l</td></tr></table>',
     "srcset": '<img srcset="https://evil.example/a.png 2x" alt="m">',
     "position overlay": '<div style="position: fixed; top: 0; left: 0">n</div>',
+    "link into this site": '<a href="/mail/settings/delegates">o</a><a href="//evil.example/">p</a>',
 }
 FORBIDDEN = re.compile(r"<script|<svg|<style|<form|<input|<button|<iframe|<object|<embed|<meta|<base|<link"
-                       r"|\son\w+=|javascript:|vbscript:|data:text|expression|url\(|behavior|srcset|background=|position",
+                       r"|\son\w+=|javascript:|vbscript:|data:text|expression|url\(|behavior|srcset|background=|position|href=\"/",
                        re.IGNORECASE)
 
 

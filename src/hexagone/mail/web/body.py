@@ -194,6 +194,8 @@ def sanitise_html(html: str, *, cid_url: str, allow_remote: bool) -> tuple[str, 
         html, tags=TAGS, clean_content_tags=DROPPED_WITH_CONTENT, attributes=ATTRIBUTES,
         attribute_filter=attribute_filter, url_schemes=URL_SCHEMES, filter_style_properties=STYLE_PROPERTIES,
         set_tag_attribute_values={"a": {"target": "_blank"}}, link_rel="noopener noreferrer", strip_comments=True,
+        # A relative address would point into this site: only the inline images' own.
+        url_relative=lambda url: url if url.startswith(cid_url) else None,
     )
     return cleaned, remote, inline
 

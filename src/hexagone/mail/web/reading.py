@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from urllib.parse import quote
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -81,7 +82,7 @@ async def frame(request: Request) -> Response:
         raw = await store.read(message)
         shown = _images_allowed(request, message, access.mailbox.remote_images_allowed)
     rendered = body.render(raw, message.structure, cid_url=_cid_url(message), allow_remote=shown)
-    content = rendered.html if rendered.html is not None else rendered.text
+    content = rendered.html if rendered.html is not None else Markup('<div class="text">%s</div>') % rendered.text
     response = templating.render(request, "mail/frame.html", {"content": content})
     response.headers["content-security-policy"] = FRAME_POLICY.format(remote=" http: https:" if shown else "")
     response.headers["x-frame-options"] = "SAMEORIGIN"
