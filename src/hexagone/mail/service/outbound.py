@@ -240,9 +240,9 @@ async def send(raw: bytes, *, mail_from: str, local: dict[str, Recipient], remot
     for queue_org, addresses_ in queues.items():
         await enqueue(queue_org, raw, mail_from=mail_from, recipients=addresses_)
         outcome.queued += addresses_
-    if outcome.failed:
-        await bounce(raw, mail_from=mail_from, failures=outcome.failed,
-                     org_id=org_id or local[outcome.failed[0].address].org_id)
+    bounce_org = org_id or next((r.org_id for r in local.values()), None)
+    if outcome.failed and bounce_org is not None:
+        await bounce(raw, mail_from=mail_from, failures=outcome.failed, org_id=bounce_org)
     return outcome
 
 
