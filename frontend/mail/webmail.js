@@ -25,12 +25,12 @@ function currentRow() {
 
 function moveInList(step) {
   const links = rowLinks();
-  if (!links.length) return;
   const row = currentRow();
   const index = row ? links.indexOf(row.querySelector(".mail-row-link")) : -1;
   const next = index < 0 ? (step > 0 ? 0 : links.length - 1) : Math.min(links.length - 1, Math.max(0, index + step));
   links[next].focus();
   links[next].scrollIntoView({ block: "nearest" });
+  return true;
 }
 
 function actOnRow(suffix) {
@@ -65,8 +65,8 @@ function openHelp() {
 }
 
 const SHORTCUTS = {
-  j: () => { moveInList(1); return true; },
-  k: () => { moveInList(-1); return true; },
+  j: () => (rowLinks().length ? moveInList(1) : clickKey("j")),
+  k: () => (rowLinks().length ? moveInList(-1) : clickKey("k")),
   o: () => { const row = currentRow(); row?.querySelector(".mail-row-link")?.click(); return Boolean(row); },
   r: () => clickKey("r") || actOnRow("/reply"),
   a: () => clickKey("a") || actOnRow("/reply-all"),

@@ -179,3 +179,16 @@ async def test_conversation_lists_the_other_messages_of_the_thread(client: httpx
     page = (await client.get(f"/mail/messages/{answer.id}")).text
 
     assert f'href="/mail/messages/{first.id}"' in page and 'aria-current="true"' in page
+
+
+async def test_message_page_links_the_newer_and_older_conversations_of_the_folder(client: httpx.AsyncClient) -> None:
+    user = await make_mail_user()
+    oldest, middle, newest = [await deliver(user, subject=name) for name in ("Oldest", "Middle", "Newest")]
+    await signed_in(client, user)
+
+    page = (await client.get(f"/mail/messages/{middle.id}")).text
+    first = (await client.get(f"/mail/messages/{newest.id}")).text
+
+    assert f'href="/mail/messages/{newest.id}" data-key="k"' in page
+    assert f'href="/mail/messages/{oldest.id}" data-key="j"' in page
+    assert 'data-key="k"' not in first and f'href="/mail/messages/{middle.id}" data-key="j"' in first

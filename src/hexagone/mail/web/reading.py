@@ -67,6 +67,7 @@ async def message_page(request: Request) -> Response:
             "message": message, "folder": folder, "folder_name": folder_label(folder), "access": access,
             "body": rendered, "images_shown": shown, "sender": sender_address(message),
             "conversation": await threads.thread_messages(c.db, message),
+            "newer_older": await threads.neighbours(c.db, folder, message),
             "targets": [f for f in await mailboxes.folders(c.db, folder.mailbox_id) if f.id != folder.id],
             "full_label": full_label, "is_trash": folder.special_use == SpecialUse.TRASH,
             "mailboxes": await navigation(c), "current_folder": folder.id,

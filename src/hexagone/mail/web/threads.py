@@ -99,6 +99,26 @@ async def search(db: AsyncSession, mailbox_id: uuid.UUID, text: str, folder_id: 
     return Page([Conversation(m, 1, 0 if m.seen else 1, m.flagged) for m in found.scalars()], total, number)
 
 
+async def neighbours(db: AsyncSession, folder: Folder, message: Message) -> tuple[Message | None, Message | None]:
+    """The newest message of the conversations listed just above (newer) and just below
+    (older) ``message``'s in its folder: where k and j lead from the reading page."""
+    visible = (Message.folder_id == folder.id, Message.deleted.is_(False))
+    grouped = (select(Message.thread_id, func.max(Message.internal_date).label("latest"))
+               .where(*visible).group_by(Message.thread_id).subquery())
+    mine = (await db.execute(select(func.max(Message.internal_date))
+                             .where(*visible, Message.thread_id == message.thread_id))).scalar()
+    if mine is None:
+        return None, None
+    found = []
+    for condition, order in ((grouped.c.latest > mine, grouped.c.latest.asc()),
+                             (grouped.c.latest < mine, grouped.c.latest.desc())):
+        thread = (await db.execute(select(grouped.c.thread_id).where(condition).order_by(order).limit(1))).scalar()
+        found.append(None if thread is None else (await db.execute(
+            select(Message).options(LIST_COLUMNS).where(*visible, Message.thread_id == thread)
+            .order_by(Message.internal_date.desc(), Message.uid.desc()).limit(1))).scalar())
+    return found[0], found[1]
+
+
 async def thread_messages(db: AsyncSession, message: Message) -> list[Message]:
     """The conversation ``message`` belongs to, in its mailbox, oldest first."""
     found = await db.execute(
