@@ -6,12 +6,14 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from collections.abc import Callable
 
 import httpx
 
 from hexagone.core.db import org_session
 from hexagone.identity.models import User
 from hexagone.mail.service import mailboxes
+from tests.conftest import Server
 from tests.mail.factories import deliver, make_mail_org, make_mail_user, make_message, messages_in
 from tests.mail.smtp.helpers import add_alias
 from tests.mail.web.helpers import make_pair, post, reload, signed_in
@@ -271,3 +273,18 @@ async def test_people_completion_finds_colleagues_and_nobody_elsewhere(client: h
     assert {"name": name, "address": pair.bob.email} in found
     assert foreign == []
     assert (await client.get("/mail/people")).json() == []
+
+
+async def test_message_over_the_size_limit_is_refused_with_the_form_as_typed(
+        start_server: Callable[..., Server]) -> None:
+    small = start_server(HEXAGONE_MAIL_MAX_MESSAGE_BYTES="200000")
+    user = await make_mail_user()
+    async with httpx.AsyncClient(base_url=small.base_url) as client:
+        await signed_in(client, user)
+        response = await post(client, "/mail/compose", {"action": "send", "sender": user.email, "to": user.email,
+                                                        "subject": "Big", "body": "Kept text"},
+                              files=[("attachments", ("big.bin", b"x" * 150_000, "application/octet-stream"))])
+
+    assert response.status_code == 400 and "alert-error" in response.text
+    assert 'value="Big"' in response.text and "Kept text" in response.text
+    assert await messages_in(user, "Drafts") == [] and await messages_in(user) == []

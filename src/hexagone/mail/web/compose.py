@@ -194,17 +194,27 @@ async def submit(request: Request) -> Response:
     action = text(form, "action", 10)
     if action not in ("send", "save"):
         raise Invalid(_("Unknown action."))
-    async with caller(request, write=True) as c:
-        posted_sender = text(form, "sender", 320).strip().lower()
-        draft, previous, forwarded = await _form_draft(c, form)
-        source = previous or forwarded
-        files = (source.files(_keep(form)) if source else []) + await _uploads(form)
-        saved = await save_draft(c, draft, files, previous.message if previous else None)
-        await c.db.commit()
-        saved_id = saved.id
-        user = c.user
-        may_send = posted_sender == draft.sender
-        name = await display_name(c, draft.sender)
+    try:
+        async with caller(request, write=True) as c:
+            posted_sender = text(form, "sender", 320).strip().lower()
+            draft, previous, forwarded = await _form_draft(c, form)
+            source = previous or forwarded
+            files = (source.files(_keep(form)) if source else []) + await _uploads(form)
+            saved = await save_draft(c, draft, files, previous.message if previous else None)
+            await c.db.commit()
+            saved_id = saved.id
+            user = c.user
+            may_send = posted_sender == draft.sender
+            name = await display_name(c, draft.sender)
+    except NotFound:
+        raise
+    except ServiceError as exc:  # too large, the mailbox full: the form again, as typed
+        async with caller(request) as c:
+            draft, previous, forwarded = await _form_draft(c, form)
+            return await page(request, c, draft, title=_("New message"), source=previous or forwarded,
+                              draft_id=previous.message.id if previous else None,
+                              forward_of=forwarded.message.id if forwarded else None, keep=_keep(form),
+                              error=exc.message, status=exc.status)
     if action == "save":
         return done(f"{COMPOSE_PATH}?draft={saved_id}", "draft")
     moment = utcnow()
