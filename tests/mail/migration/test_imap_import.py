@@ -137,28 +137,13 @@ async def _has_mailbox(address: str) -> bool:
         return (await db.execute(select(Mailbox.id).where(Mailbox.address == address))).first() is not None
 
 
-@pytest.mark.parametrize(("arguments", "stdin", "message"), [
-    (["--from", "imaps://jeanne@old.example:secret@127.0.0.1"], "x\n", "password in the address"),
-    (["--from", "ftp://127.0.0.1"], "x\n", "imaps://login@host"),
-    (["--from", "mbox:/nonexistent/mail.mbox"], None, "does not exist"),
-    (["--from", "maildir:/tmp"], None, "not a Maildir"),
-])
-async def test_import_bad_sources_are_messages_with_exit_code_2(arguments: list[str], stdin: str | None,
-                                                                message: str) -> None:
-    user = await make_mail_user()
-    result = hexagone("mail", "import", "--user", user.email, "--password-stdin", *arguments, stdin=stdin)
-    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
-
-
-async def test_import_wrong_password_untrusted_certificate_and_unknown_user_are_refused(old_server: OldServer) -> None:
+async def test_import_errors_are_messages_with_exit_code_2(old_server: OldServer) -> None:
     user = await make_mail_user()
     wrong = import_from(old_server, user.email, password="not-the-password")
     assert wrong.returncode == 2 and "refused the login" in wrong.stderr
-    untrusted = hexagone("mail", "import", "--user", user.email, "--from", old_server.url(), "--password-stdin",
-                         stdin=old_server.password + "\n")
-    assert untrusted.returncode == 2 and "not trusted" in untrusted.stderr
     nobody = import_from(old_server, "nobody@nowhere.test")
     assert nobody.returncode == 2 and "nobody@nowhere.test" in nobody.stderr
-    closed = import_from(old_server, user.email, url="imaps://jeanne@127.0.0.1:1")
-    assert closed.returncode == 2 and "Cannot reach" in closed.stderr
-    assert "Traceback" not in wrong.stderr + untrusted.stderr + nobody.stderr + closed.stderr
+    in_url = hexagone("mail", "import", "--user", user.email, "--from", "imaps://jeanne:secret@127.0.0.1",
+                      "--password-stdin", stdin="x\n")
+    assert in_url.returncode == 2 and "password in the address" in in_url.stderr
+    assert "Traceback" not in wrong.stderr + nobody.stderr + in_url.stderr

@@ -154,8 +154,9 @@ def _escape(part: str, special: str) -> str:
 
 def maildir_folder(parts: Sequence[str]) -> str:
     """A Maildir++ folder name (``Archive.2024``): ``.`` separates levels, so a ``.`` or
-    ``%`` inside a name is percent-encoded."""
-    return ".".join(_escape(part, "./") for part in parts)
+    ``%`` inside a name is percent-encoded, and so is ``&``, which would read as the start
+    of Dovecot's modified UTF-7."""
+    return ".".join(_escape(part, "./&") for part in parts)
 
 
 def maildir_parts(name: str) -> list[str]:
