@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,3 +52,17 @@ def mail_server(server: Server) -> Server:
     wait_for_port(server.smtp_port)
     wait_for_port(server.submission_port)
     return server
+
+
+@pytest.fixture(scope="session")
+def strict_server(start_server: Callable[..., Server]) -> Server:
+    """A second server with tight limits: small messages (20,000 bytes), two connections
+    per client at once and six a minute, loopback counted like any client, listening on
+    every address (so that a client can come from off loopback)."""
+    server = start_server(HEXAGONE_MAIL_LISTEN_HOST="0.0.0.0", HEXAGONE_SMTP_LIMIT_EXEMPT="",
+                          HEXAGONE_MAIL_MAX_MESSAGE_BYTES="20000", HEXAGONE_SMTP_MAX_CONNECTIONS_PER_CLIENT="2",
+                          HEXAGONE_SMTP_MAX_CONNECTIONS_PER_MINUTE="6")
+    wait_for_port(server.smtp_port)
+    wait_for_port(server.submission_port)
+    return server
+

@@ -4,14 +4,13 @@ error reply (or a clean close), and nothing else is affected."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
 
 import pytest
 
 from tests.conftest import Server
 from tests.factories import TestUser
 from tests.mail.factories import make_message, messages_in
-from tests.mail.smtp.helpers import Dialogue, inbound, mail_user, wait_for_port
+from tests.mail.smtp.helpers import Dialogue, inbound, mail_user
 
 pytestmark = pytest.mark.usefixtures("migrated")
 
@@ -90,10 +89,8 @@ async def test_bad_input_bare_lf_dot_does_not_end_the_data(mail_server: Server) 
     assert "MAIL FROM:<evil@example.net>" in message.text
 
 
-async def test_bad_input_message_over_the_size_limit_is_refused_and_the_session_survives(
-        start_server: Callable[..., Server]) -> None:
-    small = start_server(HEXAGONE_MAIL_MAX_MESSAGE_BYTES="20000")
-    wait_for_port(small.smtp_port)
+async def test_bad_input_message_over_the_size_limit_is_refused_and_the_session_survives(strict_server: Server) -> None:
+    small = strict_server  # messages of at most 20,000 bytes
     user = await mail_user()
     with started(small, user.email) as dialogue:
         assert dialogue.command(b"DATA").startswith(b"354")

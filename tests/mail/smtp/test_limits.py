@@ -5,12 +5,11 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from collections.abc import Callable
 
 import pytest
 
 from tests.conftest import Server
-from tests.mail.smtp.helpers import Dialogue, mail_user, wait_for_port
+from tests.mail.smtp.helpers import Dialogue, mail_user
 
 pytestmark = pytest.mark.usefixtures("migrated")
 
@@ -23,38 +22,28 @@ def own_network_address() -> str:
         return probe.getsockname()[0]
 
 
-@pytest.fixture(scope="module")
-def limited(start_server: Callable[..., Server]) -> Server:
-    """A server listening on every address, counting loopback clients too."""
-    server = start_server(HEXAGONE_MAIL_LISTEN_HOST="0.0.0.0", HEXAGONE_SMTP_LIMIT_EXEMPT="",
-                          HEXAGONE_SMTP_MAX_CONNECTIONS_PER_CLIENT="2", HEXAGONE_SMTP_MAX_CONNECTIONS_PER_MINUTE="6")
-    wait_for_port(server.smtp_port)
-    wait_for_port(server.submission_port)
-    return server
-
-
-async def test_limits_third_simultaneous_connection_is_refused(limited: Server) -> None:
-    with Dialogue(limited.smtp_port) as first, Dialogue(limited.smtp_port) as second:
+async def test_limits_third_simultaneous_connection_is_refused(strict_server: Server) -> None:
+    with Dialogue(strict_server.smtp_port) as first, Dialogue(strict_server.smtp_port) as second:
         assert first.greeting.startswith(b"220") and second.greeting.startswith(b"220")
-        with Dialogue(limited.smtp_port) as third:
+        with Dialogue(strict_server.smtp_port) as third:
             assert third.greeting.startswith(b"421 4.7.0") and third.closed()
         assert first.command(b"NOOP").startswith(b"250")
 
 
-async def test_limits_connections_past_the_rate_are_refused(limited: Server) -> None:
+async def test_limits_connections_past_the_rate_are_refused(strict_server: Server) -> None:
     greetings = []
     for _ in range(10):
-        with Dialogue(limited.submission_port) as dialogue:
+        with Dialogue(strict_server.submission_port) as dialogue:
             greetings.append(dialogue.greeting[:9])
     admitted = [g for g in greetings if g.startswith(b"220")]
-    assert 4 <= len(admitted) <= 6  # six a minute, less what the fixture's readiness probes used
+    assert 4 <= len(admitted) <= 6  # six a minute, less what the server's readiness probe used
     assert greetings == admitted + [b"421 4.7.0"] * (10 - len(admitted))
 
 
-async def test_limits_plain_auth_off_loopback_needs_starttls_first(limited: Server) -> None:
+async def test_limits_plain_auth_off_loopback_needs_starttls_first(strict_server: Server) -> None:
     user = await mail_user()
     address = own_network_address()
-    with smtplib.SMTP(address, limited.submission_port, timeout=30) as client:
+    with smtplib.SMTP(address, strict_server.submission_port, timeout=30) as client:
         client.ehlo("laptop.example.org")
         assert not client.has_extn("auth")
         code, message = client.docmd("AUTH", "PLAIN AHVzZXIAcGFzcw==")
