@@ -199,7 +199,7 @@ async def append(account: Account, name: str, raw: bytes, flags: list[str],
             message = await store.add_message(db, folder, raw, ref, flags=flags, internal_date=internal_date)
         except store.QuotaExceeded as error:
             await db.rollback()
-            store.forget_blobs(db, folder.org_id, [ref.key])  # the stored bytes are not needed
+            store.forget_blobs(db, account.org_id, [ref.key])  # the stored bytes are not needed
             await db.commit()
             raise _refusal(error) from None
         await db.commit()
