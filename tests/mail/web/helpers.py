@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+import weakref
 from dataclasses import dataclass
 
 import httpx
@@ -39,11 +40,17 @@ async def signed_in(client: httpx.AsyncClient, user: TestUser) -> httpx.AsyncCli
     return client
 
 
+_tokens: weakref.WeakKeyDictionary[httpx.AsyncClient, str] = weakref.WeakKeyDictionary()
+
+
 async def csrf(client: httpx.AsyncClient) -> str:
-    response = await client.get("/mail/settings")
-    found = CSRF.search(response.text)
-    assert found, response.text[:300]
-    return found.group(1)
+    """The client's CSRF token, read once from a page (it lasts as long as its cookie)."""
+    if client not in _tokens:
+        response = await client.get("/mail/settings")
+        found = CSRF.search(response.text)
+        assert found, response.text[:300]
+        _tokens[client] = found.group(1)
+    return _tokens[client]
 
 
 async def post(client: httpx.AsyncClient, path: str, data: dict[str, object] | None = None,

@@ -12,7 +12,8 @@ import httpx
 
 from hexagone.core.db import org_session
 from hexagone.identity.models import User
-from hexagone.mail.service import mailboxes
+from hexagone.mail.models import Message
+from hexagone.mail.service import mailboxes, store
 from tests.conftest import Server
 from tests.mail.factories import deliver, make_mail_org, make_mail_user, make_message, messages_in
 from tests.mail.smtp.helpers import add_alias
@@ -23,9 +24,7 @@ def parsed(raw: bytes) -> email.message.EmailMessage:
     return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
 
 
-async def raw_of(message) -> bytes:  # type: ignore[no-untyped-def]
-    from hexagone.mail.service import store
-
+async def raw_of(message: Message) -> bytes:
     return await store.read(message)
 
 
