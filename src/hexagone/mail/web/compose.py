@@ -33,7 +33,7 @@ from hexagone.mail.service import addresses, mailboxes, outbound, store
 from hexagone.mail.web import drafting
 from hexagone.mail.web.access import Caller, caller, message_for, parse_uuid, special_folder
 from hexagone.mail.web.body import TOKEN, Attachment, attachments, body_leaves
-from hexagone.mail.web.common import done, navigation, render, text
+from hexagone.mail.web.common import done, file_size, navigation, render, text
 from hexagone.mail.web.drafting import Draft, File
 
 COMPOSE_PATH = "/mail/compose"
@@ -50,6 +50,11 @@ class Source:
     raw: bytes
     attachments: list[Attachment]
 
+    @classmethod
+    def of(cls, message: Message, raw: bytes) -> Source:
+        """Every part but the body, inline images included: what a forward carries on."""
+        return cls(message, raw, attachments(message.structure, body_leaves(message.structure), set()))
+
     def files(self, keep: set[int] | None = None) -> list[File]:
         leaves = mime.leaves(self.message.structure)
         return [drafting.file_of(self.raw, leaves[a.index], a.filename)
@@ -62,8 +67,7 @@ async def load_source(c: Caller, message_id: uuid.UUID | None, *, is_draft: bool
     message, _folder, _access = await message_for(c, message_id, write=is_draft)
     if is_draft and not message.draft:
         raise NotFound(_("This draft does not exist any more."))
-    structure = message.structure
-    return Source(message, await store.read(message), attachments(structure, body_leaves(structure), set()))
+    return Source.of(message, await store.read(message))
 
 
 async def display_name(c: Caller, sender: str) -> str:
@@ -77,14 +81,20 @@ async def page(request: Request, c: Caller, draft: Draft, *, title: str, source:
                draft_id: uuid.UUID | None = None, forward_of: uuid.UUID | None = None,
                keep: set[int] | None = None, error: str | None = None, status: int = 200) -> Response:
     senders = await addresses.sendable_addresses(c.db, c.user)
-    if draft.sender not in senders:
-        draft = replace(draft, sender=senders[0])
-    if not draft.message_id:
-        draft = replace(draft, message_id=drafting.new_message_id(draft.sender))
+    draft = _complete(draft, senders)
     return render(request, "mail/compose.html", {
         "title": title, "draft": draft, "senders": senders, "draft_id": draft_id, "forward_of": forward_of,
         "source": source, "keep": keep, "mailboxes": await navigation(c),
     }, status=status, error=error)
+
+
+def _complete(draft: Draft, senders: list[str]) -> Draft:
+    """A sender one may use (the first one by default), and a Message-ID."""
+    if draft.sender not in senders:
+        draft = replace(draft, sender=senders[0])
+    if not draft.message_id:
+        draft = replace(draft, message_id=drafting.new_message_id(draft.sender))
+    return draft
 
 
 async def signature(c: Caller) -> str:
@@ -110,9 +120,8 @@ async def _answer(request: Request, mode: str) -> Response:
         raw = await store.read(original)
         if mode == "forward":
             draft = drafting.forward(original, raw, signature=await signature(c))
-            forwarded = attachments(original.structure, body_leaves(original.structure), set())
             return await page(request, c, draft, title=_("Forward"), forward_of=original.id,
-                              source=Source(original, raw, forwarded))
+                              source=Source.of(original, raw))
         mine = await addresses.sendable_addresses(c.db, c.user)
         draft = drafting.reply(original, raw, to_all=mode == "all", mine=mine, signature=await signature(c))
         return await page(request, c, draft, title=_("Reply to all") if mode == "all" else _("Reply"))
@@ -164,8 +173,7 @@ async def save_draft(c: Caller, draft: Draft, files: list[File], previous: Messa
                          bcc=True, strict=False)
     limit = get_settings().mail_max_message_bytes
     if len(raw) > limit:
-        raise Invalid(_("The message is too large: at most %(size)s MB with its attachments.",
-                        size=limit // 1024 // 1024))
+        raise Invalid(_("The message is too large: at most %(size)s with its attachments.", size=file_size(limit)))
     drafts = await special_folder(c.db, await c.own_mailbox(), SpecialUse.DRAFTS, "Drafts")
     saved = await store.append(c.db, drafts, raw, flags=["\\Draft", "\\Seen"])
     if previous is not None:
@@ -177,12 +185,7 @@ async def save_draft(c: Caller, draft: Draft, files: list[File], previous: Messa
 
 async def _form_draft(c: Caller, form: FormData) -> tuple[Draft, Source | None, Source | None]:
     """The posted draft, with the previous version of it and the forwarded message."""
-    draft = drafting.from_form(_values(form))
-    senders = await addresses.sendable_addresses(c.db, c.user)
-    if draft.sender not in senders:
-        draft = replace(draft, sender=senders[0])
-    if not draft.message_id:
-        draft = replace(draft, message_id=drafting.new_message_id(draft.sender))
+    draft = _complete(drafting.from_form(_values(form)), await addresses.sendable_addresses(c.db, c.user))
     previous = await load_source(c, parse_uuid(text(form, "draft", 64)), is_draft=True)
     forwarded = None if previous else await load_source(c, parse_uuid(text(form, "forward_of", 64)), is_draft=False)
     return draft, previous, forwarded
