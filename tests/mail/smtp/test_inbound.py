@@ -152,3 +152,12 @@ async def test_inbound_bounce_with_null_sender_is_accepted(mail_server: Server) 
         assert client.sendmail("<>", [user.email], make_message(to=user.email)) == {}
     [stored] = await inbox_bytes(user)
     assert stored.startswith(b"Return-Path: <>\r\n")
+
+
+async def test_inbound_smtputf8_sender_and_utf8_header_are_accepted(mail_server: Server) -> None:
+    user = await mail_user()
+    raw = f"From: élève@exemple.fr\r\nTo: {user.email}\r\nSubject: Vœux\r\n\r\nBonne année\r\n".encode()
+    with inbound(mail_server) as client:
+        assert client.sendmail("élève@exemple.fr", [user.email], raw, mail_options=["SMTPUTF8"]) == {}
+    [stored] = await inbox_bytes(user)
+    assert stored.startswith("Return-Path: <élève@exemple.fr>\r\n".encode()) and b"with UTF8SMTP id" in stored
