@@ -92,19 +92,20 @@ def platform_sender(settings: Settings | None = None) -> str:
 
 async def resolve(address: str) -> Recipient | None:
     """``addresses.resolve`` in a session of its own. It may create a user's mailbox on
-    first use; two first deliveries at once may race to do it, so the loser asks again
-    (and on SQLite asks with the write lock, as a read transaction cannot start writing
-    once another writer has committed)."""
-    for attempt in range(3):
-        try:
-            async with system_session(write=attempt > 0) as db:
-                found = await addresses.resolve(db, address)
-                await db.commit()
-                return found
-        except (IntegrityError, DBAPIError):
-            if attempt == 2:
-                raise
-    return None
+    first use; two first deliveries at once may race to do it, so the loser asks again,
+    with the write lock (on SQLite a read transaction cannot start writing once another
+    writer has committed)."""
+    try:
+        return await _resolve(address, write=False)
+    except (IntegrityError, DBAPIError):
+        return await _resolve(address, write=True)
+
+
+async def _resolve(address: str, *, write: bool) -> Recipient | None:
+    async with system_session(write=write) as db:
+        found = await addresses.resolve(db, address)
+        await db.commit()
+        return found
 
 
 async def is_local_domain(domain: str) -> bool:
@@ -399,8 +400,8 @@ async def submit(user: User, raw: bytes, *, mail_from: str, recipients: list[str
 # --- platform e-mail -------------------------------------------------------------------
 
 
-async def queue_platform_mail(db: AsyncSession, org_id: uuid.UUID, raw: bytes, recipient: str) -> None:
-    """Queue a platform message in the caller's transaction (the outbox drain marks the
-    outbox row sent in the same one, so the message is queued exactly once)."""
-    ref = await store.put_blob(org_id, raw)
+async def queue_platform_mail(db: AsyncSession, org_id: uuid.UUID, ref: blobs.BlobRef, recipient: str) -> None:
+    """Queue a platform message (its bytes already stored) in the caller's transaction:
+    the outbox drain marks the outbox row sent in the same one, so the message is queued
+    exactly once."""
     await _add_to_queue(db, org_id, ref, mail_from=platform_sender(), recipients=[recipient])

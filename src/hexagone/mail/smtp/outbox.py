@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import uuid
 from email.message import EmailMessage
 
 from sqlalchemy import select, update
 
+from hexagone.core import blobs
 from hexagone.core.db import system_session, utcnow
 from hexagone.core.models import OutboxMessage
-from hexagone.mail.service import outbound
+from hexagone.mail.service import outbound, store
 
 log = logging.getLogger("hexagone.mail.outbound")
 
@@ -38,27 +40,34 @@ def compose(row: OutboxMessage) -> bytes:
 
 
 async def drain_once() -> int:
-    """Queue what the outbox holds; returns how many messages were queued."""
+    """Queue what the outbox holds, in one write transaction (few commits: on SQLite
+    every commit may make a concurrent read-then-write transaction fail). Returns how
+    many messages were queued."""
     async with system_session() as db:
         rows = list((await db.execute(select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
                                       .order_by(OutboxMessage.created_at).limit(BATCH))).scalars())
-    queued = 0
+    if not rows:
+        return 0
+    prepared: list[tuple[OutboxMessage, uuid.UUID | None, blobs.BlobRef | None]] = []
     for row in rows:
         org_id = row.org_id
         if org_id is None:
             recipient = await outbound.resolve(row.recipient)
             org_id = recipient.org_id if recipient else None
-        async with system_session(write=True) as db:
+        prepared.append((row, org_id, await store.put_blob(org_id, compose(row)) if org_id else None))
+    queued = 0
+    async with system_session(write=True) as db:
+        for row, org_id, ref in prepared:
             taken = await db.execute(update(OutboxMessage).where(OutboxMessage.id == row.id, OutboxMessage.sent_at.is_(None))
                                      .values(sent_at=utcnow()).execution_options(synchronize_session=False))
-            if taken.rowcount != 1:  # type: ignore[attr-defined]
-                continue  # another process took it
-            if org_id is None:
+            if org_id is None or ref is None:
                 log.warning("platform message to %s has no organisation to send it from: dropped", row.recipient)
+            elif taken.rowcount != 1:  # type: ignore[attr-defined]
+                store.forget_blobs(db, org_id, [ref.key])  # another process queued it
             else:
-                await outbound.queue_platform_mail(db, org_id, compose(row), row.recipient)
+                await outbound.queue_platform_mail(db, org_id, ref, row.recipient)
                 queued += 1
-            await db.commit()
+        await db.commit()
     return queued
 
 
