@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from procs import load, tree_cpu
 
+STALL_S = 30.0  # give up waiting for deliveries after this long without a new one
+
 
 @dataclass
 class SmtpFigures:
@@ -60,13 +62,18 @@ def measure(server: str, port: int, pid: int, recipient: str, delivered: Callabl
     out = subprocess.run(argv, capture_output=True, text=True)
     accepted_s = time.perf_counter() - t0
     errors = (out.stderr + out.stdout).strip()
-    done, last_progress, count = None, time.perf_counter(), before
-    while time.perf_counter() - last_progress < min(timeout, 30) and time.perf_counter() - t0 < timeout:
+    # Wait for the deliveries that follow the last 250: up to ``timeout`` after smtp-source
+    # ended, and no more than STALL_S without a new message in the mailbox.
+    done, count = None, before
+    ended = last_progress = time.perf_counter()
+    while True:
         now = delivered()
         if now != count:
             count, last_progress = now, time.perf_counter()
         if count - before >= messages:
             done = time.perf_counter() - t0
+            break
+        if time.perf_counter() - last_progress > STALL_S or time.perf_counter() - ended > timeout:
             break
         time.sleep(0.02)
     figures = SmtpFigures(server, sessions, messages, size, accepted_s, done, count - before,
