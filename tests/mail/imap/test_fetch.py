@@ -123,13 +123,18 @@ async def test_fetch_sequence_numbers_out_of_range_are_refused(raw, mailbox: Tes
     assert client.command(b"e", b"FETCH 1 (NOTANITEM)")[-1].startswith(b"e BAD")
 
 
-async def test_fetch_large_message_comes_back_whole(imapclient, user: TestUser) -> None:
-    body = "".join(f"ligne {i} " + "x" * 70 + "\n" for i in range(30_000))  # about 2.4 MB
-    raw_message = make_message(body=body)
-    await deliver(user, raw_message)
+async def test_fetch_large_message_comes_back_whole_among_small_ones(imapclient, user: TestUser) -> None:
+    body = "".join(f"ligne {i} " + "x" * 70 + "\n" for i in range(30_000))  # about 2.4 MB: streamed
+    large, small = make_message(body=body), make_message(body="petit")
+    await deliver(user, small)
+    await deliver(user, large)
+    await deliver(user, small)
     client = imapclient(user)
     client.select_folder("INBOX")
-    assert client.fetch([1], ["BODY.PEEK[]"])[1][b"BODY[]"] == raw_message
+    found = client.fetch([1, 2, 3], ["UID", "BODY.PEEK[]", "RFC822.SIZE", "FLAGS"])
+    assert [found[uid][b"BODY[]"] for uid in (1, 2, 3)] == [small, large, small]
+    assert found[2][b"RFC822.SIZE"] == len(large) and found[2][b"FLAGS"] == ()
+    assert client.fetch([2], ["BODY[]"])[2][b"FLAGS"] == (b"\\Seen",)
 
 
 # --- the corpus ----------------------------------------------------------------------------

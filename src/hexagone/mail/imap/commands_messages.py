@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from hexagone.core import blobs
 from hexagone.core.blobs import BlobNotFound
 from hexagone.mail.imap import messages
 from hexagone.mail.imap.arguments import Args, format_uid_set
-from hexagone.mail.imap.fetch import FLAG_COLUMNS, FetchPlan, flags, parse_fetch, render
+from hexagone.mail.imap.connection import Closed
+from hexagone.mail.imap.fetch import FLAG_COLUMNS, WHOLE_MESSAGE, FetchPlan, flags, parse_fetch, render
 from hexagone.mail.imap.parser import CommandError
 from hexagone.mail.imap.query import Context, compile_search
 from hexagone.mail.imap.search import parse_search
@@ -30,20 +33,25 @@ log = logging.getLogger("hexagone.mail.imap")
 
 BATCH_BYTES = 8 * 1024 * 1024
 BATCH_MESSAGES = 64
+STREAM_BYTES = 1024 * 1024
 IDLE_SECONDS = 30 * 60
 _STORE_RE = re.compile(r"([+-]?)FLAGS(\.SILENT)?")
 _MODES = {"+": "add", "-": "remove", "": "set"}
 
 
-def _batches(rows: list[Any]) -> list[list[Any]]:
-    """Rows in groups small enough to hold their messages in memory together."""
-    batches: list[list[Any]] = []
+def _batches(rows: list[Any], stream: bool) -> list[tuple[list[Any], bool]]:
+    """Rows in groups small enough to hold their messages in memory together; with
+    ``stream``, a large message is a group of its own, copied to the socket in pieces."""
+    batches: list[tuple[list[Any], bool]] = []
     size = 0
     for row in rows:
-        if not batches or len(batches[-1]) >= BATCH_MESSAGES or size + row.size > BATCH_BYTES:
-            batches.append([])
+        if stream and row.size > STREAM_BYTES:
+            batches.append(([row], True))
+            continue
+        if not batches or batches[-1][1] or len(batches[-1][0]) >= BATCH_MESSAGES or size + row.size > BATCH_BYTES:
+            batches.append(([], False))
             size = 0
-        batches[-1].append(row)
+        batches[-1][0].append(row)
         size += row.size
     return batches
 
@@ -105,13 +113,16 @@ class MessageCommands:
                 self._fetch_one(plan, row, None, seen_now, condstore)
                 await self.conn.maybe_flush()
             return "OK FETCH completed"
-        batches = _batches(rows)
-        pending = asyncio.ensure_future(_read(batches[0])) if batches else None
+        batches = _batches(rows, plan.streamable)
+        pending: asyncio.Future[list[bytes | None]] | None = None
         try:
-            for index, batch in enumerate(batches):
-                assert pending is not None
-                raws = await pending
-                pending = asyncio.ensure_future(_read(batches[index + 1])) if index + 1 < len(batches) else None
+            for index, (batch, stream) in enumerate(batches):
+                if stream:
+                    missing += not await self._stream_one(plan, batch[0], seen_now, condstore)
+                    continue
+                raws = await (pending or _read(batch))
+                following = batches[index + 1] if index + 1 < len(batches) else None
+                pending = asyncio.ensure_future(_read(following[0])) if following and not following[1] else None
                 for row, raw in zip(batch, raws, strict=True):
                     if raw is None:
                         missing += 1
@@ -125,8 +136,33 @@ class MessageCommands:
             return "NO [SERVERBUG] Some messages could not be read"
         return "OK FETCH completed"
 
+    async def _stream_one(self: Session, plan: FetchPlan, row: Any, seen_now: set[int], condstore: bool) -> bool:
+        """A large message, copied from the blob store to the socket a chunk at a time;
+        False when its blob is missing (nothing is written then)."""
+        try:
+            chunks = await blobs.get_store().get(row.blob_key)
+        except BlobNotFound:
+            log.error("message blob %s is missing", row.blob_key)
+            return False
+        pieces: list[bytes] = []
+        self._fetch_one(plan, row, None, seen_now, condstore, pieces.append)
+        for piece in pieces:
+            if piece is not WHOLE_MESSAGE:
+                self.send(piece)
+                continue
+            sent = 0
+            async for chunk in chunks:
+                sent += len(chunk)
+                self.send(chunk)
+                await self.conn.maybe_flush()
+            if sent != row.size:  # the literal announced another size: the session cannot go on
+                log.error("message blob %s has %d bytes, not %d", row.blob_key, sent, row.size)
+                self.conn.abort()
+                raise Closed
+        return True
+
     def _fetch_one(self: Session, plan: FetchPlan, row: Any, raw: bytes | None, seen_now: set[int],
-                   condstore: bool) -> None:
+                   condstore: bool, write: Callable[[bytes], None] | None = None) -> None:
         assert self.selected is not None
         seq = self.selected.seq_of(row.uid)
         if seq is None:
@@ -136,7 +172,7 @@ class MessageCommands:
             extra = ("FLAGS", "MODSEQ") if condstore else ("FLAGS",)
         elif condstore and "FLAGS" in plan.items:
             extra = ("MODSEQ",)
-        render(plan, seq, row, raw, self.conn.write, recent=row.uid in self.selected.recent, extra=extra)
+        render(plan, seq, row, raw, write or self.conn.write, recent=row.uid in self.selected.recent, extra=extra)
 
     # --- STORE ---------------------------------------------------------------------------
 

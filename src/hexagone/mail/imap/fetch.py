@@ -41,6 +41,10 @@ class BodyItem:
     partial: tuple[int, int | None] | None
     label: bytes  # the item's name in the response
 
+    @property
+    def whole(self) -> bool:
+        return not self.section.path and not self.section.text and self.partial is None
+
 
 @dataclass
 class FetchPlan:
@@ -58,6 +62,12 @@ class FetchPlan:
     @property
     def needs_structure(self) -> bool:
         return "structure" in self.columns
+
+    @property
+    def streamable(self) -> bool:
+        """True when every body asked for is the whole message, as it is stored: then a
+        large message can be copied from the blob store to the socket piece by piece."""
+        return self.needs_blob and all(item.whole for item in self.items if isinstance(item, BodyItem))
 
     def add_body(self, item: BodyItem) -> None:
         self.items.append(item)
@@ -138,6 +148,13 @@ def _flag_names() -> dict[tuple[bool, ...], list[bytes]]:
 _FLAG_NAMES = _flag_names()
 
 
+class _WholeMessage(bytes):
+    """Where :func:`render` leaves a large message's bytes for its caller to stream."""
+
+
+WHOLE_MESSAGE = _WholeMessage()
+
+
 def decoded(value: Any) -> Any:
     """A JSON column as FETCH reads it: selected as text and parsed with orjson, several
     times faster than the driver's json module on every envelope of a large FETCH."""
@@ -167,16 +184,21 @@ def _body(item: BodyItem, row: Any, raw: bytes | None, structure: Any) -> bytes:
 def render(plan: FetchPlan, seq: int, row: Any, raw: bytes | None, write: Callable[[bytes], None], *,
            recent: bool = False, extra: tuple[str, ...] = ()) -> None:
     """Write ``* seq FETCH (...)`` for one message; a body is written as its own piece,
-    never copied into a larger string. ``extra`` adds items the server volunteers
-    (FLAGS after an implicit \\Seen, MODSEQ once CONDSTORE is on)."""
+    never copied into a larger string, or, without ``raw``, as :data:`WHOLE_MESSAGE`
+    for the caller to stream. ``extra`` adds items the server volunteers (FLAGS after an
+    implicit \\Seen, MODSEQ once CONDSTORE is on)."""
     line = b"* %d FETCH (" % seq
     separator = b""
     structure = decoded(row.structure) if plan.needs_structure else None
     for item in [*plan.items, *(e for e in extra if e not in plan.items)] if extra else plan.items:
         if isinstance(item, BodyItem):
-            data = _body(item, row, raw, structure)
-            write(line + separator + b"%b {%d}\r\n" % (item.label, len(data)))
-            write(data)
+            if raw is None and item.whole:  # the caller streams it from the blob store
+                write(line + separator + b"%b {%d}\r\n" % (item.label, row.size))
+                write(WHOLE_MESSAGE)
+            else:
+                data = _body(item, row, raw, structure)
+                write(line + separator + b"%b {%d}\r\n" % (item.label, len(data)))
+                write(data)
             line = b""
         elif item == "UID":
             line += separator + b"UID %d" % row.uid
