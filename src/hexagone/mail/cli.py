@@ -115,7 +115,7 @@ async def _mailbox(address: str):  # type: ignore[no-untyped-def]
     if MODULE_NAME not in (org.modules or []):
         raise Invalid(f"the organisation of {address} does not subscribe to mail")
     if mailbox is None:
-        async with org_session(org.id) as db:
+        async with org_session(org.id, write=True) as db:
             row = await db.get(User, user.id)
             mailbox = await mailboxes.user_mailbox(db, row)
             await db.commit()

@@ -73,7 +73,7 @@ async def submit(request: Request, action: Action, page: Page) -> Response:
     principal = me(request)
     form = await request.form()
     try:
-        async with org_session(principal.org_id) as db:
+        async with org_session(principal.org_id, write=True) as db:
             response = await action(db, principal, form, request.path_params)
             await db.commit()
     except FORM_ERRORS as exc:

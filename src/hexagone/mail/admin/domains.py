@@ -16,7 +16,7 @@ from hexagone.mail.admin.common import me, render
 @admin_required
 async def domains_page(request: Request) -> Response:
     admin = me(request)
-    async with org_session(admin.org_id) as db:
+    async with org_session(admin.org_id, write=True) as db:
         records = await dns.domain_records(db, admin, get_settings())
         await db.commit()  # a domain's DKIM key is made the first time its records are shown
     return render(request, "mail/admin/dns.html", {"records": records})

@@ -62,7 +62,7 @@ async def import_csv(request: Request) -> Response:
         data = await upload(form, "file", MAX_CSV_BYTES)
         if data is None:
             raise Invalid(_("Choose a CSV file to import."))
-        async with org_session(admin.org_id) as db:
+        async with org_session(admin.org_id, write=True) as db:
             report = await jobs.queue_csv(db, admin, data, insecure=field(form, "insecure", 10) == "on")
             await db.commit()
     except FORM_ERRORS as exc:

@@ -141,11 +141,10 @@ def _batches(entries: Sequence[Entry], limit: int | None) -> Iterator[list[Entry
 class Importer:
     """One pass of an import: ``await Importer(...).run()``.
 
-    Every transaction it writes in starts with a write (an UPDATE of the run or of the
-    target folder): on SQLite, a transaction that reads first and writes second fails
-    at once if another connection wrote in between, and an import runs beside deliveries
-    and other imports. The run's progress is kept here and written whole, never read
-    back in the middle of a pass (one pass at a time writes a run's progress).
+    Its write transactions are write sessions (on SQLite they take the write lock at
+    BEGIN: an import runs beside deliveries and other imports) and start with a write
+    anyway. The run's progress is kept here and written whole, never read back in the
+    middle of a pass (one pass at a time writes a run's progress).
     """
 
     def __init__(self, org_id: uuid.UUID, mailbox: Mailbox, source: Source, run_id: uuid.UUID,
@@ -172,7 +171,7 @@ class Importer:
         return self.report
 
     async def _update(self, **values: Any) -> None:
-        async with org_session(self.org_id) as db:
+        async with org_session(self.org_id, write=True) as db:
             await self._write_run(db, **values)
             await db.commit()
 
@@ -211,7 +210,7 @@ class Importer:
         """The folder it goes to, created if needed; its progress entry is written now
         (and first, see the class) so that an empty or skipped folder is known next time."""
         special = mapping.special_use_of(folder.parts, folder.special_use)
-        async with org_session(self.org_id) as db:
+        async with org_session(self.org_id, write=True) as db:
             await self._save_progress(db, folder, None)
             target = await mailboxes.folder_by_special_use(db, self.mailbox.id, special) if special else None
             if target is None:
@@ -270,7 +269,7 @@ class Importer:
         folder is the one from :meth:`_target` (not read again: the first statement must
         be the store's UPDATE of it)."""
         refs = [await store.put_blob(self.org_id, message.raw) for message, _parsed in fresh]
-        async with org_session(self.org_id) as db:
+        async with org_session(self.org_id, write=True) as db:
             try:
                 for (message, parsed), ref in zip(fresh, refs, strict=True):
                     when = message.internal_date
@@ -294,7 +293,7 @@ async def run_import(mailbox: Mailbox, source: Source, *, limit: int | None = No
     async with org_session(mailbox.org_id) as db:
         run = await find_run(db, mailbox.id, source.label)
     if run is None:
-        async with org_session(mailbox.org_id) as db:
+        async with org_session(mailbox.org_id, write=True) as db:
             run = ImportRun(org_id=mailbox.org_id, mailbox_id=mailbox.id, source=source.label, status=Status.QUEUED,
                             progress={})
             db.add(run)

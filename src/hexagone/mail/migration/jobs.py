@@ -117,14 +117,14 @@ async def list_runs(db: AsyncSession, actor: Principal, limit: int = 200) -> lis
 
 
 async def _forget_password(job: jobs.Claimed) -> None:
-    async with org_session(job.org_id) as db:  # type: ignore[arg-type]
+    async with org_session(job.org_id, write=True) as db:  # type: ignore[arg-type]
         await db.execute(update(jobs.Job).where(jobs.Job.id == job.id)
                          .values(payload={k: v for k, v in job.payload.items() if k != "secret"}))
         await db.commit()
 
 
 async def _record(org_id: uuid.UUID, run_id: uuid.UUID, status: str, error: str) -> None:
-    async with org_session(org_id) as db:
+    async with org_session(org_id, write=True) as db:
         await db.execute(update(ImportRun).where(ImportRun.id == run_id).values(
             status=status, error=error, finished_at=utcnow() if status == Status.FAILED else None))
         await db.commit()
