@@ -84,15 +84,22 @@ def make_engine(settings: Settings) -> AsyncEngine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
-            dbapi_conn.isolation_level = None  # the driver's own BEGIN is replaced by _sqlite_begin
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
             # SQLite cannot turn a read transaction into a write one once another
             # connection has committed since it began ("database is locked", at once,
-            # whatever the busy timeout). A session opened with write=True takes the
-            # write lock at BEGIN instead, waiting its turn like any writer.
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
+            # whatever the busy timeout). Ordinary sessions keep the driver's way: reads
+            # run outside any transaction and its BEGIN comes just before the first write.
+            # A session opened with write=True takes the write lock at BEGIN IMMEDIATE
+            # instead, so that the reads it makes before writing are consistent with them.
+            write = bool(conn.get_execution_options().get(WRITE_OPTION))
+            record = conn.connection
+            if record.info.get(WRITE_OPTION) != write:
+                record.dbapi_connection.isolation_level = None if write else ""
+                record.info[WRITE_OPTION] = write
+            if write:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
