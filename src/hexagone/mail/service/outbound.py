@@ -29,6 +29,7 @@ import email.utils
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -195,7 +196,7 @@ async def deliver_local(raw: bytes, local: dict[str, Recipient], *, mail_from: s
         outcome.delivered += sorted(reached)
         on_vacation = [m for m in targets if boxes[m].vacation]
         if on_vacation:
-            await vacation.consider(org_id, on_vacation, mail_from=mail_from, raw=raw)
+            await _after_delivery(vacation.consider(org_id, on_vacation, mail_from=mail_from, raw=raw))
     return outcome, retry
 
 
@@ -243,8 +244,18 @@ async def send(raw: bytes, *, mail_from: str, local: dict[str, Recipient], remot
         outcome.queued += addresses_
     bounce_org = org_id or next((r.org_id for r in local.values()), None)
     if outcome.failed and bounce_org is not None:
-        await bounce(raw, mail_from=mail_from, failures=outcome.failed, org_id=bounce_org)
+        await _after_delivery(bounce(raw, mail_from=mail_from, failures=outcome.failed, org_id=bounce_org))
     return outcome
+
+
+async def _after_delivery(step: Awaitable[None]) -> None:
+    """Run what follows a delivery (an auto-reply, a bounce) without letting it fail the
+    delivery: the message is stored, so the sender must get its 250, not a 4xx that
+    would make it send the message again."""
+    try:
+        await step
+    except Exception:
+        log.exception("a step after a delivery failed; the delivery stands")
 
 
 async def send_anywhere(raw: bytes, *, mail_from: str, recipients: list[str], org_id: uuid.UUID) -> Outcome:
@@ -312,7 +323,7 @@ async def run_queue(job: jobs.Claimed) -> None:
         elif not reply.delivered and expired:
             failures.append(dsn.Failure(address, "4.4.7", f"{reply.diagnostic} (message expired in the queue)"))
     if failures:  # before the rows change: a crash in between bounces twice rather than never
-        await bounce(raw, mail_from=message.mail_from, failures=failures, org_id=job.org_id)
+        await _after_delivery(bounce(raw, mail_from=message.mail_from, failures=failures, org_id=job.org_id))
     failed = {f.address for f in failures}
     async with org_session(job.org_id, write=True) as db:
         rows = list((await db.execute(select(OutboundRecipient).where(
