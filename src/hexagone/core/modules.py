@@ -37,6 +37,7 @@ class NavItem:
     # A path under the module answering an HTML fragment (a count: unread mail) that the
     # shell loads into the entry and refreshes every minute; empty for none.
     badge: str = ""
+    guests: bool = True  # False: hidden from guests (they have no mailbox, for instance)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Module:
     public_routes: Sequence[BaseRoute] = ()
     api_routers: Sequence[APIRouter] = ()
     nav: Sequence[NavItem] = ()
+    admin_nav: Sequence[NavItem] = ()  # tabs the module adds to the admin console
     search_providers: Sequence[SearchProvider] = ()
     event_handlers: dict[str, Sequence[EventHandler]] = field(default_factory=dict)
     servers: Sequence[Server] = ()

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hexagone.core import i18n, notifications, pubsub, templating
 from hexagone.core.db import get_engine, org_session
-from hexagone.core.modules import Registry, SearchHit
+from hexagone.core.modules import NavItem, Registry, SearchHit
 from hexagone.core.web import LANG_COOKIE, error_response, login_required, principal_of, safe_next
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -41,13 +41,18 @@ def registry() -> Registry:
 
 def _shell_context(request: Request) -> dict[str, Any]:
     principal = principal_of(request)
-    nav = []
+    nav: list[NavItem] = []
+    admin_nav: list[NavItem] = []
     if principal is not None and not principal.mfa_pending:
         for module in registry().visible_to(principal.org_modules):
-            nav.extend(module.nav)
+            nav.extend(item for item in module.nav if item.guests or not principal.is_guest)
+            admin_nav.extend(module.admin_nav)
+    in_admin = request.url.path.startswith("/admin") or any(request.url.path.startswith(i.path) for i in admin_nav)
     return {
         "principal": principal,
         "nav": nav,
+        "admin_nav": admin_nav,
+        "in_admin": in_admin,
         "csrf_token": request.scope.get("csrf_token", ""),
         "current_path": request.url.path,
     }

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hexagone.core.modules import Module
+from hexagone.core.i18n import N_
+from hexagone.core.modules import Module, NavItem
 from hexagone.mail import admin, imap, smtp, web
 from hexagone.mail.service import demo, store  # noqa: F401 - store registers the blob collection job
 
@@ -16,6 +17,7 @@ MODULE = Module(
     routes=[*web.ROUTES, *admin.ROUTES],
     public_routes=[*admin.PUBLIC_ROUTES],
     nav=[*web.NAV],
+    admin_nav=[NavItem(path="/mail/admin", label=N_("Mail"))],
     servers=[*imap.SERVERS, *smtp.SERVERS],
     models_module="hexagone.mail.models",
     demo=demo.seed,

@@ -14,4 +14,4 @@ from hexagone.mail.web import actions, badge, compose, folders, reading, setting
 ROUTES: list[BaseRoute] = [
     *folders.ROUTES, *reading.ROUTES, *actions.ROUTES, *compose.ROUTES, *settings.ROUTES, *badge.ROUTES,
 ]
-NAV: list[NavItem] = [NavItem(path="/mail/", label=N_("Mail"), icon="mail", badge="/mail/unread")]
+NAV: list[NavItem] = [NavItem(path="/mail/", label=N_("Mail"), icon="mail", badge="/mail/unread", guests=False)]
