@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hexagone.core import audit
 from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import system_session, utcnow
+from hexagone.core.i18n import gettext as _
 from hexagone.core.exceptions import Invalid
 from hexagone.core.security import token_digest
 from hexagone.identity.service import verify_credentials
@@ -38,7 +39,7 @@ async def create_app_password(db: AsyncSession, user: User, label: str) -> tuple
     """A new app password; the secret is returned once, grouped by four for reading."""
     label = label.strip()[:100]
     if not label:
-        raise Invalid("Name the client this password is for.")
+        raise Invalid(_("Name the client this password is for."))
     secret = "".join(secrets.choice(APP_PASSWORD_ALPHABET) for _ in range(APP_PASSWORD_LENGTH))
     row = AppPassword(org_id=user.org_id, user_id=user.id, label=label, token_hash=token_digest(secret))
     db.add(row)
@@ -66,7 +67,7 @@ async def _refuse(db: AsyncSession, user: User | None, email: str, ip: str, chan
                  target_id=user.id if user else "", target_label=email, ip=ip,
                  details={"channel": channel, "reason": reason})
     await db.commit()
-    return Invalid("Wrong e-mail address or password.")
+    return Invalid(_("Wrong e-mail address or password."))
 
 
 async def authenticate(email: str, password: str, *, ip: str, channel: str, settings: Settings | None = None) -> User:

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.config import get_settings
+from hexagone.core.i18n import gettext as _
 from hexagone.core.exceptions import Conflict, Forbidden, Invalid, NotFound
 from hexagone.identity.service.directory import OrgRole, User
 from hexagone.mail.models import Folder, Mailbox, MailboxGrant, MailboxKind, Message, SpecialUse
@@ -60,7 +61,7 @@ async def user_mailbox(db: AsyncSession, user: User) -> Mailbox:
     if mailbox is not None:
         return mailbox
     if user.role == OrgRole.GUEST:
-        raise Forbidden("Guests have no mailbox.")
+        raise Forbidden(_("Guests have no mailbox."))
     mailbox = Mailbox(id=uuid.uuid4(), org_id=user.org_id, kind=MailboxKind.USER, user_id=user.id,
                       address=user.email.lower(), display_name=user.display_name,
                       quota_bytes=get_settings().mail_default_quota_bytes)
@@ -73,7 +74,7 @@ async def user_mailbox(db: AsyncSession, user: User) -> Mailbox:
 async def create_shared_mailbox(db: AsyncSession, org_id: uuid.UUID, address: str, display_name: str) -> Mailbox:
     address = address.strip().lower()
     if (await db.execute(select(Mailbox.id).where(Mailbox.address == address))).first() is not None:
-        raise Conflict("This address is already in use.")
+        raise Conflict(_("This address is already in use."))
     mailbox = Mailbox(id=uuid.uuid4(), org_id=org_id, kind=MailboxKind.SHARED, address=address,
                       display_name=display_name.strip() or address, quota_bytes=get_settings().mail_default_quota_bytes)
     db.add(mailbox)
@@ -85,7 +86,7 @@ async def create_shared_mailbox(db: AsyncSession, org_id: uuid.UUID, address: st
 async def grant(db: AsyncSession, mailbox: Mailbox, user_id: uuid.UUID, *, can_write: bool = True,
                 can_send_as: bool = False) -> MailboxGrant:
     if mailbox.user_id == user_id:
-        raise Invalid("The owner of a mailbox needs no grant.")
+        raise Invalid(_("The owner of a mailbox needs no grant."))
     existing = (await db.execute(select(MailboxGrant).where(MailboxGrant.mailbox_id == mailbox.id,
                                                             MailboxGrant.user_id == user_id))).scalar_one_or_none()
     if existing is None:
@@ -117,7 +118,7 @@ async def access_to(db: AsyncSession, user: User, mailbox_id: uuid.UUID) -> Acce
     for access in await accessible(db, user):
         if access.mailbox.id == mailbox_id:
             return access
-    raise NotFound("No such mailbox.")
+    raise NotFound(_("No such mailbox."))
 
 
 async def folders(db: AsyncSession, mailbox_id: uuid.UUID) -> list[Folder]:
@@ -143,16 +144,16 @@ def check_folder_name(name: str) -> str:
     name = name.strip(DELIMITER)
     parts = name.split(DELIMITER)
     if not name or len(name) > MAX_FOLDER_NAME or any(not p.strip() for p in parts):
-        raise Invalid("Invalid folder name.")
+        raise Invalid(_("Invalid folder name."))
     if any(ord(ch) < 32 or ch in "*%" for ch in name):
-        raise Invalid("Folder names may not contain control characters, * or %.")
+        raise Invalid(_("Folder names may not contain control characters, * or %."))
     return INBOX + name[5:] if name.upper().startswith(INBOX + DELIMITER) or name.upper() == INBOX else name
 
 
 async def create_folder(db: AsyncSession, mailbox: Mailbox, name: str, special_use: str | None = None) -> Folder:
     name = check_folder_name(name)
     if await folder_by_name(db, mailbox.id, name) is not None:
-        raise Conflict("A folder of that name exists.")
+        raise Conflict(_("A folder of that name exists."))
     # Parents are created as needed, as RFC 3501 CREATE allows.
     parts = name.split(DELIMITER)
     for depth in range(1, len(parts)):
@@ -171,10 +172,10 @@ async def rename_folder(db: AsyncSession, mailbox: Mailbox, old: str, new: str) 
     folder and leaves INBOX empty (RFC 3501 6.3.5)."""
     folder = await folder_by_name(db, mailbox.id, old)
     if folder is None:
-        raise NotFound("No such folder.")
+        raise NotFound(_("No such folder."))
     new = check_folder_name(new)
     if await folder_by_name(db, mailbox.id, new) is not None:
-        raise Conflict("A folder of that name exists.")
+        raise Conflict(_("A folder of that name exists."))
     if folder.name == INBOX:
         target = await create_folder(db, mailbox, new)
         from hexagone.mail.service import store  # store builds on this module
@@ -193,9 +194,9 @@ async def delete_folder(db: AsyncSession, mailbox: Mailbox, name: str) -> list[s
     """Delete a folder and its messages; returns the blob keys that may now be unused."""
     folder = await folder_by_name(db, mailbox.id, name)
     if folder is None:
-        raise NotFound("No such folder.")
+        raise NotFound(_("No such folder."))
     if folder.name == INBOX:
-        raise Invalid("INBOX cannot be deleted.")
+        raise Invalid(_("INBOX cannot be deleted."))
     keys = list((await db.execute(select(Message.blob_key).where(Message.folder_id == folder.id))).scalars())
     freed = (await db.execute(select(Message.size).where(Message.folder_id == folder.id))).scalars().all()
     await db.execute(delete(Message).where(Message.folder_id == folder.id))
@@ -209,6 +210,6 @@ async def delete_folder(db: AsyncSession, mailbox: Mailbox, name: str) -> list[s
 async def set_subscribed(db: AsyncSession, mailbox_id: uuid.UUID, name: str, subscribed: bool) -> None:
     folder = await folder_by_name(db, mailbox_id, name)
     if folder is None:
-        raise NotFound("No such folder.")
+        raise NotFound(_("No such folder."))
     folder.subscribed = subscribed
     await db.flush()

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core import blobs, jobs
 from hexagone.core.db import org_session, utcnow
+from hexagone.core.i18n import gettext as _
 from hexagone.core.exceptions import Invalid, ServiceError
 from hexagone.core.pubsub import events
 from hexagone.mail import mime
@@ -75,10 +76,10 @@ def check_flags(flags: Iterable[str]) -> list[str]:
             continue
         if lowered.startswith("\\"):
             if lowered not in SYSTEM_FLAGS:
-                raise Invalid(f"Unknown system flag {flag}.")
+                raise Invalid(_("Unknown system flag %(flag)s.", flag=flag))
             flag = FLAG_NAMES[SYSTEM_FLAGS[lowered]]
         elif not flag or len(flag) > MAX_KEYWORD_LENGTH or any(c in flag for c in '(){ %*"\\]') or not flag.isprintable():
-            raise Invalid(f"Invalid keyword {flag!r}.")
+            raise Invalid(_("Invalid keyword %(keyword)s.", keyword=repr(flag)))
         if flag not in result:
             result.append(flag)
     return result
@@ -106,7 +107,7 @@ def _apply(message: Message, flags: list[str], mode: str) -> bool:
     else:
         current = [k for k in current if k not in keywords]
     if len(current) > MAX_KEYWORDS:
-        raise Invalid("Too many keywords on one message.")
+        raise Invalid(_("Too many keywords on one message."))
     message.keywords = current
     return flags_of(message) != before
 
@@ -135,23 +136,19 @@ async def _charge(db: AsyncSession, mailbox_id: uuid.UUID, size: int) -> None:
         .values(used_bytes=Mailbox.used_bytes + size).execution_options(synchronize_session=False)
     )
     if result.rowcount == 0:
-        raise QuotaExceeded("The mailbox is full.")
+        raise QuotaExceeded(_("The mailbox is full."))
 
 
 async def _thread_of(db: AsyncSession, mailbox_id: uuid.UUID, parsed: mime.Parsed) -> uuid.UUID:
+    """The conversation of a message: that of the first message it answers found in the
+    mailbox (one indexed lookup by Message-ID), else a new one. A reply that arrives
+    before the message it answers starts its own (looking for it would scan every header)."""
     parents = [i for i in [parsed.in_reply_to, *reversed(parsed.references)] if i]
     if parents:
         found = (await db.execute(select(Message.thread_id).where(Message.mailbox_id == mailbox_id,
                                                                   Message.message_id.in_(parents)).limit(1))).scalar()
         if found is not None:
             return found
-    if parsed.message_id:  # a reply that arrived before the message it answers
-        child = (await db.execute(select(Message.thread_id).where(
-            Message.mailbox_id == mailbox_id, Message.message_id != parsed.message_id,
-            Message.header.contains(parsed.message_id.encode()),
-        ).limit(1))).scalar()
-        if child is not None:
-            return child
     return uuid.uuid4()
 
 
@@ -197,7 +194,7 @@ async def deliver(org_id: uuid.UUID, folder_ids: Sequence[uuid.UUID], raw: bytes
         for folder_id in folder_ids:
             folder = await db.get(Folder, folder_id)
             if folder is None:
-                raise Invalid("The folder is gone.")
+                raise Invalid(_("The folder is gone."))
             messages.append(await add_message(db, folder, raw, ref, parsed=parsed))
         await db.commit()
     return messages
@@ -229,7 +226,7 @@ async def store_flags(db: AsyncSession, folder: Folder, messages: Sequence[Messa
                       *, unchanged_since: int | None = None) -> tuple[list[Message], list[Message]]:
     """IMAP STORE: returns (changed, refused by UNCHANGEDSINCE)."""
     if mode not in ("set", "add", "remove"):
-        raise Invalid("Unknown flag mode.")
+        raise Invalid(_("Unknown flag mode."))
     flags = check_flags(flags)
     refused = [m for m in messages if unchanged_since is not None and m.modseq > unchanged_since]
     candidates = [m for m in messages if m not in refused]
