@@ -116,3 +116,25 @@ async def test_search_bad_criteria_are_refused(client: Raw) -> None:
                      b"NOT", b"RETURN (FOO) ALL", b"()"]:
         assert client.command(b"a", b"SEARCH " + criteria)[-1].startswith(b"a BAD"), criteria
     assert client.command(b"b", b"NOOP")[-1].startswith(b"b OK")
+
+
+async def test_search_by_flags_follows_changes_of_this_and_other_sessions(raw) -> None:
+    owner = await make_mail_user()
+    for _ in range(4):
+        await deliver(owner)
+    client, other = raw(owner), raw(owner)
+    client.command(b"s", b"SELECT INBOX")
+    other.command(b"s", b"SELECT INBOX")
+    assert search(client, b"UNSEEN") == [1, 2, 3, 4]
+    client.command(b"a", b"STORE 1 +FLAGS (\\Seen)")
+    assert search(client, b"UNSEEN") == [2, 3, 4]
+    other.command(b"b", b"STORE 2 +FLAGS (\\Seen \\Deleted)")
+    other.command(b"c", b"EXPUNGE")
+    client.command(b"n", b"NOOP")  # hears of both
+    assert search(client, b"UNSEEN") == [2, 3] and search(client, b"UNSEEN", uid=True) == [3, 4]
+    append = make_message()
+    other.send(b"d APPEND INBOX (\\Flagged) {%d+}\r\n%b\r\n" % (len(append), append))
+    other.until(b"d")
+    client.command(b"m", b"NOOP")
+    assert search(client, b"FLAGGED") == [4] and search(client, b"OR FLAGGED SEEN NOT 2") == [1, 4]
+    assert search(client, b"NOT (UNSEEN 1:2)") == [1, 3, 4]

@@ -89,6 +89,16 @@ class Quota:
     quota_bytes: int
 
 
+async def uid_list(db: AsyncSession, folder_id: uuid.UUID, max_uid: int | None = None) -> array:  # type: ignore[type-arg]
+    """A folder's UIDs in order, sent by the database as one comma-separated string: for
+    50,000 messages that is one row to read instead of 50,000."""
+    query = select(func.aggregate_strings(cast(Message.uid, SqlText), ",")).where(Message.folder_id == folder_id)
+    if max_uid is not None:
+        query = query.where(Message.uid <= max_uid)
+    text = (await db.execute(query)).scalar()
+    return array("Q", sorted(map(int, text.split(",")))) if text else array("Q")
+
+
 def _external(access: Access, name: str) -> str:
     return name if access.own else f"{SHARED_PREFIX}{access.mailbox.address}{DELIMITER}{name}"
 
@@ -158,8 +168,7 @@ class Account:
             folder, access = await self.folder(db, name)
             ref = FolderRef(folder.id, folder.mailbox_id, _external(access, folder.name), folder.uidvalidity,
                             access.can_write)
-            uids = array("Q", (await db.execute(select(Message.uid).where(Message.folder_id == folder.id)
-                                                .order_by(Message.uid))).scalars())
+            uids = await uid_list(db, folder.id)
             first_unseen = (await db.execute(select(func.min(Message.uid)).where(
                 Message.folder_id == folder.id, Message.seen.is_(False)))).scalar()
             keywords = await self.keywords(db, folder.id)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hexagone.core import blobs
 from hexagone.core.blobs import BlobNotFound
-from hexagone.mail.imap import messages
+from hexagone.mail.imap import flagsearch, messages
 from hexagone.mail.imap.arguments import Args, format_uid_set
 from hexagone.mail.imap.connection import Closed
 from hexagone.mail.imap.fetch import FLAG_COLUMNS, WHOLE_MESSAGE, FetchPlan, flags, parse_fetch, render
@@ -99,6 +99,7 @@ class MessageCommands:
         if plan.sets_seen and not selected.read_only:
             result = await messages.set_flags(account, selected.folder.id, ranges, ["\\Seen"], "add")
             selected.note_own_change(result.modseq)
+            selected.update_flags(result.messages)
             seen_now = result.changed
         columns = set(plan.columns)
         condstore = "CONDSTORE" in self.enabled
@@ -210,6 +211,7 @@ class MessageCommands:
         result = await messages.set_flags(self.account, selected.folder.id, ranges, wanted, mode,
                                           unchanged_since=unchanged_since)
         selected.note_own_change(result.modseq)
+        selected.update_flags(result.messages)
         self.announce_keywords(k for m in result.messages for k in m.keywords or ())
         condstore = "CONDSTORE" in self.enabled
         refused = set(result.refused)
@@ -244,13 +246,21 @@ class MessageCommands:
         request = parse_search(args)
         if request.uses_modseq:
             self.enabled.add("CONDSTORE")
-        context = Context(seq_ranges=lambda s: selected.uid_ranges(s, uid=False, strict=False),  # type: ignore[arg-type]
-                          uid_ranges=lambda s: selected.uid_ranges(s, uid=True),  # type: ignore[arg-type]
-                          recent=sorted(selected.recent))
-        found = await messages.search(account, selected.folder.id, compile_search(request.criteria, context),
-                                      selected.max_uid, with_modseq=request.uses_modseq)
-        numbers = [row.uid for row in found] if uid else [n for row in found if (n := selected.seq_of(row.uid))]
-        highest = max((row.modseq for row in found), default=None) if request.uses_modseq else None
+        highest = None
+        if not request.uses_modseq and not selected.dirty and flagsearch.answerable(request.criteria):
+            if selected.flags is None:
+                selected.load_flags(await messages.flag_bits(account, selected.folder.id, selected.max_uid))
+            uids, seqs = flagsearch.search(selected, request.criteria)
+            numbers = uids if uid else seqs
+        else:
+            context = Context(seq_ranges=lambda s: selected.uid_ranges(s, uid=False, strict=False),  # type: ignore[arg-type]
+                              uid_ranges=lambda s: selected.uid_ranges(s, uid=True),  # type: ignore[arg-type]
+                              recent=sorted(selected.recent))
+            found = await messages.search(account, selected.folder.id, compile_search(request.criteria, context),
+                                          selected.max_uid, with_modseq=request.uses_modseq)
+            numbers = [row.uid for row in found] if uid else [n for row in found if (n := selected.seq_of(row.uid))]
+            if request.uses_modseq:
+                highest = max((row.modseq for row in found), default=None)
         if request.returns is None:
             line = b"* SEARCH" + b"".join(b" %d" % n for n in numbers)
             if request.uses_modseq and highest is not None:

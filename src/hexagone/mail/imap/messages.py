@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Integer, Text, cast, func, select
 from sqlalchemy.orm import load_only
 
 from hexagone.core import blobs
 from hexagone.core.exceptions import Invalid
-from hexagone.mail.imap.account import Account, FolderRef
+from hexagone.mail.imap.account import Account, FolderRef, uid_list
 from hexagone.mail.imap.parser import CommandError
 from hexagone.mail.imap.query import Compiled, UidRanges, uid_condition
 from hexagone.mail.models import Folder, Message
@@ -31,6 +31,12 @@ RANGES_PER_QUERY = 200
 MESSAGES_PER_CHANGE = 2000  # rows per store call, under every database's parameter limit
 JSON_COLUMNS = ("envelope", "structure", "keywords")  # read as text, parsed by fetch.decoded
 FLAG_FIELDS = ("seen", "answered", "flagged", "deleted", "draft", "keywords")
+FLAG_BITS = (("seen", 1), ("answered", 2), ("flagged", 4), ("deleted", 8), ("draft", 16))
+
+
+def bits_of(row: Any) -> int:
+    """A message's system flags as one byte (``row`` has the five boolean columns)."""
+    return sum(bit for name, bit in FLAG_BITS if getattr(row, name))
 
 
 class FolderGone(Exception):
@@ -219,8 +225,7 @@ async def changes(account: Account, folder_id: uuid.UUID, since: int, known_max_
         still_there = (await db.execute(select(func.count()).where(
             Message.folder_id == folder_id, Message.uid <= known_max_uid))).scalar_one()
         if still_there != known_count:
-            present = array("Q", (await db.execute(select(Message.uid).where(
-                Message.folder_id == folder_id, Message.uid <= known_max_uid).order_by(Message.uid))).scalars())
+            present = await uid_list(db, folder_id, known_max_uid)
         changed = (await db.execute(
             select(Message.uid, Message.modseq, *[getattr(Message, f) for f in FLAG_FIELDS])
             .where(Message.folder_id == folder_id, Message.modseq > since).order_by(Message.uid))).all()
@@ -238,3 +243,15 @@ async def search(account: Account, folder_id: uuid.UUID, compiled: Compiled, max
     if compiled.predicate is not None:
         found = [row for row in found if compiled.predicate(row)]
     return found
+
+
+async def flag_bits(account: Account, folder_id: uuid.UUID, max_uid: int) -> dict[int, int]:
+    """UID → flag bits of the messages a session knows of, read from the index alone and
+    sent as one string (``uid * 32 + bits``, comma separated) rather than 50,000 rows."""
+    packed = Message.uid * 32
+    for name, bit in FLAG_BITS:
+        packed = packed + cast(getattr(Message, name), Integer) * bit
+    async with account.db() as db:
+        text = (await db.execute(select(func.aggregate_strings(cast(packed, Text), ",")).where(
+            Message.folder_id == folder_id, Message.uid <= max_uid))).scalar()
+    return {value >> 5: value & 31 for value in map(int, text.split(","))} if text else {}

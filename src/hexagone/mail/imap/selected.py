@@ -3,7 +3,9 @@ message's sequence number is its position here), and how far it has caught up wi
 folder's changes (``modseq``).
 
 UIDs are kept in an ``array('Q')``: 8 bytes a message, so a session on a 50,000-message
-folder holds 400 KB, and an idle session on a small one almost nothing. Other sessions'
+folder holds 400 KB, and an idle session on a small one almost nothing. Once the session
+searches by flags it also keeps their bits (one byte a message, :attr:`Selected.flags`),
+loaded on first use and kept current with every change it hears of. Other sessions'
 changes are applied by :meth:`Selected.apply`, which says what to announce.
 """
 
@@ -16,7 +18,7 @@ from typing import Any
 
 from hexagone.mail.imap.account import FolderRef, Snapshot
 from hexagone.mail.imap.arguments import SequenceSet
-from hexagone.mail.imap.messages import Changes
+from hexagone.mail.imap.messages import Changes, bits_of
 from hexagone.mail.imap.parser import CommandError
 from hexagone.mail.imap.query import UidRanges
 
@@ -34,12 +36,13 @@ class Updates:
 
 
 class Selected:
-    __slots__ = ("folder", "read_only", "uids", "modseq", "recent", "own_modseqs", "keywords", "dirty")
+    __slots__ = ("folder", "read_only", "uids", "flags", "modseq", "recent", "own_modseqs", "keywords", "dirty")
 
     def __init__(self, snapshot: Snapshot, read_only: bool):
         self.folder: FolderRef = snapshot.folder
         self.read_only = read_only or not snapshot.folder.writable
         self.uids: array = snapshot.uids  # type: ignore[type-arg]
+        self.flags: bytearray | None = None  # flag bits by position, once a search needs them
         self.modseq = snapshot.highest_modseq
         self.recent: set[int] = set()  # messages that arrived while this session watched
         self.own_modseqs: set[int] = set()  # changes this session made and reported itself
@@ -82,6 +85,19 @@ class Selected:
             ranges.append((uids[lo - 1], uids[hi - 1]))
         return ranges
 
+    def load_flags(self, found: dict[int, int]) -> None:
+        """Take the flag bits read from the database (UID → bits) for the known UIDs."""
+        self.flags = bytearray(found.get(uid, 0) for uid in self.uids)
+
+    def update_flags(self, rows: Any) -> None:
+        """Record the current flags of messages this session changed or heard about."""
+        if self.flags is None:
+            return
+        for row in rows:
+            seq = self.seq_of(row.uid)
+            if seq is not None:
+                self.flags[seq - 1] = bits_of(row)
+
     def note_own_change(self, modseq: int | None) -> None:
         if modseq is not None and len(self.own_modseqs) < MAX_OWN_MODSEQS:
             self.own_modseqs.add(modseq)
@@ -91,7 +107,10 @@ class Selected:
         gone = set(removed)
         numbers = [i + 1 for i, uid in enumerate(self.uids) if uid in gone]
         if numbers:
-            self.uids = array("Q", (uid for uid in self.uids if uid not in gone))
+            kept = [i for i, uid in enumerate(self.uids) if uid not in gone]
+            self.uids = array("Q", (self.uids[i] for i in kept))
+            if self.flags is not None:
+                self.flags = bytearray(self.flags[i] for i in kept)
             self.recent -= gone
         return numbers[::-1]
 
@@ -101,11 +120,14 @@ class Selected:
             kept = set(changes.present)
             updates.expunged = self.remove([uid for uid in self.uids if uid not in kept])
         max_uid = self.max_uid
-        added = [row.uid for row in changes.rows if row.uid > max_uid]
+        added = [row for row in changes.rows if row.uid > max_uid]
         if added:
-            self.uids.extend(added)
-            self.recent.update(added)
+            self.uids.extend(row.uid for row in added)
+            if self.flags is not None:
+                self.flags.extend(bits_of(row) for row in added)
+            self.recent.update(row.uid for row in added)
             updates.exists = len(self.uids)
+        self.update_flags(row for row in changes.rows if row.uid <= max_uid)
         for row in changes.rows:
             if row.uid <= max_uid and row.modseq not in self.own_modseqs:
                 seq = self.seq_of(row.uid)
