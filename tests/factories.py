@@ -63,7 +63,7 @@ def unique(prefix: str) -> str:
 async def make_org(*, name: str | None = None, modules: tuple[str, ...] = ("sample",),
                    mfa_required: bool = False) -> TestOrg:
     domain = f"{unique('org')}.test"
-    async with system_session(write=True) as db:
+    async with system_session() as db:
         org = await orgs.create_org(db, name=name or unique("Org "), domain=domain, modules=list(modules))
         org.mfa_required = mfa_required
         await db.commit()
@@ -74,7 +74,7 @@ async def make_user(org: TestOrg, *, role: str = OrgRole.USER, password: str = D
                     mfa: bool = False, email: str | None = None) -> TestUser:
     if email is None:
         email = f"{unique('user')}@{org.domain}" if role != OrgRole.GUEST else f"{unique('guest')}@outside.test"
-    async with system_session(write=True) as db:
+    async with system_session() as db:
         user, _generated = await users.create_user(db, org_id=org.id, email=email, display_name=email.split("@")[0],
                                                    password=password, role=OrgRole(role))
         secret = None

@@ -44,9 +44,7 @@ async def login_page(request: Request) -> Response:
                                  {"next": next_url, "email": email, "error": _("Enter your e-mail address and password.")},
                                  status_code=400)
     try:
-        # write=True: the password hash takes long between the reads and the writes, and on
-        # SQLite any commit by another writer in between would fail this transaction.
-        async with system_session(write=True) as db:
+        async with system_session() as db:
             result = await login_service.login(db, get_settings(), email=email, password=password,
                                                ip=client_ip(request), user_agent=request.headers.get("user-agent", ""))
     except (Invalid, RateLimited) as exc:
@@ -101,7 +99,7 @@ async def forgot_password(request: Request) -> Response:
     if request.method == "GET":
         return templating.render(request, "identity/password_forgot.html", {})
     form = await request.form()
-    async with system_session(write=True) as db:  # reads, then writes: see login_page
+    async with system_session() as db:
         await tokens.request_password_reset(db, email=field(form, "email", 320),
                                             base_url=get_settings().resolved_base_url, ip=client_ip(request))
         await db.commit()
@@ -110,7 +108,7 @@ async def forgot_password(request: Request) -> Response:
 
 async def reset_password(request: Request) -> Response:
     token = request.path_params["token"]
-    async with system_session(write=request.method == "POST") as db:  # hashes, then writes: see login_page
+    async with system_session() as db:
         try:
             if request.method == "GET":
                 await tokens.check_reset_token(db, token)
@@ -130,7 +128,7 @@ async def reset_password(request: Request) -> Response:
 
 async def accept_invitation(request: Request) -> Response:
     token = request.path_params["token"]
-    async with system_session(write=request.method == "POST") as db:  # hashes, then writes: see login_page
+    async with system_session() as db:
         try:
             invitation = await tokens.live_invitation(db, token)
             if request.method == "GET":
