@@ -114,3 +114,12 @@ def test_mime_parse_never_raises_and_offsets_stay_inside(chunks: list[bytes]) ->
     json.dumps(parsed.structure)
     for leaf in mime.leaves(parsed.structure):
         assert 0 <= leaf["header_start"] <= leaf["body_start"] <= leaf["end"] <= len(raw)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_mime_raw_8bit_headers_are_read_as_text(encoding: str) -> None:
+    raw = "From: Zoé <zoe@exemple.fr>\r\nSubject: café crème\r\n\r\ncorps\r\n".encode(encoding)
+    parsed = mime.parse(raw)
+    assert parsed.subject == parsed.envelope["subject"] == "café crème"
+    assert parsed.from_addr == "Zoé <zoe@exemple.fr>"
+    assert parsed.envelope["from"] == [["Zoé", None, "zoe", "exemple.fr"]]

@@ -66,8 +66,9 @@ class Parsed:
 
 
 def clean(value: str) -> str:
-    """A string PostgreSQL will store: no NUL, no lone surrogate."""
-    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    """A string PostgreSQL will store: no NUL, no lone surrogate. Raw 8-bit header bytes
+    (SMTPUTF8 mail) reach us from ``email`` as surrogate escapes: they are read as UTF-8."""
+    return value.replace("\x00", "").encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def decode_header_value(value: str | None) -> str:
@@ -81,13 +82,31 @@ def decode_header_value(value: str | None) -> str:
     return clean(_SPACES.sub(" ", text).strip())
 
 
+def _header_text(value: object) -> str:
+    """A header value as text. ``compat32`` hands 8-bit headers (SMTPUTF8 mail, or
+    legacy Latin-1) over as ``Header`` objects whose ``str()`` loses the bytes: they are
+    read as UTF-8 here, else as Latin-1."""
+    if not isinstance(value, email.header.Header):
+        return str(value)
+    text = []
+    for chunk, charset in email.header.decode_header(value):
+        if isinstance(chunk, str):
+            text.append(chunk)
+            continue
+        for candidate in (charset if charset and charset != "unknown-8bit" else "utf-8", "utf-8", "latin-1"):
+            try:
+                text.append(chunk.decode(candidate))
+                break
+            except (LookupError, UnicodeDecodeError):
+                continue
+    return "".join(text)
+
+
 def _raw_header(msg: EmailMessage, name: str) -> str | None:
     value = msg.get(name)
     if value is None:
         return None
-    if isinstance(value, email.header.Header):
-        value = str(value)
-    return clean(_SPACES.sub(" ", str(value).replace("\r", "").replace("\n", " ")).strip())
+    return clean(_SPACES.sub(" ", _header_text(value).replace("\r", "").replace("\n", " ")).strip())
 
 
 def _addresses(msg: EmailMessage, name: str) -> list[list[str | None]] | None:
@@ -96,7 +115,7 @@ def _addresses(msg: EmailMessage, name: str) -> list[list[str | None]] | None:
     if not values:
         return None
     result: list[list[str | None]] = []
-    for display, addr in email.utils.getaddresses([_SPACES.sub(" ", str(v)) for v in values]):
+    for display, addr in email.utils.getaddresses([_SPACES.sub(" ", _header_text(v)) for v in values]):
         if not display and not addr:
             continue
         mailbox, _, host = addr.rpartition("@") if "@" in addr else (addr, "", "")
@@ -297,7 +316,7 @@ def _date(value: str | None) -> datetime | None:
 def _display_addresses(msg: EmailMessage, name: str) -> str:
     values = msg.get_all(name) or []
     people = []
-    for display, addr in email.utils.getaddresses([str(v) for v in values]):
+    for display, addr in email.utils.getaddresses([_header_text(v) for v in values]):
         display = decode_header_value(display)
         if addr or display:
             people.append(f"{display} <{addr}>" if display and addr else (addr or display))
