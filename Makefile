@@ -8,7 +8,7 @@ TEST_STAMP := $(VENV)/.installed-test
 ASSETS := src/hexagone/core/static/dist/app.js
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres assets install install-test test-debian-packages migration-initial bench clean
+.PHONY: run test test-sqlite test-postgres assets install install-test test-debian-packages migration-initial bench bench-mail clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ migration-initial: install
 ## Benchmarks by hand (not part of `make test`): logins/s, pages under wrk, memory; see bench/README.md
 bench:
 	bash bench/run_all.sh $(BENCH_ARGS)
+
+## Mail against Dovecot and Postfix on this machine (root; e.g. BENCH_MAIL_ARGS="--messages 5000")
+bench-mail: install
+	$(BIN)/python bench/mail/run.py $(BENCH_MAIL_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules src/hexagone/core/static/dist var
