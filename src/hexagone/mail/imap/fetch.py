@@ -17,19 +17,18 @@ from typing import Any
 import orjson
 
 from hexagone.mail.imap.arguments import Args
+from hexagone.mail.imap.messages import FLAG_BITS, bits_of
 from hexagone.mail.imap.parser import Atom, CommandError, Token
 from hexagone.mail.imap.structure import Section, body_structure, envelope
 from hexagone.mail.imap.wire import internal_date
 
-FLAG_COLUMNS = ("seen", "answered", "flagged", "deleted", "draft", "keywords")
+FLAG_COLUMNS = ("flag_bits", "keywords")  # flag_bits: the five system flags packed by the database
 MACROS = {"ALL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"],
           "FAST": ["FLAGS", "INTERNALDATE", "RFC822.SIZE"],
           "FULL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"]}
 SIMPLE = {"UID": ("uid",), "FLAGS": FLAG_COLUMNS, "INTERNALDATE": ("internal_date",), "RFC822.SIZE": ("size",),
           "ENVELOPE": ("envelope",), "BODYSTRUCTURE": ("structure",), "BODY": ("structure",), "MODSEQ": ("modseq",)}
 _BODY_RE = re.compile(r"(BODY(?:\.PEEK)?)\[(.*)\](?:<(\d{1,10})(?:\.(\d{1,10}))?>)?", re.I | re.S)
-_SYSTEM_FLAGS = (("seen", b"\\Seen"), ("answered", b"\\Answered"), ("flagged", b"\\Flagged"),
-                 ("deleted", b"\\Deleted"), ("draft", b"\\Draft"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,15 +136,12 @@ def parse_fetch(args: Args, *, uid: bool) -> FetchPlan:
     return plan
 
 
-def _flag_names() -> dict[tuple[bool, ...], list[bytes]]:
-    names = {}
-    for bits in range(32):
-        key = tuple(bool(bits & (1 << i)) for i in range(5))
-        names[key] = [flag for (_, flag), on in zip(_SYSTEM_FLAGS, key, strict=True) if on]
-    return names
+def _flag_lists() -> list[list[bytes]]:
+    """The system flag names for each of the 32 combinations of the five flag bits."""
+    return [[b"\\" + name.capitalize().encode() for name, bit in FLAG_BITS if bits & bit] for bits in range(32)]
 
 
-_FLAG_NAMES = _flag_names()
+_FLAG_LISTS = _flag_lists()
 
 
 class _WholeMessage(bytes):
@@ -161,12 +157,16 @@ def decoded(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str) else value
 
 
-def flags(row: Any, recent: bool = False) -> bytes:
-    names = _FLAG_NAMES[(bool(row.seen), bool(row.answered), bool(row.flagged), bool(row.deleted), bool(row.draft))]
-    keywords = row.keywords
+def flag_list(bits: int, keywords: Any, recent: bool = False) -> bytes:
+    names = _FLAG_LISTS[bits]
     if recent or (keywords and keywords != "[]"):
         names = [*names, *([b"\\Recent"] if recent else []), *(k.encode() for k in decoded(keywords) or ())]
     return b"(" + b" ".join(names) + b")"
+
+
+def flags(message: Any, recent: bool = False) -> bytes:
+    """The FLAGS of a message row or object that has the five flag columns."""
+    return flag_list(bits_of(message), message.keywords, recent)
 
 
 def _body(item: BodyItem, row: Any, raw: bytes | None, structure: Any) -> bytes:
@@ -181,40 +181,41 @@ def _body(item: BodyItem, row: Any, raw: bytes | None, structure: Any) -> bytes:
     return data
 
 
+_SIMPLE_ITEMS: dict[str, Callable[[Any, bool, Any], bytes]] = {
+    "UID": lambda row, recent, structure: b"UID %d" % row.uid,
+    "FLAGS": lambda row, recent, structure: b"FLAGS " + flag_list(row.flag_bits, row.keywords, recent),
+    "INTERNALDATE": lambda row, recent, structure: b"INTERNALDATE " + internal_date(row.internal_date),
+    "RFC822.SIZE": lambda row, recent, structure: b"RFC822.SIZE %d" % row.size,
+    "ENVELOPE": lambda row, recent, structure: b"ENVELOPE " + envelope(decoded(row.envelope)),
+    "BODYSTRUCTURE": lambda row, recent, structure: b"BODYSTRUCTURE " + body_structure(structure, True),
+    "BODY": lambda row, recent, structure: b"BODY " + body_structure(structure, False),
+    "MODSEQ": lambda row, recent, structure: b"MODSEQ (%d)" % row.modseq,
+}
+
+
 def render(plan: FetchPlan, seq: int, row: Any, raw: bytes | None, write: Callable[[bytes], None], *,
            recent: bool = False, extra: tuple[str, ...] = ()) -> None:
     """Write ``* seq FETCH (...)`` for one message; a body is written as its own piece,
     never copied into a larger string, or, without ``raw``, as :data:`WHOLE_MESSAGE`
     for the caller to stream. ``extra`` adds items the server volunteers (FLAGS after an
     implicit \\Seen, MODSEQ once CONDSTORE is on)."""
-    line = b"* %d FETCH (" % seq
-    separator = b""
+    parts = [b"* %d FETCH (" % seq]  # the response line so far, joined before each body
     structure = decoded(row.structure) if plan.needs_structure else None
+    separator = b""
     for item in [*plan.items, *(e for e in extra if e not in plan.items)] if extra else plan.items:
-        if isinstance(item, BodyItem):
-            if raw is None and item.whole:  # the caller streams it from the blob store
-                write(line + separator + b"%b {%d}\r\n" % (item.label, row.size))
-                write(WHOLE_MESSAGE)
-            else:
-                data = _body(item, row, raw, structure)
-                write(line + separator + b"%b {%d}\r\n" % (item.label, len(data)))
-                write(data)
-            line = b""
-        elif item == "UID":
-            line += separator + b"UID %d" % row.uid
-        elif item == "FLAGS":
-            line += separator + b"FLAGS " + flags(row, recent)
-        elif item == "INTERNALDATE":
-            line += separator + b"INTERNALDATE " + internal_date(row.internal_date)
-        elif item == "RFC822.SIZE":
-            line += separator + b"RFC822.SIZE %d" % row.size
-        elif item == "ENVELOPE":
-            line += separator + b"ENVELOPE " + envelope(decoded(row.envelope))
-        elif item == "BODYSTRUCTURE":
-            line += separator + b"BODYSTRUCTURE " + body_structure(structure, True)
-        elif item == "BODY":
-            line += separator + b"BODY " + body_structure(structure, False)
-        elif item == "MODSEQ":
-            line += separator + b"MODSEQ (%d)" % row.modseq
+        parts.append(separator)
         separator = b" "
-    write(line + b")\r\n")
+        if type(item) is str:
+            parts.append(_SIMPLE_ITEMS[item](row, recent, structure))
+            continue
+        if raw is None and item.whole:  # the caller streams it from the blob store
+            size, data = row.size, WHOLE_MESSAGE
+        else:
+            data = _body(item, row, raw, structure)
+            size = len(data)
+        parts.append(b"%b {%d}\r\n" % (item.label, size))
+        write(b"".join(parts))
+        write(data)
+        parts = []
+    parts.append(b")\r\n")
+    write(b"".join(parts))

@@ -39,6 +39,15 @@ def bits_of(row: Any) -> int:
     return sum(bit for name, bit in FLAG_BITS if getattr(row, name))
 
 
+def _packed_flags() -> Any:
+    """The same byte computed by the database: one column to read instead of five."""
+    packed: Any = None
+    for name, bit in FLAG_BITS:
+        term = cast(getattr(Message, name), Integer) * bit
+        packed = term if packed is None else packed + term
+    return packed
+
+
 class FolderGone(Exception):
     """The selected folder was deleted by another session."""
 
@@ -88,8 +97,14 @@ def _refusal(error: Exception) -> CommandError:
 async def rows(account: Account, folder_id: uuid.UUID, ranges: UidRanges, columns: Iterable[str], *,
                changed_since: int | None = None) -> list[Any]:
     """The requested columns of the messages in ``ranges``, in UID order."""
-    selected = [Message.uid] + [cast(getattr(Message, c), Text).label(c) if c in JSON_COLUMNS else getattr(Message, c)
-                                for c in sorted(set(columns) - {"uid"})]
+    selected = [Message.uid]
+    for name in sorted(set(columns) - {"uid"}):
+        if name == "flag_bits":
+            selected.append(_packed_flags().label(name))
+        elif name in JSON_COLUMNS:
+            selected.append(cast(getattr(Message, name), Text).label(name))
+        else:
+            selected.append(getattr(Message, name))
     found: list[Any] = []
     async with account.db() as db:
         for group in _groups(ranges):
@@ -248,9 +263,7 @@ async def search(account: Account, folder_id: uuid.UUID, compiled: Compiled, max
 async def flag_bits(account: Account, folder_id: uuid.UUID, max_uid: int) -> dict[int, int]:
     """UID → flag bits of the messages a session knows of, read from the index alone and
     sent as one string (``uid * 32 + bits``, comma separated) rather than 50,000 rows."""
-    packed = Message.uid * 32
-    for name, bit in FLAG_BITS:
-        packed = packed + cast(getattr(Message, name), Integer) * bit
+    packed = Message.uid * 32 + _packed_flags()
     async with account.db() as db:
         text = (await db.execute(select(func.aggregate_strings(cast(packed, Text), ",")).where(
             Message.folder_id == folder_id, Message.uid <= max_uid))).scalar()

@@ -27,7 +27,7 @@ from hexagone.mail.imap.commands_auth import AuthCommands
 from hexagone.mail.imap.commands_folders import FolderCommands
 from hexagone.mail.imap.commands_messages import MessageCommands
 from hexagone.mail.imap.connection import Closed, Connection
-from hexagone.mail.imap.fetch import flags as flag_list
+from hexagone.mail.imap.fetch import flags
 from hexagone.mail.imap.notify import hub
 from hexagone.mail.imap.parser import Command, CommandError, Continue, Framer, Refused
 from hexagone.mail.imap.selected import Selected
@@ -204,7 +204,7 @@ class Session(AuthCommands, FolderCommands, MessageCommands):
         for number, row in updates.flags:
             modseq = b" MODSEQ (%d)" % row.modseq if condstore else b""
             self.send(b"* %d FETCH (UID %d FLAGS %b%b)\r\n" % (
-                number, row.uid, flag_list(row, row.uid in selected.recent), modseq))
+                number, row.uid, flags(row, row.uid in selected.recent), modseq))
 
     def announce_keywords(self, keywords: object) -> None:
         """Send FLAGS again when a keyword new to the folder appears."""

@@ -11,6 +11,7 @@ from hexagone.mail.imap import utf7
 from hexagone.mail.imap.arguments import MONTHS
 
 _NEEDS_LITERAL = re.compile(rb"[\x00\r\n\x80-\xff]")
+not_plain = re.compile(r'[^ !#-\[\]-~]').search  # a character a quoted string cannot hold as it is
 _ESCAPE = re.compile(rb'(["\\])')
 MAX_QUOTED = 1000
 _MONTHS = [m.encode() for m in MONTHS]
@@ -19,9 +20,7 @@ _MONTHS = [m.encode() for m in MONTHS]
 def string(value: str | bytes) -> bytes:
     """A quoted string, or a literal for 8-bit, line ends and long text."""
     if isinstance(value, str):
-        # The common case, on every envelope field of every FETCH: printable ASCII.
-        if len(value) <= MAX_QUOTED and value.isascii() and value.isprintable() and '"' not in value and (
-                "\\" not in value):
+        if len(value) <= MAX_QUOTED and not not_plain(value):  # the common case: printable ASCII
             return b'"' + value.encode() + b'"'
         data = value.encode("utf-8", "surrogateescape")
     else:
