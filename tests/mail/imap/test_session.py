@@ -168,3 +168,15 @@ async def test_session_unknown_command_is_bad_and_the_session_goes_on(raw: Calla
     client = raw()
     assert client.command(b"a", b"XYZZY plugh")[-1] == b"a BAD Unknown command"
     assert client.command(b"b", b"CAPABILITY")[-1] == b"b OK CAPABILITY completed"
+
+
+async def test_session_failed_tls_handshake_closes_only_that_connection(raw, server: Server, user: TestUser) -> None:
+    client = raw()
+    assert client.command(b"a", b"STARTTLS")[-1] == b"a OK Begin TLS negotiation now"
+    client.send(b"this is not a TLS client hello\r\n" * 10)
+    client.sock.settimeout(10)
+    assert client.sock.recv(1000)[:1] in (b"", b"\x15")  # closed, at most after a TLS alert
+    other = Raw(server.imap_port)
+    other.login(user)
+    assert other.command(b"n", b"NOOP")[-1] == b"n OK NOOP completed"
+    other.close()

@@ -17,6 +17,7 @@ from hexagone.core.exceptions import Invalid, RateLimited
 from hexagone.mail import tls
 from hexagone.mail.imap.account import Account
 from hexagone.mail.imap.arguments import Args
+from hexagone.mail.imap.connection import Closed
 from hexagone.mail.imap.parser import Atom, CommandError, Literal, Quoted
 from hexagone.mail.imap.state import State
 from hexagone.mail.service import auth
@@ -94,7 +95,11 @@ class AuthCommands:
             raise CommandError("TLS is already active")
         context = tls.server_context(self.settings)
         self.send(b"%b OK Begin TLS negotiation now\r\n" % tag.encode())
-        await self.conn.start_tls(context)
+        try:
+            await self.conn.start_tls(context)
+        except (OSError, TimeoutError):  # a failed handshake (ssl.SSLError is an OSError): nothing more to say
+            self.conn.abort()
+            raise Closed from None
         return None  # answered before the handshake
 
     async def cmd_login(self: Session, tag: str, args: Args) -> str:
