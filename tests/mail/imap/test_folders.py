@@ -143,3 +143,12 @@ async def test_folders_quota_of_the_mailbox(imapclient, raw, user: TestUser) -> 
 
 async def test_folders_setquota_is_refused(raw, user: TestUser) -> None:
     assert b"NO [NOPERM]" in raw(user).command(b"a", b'SETQUOTA "" (STORAGE 1)')[-1]
+
+
+async def test_folders_deleting_a_parent_leaves_it_as_a_non_selectable_node(imapclient, user: TestUser) -> None:
+    client = imapclient(user)
+    client.create_folder("Projets/2025")
+    client.delete_folder("Projets")
+    listing = {name: flags for flags, _, name in client.list_folders("", "%")}
+    assert listing["Projets"] == (b"\\Noselect", b"\\HasChildren")
+    assert [name for _, _, name in client.list_folders("Projets/", "%")] == ["Projets/2025"]

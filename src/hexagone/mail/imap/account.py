@@ -198,10 +198,10 @@ class Account:
             if access.own and (name == SHARED or name.startswith(SHARED_PREFIX)):
                 continue  # hidden by the shared namespace
             entries[_external(access, name)] = (True, special_use, subscribed)
-        if len(accesses) > 1:
-            entries.setdefault(SHARED, (False, None, False))
-            for access in accesses[1:]:
-                entries.setdefault(_root(access), (False, None, False))
+        for name in list(entries):  # a parent deleted under its children, and the shared nodes
+            parts = name.split(DELIMITER)
+            for depth in range(1, len(parts)):
+                entries.setdefault(DELIMITER.join(parts[:depth]), (False, None, False))
         names = sorted(entries, key=lambda n: (n != INBOX, n.lower()))
         children = {n.rsplit(DELIMITER, 1)[0] for n in names if DELIMITER in n}
         return [ListEntry(n, *entries[n], has_children=n in children) for n in names]
