@@ -36,6 +36,9 @@ class Closed(Exception):
 class Connection(asyncio.Protocol):
     """Transport glue for one client; ``session_factory`` makes the session that runs it."""
 
+    __slots__ = ("_session_factory", "transport", "framer", "peer_ip", "tls", "out", "out_size", "_data_waiter",
+                 "_drain_waiter", "_paused_reading", "_paused_writing", "_closed", "task")
+
     def __init__(self, session_factory: Callable[[Connection], object]):
         self._session_factory = session_factory
         self.transport: asyncio.Transport | None = None

@@ -113,6 +113,9 @@ class Framer:
     session lowers it before login); ``max_line`` bounds each line fragment.
     """
 
+    __slots__ = ("buffer", "literal_limit", "max_line", "max_command", "_parts", "_literal", "_discard",
+                 "_overlong", "_scanned", "_size")
+
     def __init__(self, literal_limit: Callable[[str], int], *, max_line: int = MAX_LINE,
                  max_command: int = MAX_COMMAND):
         self.buffer = bytearray()
