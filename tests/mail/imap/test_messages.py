@@ -170,3 +170,12 @@ async def test_messages_select_reports_the_folder(raw, three: TestUser) -> None:
         b"* 4 EXISTS", b"* 0 RECENT", b"* OK [UNSEEN 1] First unseen",
         b"* OK [UIDVALIDITY %d] UIDs valid" % inbox.uidvalidity, b"* OK [UIDNEXT 5] Predicted next UID",
         b"* OK [HIGHESTMODSEQ %d] Highest" % inbox.highest_modseq, b"s OK [READ-WRITE] SELECT completed"]
+
+
+async def test_messages_commands_on_an_empty_folder_name_nothing(raw, user: TestUser) -> None:
+    client = raw(user)
+    assert b"* 0 EXISTS" in client.command(b"s", b"SELECT Drafts")
+    assert client.command(b"a", b"FETCH 1:* (FLAGS)") == [b"a OK FETCH completed"]
+    assert client.command(b"b", b"STORE 1:* +FLAGS (\\Seen)") == [b"b OK STORE completed"]
+    assert client.command(b"c", b"SEARCH 1:*") == [b"* SEARCH", b"c OK SEARCH completed"]
+    assert client.command(b"d", b"UID FETCH 1:* (FLAGS)") == [b"d OK FETCH completed"]

@@ -65,9 +65,9 @@ class Selected:
         """The UID ranges a sequence set names, limited to messages this session knows.
         A message number beyond EXISTS is an error (``strict``) or ignored (SEARCH)."""
         uids = self.uids
+        if not uids:  # nothing to name, even "1:*"
+            return []
         if uid:
-            if not uids:
-                return []
             ranges = []
             for lo, hi in numbers.resolved(uids[-1]):
                 start, end = bisect_left(uids, lo), bisect_right(uids, hi)
