@@ -4,15 +4,27 @@ folders a source folder goes to."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from hexagone.core import i18n
 from hexagone.mail.migration import open_source
 from hexagone.mail.migration.folders import is_virtual, special_use_of, target_name
 from hexagone.mail.migration.imap import ImapAddress, parse_url
 from hexagone.mail.migration.sources import SourceError, SourceUnavailable
 from tests.mail.migration.conftest import OldServer
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """These tests read the sources' messages in English; other tests of the run may
+    have loaded the catalogues into this process, where French is the default."""
+    previous = i18n.get_language()
+    i18n.set_language("en")
+    yield
+    i18n.set_language(previous)
 
 
 def test_parse_url_reads_login_host_and_port_with_the_usual_defaults() -> None:
