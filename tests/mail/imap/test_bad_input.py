@@ -28,6 +28,7 @@ def still_serving(server: Server, user: TestUser) -> bool:
 
 
 async def test_bad_input_malformed_commands_are_bad(raw, user: TestUser) -> None:
+    await deliver(user)
     client = raw(user)
     client.command(b"s", b"SELECT INBOX")
     for command in [b"FETCH", b"FETCH 1:x FLAGS", b"FETCH 1 (FLAGS", b"FETCH 1 FLAGS)", b"STORE 1 PLUSFLAGS (\\Seen)",

@@ -179,3 +179,43 @@ async def test_messages_commands_on_an_empty_folder_name_nothing(raw, user: Test
     assert client.command(b"b", b"STORE 1:* +FLAGS (\\Seen)") == [b"b OK STORE completed"]
     assert client.command(b"c", b"SEARCH 1:*") == [b"* SEARCH", b"c OK SEARCH completed"]
     assert client.command(b"d", b"UID FETCH 1:* (FLAGS)") == [b"d OK FETCH completed"]
+
+
+async def test_messages_pipelined_appends_are_stored_together_and_answered_in_order(raw, user: TestUser) -> None:
+    client = raw(user)
+    client.command(b"s", b"SELECT INBOX")
+    pipeline = b""
+    for n in range(12):
+        message = make_message(subject=f"batch {n}")
+        folder = b"Nowhere" if n == 7 else b"INBOX"
+        flags = b"(\\Bogus)" if n == 4 else b"(\\Seen)"
+        pipeline += b"a%d APPEND %b %b {%d+}\r\n%b\r\n" % (n, folder, flags, len(message), message)
+    client.send(pipeline + b"n NOOP\r\n")
+    lines = client.until(b"n")
+    tagged = [line for line in lines if not line.startswith(b"*")]
+    inbox = await folder_of(user)
+    expected_uids = iter(range(1, 11))
+    for n, line in enumerate(tagged[:12]):
+        if n == 4:
+            assert line.startswith(b"a4 BAD")
+        elif n == 7:
+            assert line == b"a7 NO [TRYCREATE] No such mailbox"
+        else:
+            assert line == b"a%d OK [APPENDUID %d %d] APPEND completed" % (n, inbox.uidvalidity, next(expected_uids))
+    assert tagged[12] == b"n OK NOOP completed" and b"* 10 EXISTS" in lines
+    stored = await messages_in(user)
+    assert [m.subject for m in stored] == [f"batch {n}" for n in range(12) if n not in (4, 7)]
+    assert all(m.seen for m in stored)
+
+
+async def test_messages_a_full_mailbox_refuses_only_what_does_not_fit_in_a_batch(raw, user: TestUser) -> None:
+    await folder_of(user)
+    message = make_message(body="x" * 3000)
+    async with system_session() as db:
+        await db.execute(update(Mailbox).where(Mailbox.user_id == user.id).values(quota_bytes=len(message) * 3 + 10))
+        await db.commit()
+    client = raw(user)
+    client.send(b"".join(b"a%d APPEND INBOX {%d+}\r\n%b\r\n" % (n, len(message), message) for n in range(5)))
+    answers = [client.until(b"a%d" % n)[-1] for n in range(5)]
+    assert [a.split(b" ")[1] for a in answers] == [b"OK", b"OK", b"OK", b"NO", b"NO"]
+    assert b"[OVERQUOTA]" in answers[3] and len(await messages_in(user)) == 3

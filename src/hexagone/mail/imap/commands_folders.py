@@ -4,19 +4,26 @@ and the QUOTA commands."""
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import TYPE_CHECKING
 
+from hexagone.core.exceptions import Invalid
 from hexagone.mail.imap import messages, wire
 from hexagone.mail.imap.account import SHARED_PREFIX, ListEntry, Status
 from hexagone.mail.imap.arguments import Args, decode_mailbox, parse_date_time
-from hexagone.mail.imap.parser import Atom, CommandError, Literal, Quoted, Token
+from hexagone.mail.imap.parser import Atom, Command, CommandError, Literal, Quoted, Token
 from hexagone.mail.imap.selected import Selected
+from hexagone.mail.service import store
 from hexagone.mail.service.mailboxes import DELIMITER, INBOX
 
 if TYPE_CHECKING:
     from hexagone.mail.imap.session import Session
 
+log = logging.getLogger("hexagone.mail.imap")
+
+APPEND_BATCH = 64
+APPEND_BATCH_BYTES = 32 * 1024 * 1024
 STATUS_ITEMS = ("MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED")
 LIST_SELECTION = ("SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE")
 LIST_RETURN = ("SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS")
@@ -239,20 +246,64 @@ class FolderCommands:
 
     # --- APPEND --------------------------------------------------------------------------
 
-    async def cmd_append(self: Session, tag: str, args: Args) -> str:
+    async def cmd_append(self: Session, tag: str, args: Args) -> str | None:
+        """APPEND, together with the APPENDs the client pipelined behind it (LITERAL+ lets
+        a client send many): they are stored as one batch (see messages.append_many) and
+        answered in order."""
         assert self.account is not None
-        name = args.mailbox()
-        flags = args.flags() if isinstance(args.peek(), list) else []
-        internal_date = None
-        if isinstance(args.peek(), Quoted):
-            internal_date = parse_date_time(bytes(args.next("date-time")).decode("ascii", "replace"))
-        message = args.next("message literal")
-        args.end()
-        if not isinstance(message, Literal):
-            raise CommandError("The message must be a literal")
-        if not message:
-            raise CommandError("Empty message", status="NO")
-        ref, uid = await messages.append(self.account, name, bytes(message), flags, internal_date)
-        if self.selected is not None and self.selected.folder.id == ref.id:
-            self.selected.dirty = True
-        return f"OK [APPENDUID {ref.uidvalidity} {uid}] APPEND completed"
+        batch: list[tuple[str, messages.AppendRequest | CommandError]] = [(tag, _append_request(args))]
+        size = len(batch[0][1].raw)  # type: ignore[union-attr]
+        while len(batch) < APPEND_BATCH and size < APPEND_BATCH_BYTES:
+            event = self.conn.buffered_event()
+            if event is None:
+                break
+            if not isinstance(event, Command) or event.name != "APPEND":
+                self.conn.push_back(event)
+                break
+            try:
+                request: messages.AppendRequest | CommandError = _append_request(Args(event.args))
+                size += len(request.raw)
+            except CommandError as error:
+                request = error
+            batch.append((event.tag, request))
+        requests = [r for _, r in batch if isinstance(r, messages.AppendRequest)]
+        try:
+            stored = iter(await messages.append_many(self.account, requests) if requests else [])
+        except Exception:  # every command of the batch must be answered
+            log.exception("IMAP APPEND failed")
+            stored = iter([CommandError("Internal server error", status="NO", code="SERVERBUG")] * len(requests))
+        answers = []
+        for command_tag, request in batch:
+            result = request if isinstance(request, CommandError) else next(stored)
+            if isinstance(result, CommandError):
+                answers.append(result.response(command_tag))
+                continue
+            ref, uid = result
+            if self.selected is not None and self.selected.folder.id == ref.id:
+                self.selected.dirty = True
+            answers.append(b"%b OK [APPENDUID %d %d] APPEND completed\r\n" % (command_tag.encode(), ref.uidvalidity,
+                                                                                uid))
+        await self.report_changes()  # the new EXISTS before the completions
+        for answer in answers:
+            self.send(answer)
+        return None  # answered here: the session adds nothing after
+
+
+def _append_request(args: Args) -> messages.AppendRequest:
+    """APPEND's arguments: mailbox [flags] [date-time] literal."""
+    name = args.mailbox()
+    flags = args.flags() if isinstance(args.peek(), list) else []
+    internal_date = None
+    if isinstance(args.peek(), Quoted):
+        internal_date = parse_date_time(bytes(args.next("date-time")).decode("ascii", "replace"))
+    message = args.next("message literal")
+    args.end()
+    if not isinstance(message, Literal):
+        raise CommandError("The message must be a literal")
+    if not message:
+        raise CommandError("Empty message", status="NO")
+    try:
+        flags = store.check_flags(flags)
+    except Invalid as error:
+        raise CommandError(error.message) from None
+    return messages.AppendRequest(name, bytes(message), flags, internal_date)

@@ -24,7 +24,7 @@ from hexagone.mail.imap.parser import Event, Framer
 
 log = logging.getLogger("hexagone.mail.imap")
 
-READ_AHEAD = 256 * 1024
+READ_AHEAD = 1024 * 1024
 WRITE_TIMEOUT = 300.0
 FLUSH_BYTES = 256 * 1024
 
@@ -37,7 +37,7 @@ class Connection(asyncio.Protocol):
     """Transport glue for one client; ``session_factory`` makes the session that runs it."""
 
     __slots__ = ("_session_factory", "transport", "framer", "peer_ip", "tls", "out", "out_size", "_data_waiter",
-                 "_drain_waiter", "_paused_reading", "_paused_writing", "_closed", "task")
+                 "_drain_waiter", "_paused_reading", "_paused_writing", "_closed", "task", "pushed_back")
 
     def __init__(self, session_factory: Callable[[Connection], object]):
         self._session_factory = session_factory
@@ -53,6 +53,7 @@ class Connection(asyncio.Protocol):
         self._paused_writing = False
         self._closed = False
         self.task: asyncio.Task[None] | None = None
+        self.pushed_back: Event | None = None  # an event looked at ahead of its turn
 
     # --- asyncio.Protocol --------------------------------------------------------------
 
@@ -129,9 +130,22 @@ class Connection(asyncio.Protocol):
         if self._data_waiter is not None and not self._data_waiter.done():
             self._data_waiter.set_result(None)
 
+    def buffered_event(self) -> Event | None:
+        """The next event if its bytes are already here (never waits): a command may look
+        at what the client pipelined behind it, and :meth:`push_back` what it leaves."""
+        assert self.framer is not None
+        if self.pushed_back is not None:
+            event, self.pushed_back = self.pushed_back, None
+            return event
+        return self.framer.next_event()
+
+    def push_back(self, event: Event) -> None:
+        assert self.pushed_back is None
+        self.pushed_back = event
+
     async def next_event(self) -> Event:
         assert self.framer is not None
-        while (event := self.framer.next_event()) is None:
+        while (event := self.buffered_event()) is None:
             if self._closed:
                 raise Closed
             await self.wait_data()

@@ -9,6 +9,7 @@ and announces them to the other sessions after commit.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from array import array
 from collections.abc import Iterable, Sequence
@@ -198,33 +199,62 @@ async def expunge(account: Account, folder_id: uuid.UUID, ranges: UidRanges | No
         return removed
 
 
-async def append(account: Account, name: str, raw: bytes, flags: list[str],
-                 internal_date: datetime | None) -> tuple[FolderRef, int]:
-    """APPEND: the bytes are stored (and fsync'd) before the write transaction begins, so
-    that the database's write lock is never held during disk I/O of the blob store."""
+@dataclass(slots=True)
+class AppendRequest:
+    name: str
+    raw: bytes
+    flags: list[str]  # already checked by store.check_flags
+    internal_date: datetime | None
+
+
+async def _targets(account: Account, names: set[str]) -> dict[str, FolderRef | CommandError]:
+    found: dict[str, FolderRef | CommandError] = {}
     async with account.db() as db:
-        try:
-            folder, access = await account.folder(db, name, write=True)
-        except CommandError as error:
-            if error.code == "NONEXISTENT":
-                raise CommandError("No such mailbox", status="NO", code="TRYCREATE") from None
-            raise
-    try:
-        flags = store.check_flags(flags)
-    except Invalid as error:
-        raise _refusal(error) from None
-    ref = await store.put_blob(folder.org_id, raw)
+        for name in names:
+            try:
+                folder, access = await account.folder(db, name, write=True)
+            except CommandError as error:
+                found[name] = CommandError("No such mailbox", status="NO", code="TRYCREATE") if (
+                    error.code == "NONEXISTENT") else error
+                continue
+            found[name] = FolderRef(folder.id, folder.mailbox_id, name, folder.uidvalidity, access.can_write)
+    return found
+
+
+async def append_many(account: Account, requests: list[AppendRequest]) -> list[tuple[FolderRef, int] | CommandError]:
+    """APPEND, for one command or for several a client pipelined: the bytes of all of
+    them are stored (and fsync'd) side by side before the write transaction begins, then
+    one transaction adds the rows and one commit makes them durable. The database's write
+    lock is never held during the blob store's disk I/O, and a batch of fsyncs costs about
+    what one does. Each request gets its own answer (a full mailbox refuses only the
+    messages that do not fit)."""
+    targets = await _targets(account, {r.name for r in requests})
+    results: list[tuple[FolderRef, int] | CommandError | None] = [
+        target if isinstance(target := targets[r.name], CommandError) else None for r in requests]
+    todo = [i for i, result in enumerate(results) if result is None]
+    refs = await asyncio.gather(*(store.put_blob(account.org_id, requests[i].raw) for i in todo))
+    unused = []
     async with account.db(write=True) as db:
-        folder = await _folder(db, folder.id)
-        try:
-            message = await store.add_message(db, folder, raw, ref, flags=flags, internal_date=internal_date)
-        except store.QuotaExceeded as error:
-            await db.rollback()
-            store.forget_blobs(db, account.org_id, [ref.key])  # the stored bytes are not needed
-            await db.commit()
-            raise _refusal(error) from None
+        folders: dict[uuid.UUID, Folder] = {}
+        for i, ref in zip(todo, refs, strict=True):
+            request, target = requests[i], targets[requests[i].name]
+            assert isinstance(target, FolderRef)
+            folder = folders.get(target.id) or await db.get(Folder, target.id)
+            try:
+                if folder is None:  # deleted meanwhile
+                    raise CommandError("No such mailbox", status="NO", code="TRYCREATE")
+                folders[target.id] = folder
+                message = await store.add_message(db, folder, request.raw, ref, flags=request.flags,
+                                                  internal_date=request.internal_date)
+            except (store.QuotaExceeded, CommandError) as error:
+                results[i] = error if isinstance(error, CommandError) else _refusal(error)
+                unused.append(ref.key)
+                continue
+            results[i] = (target, message.uid)
+        store.forget_blobs(db, account.org_id, unused)  # the bytes of refused messages
         await db.commit()
-        return FolderRef(folder.id, folder.mailbox_id, name, folder.uidvalidity, access.can_write), message.uid
+    assert all(result is not None for result in results)
+    return results  # type: ignore[return-value]
 
 
 async def changes(account: Account, folder_id: uuid.UUID, since: int, known_max_uid: int,

@@ -142,7 +142,7 @@ class Session(AuthCommands, FolderCommands, MessageCommands):
         except Exception:
             log.exception("IMAP %s failed", command.name)
             completion = "NO [SERVERBUG] Internal server error"
-        if self.selected is not None and self.state != State.LOGOUT:
+        if completion is not None and self.selected is not None and self.state != State.LOGOUT:
             try:
                 await self.report_changes(expunge=command.name not in NO_EXPUNGE_AFTER)
             except messages.FolderGone:
