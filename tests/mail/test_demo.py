@@ -5,6 +5,7 @@ users' mailboxes); ``hexagone demo`` itself is run to show it calls the mail mod
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from hexagone.core.db import system_session
@@ -13,6 +14,8 @@ from hexagone.mail.service import demo
 from tests.cli.test_commands import hexagone
 from tests.factories import TestOrg
 from tests.mail.factories import make_mail_org, make_mail_user
+
+pytestmark = pytest.mark.usefixtures("migrated")
 
 
 async def _counts(org: TestOrg) -> dict[tuple[str, str], int]:
@@ -37,7 +40,7 @@ async def test_demo_seed_fills_alice_bob_and_carol_once() -> None:
     }
 
 
-async def test_demo_command_seeds_the_demo_mailboxes(migrated: None) -> None:
+async def test_demo_command_seeds_the_demo_mailboxes() -> None:
     assert hexagone("demo").returncode == 0
     async with system_session() as db:
         count = (await db.execute(select(func.count()).select_from(Message).join(Mailbox, Mailbox.id == Message.mailbox_id)
