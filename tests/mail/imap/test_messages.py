@@ -32,6 +32,8 @@ async def test_messages_append_with_flags_and_date_answers_appenduid(imapclient,
     assert answer == b"[APPENDUID %d 1] APPEND completed" % inbox_validity
     [stored] = await messages_in(user, "Drafts")
     assert stored.draft and stored.keywords == ["$Label1"] and stored.internal_date == when.astimezone(UTC)
+    client.select_folder("Drafts")
+    assert client._imap.fetch("1", "(INTERNALDATE)")[1] == [b'1 (INTERNALDATE "17-May-2024 06:30:00 +0000")']
 
 
 async def test_messages_append_to_a_missing_folder_says_trycreate(raw, user: TestUser) -> None:

@@ -172,3 +172,15 @@ def test_parser_never_raises_on_any_input(chunks: list[bytes], limit: int) -> No
         while (event := f.next_event()) is not None:
             assert isinstance(event, Command | Continue | Refused)
     assert len(f.buffer) <= 64 + 300 + 40  # nothing piles up beyond a line and a chunk
+
+
+def test_parser_wire_dates_and_strings_are_written_as_imap_wants() -> None:
+    from datetime import UTC, datetime
+
+    from hexagone.mail.imap.wire import internal_date, string
+
+    for value in ["2024-01-01 08:02:31.000000", "2024-01-01 08:02:31", "2024-01-01 08:02:31+00",
+                  "2024-01-01 09:02:31+01", "2024-01-01 03:02:31.5-05", datetime(2024, 1, 1, 8, 2, 31, tzinfo=UTC)]:
+        assert internal_date(value) == b'"01-Jan-2024 08:02:31 +0000"', value
+    assert string("plain") == b'"plain"' and string('a "b" \\c') == b'"a \\"b\\" \\\\c"'
+    assert string("été") == b"{5}\r\n\xc3\xa9t\xc3\xa9" and string("a\r\nb") == b"{4}\r\na\r\nb"

@@ -19,7 +19,8 @@ from hexagone.core.blobs import BlobNotFound
 from hexagone.mail.imap import flagsearch, messages
 from hexagone.mail.imap.arguments import Args, format_uid_set
 from hexagone.mail.imap.connection import Closed
-from hexagone.mail.imap.fetch import FLAG_COLUMNS, WHOLE_MESSAGE, FetchPlan, flags, parse_fetch, render
+from hexagone.mail.imap.fetch import (FLAG_COLUMNS, WHOLE_MESSAGE, FetchPlan, cached_columns, flags, parse_fetch,
+                                      prerender, render)
 from hexagone.mail.imap.parser import CommandError
 from hexagone.mail.imap.query import Context, compile_search
 from hexagone.mail.imap.search import parse_search
@@ -108,10 +109,15 @@ class MessageCommands:
         if condstore:
             columns.add("modseq")
         rows = await messages.rows(account, selected.folder.id, ranges, columns, changed_since=plan.changed_since)
+        rendered: dict[str, bytes] = {}
+        if needed := prerender(plan, rows, {}, rendered):  # ENVELOPEs and BODYSTRUCTUREs not in the cache
+            json_of = await messages.json_columns(account, selected.folder.id, needed, cached_columns(plan))
+            if prerender(plan, rows, json_of, rendered):  # some were expunged meanwhile: leave them out
+                rows = [row for row in rows if row.uid in json_of or row.uid not in needed]
         missing = 0
         if not plan.needs_blob:
-            for row in rows:
-                self._fetch_one(plan, row, None, seen_now, condstore)
+            for seq, row in selected.numbered(rows):
+                self._fetch_one(plan, row, None, seen_now, condstore, seq=seq, rendered=rendered)
                 await self.conn.maybe_flush()
             return "OK FETCH completed"
         batches = _batches(rows, plan.streamable)
@@ -119,7 +125,7 @@ class MessageCommands:
         try:
             for index, (batch, stream) in enumerate(batches):
                 if stream:
-                    missing += not await self._stream_one(plan, batch[0], seen_now, condstore)
+                    missing += not await self._stream_one(plan, batch[0], seen_now, condstore, rendered)
                     continue
                 raws = await (pending or _read(batch))
                 following = batches[index + 1] if index + 1 < len(batches) else None
@@ -128,7 +134,7 @@ class MessageCommands:
                     if raw is None:
                         missing += 1
                         continue
-                    self._fetch_one(plan, row, raw, seen_now, condstore)
+                    self._fetch_one(plan, row, raw, seen_now, condstore, rendered=rendered)
                     await self.conn.maybe_flush()
         finally:
             if pending is not None:
@@ -137,7 +143,8 @@ class MessageCommands:
             return "NO [SERVERBUG] Some messages could not be read"
         return "OK FETCH completed"
 
-    async def _stream_one(self: Session, plan: FetchPlan, row: Any, seen_now: set[int], condstore: bool) -> bool:
+    async def _stream_one(self: Session, plan: FetchPlan, row: Any, seen_now: set[int], condstore: bool,
+                          rendered: dict[str, bytes]) -> bool:
         """A large message, copied from the blob store to the socket a chunk at a time;
         False when its blob is missing (nothing is written then)."""
         try:
@@ -146,7 +153,7 @@ class MessageCommands:
             log.error("message blob %s is missing", row.blob_key)
             return False
         pieces: list[bytes] = []
-        self._fetch_one(plan, row, None, seen_now, condstore, pieces.append)
+        self._fetch_one(plan, row, None, seen_now, condstore, pieces.append, rendered=rendered)
         for piece in pieces:
             if piece is not WHOLE_MESSAGE:
                 self.send(piece)
@@ -163,9 +170,10 @@ class MessageCommands:
         return True
 
     def _fetch_one(self: Session, plan: FetchPlan, row: Any, raw: bytes | None, seen_now: set[int],
-                   condstore: bool, write: Callable[[bytes], None] | None = None) -> None:
+                   condstore: bool, write: Callable[[bytes], None] | None = None, seq: int | None = None,
+                   rendered: dict[str, bytes] | None = None) -> None:
         assert self.selected is not None
-        seq = self.selected.seq_of(row.uid)
+        seq = seq or self.selected.seq_of(row.uid)
         if seq is None:
             return
         extra: tuple[str, ...] = ()
@@ -173,7 +181,8 @@ class MessageCommands:
             extra = ("FLAGS", "MODSEQ") if condstore else ("FLAGS",)
         elif condstore and "FLAGS" in plan.items:
             extra = ("MODSEQ",)
-        render(plan, seq, row, raw, write or self.conn.write, recent=row.uid in self.selected.recent, extra=extra)
+        render(plan, seq, row, raw, write or self.conn.write, recent=row.uid in self.selected.recent, extra=extra,
+               rendered=rendered)
 
     # --- STORE ---------------------------------------------------------------------------
 

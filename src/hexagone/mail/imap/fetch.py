@@ -19,6 +19,7 @@ import orjson
 from hexagone.mail.imap.arguments import Args
 from hexagone.mail.imap.messages import FLAG_BITS, bits_of
 from hexagone.mail.imap.parser import Atom, CommandError, Token
+from hexagone.mail.imap.rendered import cache
 from hexagone.mail.imap.structure import Section, body_structure, envelope
 from hexagone.mail.imap.wire import internal_date
 
@@ -27,7 +28,11 @@ MACROS = {"ALL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"],
           "FAST": ["FLAGS", "INTERNALDATE", "RFC822.SIZE"],
           "FULL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"]}
 SIMPLE = {"UID": ("uid",), "FLAGS": FLAG_COLUMNS, "INTERNALDATE": ("internal_date",), "RFC822.SIZE": ("size",),
-          "ENVELOPE": ("envelope",), "BODYSTRUCTURE": ("structure",), "BODY": ("structure",), "MODSEQ": ("modseq",)}
+          "ENVELOPE": ("sha256",), "BODYSTRUCTURE": ("sha256",), "BODY": ("sha256",), "MODSEQ": ("modseq",)}
+# Rendered once per message content and remembered (see rendered.py): key prefix, JSON column, renderer.
+CACHED = {"ENVELOPE": ("E", "envelope", envelope),
+          "BODYSTRUCTURE": ("S", "structure", lambda node: body_structure(node, True)),
+          "BODY": ("B", "structure", lambda node: body_structure(node, False))}
 _BODY_RE = re.compile(r"(BODY(?:\.PEEK)?)\[(.*)\](?:<(\d{1,10})(?:\.(\d{1,10}))?>)?", re.I | re.S)
 
 
@@ -50,6 +55,7 @@ class FetchPlan:
     items: list[str | BodyItem] = field(default_factory=list)
     columns: set[str] = field(default_factory=lambda: {"uid"})
     needs_blob: bool = False
+    sections: bool = False  # a body item needs the MIME structure's offsets
     sets_seen: bool = False
     changed_since: int | None = None
 
@@ -58,9 +64,6 @@ class FetchPlan:
             self.items.append(name)
             self.columns.update(SIMPLE[name])
 
-    @property
-    def needs_structure(self) -> bool:
-        return "structure" in self.columns
 
     @property
     def streamable(self) -> bool:
@@ -78,6 +81,7 @@ class FetchPlan:
         self.columns.update(("blob_key", "size"))
         if item.section.path or item.section.text:  # the whole message needs no offsets
             self.columns.add("structure")
+            self.sections = True
 
 
 def _item(plan: FetchPlan, token: Token) -> None:
@@ -181,32 +185,33 @@ def _body(item: BodyItem, row: Any, raw: bytes | None, structure: Any) -> bytes:
     return data
 
 
-_SIMPLE_ITEMS: dict[str, Callable[[Any, bool, Any], bytes]] = {
-    "UID": lambda row, recent, structure: b"UID %d" % row.uid,
-    "FLAGS": lambda row, recent, structure: b"FLAGS " + flag_list(row.flag_bits, row.keywords, recent),
-    "INTERNALDATE": lambda row, recent, structure: b"INTERNALDATE " + internal_date(row.internal_date),
-    "RFC822.SIZE": lambda row, recent, structure: b"RFC822.SIZE %d" % row.size,
-    "ENVELOPE": lambda row, recent, structure: b"ENVELOPE " + envelope(decoded(row.envelope)),
-    "BODYSTRUCTURE": lambda row, recent, structure: b"BODYSTRUCTURE " + body_structure(structure, True),
-    "BODY": lambda row, recent, structure: b"BODY " + body_structure(structure, False),
-    "MODSEQ": lambda row, recent, structure: b"MODSEQ (%d)" % row.modseq,
+_SIMPLE_ITEMS: dict[str, Callable[[Any, bool, dict[str, bytes]], bytes]] = {
+    "UID": lambda row, recent, rendered: b"UID %d" % row.uid,
+    "FLAGS": lambda row, recent, rendered: b"FLAGS " + flag_list(row.flag_bits, row.keywords, recent),
+    "INTERNALDATE": lambda row, recent, rendered: b"INTERNALDATE " + internal_date(row.internal_date),
+    "RFC822.SIZE": lambda row, recent, rendered: b"RFC822.SIZE %d" % row.size,
+    "ENVELOPE": lambda row, recent, rendered: b"ENVELOPE " + rendered["E" + row.sha256],
+    "BODYSTRUCTURE": lambda row, recent, rendered: b"BODYSTRUCTURE " + rendered["S" + row.sha256],
+    "BODY": lambda row, recent, rendered: b"BODY " + rendered["B" + row.sha256],
+    "MODSEQ": lambda row, recent, rendered: b"MODSEQ (%d)" % row.modseq,
 }
 
 
 def render(plan: FetchPlan, seq: int, row: Any, raw: bytes | None, write: Callable[[bytes], None], *,
-           recent: bool = False, extra: tuple[str, ...] = ()) -> None:
+           recent: bool = False, extra: tuple[str, ...] = (), rendered: dict[str, bytes] | None = None) -> None:
     """Write ``* seq FETCH (...)`` for one message; a body is written as its own piece,
     never copied into a larger string, or, without ``raw``, as :data:`WHOLE_MESSAGE`
     for the caller to stream. ``extra`` adds items the server volunteers (FLAGS after an
-    implicit \\Seen, MODSEQ once CONDSTORE is on)."""
+    implicit \\Seen, MODSEQ once CONDSTORE is on); ``rendered`` holds the ENVELOPE and
+    BODYSTRUCTURE of the command's messages (see :func:`prerender`)."""
     parts = [b"* %d FETCH (" % seq]  # the response line so far, joined before each body
-    structure = decoded(row.structure) if plan.needs_structure else None
+    structure = decoded(row.structure) if plan.sections else None
     separator = b""
     for item in [*plan.items, *(e for e in extra if e not in plan.items)] if extra else plan.items:
         parts.append(separator)
         separator = b" "
         if type(item) is str:
-            parts.append(_SIMPLE_ITEMS[item](row, recent, structure))
+            parts.append(_SIMPLE_ITEMS[item](row, recent, rendered))  # type: ignore[arg-type]
             continue
         if raw is None and item.whole:  # the caller streams it from the blob store
             size, data = row.size, WHOLE_MESSAGE
@@ -219,3 +224,32 @@ def render(plan: FetchPlan, seq: int, row: Any, raw: bytes | None, write: Callab
         parts = []
     parts.append(b")\r\n")
     write(b"".join(parts))
+
+
+def prerender(plan: FetchPlan, rows: list[Any], json_of: dict[int, Any], rendered: dict[str, bytes]) -> list[int]:
+    """Put in ``rendered`` the ENVELOPE/BODYSTRUCTURE/BODY of ``rows``: from the cache, or
+    drawn from ``json_of`` (UID → the messages' JSON columns) and remembered. Returns the
+    UIDs whose JSON is needed first (an empty list once everything is rendered)."""
+    needed = set()
+    for name in plan.items:
+        if type(name) is not str or name not in CACHED:
+            continue
+        prefix, column, draw = CACHED[name]
+        for row in rows:
+            key = prefix + row.sha256
+            if key in rendered:
+                continue
+            found = cache.get(key)
+            if found is None:
+                source = json_of.get(row.uid)
+                if source is None:
+                    needed.add(row.uid)
+                    continue
+                found = cache.put(key, draw(decoded(getattr(source, column))))
+            rendered[key] = found
+    return sorted(needed)
+
+
+def cached_columns(plan: FetchPlan) -> tuple[str, ...]:
+    """The JSON columns the rendered items of ``plan`` are drawn from."""
+    return tuple(sorted({CACHED[name][1] for name in plan.items if type(name) is str and name in CACHED}))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,15 @@ class Selected:
     def seq_of(self, uid: int) -> int | None:
         index = bisect_left(self.uids, uid)
         return index + 1 if index < len(self.uids) and self.uids[index] == uid else None
+
+    def numbered(self, rows: Iterable[Any]) -> Iterator[tuple[int, Any]]:
+        """(sequence number, row) for rows in UID order, skipping UIDs this session does
+        not know; each search starts where the previous one ended."""
+        uids, count, index = self.uids, len(self.uids), 0
+        for row in rows:
+            index = bisect_left(uids, row.uid, index)
+            if index < count and uids[index] == row.uid:
+                yield index + 1, row
 
     def uid_ranges(self, numbers: SequenceSet, *, uid: bool, strict: bool = True) -> UidRanges:
         """The UID ranges a sequence set names, limited to messages this session knows.
