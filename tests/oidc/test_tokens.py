@@ -8,8 +8,13 @@ import httpx
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-from hexagone.core.db import system_session
+from sqlalchemy import select, update
+
+from hexagone.core.db import system_session, utcnow
+from hexagone.core.security import token_digest
 from hexagone.identity.models import User
+from hexagone.identity.oidc import store
+from hexagone.identity.oidc.models import OidcAuthorizationCode, OidcToken
 from tests.factories import make_org
 from tests.oidc.factories_oidc import OidcApp, bearer, make_app, relying_party, sign_in, signed_in
 
@@ -81,6 +86,54 @@ async def test_refresh_with_offline_access_rotates_and_a_replayed_refresh_token_
             raise AssertionError("a rotated refresh token was accepted")
     # Someone replayed the old refresh token: everything from that sign-in is revoked.
     assert (await client.get("/oidc/userinfo", headers=bearer(fresh["access_token"]))).status_code == 401
+
+
+async def test_replayed_refresh_token_revokes_the_family_after_its_code_is_purged(
+    client: httpx.AsyncClient, base_url: str
+) -> None:
+    app, tokens = await tokens_for(client, base_url, "openid offline_access")
+    async with oauth_client(app) as oauth:
+        fresh = await oauth.refresh_token(base_url + "/oidc/token", refresh_token=tokens["refresh_token"])
+    await _two_days_later(tokens["refresh_token"])
+    for refresh_token in (tokens["refresh_token"], fresh["refresh_token"]):  # the replay, then the thief's
+        refreshed = await client.post("/oidc/token", auth=(app.client_id, app.secret or ""),
+                                      data={"grant_type": "refresh_token", "refresh_token": refresh_token})
+        assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
+    assert (await client.get("/oidc/userinfo", headers=bearer(fresh["access_token"]))).status_code == 401
+
+
+async def _two_days_later(refresh_token: str) -> None:
+    """Age the sign-in of ``refresh_token`` by two days (its code, and the token itself,
+    rotated so revoked, dead for longer than the retention), then purge: the code goes,
+    the token stays since its family lives on."""
+    past = utcnow() - 2 * store.RETENTION
+    async with system_session() as db:
+        row = await db.scalar(select(OidcToken).where(OidcToken.refresh_digest == token_digest(refresh_token)))
+        assert row is not None and row.revoked_at is not None
+        await db.execute(update(OidcAuthorizationCode).where(OidcAuthorizationCode.id == row.family_id)
+                         .values(expires_at=past))
+        row.access_expires_at = row.revoked_at = past
+        await db.commit()
+    async with system_session() as db:
+        await db.run_sync(store.purge_expired)
+        await db.commit()
+        assert await db.get(OidcAuthorizationCode, row.family_id) is None
+        assert await db.get(OidcToken, row.id) is not None
+
+
+async def test_purge_deletes_a_family_a_day_after_its_last_token_expires(
+    client: httpx.AsyncClient, base_url: str
+) -> None:
+    _app, tokens = await tokens_for(client, base_url, "openid offline_access")
+    past = utcnow() - 2 * store.RETENTION
+    async with system_session() as db:
+        row = await db.scalar(select(OidcToken).where(OidcToken.access_digest == token_digest(tokens["access_token"])))
+        assert row is not None
+        row.access_expires_at = row.refresh_expires_at = past
+        await db.commit()
+        await db.run_sync(store.purge_expired)
+        await db.commit()
+        assert await db.scalar(select(OidcToken.id).where(OidcToken.family_id == row.family_id)) is None
 
 
 async def test_refresh_token_is_only_issued_with_offline_access(client: httpx.AsyncClient, base_url: str) -> None:

@@ -150,8 +150,7 @@ class RefreshToken(grants.RefreshTokenGrant):
         if row is None:
             return None
         if row.revoked_at is not None:
-            if row.authorization_code_id is not None:
-                store.revoke_family(self.server.db, row.authorization_code_id, "revoked refresh token presented")
+            store.revoke_family(self.server.db, row.family_id, "revoked refresh token presented")
             return None
         expires = row.refresh_expires_at
         return row if expires is not None and expires > utcnow() else None

@@ -124,15 +124,18 @@ class OidcAuthorizationCode(IdMixin, OrgScoped, TimestampMixin, AuthorizationCod
 
 
 class OidcToken(IdMixin, OrgScoped, TimestampMixin, TokenMixin, Base):
-    """An access token, with its refresh token when ``offline_access`` was granted."""
+    """An access token, with its refresh token when ``offline_access`` was granted. A
+    refresh makes a new row of the same family and revokes the old one."""
 
     __tablename__ = "oidc_tokens"
 
     oidc_client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("oidc_clients.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    authorization_code_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("oidc_authorization_codes.id", ondelete="SET NULL"), index=True, default=None
-    )
+    # Every token issued from one authorization code, through all its refreshes, shares
+    # the code's id as its family id. A plain column, not a key to the code: the code is
+    # purged a day after it expires, the family must be known as long as one of its
+    # tokens lives, so that a replayed refresh token still revokes all of it.
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
     access_digest: Mapped[str] = mapped_column(String(64), unique=True)
     refresh_digest: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     scope: Mapped[str] = mapped_column(String(500))

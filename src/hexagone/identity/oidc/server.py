@@ -119,17 +119,16 @@ class Provider(AuthorizationServer):
         return store.client_by_id(self.db, client_id)
 
     def save_token(self, token: dict[str, Any], request: ProviderRequest) -> None:
-        """One row per issue. It remembers the authorization code it descends from, through
-        refreshes too, so that a replay can revoke the whole family."""
+        """One row per issue, in the family of the authorization code it descends from
+        (through refreshes too), so that a replay can revoke the whole family."""
         now = utcnow()
         code = request.authorization_code
-        previous = request.refresh_token
         refresh = token.get("refresh_token")
         self.db.add(OidcToken(
             org_id=request.client.org_id,
             oidc_client_id=request.client.id,
             user_id=request.user.id,
-            authorization_code_id=code.id if code else (previous.authorization_code_id if previous else None),
+            family_id=code.id if code else request.refresh_token.family_id,
             access_digest=token_digest(token["access_token"]),
             refresh_digest=token_digest(refresh) if refresh else None,
             scope=token.get("scope", ""),

@@ -11,7 +11,7 @@ import logging
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from hexagone.core.db import utcnow
@@ -69,25 +69,25 @@ def end_browser_session(db: Session, session_id: uuid.UUID) -> None:
     )
 
 
-def revoke_family(db: Session, code_id: uuid.UUID, reason: str) -> None:
-    """Revoke every token that descends from one authorization code: a spent code or a
-    rotated refresh token presented again means that someone else holds a copy."""
-    log.warning("OpenID provider: %s; revoking the tokens of authorization %s", reason, code_id)
+def revoke_family(db: Session, family_id: uuid.UUID, reason: str) -> None:
+    """Revoke every token that descends from one authorization code (whose id is the
+    family's): a spent code or a rotated refresh token presented again means that someone
+    else holds a copy."""
+    log.warning("OpenID provider: %s; revoking the tokens of authorization %s", reason, family_id)
     db.execute(
         update(OidcToken)
-        .where(OidcToken.authorization_code_id == code_id, OidcToken.revoked_at.is_(None))
+        .where(OidcToken.family_id == family_id, OidcToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
 
 
 def purge_expired(db: Session) -> None:
-    """Delete codes and tokens that have been dead for longer than ``RETENTION``."""
+    """Delete codes dead for longer than ``RETENTION``, and token families whose every
+    token has been: a family is kept whole while one of its tokens may still be used, so
+    that its rotated (revoked) refresh tokens are recognised when replayed."""
     horizon = utcnow() - RETENTION
     db.execute(delete(OidcAuthorizationCode).where(OidcAuthorizationCode.expires_at < horizon))
-    db.execute(
-        delete(OidcToken).where(
-            OidcToken.access_expires_at < horizon,
-            or_(OidcToken.refresh_expires_at.is_(None), OidcToken.refresh_expires_at < horizon,
-                and_(OidcToken.revoked_at.is_not(None), OidcToken.revoked_at < horizon)),
-        )
+    alive = select(OidcToken.family_id).where(
+        or_(OidcToken.access_expires_at >= horizon, OidcToken.refresh_expires_at >= horizon)
     )
+    db.execute(delete(OidcToken).where(OidcToken.family_id.not_in(alive)))

@@ -548,7 +548,7 @@ def upgrade() -> None:
     op.create_table('oidc_tokens',
     sa.Column('oidc_client_id', sa.Uuid(), nullable=False),
     sa.Column('user_id', sa.Uuid(), nullable=False),
-    sa.Column('authorization_code_id', sa.Uuid(), nullable=True),
+    sa.Column('family_id', sa.Uuid(), nullable=False),
     sa.Column('access_digest', sa.String(length=64), nullable=False),
     sa.Column('refresh_digest', sa.String(length=64), nullable=True),
     sa.Column('scope', sa.String(length=500), nullable=False),
@@ -558,7 +558,6 @@ def upgrade() -> None:
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('org_id', sa.Uuid(), nullable=False),
     sa.Column('created_at', hexagone.core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['authorization_code_id'], ['oidc_authorization_codes.id'], name=op.f('fk_oidc_tokens_authorization_code_id_oidc_authorization_codes'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['oidc_client_id'], ['oidc_clients.id'], name=op.f('fk_oidc_tokens_oidc_client_id_oidc_clients'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_oidc_tokens_org_id_organisations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_oidc_tokens_user_id_users'), ondelete='CASCADE'),
@@ -568,7 +567,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('oidc_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_oidc_tokens_access_expires_at'), ['access_expires_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_oidc_tokens_authorization_code_id'), ['authorization_code_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_oidc_tokens_family_id'), ['family_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_oidc_tokens_oidc_client_id'), ['oidc_client_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_oidc_tokens_org_id'), ['org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_oidc_tokens_user_id'), ['user_id'], unique=False)
@@ -582,7 +581,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_oidc_tokens_user_id'))
         batch_op.drop_index(batch_op.f('ix_oidc_tokens_org_id'))
         batch_op.drop_index(batch_op.f('ix_oidc_tokens_oidc_client_id'))
-        batch_op.drop_index(batch_op.f('ix_oidc_tokens_authorization_code_id'))
+        batch_op.drop_index(batch_op.f('ix_oidc_tokens_family_id'))
         batch_op.drop_index(batch_op.f('ix_oidc_tokens_access_expires_at'))
 
     op.drop_table('oidc_tokens')
