@@ -3,6 +3,8 @@ server, the test's httpx client as the user's browser going through the real log
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -280,22 +282,53 @@ async def test_prompt_none_without_a_session_answers_login_required(client: http
     assert back["error"] == "login_required" and back["state"] == request["state"]
 
 
-async def test_prompt_login_ends_the_session_and_asks_for_the_password_again(
+async def test_prompt_login_link_asks_first_and_leaves_the_session_valid(
+    client: httpx.AsyncClient, base_url: str
+) -> None:
+    it = await signed_in(client, base_url)
+    request = await it.rp.create_authorization_url(it.app.redirect_uri, prompt="login")
+    response = await client.get(request["url"])  # a top-level GET, as a link or a redirect makes it
+    assert response.status_code == 200 and 'action="/oidc/authorize"' in response.text
+    assert SESSION_COOKIE not in response.headers.get("set-cookie", "")
+    assert (await client.get("/")).status_code == 200  # still signed in
+
+
+async def test_max_age_link_asks_first_and_leaves_the_session_valid(client: httpx.AsyncClient, base_url: str) -> None:
+    it = await signed_in(client, base_url)
+    request = await it.rp.create_authorization_url(it.app.redirect_uri, max_age="0")  # any sign-in is older
+    assert (await client.get(request["url"])).status_code == 200
+    assert (await client.get("/")).status_code == 200
+
+
+async def test_prompt_login_confirmed_ends_the_session_and_asks_for_the_password_again(
     client: httpx.AsyncClient, base_url: str
 ) -> None:
     it = await signed_in(client, base_url)
     old_session = client.cookies[SESSION_COOKIE]
     request = await it.rp.create_authorization_url(it.app.redirect_uri, prompt="login")
-    response = await client.get(request["url"])
+    page = await client.get(request["url"])
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html.unescape(page.text)))
+    response = await client.post("/oidc/authorize", data=fields)
     assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
     next_url = parse_qs(urlsplit(response.headers["location"]).query)["next"][0]
-    assert "prompt=" not in next_url
+    assert next_url.startswith("/oidc/authorize?") and "prompt=" not in next_url and "csrf_token" not in next_url
     client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, old_session)
     assert (await client.get("/")).status_code == 303  # the old session is over
     client.cookies.clear()
     await login(client, it.user)
     assert redirect_params(await client.get(next_url))["state"] == request["state"]
+
+
+async def test_prompt_login_post_without_csrf_token_is_refused_and_ends_nothing(
+    client: httpx.AsyncClient, base_url: str
+) -> None:
+    it = await signed_in(client, base_url)
+    request = await it.rp.create_authorization_url(it.app.redirect_uri, prompt="login")
+    query = dict(parse_qs(urlsplit(request["url"]).query))
+    response = await client.post("/oidc/authorize", data={k: v[0] for k, v in query.items()})
+    assert response.status_code == 403
+    assert (await client.get("/")).status_code == 200
 
 
 async def test_scopes_the_client_may_not_have_are_left_out(client: httpx.AsyncClient, base_url: str) -> None:

@@ -1,8 +1,8 @@
 """Access tokens as credentials for the JSON API: the core's ``BearerResolver``.
 
-Only a token that carries the ``api`` scope opens ``/api/v1`` (and, like a session, the
-other pages that accept a principal): a token an application obtained just to sign its
-user in (``openid profile email``) cannot read the user's data through the API. The
+Only a token that carries the ``api`` scope opens ``/api/v1``, and nothing else (the core
+refuses tokens on every page): a token an application obtained just to sign its user in
+(``openid profile email``) cannot read the user's data through the API. The
 principal carries the token's scopes, for routes that require finer ones.
 """
 

@@ -25,7 +25,7 @@ from hexagone.core.db import system_session, utcnow
 from hexagone.core.errors import error_page
 from hexagone.core.i18n import gettext as _
 from hexagone.core.models import AuthSession
-from hexagone.core.web import add_self_authenticated_paths, principal_of
+from hexagone.core.web import CSRF_FIELD, add_self_authenticated_paths, session_principal
 from hexagone.identity.models import User
 from hexagone.identity.oidc import keys, store
 from hexagone.identity.oidc.server import (
@@ -56,13 +56,6 @@ add_self_authenticated_paths(TOKEN_PATH, USERINFO_PATH, REVOKE_PATH)
 
 def _issuer() -> str:
     return get_settings().resolved_base_url
-
-
-def _browser_principal(request: Request) -> Principal | None:
-    """The user signed in with a browser session; a bearer token does not sign a
-    browser in."""
-    principal = principal_of(request)
-    return principal if principal is not None and principal.session_id is not None else None
 
 
 async def _run(request: Request, action: Action, principal: Principal | None = None) -> Response:
@@ -101,7 +94,7 @@ async def revoke(request: Request) -> Response:
 
 
 async def authorize(request: Request) -> Response:
-    return await _run(request, partial(_authorize, request), _browser_principal(request))
+    return await _run(request, partial(_authorize, request), session_principal(request))
 
 
 def _authorize(request: Request, provider: Provider, req: ProviderRequest) -> Response:
@@ -122,9 +115,11 @@ def _authorize(request: Request, provider: Provider, req: ProviderRequest) -> Re
         return error_page(request, 400, _("This sign-in request is not valid: %(reason)s",
                                           reason=error.description or error.error))
     if principal is None or user is None:
-        return RedirectResponse(f"/login?next={quote(_local_url(request))}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(_local_url(req))}", status_code=303)
     if grant.prompt == "login" or _older_than_max_age(req):
-        return _sign_in_again(request, provider, principal)
+        if request.method == "GET":
+            return _confirm_sign_in_again(request, req)
+        return _sign_in_again(provider, req, principal)
     if req.client.org_id != principal.org_id:
         return error_page(request, 403, _("This application belongs to another organisation: your account cannot "
                                           "sign in to it."))
@@ -134,9 +129,12 @@ def _authorize(request: Request, provider: Provider, req: ProviderRequest) -> Re
     return provider.create_authorization_response(req, grant_user=user, grant=grant)
 
 
-def _local_url(request: Request, drop: tuple[str, ...] = ()) -> str:
-    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k not in drop])
-    return request.url.path + (f"?{query}" if query else "")
+def _local_url(req: ProviderRequest, drop: tuple[str, ...] = ()) -> str:
+    """The authorization request as a same-site URL to come back to (a GET, whichever
+    way it came), without ``drop`` and the CSRF token of our confirmation form."""
+    dropped = (*drop, CSRF_FIELD)
+    query = urlencode([(k, v) for k, values in req.payload.datalist.items() if k not in dropped for v in values])
+    return AUTHORIZE_PATH + (f"?{query}" if query else "")
 
 
 def _older_than_max_age(req: ProviderRequest) -> bool:
@@ -146,19 +144,27 @@ def _older_than_max_age(req: ProviderRequest) -> bool:
     return (utcnow() - req.auth_time).total_seconds() > int(max_age)
 
 
-def _sign_in_again(request: Request, provider: Provider, principal: Principal) -> Response:
-    """``prompt=login`` or an older sign-in than ``max_age`` allows: end this session and
-    come back through the login form."""
+def _confirm_sign_in_again(request: Request, req: ProviderRequest) -> Response:
+    """``prompt=login`` or an older sign-in than ``max_age`` allows, on a GET: ask first.
+    A link anyone can send must not end the session (the Lax cookie rides along on a
+    top-level GET); the confirmation comes back as a POST with its CSRF token."""
+    fields = [(k, v) for k, values in req.payload.datalist.items() for v in values]
+    return templating.render(request, "identity/oidc_sign_in_again.html",
+                             {"client": req.client, "fields": fields, "action": AUTHORIZE_PATH})
+
+
+def _sign_in_again(provider: Provider, req: ProviderRequest, principal: Principal) -> Response:
+    """The user confirmed: end this session and come back through the login form."""
     assert principal.session_id is not None
     store.end_browser_session(provider.db, principal.session_id)
-    target = _local_url(request, drop=REAUTHENTICATION_PARAMETERS)
+    target = _local_url(req, drop=REAUTHENTICATION_PARAMETERS)
     response = RedirectResponse(f"/login?next={quote(target)}", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 
 async def logout(request: Request) -> Response:
-    return await _run(request, partial(_logout, request), _browser_principal(request))
+    return await _run(request, partial(_logout, request), session_principal(request))
 
 
 def _logout(request: Request, provider: Provider, req: ProviderRequest) -> Response:
@@ -185,7 +191,7 @@ def _logout(request: Request, provider: Provider, req: ProviderRequest) -> Respo
 ROUTES = [
     Route(DISCOVERY_PATH, discovery),
     Route(JWKS_PATH, jwks),
-    Route(AUTHORIZE_PATH, authorize),
+    Route(AUTHORIZE_PATH, authorize, methods=["GET", "POST"]),
     Route(TOKEN_PATH, token, methods=["POST"]),
     Route(USERINFO_PATH, userinfo, methods=["GET", "POST"]),
     Route(REVOKE_PATH, revoke, methods=["POST"]),
