@@ -61,6 +61,12 @@ def add_self_authenticated_paths(*paths: str) -> None:
     SELF_AUTHENTICATED_PATHS.update(paths)
 
 
+# The only paths where an OAuth2 access token stands for its user: the JSON API. A token
+# is a credential an application holds; it is not a browser session, so it opens no page
+# (no admin console, no MFA settings, no webmail) and is refused outright elsewhere.
+TOKEN_PATH_PREFIX = "/api/"
+
+
 # Paths that take uploads larger than ``max_body_bytes`` (a message with its attachments),
 # each with its own limit. Modules add theirs at import time.
 BODY_LIMITS: dict[str, int] = {}
@@ -91,6 +97,22 @@ def error_response(scope: Scope, status: int, message: str) -> Response:
     return PlainTextResponse(message, status_code=status)
 
 
+def token_refused(message: str) -> Response:
+    """401 to a bearer token where it opens nothing (RFC 6750 §3), always in JSON: the
+    caller is a program, which must learn that the token is wrong, not be shown a login
+    page or, worse, be served as if it were anonymous."""
+    response = JSONResponse({"error": message, "status": 401}, status_code=401)
+    response.headers["www-authenticate"] = f'Bearer error="invalid_token", error_description="{message}"'
+    return response
+
+
+def body_too_large(scope: Scope) -> Response:
+    """413, and the connection closed after it: what is left of the body is not read."""
+    response = error_response(scope, 413, "request body too large")
+    response.headers["connection"] = "close"
+    return response
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, secure_cookies: bool):
         self.app = app
@@ -117,8 +139,10 @@ class BodyTooLarge(Exception):
     pass
 
 
-# Up to this size an oversize body is read and thrown away before the 413, so that the
-# client (still sending) sees the error; beyond it, answering and closing is cheaper.
+# Up to this size an oversize body whose Content-Length says so is read and thrown away
+# before the 413, so that the client (still sending) sees the error; beyond it, answering
+# and closing is cheaper. A chunked body announces no size: it is never drained (the
+# client decides how long it goes on), the 413 goes out as soon as the limit is passed.
 DRAIN_LIMIT = 32 * 1024 * 1024
 
 
@@ -190,9 +214,11 @@ class RequestContextMiddleware:
         authorization = headers.get("authorization", "")
         bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " and not self_authenticated else ""
         if bearer:
+            if not scope["path"].startswith(TOKEN_PATH_PREFIX):
+                return await token_refused("access tokens open /api/v1 only")(scope, receive, send)
             principal = await principal_from_bearer(bearer)
             if principal is None:
-                return await error_response(scope, 401, "invalid or expired access token")(scope, receive, send)
+                return await token_refused("invalid or expired access token")(scope, receive, send)
         elif cookies.get(SESSION_COOKIE) and not self_authenticated:
             principal = await principal_from_session_token(cookies[SESSION_COOKIE])
         scope["principal"] = principal
@@ -219,13 +245,12 @@ class RequestContextMiddleware:
             if length is not None and int(length) > limit:
                 if int(length) <= DRAIN_LIMIT:
                     await drain(receive)  # so the client reads our answer instead of a reset
-                return await error_response(scope, 413, "request body too large")(scope, receive, send)
+                return await body_too_large(scope)(scope, receive, send)
             if scope["method"] not in SAFE_METHODS:
                 try:
                     body = await read_body(receive, limit)
                 except BodyTooLarge:
-                    await drain(receive)
-                    return await error_response(scope, 413, "request body too large")(scope, receive, send)
+                    return await body_too_large(scope)(scope, receive, send)
                 receive = replay(body)
                 if not bearer and not self_authenticated and not self._csrf_ok(scope, headers, body, new_csrf_cookie):
                     return await error_response(scope, 403, "CSRF token missing or invalid; reload the page")(
@@ -292,33 +317,47 @@ def principal_of(request: Request) -> Principal | None:
     return request.scope.get("principal")
 
 
+def session_principal(request: Request) -> Principal | None:
+    """The caller signed in with the session cookie. Pages accept nothing else: the
+    middleware lets no access token reach them, and this says so once more for every page."""
+    principal = principal_of(request)
+    return principal if principal is not None and principal.session_id is not None else None
+
+
 Endpoint = Callable[..., Awaitable[Response]]
 
 
 def login_required(endpoint: Endpoint) -> Endpoint:
-    """Pages only: redirect an anonymous visitor to the login form, then back."""
+    """Pages only: redirect a visitor without a session to the login form, then back."""
 
     @wraps(endpoint)
     async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Response:
-        if principal_of(request) is None:
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        if session_principal(request) is None:
+            return _to_login(request)
         return await endpoint(request, *args, **kwargs)
 
     return wrapper
 
 
 def admin_required(endpoint: Endpoint) -> Endpoint:
+    """Pages of the organisation's administrators: the login form without a session, 403
+    to anyone else."""
+
     @wraps(endpoint)
     async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Response:
-        principal = principal_of(request)
-        if principal is None or principal.session_id is None:
-            return await login_required(endpoint)(request, *args, **kwargs)
+        principal = session_principal(request)
+        if principal is None:
+            return _to_login(request)
         if not principal.is_admin:
             raise HTTPException(403, i18n.gettext("This page is reserved for the organisation's administrators."))
         return await endpoint(request, *args, **kwargs)
 
     return wrapper
+
+
+def _to_login(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
