@@ -7,6 +7,12 @@ and BODYSTRUCTURE's octet and line counts all refer to the original bytes, untou
 So this module walks the boundaries itself, on the bytes, and hands each part's header
 block to :mod:`email` (``compat32``, the policy that never raises on a malformed header).
 
+Memory stays well under the message's size whatever its shape (issue 13: a 45 MiB message
+once cost ten times that): the walk keeps offsets, not copies; :mod:`email`, which costs
+about ten times what it reads, only ever reads a header block cut to :data:`HEADER_LIMIT`
+and, for the text extract, the first :data:`TEXT_SOURCE_LIMIT` bytes of a text part; and
+the extract stops decoding parts once it has :data:`TEXT_LIMIT` characters.
+
 :func:`parse` never raises on any input: a broken message still gets a structure (a
 missing boundary makes a one-part multipart, a header without a blank line is all
 header), so a delivery is never refused because a sender's MIME was wrong.
@@ -34,12 +40,20 @@ from email.message import Message as EmailMessage
 from email.policy import compat32
 from typing import Any
 
+from hexagone.mail.mimetext import strip_tags
+
 MAX_DEPTH = 20
 MAX_PARTS = 1000
 TEXT_LIMIT = 100_000
 PREVIEW_LENGTH = 200
+# Header fields beyond this are not read (Exchange's MaxHeaderSize default); the header
+# block is still stored and served whole.
+HEADER_LIMIT = 256 << 10
+# Encoded bytes of one text part read for the extract: TEXT_LIMIT characters at up to
+# 4 bytes each in UTF-8, a third more in base64 (quoted-printable or HTML may need more:
+# the extract of such a huge part is then shorter, never wrong in what it shows).
+TEXT_SOURCE_LIMIT = 640 << 10
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
-_TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
 _SPACES = re.compile(r"\s+")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 
@@ -139,8 +153,17 @@ def envelope_of(msg: EmailMessage) -> dict[str, Any]:
     }
 
 
+def _line_cut(raw: bytes, start: int, end: int, limit: int) -> int:
+    """``end``, or if ``raw[start:end]`` is longer than ``limit``, the end of its last
+    whole line within ``limit`` bytes (a line longer than that is cut)."""
+    if end - start <= limit:
+        return end
+    return raw.rfind(b"\n", start, start + limit) + 1 or start + limit
+
+
 def _split_header(raw: bytes, start: int, end: int) -> tuple[int, EmailMessage]:
-    """Where the body of the entity at ``raw[start:end]`` begins, and its parsed header."""
+    """Where the body of the entity at ``raw[start:end]`` begins, and its parsed header
+    (the fields within :data:`HEADER_LIMIT` bytes)."""
     for newline in (b"\r\n", b"\n"):
         if raw.startswith(newline, start) and start + len(newline) <= end:  # no header at all
             header_end, body_start = start, start + len(newline)
@@ -148,6 +171,7 @@ def _split_header(raw: bytes, start: int, end: int) -> tuple[int, EmailMessage]:
     else:
         match = _BLANK_LINE.search(raw, start, end)
         header_end, body_start = (match.start(), match.end()) if match else (end, end)
+    header_end = _line_cut(raw, start, header_end, HEADER_LIMIT)
     headers = email.message_from_bytes(raw[start:header_end] + b"\r\n\r\n", policy=compat32)
     return body_start, headers
 
@@ -192,7 +216,9 @@ class _Walker:
         self.raw = raw
         self.count = 0
 
-    def entity(self, start: int, end: int, default_type: str = "text/plain", depth: int = 0) -> dict[str, Any]:
+    def entity(self, start: int, end: int, default_type: str = "text/plain",
+               depth: int = 0) -> tuple[dict[str, Any], EmailMessage]:
+        """The structure node of the entity at ``raw[start:end]``, and its parsed header."""
         self.count += 1
         raw = self.raw
         body_start, headers = _split_header(raw, start, end)
@@ -216,11 +242,10 @@ class _Walker:
         if maintype == "multipart" and depth < MAX_DEPTH:
             node["parts"] = self.children(headers, subtype, body_start, end, depth)
         elif content_type == "message/rfc822" and depth < MAX_DEPTH and self.count < MAX_PARTS:
-            inner = self.entity(body_start, end, "text/plain", depth + 1)
-            _, inner_headers = _split_header(raw, body_start, end)
+            inner, inner_headers = self.entity(body_start, end, "text/plain", depth + 1)
             node["envelope"] = envelope_of(inner_headers)
             node["message"] = inner
-        return node
+        return node, headers
 
     def children(self, headers: EmailMessage, subtype: str, body_start: int, end: int, depth: int) -> list[dict[str, Any]]:
         boundary = headers.get_boundary()
@@ -234,11 +259,11 @@ class _Walker:
             if is_close or self.count >= MAX_PARTS:
                 break
             part_end = end if following is None else _strip_newline_before(self.raw, following[0], line_end)
-            parts.append(self.entity(line_end, part_end, child_type, depth + 1))
+            parts.append(self.entity(line_end, part_end, child_type, depth + 1)[0])
         return parts or [self._bare_part(body_start, end)]
 
     def _bare_part(self, start: int, end: int) -> dict[str, Any]:
-        node = self.entity(end, end)
+        node, _ = self.entity(end, end)
         node.update({"header_start": start, "body_start": start, "size": end - start,
                      "lines": self.raw.count(b"\n", start, end)})
         return node
@@ -288,17 +313,37 @@ def part_text(raw: bytes, node: dict[str, Any]) -> str:
     return clean(data.decode("utf-8", "replace"))
 
 
+def _text_source(raw: bytes, node: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
+    """A leaf with its header block cut to :data:`HEADER_LIMIT` and its body to
+    :data:`TEXT_SOURCE_LIMIT` (at line ends, so that no quoted-printable or base64 line is
+    split), as bytes and the node that describes them; a leaf within both limits as it is."""
+    start, body_start, end = node["header_start"], node["body_start"], node["end"]
+    header_cut = _line_cut(raw, start, body_start, HEADER_LIMIT)
+    body_cut = _line_cut(raw, body_start, end, TEXT_SOURCE_LIMIT)
+    if (header_cut, body_cut) == (body_start, end):
+        return raw, node
+    header = raw[start:header_cut] + (b"\r\n\r\n" if header_cut < body_start else b"")
+    return header + raw[body_start:body_cut], {**node, "header_start": 0, "body_start": len(header),
+                                               "end": len(header) + body_cut - body_start}
+
+
 def _text_of(raw: bytes, structure: dict[str, Any]) -> str:
-    plain, html = [], []
-    for leaf in leaves(structure):
-        if leaf["type"] != "text" or is_attachment(leaf):
-            continue
-        if leaf["subtype"] == "plain":
-            plain.append(part_text(raw, leaf))
-        elif leaf["subtype"] == "html":
-            html.append(_TAGS.sub(" ", part_text(raw, leaf)))
-    text = "\n".join(plain) if plain else "\n".join(html)
-    return text[:TEXT_LIMIT]
+    """The first :data:`TEXT_LIMIT` characters of the plain text parts, else of the HTML
+    parts without their tags, joined by newlines; parts past the limit are not decoded."""
+    texts = [leaf for leaf in leaves(structure) if leaf["type"] == "text" and not is_attachment(leaf)]
+    chosen = [leaf for leaf in texts if leaf["subtype"] == "plain"]
+    html = not chosen
+    if html:
+        chosen = [leaf for leaf in texts if leaf["subtype"] == "html"]
+    pieces: list[str] = []
+    length = -1  # that of "\n".join(pieces)
+    for leaf in chosen:
+        if length >= TEXT_LIMIT:
+            break
+        text = part_text(*_text_source(raw, leaf))
+        pieces.append(strip_tags(text) if html else text)
+        length += 1 + len(pieces[-1])
+    return "\n".join(pieces)[:TEXT_LIMIT]
 
 
 def _date(value: str | None) -> datetime | None:
@@ -329,10 +374,8 @@ def message_ids(value: str | None) -> list[str]:
 
 def parse(raw: bytes) -> Parsed:
     """Read ``raw`` (a whole RFC 5322 message) into a :class:`Parsed`; never raises."""
-    walker = _Walker(raw)
-    structure = walker.entity(0, len(raw))
+    structure, headers = _Walker(raw).entity(0, len(raw))
     header_end = structure["body_start"]
-    headers = email.message_from_bytes(raw[:header_end], policy=compat32)
     text = _text_of(raw, structure)
     in_reply_to = message_ids(_raw_header(headers, "in-reply-to"))
     return Parsed(
