@@ -47,6 +47,8 @@ async def test_every_webmail_page_passes_axe_and_the_shell_rules(open_tab: OpenT
         "sent": f"/mail/folders/{folders['Sent']}",
         "subfolder": f"/mail/folders/{folders['Projets/Voirie']}",
         "empty trash": f"/mail/folders/{folders['Trash']}",
+        "emptying the trash asks first": f"/mail/folders/{folders['Trash']}/empty",
+        "deleting a folder asks first": f"/mail/folders/{folders['Projets/Voirie']}/delete",
         "shared inbox": f"/mail/folders/{folders['shared:INBOX']}",
         "conversation": f"/mail/messages/{thread}",
         "html with remote images held back": f"/mail/messages/{messages['Les nouvelles de janvier']}",

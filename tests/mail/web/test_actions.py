@@ -82,7 +82,7 @@ async def test_empty_trash_deletes_everything_in_it_and_frees_the_quota(client: 
     await deliver(user, subject="Kept")
     await signed_in(client, user)
 
-    response = await post(client, f"/mail/folders/{await folder_id(user, 'Trash')}/empty")
+    response = await post(client, f"/mail/folders/{await folder_id(user, 'Trash')}/empty", {"confirm": "1"})
 
     assert response.status_code == 303
     assert await messages_in(user, "Trash") == [] and len(await messages_in(user)) == 1

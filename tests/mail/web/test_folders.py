@@ -1,5 +1,5 @@
-"""Folders and search: making, renaming and deleting folders (the standard ones stay),
-and finding messages by subject, address or words of the text."""
+"""Folders and search: making, renaming and deleting folders (into the trash; the
+standard ones stay), and finding messages by subject, address or words of the text."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ async def test_folder_created_inside_another_then_renamed_and_deleted(client: ht
     page = await client.get(manage)
     assert page.status_code == 200
     names = re.findall(r'<th scope="row"><a[^>]*>([^<]*)<', page.text)
-    assert "Chantiers" in names and "Chantiers / 2026" not in names and len(names) == 7
-    assert "Projets" not in page.text and await messages_in(user, "Chantiers") == []
+    assert "Chantiers" in names and "Chantiers / 2026" not in names and "Trash / 2026" in names and len(names) == 8
+    assert "Projets" not in page.text and len(await messages_in(user, "Trash/2026")) == 1
 
 
 async def test_standard_folders_cannot_be_renamed_or_deleted(client: httpx.AsyncClient) -> None:

@@ -9,9 +9,9 @@ from starlette.routing import BaseRoute
 
 from hexagone.core.i18n import N_
 from hexagone.core.modules import NavItem
-from hexagone.mail.web import actions, badge, compose, folders, reading, settings
+from hexagone.mail.web import actions, badge, compose, deleting, folders, reading, settings
 
 ROUTES: list[BaseRoute] = [
-    *folders.ROUTES, *reading.ROUTES, *actions.ROUTES, *compose.ROUTES, *settings.ROUTES, *badge.ROUTES,
+    *folders.ROUTES, *deleting.ROUTES, *reading.ROUTES, *actions.ROUTES, *compose.ROUTES, *settings.ROUTES, *badge.ROUTES,
 ]
 NAV: list[NavItem] = [NavItem(path="/mail/", label=N_("Mail"), icon="mail", badge="/mail/unread", guests=False)]

@@ -1,6 +1,7 @@
 """What a reader does to messages: mark read or unread, flag, move, delete to the trash
-(delete for good from the trash), empty the trash. One route serves the list (several
-conversations at once) and the reading page (one message), so both follow one rule.
+(delete for good from the trash; emptying it is :mod:`deleting`). One route serves the
+list (several conversations at once) and the reading page (one message), so both follow
+one rule.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hexagone.mail.models import Folder, Message, SpecialUse
 from hexagone.mail.service import mailboxes, store
 from hexagone.mail.web import threads
 from hexagone.mail.web.access import caller, folder_for, parse_uuid, require_write, special_folder
-from hexagone.mail.web.common import done, folder_url, text
+from hexagone.mail.web.common import done, text
 
 MAX_SELECTED = 500
 FLAG_ACTIONS = {
@@ -99,22 +100,6 @@ async def act(request: Request) -> Response:
     return done(back, notice, form)
 
 
-@login_required
-async def empty(request: Request) -> Response:
-    """Delete for good everything in the trash (or the junk folder)."""
-    form = await request.form()
-    async with caller(request, write=True) as c:
-        folder, _access = await folder_for(c, request.path_params["folder_id"], write=True)
-        if folder.special_use not in (SpecialUse.TRASH, SpecialUse.JUNK):
-            raise Invalid(_("Only the trash and the junk folder can be emptied."))
-        uids = list((await c.db.execute(select(Message.uid).where(Message.folder_id == folder.id))).scalars())
-        await store.expunge(c.db, folder, uids)
-        await c.db.commit()
-        back = folder_url(folder)
-    return done(back, "emptied", form)
-
-
 ROUTES = [
     Route("/mailboxes/{mailbox_id:uuid}/actions", act, methods=["POST"]),
-    Route("/folders/{folder_id:uuid}/empty", empty, methods=["POST"]),
 ]

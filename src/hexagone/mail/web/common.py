@@ -132,6 +132,7 @@ def notices() -> dict[str, str]:
         "folder_created": _("The folder is created."),
         "folder_renamed": _("The folder is renamed."),
         "folder_deleted": _("The folder is deleted."),
+        "folder_trashed": _("The folder is in the trash."),
         "saved": _("Saved."),
         "none": _("Select at least one message first."),
         "images": _("Images from this sender will always be shown."),

@@ -1,7 +1,9 @@
-"""Folders: the list of a folder's conversations (or a search's messages), and making,
-renaming and deleting folders."""
+"""Folders: the list of a folder's conversations (or a search's messages), and making
+and renaming folders (deleting them is :mod:`deleting`)."""
 
 from __future__ import annotations
+
+import uuid
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -54,12 +56,16 @@ async def folder_page(request: Request) -> Response:
     return render(request, "mail/folder.html", context)
 
 
-async def _manage_page(request: Request, error: ServiceError | None = None) -> Response:
+async def manage_page(request: Request, error: ServiceError | None = None) -> Response:
+    """The folders page, with ``error`` above it when a change was refused."""
     async with caller(request) as c:
         access = await mailboxes.access_to(c.db, c.user, request.path_params["mailbox_id"])
         folders = await mailboxes.folders(c.db, access.mailbox.id)
         counts = await store.counts(c.db, [f.id for f in folders])
+        trash = next((f for f in folders if f.special_use == SpecialUse.TRASH), None)
+        in_trash = {f.id for f in folders if trash and f.name.startswith(trash.name + mailboxes.DELIMITER)}
         context = {"access": access, "folders": folders, "counts": counts, "folder_label": folder_label,
+                   "in_trash": in_trash,
                    "full_label": full_label, "mailboxes": await navigation(c)}
     return render(request, "mail/folders.html", context, status=error.status if error else 200,
                   error=error.message if error else None)
@@ -69,7 +75,7 @@ async def _manage_page(request: Request, error: ServiceError | None = None) -> R
 async def manage(request: Request) -> Response:
     """The mailbox's folders, with the forms to create, rename and delete them."""
     if request.method == "GET":
-        return await _manage_page(request)
+        return await manage_page(request)
     form = await request.form()
     try:
         async with caller(request, write=True) as c:
@@ -83,11 +89,21 @@ async def manage(request: Request) -> Response:
     except ServiceError as exc:
         if isinstance(exc, NotFound):
             raise
-        return await _manage_page(request, exc)
+        return await manage_page(request, exc)
     return done(request.url.path, "folder_created")
 
 
-async def _change(request: Request, action: str) -> Response:
+async def refused(request: Request, mailbox_id: uuid.UUID | None, error: ServiceError) -> Response:
+    """A refused change to a folder: the folders page again with the reason, unless the
+    folder is not the caller's to see (then 404, as for an id that does not exist)."""
+    if isinstance(error, NotFound) or mailbox_id is None:
+        raise error
+    request.scope["path_params"] = {"mailbox_id": mailbox_id}
+    return await manage_page(request, error)
+
+
+@login_required
+async def rename(request: Request) -> Response:
     form = await request.form()
     mailbox_id = None
     try:
@@ -96,31 +112,14 @@ async def _change(request: Request, action: str) -> Response:
             mailbox_id = access.mailbox.id
             if folder.name == mailboxes.INBOX or folder.special_use:
                 raise Invalid(_("The standard folders cannot be renamed or deleted."))
-            if action == "rename":
-                name = text(form, "name", mailboxes.MAX_FOLDER_NAME).strip()
-                parent = folder.name.rpartition(mailboxes.DELIMITER)[0]
-                await mailboxes.rename_folder(c.db, access.mailbox, folder.name,
-                                              f"{parent}{mailboxes.DELIMITER}{name}" if parent else name)
-            else:
-                keys = await mailboxes.delete_folder(c.db, access.mailbox, folder.name)
-                store.forget_blobs(c.db, access.mailbox.org_id, keys)
+            name = text(form, "name", mailboxes.MAX_FOLDER_NAME).strip()
+            parent = folder.name.rpartition(mailboxes.DELIMITER)[0]
+            await mailboxes.rename_folder(c.db, access.mailbox, folder.name,
+                                          f"{parent}{mailboxes.DELIMITER}{name}" if parent else name)
             await c.db.commit()
     except ServiceError as exc:
-        if isinstance(exc, NotFound) or mailbox_id is None:
-            raise
-        request.scope["path_params"] = {"mailbox_id": mailbox_id}
-        return await _manage_page(request, exc)
-    return done(f"/mail/mailboxes/{mailbox_id}/folders", "folder_renamed" if action == "rename" else "folder_deleted")
-
-
-@login_required
-async def rename(request: Request) -> Response:
-    return await _change(request, "rename")
-
-
-@login_required
-async def delete(request: Request) -> Response:
-    return await _change(request, "delete")
+        return await refused(request, mailbox_id, exc)
+    return done(f"/mail/mailboxes/{mailbox_id}/folders", "folder_renamed")
 
 
 ROUTES = [
@@ -128,5 +127,4 @@ ROUTES = [
     Route("/folders/{folder_id:uuid}", folder_page),
     Route("/mailboxes/{mailbox_id:uuid}/folders", manage, methods=["GET", "POST"]),
     Route("/folders/{folder_id:uuid}/rename", rename, methods=["POST"]),
-    Route("/folders/{folder_id:uuid}/delete", delete, methods=["POST"]),
 ]
