@@ -207,10 +207,11 @@ async def test_fetch_corpus_sections_agree_with_the_standard_library(imapclient)
     for uid, path in zip(sorted(uids), CORPUS_FILES, strict=True):
         raw_message = on_the_wire(path)
         item = found[uid]
-        assert item[b"BODY[]"] == raw_message and item[b"RFC822.SIZE"] == len(raw_message), path
+        served = raw_message.replace(b"\0", b"\x80")  # a literal holds no NUL (RFC 3501 9)
+        assert item[b"BODY[]"] == served and item[b"RFC822.SIZE"] == len(raw_message), path
         if path not in WELL_FORMED:
             continue
-        reference = _reference_leaves(email.message_from_bytes(raw_message, policy=compat32))
+        reference = _reference_leaves(email.message_from_bytes(served, policy=compat32))
         leaves = _imap_leaves(item[b"BODYSTRUCTURE"])
         assert [(s[0] + b"/" + s[1]).lower().decode() for _, s in leaves] == [
             p.get_content_type() for p in reference], path

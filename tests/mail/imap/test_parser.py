@@ -129,7 +129,7 @@ def test_parser_sections_parse_and_print_canonically() -> None:
 ATOM_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:*,$_-!#&'+/;<=>?@^`|~"
 atoms = st.text(ATOM_CHARS, min_size=1, max_size=12).map(Atom)
 quoted = st.binary(max_size=30).filter(lambda b: not set(b) & {0, 13, 10}).map(Quoted)
-literals = st.binary(max_size=60).map(Literal)
+literals = st.binary(max_size=60).filter(lambda b: 0 not in b).map(Literal)  # NUL: see the NUL tests
 tokens = st.recursive(atoms | quoted | literals, lambda inner: st.lists(inner, max_size=4), max_leaves=12)
 tags = st.text(ATOM_CHARS.replace("+", "").replace("*", ""), min_size=1, max_size=8)
 names = st.sampled_from(["NOOP", "LOGIN", "SELECT", "FETCH", "STORE", "SEARCH", "APPEND", "X-CUSTOM"])

@@ -190,7 +190,7 @@ class Args:
         token = self.next("date")
         if isinstance(token, list):
             raise CommandError("Invalid date")
-        return parse_date(bytes(token).decode("ascii", "replace") if isinstance(token, bytes) else token)
+        return parse_date(bytes(token).decode("ascii", "replace") if isinstance(token, Quoted | Literal) else token)
 
     def flags(self) -> list[str]:
         """A parenthesised flag list, or a single flag."""

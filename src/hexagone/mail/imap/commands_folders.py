@@ -4,6 +4,7 @@ and the QUOTA commands."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ from hexagone.core.exceptions import Invalid
 from hexagone.mail.imap import messages, wire
 from hexagone.mail.imap.account import SHARED_PREFIX, ListEntry, Status
 from hexagone.mail.imap.arguments import Args, decode_mailbox, parse_date_time
+from hexagone.mail.imap.failure import log_failure
 from hexagone.mail.imap.parser import Atom, Command, CommandError, Literal, Quoted, Token
 from hexagone.mail.imap.selected import Selected
 from hexagone.mail.service import store
@@ -24,6 +26,7 @@ log = logging.getLogger("hexagone.mail.imap")
 
 APPEND_BATCH = 64
 APPEND_BATCH_BYTES = 32 * 1024 * 1024
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 STATUS_ITEMS = ("MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED")
 LIST_SELECTION = ("SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE")
 LIST_RETURN = ("SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS")
@@ -269,9 +272,8 @@ class FolderCommands:
         requests = [r for _, r in batch if isinstance(r, messages.AppendRequest)]
         try:
             stored = iter(await messages.append_many(self.account, requests) if requests else [])
-        except Exception:  # every command of the batch must be answered
-            log.exception("IMAP APPEND failed")
-            stored = iter([CommandError("Internal server error", status="NO", code="SERVERBUG")] * len(requests))
+        except Exception as error:  # every command of the batch must be answered
+            stored = iter([_append_failure(tag, error)] * len(requests))
         answers = []
         for command_tag, request in batch:
             result = request if isinstance(request, CommandError) else next(stored)
@@ -287,6 +289,18 @@ class FolderCommands:
         for answer in answers:
             self.send(answer)
         return None  # answered here: the session adds nothing after
+
+
+def _append_failure(tag: str, error: Exception) -> CommandError:
+    """The answer to APPENDs that could not be stored, logged in one line: a full disk
+    (or quota of the server's account) is a temporary condition the client may retry
+    (RFC 5530 UNAVAILABLE), anything else a bug."""
+    if isinstance(error, OSError) and error.errno in DISK_FULL:
+        log.error("IMAP %s APPEND refused: no space left for message data (%s)", tag[:40],
+                  errno.errorcode.get(error.errno or 0, "?"))
+        return CommandError("No space left to store the message, try again later", status="NO", code="UNAVAILABLE")
+    log_failure(f"{tag[:40]} APPEND", error)
+    return CommandError("Internal server error", status="NO", code="SERVERBUG")
 
 
 def _append_request(args: Args) -> messages.AppendRequest:

@@ -20,7 +20,7 @@ from hexagone.mail.imap import flagsearch, messages
 from hexagone.mail.imap.arguments import Args, format_uid_set
 from hexagone.mail.imap.connection import Closed
 from hexagone.mail.imap.fetch import (FLAG_COLUMNS, WHOLE_MESSAGE, FetchPlan, cached_columns, flags, parse_fetch,
-                                      prerender, render)
+                                      prerender, render, without_nul)
 from hexagone.mail.imap.parser import CommandError
 from hexagone.mail.imap.query import Context, compile_search
 from hexagone.mail.imap.search import parse_search
@@ -161,7 +161,7 @@ class MessageCommands:
             sent = 0
             async for chunk in chunks:
                 sent += len(chunk)
-                self.send(chunk)
+                self.send(without_nul(chunk))
                 await self.conn.maybe_flush()
             if sent != row.size:  # the literal announced another size: the session cannot go on
                 log.error("message blob %s has %d bytes, not %d", row.blob_key, sent, row.size)

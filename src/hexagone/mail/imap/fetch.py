@@ -5,6 +5,7 @@ A plan is read once per command; :attr:`FetchPlan.columns` lists exactly the col
 items need (``header`` for ``BODY.PEEK[HEADER]``, ``structure`` for BODYSTRUCTURE…) and
 :attr:`FetchPlan.needs_blob` says whether the raw message must be read at all, so that
 the common client requests (flags, envelope, headers) never touch the blob store.
+Bodies are sent with every NUL as 0x80 (see :func:`without_nul`).
 """
 
 from __future__ import annotations
@@ -197,6 +198,14 @@ _SIMPLE_ITEMS: dict[str, Callable[[Any, bool, dict[str, bytes]], bytes]] = {
 }
 
 
+def without_nul(data: bytes) -> bytes:
+    """Message bytes fit for an IMAP literal: RFC 3501 forbids NUL there (only BINARY's
+    literal8 may hold one, and this server does not offer BINARY). A message is stored
+    as received; each NUL is sent as 0x80, as Dovecot does, so that sizes (RFC822.SIZE,
+    partial fetches) stay those of the stored message."""
+    return data.replace(b"\0", b"\x80") if b"\0" in data else data
+
+
 def render(plan: FetchPlan, seq: int, row: Any, raw: bytes | None, write: Callable[[bytes], None], *,
            recent: bool = False, extra: tuple[str, ...] = (), rendered: dict[str, bytes] | None = None) -> None:
     """Write ``* seq FETCH (...)`` for one message; a body is written as its own piece,
@@ -216,7 +225,7 @@ def render(plan: FetchPlan, seq: int, row: Any, raw: bytes | None, write: Callab
         if raw is None and item.whole:  # the caller streams it from the blob store
             size, data = row.size, WHOLE_MESSAGE
         else:
-            data = _body(item, row, raw, structure)
+            data = without_nul(_body(item, row, raw, structure))
             size = len(data)
         parts.append(b"%b {%d}\r\n" % (item.label, size))
         write(b"".join(parts))

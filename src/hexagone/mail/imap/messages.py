@@ -26,7 +26,7 @@ from hexagone.core import blobs
 from hexagone.core.exceptions import Invalid
 from hexagone.mail.imap.account import Account, FolderRef, uid_list
 from hexagone.mail.imap.parser import CommandError
-from hexagone.mail.imap.query import Compiled, UidRanges, uid_condition
+from hexagone.mail.imap.query import Compiled, UidRanges, merge, uid_condition
 from hexagone.mail.models import Folder, Message
 from hexagone.mail.service import store
 
@@ -68,16 +68,6 @@ class CopyResult:
     uidvalidity: int
     source_uids: list[int]
     target_uids: list[int]
-
-
-def merge(ranges: Iterable[tuple[int, int]]) -> UidRanges:
-    merged: UidRanges = []
-    for lo, hi in sorted(ranges):
-        if merged and lo <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
-        else:
-            merged.append((lo, hi))
-    return merged
 
 
 def _groups(ranges: UidRanges) -> list[UidRanges]:

@@ -12,13 +12,22 @@ it allows: a line longer than ``max_line`` is refused and skipped without being 
 literal larger than the command's limit is refused (``NO [TOOBIG]``) and, when the client
 sends it anyway (LITERAL+), skipped byte by byte. Nothing raises out of :meth:`next_event`.
 
+A literal's bytes are moved out of the input buffer as they arrive, into a
+:class:`io.BytesIO` whose value is taken without a copy, and :class:`Literal` wraps that
+``bytes`` object rather than copying it into a subclass: a 50 MiB APPEND is held once,
+not once per step. A literal of :data:`LARGE_LITERAL` bytes or more is announced by a
+:class:`LargeLiteral` event before it is read, so that the session can bound how many
+are read at once (see :mod:`.literals`).
+
 Tokens: :class:`Atom` (a ``str``; a ``[...]`` section spec such as
-``BODY.PEEK[HEADER.FIELDS (FROM)]<0.10>`` is one atom), :class:`Quoted` and
-:class:`Literal` (``bytes``), and ``list`` for a parenthesised list.
+``BODY.PEEK[HEADER.FIELDS (FROM)]<0.10>`` is one atom), :class:`Quoted` (``bytes``),
+:class:`Literal` (``bytes(literal)`` gives its bytes), and ``list`` for a parenthesised
+list. No token holds a NUL but a literal's (RFC 3501 9: ``CHAR8`` excludes it).
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +37,7 @@ MAX_COMMAND = 1024 * 1024  # all of a command but its literals' limit
 LITERAL_RE = re.compile(rb"\{(\d{1,20})(\+?)\}\Z")
 TAG_RE = re.compile(r"[\x21\x23-\x24\x26-\x27\x2c-\x5b\x5d-\x7a\x7c-\x7e]+")  # ASTRING-CHAR but "+"
 SEPARATORS = b' ()"'
+LARGE_LITERAL = 4 * 1024 * 1024  # a literal this large is announced (LargeLiteral) before it is read
 _SKIP_TAIL = 40  # what an overlong line keeps of its end, to see a literal announced there
 
 
@@ -58,8 +68,30 @@ class Quoted(bytes):
     __slots__ = ()
 
 
-class Literal(bytes):
-    __slots__ = ()
+class Literal:
+    """A literal's bytes, wrapped rather than copied (see the module docstring)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes | bytearray):
+        self.data = bytes(data)  # the same object when given bytes
+
+    def __bytes__(self) -> bytes:
+        return self.data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Literal):
+            return self.data == other.data
+        return isinstance(other, bytes) and self.data == other
+
+    def __hash__(self) -> int:
+        return hash(self.data)
+
+    def __repr__(self) -> str:
+        return f"Literal({self.data[:40]!r}{'...' if len(self.data) > 40 else ''})"
 
 
 Token = Atom | Quoted | Literal | list  # type: ignore[type-arg]
@@ -78,6 +110,15 @@ class Continue:
 
 
 @dataclass(slots=True)
+class LargeLiteral:
+    """A literal of at least :data:`LARGE_LITERAL` bytes was announced and accepted; with
+    ``sync`` the client waits for ``+``, which the session sends once it may read it."""
+
+    size: int
+    sync: bool
+
+
+@dataclass(slots=True)
 class Refused:
     """A command refused before it was complete; send ``response`` and read on."""
 
@@ -89,7 +130,7 @@ class Refused:
         return self.error.response(self.tag)
 
 
-Event = Command | Continue | Refused
+Event = Command | Continue | LargeLiteral | Refused
 CONTINUE = Continue()
 
 
@@ -113,7 +154,7 @@ class Framer:
     session lowers it before login); ``max_line`` bounds each line fragment.
     """
 
-    __slots__ = ("buffer", "literal_limit", "max_line", "max_command", "_parts", "_literal", "_discard",
+    __slots__ = ("buffer", "literal_limit", "max_line", "max_command", "_parts", "_literal", "_sink", "_discard",
                  "_overlong", "_scanned", "_size")
 
     def __init__(self, literal_limit: Callable[[str], int], *, max_line: int = MAX_LINE,
@@ -124,6 +165,7 @@ class Framer:
         self.max_command = max_command
         self._parts: list[bytes] = []  # line, literal, line, literal, …, line
         self._literal: int | None = None  # bytes still due for the literal being read
+        self._sink: io.BytesIO | None = None  # where the literal being read goes
         self._discard = False  # skipping the rest of a refused command
         self._overlong = False  # skipping the rest of a line that was too long
         self._scanned = 0  # bytes of the buffer known to hold no newline
@@ -145,6 +187,7 @@ class Framer:
     def _reset(self) -> None:
         self._parts = []
         self._literal = None
+        self._sink = None
         self._discard = False
         self._overlong = False
         self._scanned = 0
@@ -185,11 +228,8 @@ class Framer:
                         return None
                     self._literal = None
                     continue
-                if len(buf) < due:
+                if not self._take_literal(due):
                     return None
-                self._parts.append(Literal(buf[:due]))
-                del buf[:due]
-                self._literal = None
                 continue
             end = buf.find(b"\n", self._scanned)
             if end < 0:
@@ -234,8 +274,28 @@ class Framer:
                 return refused
             self._size += size
             self._literal = size
+            self._sink = io.BytesIO()
+            if size >= LARGE_LITERAL:
+                return LargeLiteral(size, not plus)
             if not plus:
                 return CONTINUE
+
+    def _take_literal(self, due: int) -> bool:
+        """Move what has arrived of the literal being read to its sink; True once whole."""
+        buf, sink = self.buffer, self._sink
+        assert sink is not None
+        taken = min(due, len(buf))
+        if taken:
+            with memoryview(buf) as view:
+                sink.write(view[:taken])
+            del buf[:taken]
+        if taken < due:
+            self._literal = due - taken
+            return False
+        self._parts.append(sink.getvalue())  # the sink's own bytes, not a copy
+        self._literal = None
+        self._sink = None
+        return True
 
     def _partial_line(self) -> Refused | None:
         buf = self.buffer
@@ -280,6 +340,8 @@ def tokenize(parts: list[bytes]) -> Command:
         if not args or not isinstance(args[0], Atom):
             raise CommandError("Missing command after UID")
         name = "UID " + args.pop(0).upper()
+    if name != "APPEND" and any(b"\0" in part for part in parts[1::2]):
+        raise CommandError("NUL in a literal")  # APPEND's message is stored as received (as Dovecot does)
     return Command(tag, name, args)
 
 
@@ -331,7 +393,7 @@ def _quoted(line: bytes, i: int) -> tuple[Quoted, int]:
             out.append(line[i + 1])
             i += 2
             continue
-        if c in (0, 0x0D, 0x0A):
+        if c in (0, 0x0D, 0x0A):  # TEXT-CHAR excludes CR and LF, CHAR excludes NUL
             raise CommandError("Invalid character in a quoted string")
         out.append(c)
         i += 1

@@ -5,12 +5,19 @@ SUBJECT the decoded address and subject columns, BODY the extracted text, dates 
 plain columns. HEADER (any field) and TEXT (header and body) are answered in Python from
 the stored header block; when such a key sits under OR or NOT with SQL keys, the SQL part
 is selected as a boolean column and combined in Python, so every search stays one query.
+
+The SQL never grows with the client's input beyond a fixed bound: the number of keys is
+capped when they are read (:data:`~hexagone.mail.imap.search.MAX_KEYS`), and a sequence or
+UID set of more than :data:`SQL_RANGES` ranges is matched in Python against the UID of each
+row, rather than as thousands of ORed terms (SQLite refuses an expression deeper than
+1,000 levels, and the statement would carry every number as a parameter).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +33,7 @@ from hexagone.mail.models import Message
 
 UidRanges = list[tuple[int, int]]
 Predicate = Callable[[Any], bool]
+SQL_RANGES = 20  # a sequence set of more ranges is matched in Python
 
 
 @dataclass
@@ -42,6 +50,17 @@ class Compiled:
     where: ColumnElement[bool]
     predicate: Predicate | None  # rows must also satisfy this, in Python
     columns: list[Any] = field(default_factory=list)  # what the predicate reads
+
+
+def merge(ranges: Iterable[tuple[int, int]]) -> UidRanges:
+    """Ranges sorted, overlapping and adjacent ones joined."""
+    merged: UidRanges = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
 
 
 def uid_condition(ranges: UidRanges) -> ColumnElement[bool]:
@@ -119,10 +138,9 @@ class _Compiler:
         if kind == "size":
             op, size = args
             return Message.size > size if op == ">" else Message.size < size
-        if kind == "uid":
-            return uid_condition(self.context.uid_ranges(args[0]))
-        if kind == "seq":
-            return uid_condition(self.context.seq_ranges(args[0]))
+        if kind in ("uid", "seq"):
+            ranges = merge((self.context.uid_ranges if kind == "uid" else self.context.seq_ranges)(args[0]))
+            return uid_condition(ranges) if len(ranges) <= SQL_RANGES else _uid_predicate(ranges)
         if kind == "modseq":
             return Message.modseq >= args[0]
         if kind in ("recent", "new", "old"):
@@ -140,6 +158,17 @@ class _Compiler:
             needle = str(args[0]).lower()
             return lambda row: needle in row.header.decode("utf-8", "replace").lower() or body(row)
         raise ValueError(f"unknown search key {kind}")
+
+
+def _uid_predicate(ranges: UidRanges) -> Predicate:
+    """Whether a row's UID lies in one of ``ranges`` (merged: sorted and disjoint)."""
+    starts = [lo for lo, _ in ranges]
+
+    def matches(row: Any) -> bool:
+        index = bisect_right(starts, row.uid) - 1
+        return index >= 0 and row.uid <= ranges[index][1]
+
+    return matches
 
 
 def _header_predicate(name: bytes, needle: str) -> Predicate:

@@ -1,6 +1,10 @@
 """SEARCH criteria (RFC 3501 6.4.4, with CONDSTORE's MODSEQ and RFC 4731's RETURN
 options) read into a small tree that :mod:`hexagone.mail.imap.query` turns into SQL.
 
+A search holds at most :data:`MAX_KEYS` keys (``NO [LIMIT]`` beyond, RFC 5530): each key
+is a term of the SQL statement, and a statement of thousands of terms costs the database
+more than any client's need justifies (SQLite refuses one deeper than 1,000 levels).
+
 Strings are decoded in the announced charset (UTF-8 or US-ASCII; anything else is
 ``NO [BADCHARSET]``). Sequence sets stay unresolved here: they mean different messages
 in different sessions, so the session maps them when it runs the search.
@@ -24,6 +28,7 @@ DATE_KEYS = {"BEFORE": ("internal_date", "<"), "ON": ("internal_date", "="), "SI
              "SENTBEFORE": ("sent_date", "<"), "SENTON": ("sent_date", "="), "SENTSINCE": ("sent_date", ">=")}
 RETURN_OPTIONS = ("MIN", "MAX", "COUNT", "ALL", "SAVE")
 MAX_DEPTH = 50
+MAX_KEYS = 250
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +101,7 @@ class _Reader:
         self.pos = 0
         self.charset = charset
         self.uses_modseq = False
+        self.keys = 0
 
     def more(self) -> bool:
         return self.pos < len(self.tokens)
@@ -139,16 +145,12 @@ class _Reader:
     def key(self, depth: int) -> Node:
         if depth > MAX_DEPTH:
             raise CommandError("Search criteria nested too deeply")
+        self.keys += 1
+        if self.keys > MAX_KEYS:
+            raise CommandError(f"Too many search keys (at most {MAX_KEYS})", status="NO", code="LIMIT")
         token = self._next("search key")
         if isinstance(token, list):
-            inner = _Reader(token, self.charset)
-            nodes = []
-            while inner.more():
-                nodes.append(inner.key(depth + 1))
-            self.uses_modseq |= inner.uses_modseq
-            if not nodes:
-                raise CommandError("Empty parenthesised search key")
-            return nodes[0] if len(nodes) == 1 else And(tuple(nodes))
+            return self._group(token, depth)
         if not isinstance(token, Atom):
             raise CommandError("Invalid search key")
         name = token.upper()
@@ -184,3 +186,18 @@ class _Reader:
         if name[:1].isdigit() or name[:1] == "*":
             return Criterion("seq", (SequenceSet.parse(token),))
         raise CommandError(f"Unknown search key {name[:40]}")
+
+    def _group(self, tokens: list[Token], depth: int) -> Node:
+        """A parenthesised list of keys, read by this reader so that the count of keys
+        and the use of MODSEQ cover the whole search."""
+        outer = self.tokens, self.pos
+        self.tokens, self.pos = tokens, 0
+        try:
+            nodes = []
+            while self.more():
+                nodes.append(self.key(depth + 1))
+        finally:
+            self.tokens, self.pos = outer
+        if not nodes:
+            raise CommandError("Empty parenthesised search key")
+        return nodes[0] if len(nodes) == 1 else And(tuple(nodes))

@@ -8,8 +8,12 @@ its untagged data through :meth:`Session.send`. Before each tagged completion th
 reports what other sessions changed in the selected folder (EXPUNGE, EXISTS, FETCH
 FLAGS), except after FETCH, STORE and SEARCH where RFC 3501 7.4.1 forbids EXPUNGE.
 
+A session that gets :data:`MAX_BAD_COMMANDS` BAD answers in a row is closed with
+``* BYE Too many invalid commands``; any other answer starts the count again.
+
 A command that fails for any reason is answered (BAD for syntax, NO for refusals,
-``NO [SERVERBUG]`` for a bug, logged); the connection and every other session go on.
+``NO [SERVERBUG]`` for a bug, logged as one line without the error's text: see
+:mod:`.failure`); the connection and every other session go on.
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ from hexagone.mail.imap.commands_auth import AuthCommands
 from hexagone.mail.imap.commands_folders import FolderCommands
 from hexagone.mail.imap.commands_messages import MessageCommands
 from hexagone.mail.imap.connection import Closed, Connection
+from hexagone.mail.imap.failure import log_failure
 from hexagone.mail.imap.fetch import flags
+from hexagone.mail.imap.literals import LiteralPermit
 from hexagone.mail.imap.notify import hub
-from hexagone.mail.imap.parser import Command, CommandError, Continue, Framer, Refused
+from hexagone.mail.imap.parser import Command, CommandError, Continue, Framer, LargeLiteral, Refused
 from hexagone.mail.imap.selected import Selected
 from hexagone.mail.imap.state import State
 
@@ -64,6 +70,7 @@ AUTOLOGOUT_SECONDS = 30 * 60
 LOGIN_SECONDS = 3 * 60
 PRE_AUTH_LITERAL = 8 * 1024
 COMMAND_LITERAL = 1024 * 1024
+MAX_BAD_COMMANDS = 20  # consecutive BAD answers before the session is closed
 
 
 class Session(AuthCommands, FolderCommands, MessageCommands):
@@ -78,6 +85,8 @@ class Session(AuthCommands, FolderCommands, MessageCommands):
         self.selected: Selected | None = None
         self.enabled: set[str] = set()
         self.idling = False
+        self.bad_commands = 0  # consecutive BAD answers
+        self.literal_permit = LiteralPermit()
 
     # --- the loop --------------------------------------------------------------------
 
@@ -104,16 +113,28 @@ class Session(AuthCommands, FolderCommands, MessageCommands):
                     break
                 if isinstance(event, Continue):
                     self.send(b"+ Ready for literal data\r\n")
-                elif isinstance(event, Refused):
-                    self.send(event.response)
+                elif isinstance(event, LargeLiteral):
+                    await self.conn.flush()
+                    await self.literal_permit.take()
+                    if event.sync:
+                        self.send(b"+ Ready for literal data\r\n")
                 else:
-                    await self.execute(event)
+                    if isinstance(event, Refused):
+                        self.send(event.response)
+                        self.count_bad(event.error.status)
+                    else:
+                        await self.execute(event)
+                    self.literal_permit.give_back()
+                if self.bad_commands >= MAX_BAD_COMMANDS:
+                    self.send(b"* BYE Too many invalid commands\r\n")
+                    break
                 await self.conn.flush()
         except Closed:
             pass
-        except Exception:  # the last guard: one broken session never takes others down
-            log.exception("IMAP session failed")
+        except Exception as error:  # the last guard: one broken session never takes others down
+            log_failure("session", error)
         finally:
+            self.literal_permit.give_back()
             self.deselect()
             self.conn.close()
 
@@ -121,12 +142,14 @@ class Session(AuthCommands, FolderCommands, MessageCommands):
         entry = COMMANDS.get(command.name)
         if entry is None:
             self.send(b"%b BAD Unknown command\r\n" % command.tag.encode())
+            self.count_bad("BAD")
             return
         handler, states = entry
         if self.state not in states:
             text = "No mailbox selected" if states == SELECTED and self.state == State.AUTHENTICATED else (
                 "Command not valid in this state")
             self.send(b"%b BAD %b\r\n" % (command.tag.encode(), text.encode()))
+            self.count_bad("BAD")
             return
         started = time.monotonic()
         try:
@@ -139,8 +162,8 @@ class Session(AuthCommands, FolderCommands, MessageCommands):
             return
         except Closed:
             raise
-        except Exception:
-            log.exception("IMAP %s failed", command.name)
+        except Exception as error:
+            log_failure(f"{command.tag[:40]} {command.name}", error)
             completion = "NO [SERVERBUG] Internal server error"
         if completion is not None and self.selected is not None and self.state != State.LOGOUT:
             try:
@@ -150,13 +173,21 @@ class Session(AuthCommands, FolderCommands, MessageCommands):
                 self.state = State.LOGOUT
             except Closed:
                 raise
-            except Exception:
-                log.exception("IMAP change report failed")
+            except Exception as error:
+                log_failure(f"{command.tag[:40]} {command.name} change report", error)
         elapsed = time.monotonic() - started
         if elapsed > 5:
             log.info("IMAP %s took %.1f s", command.name, elapsed)
-        if completion is not None:  # None: the handler answered itself (STARTTLS)
+        if completion is not None:  # None: the handler answered itself (STARTTLS, APPEND)
             self.send(b"%b %b\r\n" % (command.tag.encode(), _safe(completion)))
+            self.count_bad(completion.split(" ", 1)[0])
+        else:
+            self.bad_commands = 0
+
+    def count_bad(self, status: str) -> None:
+        """Count consecutive BAD answers: a client that sends nothing but invalid commands
+        is probing or broken, and is disconnected (as SMTP does after 20 errors)."""
+        self.bad_commands = self.bad_commands + 1 if status == "BAD" else 0
 
     def send(self, data: bytes) -> None:
         self.conn.write(data)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from hexagone.mail.imap import utf7
 from hexagone.mail.imap.arguments import MONTHS
 
-_NEEDS_LITERAL = re.compile(rb"[\x00\r\n\x80-\xff]")
+_NEEDS_LITERAL = re.compile(rb"[\r\n\x80-\xff]")
 not_plain = re.compile(r'[^ !#-\[\]-~]').search  # a character a quoted string cannot hold as it is
 _ESCAPE = re.compile(rb'(["\\])')
 MAX_QUOTED = 1000
@@ -25,6 +25,8 @@ def string(value: str | bytes) -> bytes:
         data = value.encode("utf-8", "surrogateescape")
     else:
         data = value
+    if b"\0" in data:  # never in a literal (RFC 3501 9): sent as 0x80, as message bodies are
+        data = data.replace(b"\0", b"\x80")
     if len(data) > MAX_QUOTED or _NEEDS_LITERAL.search(data):
         return b"{%d}\r\n%b" % (len(data), data)
     return b'"' + _ESCAPE.sub(rb"\\\1", data) + b'"'
