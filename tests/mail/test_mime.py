@@ -1,10 +1,16 @@
 """MIME parsing at delivery: the structure's byte offsets agree with the standard
-library's view of every corpus message, and no input makes the parser raise."""
+library's view of every corpus message, no input makes the parser raise, and a large
+message of any shape is parsed in a bounded amount of memory."""
 
 from __future__ import annotations
 
+import base64
 import email
+import gc
 import json
+import quopri
+import re
+import tracemalloc
 from email.policy import compat32
 from pathlib import Path
 
@@ -13,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hexagone.mail import mime
+from hexagone.mail.mimetext import strip_tags
 from tests.mail.factories import make_message
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "mail"
@@ -123,3 +130,136 @@ def test_mime_raw_8bit_headers_are_read_as_text(encoding: str) -> None:
     assert parsed.subject == parsed.envelope["subject"] == "café crème"
     assert parsed.from_addr == "Zoé <zoe@exemple.fr>"
     assert parsed.envelope["from"] == [["Zoé", None, "zoe", "exemple.fr"]]
+
+
+# --- large messages: memory (issue 13) -------------------------------------------------------
+
+MIB = 1 << 20
+LARGE = 24 * MIB
+_HEAD = b"From: Zoe <zoe@example.net>\r\nTo: bob@example.org\r\nSubject: gros\r\nMessage-ID: <big@example.net>\r\n"
+_PROSE = "Le comité s'est réuni à l'hôtel de ville ; l'ordre du jour était chargé.".encode()
+
+
+def _fill(unit: bytes, size: int) -> bytes:
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+def _numbered_text(size: int) -> str:
+    """Lines that differ from each other, so that a text cut or shifted anywhere shows."""
+    line = "ligne {:07d} : café crème, à l'hôtel de ville.\n"
+    return "".join(line.format(i) for i in range(size // len(line.format(0)) + 1))
+
+
+def _single(content_type: bytes, body: bytes, encoding: bytes = b"8bit") -> bytes:
+    return _HEAD + b"Content-Type: " + content_type + b"\r\nContent-Transfer-Encoding: " + encoding + b"\r\n\r\n" + body
+
+
+def _base64_attachment(size: int) -> bytes:
+    lines = _fill(base64.b64encode(bytes(range(256)) * 3)[:76] + b"\r\n", size)
+    return (_HEAD + b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n'
+            b'Voici.\r\n--b1\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="a.pdf"\r\n'
+            b"Content-Transfer-Encoding: base64\r\n\r\n" + lines + b"--b1--\r\n")
+
+
+def _many_parts(size: int, count: int = 10_000) -> bytes:
+    part = b"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + _fill(_PROSE + b"\r\n", size // count) + b"\r\n"
+    return _HEAD + b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n' + part * count + b"--b1--\r\n"
+
+
+LARGE_SHAPES = {
+    "base64-attachment": lambda: _base64_attachment(LARGE),
+    "quoted-printable-text": lambda: _single(b"text/plain; charset=utf-8", quopri.encodestring(
+        _fill(_PROSE + b"\n", LARGE // 2)).replace(b"\n", b"\r\n"), b"quoted-printable"),
+    "8bit-text": lambda: _single(b"text/plain; charset=utf-8", _fill(_PROSE + b"\r\n", LARGE)),
+    "html": lambda: _single(b"text/html; charset=utf-8", _fill(b"<div><b>" + _PROSE + b"</b><style>p{}</style></div>", LARGE)),
+    "thousands-of-parts": lambda: _many_parts(LARGE),
+    "nul-bytes": lambda: _single(b"text/plain", _fill(b"\x00" * 40 + _PROSE + b"\r\n", LARGE)),
+    "boundary-never-found": lambda: _HEAD + b'Content-Type: multipart/mixed; boundary="jamais"\r\n\r\n'
+                                    + _fill(_PROSE + b"\r\n", LARGE),
+    "header-without-end": lambda: _HEAD + _fill(b"X-Filler: " + _PROSE + b"\r\n", LARGE),
+}
+
+
+def _parse_peak(raw: bytes) -> tuple[mime.Parsed, int]:
+    """The parse of ``raw`` and the most memory it held at once beyond ``raw`` itself."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        parsed = mime.parse(raw)
+        return parsed, tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("shape", LARGE_SHAPES)
+def test_mime_parse_of_a_large_message_holds_less_than_half_its_size(shape: str) -> None:
+    """Parsing at delivery once cost ten times the message (issue 13); whatever the shape,
+    it now holds no copy of the message, only a bounded working set."""
+    raw = LARGE_SHAPES[shape]()
+    parsed, peak = _parse_peak(raw)
+    assert peak < len(raw) / 2, f"{peak / MIB:.1f} MiB for {len(raw) / MIB:.1f} MiB"
+    assert parsed.subject == "gros"
+    assert parsed.header == raw[:parsed.structure["body_start"]]
+
+
+@pytest.mark.parametrize("encoding", ["8bit", "quoted-printable", "base64"])
+def test_mime_text_of_a_huge_part_is_its_first_characters(encoding: str) -> None:
+    """Only the start of a huge text part is decoded, and it reads as the whole part does."""
+    text = _numbered_text(8 * MIB)
+    body = text.replace("\n", "\r\n").encode()
+    if encoding == "quoted-printable":
+        body = quopri.encodestring(text.encode()).replace(b"\n", b"\r\n")
+    elif encoding == "base64":
+        body = base64.encodebytes(text.encode()).replace(b"\n", b"\r\n")
+    raw = _single(b"text/plain; charset=utf-8", body, encoding.encode())
+    parsed = mime.parse(raw)
+    expected = mime.part_text(raw, parsed.structure)  # the whole part, decoded
+    assert expected.replace("\r\n", "\n") == text
+    assert parsed.text == expected[:mime.TEXT_LIMIT]
+    assert parsed.preview == " ".join(expected[:mime.PREVIEW_LENGTH * 2].split())[:mime.PREVIEW_LENGTH]
+
+
+def test_mime_text_of_thousands_of_parts_joins_the_first_ones() -> None:
+    raw = _many_parts(4 * MIB, count=4000)
+    parsed = mime.parse(raw)
+    part_text = _fill(_PROSE + b"\r\n", MIB // 1000).decode()
+    assert parsed.text == "\n".join([part_text] * 4000)[:mime.TEXT_LIMIT]
+
+
+def test_mime_header_without_end_is_stored_whole_and_read_up_to_the_limit() -> None:
+    """A message that is all header (no blank line) keeps every byte for BODY[HEADER];
+    fields past HEADER_LIMIT are not read (a Subject there is not the subject)."""
+    filler = _fill(b"X-Filler: " + _PROSE + b"\r\n", 2 * mime.HEADER_LIMIT)
+    raw = b"From: zoe@example.net\r\n" + filler + b"Subject: trop loin\r\n"
+    parsed = mime.parse(raw)
+    assert parsed.header == raw
+    assert (parsed.from_addr, parsed.subject) == ("zoe@example.net", "")
+
+
+def test_mime_nul_bytes_are_left_out_of_the_text() -> None:
+    parsed = mime.parse(_single(b"text/plain", b"\x00" * 10 + b"avant\x00apr\xc3\xa8s\r\n" * 100_000))
+    assert parsed.text.startswith("avantaprès\r\navantaprès")
+    assert "\x00" not in parsed.text
+
+
+# --- tags out of HTML ------------------------------------------------------------------------
+
+_TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
+_html_atoms = st.sampled_from(["<", ">", "<script>", "</script>", "<STYLE x>", "</style >", "</Style\n>", "<ſcript>",
+                               "</ſcript>", "</script", "<scripts>", "a", " ", "\n", "<b>", "</b>", "<style", "é"])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_html_atoms, max_size=30))
+def test_strip_tags_gives_what_the_regular_expression_gives(atoms: list[str]) -> None:
+    html = "".join(atoms)
+    assert strip_tags(html) == _TAGS.sub(" ", html)
+
+
+@pytest.mark.parametrize("hostile", ["<style>", "<script x>", "<"])
+def test_strip_tags_of_a_megabyte_of_unclosed_tags_finishes(hostile: str) -> None:
+    """The regular expression scans to the end of the text for each unclosed opening
+    (about an hour for this megabyte, sent by anyone to port 25); each is tried once."""
+    html = hostile * (MIB // len(hostile))
+    assert strip_tags(html) == (" " * len(html.split(">")[:-1]) if ">" in hostile else html)
