@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import httpx
 
+from hexagone.core import audit
 from hexagone.core.auth import SESSION_COOKIE
+from hexagone.core.config import get_settings
+from hexagone.core.db import org_session
 from tests.factories import DEFAULT_PASSWORD, csrf_token, login, make_org, make_user
 
 
@@ -87,16 +90,28 @@ async def test_disabled_user_cannot_login(client: httpx.AsyncClient) -> None:
     assert response.status_code == 400
 
 
-async def test_login_failures_are_rate_limited_per_account(client: httpx.AsyncClient) -> None:
-    org = await make_org()
-    user = await make_user(org)
-    token = await csrf_token(client)
-    statuses = []
-    for _ in range(7):
-        r = await client.post("/login", data={"email": user.email, "password": "nope-nope-nope", "csrf_token": token})
-        statuses.append(r.status_code)
-    assert statuses[:5] == [400] * 5
-    assert statuses[5:] == [429, 429]
-    # even the right password is refused while the account is locked
-    r = await client.post("/login", data={"email": user.email, "password": user.password, "csrf_token": token})
-    assert r.status_code == 429
+def from_address(base_url: str, address: str) -> httpx.AsyncClient:
+    """A browser whose connections come from another loopback address (the server tells
+    clients apart by the connection's peer)."""
+    return httpx.AsyncClient(base_url=base_url, transport=httpx.AsyncHTTPTransport(local_address=address))
+
+
+async def test_login_failures_from_one_address_refuse_it_but_not_the_owner_elsewhere(base_url: str) -> None:
+    user = await make_user(await make_org())
+    limit = get_settings().login_max_failures_per_account_and_ip
+    async with from_address(base_url, "127.0.0.2") as attacker, from_address(base_url, "127.0.0.3") as owner:
+        token = await csrf_token(attacker)
+        statuses = []
+        for _ in range(limit + 2):
+            r = await attacker.post("/login", data={"email": user.email, "password": "nope-nope-nope", "csrf_token": token})
+            statuses.append(r.status_code)
+        assert statuses == [400] * limit + [429, 429]
+        # the attacker's address stays refused, even with the right password ...
+        r = await attacker.post("/login", data={"email": user.email, "password": user.password, "csrf_token": token})
+        assert r.status_code == 429
+        # ... and the owner, from another address, signs in.
+        assert (await login(owner, user)).status_code == 303
+        assert (await owner.get("/")).status_code == 200
+    async with org_session(user.org_id) as db:
+        throttled = await audit.search(db, action=audit.LOGIN_THROTTLED)
+    assert [(e.target_label, e.ip, e.details["limit"]) for e in throttled] == [(user.email, "127.0.0.2", "account_and_ip")] * 3

@@ -7,7 +7,9 @@ import re
 import httpx
 import pyotp
 
+from hexagone.core.auth import SESSION_COOKIE
 from tests.factories import csrf_token, get_user_row, login, make_org, make_user
+from tests.identity.test_sessions import home_status
 
 SECRET_RE = re.compile(r'id="totp-secret">([A-Z2-7]+)<')
 CODE_RE = re.compile(r"<code>([0-9a-f]{8}-[0-9a-f]{8})</code>")
@@ -92,3 +94,41 @@ async def test_mfa_cannot_be_turned_off_when_the_org_requires_it(client: httpx.A
     response = await client.post("/account/mfa", data={"action": "disable", "csrf_token": token})
     assert response.status_code == 400
     assert (await get_user_row(user.id)).totp_enabled_at is not None
+
+
+async def test_second_factor_gives_a_new_session_cookie_and_the_password_step_one_stops_working(
+        base_url: str, client: httpx.AsyncClient) -> None:
+    user = await make_user(await make_org(), mfa=True)
+    await login(client, user, second_factor=False)
+    pending = client.cookies[SESSION_COOKIE]
+    token = await csrf_token(client, "/login/mfa")
+    response = await client.post("/login/mfa", data={"code": user.totp(), "csrf_token": token, "next": "/"})
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    signed_in = response.cookies[SESSION_COOKIE]
+    assert signed_in != pending
+    assert [await home_status(base_url, c) for c in (pending, signed_in)] == [303, 200]
+    async with httpx.AsyncClient(base_url=base_url, cookies={SESSION_COOKIE: pending}) as planted:
+        assert (await planted.get("/login/mfa")).headers["location"] == "/login"
+
+
+async def test_turning_mfa_on_signs_out_the_other_sessions(base_url: str) -> None:
+    user = await make_user(await make_org())
+    async with httpx.AsyncClient(base_url=base_url) as laptop, httpx.AsyncClient(base_url=base_url) as stolen:
+        await login(laptop, user)
+        await login(stolen, user)
+        await enrol(laptop)
+        assert (await laptop.get("/")).status_code == 200
+        assert (await stolen.get("/")).status_code == 303
+
+
+async def test_turning_mfa_off_signs_out_the_other_sessions(base_url: str) -> None:
+    user = await make_user(await make_org(), mfa=True)
+    async with httpx.AsyncClient(base_url=base_url) as laptop, httpx.AsyncClient(base_url=base_url) as stolen:
+        await login(laptop, user)
+        await login(stolen, user)
+        token = await csrf_token(laptop, "/account/mfa")
+        response = await laptop.post("/account/mfa", data={"action": "disable", "csrf_token": token})
+        assert response.status_code == 200
+        assert (await get_user_row(user.id)).totp_enabled_at is None
+        assert (await laptop.get("/")).status_code == 200
+        assert (await stolen.get("/")).status_code == 303

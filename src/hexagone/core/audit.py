@@ -1,8 +1,14 @@
 """The audit log: every administrative action and every failed login, written in the same
-transaction as the change it describes, and readable (filter, export) by org admins."""
+transaction as the change it describes, and readable (filter, export) by org admins.
+
+An entry that names no organisation (a sign-in attempt for an address nobody has) is
+seen by no organisation's administrators, so it also goes to the installation's log
+(logger ``hexagone.audit``), where the operator sees it.
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +20,11 @@ from hexagone.core.auth import Principal
 from hexagone.core.db import utcnow
 from hexagone.core.models import AuditEntry
 
+LOGIN = "auth.login"
 LOGIN_FAILED = "auth.login_failed"
+LOGIN_THROTTLED = "auth.login_throttled"
+
+log = logging.getLogger("hexagone.audit")
 
 
 def record(
@@ -43,12 +53,15 @@ def record(
         details=details or {},
     )
     db.add(entry)
+    if org_id is None:
+        log.warning("%s %s from %s %s", action, entry.target_label or entry.actor_label, entry.ip or "?",
+                    entry.details)
     return entry
 
 
 async def recent_failures(db: AsyncSession, *, window: timedelta, account: str | None = None,
                           ip: str | None = None) -> int:
-    """Failed logins in the window, for one account (by e-mail) or one client address."""
+    """Failed logins in the window, for one account (by e-mail), one client address, or both."""
     since: datetime = utcnow() - window
     stmt = select(func.count()).select_from(AuditEntry).where(
         AuditEntry.action == LOGIN_FAILED, AuditEntry.created_at >= since
@@ -58,6 +71,14 @@ async def recent_failures(db: AsyncSession, *, window: timedelta, account: str |
     if ip is not None:
         stmt = stmt.where(AuditEntry.ip == ip)
     return int((await db.execute(stmt)).scalar_one())
+
+
+async def last_login(db: AsyncSession, *, account: str, ip: str) -> datetime | None:
+    """When ``account`` last signed in from ``ip`` (its latest ``auth.login`` entry)."""
+    stmt = select(func.max(AuditEntry.created_at)).where(
+        AuditEntry.action == LOGIN, AuditEntry.target_label == account, AuditEntry.ip == ip
+    )
+    return (await db.execute(stmt)).scalar_one()
 
 
 async def search(db: AsyncSession, *, action: str = "", actor: str = "", since: datetime | None = None,

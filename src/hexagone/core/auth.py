@@ -139,6 +139,45 @@ async def mark_mfa_verified(db: AsyncSession, session_id: uuid.UUID) -> None:
     await db.execute(update(AuthSession).where(AuthSession.id == session_id).values(mfa_verified=True))
 
 
+async def rotate_session(db: AsyncSession, session_id: uuid.UUID, *, mfa_verified: bool) -> str:
+    """Give a live session a new cookie value at a privilege change (the second factor
+    completed): the value from before stops working at once, so a cookie planted or seen
+    at the password step never becomes a signed-in session. Returns the new value."""
+    token = new_token()
+    await db.execute(
+        update(AuthSession)
+        .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+        .values(token_hash=token_digest(token), mfa_verified=mfa_verified, last_seen_at=utcnow())
+    )
+    return token
+
+
+async def live_session_user(db: AsyncSession, token: str) -> uuid.UUID | None:
+    """The user of the unexpired, unrevoked session this cookie value opens, if any."""
+    if not token:
+        return None
+    return (
+        await db.execute(
+            select(AuthSession.user_id).where(
+                AuthSession.token_hash == token_digest(token),
+                AuthSession.revoked_at.is_(None),
+                AuthSession.expires_at > utcnow(),
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def revoke_session_token(db: AsyncSession, token: str) -> None:
+    """End the session this cookie value opens, whoever's it is (a browser signing in
+    again replaces its earlier session)."""
+    if token:
+        await db.execute(
+            update(AuthSession)
+            .where(AuthSession.token_hash == token_digest(token), AuthSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+
+
 async def revoke_session(db: AsyncSession, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:
     result = await db.execute(
         update(AuthSession)

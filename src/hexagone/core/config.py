@@ -11,12 +11,12 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HEXAGONE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="HEXAGONE_", extra="ignore", populate_by_name=True)
 
     data_dir: Path = Path("./var")
     database_url: str | None = None
@@ -34,8 +34,20 @@ class Settings(BaseSettings):
     )
     server: str = "granian"
     workers: int = 1
-    login_max_failures_per_account: int = 10
+    # Brute force is slowed, never turned into a lockout anyone can trigger (docs/security.md).
+    login_max_failures_per_account_and_ip: int = Field(
+        default=10,
+        # The former name, from when the limit locked the account from every address.
+        validation_alias=AliasChoices("HEXAGONE_LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_IP",
+                                      "HEXAGONE_LOGIN_MAX_FAILURES_PER_ACCOUNT"),
+        description="Failures for one account from one address before that address is refused for it.",
+    )
     login_max_failures_per_ip: int = 50
+    login_slowdown_after_failures: int = Field(
+        default=10, description="Failures for one account, from all addresses, before unknown devices are slowed down.",
+    )
+    login_max_delay_seconds: float = 10.0
+    login_known_device_days: int = 30
     login_failure_window_seconds: int = 900
     session_max_age_seconds: int = 14 * 24 * 3600
     max_body_bytes: int = 1_048_576

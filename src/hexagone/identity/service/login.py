@@ -1,9 +1,29 @@
-"""Password login with rate limiting per account and per client address, every failure
-audited. The second factor is checked separately (:mod:`.mfa`)."""
+"""Password login for every way in (web, IMAP, SMTP), slowed down against brute force and
+audited. The second factor is checked separately (:mod:`.mfa`).
+
+Brute force is slowed, never turned into a lockout that anyone could trigger against
+anyone (the model of Keycloak's brute-force detection and Dovecot's auth penalty):
+
+- an address that failed ``login_max_failures_per_account_and_ip`` times for an account
+  is refused for that account, and one that failed ``login_max_failures_per_ip`` times
+  (any accounts) is refused for all but its known devices, until the failures leave the
+  window: the right password from elsewhere still opens the account;
+- once an account has failed ``login_slowdown_after_failures`` times from all addresses,
+  each attempt from an unknown device waits before it is checked, twice as long at each
+  further failure, up to ``login_max_delay_seconds``;
+- a known device (an address the account signed in from within
+  ``login_known_device_days``, or a browser holding a valid session of the account) is
+  neither slowed down by failures from elsewhere nor refused for other accounts' failures.
+
+A refused attempt is not checked, so it tells nothing; it is audited as
+``auth.login_throttled``. Every refusal costs one argon2 verification, also for an
+address nobody has, so that the time of the answer does not tell which accounts exist.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,6 +38,10 @@ from hexagone.core.i18n import gettext as _
 from hexagone.core.security import hash_password, password_needs_rehash, verify_password
 from hexagone.identity.models import Organisation, User
 
+# A protocol login is remembered (as an ``auth.login`` entry) at most this often per
+# address: mail clients sign in many times a day.
+KNOWN_DEVICE_REFRESH = timedelta(days=1)
+
 
 @dataclass
 class LoginResult:
@@ -26,49 +50,122 @@ class LoginResult:
     needs_second_factor: bool
 
 
-async def check_rate_limit(db: AsyncSession, settings: Settings, *, email: str, ip: str) -> None:
+def clean_email(email: str) -> str:
+    return email.strip().lower()[:320]
+
+
+async def is_known_device(db: AsyncSession, settings: Settings, *, email: str, ip: str) -> bool:
+    last = await audit.last_login(db, account=email, ip=ip)
+    return last is not None and utcnow() - last < timedelta(days=settings.login_known_device_days)
+
+
+def slowdown_seconds(settings: Settings, account_failures: int) -> float:
+    """The wait of an unknown device once the account has failed this often (anywhere)."""
+    excess = account_failures - settings.login_slowdown_after_failures
+    if excess < 0:
+        return 0.0
+    return min(2.0 ** min(excess, 32), settings.login_max_delay_seconds)
+
+
+async def throttle(db: AsyncSession, settings: Settings, *, user: User | None, email: str, ip: str, channel: str,
+                   known_session: bool = False) -> None:
+    """Before any secret is checked: refuse this attempt (RateLimited, audited) or make it
+    wait, by the rules in the module's docstring. ``known_session``: the browser holds a
+    valid session of this account. Commits (the wait holds no database connection)."""
     window = timedelta(seconds=settings.login_failure_window_seconds)
-    if await audit.recent_failures(db, window=window, account=email) >= settings.login_max_failures_per_account:
-        raise RateLimited(_("Too many failed attempts for this account. Wait a few minutes and try again."))
-    if await audit.recent_failures(db, window=window, ip=ip) >= settings.login_max_failures_per_ip:
-        raise RateLimited(_("Too many failed attempts from your address. Wait a few minutes and try again."))
+    known = known_session or await is_known_device(db, settings, email=email, ip=ip)
+    refusal = None
+    if await audit.recent_failures(db, window=window, account=email, ip=ip) >= settings.login_max_failures_per_account_and_ip:
+        refusal = "account_and_ip", _("Too many failed attempts for this account. Wait a few minutes and try again.")
+    elif not known and await audit.recent_failures(db, window=window, ip=ip) >= settings.login_max_failures_per_ip:
+        refusal = "ip", _("Too many failed attempts from your address. Wait a few minutes and try again.")
+    if refusal is not None:
+        limit, message = refusal
+        _record(db, audit.LOGIN_THROTTLED, user, email=email, ip=ip, details={"channel": channel, "limit": limit})
+        await db.commit()
+        raise RateLimited(message)
+    delay = 0.0 if known else slowdown_seconds(settings, await audit.recent_failures(db, window=window, account=email))
+    await db.commit()
+    if delay:
+        await asyncio.sleep(delay)
+
+
+async def password_matches(user: User | None, password: str) -> bool:
+    """One argon2 verification, against a dummy hash when there is no user. argon2
+    releases the GIL: in a thread, a login does not freeze the worker's other requests."""
+    return await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
+
+
+def upgrade_hash(user: User, password: str) -> None:
+    """Re-hash a right password made with older argon2 parameters."""
+    if password_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+
+
+def _record(db: AsyncSession, action: str, user: User | None, *, email: str, ip: str, details: dict[str, str]) -> None:
+    audit.record(db, action, org_id=user.org_id if user else None, actor_label=email, target_type="user",
+                 target_id=user.id if user else "", target_label=email, ip=ip, details=details)
+
+
+async def record_failure(db: AsyncSession, user: User | None, *, email: str, ip: str, channel: str,
+                         reason: str) -> None:
+    """Audit a failed attempt (it counts towards the limits) and commit it."""
+    _record(db, audit.LOGIN_FAILED, user, email=email, ip=ip, details={"channel": channel, "reason": reason})
+    await db.commit()
+
+
+async def refuse(db: AsyncSession, user: User | None, *, email: str, ip: str, channel: str, reason: str) -> Invalid:
+    """Record the failure; the one error every failed sign-in gets, whatever the reason."""
+    await record_failure(db, user, email=email, ip=ip, channel=channel, reason=reason)
+    return Invalid(_("Wrong e-mail address or password."))
+
+
+async def remember_device(db: AsyncSession, user: User, *, ip: str, channel: str) -> None:
+    """Audit a successful sign-in (``auth.login``), which makes the address a known device
+    of the user: every web sign-in, a protocol one at most once a day per address."""
+    if channel != "web":
+        last = await audit.last_login(db, account=user.email, ip=ip)
+        if last is not None and utcnow() - last < KNOWN_DEVICE_REFRESH:
+            return
+    _record(db, audit.LOGIN, user, email=user.email, ip=ip, details={"channel": channel})
 
 
 async def verify_credentials(db: AsyncSession, settings: Settings, *, email: str, password: str, ip: str,
-                             channel: str) -> User:
-    """The active user whose password this is, or Invalid (audited, rate limited).
+                             channel: str, session_user_id: uuid.UUID | None = None) -> User:
+    """The active user whose password this is, or Invalid / RateLimited (audited).
 
     ``channel`` names the way in (``web``, ``imap``, ``smtp``…) in the audit entry, so the
-    same rule and the same counters protect every protocol that takes a password.
+    same rules and the same counters protect every protocol that takes a password.
+    ``session_user_id``: the user of a valid session the browser already holds.
     """
-    email = email.strip().lower()[:320]
-    await check_rate_limit(db, settings, email=email, ip=ip)
+    email = clean_email(email)
     user = (await db.execute(select(User).where(User.email == email))).scalar_one_or_none()
-    # argon2 releases the GIL: in a thread, a login no longer freezes every other request
-    # of this worker for the length of the hash (about 200 ms).
-    ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
+    await throttle(db, settings, user=user, email=email, ip=ip, channel=channel,
+                   known_session=user is not None and user.id == session_user_id)
+    ok = await password_matches(user, password)
     if user is None or not ok or not user.is_active:
-        audit.record(db, audit.LOGIN_FAILED, org_id=user.org_id if user else None, actor_label=email,
-                     target_type="user", target_id=user.id if user else "", target_label=email, ip=ip,
-                     details={"channel": channel, "reason": "disabled" if user and ok else "bad_credentials"})
-        await db.commit()
-        raise Invalid(_("Wrong e-mail address or password."))
-    if password_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        raise await refuse(db, user, email=email, ip=ip, channel=channel,
+                           reason="disabled" if user and ok else "bad_credentials")
+    upgrade_hash(user, password)
+    await remember_device(db, user, ip=ip, channel=channel)
     return user
 
 
 async def login(db: AsyncSession, settings: Settings, *, email: str, password: str, ip: str,
-                user_agent: str) -> LoginResult:
-    user = await verify_credentials(db, settings, email=email, password=password, ip=ip, channel="web")
+                user_agent: str, current_token: str = "") -> LoginResult:
+    """A web sign-in. ``current_token``: the session cookie the browser already carries;
+    a successful sign-in revokes that session (whoever's it was), so that signing in again
+    never leaves an earlier session of the same browser alive."""
+    session_user_id = await auth.live_session_user(db, current_token)
+    user = await verify_credentials(db, settings, email=email, password=password, ip=ip, channel="web",
+                                    session_user_id=session_user_id)
     org = await db.get(Organisation, user.org_id)
     assert org is not None
     user.last_login_at = utcnow()
+    await auth.revoke_session_token(db, current_token)
     token, _row = await auth.open_session(
         db, user_id=user.id, org_id=user.org_id, max_age=settings.session_max_age_seconds,
         mfa_verified=not user.mfa_enabled, ip=ip, user_agent=user_agent,
     )
-    audit.record(db, "auth.login", org_id=user.org_id, actor_label=user.email, target_type="user",
-                 target_id=user.id, target_label=user.email, ip=ip)
     await db.commit()
     return LoginResult(session_token=token, user=user, needs_second_factor=user.mfa_enabled)

@@ -2,7 +2,9 @@
 
 Enrolment is two steps so that a user cannot lock themselves out: a secret is proposed,
 and only a correct code from the app turns MFA on, which also issues the recovery codes
-(shown once, stored as digests).
+(shown once, stored as digests). Turning MFA on or off signs the user's other sessions
+out: a session opened before the change must not outlive it (one an intruder holds, in
+the first place).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import qrcode.image.svg
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hexagone.core import audit
+from hexagone.core import audit, auth
 from hexagone.core.auth import Principal
 from hexagone.core.config import Settings
 from hexagone.core.db import utcnow
@@ -25,7 +27,7 @@ from hexagone.core.exceptions import Invalid
 from hexagone.core.i18n import gettext as _
 from hexagone.core.security import token_digest
 from hexagone.identity.models import RecoveryCode, User
-from hexagone.identity.service.login import check_rate_limit
+from hexagone.identity.service.login import record_failure, throttle
 
 RECOVERY_CODES = 10
 ISSUER = "Hexagone"
@@ -60,6 +62,7 @@ async def confirm_enrolment(db: AsyncSession, principal: Principal, code: str) -
         raise Invalid(_("This code is not the one your app shows. Check the time on your phone and try again."))
     user.totp_enabled_at = utcnow()
     codes = await _new_recovery_codes(db, user)
+    await auth.revoke_all_sessions(db, user.id, except_id=principal.session_id)
     audit.record(db, "user.mfa_enabled", org_id=user.org_id, actor=principal, target_type="user",
                  target_id=user.id, target_label=user.email)
     return codes
@@ -91,16 +94,17 @@ async def disable(db: AsyncSession, principal: Principal) -> None:
     user.totp_secret = None
     user.totp_enabled_at = None
     await db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    await auth.revoke_all_sessions(db, user.id, except_id=principal.session_id)
     audit.record(db, "user.mfa_disabled", org_id=user.org_id, actor=principal, target_type="user",
                  target_id=user.id, target_label=user.email)
 
 
 async def verify_second_factor(db: AsyncSession, settings: Settings, principal: Principal, code: str, ip: str) -> bool:
     """A TOTP code or an unused recovery code (which is then spent). Failures count
-    towards the same per-account and per-address limits as passwords."""
-    await check_rate_limit(db, settings, email=principal.email, ip=ip)
+    towards the same limits as passwords, and are slowed down and refused alike."""
     user = await db.get(User, principal.user_id)
     assert user is not None
+    await throttle(db, settings, user=user, email=user.email, ip=ip, channel="web")
     cleaned = _normalise(code)
     if user.totp_secret and cleaned.isdigit() and pyotp.TOTP(user.totp_secret).verify(cleaned, valid_window=1):
         return True
@@ -118,7 +122,5 @@ async def verify_second_factor(db: AsyncSession, settings: Settings, principal: 
         audit.record(db, "user.recovery_code_used", org_id=user.org_id, actor=principal, target_type="user",
                      target_id=user.id, target_label=user.email, ip=ip)
         return True
-    audit.record(db, audit.LOGIN_FAILED, org_id=user.org_id, actor_label=user.email, target_type="user",
-                 target_id=user.id, target_label=user.email, ip=ip, details={"channel": "web", "reason": "bad_second_factor"})
-    await db.commit()
+    await record_failure(db, user, email=user.email, ip=ip, channel="web", reason="bad_second_factor")
     return False

@@ -46,7 +46,8 @@ async def login_page(request: Request) -> Response:
     try:
         async with system_session() as db:
             result = await login_service.login(db, get_settings(), email=email, password=password,
-                                               ip=client_ip(request), user_agent=request.headers.get("user-agent", ""))
+                                               ip=client_ip(request), user_agent=request.headers.get("user-agent", ""),
+                                               current_token=request.cookies.get(SESSION_COOKIE, ""))
     except (Invalid, RateLimited) as exc:
         status = 429 if isinstance(exc, RateLimited) else 400
         return templating.render(request, "identity/login.html",
@@ -73,7 +74,7 @@ async def second_factor_page(request: Request) -> Response:
             ok = await mfa.verify_second_factor(db, get_settings(), principal, field(form, "code", 40), client_ip(request))
             if ok:
                 assert principal.session_id is not None
-                await auth.mark_mfa_verified(db, principal.session_id)
+                token = await auth.rotate_session(db, principal.session_id, mfa_verified=True)
             await db.commit()
     except RateLimited as exc:
         return templating.render(request, "identity/login_mfa.html", {"next": next_url, "error": exc.message},
@@ -81,7 +82,9 @@ async def second_factor_page(request: Request) -> Response:
     if not ok:
         return templating.render(request, "identity/login_mfa.html",
                                  {"next": next_url, "error": _("This code is not valid.")}, status_code=400)
-    return RedirectResponse(next_url, status_code=303)
+    response = RedirectResponse(next_url, status_code=303)
+    _set_session_cookie(response, token)
+    return response
 
 
 async def logout(request: Request) -> Response:

@@ -2,9 +2,9 @@
 
 Mail clients cannot ask for a TOTP code, so an account with MFA signs in to them only
 with an app password (a random secret made for one client, revocable on its own); an
-account without MFA may use either. Failures go through identity's login rules: the same
-audit entries, the same per-account and per-address limits as the web login, with the
-protocol named as the channel.
+account without MFA may use either. Attempts go through identity's login rules (see
+:mod:`hexagone.identity.service.login`): the same audit entries, the same throttling and
+known devices as the web login, with the protocol named as the channel.
 """
 
 from __future__ import annotations
@@ -15,15 +15,13 @@ import uuid
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hexagone.core import audit
 from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import system_session, utcnow
 from hexagone.core.i18n import gettext as _
 from hexagone.core.exceptions import Invalid
 from hexagone.core.security import token_digest
-from hexagone.identity.service import verify_credentials
+from hexagone.identity.service import login
 from hexagone.identity.service.directory import Organisation, OrgRole, User, user_by_email
-from hexagone.identity.service.login import check_rate_limit
 from hexagone.mail.models import AppPassword
 from hexagone.mail.service.addresses import MODULE_NAME
 
@@ -62,34 +60,43 @@ async def _by_app_password(db: AsyncSession, user: User, password: str) -> AppPa
                                                        AppPassword.token_hash == digest))).scalar_one_or_none()
 
 
-async def _refuse(db: AsyncSession, user: User | None, email: str, ip: str, channel: str, reason: str) -> Invalid:
-    audit.record(db, audit.LOGIN_FAILED, org_id=user.org_id if user else None, actor_label=email, target_type="user",
-                 target_id=user.id if user else "", target_label=email, ip=ip,
-                 details={"channel": channel, "reason": reason})
-    await db.commit()
-    return Invalid(_("Wrong e-mail address or password."))
+async def _mail_refusal(db: AsyncSession, user: User | None) -> str:
+    """Why this account cannot open a mail session whatever the password, or ""."""
+    org = await db.get(Organisation, user.org_id) if user is not None else None
+    if user is None or org is None or not user.is_active:
+        return "bad_credentials"
+    if user.role == OrgRole.GUEST or MODULE_NAME not in (org.modules or []):
+        return "no_mailbox"
+    return ""
 
 
 async def authenticate(email: str, password: str, *, ip: str, channel: str, settings: Settings | None = None) -> User:
-    """The user these credentials open a mail session for, or Invalid / RateLimited."""
-    settings = settings or get_settings()
-    email = email.strip().lower()[:320]
-    async with system_session() as db:
-        await check_rate_limit(db, settings, email=email, ip=ip)
-        user = await user_by_email(db, email)
-        org = await db.get(Organisation, user.org_id) if user is not None else None
-        if user is None or org is None or not user.is_active:
-            raise await _refuse(db, user, email, ip, channel, "bad_credentials")
-        if user.role == OrgRole.GUEST or MODULE_NAME not in (org.modules or []):
-            raise await _refuse(db, user, email, ip, channel, "no_mailbox")
-        app_password = await _by_app_password(db, user, password)
-        if app_password is not None:
-            app_password.last_used_at = utcnow()
-            await db.commit()
-            return user
-        if user.mfa_enabled:
-            raise await _refuse(db, user, email, ip, channel, "app_password_required")
-        user = await verify_credentials(db, settings, email=email, password=password, ip=ip, channel=channel)
-        await db.commit()
-        return user
+    """The user these credentials open a mail session for, or Invalid / RateLimited.
 
+    Every refusal costs one argon2 verification, also for an unknown address, a guest or
+    an account that needs an app password: the time of the answer tells nothing.
+    """
+    settings = settings or get_settings()
+    email = login.clean_email(email)
+    async with system_session() as db:
+        user = await user_by_email(db, email)
+        await login.throttle(db, settings, user=user, email=email, ip=ip, channel=channel)
+        reason = await _mail_refusal(db, user)
+        if user is not None and not reason:
+            app_password = await _by_app_password(db, user, password)
+            if app_password is not None:
+                app_password.last_used_at = utcnow()
+                return await _signed_in(db, user, ip=ip, channel=channel)
+        ok = await login.password_matches(user, password)
+        if user is not None and not reason and user.mfa_enabled:
+            reason = "app_password_required"
+        if user is None or reason or not ok:
+            raise await login.refuse(db, user, email=email, ip=ip, channel=channel, reason=reason or "bad_credentials")
+        login.upgrade_hash(user, password)
+        return await _signed_in(db, user, ip=ip, channel=channel)
+
+
+async def _signed_in(db: AsyncSession, user: User, *, ip: str, channel: str) -> User:
+    await login.remember_device(db, user, ip=ip, channel=channel)
+    await db.commit()
+    return user
