@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import select
+import socket
+from urllib.parse import urlsplit
+
 import httpx
 import pytest
 
@@ -28,6 +33,32 @@ async def raw_request(base_url: str, request: bytes) -> bytes:
     answer = await asyncio.wait_for(reader.read(65536), timeout=10)
     writer.close()
     return answer
+
+
+async def test_oversize_chunked_body_is_refused_before_it_is_all_sent(base_url: str) -> None:
+    """A chunked body announces no size: the 413 must come once the limit (1 MiB) is
+    passed, not after whatever the client chooses to send (up to 64 MiB here)."""
+    status, sent = await asyncio.to_thread(_send_chunked_until_answered, base_url, 64 * 2**20)
+    assert status.startswith(b"HTTP/1.1 413"), status[:100]
+    assert sent < 16 * 2**20, f"{sent} bytes sent before the refusal"
+
+
+def _send_chunked_until_answered(base_url: str, most: int) -> tuple[bytes, int]:
+    """Send a chunked body until the server answers (or ``most`` bytes); a plain socket,
+    so that an answer followed by a reset is still read."""
+    url = urlsplit(base_url)
+    chunk = b"10000\r\n" + b"x" * 0x10000 + b"\r\n"
+    sent = 0
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                     b"Content-Type: application/x-www-form-urlencoded\r\n\r\n")
+        try:
+            while sent < most and not select.select([sock], [], [], 0)[0]:
+                sock.sendall(chunk)
+                sent += 0x10000
+        except OSError:
+            pass  # the server closed the connection: the rest of the body is not wanted
+        return sock.recv(65536), sent
 
 
 @pytest.mark.parametrize("request_bytes", [
