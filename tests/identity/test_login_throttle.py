@@ -13,7 +13,7 @@ from hexagone.core import audit
 from hexagone.core.config import Settings
 from hexagone.core.db import org_session, system_session
 from hexagone.core.exceptions import Invalid, RateLimited
-from hexagone.identity.service.login import verify_credentials
+from hexagone.identity.service.login import login, verify_credentials
 from tests.factories import TestUser, make_org, make_user, unique
 
 pytestmark = pytest.mark.usefixtures("migrated")
@@ -94,6 +94,20 @@ async def test_failures_from_everywhere_slow_unknown_devices_down_but_not_known_
     assert await attempt(limits, user.email, user.password, known) == "ok"
     unhindered = time.monotonic() - started
     assert slowed >= 2.0 and unhindered < 2.0, (slowed, unhindered)
+
+
+async def test_a_browser_signed_in_to_the_account_is_not_slowed_down_by_failures_elsewhere() -> None:
+    limits = settings(login_slowdown_after_failures=2, login_max_delay_seconds=2.0)
+    user = await make_user(await make_org())
+    async with system_session() as db:
+        earlier = await login(db, limits, email=user.email, password=user.password, ip=address(), user_agent="")
+    for _ in range(3):
+        assert await attempt(limits, user.email, WRONG, address()) == "invalid"
+    started = time.monotonic()
+    async with system_session() as db:
+        await login(db, limits, email=user.email, password=user.password, ip=address(), user_agent="",
+                    current_token=earlier.session_token)
+    assert time.monotonic() - started < 2.0
 
 
 async def test_attempts_against_unknown_accounts_go_to_the_installation_log(caplog: pytest.LogCaptureFixture) -> None:
