@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import smtplib
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
+from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import org_session, system_session
 from hexagone.identity.models import OrgRole, User
 from hexagone.identity.service import groups
 from hexagone.mail.models import Address, Message
+from hexagone.mail import tls
 from hexagone.mail.service import mailboxes, store
+from hexagone.mail.smtp import dns
+from hexagone.mail.smtp.limits import ClientLimits
+from hexagone.mail.smtp.protocol import Handler, Protocol
 from tests.conftest import Server
 from tests.factories import TestOrg, TestUser, make_user, principal
 from tests.mail.factories import folder_of, make_mail_user, messages_in
@@ -164,3 +170,39 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def in_process_listener(make_handler: Callable[[Settings], Handler], *, settings: Settings | None = None,
+                              **options: Any) -> AsyncIterator[int]:
+    """A listener in the test's own process, for what a server process cannot be made to
+    do on demand (time out in a second, run out of disk, hold tracemalloc): the real
+    session and handler, with ``options`` for :class:`Protocol`. Yields its port; speak
+    to it from a thread (``asyncio.to_thread``), since it serves in this event loop."""
+    settings = settings or get_settings()
+    dns.install()
+    context = await asyncio.to_thread(tls.server_context, settings)
+    limits = ClientLimits(settings)
+    server = await asyncio.get_running_loop().create_server(
+        lambda: Protocol(make_handler(settings), settings=settings, limits=limits, tls_context=context, **options),
+        host="127.0.0.1", port=0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+
+
+def in_data(port: int, user: TestUser) -> Dialogue:
+    """A dialogue after EHLO, MAIL, RCPT to ``user`` and DATA: the message may come."""
+    dialogue = Dialogue(port)
+    for line, reply in [(b"EHLO client.example.net", b"250"), (b"MAIL FROM:<someone@example.net>", b"250"),
+                        (f"RCPT TO:<{user.email}>".encode(), b"250"), (b"DATA", b"354")]:
+        assert dialogue.command(line).startswith(reply)
+    return dialogue
+
+
+def send_message(port: int, user: TestUser, message: bytes) -> bytes:
+    """A whole transaction; the reply to the end of the data."""
+    with in_data(port, user) as dialogue:
+        dialogue.send(message + b".\r\n")
+        return dialogue.reply()

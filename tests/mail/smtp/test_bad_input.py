@@ -42,6 +42,11 @@ def still_works(server: Server, user: TestUser) -> None:
     (b"MAIL FROM:<\xc3\xa9l\xc3\xa8ve@example.net>", b"553 5.6.7"),
     (b"NOOP " + b"x" * 2000, b"500 5.5.2"),
     (b"X" * 100_000, b"500 5.5.2"),
+    (b"MAIL FROM:<a\x00b@example.net>", b"501 5.5.4"),
+    (b"MAIL FROM:<a@example.net> SIZE=10\x00", b"501 5.5.4"),
+    (b"MAIL FROM:<a\x1b[31m@example.net>", b"501 5.5.4"),
+    (b"MAIL FROM:<a\rb@example.net>", b"501 5.5.4"),
+    (b"VRFY a\x00b@example.org", b"501 5.5.4"),
 ])
 async def test_bad_input_malformed_command_gets_an_error_and_the_session_goes_on(mail_server: Server, line: bytes,
                                                                                 reply: bytes) -> None:
@@ -130,3 +135,37 @@ async def test_bad_input_auth_garbage_on_submission_gets_501(mail_server: Server
         assert dialogue.command(b"AUTH LOGIN").startswith(b"334")
         assert dialogue.command(b"*").startswith(b"501")
         assert dialogue.command(b"NOOP").startswith(b"250")
+
+
+async def test_bad_input_nul_in_rcpt_to_is_refused_and_reaches_nobody(mail_server: Server) -> None:
+    user = await mail_user()
+    local, domain = user.email.split("@")
+    with Dialogue(mail_server.smtp_port) as dialogue:
+        dialogue.command(b"EHLO client.example.net")
+        assert dialogue.command(b"MAIL FROM:<someone@example.net>").startswith(b"250")
+        assert dialogue.command(f"RCPT TO:<{local}\x00x@{domain}>".encode()).startswith(b"501 5.5.4")
+        assert dialogue.command(f"RCPT TO:<{local}@{domain}\x00>".encode()).startswith(b"501 5.5.4")
+        assert dialogue.command(b"DATA").startswith(b"503 5.5.1")  # no recipient was accepted
+    assert await messages_in(user) == []
+    still_works(mail_server, user)
+
+
+@pytest.mark.parametrize("greeting", [b"EHLO client\x00.example.net", b"HELO client\x00.example.net",
+                                      b"EHLO client.example.net\x7f"])
+async def test_bad_input_nul_in_the_greeting_is_refused(mail_server: Server, greeting: bytes) -> None:
+    """Replies to HELO and EHLO carry no enhanced code (RFC 2034: none is negotiated yet)."""
+    with Dialogue(mail_server.smtp_port) as dialogue:
+        assert dialogue.command(greeting).startswith(b"501 Control characters")
+        assert dialogue.command(b"MAIL FROM:<someone@example.net>").startswith(b"503 5.5.1")  # no greeting stood
+        assert dialogue.command(b"EHLO client.example.net").startswith(b"250")
+
+
+async def test_bad_input_nul_in_auth_is_refused_before_any_sign_in(mail_server: Server) -> None:
+    user = await mail_user()
+    with Dialogue(mail_server.submission_port) as dialogue:
+        dialogue.command(b"EHLO laptop.example.org")
+        plain = base64.b64encode(f"\x00{user.email}\x00{user.password}".encode())
+        assert dialogue.command(b"AUTH PLAIN\x00 " + plain).startswith(b"501 5.5.4")
+        assert dialogue.command(b"AUTH PLAIN " + plain + b"\x00").startswith(b"501 5.5.4")
+        assert dialogue.command(b"MAIL FROM:<" + user.email.encode() + b">").startswith(b"530 5.7.0")
+        assert dialogue.command(b"AUTH PLAIN " + plain).startswith(b"235")

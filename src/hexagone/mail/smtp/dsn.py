@@ -71,7 +71,7 @@ def build(*, reporting_host: str, original: bytes, failures: list[Failure], reci
         status += [f"Final-Recipient: rfc822; {failure.address}", "Action: failed", f"Status: {failure.status}",
                    f"Diagnostic-Code: smtp; {_one_line(failure.diagnostic)}",
                    f"Last-Attempt-Date: {format_datetime(now)}", ""]
-    original_header, _ = headers.split(original)
+    original_header = headers.header_of(original)
     head = [
         f"From: Mail Delivery System <MAILER-DAEMON@{reporting_host}>",
         f"To: <{recipient}>",

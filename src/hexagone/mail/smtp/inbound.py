@@ -24,7 +24,9 @@ from hexagone.mail.service import authcheck, outbound
 from hexagone.mail.service.addresses import Recipient
 from hexagone.mail.smtp import dns, headers
 from hexagone.mail.smtp.limits import ClientLimits
-from hexagone.mail.smtp.protocol import Handler, Listener, Protocol, address_problem, peer_ip, received
+from hexagone.mail.smtp.protocol import (
+    Handler, Listener, Protocol, address_problem, peer_ip, received, take_content,
+)
 
 log = logging.getLogger("hexagone.mail.smtp")
 
@@ -82,20 +84,11 @@ class InboundHandler(Handler):
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or b""
         accepted = _accepted(envelope)
         queue_id = uuid.uuid4().hex[:12].upper()
         hostname = self.settings.resolved_mail_hostname
         mail_from = "" if envelope.mail_from == "<>" else envelope.mail_from or ""
-        helo = session.host_name or ""
-        verdict = await authcheck.check(raw, ip=peer_ip(session), helo=helo, mail_from=mail_from)
-        # RFC 8601 section 5: results claiming to be ours that we did not write are forged.
-        cleaned = headers.remove(raw, lambda name, value: name == "authentication-results"
-                                 and _authserv_id(value) == hostname.lower())
-        only = envelope.rcpt_tos[0] if len(envelope.rcpt_tos) == 1 else None
-        trace = received(session, hostname=hostname, recipient=only, queue_id=queue_id, authenticated=False,
-                         utf8=envelope.smtp_utf8)
-        stamped = headers.prepend(cleaned, trace, verdict.header(hostname))
+        verdict, stamped = await self._stamped(session, envelope, take_content(envelope), queue_id, mail_from)
         try:
             await outbound.send(stamped, mail_from=mail_from, local=dict(accepted.recipients), remote=[], org_id=None,
                                 refuse_if_nothing_delivered=True)
@@ -104,6 +97,21 @@ class InboundHandler(Handler):
         log.info("inbound %s from <%s> to %s stored (%s)", queue_id, mail_from, envelope.rcpt_tos,
                  verdict.header(hostname).replace("\r\n\t", " "))
         return f"250 2.0.0 OK: queued as {queue_id}"
+
+    async def _stamped(self, session: Session, envelope: Envelope, raw: bytes, queue_id: str,
+                       mail_from: str) -> tuple[authcheck.Verdict, bytes]:
+        """The verdict on ``raw``, and the message to store: ``raw`` with its trace and
+        verdict fields on top. ``raw`` is not needed after this (the caller holds only the
+        stamped copy: a large message is held once, not twice, while it is delivered)."""
+        hostname = self.settings.resolved_mail_hostname
+        verdict = await authcheck.check(raw, ip=peer_ip(session), helo=session.host_name or "", mail_from=mail_from)
+        # RFC 8601 section 5: results claiming to be ours that we did not write are forged.
+        cleaned = headers.remove(raw, lambda name, value: name == "authentication-results"
+                                 and _authserv_id(value) == hostname.lower())
+        only = envelope.rcpt_tos[0] if len(envelope.rcpt_tos) == 1 else None
+        trace = received(session, hostname=hostname, recipient=only, queue_id=queue_id, authenticated=False,
+                         utf8=envelope.smtp_utf8)
+        return verdict, headers.prepend(cleaned, trace, verdict.header(hostname))
 
 
 def _authserv_id(field: bytes) -> str:

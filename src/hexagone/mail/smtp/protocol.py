@@ -10,16 +10,25 @@ subclass adds what the protocol layer owes every client whatever the handler:
   and ENHANCEDSTATUSCODES in the EHLO reply;
 - plain-text AUTH only over TLS, except from loopback;
 - per-client limits: connections (:mod:`.limits`), and errors per session: after
-  ``HEXAGONE_SMTP_MAX_ERRORS`` refused commands the connection is closed with 421.
+  ``HEXAGONE_SMTP_MAX_ERRORS`` refused commands the connection is closed with 421;
+- no control character (NUL included) in HELO, EHLO, MAIL, RCPT, VRFY and AUTH: such a
+  command gets ``501`` and changes nothing (an address must never carry them into
+  headers, logs or IMAP);
+- ``421 4.4.2`` before closing an idle session (aiosmtpd closes without a word), and a
+  timer that counts silence during DATA, not the length of a transfer;
+- DATA read into one buffer, bounded (:mod:`.data`);
+- a full disk answered ``452 4.3.1`` (RFC 3463) with one log line, not a traceback.
 
-It overrides ``_handle_client`` (to refuse a connection before the greeting) and reads
-``_auth_require_tls``: private parts of aiosmtpd, which is pinned for that reason.
+It overrides ``_handle_client`` (to refuse a connection before the greeting),
+``_timeout_cb`` and ``smtp_DATA``, and reads ``_auth_require_tls``, ``_reader`` and
+``_call_handler_hook``: private parts of aiosmtpd, which is pinned for that reason.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import errno
 import ipaddress
 import logging
 import re
@@ -27,12 +36,13 @@ import ssl
 from collections.abc import Callable
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
 
 from hexagone.core import i18n
 from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import utcnow
 from hexagone.mail import tls
+from hexagone.mail.smtp import data
 from hexagone.mail.smtp.limits import ClientLimits
 
 log = logging.getLogger("hexagone.mail.smtp")
@@ -50,6 +60,8 @@ ENHANCED = {
 }
 _REPLY = re.compile(r"^([245])(\d\d)([ -])(.*)$", re.S)
 _HAS_ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}(\s|$)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 def with_enhanced_code(reply: str) -> str:
@@ -71,6 +83,25 @@ def is_loopback(ip: str) -> bool:
 def peer_ip(session: Session) -> str:
     peer = session.peer
     return str(peer[0]) if isinstance(peer, tuple) and peer else ""
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) is the disk or the quota of the blob store
+    running out of room."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in DISK_FULL:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def take_content(envelope: Envelope) -> bytes:
+    """The message of the transaction, which the envelope then no longer holds: a handler
+    that builds a new version of a large message must not keep the old one alive."""
+    content = envelope.original_content or b""
+    envelope.original_content = envelope.content = None
+    return content
 
 
 def address_problem(envelope: Envelope, address: str) -> str | None:
@@ -110,6 +141,9 @@ class Handler:
         return [*responses[:-1], "250-PIPELINING", "250-ENHANCEDSTATUSCODES", responses[-1]]
 
     async def handle_exception(self, error: Exception) -> str:
+        if is_disk_full(error):
+            log.error("SMTP: a message was refused with 452 4.3.1, the disk is full: %s", error)
+            return "452 4.3.1 Insufficient system storage, try again later"
         log.exception("SMTP session failed", exc_info=error)
         return "451 4.3.0 Local error in processing, try again later"
 
@@ -118,12 +152,14 @@ class Protocol(SMTP):
     line_length_limit = MAX_LINE
 
     def __init__(self, handler: Handler, *, settings: Settings, limits: ClientLimits, tls_context: ssl.SSLContext,
-                 auth_required: bool = False):
+                 auth_required: bool = False, timeout: float = TIMEOUT, transfers: data.Transfers = data.TRANSFERS):
         super().__init__(
             handler, data_size_limit=settings.mail_max_message_bytes, enable_SMTPUTF8=True, decode_data=False,
-            hostname=settings.resolved_mail_hostname, ident=IDENT, tls_context=tls_context, timeout=TIMEOUT,
+            hostname=settings.resolved_mail_hostname, ident=IDENT, tls_context=tls_context, timeout=timeout,
             auth_required=auth_required, auth_require_tls=True, loop=asyncio.get_running_loop(),
         )
+        self.transfers = transfers
+        self._data_heard = 0.0
         self.limits = limits
         self.max_errors = settings.smtp_max_errors
         self.errors = 0
@@ -171,18 +207,91 @@ class Protocol(SMTP):
                 await super().push("421 4.7.0 Too many errors, closing the connection")
                 self.transport.close()
 
+    def _timeout_cb(self) -> None:
+        """Say why before closing an idle session (RFC 5321 4.5.3.2.7 lets the server
+        close; 421 is how it tells the client, as Postfix does)."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(f"421 4.4.2 {self.hostname} Error: timeout exceeded\r\n".encode())
+        super()._timeout_cb()
+
+    async def _refused_control_characters(self, arg: str | None) -> bool:
+        """Answer 501 to a command whose argument holds a control character."""
+        if arg is None or _CONTROL.search(arg) is None:
+            return False
+        await self.push("501 Control characters are not allowed in commands")  # 5.5.4 added after EHLO
+        return True
+
     async def _plainly(self, command: Callable[[str], Any], arg: str) -> None:
         self._plain_replies = True
         try:
-            await command(arg)
+            if not await self._refused_control_characters(arg):
+                await command(arg)
         finally:
             self._plain_replies = False
 
+    @syntax("HELO hostname")
     async def smtp_HELO(self, hostname: str) -> None:
         await self._plainly(super().smtp_HELO, hostname)
 
+    @syntax("EHLO hostname")
     async def smtp_EHLO(self, hostname: str) -> None:
         await self._plainly(super().smtp_EHLO, hostname)
+
+    @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        if not await self._refused_control_characters(arg):
+            await super().smtp_MAIL(arg)
+
+    @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        if not await self._refused_control_characters(arg):
+            await super().smtp_RCPT(arg)
+
+    @syntax("VRFY <address>")
+    async def smtp_VRFY(self, arg: str) -> None:
+        if not await self._refused_control_characters(arg):
+            await super().smtp_VRFY(arg)
+
+    @syntax("AUTH <mechanism>")
+    async def smtp_AUTH(self, arg: str) -> None:
+        if not await self._refused_control_characters(arg):
+            await super().smtp_AUTH(arg)
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        """aiosmtpd's DATA, with the block read by :class:`.data.Block`. The transaction
+        ends whatever happens, so that a failed delivery does not keep the message."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        block = data.Block(limit=self.data_size_limit, transfers=self.transfers)
+        try:
+            await block.read(self._reader, self._data_arrived)
+            if block.refusal is not None:
+                status: Any = block.refusal
+            else:
+                self.envelope.original_content = self.envelope.content = block.content()
+                self._reset_timeout()  # the delivery's time is not the client's silence
+                status = await self._call_handler_hook("DATA")
+        finally:
+            block.close()
+            self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
+
+    def _data_arrived(self) -> None:
+        """Restart the idle timer as data comes, at most once a second or so (a timer per
+        line of a large message would cost more than the line)."""
+        now = self.loop.time()
+        if now - self._data_heard >= min(1.0, self._timeout_duration / 4):
+            self._data_heard = now
+            self._reset_timeout()
 
 
 class Listener:

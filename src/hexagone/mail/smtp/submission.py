@@ -27,8 +27,11 @@ from hexagone.core.db import org_session
 from hexagone.core.exceptions import Forbidden, Invalid, RateLimited
 from hexagone.identity.service.directory import User
 from hexagone.mail.service import addresses, auth, outbound
+from hexagone.mail.smtp import headers
 from hexagone.mail.smtp.limits import ClientLimits
-from hexagone.mail.smtp.protocol import Handler, Listener, Protocol, address_problem, peer_ip, received
+from hexagone.mail.smtp.protocol import (
+    Handler, Listener, Protocol, address_problem, peer_ip, received, take_content,
+)
 
 log = logging.getLogger("hexagone.mail.smtp")
 
@@ -122,7 +125,7 @@ class SubmissionHandler(Handler):
         queue_id = uuid.uuid4().hex[:12].upper()
         trace = received(session, hostname=self.settings.resolved_mail_hostname, recipient=None, queue_id=queue_id,
                          authenticated=True, utf8=envelope.smtp_utf8, client=False)
-        raw = trace.encode("utf-8") + b"\r\n" + (envelope.original_content or b"")
+        raw = headers.prepend(take_content(envelope), trace)
         try:
             await outbound.submit(user, raw, mail_from=envelope.mail_from or "", recipients=list(envelope.rcpt_tos))
         except Forbidden as exc:
