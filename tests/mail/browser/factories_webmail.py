@@ -1,6 +1,7 @@
 """A mail workplace the browser tests look at: Camille of the Mairie de Villeneuve with a
 conversation, an attachment, a newsletter with an inline image and a remote one, a
-colleague, a subfolder and a shared mailbox — something on every page of the webmail.
+register too long to show in full, a colleague, a subfolder and a shared mailbox —
+something on every page of the webmail.
 Names and dates are fixed so that the screenshot does not change from run to run."""
 
 from __future__ import annotations
@@ -71,7 +72,10 @@ def _mail(camille: str, hugo: str, domain: str) -> list[tuple[EmailMessage, str,
     roadworks = _message(f"Hugo Bernard <{hugo}>", f"Camille Laurent <{camille}>", "Travaux rue des Écoles",
                          "Les travaux commencent lundi.\n", START + timedelta(days=2, hours=4),
                          msgid=f"<works@{domain}>")
-    return [(kickoff, mailboxes.INBOX, ("\\Seen",)), (answer, "Sent", ("\\Seen",)), (again, mailboxes.INBOX, ()),
+    register = _message("Greffe <greffe@villeneuve.example>", camille, "Registre des délibérations 2025",
+                        "".join(f"Délibération n° {n} : adoptée à l'unanimité.\n" for n in range(8000)),
+                        START + timedelta(days=2, hours=2), msgid="<register@villeneuve.example>")
+    return [(register, "Projets/Voirie", ("\\Seen",)), (kickoff, mailboxes.INBOX, ("\\Seen",)), (answer, "Sent", ("\\Seen",)), (again, mailboxes.INBOX, ()),
             (minutes, mailboxes.INBOX, ("\\Seen", "\\Flagged")), (letter, mailboxes.INBOX, ()),
             (roadworks, "Projets/Voirie", ())]
 

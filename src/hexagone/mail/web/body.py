@@ -11,10 +11,15 @@ Plain text is escaped, its web addresses turned into links.
 
 Nothing here raises on a broken message: a part that cannot be decoded shows as what
 :mod:`hexagone.mail.mime` makes of it.
+
+Only the first :data:`SHOWN_LIMIT` bytes of the body are shown (the rest is a download),
+so a page costs the same to read, decode, sanitise and send whatever the message weighs;
+:func:`needed_bytes` says how much of the stored message that takes.
 """
 
 from __future__ import annotations
 
+import codecs
 import mimetypes
 import re
 from collections.abc import Iterable
@@ -74,6 +79,11 @@ REMOTE = re.compile(r"https?:", re.IGNORECASE)
 LINK = re.compile(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)
 TRAILING_PUNCTUATION = ".,;:!?)]}'\""
 TOKEN = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*$")
+# Encoded bytes of body text shown, all the body's parts together. Gmail clips a message
+# at 102 KB; this shows an ordinary letter or newsletter whole, while a 50 MB one costs
+# a page of a few hundred KB and a few milliseconds of sanitising instead of seconds (the
+# whole message stays one click away, as a download).
+SHOWN_LIMIT = 256 << 10
 # Served inline to <img> from a message's own parts; SVG is left out, since a document
 # that can hold script has no place on this origin.
 INLINE_IMAGE_TYPES = {"image/png", "image/gif", "image/jpeg", "image/webp", "image/bmp"}
@@ -97,6 +107,7 @@ class Body:
     remote_images: bool = False
     inline_ids: set[str] = field(default_factory=set)
     attachments: list[Attachment] = field(default_factory=list)
+    clipped_part: int | None = None  # the first body part cut at SHOWN_LIMIT (its download's number)
 
 
 def content_type_of(node: dict[str, Any]) -> str:
@@ -213,15 +224,69 @@ def text_to_html(text: str) -> Markup:
     return Markup("".join(pieces))
 
 
+def needed_bytes(structure: dict[str, Any]) -> int:
+    """How many bytes from the start of the message :func:`render` reads: up to the
+    shown beginning of its last body part (attachments after it are never read)."""
+    return max((min(leaf["end"], leaf["body_start"] + SHOWN_LIMIT) for leaf in body_leaves(structure)), default=0)
+
+
+def _whole_characters(data: bytes, charset: str) -> bytes:
+    """``data`` without the character a cut left incomplete at its end (a 2-byte "é"
+    of UTF-8 split by a base64 line), which would otherwise fail the strict decoding and
+    show the whole text in the Latin-1 fallback. Data that is not valid anyway is left."""
+    try:
+        decoder = codecs.getincrementaldecoder(charset)()
+        decoder.decode(data, final=False)
+        pending = decoder.getstate()[0]
+    except (LookupError, UnicodeDecodeError):
+        return data
+    return data[:len(data) - len(pending)]
+
+
+def _leaf_text(raw: bytes, leaf: dict[str, Any], budget: int) -> tuple[str, bool]:
+    """A body part as text, its encoded body cut to ``budget`` bytes at a line end (so
+    that no base64 or quoted-printable line is split); and whether it was cut."""
+    start, body_start, end = leaf["header_start"], leaf["body_start"], leaf["end"]
+    if end - body_start <= budget and body_start - start <= mime.HEADER_LIMIT:
+        return mime.part_text(raw, leaf), False
+    header_end = raw.rfind(b"\n", start, min(body_start, start + mime.HEADER_LIMIT)) + 1 or body_start
+    header = raw[start:header_end] + (b"\r\n" if header_end < body_start else b"")
+    cut = min(end, body_start + budget)
+    cut = raw.rfind(b"\n", body_start, cut) + 1 or cut
+    excerpt = header + raw[body_start:cut]
+    node = {**leaf, "header_start": 0, "body_start": len(header) if start < body_start else 0, "end": len(excerpt)}
+    charset = dict((k.lower(), v) for k, v in leaf.get("params") or ()).get("charset", "utf-8")
+    data = _whole_characters(mime.decode_part(excerpt, node), charset)
+    return mime.part_text(data, {"params": leaf.get("params"), "header_start": 0, "body_start": 0,
+                                 "end": len(data)}), cut < end
+
+
+def shown_texts(raw: bytes, structure: dict[str, Any], leaves: list[dict[str, Any]]) -> tuple[list[str], int | None]:
+    """The text of each of the body parts ``leaves``, together at most :data:`SHOWN_LIMIT`
+    bytes of them; and the number of the first part cut (for its download), if any."""
+    numbers = {id(leaf): number for number, leaf in enumerate(mime.leaves(structure))}
+    texts: list[str] = []
+    clipped: int | None = None
+    budget = SHOWN_LIMIT
+    for leaf in leaves:
+        content, cut = _leaf_text(raw, leaf, budget) if budget > 0 else ("", True)
+        if cut and clipped is None:
+            clipped = numbers[id(leaf)]
+        budget -= leaf["end"] - leaf["body_start"]
+        texts.append(content)
+    return texts, clipped
+
+
 def render(raw: bytes, structure: dict[str, Any], *, cid_url: str, allow_remote: bool) -> Body:
-    """The body and attachments of a stored message (``raw`` its bytes, ``structure`` its
-    MIME structure as :func:`hexagone.mail.mime.parse` recorded it)."""
+    """The body and attachments of a stored message (``raw`` its bytes, or at least its
+    first :func:`needed_bytes`; ``structure`` its MIME structure as
+    :func:`hexagone.mail.mime.parse` recorded it), the body cut at :data:`SHOWN_LIMIT`."""
     leaves = body_leaves(structure)
     result = Body()
+    texts, result.clipped_part = shown_texts(raw, structure, leaves)
     if any(leaf["subtype"].lower() == "html" for leaf in leaves):
         pieces = []
-        for leaf in leaves:
-            content = mime.part_text(raw, leaf)
+        for leaf, content in zip(leaves, texts, strict=True):
             if leaf["subtype"].lower() == "html":
                 cleaned, remote, inline = sanitise_html(content, cid_url=cid_url, allow_remote=allow_remote)
                 result.remote_images |= remote
@@ -231,7 +296,7 @@ def render(raw: bytes, structure: dict[str, Any], *, cid_url: str, allow_remote:
                 pieces.append(f'<div class="text">{text_to_html(content)}</div>')
         result.html = Markup("\n<hr>\n".join(pieces))
     else:
-        result.text = text_to_html("\n\n".join(mime.part_text(raw, leaf) for leaf in leaves))
+        result.text = text_to_html("\n\n".join(texts))
     result.attachments = attachments(structure, leaves, result.inline_ids)
     return result
 

@@ -26,7 +26,7 @@ from hexagone.core.exceptions import Invalid
 from hexagone.core.i18n import gettext as _
 from hexagone.mail import mime
 from hexagone.mail.models import Message
-from hexagone.mail.web.body import DROPPED_WITH_CONTENT, body_leaves, content_type_of
+from hexagone.mail.web.body import DROPPED_WITH_CONTENT, body_leaves, content_type_of, shown_texts
 from hexagone.mail.web.common import when
 
 MAX_RECIPIENTS = 100
@@ -136,15 +136,20 @@ def with_signature(text: str, signature: str) -> str:
     return f"\n{sign}\n\n{text}" if text else f"\n{sign}"
 
 
-def quotable_text(raw: bytes, structure: dict[str, Any]) -> str:
+def quotable_text(raw: bytes, structure: dict[str, Any], *, whole: bool = False) -> str:
     """The words of a message to quote in a reply: its plain text, or its HTML reduced
-    to text when it has no plain version."""
+    to text when it has no plain version. A reply quotes what the reading view shows (a
+    huge message's beginning); a forward, ``whole``, carries all of it."""
     leaves = body_leaves(structure)
-    plain = [mime.part_text(raw, leaf) for leaf in leaves if leaf["subtype"].lower() == "plain"]
+    plain = [leaf for leaf in leaves if leaf["subtype"].lower() == "plain"]
+
+    def texts(chosen: list[dict[str, Any]]) -> list[str]:
+        return [mime.part_text(raw, leaf) for leaf in chosen] if whole else shown_texts(raw, structure, chosen)[0]
+
     if plain:
-        text = "\n\n".join(plain)
+        text = "\n\n".join(texts(plain))
     else:
-        stripped = nh3.clean("\n".join(mime.part_text(raw, leaf) for leaf in leaves), tags={"p", "br", "div"},
+        stripped = nh3.clean("\n".join(texts(leaves)), tags={"p", "br", "div"},
                              clean_content_tags=DROPPED_WITH_CONTENT, attributes={})
         text = html.unescape(re.sub(r"<br\s*/?>|</p>|</div>", "\n", stripped).replace("<p>", "").replace("<div>", ""))
     return _BLANK_LINES.sub("\n\n", text.replace("\r\n", "\n")).strip()
@@ -202,7 +207,7 @@ def forward(original: Message, raw: bytes, *, signature: str) -> Draft:
         _("To: %(value)s", value=original.to_addrs),
     ])
     return Draft(subject=_subject(original.subject, "Fwd:", _FORWARD_PREFIX),
-                 body=with_signature(f"{header}\n\n{quotable_text(raw, original.structure)}", signature))
+                 body=with_signature(f"{header}\n\n{quotable_text(raw, original.structure, whole=True)}", signature))
 
 
 def reopen(message: Message, raw: bytes) -> Draft:

@@ -11,19 +11,22 @@ its content and its ``cid:`` images load with the reader's session.
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from hexagone.core import templating
+from hexagone.core import blobs, templating
 from hexagone.core.exceptions import NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.core.web import login_required
 from hexagone.mail import mime
-from hexagone.mail.models import Message, SpecialUse
+from hexagone.mail.models import Mailbox, Message, SpecialUse
 from hexagone.mail.service import mailboxes, store
 from hexagone.mail.web import body, threads
 from hexagone.mail.web.access import caller, message_for, require_write
@@ -33,6 +36,10 @@ MAX_ALLOWED_SENDERS = 2000
 FRAME_POLICY = ("default-src 'none'; img-src 'self' data:{remote}; style-src 'unsafe-inline'; font-src 'none'; "
                 "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
 PART_POLICY = "default-src 'none'; sandbox"
+# Renderings kept for the frame's request that follows the page's (each at most a few
+# hundred KB: bodies are cut at body.SHOWN_LIMIT).
+RECENT_RENDERINGS = 16
+_recent: OrderedDict[tuple[uuid.UUID, str, bool], body.Body] = OrderedDict()
 
 
 def sender_address(message: Message) -> str:
@@ -51,15 +58,48 @@ def _images_allowed(request: Request, message: Message, allowed: list[str]) -> b
     return request.query_params.get("images") == "1" or sender_address(message) in (allowed or [])
 
 
+async def _beginning(message: Message, size: int) -> bytes:
+    """The first ``size`` bytes of the stored message: all the body shown needs, without
+    reading the attachments that follow it."""
+    chunks: list[bytes] = []
+    read = 0
+    stream = await blobs.get_store().get(message.blob_key)
+    try:
+        async for chunk in stream:
+            chunks.append(chunk)
+            read += len(chunk)
+            if read >= size:
+                break
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]  # every backend streams with a generator
+    return b"".join(chunks)
+
+
+async def _rendered(request: Request, message: Message, mailbox: Mailbox) -> tuple[body.Body, bool]:
+    """The message's body as the reading view shows it, and whether remote images are
+    shown. Rendered once for the page and its frame, in a worker thread: decoding and
+    sanitising, bounded as they are, never hold up the other requests."""
+    shown = _images_allowed(request, message, mailbox.remote_images_allowed)
+    key = (message.id, message.blob_key, shown)
+    if key in _recent:
+        _recent.move_to_end(key)
+        return _recent[key], shown
+    raw = await _beginning(message, body.needed_bytes(message.structure))
+    rendered = await run_in_threadpool(body.render, raw, message.structure, cid_url=_cid_url(message),
+                                       allow_remote=shown)
+    _recent[key] = rendered
+    while len(_recent) > RECENT_RENDERINGS:
+        _recent.popitem(last=False)
+    return rendered, shown
+
+
 @login_required
 async def message_page(request: Request) -> Response:
     async with caller(request, write=True) as c:
         message, folder, access = await message_for(c, request.path_params["message_id"])
         if message.draft and folder.special_use == SpecialUse.DRAFTS and access.can_write:
             return RedirectResponse(f"/mail/compose?draft={message.id}", status_code=303)
-        raw = await store.read(message)
-        shown = _images_allowed(request, message, access.mailbox.remote_images_allowed)
-        rendered = body.render(raw, message.structure, cid_url=_cid_url(message), allow_remote=shown)
+        rendered, shown = await _rendered(request, message, access.mailbox)
         if not message.seen and access.can_write:
             await store.store_flags(c.db, folder, [message], ["\\Seen"], "add")
             await c.db.commit()
@@ -80,9 +120,7 @@ async def frame(request: Request) -> Response:
     """The HTML body alone, as the document of the reading page's frame."""
     async with caller(request) as c:
         message, _folder, access = await message_for(c, request.path_params["message_id"])
-        raw = await store.read(message)
-        shown = _images_allowed(request, message, access.mailbox.remote_images_allowed)
-    rendered = body.render(raw, message.structure, cid_url=_cid_url(message), allow_remote=shown)
+        rendered, shown = await _rendered(request, message, access.mailbox)
     content = rendered.html if rendered.html is not None else Markup('<div class="text">%s</div>') % rendered.text
     response = templating.render(request, "mail/frame.html", {"content": content})
     response.headers["content-security-policy"] = FRAME_POLICY.format(remote=" http: https:" if shown else "")
@@ -92,15 +130,20 @@ async def frame(request: Request) -> Response:
     return response
 
 
-def _download(data: bytes, content_type: str, filename: str, *, inline: bool = False) -> Response:
+def _download(data: bytes | AsyncIterator[bytes], content_type: str, filename: str, *,
+              inline: bool = False) -> Response:
+    """A part or a message as a file; ``data`` as chunks is streamed, never held whole."""
     printable = "".join(ch for ch in filename if ch.isprintable()) or "attachment"
     fallback = printable.encode("ascii", "ignore").decode().replace('"', "").replace("\\", "") or "attachment"
     disposition = "inline" if inline else "attachment"
-    return Response(data, media_type=content_type, headers={
+    headers = {
         "content-disposition": f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(printable)}",
         "content-security-policy": PART_POLICY,
         "cache-control": "private, max-age=300",
-    })
+    }
+    if isinstance(data, bytes):
+        return Response(data, media_type=content_type, headers=headers)
+    return StreamingResponse(data, media_type=content_type, headers=headers)
 
 
 @login_required
@@ -131,12 +174,13 @@ async def inline_image(request: Request) -> Response:
 
 @login_required
 async def source(request: Request) -> Response:
-    """The message exactly as stored (an .eml file)."""
+    """The message exactly as stored (an .eml file), streamed from the blob store: the
+    way to read a message too large to show in full."""
     async with caller(request) as c:
         message, _folder, _access = await message_for(c, request.path_params["message_id"])
-        raw = await store.read(message)
+        chunks = await blobs.get_store().get(message.blob_key)
     name = "".join(ch for ch in message.subject if ch.isalnum() or ch in " -_")[:80].strip() or "message"
-    return _download(raw, "message/rfc822", f"{name}.eml")
+    return _download(chunks, "message/rfc822", f"{name}.eml")
 
 
 @login_required
