@@ -174,7 +174,8 @@ def _module_names() -> set[str]:
 
 
 def _public_module_paths() -> set[str]:
-    return {path for module in load_registry() for route in module.public_routes if (path := getattr(route, "path", None))}
+    return {path for module in load_registry() for route in module.public_routes
+            if (path := getattr(route, "path", None))}
 
 
 def expected(target: Target, kind: Kind) -> Outcome:
@@ -250,7 +251,8 @@ class Caller:
 
 async def caller(kind: Kind) -> Caller:
     org = await make_org(modules=tuple(sorted(_module_names())), mfa_required=kind is Kind.MFA_SETUP)
-    role = {Kind.ADMIN: OrgRole.ADMIN, Kind.TOKEN_ADMIN: OrgRole.ADMIN, Kind.GUEST: OrgRole.GUEST}.get(kind, OrgRole.USER)
+    roles = {Kind.ADMIN: OrgRole.ADMIN, Kind.TOKEN_ADMIN: OrgRole.ADMIN, Kind.GUEST: OrgRole.GUEST}
+    role = roles.get(kind, OrgRole.USER)
     if kind in (Kind.ANONYMOUS, Kind.TOKEN_INVALID):
         return Caller(kind)
     user = await make_user(org, role=role, mfa=kind is Kind.MFA_PENDING)
@@ -292,6 +294,20 @@ async def test_every_guard_answers_every_kind_of_caller(base_url: str, kind: Kin
             if not check(response, outcome):
                 wrong.append(f"{target}: expected {outcome}, got {response.status_code} "
                              f"{response.headers.get('location', '')} {response.text[:80]!r}")
+    assert not wrong, "\n".join(wrong)
+
+
+async def test_every_unsafe_route_refuses_a_session_without_its_csrf_token(base_url: str) -> None:
+    who = await caller(Kind.ADMIN)
+    wrong = []
+    async with httpx.AsyncClient(base_url=base_url, follow_redirects=False, timeout=30) as client:
+        await csrf_token(client)  # the cookie is there; the request does not repeat it
+        for target in TARGETS:
+            if target.method == "GET" or target.path in SELF_AUTHENTICATED_PATHS:
+                continue
+            response = await client.request(target.method, target.path, headers=await who.credentials(client))
+            if response.status_code != 403 or "CSRF" not in response.text:
+                wrong.append(f"{target}: {response.status_code} {response.text[:80]!r}")
     assert not wrong, "\n".join(wrong)
 
 
