@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from hexagone.core.db import org_session
-from hexagone.mail.models import Mailbox
+from hexagone.mail.models import Mailbox, SpecialUse
 from hexagone.mail.service import mailboxes
 from tests.factories import TestUser
 from tests.mail.factories import deliver, folder_of, make_mail_user, messages_in
@@ -113,6 +113,24 @@ async def test_emptying_the_trash_asks_first_then_deletes_its_messages_and_folde
     assert await messages_in(user, "Trash") == [] and "Trash" in await folder_names(user)
     assert not any(name.startswith("Trash/") for name in await folder_names(user))
     assert await used_bytes(user) == kept.size and len(await messages_in(user)) == 1
+
+
+async def test_emptying_the_trash_keeps_a_standard_folder_a_client_moved_into_it(client: httpx.AsyncClient) -> None:
+    user = await signed_in_user(client)
+    async with org_session(user.org_id) as db:
+        mailbox = await db.get(Mailbox, await mailbox_id(user))
+        assert mailbox is not None
+        await mailboxes.create_folder(db, mailbox, "Trash/Old/Archives 2025", special_use=SpecialUse.ARCHIVE)
+        await mailboxes.create_folder(db, mailbox, "Trash/Other")
+        await db.commit()
+    await deliver(user, folder="Trash/Old/Archives 2025")
+    await deliver(user, folder="Trash/Old")
+
+    response = await post(client, f"/mail/folders/{await folder_id(user, 'Trash')}/empty", {"confirm": "1"})
+
+    assert response.status_code == 303
+    assert {n for n in await folder_names(user) if n.startswith("Trash/")} == {"Trash/Old", "Trash/Old/Archives 2025"}
+    assert len(await messages_in(user, "Trash/Old/Archives 2025")) == 1 and await messages_in(user, "Trash/Old") == []
 
 
 @pytest.mark.parametrize("name", ["INBOX", "Drafts", "Sent", "Archive", "Junk", "Trash"])

@@ -64,10 +64,16 @@ async def _destroy(db: AsyncSession, mailbox: Mailbox, tree: list[Folder]) -> No
 
 async def _empty(db: AsyncSession, mailbox: Mailbox, folder: Folder) -> None:
     """Everything in the trash (or the junk folder) for good, its subfolders included;
-    the folder itself stays."""
-    uids = list((await db.execute(select(Message.uid).where(Message.folder_id == folder.id))).scalars())
-    await store.expunge(db, folder, uids)
-    await _destroy(db, mailbox, (await _subtree(db, folder))[:-1])
+    the folder itself stays, and so does a standard folder a mail client moved in there
+    (the folders above it are emptied, not deleted, so that none is left without its
+    parent)."""
+    below = (await _subtree(db, folder))[:-1]
+    standard = [f for f in below if f.special_use]
+    holders = [f for f in below if not f.special_use and any(_inside(k, f) for k in standard)]
+    for emptied in [folder, *holders]:
+        uids = list((await db.execute(select(Message.uid).where(Message.folder_id == emptied.id))).scalars())
+        await store.expunge(db, emptied, uids)
+    await _destroy(db, mailbox, [f for f in below if not f.special_use and f not in holders])
 
 
 async def _confirmation(request: Request, c: Caller, folder: Folder, tree: list[Folder], *, emptying: bool = False,
