@@ -287,6 +287,7 @@ async def test_prompt_login_link_asks_first_and_leaves_the_session_valid(
 ) -> None:
     it = await signed_in(client, base_url)
     request = await it.rp.create_authorization_url(it.app.redirect_uri, prompt="login")
+    assert (await client.head(request["url"])).status_code == 200  # a link preview
     response = await client.get(request["url"])  # a top-level GET, as a link or a redirect makes it
     assert response.status_code == 200 and 'action="/oidc/authorize"' in response.text
     assert SESSION_COOKIE not in response.headers.get("set-cookie", "")

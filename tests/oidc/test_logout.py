@@ -58,6 +58,8 @@ async def test_logout_without_a_hint_asks_for_confirmation_first(client: httpx.A
                                                     "post_logout_redirect_uri": LOGOUT_URI, "state": "x"})
     assert page.status_code == 200 and 'action="/oidc/logout"' in page.text
     assert await is_signed_in(client)
+    assert (await client.head("/oidc/logout", params={"client_id": app.client_id})).status_code == 200
+    assert await is_signed_in(client)  # a link preview signs no one out either
     fields = dict(HIDDEN_FIELD.findall(page.text))
     assert fields["client_id"] == app.client_id and "csrf_token" in fields
     assert (await client.post("/oidc/logout", data={k: v for k, v in fields.items() if k != "csrf_token"})

@@ -1,4 +1,5 @@
-"""The provider's HTTP face. Browsers come to ``/oidc/authorize`` and ``/oidc/logout``;
+"""The provider's HTTP face. Browsers come to ``/oidc/authorize`` and ``/oidc/logout`` (and
+post back there the confirmations these pages ask for, with their CSRF token);
 applications call the token, userinfo and revocation endpoints and read the discovery
 document and the JWKS.
 
@@ -117,7 +118,7 @@ def _authorize(request: Request, provider: Provider, req: ProviderRequest) -> Re
     if principal is None or user is None:
         return RedirectResponse(f"/login?next={quote(_local_url(req))}", status_code=303)
     if grant.prompt == "login" or _older_than_max_age(req):
-        if request.method == "GET":
+        if request.method != "POST":  # GET, or HEAD (a link preview)
             return _confirm_sign_in_again(request, req)
         return _sign_in_again(provider, req, principal)
     if req.client.org_id != principal.org_id:
@@ -145,7 +146,7 @@ def _older_than_max_age(req: ProviderRequest) -> bool:
 
 
 def _confirm_sign_in_again(request: Request, req: ProviderRequest) -> Response:
-    """``prompt=login`` or an older sign-in than ``max_age`` allows, on a GET: ask first.
+    """``prompt=login`` or an older sign-in than ``max_age`` allows, by a link: ask first.
     A link anyone can send must not end the session (the Lax cookie rides along on a
     top-level GET); the confirmation comes back as a POST with its CSRF token."""
     fields = [(k, v) for k, values in req.payload.datalist.items() for v in values]
@@ -177,7 +178,7 @@ def _logout(request: Request, provider: Provider, req: ProviderRequest) -> Respo
         return error_page(request, 400, _("This sign-out request is not valid: %(reason)s",
                                           reason=error.description or error.error))
     principal = req.principal
-    if principal is not None and request.method == "GET" and EndSession.hinted_subject(ending) != principal.user_id:
+    if principal is not None and request.method != "POST" and EndSession.hinted_subject(ending) != principal.user_id:
         fields = [(name, value) for name in LOGOUT_FIELDS if (value := req.payload.data.get(name))]
         return templating.render(request, "identity/oidc_logout.html",
                                  {"confirm": True, "fields": fields, "client": ending.client})
