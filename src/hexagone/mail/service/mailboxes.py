@@ -191,17 +191,23 @@ async def rename_folder(db: AsyncSession, mailbox: Mailbox, old: str, new: str) 
 
 
 async def delete_folder(db: AsyncSession, mailbox: Mailbox, name: str) -> list[str]:
-    """Delete a folder and its messages; returns the blob keys that may now be unused."""
+    """Delete a folder and its messages; returns the blob keys that may now be unused.
+    The mailbox is locked first, and the quota credited with the rows this transaction
+    deleted (the lock order of :mod:`hexagone.mail.service.store`)."""
+    from hexagone.mail.service import store  # store builds on this module
+
+    await store.lock_mailboxes(db, [mailbox.id])
     folder = await folder_by_name(db, mailbox.id, name)
     if folder is None:
         raise NotFound(_("No such folder."))
     if folder.name == INBOX:
         raise Invalid(_("INBOX cannot be deleted."))
-    keys = list((await db.execute(select(Message.blob_key).where(Message.folder_id == folder.id))).scalars())
-    freed = (await db.execute(select(Message.size).where(Message.folder_id == folder.id))).scalars().all()
-    await db.execute(delete(Message).where(Message.folder_id == folder.id))
+    removed = (await db.execute(delete(Message).where(Message.folder_id == folder.id)
+                                .returning(Message.size, Message.blob_key))).all()
     await db.execute(update(Mailbox).where(Mailbox.id == mailbox.id)
-                     .values(used_bytes=Mailbox.used_bytes - sum(freed)).execution_options(synchronize_session=False))
+                     .values(used_bytes=Mailbox.used_bytes - sum(row.size for row in removed))
+                     .execution_options(synchronize_session=False))
+    keys = [row.blob_key for row in removed]
     await db.delete(folder)
     await db.flush()
     return keys

@@ -10,6 +10,29 @@ Every change bumps the folder's ``highest_modseq`` and stamps the changed rows w
 (CONDSTORE), and is announced on the bus after commit on ``mail.mailbox.<id>``
 (``{"folder_id", "kind": "added"|"flags"|"expunged"}``) so that IDLE sessions and open
 webmail pages hear of it at once.
+
+Concurrency: one lock order everywhere, so that concurrent sessions wait for each other
+instead of deadlocking (PostgreSQL aborts one of two sessions that wait for each other):
+
+1. the mailbox rows the transaction changes (:func:`lock_mailboxes`, by id), before
+   anything else. The mailbox row holds the quota, and every folder and message belongs
+   to one mailbox, so this one lock serialises all the writers of a mailbox: an APPEND, a
+   delivery, a STORE, a COPY, a MOVE, an EXPUNGE of one mailbox take turns;
+2. then the folder rows (UIDs and modseqs, :func:`_allocate`);
+3. then the message rows.
+
+A transaction that calls several of these functions (a webmail action, a pipelined
+APPEND) keeps that order as long as it touches one mailbox, or locks all of its mailboxes
+first. Under the lock, the messages the caller read before are read again
+(:func:`_current`): what another session changed or removed meanwhile is seen, never
+overwritten, copied or counted twice; rows are removed with ``DELETE … RETURNING`` so that
+the quota is credited with what this transaction actually removed.
+
+On PostgreSQL (READ COMMITTED) the mailbox lock is a row lock, and every statement after
+it sees what the sessions it waited for committed. On SQLite a write session
+(``org_session(..., write=True)``) holds the database's write lock from its first
+statement; the mailbox lock is an UPDATE, which takes that write lock in any other
+session too, before anything is read.
 """
 
 from __future__ import annotations
@@ -18,8 +41,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import ColumnElement, Row, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hexagone.core import blobs, jobs
 from hexagone.core.db import org_session, utcnow
@@ -32,6 +56,7 @@ from hexagone.mail.models import Folder, Mailbox, Message, OutboundMessage
 SYSTEM_FLAGS = {"\\seen": "seen", "\\answered": "answered", "\\flagged": "flagged", "\\deleted": "deleted",
                 "\\draft": "draft"}
 FLAG_NAMES = {column: flag for flag, column in ((f"\\{c.capitalize()}", c) for c in SYSTEM_FLAGS.values())}
+FRESH_COLUMNS = ("modseq", *SYSTEM_FLAGS.values(), "keywords")  # what another session may change in place
 MAX_KEYWORDS = 50
 MAX_KEYWORD_LENGTH = 100
 BLOB_GC_DELAY = timedelta(hours=1)
@@ -112,31 +137,70 @@ def _apply(message: Message, flags: list[str], mode: str) -> bool:
     return flags_of(message) != before
 
 
+# --- locking ---------------------------------------------------------------------------
+
+
+async def lock_mailboxes(db: AsyncSession, mailbox_ids: Iterable[uuid.UUID]) -> None:
+    """Lock the rows of these mailboxes until the transaction ends, in id order (the
+    first step of the lock order in the module docstring). A no-op UPDATE rather than
+    ``SELECT … FOR UPDATE``, so that it also takes SQLite's write lock."""
+    for mailbox_id in sorted(set(mailbox_ids)):
+        await db.execute(update(Mailbox).where(Mailbox.id == mailbox_id).values(used_bytes=Mailbox.used_bytes)
+                         .execution_options(synchronize_session=False))
+
+
+async def _current(db: AsyncSession, messages: Sequence[Message]) -> list[Message]:
+    """Those of ``messages`` that still exist, their flags and modseq read again into the
+    same objects. Called under the mailbox lock: the caller read the messages before, and
+    another session may have changed or removed them since."""
+    if not messages:
+        return []
+    rows = {row.id: row for row in await db.execute(
+        select(Message.id, *[getattr(Message, column) for column in FRESH_COLUMNS])
+        .where(Message.id.in_([m.id for m in messages])))}
+    current = []
+    for message in messages:
+        if (row := rows.get(message.id)) is not None:
+            for column in FRESH_COLUMNS:
+                set_committed_value(message, column, getattr(row, column))
+            current.append(message)
+    return current
+
+
 # --- adding ----------------------------------------------------------------------------
 
 
 async def _allocate(db: AsyncSession, folder: Folder, count: int) -> tuple[int, int]:
     """Reserve ``count`` UIDs and one modseq in the folder, atomically; returns the first
-    UID and the modseq. The UPDATE comes first so that, on SQLite, the transaction holds
-    the write lock before it reads anything."""
+    UID and the modseq. Invalid when the folder was deleted meanwhile."""
     row = (await db.execute(
         update(Folder).where(Folder.id == folder.id)
         .values(uid_next=Folder.uid_next + count, highest_modseq=Folder.highest_modseq + 1)
         .returning(Folder.uid_next, Folder.highest_modseq)
         .execution_options(synchronize_session=False)
-    )).one()
+    )).one_or_none()
+    if row is None:
+        raise Invalid(_("The folder is gone."))
     folder.uid_next, folder.highest_modseq = row[0], row[1]
     return row[0] - count, row[1]
 
 
 async def _charge(db: AsyncSession, mailbox_id: uuid.UUID, size: int) -> None:
-    """Count ``size`` bytes against the mailbox's quota, or refuse if they do not fit."""
+    """Count ``size`` bytes against the mailbox's quota, or refuse if they do not fit.
+    An UPDATE of the mailbox row: it locks the mailbox when nothing did before."""
     result = await db.execute(
         update(Mailbox).where(Mailbox.id == mailbox_id, Mailbox.used_bytes + size <= Mailbox.quota_bytes)
         .values(used_bytes=Mailbox.used_bytes + size).execution_options(synchronize_session=False)
     )
     if result.rowcount == 0:
         raise QuotaExceeded(_("The mailbox is full."))
+
+
+async def _credit(db: AsyncSession, mailbox_id: uuid.UUID, size: int) -> None:
+    """Give back ``size`` bytes of the mailbox's quota: those of rows this transaction removed."""
+    if size:
+        await db.execute(update(Mailbox).where(Mailbox.id == mailbox_id).values(used_bytes=Mailbox.used_bytes - size)
+                         .execution_options(synchronize_session=False))
 
 
 async def _thread_of(db: AsyncSession, mailbox_id: uuid.UUID, parsed: mime.Parsed) -> uuid.UUID:
@@ -156,11 +220,12 @@ async def add_message(db: AsyncSession, folder: Folder, raw: bytes, ref: blobs.B
                       parsed: mime.Parsed | None = None, flags: Sequence[str] = (),
                       internal_date: datetime | None = None) -> Message:
     """Add a message whose bytes are already stored (``ref``) to ``folder``, in the
-    caller's transaction. Raises QuotaExceeded when the mailbox is full."""
+    caller's transaction. Raises QuotaExceeded when the mailbox is full. The quota is
+    charged first: that UPDATE is the mailbox lock (see the module docstring)."""
     parsed = parsed or mime.parse(raw)
     flags = check_flags(flags)
-    uid, modseq = await _allocate(db, folder, 1)
     await _charge(db, folder.mailbox_id, ref.size)
+    uid, modseq = await _allocate(db, folder, 1)
     message = Message(
         org_id=folder.org_id, mailbox_id=folder.mailbox_id, folder_id=folder.id, uid=uid, modseq=modseq,
         internal_date=internal_date or utcnow(), size=ref.size, sha256=ref.sha256, blob_key=ref.key,
@@ -186,16 +251,18 @@ async def append(db: AsyncSession, folder: Folder, raw: bytes, *, flags: Sequenc
 
 async def deliver(org_id: uuid.UUID, folder_ids: Sequence[uuid.UUID], raw: bytes) -> list[Message]:
     """Deliver one message to several folders (the inboxes of an SMTP transaction's local
-    recipients in one organisation): one blob, one transaction, all or nothing."""
+    recipients in one organisation): one blob, one transaction, all or nothing. Their
+    mailboxes are locked first, all of them in id order, so that two deliveries to the
+    same recipients never wait for each other crosswise. Returns the messages in the
+    order of ``folder_ids``."""
     ref = await put_blob(org_id, raw)
     parsed = mime.parse(raw)
     async with org_session(org_id, write=True) as db:
-        messages = []
-        for folder_id in folder_ids:
-            folder = await db.get(Folder, folder_id)
-            if folder is None:
-                raise Invalid(_("The folder is gone."))
-            messages.append(await add_message(db, folder, raw, ref, parsed=parsed))
+        folders = [await db.get(Folder, folder_id) for folder_id in folder_ids]
+        if any(folder is None for folder in folders):
+            raise Invalid(_("The folder is gone."))
+        await lock_mailboxes(db, [folder.mailbox_id for folder in folders if folder is not None])
+        messages = [await add_message(db, folder, raw, ref, parsed=parsed) for folder in folders if folder is not None]
         await db.commit()
     return messages
 
@@ -224,12 +291,19 @@ async def counts(db: AsyncSession, folder_ids: Sequence[uuid.UUID]) -> dict[uuid
 
 async def store_flags(db: AsyncSession, folder: Folder, messages: Sequence[Message], flags: Sequence[str], mode: str,
                       *, unchanged_since: int | None = None) -> tuple[list[Message], list[Message]]:
-    """IMAP STORE: returns (changed, refused by UNCHANGEDSINCE)."""
+    """IMAP STORE: returns (changed, refused by UNCHANGEDSINCE). The flags and modseqs
+    are read again under the mailbox lock, so that a concurrent STORE's change is kept and
+    UNCHANGEDSINCE compares with the modseq as it is; a message expunged meanwhile is in
+    neither list (it is simply not updated)."""
     if mode not in ("set", "add", "remove"):
         raise Invalid(_("Unknown flag mode."))
     flags = check_flags(flags)
-    refused = [m for m in messages if unchanged_since is not None and m.modseq > unchanged_since]
-    candidates = [m for m in messages if m not in refused]
+    if not messages:
+        return [], []
+    await lock_mailboxes(db, [folder.mailbox_id])
+    current = await _current(db, messages)
+    refused = [m for m in current if unchanged_since is not None and m.modseq > unchanged_since]
+    candidates = [m for m in current if m not in refused]
     changed = [m for m in candidates if _apply(m, flags, mode)]
     if changed:
         _, modseq = await _allocate(db, folder, 0)
@@ -241,14 +315,23 @@ async def store_flags(db: AsyncSession, folder: Folder, messages: Sequence[Messa
 
 
 async def copy(db: AsyncSession, messages: Sequence[Message], target: Folder) -> list[tuple[Message, Message]]:
-    """IMAP COPY: new rows in ``target`` sharing the blobs; (source, copy) pairs."""
+    """IMAP COPY: new rows in ``target`` sharing the blobs; (source, copy) pairs. Only the
+    messages that still exist under the lock are copied, with their flags as they are."""
     if not messages:
         return []
-    for source in messages:
-        await _charge(db, target.mailbox_id, source.size)
-    first_uid, modseq = await _allocate(db, target, len(messages))
+    await lock_mailboxes(db, [target.mailbox_id, *(m.mailbox_id for m in messages)])
+    sources = await _current(db, messages)
+    if not sources:
+        return []
+    await _charge(db, target.mailbox_id, sum(m.size for m in sources))
+    return await _add_copies(db, sources, target)
+
+
+async def _add_copies(db: AsyncSession, sources: Sequence[Message], target: Folder) -> list[tuple[Message, Message]]:
+    """The rows of COPY and MOVE, the quota already charged."""
+    first_uid, modseq = await _allocate(db, target, len(sources))
     pairs = []
-    for offset, source in enumerate(messages):
+    for offset, source in enumerate(sources):
         copied = Message(**{c.key: getattr(source, c.key) for c in Message.__table__.columns
                             if c.key not in ("id", "folder_id", "mailbox_id", "uid", "modseq")})
         copied.id = uuid.uuid4()
@@ -263,10 +346,20 @@ async def copy(db: AsyncSession, messages: Sequence[Message], target: Folder) ->
 
 
 async def move(db: AsyncSession, folder: Folder, messages: Sequence[Message], target: Folder) -> list[tuple[Message, Message]]:
-    """IMAP MOVE: copy then expunge the sources, in one transaction."""
-    pairs = await copy(db, messages, target)
-    await expunge(db, folder, [m.uid for m in messages])
-    return pairs
+    """IMAP MOVE, in one transaction: the sources are removed first, and only what this
+    transaction removed is copied, so that two sessions moving the same messages at once
+    move each exactly once. Within one mailbox the quota does not change."""
+    if not messages:
+        return []
+    await lock_mailboxes(db, [folder.mailbox_id, target.mailbox_id])
+    sources = await _current(db, messages)
+    removed = {row.uid for row in await _remove(db, folder, Message.id.in_([m.id for m in sources]))}
+    moved = [m for m in sources if m.uid in removed]
+    if moved and target.mailbox_id != folder.mailbox_id:
+        size = sum(m.size for m in moved)
+        await _charge(db, target.mailbox_id, size)
+        await _credit(db, folder.mailbox_id, size)
+    return await _add_copies(db, moved, target) if moved else []
 
 
 async def move_all(db: AsyncSession, folder: Folder, target: Folder) -> None:
@@ -275,21 +368,27 @@ async def move_all(db: AsyncSession, folder: Folder, target: Folder) -> None:
 
 async def expunge(db: AsyncSession, folder: Folder, uids: Sequence[int] | None = None) -> list[int]:
     """Remove messages for good: those with ``uids``, else all marked \\Deleted.
-    Returns the UIDs removed, in order. Their blobs are collected later if unused."""
-    condition = Message.uid.in_(list(uids)) if uids is not None else Message.deleted.is_(True)
-    rows = (await db.execute(select(Message.uid, Message.size, Message.blob_key)
-                             .where(Message.folder_id == folder.id, condition).order_by(Message.uid))).all()
-    if not rows:
-        return []
-    await db.execute(delete(Message).where(Message.folder_id == folder.id, Message.uid.in_([r.uid for r in rows]))
-                     .execution_options(synchronize_session=False))
-    await db.execute(update(Mailbox).where(Mailbox.id == folder.mailbox_id)
-                     .values(used_bytes=Mailbox.used_bytes - sum(r.size for r in rows))
-                     .execution_options(synchronize_session=False))
-    await _allocate(db, folder, 0)
-    forget_blobs(db, folder.org_id, {r.blob_key for r in rows})
-    announce(db, folder, "expunged")
-    return [r.uid for r in rows]
+    Returns the UIDs this transaction removed, in order (not those another session
+    removed first). Their blobs are collected later if unused."""
+    await lock_mailboxes(db, [folder.mailbox_id])
+    rows = await _remove(db, folder, Message.uid.in_(list(uids)) if uids is not None else Message.deleted.is_(True))
+    await _credit(db, folder.mailbox_id, sum(row.size for row in rows))
+    forget_blobs(db, folder.org_id, {row.blob_key for row in rows})
+    return [row.uid for row in rows]
+
+
+async def _remove(db: AsyncSession, folder: Folder, condition: ColumnElement[bool]) -> list[Row[int, int, str]]:
+    """Delete the messages of ``folder`` that meet ``condition``; returns the (uid, size,
+    blob_key) of the rows actually deleted, by UID, and bumps the folder's modseq when
+    there were any. The quota is the caller's."""
+    rows = sorted((await db.execute(
+        delete(Message).where(Message.folder_id == folder.id, condition)
+        .returning(Message.uid, Message.size, Message.blob_key).execution_options(synchronize_session=False)
+    )).all(), key=lambda row: row.uid)
+    if rows:
+        await _allocate(db, folder, 0)
+        announce(db, folder, "expunged")
+    return rows
 
 
 def forget_blobs(db: AsyncSession, org_id: uuid.UUID, keys: Iterable[str]) -> None:
