@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from hexagone.core.db import org_session, system_session
 from hexagone.core.exceptions import Invalid
 from hexagone.mail.models import Folder, Mailbox
-from hexagone.mail.service import store
+from hexagone.mail.service import mailboxes, store
 from hexagone.mail.service.addresses import resolve
 from tests.mail.factories import deliver, folder_of, make_mail_org, make_mail_user, make_message, messages_in
 
@@ -125,3 +125,34 @@ async def test_store_concurrent_deliveries_all_land_with_distinct_uids() -> None
     await asyncio.gather(*(store.deliver(user.org_id, [inbox.id], make_message()) for _ in range(20)))
     uids = [m.uid for m in await messages_in(user)]
     assert uids == list(range(1, 21))
+
+
+async def test_store_move_within_a_full_mailbox_is_allowed_and_keeps_the_quota() -> None:
+    user = await make_mail_user()
+    moved = await deliver(user)
+    async with system_session() as db:
+        await db.execute(update(Mailbox).where(Mailbox.user_id == user.id).values(quota_bytes=moved.size))
+        await db.commit()
+    inbox, archive = await folder_of(user), await folder_of(user, "Archive")
+    async with org_session(user.org_id, write=True) as db:
+        inbox, archive = await db.get(Folder, inbox.id), await db.get(Folder, archive.id)
+        [(_, copied)] = await store.move(db, inbox, await store.messages_by_uid(db, inbox), archive)
+        await db.commit()
+    assert await messages_in(user) == [] and [m.id for m in await messages_in(user, "Archive")] == [copied.id]
+    async with system_session() as db:
+        mailbox = (await db.execute(select(Mailbox).where(Mailbox.user_id == user.id))).scalar_one()
+        assert mailbox.used_bytes == moved.size
+
+
+async def test_store_delete_folder_gives_back_the_quota_of_its_messages() -> None:
+    user = await make_mail_user()
+    kept = await deliver(user)
+    await deliver(user, folder="Archive")
+    async with org_session(user.org_id, write=True) as db:
+        mailbox = (await db.execute(select(Mailbox).where(Mailbox.user_id == user.id))).scalar_one()
+        keys = await mailboxes.delete_folder(db, mailbox, "Archive")
+        await db.commit()
+    assert len(keys) == 1
+    async with system_session() as db:
+        mailbox = (await db.execute(select(Mailbox).where(Mailbox.user_id == user.id))).scalar_one()
+        assert mailbox.used_bytes == kept.size
