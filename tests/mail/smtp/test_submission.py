@@ -160,7 +160,8 @@ async def test_submission_brute_force_is_rate_limited_and_audited(mail_server: S
     assert (code, message[:5]) == (454, b"4.7.0")
     async with system_session() as db:
         entries = list((await db.execute(select(AuditEntry).where(AuditEntry.actor_label == user.email))).scalars())
-    assert len(entries) == 5 and all(e.details["channel"] == "smtp" for e in entries)
+    assert sorted(e.action for e in entries) == ["auth.login_failed"] * 5 + ["auth.login_throttled"]
+    assert all(e.details["channel"] == "smtp" for e in entries)
 
 
 async def test_submission_session_is_closed_after_three_failed_logins(mail_server: Server) -> None:
