@@ -18,6 +18,8 @@ from sqlalchemy.exc import OperationalError
 from hexagone.core.blobs import blob_url
 from hexagone.core.config import get_settings
 from hexagone.mail.imap.failure import log_failure
+from hexagone.mail.imap.literals import MAX_LARGE_LITERALS
+from hexagone.mail.imap.parser import LARGE_LITERAL
 from hexagone.mail.imap.query import SQL_RANGES
 from hexagone.mail.imap.search import MAX_KEYS
 from hexagone.mail.imap.session import MAX_BAD_COMMANDS
@@ -25,7 +27,7 @@ from hexagone.mail.service import store
 from tests.conftest import Server
 from tests.factories import TestUser
 from tests.mail.factories import deliver, make_message, messages_in
-from tests.mail.imap.conftest import Raw
+from tests.mail.imap.conftest import TIMEOUT, Raw
 
 pytestmark = pytest.mark.usefixtures("migrated")
 
@@ -185,3 +187,33 @@ async def test_append_on_a_full_disk_is_temporarily_unavailable_and_logged_in_on
     assert not [line for line in written if "Traceback" in line]
     assert await messages_in(user) == []
     assert appended(client, message).startswith(b"ap OK")  # room again: the same message is stored
+
+
+# --- large literals ----------------------------------------------------------------------
+
+
+async def test_large_literals_beyond_the_bound_wait_for_a_permit(raw, user: TestUser) -> None:
+    size = LARGE_LITERAL
+    waiting = [raw(user) for _ in range(MAX_LARGE_LITERALS + 1)]
+    for client in waiting[:MAX_LARGE_LITERALS]:  # each holds a permit, its literal not yet sent
+        client.send(b"ap APPEND INBOX {%d}\r\n" % size)
+        assert client.line() == b"+ Ready for literal data"
+    last = waiting[-1]
+    last.send(b"ap APPEND INBOX {%d}\r\n" % size)
+    last.sock.settimeout(1)
+    with pytest.raises(TimeoutError):  # no "+": the server reads no more large literals at once
+        last.line()
+    last.sock.settimeout(TIMEOUT)
+    first = waiting[0]
+    message = make_message(subject="large", body="a line of a large message\n" * (size // 26))[:size]
+    first.send(message + b"\r\n")
+    assert first.until(b"ap")[-1].startswith(b"ap OK")
+    assert last.line() == b"+ Ready for literal data"  # the permit passed on
+    last.send(message + b"\r\n")
+    assert last.until(b"ap")[-1].startswith(b"ap OK")
+    for client in waiting[1:MAX_LARGE_LITERALS]:  # a client that goes away gives its permit back
+        client.close()
+    again = raw(user)
+    again.send(b"ap APPEND INBOX {%d}\r\n" % size)
+    assert again.line() == b"+ Ready for literal data"
+    again.close()

@@ -4,11 +4,14 @@ valid commands come back as they were written, however the bytes are cut)."""
 
 from __future__ import annotations
 
+import tracemalloc
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hexagone.mail.imap.arguments import SequenceSet
-from hexagone.mail.imap.parser import CONTINUE, Atom, Command, CommandError, Continue, Framer, Literal, Quoted, Refused
+from hexagone.mail.imap.parser import (CONTINUE, LARGE_LITERAL, Atom, Command, CommandError, Continue, Framer,
+                                      LargeLiteral, Literal, Quoted, Refused)
 from hexagone.mail.imap.structure import Section
 
 LIMIT = 1000
@@ -184,3 +187,40 @@ def test_parser_wire_dates_and_strings_are_written_as_imap_wants() -> None:
         assert internal_date(value) == b'"01-Jan-2024 08:02:31 +0000"', value
     assert string("plain") == b'"plain"' and string('a "b" \\c') == b'"a \\"b\\" \\\\c"'
     assert string("été") == b"{5}\r\n\xc3\xa9t\xc3\xa9" and string("a\r\nb") == b"{4}\r\na\r\nb"
+
+
+def test_parser_large_literal_is_held_once_and_never_copied() -> None:
+    """A large APPEND costs its size once: its bytes are moved out of the input buffer as
+    they arrive, and the command's argument is that very object (no copy per step)."""
+    size = 8 * 1024 * 1024
+    data = b"x" * size
+    f = framer(limit=2 * size)
+    tracemalloc.start()
+    try:
+        [announced] = events(b"a APPEND INBOX {%d+}\r\n" % size, f)
+        assert announced == LargeLiteral(size, sync=False)
+        command = None
+        for start in range(0, size, 65536):
+            f.feed(data[start:start + 65536])
+            assert f.next_event() is None and len(f.buffer) == 0
+        f.feed(b"\r\n")
+        command = f.next_event()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert isinstance(command, Command) and command.args[1] == data
+    assert peak < 1.1 * size
+    literal = command.args[1]
+    assert isinstance(literal, Literal) and bytes(literal) is literal.data
+
+
+def test_parser_large_synchronizing_literal_waits_for_the_session() -> None:
+    assert events(b"a APPEND INBOX {%d}\r\n" % LARGE_LITERAL, framer(limit=2 * LARGE_LITERAL)) == [
+        LargeLiteral(LARGE_LITERAL, sync=True)]
+
+
+def test_parser_nul_is_refused_outside_an_appended_message() -> None:
+    [refused] = events(b"a LOGIN {3+}\r\nb\x00b pw\r\n")
+    assert isinstance(refused, Refused) and refused.response == b"a BAD NUL in a literal\r\n"
+    [command] = events(b"a APPEND INBOX {3+}\r\nb\x00b\r\n")
+    assert isinstance(command, Command) and command.args[1] == b"b\x00b"
