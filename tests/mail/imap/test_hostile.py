@@ -83,6 +83,9 @@ async def test_search_uid_set_of_10001_entries_answers_correctly(raw, user: Test
         lines = client.command(b"q", b"UID SEARCH " + criteria)
         assert lines[-1].startswith(b"q OK"), lines[-1]
         assert expected in lines
+    assert client.command(b"st", b"UID STORE %b +FLAGS.SILENT (\\Flagged)" % uid_set)[-1].startswith(b"st OK")
+    fetched = client.command(b"f", b"UID FETCH %b (FLAGS)" % uid_set)
+    assert fetched[-1].startswith(b"f OK") and sum(b"\\Flagged" in line for line in fetched) == count // 2
     numbers = b",".join(b"%d" % n for n in range(2, 20_004, 2))  # 10,001 message numbers
     lines = client.command(b"q", b"SEARCH %b SUBJECT message" % numbers)
     assert lines[-1].startswith(b"q OK") and even in lines
