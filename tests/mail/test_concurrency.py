@@ -287,3 +287,14 @@ async def test_imap_store_racing_store_keeps_both_keywords(server: Server) -> No
         assert [status for status, _ in replies] == ["OK", "OK"]
         for message in await messages_in(user):
             assert {f"$a{round_}", f"$b{round_}"} <= set(message.keywords)
+
+
+async def test_imap_store_racing_expunge_answers_ok_to_both(server: Server) -> None:
+    user = await make_mail_user()
+    for round_ in range(3):
+        await deliver_many(user, flags=("\\Deleted",))
+        replies = await asyncio.to_thread(imap_race, server, user,
+                                          lambda c: c.uid("STORE", "1:*", "+FLAGS.SILENT", f"($k{round_})"),
+                                          lambda c: c.expunge())
+        assert [status for status, _ in replies] == ["OK", "OK"]
+        assert await messages_in(user) == [] and await quota_drift(user) == 0
