@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import imaplib
+import re
 import threading
 import uuid
 from collections.abc import Awaitable, Callable
@@ -264,14 +265,26 @@ def imap_race(server: Server, user: TestUser, *commands: Callable[[imaplib.IMAP4
     return results
 
 
+def move_to(target: str) -> Callable[[imaplib.IMAP4], tuple[str, list[bytes]]]:
+    """UID MOVE of every message; its status and the untagged OK lines (COPYUID) it got."""
+
+    def command(client: imaplib.IMAP4) -> tuple[str, list[bytes]]:
+        client.untagged_responses.pop("OK", None)
+        status, _ = client.uid("MOVE", "1:*", target)
+        return status, client.untagged_responses.pop("OK", [])
+
+    return command
+
+
 async def test_imap_move_racing_move_lands_each_message_in_exactly_one_folder(server: Server) -> None:
     user = await make_mail_user()
     for _ in range(2):
         sent = {m.message_id for m in await deliver_many(user)}
-        replies = await asyncio.to_thread(imap_race, server, user,
-                                          lambda c: c.uid("MOVE", "1:*", "Archive"),
-                                          lambda c: c.uid("MOVE", "1:*", "Junk"))
+        replies = await asyncio.to_thread(imap_race, server, user, move_to("Archive"), move_to("Junk"))
         assert [status for status, _ in replies] == ["OK", "OK"]
+        for _, untagged_ok in replies:  # the session left with nothing to move names no UIDs
+            for text in untagged_ok:
+                assert b"COPYUID" not in text or re.match(rb"\[COPYUID \d+ [\d:,]+ [\d:,]+\]", text), text
         landed = [m.message_id for m in await messages_in(user, "Archive") + await messages_in(user, "Junk")
                   if m.message_id in sent]
         assert sorted(landed) == sorted(sent) and await quota_drift(user) == 0

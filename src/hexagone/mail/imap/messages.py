@@ -197,6 +197,8 @@ async def copy(account: Account, source_id: uuid.UUID, ranges: UidRanges, target
         except (store.QuotaExceeded, Invalid) as error:
             raise _refusal(error) from None
         await db.commit()
+        if not pairs:  # another session moved or expunged them all meanwhile
+            return None
         return CopyResult(target.id, target.uidvalidity, [s.uid for s, _ in pairs], [c.uid for _, c in pairs])
 
 
@@ -253,6 +255,9 @@ async def append_many(account: Account, requests: list[AppendRequest]) -> list[t
     refs = await asyncio.gather(*(store.put_blob(account.org_id, requests[i].raw) for i in todo))
     unused = []
     async with account.db(write=True) as db:
+        # Several target mailboxes (a shared one beside the user's): lock them all first, in
+        # the store's order, so that two pipelined batches never deadlock each other.
+        await store.lock_mailboxes(db, {t.mailbox_id for t in targets.values() if isinstance(t, FolderRef)})
         folders: dict[uuid.UUID, Folder] = {}
         for i, ref in zip(todo, refs, strict=True):
             request, target = requests[i], targets[requests[i].name]
