@@ -118,3 +118,12 @@ async def test_authresults_forged_results_in_our_name_are_removed(mail_server: S
     stored = (await inbox_bytes(user))[-1]
     fields = email.message_from_bytes(stored).get_all("Authentication-Results")
     assert len(fields) == 2 and "mx.elsewhere.example" in fields[1] and "spf=none" in fields[0]
+
+
+async def test_authresults_signature_unreadable_before_its_selector_is_delivered_with_a_failure(
+        mail_server: Server, zone: Zone) -> None:
+    user, domain = await mail_user(), sending_domain(zone)
+    raw = b"DKIM-Signature: v=1; a=rsa-sha256; bh=x\r\n" + make_message(sender=f"news@{domain.name}", to=user.email)
+    spf, dkim_result, dmarc = await results(mail_server, user, f"news@{domain.name}", raw)
+    assert spf.startswith("spf=pass") and dmarc.startswith("dmarc=pass")
+    assert dkim_result.split()[0] in ("dkim=fail", "dkim=permerror", "dkim=neutral"), dkim_result

@@ -116,7 +116,11 @@ def check_dkim(raw: bytes) -> tuple[DkimResult, ...]:
     return tuple(results)
 
 
-def _text(value: bytes | None) -> str:
+def _text(value: bytes | str | None) -> str:
+    """A tag of a DKIM signature as text. dkimpy gives bytes, except its default selector
+    (``"default"``, a str) when a signature fails before its ``s=`` is read."""
+    if isinstance(value, str):
+        return value.lower()
     return value.decode("ascii", "replace").lower() if value else ""
 
 
