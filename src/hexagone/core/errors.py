@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from hexagone.core import i18n, templating
 from hexagone.core.exceptions import ServiceError
+from hexagone.core.failures import log_failure
 from hexagone.core.tenancy import CrossOrganisationWrite
 from hexagone.core.web import wants_json
 
@@ -54,7 +55,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     if isinstance(exc, CrossOrganisationWrite):
         log.warning("cross-organisation write refused on %s: %s", request.url.path, exc)
         return error_page(request, 404)
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log_failure(log, f"{request.method} {request.url.path}", exc)  # never the text: SQL and its values
     return error_page(request, 500)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from hexagone.core.blobs import blob_url
 from hexagone.core.config import get_settings
-from hexagone.mail.imap.failure import log_failure
+from hexagone.core.failures import log_failure
 from hexagone.mail.imap.literals import MAX_LARGE_LITERALS
 from hexagone.mail.imap.parser import LARGE_LITERAL
 from hexagone.mail.imap.query import SQL_RANGES
@@ -97,7 +97,7 @@ def test_search_a_failure_is_logged_as_one_line_without_sql_or_parameters(caplog
     with engine.connect() as conn, pytest.raises(OperationalError) as failure:
         conn.execute(text("SELECT subject FROM messages WHERE text LIKE :needle"), {"needle": "secret-content"})
     with caplog.at_level(logging.ERROR, logger="hexagone.mail.imap"):
-        log_failure("a12 SEARCH", failure.value)
+        log_failure(logging.getLogger("hexagone.mail.imap"), "IMAP a12 SEARCH", failure.value)
     [record] = caplog.records
     line = record.getMessage()
     assert line.startswith("IMAP a12 SEARCH failed: OperationalError at ")

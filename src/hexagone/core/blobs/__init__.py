@@ -19,6 +19,7 @@ directory).
 from __future__ import annotations
 
 import asyncio
+import errno
 import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
@@ -71,6 +72,21 @@ def check_key(key: str) -> str:
 
 def content_key(sha256: str) -> str:
     return f"sha256/{sha256[:2]}/{sha256}"
+
+
+# The errors of a disk or a filesystem quota that ran out of room: a temporary condition
+# every protocol answers as such (SMTP 452 4.3.1, IMAP NO [UNAVAILABLE]), never a bug.
+STORAGE_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_storage_full(error: BaseException) -> bool:
+    """Whether ``error``, or what caused it, is the blob store's disk or quota running out."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in STORAGE_FULL:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 # Bytes in memory are handed to a backend in views of this size, never copied whole: a

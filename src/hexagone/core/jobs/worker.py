@@ -26,6 +26,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.db import system_session, utcnow
+from hexagone.core.failures import log_failure
 from hexagone.core.jobs import queue
 from hexagone.core.jobs.queue import Claimed
 from hexagone.core.jobs.registry import HANDLERS, Handlers, PermanentFailure
@@ -178,8 +179,8 @@ class Worker:
                 return await operation(db)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("job queue statement failed")
+        except Exception as error:
+            log_failure(log, "job queue statement", error)
             return None
 
     def _finished(self, task: asyncio.Task[None]) -> None:

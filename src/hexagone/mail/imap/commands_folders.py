@@ -9,11 +9,12 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
+from hexagone.core import blobs
 from hexagone.core.exceptions import Invalid
 from hexagone.mail.imap import messages, wire
 from hexagone.mail.imap.account import SHARED_PREFIX, ListEntry, Status
 from hexagone.mail.imap.arguments import Args, decode_mailbox, parse_date_time
-from hexagone.mail.imap.failure import log_failure
+from hexagone.core.failures import log_failure
 from hexagone.mail.imap.parser import Atom, Command, CommandError, Literal, Quoted, Token
 from hexagone.mail.imap.selected import Selected
 from hexagone.mail.service import store
@@ -26,7 +27,6 @@ log = logging.getLogger("hexagone.mail.imap")
 
 APPEND_BATCH = 64
 APPEND_BATCH_BYTES = 32 * 1024 * 1024
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 STATUS_ITEMS = ("MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED")
 LIST_SELECTION = ("SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE")
 LIST_RETURN = ("SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS")
@@ -295,11 +295,11 @@ def _append_failure(tag: str, error: Exception) -> CommandError:
     """The answer to APPENDs that could not be stored, logged in one line: a full disk
     (or quota of the server's account) is a temporary condition the client may retry
     (RFC 5530 UNAVAILABLE), anything else a bug."""
-    if isinstance(error, OSError) and error.errno in DISK_FULL:
+    if blobs.is_storage_full(error):
         log.error("IMAP %s APPEND refused: no space left for message data (%s)", tag[:40],
-                  errno.errorcode.get(error.errno or 0, "?"))
+                  errno.errorcode.get(getattr(error, "errno", 0) or 0, "?"))
         return CommandError("No space left to store the message, try again later", status="NO", code="UNAVAILABLE")
-    log_failure(f"{tag[:40]} APPEND", error)
+    log_failure(log, f"IMAP {tag[:40]} APPEND", error)
     return CommandError("Internal server error", status="NO", code="SERVERBUG")
 
 

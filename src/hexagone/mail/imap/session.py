@@ -31,7 +31,7 @@ from hexagone.mail.imap.commands_auth import AuthCommands
 from hexagone.mail.imap.commands_folders import FolderCommands
 from hexagone.mail.imap.commands_messages import MessageCommands
 from hexagone.mail.imap.connection import Closed, Connection
-from hexagone.mail.imap.failure import log_failure
+from hexagone.core.failures import log_failure
 from hexagone.mail.imap.fetch import flags
 from hexagone.mail.imap.literals import LiteralPermit
 from hexagone.mail.imap.notify import hub
@@ -132,7 +132,7 @@ class Session(AuthCommands, FolderCommands, MessageCommands):
         except Closed:
             pass
         except Exception as error:  # the last guard: one broken session never takes others down
-            log_failure("session", error)
+            log_failure(log, "IMAP session", error)
         finally:
             self.literal_permit.give_back()
             self.deselect()
@@ -163,7 +163,7 @@ class Session(AuthCommands, FolderCommands, MessageCommands):
         except Closed:
             raise
         except Exception as error:
-            log_failure(f"{command.tag[:40]} {command.name}", error)
+            log_failure(log, f"IMAP {command.tag[:40]} {command.name}", error)
             completion = "NO [SERVERBUG] Internal server error"
         if completion is not None and self.selected is not None and self.state != State.LOGOUT:
             try:
@@ -174,7 +174,7 @@ class Session(AuthCommands, FolderCommands, MessageCommands):
             except Closed:
                 raise
             except Exception as error:
-                log_failure(f"{command.tag[:40]} {command.name} change report", error)
+                log_failure(log, f"IMAP {command.tag[:40]} {command.name} change report", error)
         elapsed = time.monotonic() - started
         if elapsed > 5:
             log.info("IMAP %s took %.1f s", command.name, elapsed)

@@ -41,6 +41,7 @@ from hexagone.core import blobs, jobs
 from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import org_session, system_session, utcnow
 from hexagone.core.exceptions import Forbidden, Invalid
+from hexagone.core.failures import log_failure
 from hexagone.core.i18n import _
 from hexagone.identity.service.directory import User
 from hexagone.mail.models import Folder, Mailbox, OutboundMessage, OutboundRecipient
@@ -189,8 +190,10 @@ async def deliver_local(raw: bytes, local: dict[str, Recipient], *, mail_from: s
             continue
         try:
             await store.deliver(org_id, [boxes[m].inbox_id for m in targets], stored)
-        except Exception:
-            log.exception("local delivery to %s failed; queued for another attempt", sorted(reached))
+        except Exception as error:
+            if blobs.is_storage_full(error):
+                raise  # queueing would write the same bytes to the same full disk: a 4xx now
+            log_failure(log, f"local delivery to {sorted(reached)} (queued for another attempt)", error)
             retry += sorted(reached)
             continue
         outcome.delivered += sorted(reached)
@@ -254,8 +257,8 @@ async def _after_delivery(step: Awaitable[None]) -> None:
     would make it send the message again."""
     try:
         await step
-    except Exception:
-        log.exception("a step after a delivery failed; the delivery stands")
+    except Exception as error:
+        log_failure(log, "a step after a delivery (the delivery stands)", error)
 
 
 async def send_anywhere(raw: bytes, *, mail_from: str, recipients: list[str], org_id: uuid.UUID) -> Outcome:

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 
 from hexagone.core import blobs
 from hexagone.core.db import system_session, utcnow
+from hexagone.core.failures import log_failure
 from hexagone.core.models import OutboxMessage
 from hexagone.mail.service import outbound, store
 
@@ -78,6 +79,6 @@ async def drain() -> None:
             await drain_once()
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("draining the outbox failed; trying again")
+        except Exception as error:
+            log_failure(log, "draining the outbox (trying again)", error)
         await asyncio.sleep(INTERVAL)

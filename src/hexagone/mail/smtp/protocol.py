@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import errno
 import ipaddress
 import logging
 import re
@@ -38,9 +37,10 @@ from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
 
-from hexagone.core import i18n
+from hexagone.core import blobs, i18n
 from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import utcnow
+from hexagone.core.failures import log_failure
 from hexagone.mail import tls
 from hexagone.mail.smtp import data
 from hexagone.mail.smtp.limits import ClientLimits
@@ -61,7 +61,6 @@ ENHANCED = {
 _REPLY = re.compile(r"^([245])(\d\d)([ -])(.*)$", re.S)
 _HAS_ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}(\s|$)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 def with_enhanced_code(reply: str) -> str:
@@ -83,17 +82,6 @@ def is_loopback(ip: str) -> bool:
 def peer_ip(session: Session) -> str:
     peer = session.peer
     return str(peer[0]) if isinstance(peer, tuple) and peer else ""
-
-
-def is_disk_full(error: BaseException) -> bool:
-    """Whether ``error`` (or what caused it) is the disk or the quota of the blob store
-    running out of room."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, OSError) and seen.errno in DISK_FULL:
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def take_content(envelope: Envelope) -> bytes:
@@ -141,10 +129,10 @@ class Handler:
         return [*responses[:-1], "250-PIPELINING", "250-ENHANCEDSTATUSCODES", responses[-1]]
 
     async def handle_exception(self, error: Exception) -> str:
-        if is_disk_full(error):
+        if blobs.is_storage_full(error):
             log.error("SMTP: a message was refused with 452 4.3.1, the disk is full: %s", error)
             return "452 4.3.1 Insufficient system storage, try again later"
-        log.exception("SMTP session failed", exc_info=error)
+        log_failure(log, "SMTP session", error)
         return "451 4.3.0 Local error in processing, try again later"
 
 
