@@ -84,6 +84,14 @@ async def test_folders_create_rename_delete(imapclient, user: TestUser) -> None:
     assert "Customers/Alpha" not in await folder_names(user)
 
 
+async def test_folders_rename_leaves_a_folder_whose_name_only_matches_as_a_pattern(imapclient, user: TestUser) -> None:
+    client = imapclient(user)
+    client.create_folder("a_b/x")
+    client.create_folder("axb/y")  # "_" is a LIKE wildcard: a_b/ must not match axb/
+    client.rename_folder("a_b", "c")
+    assert {"c", "c/x", "axb", "axb/y"} <= set(await folder_names(user))
+
+
 async def test_folders_refusals_name_their_reason(raw, user: TestUser) -> None:
     client = raw(user)
     assert b"[ALREADYEXISTS]" in client.command(b"a", b"CREATE Sent")[-1]

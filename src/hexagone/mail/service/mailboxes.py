@@ -183,7 +183,7 @@ async def rename_folder(db: AsyncSession, mailbox: Mailbox, old: str, new: str) 
         await store.move_all(db, folder, target)
         return
     children = (await db.execute(select(Folder).where(Folder.mailbox_id == mailbox.id,
-                                                      Folder.name.startswith(folder.name + DELIMITER)))).scalars()
+                                                      Folder.name.startswith(folder.name + DELIMITER, autoescape=True)))).scalars()
     for child in children:
         child.name = new + child.name[len(folder.name):]
     folder.name = new
