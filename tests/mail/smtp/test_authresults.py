@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from hexagone.mail.service.authcheck import _split_for_dkim
 from tests.conftest import Server
 from tests.factories import TestUser
 from tests.mail.factories import make_message
@@ -127,3 +128,16 @@ async def test_authresults_signature_unreadable_before_its_selector_is_delivered
     spf, dkim_result, dmarc = await results(mail_server, user, f"news@{domain.name}", raw)
     assert spf.startswith("spf=pass") and dmarc.startswith("dmarc=pass")
     assert dkim_result.split()[0] in ("dkim=fail", "dkim=permerror", "dkim=neutral"), dkim_result
+
+
+@pytest.mark.parametrize("raw", [
+    b"From: a@example.org\r\nSubject: x\r\n\r\nline one \r\n\r\nline two\r\n",
+    b"From: a@example.org\nSubject: x\n\nbare\nline feeds\n",
+    b"From: a@example.org\r\nSubject: x\r\n\r\nmixed\nendings\r\nhere\n",
+    b"From: a@example.org\r\nSubject: folded\r\n\tvalue\r\n\r\n",
+    b"From: a@example.org\r\nSubject: no body at all\r\n",
+])
+def test_dkim_split_gives_the_header_and_body_dkimpy_would_make(raw: bytes) -> None:
+    head, body = _split_for_dkim(raw)
+    assert dkim.rfc822_parse(head)[0] == dkim.rfc822_parse(raw)[0]
+    assert body == dkim.rfc822_parse(raw)[1]

@@ -28,6 +28,8 @@ from hexagone.mail.smtp import dns, headers
 MAX_SIGNATURES = 5  # verify at most this many DKIM-Signature fields (each costs a lookup)
 MAX_TREE_WALK = 8
 SPF_QUERY_TIME = 15
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_BARE_LF = re.compile(rb"(?<!\r)\n")
 _ATEXT = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+$")
 
 
@@ -98,9 +100,11 @@ def check_dkim(raw: bytes) -> tuple[DkimResult, ...]:
     message = headers.parse(raw)
     count = min(len(message.get_all("DKIM-Signature", [])), MAX_SIGNATURES)
     results = []
+    head, body = _split_for_dkim(raw) if count else (raw, b"")
     for index in range(count):
         temporary.clear()
-        verifier = dkim.DKIM(raw, minkey=1024, timeout=int(dns.LIFETIME))
+        verifier = dkim.DKIM(head, minkey=1024, timeout=int(dns.LIFETIME))
+        verifier.body = body
         try:
             outcome = "pass" if verifier.verify(idx=index, dnsfunc=dnsfunc) else "fail"
         except dkim.ValidationError as exc:  # dkimpy reports a changed body this way
@@ -114,6 +118,17 @@ def check_dkim(raw: bytes) -> tuple[DkimResult, ...]:
         results.append(DkimResult(outcome, _text(getattr(verifier, "domain", None)),
                                   _text(getattr(verifier, "selector", None)), b))
     return tuple(results)
+
+
+def _split_for_dkim(raw: bytes) -> tuple[bytes, bytes]:
+    """The header block and the CRLF body that dkimpy would make of ``raw``, without its
+    own parse: that splits the whole message into a list of lines and joins them again
+    (3.6 times a 45 MiB message). The body is shared by every signature's check."""
+    end = _HEADER_END.search(raw)
+    if end is None:
+        return raw, b""
+    body = raw[end.end():]
+    return raw[:end.end()], _BARE_LF.sub(b"\r\n", body) if _BARE_LF.search(body) else body
 
 
 def _text(value: bytes | str | None) -> str:
