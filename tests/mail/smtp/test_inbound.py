@@ -154,6 +154,15 @@ async def test_inbound_bounce_with_null_sender_is_accepted(mail_server: Server) 
     assert stored.startswith(b"Return-Path: <>\r\n")
 
 
+async def test_inbound_return_path_written_by_the_sender_is_replaced_by_the_envelopes(mail_server: Server) -> None:
+    user = await mail_user()
+    raw = b"Return-Path: <forged@example.org>\r\n" + make_message(to=user.email)
+    with inbound(mail_server) as client:
+        assert client.sendmail("real@example.net", [user.email], raw) == {}
+    [stored] = await inbox_bytes(user)
+    assert stored.startswith(b"Return-Path: <real@example.net>\r\n") and b"forged@example.org" not in stored
+
+
 async def test_inbound_smtputf8_sender_and_utf8_header_are_accepted(mail_server: Server) -> None:
     user = await mail_user()
     raw = f"From: élève@exemple.fr\r\nTo: {user.email}\r\nSubject: Vœux\r\n\r\nBonne année\r\n".encode()

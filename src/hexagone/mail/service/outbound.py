@@ -162,11 +162,22 @@ async def _boxes(org_id: uuid.UUID, mailbox_ids: list[uuid.UUID], size: int) -> 
             for m in mailboxes if m.id in inboxes}
 
 
+def return_path(mail_from: str) -> str:
+    return f"Return-Path: <{mail_from}>"
+
+
 def with_return_path(raw: bytes, mail_from: str) -> bytes:
     """The copy a local mailbox stores: the envelope sender in ``Return-Path:``, added by
-    the final delivery as RFC 5321 4.4 says (one a sender wrote is dropped)."""
-    cleaned = headers.remove(raw, lambda name, _: name == "return-path")
-    return headers.prepend(cleaned, f"Return-Path: <{mail_from}>")
+    the final delivery as RFC 5321 4.4 says (one a sender wrote is dropped). ``raw``
+    itself when a listener already put exactly that field on top, and no other: the
+    inbound listener does, in the one copy its own trace fields cost, so that a large
+    message is not copied a second time here."""
+    top = (return_path(mail_from) + "\r\n").encode()
+    found = [f for f in headers.fields(headers.header_of(raw)) if headers.field_name(f) == "return-path"]
+    if raw.startswith(top) and len(found) == 1:
+        return raw
+    cleaned = headers.remove(raw, lambda name, _: name == "return-path") if found else raw
+    return headers.prepend(cleaned, return_path(mail_from))
 
 
 async def deliver_local(raw: bytes, local: dict[str, Recipient], *, mail_from: str) -> tuple[Outcome, list[str]]:

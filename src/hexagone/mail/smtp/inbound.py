@@ -105,13 +105,14 @@ class InboundHandler(Handler):
         stamped copy: a large message is held once, not twice, while it is delivered)."""
         hostname = self.settings.resolved_mail_hostname
         verdict = await authcheck.check(raw, ip=peer_ip(session), helo=session.host_name or "", mail_from=mail_from)
-        # RFC 8601 section 5: results claiming to be ours that we did not write are forged.
-        cleaned = headers.remove(raw, lambda name, value: name == "authentication-results"
-                                 and _authserv_id(value) == hostname.lower())
+        # RFC 8601 section 5: results claiming to be ours that we did not write are forged;
+        # a Return-Path is the final delivery's to write (RFC 5321 4.4), here with the rest.
+        cleaned = headers.remove(raw, lambda name, value: name == "return-path" or (
+            name == "authentication-results" and _authserv_id(value) == hostname.lower()))
         only = envelope.rcpt_tos[0] if len(envelope.rcpt_tos) == 1 else None
         trace = received(session, hostname=hostname, recipient=only, queue_id=queue_id, authenticated=False,
                          utf8=envelope.smtp_utf8)
-        return verdict, headers.prepend(cleaned, trace, verdict.header(hostname))
+        return verdict, headers.prepend(cleaned, outbound.return_path(mail_from), trace, verdict.header(hostname))
 
 
 def _authserv_id(field: bytes) -> str:
