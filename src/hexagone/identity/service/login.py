@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,9 +54,8 @@ def clean_email(email: str) -> str:
     return email.strip().lower()[:320]
 
 
-async def is_known_device(db: AsyncSession, settings: Settings, *, email: str, ip: str) -> bool:
-    last = await audit.last_login(db, account=email, ip=ip)
-    return last is not None and utcnow() - last < timedelta(days=settings.login_known_device_days)
+def _within(moment: datetime | None, span: timedelta) -> bool:
+    return moment is not None and utcnow() - moment < span
 
 
 def slowdown_seconds(settings: Settings, account_failures: int) -> float:
@@ -68,12 +67,15 @@ def slowdown_seconds(settings: Settings, account_failures: int) -> float:
 
 
 async def throttle(db: AsyncSession, settings: Settings, *, user: User | None, email: str, ip: str, channel: str,
-                   known_session: bool = False) -> None:
+                   known_session: bool = False) -> datetime | None:
     """Before any secret is checked: refuse this attempt (RateLimited, audited) or make it
     wait, by the rules in the module's docstring. ``known_session``: the browser holds a
-    valid session of this account. Commits (the wait holds no database connection)."""
+    valid session of this account. Commits (the wait holds no database connection).
+    Returns when the account last signed in from this address, which
+    :func:`remember_device` needs too (read once per attempt)."""
     window = timedelta(seconds=settings.login_failure_window_seconds)
-    known = known_session or await is_known_device(db, settings, email=email, ip=ip)
+    last_login = await audit.last_login(db, account=email, ip=ip)
+    known = known_session or _within(last_login, timedelta(days=settings.login_known_device_days))
     refusal = None
     if await audit.recent_failures(db, window=window, account=email, ip=ip) >= settings.login_max_failures_per_account_and_ip:
         refusal = "account_and_ip", _("Too many failed attempts for this account. Wait a few minutes and try again.")
@@ -88,6 +90,7 @@ async def throttle(db: AsyncSession, settings: Settings, *, user: User | None, e
     await db.commit()
     if delay:
         await asyncio.sleep(delay)
+    return last_login
 
 
 async def password_matches(user: User | None, password: str) -> bool:
@@ -120,13 +123,13 @@ async def refuse(db: AsyncSession, user: User | None, *, email: str, ip: str, ch
     return Invalid(_("Wrong e-mail address or password."))
 
 
-async def remember_device(db: AsyncSession, user: User, *, ip: str, channel: str) -> None:
+async def remember_device(db: AsyncSession, user: User, *, ip: str, channel: str,
+                          last_login: datetime | None) -> None:
     """Audit a successful sign-in (``auth.login``), which makes the address a known device
-    of the user: every web sign-in, a protocol one at most once a day per address."""
-    if channel != "web":
-        last = await audit.last_login(db, account=user.email, ip=ip)
-        if last is not None and utcnow() - last < KNOWN_DEVICE_REFRESH:
-            return
+    of the user: every web sign-in, a protocol one at most once a day per address
+    (``last_login``: what :func:`throttle` returned)."""
+    if channel != "web" and _within(last_login, KNOWN_DEVICE_REFRESH):
+        return
     _record(db, audit.LOGIN, user, email=user.email, ip=ip, details={"channel": channel})
 
 
@@ -140,14 +143,14 @@ async def verify_credentials(db: AsyncSession, settings: Settings, *, email: str
     """
     email = clean_email(email)
     user = (await db.execute(select(User).where(User.email == email))).scalar_one_or_none()
-    await throttle(db, settings, user=user, email=email, ip=ip, channel=channel,
-                   known_session=user is not None and user.id == session_user_id)
+    last_login = await throttle(db, settings, user=user, email=email, ip=ip, channel=channel,
+                                known_session=user is not None and user.id == session_user_id)
     ok = await password_matches(user, password)
     if user is None or not ok or not user.is_active:
         raise await refuse(db, user, email=email, ip=ip, channel=channel,
                            reason="disabled" if user and ok else "bad_credentials")
     upgrade_hash(user, password)
-    await remember_device(db, user, ip=ip, channel=channel)
+    await remember_device(db, user, ip=ip, channel=channel, last_login=last_login)
     return user
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,23 +81,23 @@ async def authenticate(email: str, password: str, *, ip: str, channel: str, sett
     email = login.clean_email(email)
     async with system_session() as db:
         user = await user_by_email(db, email)
-        await login.throttle(db, settings, user=user, email=email, ip=ip, channel=channel)
+        last_login = await login.throttle(db, settings, user=user, email=email, ip=ip, channel=channel)
         reason = await _mail_refusal(db, user)
         if user is not None and not reason:
             app_password = await _by_app_password(db, user, password)
             if app_password is not None:
                 app_password.last_used_at = utcnow()
-                return await _signed_in(db, user, ip=ip, channel=channel)
+                return await _signed_in(db, user, ip=ip, channel=channel, last_login=last_login)
         ok = await login.password_matches(user, password)
         if user is not None and not reason and user.mfa_enabled:
             reason = "app_password_required"
         if user is None or reason or not ok:
             raise await login.refuse(db, user, email=email, ip=ip, channel=channel, reason=reason or "bad_credentials")
         login.upgrade_hash(user, password)
-        return await _signed_in(db, user, ip=ip, channel=channel)
+        return await _signed_in(db, user, ip=ip, channel=channel, last_login=last_login)
 
 
-async def _signed_in(db: AsyncSession, user: User, *, ip: str, channel: str) -> User:
-    await login.remember_device(db, user, ip=ip, channel=channel)
+async def _signed_in(db: AsyncSession, user: User, *, ip: str, channel: str, last_login: datetime | None) -> User:
+    await login.remember_device(db, user, ip=ip, channel=channel, last_login=last_login)
     await db.commit()
     return user
