@@ -41,7 +41,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Row, case, delete, func, select, update
+from sqlalchemy import ColumnElement, Row, case, delete, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -370,8 +370,18 @@ async def expunge(db: AsyncSession, folder: Folder, uids: Sequence[int] | None =
     """Remove messages for good: those with ``uids``, else all marked \\Deleted.
     Returns the UIDs this transaction removed, in order (not those another session
     removed first). Their blobs are collected later if unused."""
+    return await _expunge(db, folder, Message.uid.in_(list(uids)) if uids is not None else Message.deleted.is_(True))
+
+
+async def empty(db: AsyncSession, folder: Folder) -> list[int]:
+    """Remove every message of ``folder`` for good (emptying the trash), like
+    :func:`expunge`, without the caller listing their UIDs first."""
+    return await _expunge(db, folder, true())
+
+
+async def _expunge(db: AsyncSession, folder: Folder, condition: ColumnElement[bool]) -> list[int]:
     await lock_mailboxes(db, [folder.mailbox_id])
-    rows = await _remove(db, folder, Message.uid.in_(list(uids)) if uids is not None else Message.deleted.is_(True))
+    rows = await _remove(db, folder, condition)
     await _credit(db, folder.mailbox_id, sum(row.size for row in rows))
     forget_blobs(db, folder.org_id, {row.blob_key for row in rows})
     return [row.uid for row in rows]

@@ -9,7 +9,6 @@ forged or replayed click (a stale form, a double submission) cannot empty the tr
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,7 +17,7 @@ from starlette.routing import Route
 from hexagone.core.exceptions import Conflict, Invalid, ServiceError
 from hexagone.core.i18n import gettext as _
 from hexagone.core.web import login_required
-from hexagone.mail.models import Folder, Mailbox, Message, SpecialUse
+from hexagone.mail.models import Folder, Mailbox, SpecialUse
 from hexagone.mail.service import mailboxes, store
 from hexagone.mail.web.access import Caller, caller, folder_for, special_folder
 from hexagone.mail.web.common import done, folder_url, full_label, navigation, render, text
@@ -71,8 +70,7 @@ async def _empty(db: AsyncSession, mailbox: Mailbox, folder: Folder) -> None:
     standard = [f for f in below if f.special_use]
     holders = [f for f in below if not f.special_use and any(_inside(k, f) for k in standard)]
     for emptied in [folder, *holders]:
-        uids = list((await db.execute(select(Message.uid).where(Message.folder_id == emptied.id))).scalars())
-        await store.expunge(db, emptied, uids)
+        await store.empty(db, emptied)
     await _destroy(db, mailbox, [f for f in below if not f.special_use and f not in holders])
 
 
