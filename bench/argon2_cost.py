@@ -58,8 +58,10 @@ def main() -> None:
     for label, verify, stored in rows:
         cpu, wall = cost(verify, stored, args.repeat)
         per_core = 1000 / cpu
-        print(f"| {label} | {cpu:.0f} | {wall:.0f} | {per_core:.1f} | {per_core / KEYCLOAK_LOGINS_PER_VCPU:.2f} |",
-              flush=True)
+        print(
+            f"| {label} | {cpu:.0f} | {wall:.0f} | {per_core:.1f} | {per_core / KEYCLOAK_LOGINS_PER_VCPU:.2f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,18 @@ def summarise(raw: str, top: int) -> str:
         own[frames[-1]] += n
     if not total:
         return "no samples"
-    skip = ("threading.py", "granian/", "typer/", "click/", "multiprocessing/", "asyncio/events.py",
-            "asyncio/base_events.py", "hexagone/cli.py", "hexagone/server.py", "<module>")
+    skip = (
+        "threading.py",
+        "granian/",
+        "typer/",
+        "click/",
+        "multiprocessing/",
+        "asyncio/events.py",
+        "asyncio/base_events.py",
+        "hexagone/cli.py",
+        "hexagone/server.py",
+        "<module>",
+    )
     lines = [f"{total} samples with the GIL held", "", "inclusive (frame and what it calls):"]
     shown = 0
     for frame, n in inclusive.most_common():
@@ -86,16 +96,42 @@ def main() -> None:
             browser = sign_in(server.base)
             check_signed_in(server.base, browser)
             raw = Path(args.raw or Path(tmp) / "stacks.txt")
-            spy = threading.Thread(target=subprocess.run, kwargs={
-                "args": [PY_SPY, "record", "--pid", str(worker_pid(server.pid)), "--duration", str(args.seconds),
-                         "--rate", "250", "--gil", "--nonblocking", "--format", "raw", "--output", str(raw)],
-                "check": True, "capture_output": True, "cwd": ROOT})
+            spy = threading.Thread(
+                target=subprocess.run,
+                kwargs={
+                    "args": [
+                        PY_SPY,
+                        "record",
+                        "--pid",
+                        str(worker_pid(server.pid)),
+                        "--duration",
+                        str(args.seconds),
+                        "--rate",
+                        "250",
+                        "--gil",
+                        "--nonblocking",
+                        "--format",
+                        "raw",
+                        "--output",
+                        str(raw),
+                    ],
+                    "check": True,
+                    "capture_output": True,
+                    "cwd": ROOT,
+                },
+            )
             spy.start()
-            result = wrk(server.base + args.path, seconds=args.seconds + 1, connections=args.connections,
-                         headers={"Cookie": browser.cookie_header})
+            result = wrk(
+                server.base + args.path,
+                seconds=args.seconds + 1,
+                connections=args.connections,
+                headers={"Cookie": browser.cookie_header},
+            )
             spy.join()
-            print(f"GET {args.path} on {args.database}/{args.server}: {result.rps:.0f} req/s, "
-                  f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, errors {result.errors}\n")
+            print(
+                f"GET {args.path} on {args.database}/{args.server}: {result.rps:.0f} req/s, "
+                f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, errors {result.errors}\n"
+            )
             print(summarise(raw.read_text(), args.top))
 
 

@@ -36,8 +36,11 @@ async def timed(label: str, repeat: int, op: Callable[[], Awaitable[object]]) ->
         await op()
         cpu.append(1000 * (time.process_time() - c))
         wall.append(1000 * (time.perf_counter() - w))
-    print(f"  {label:34} CPU median {statistics.median(cpu):6.2f} ms  mean {statistics.fmean(cpu):6.2f} ms   "
-          f"wall median {statistics.median(wall):6.2f} ms", flush=True)
+    print(
+        f"  {label:34} CPU median {statistics.median(cpu):6.2f} ms  mean {statistics.fmean(cpu):6.2f} ms   "
+        f"wall median {statistics.median(wall):6.2f} ms",
+        flush=True,
+    )
 
 
 async def measure(repeat: int) -> None:
@@ -51,8 +54,9 @@ async def measure(repeat: int) -> None:
         page = await client.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert token is not None
-        r = await client.post("/login", data={"email": DEMO_USER, "password": DEMO_PASSWORD,
-                                              "csrf_token": token.group(1), "next": "/"})
+        r = await client.post(
+            "/login", data={"email": DEMO_USER, "password": DEMO_PASSWORD, "csrf_token": token.group(1), "next": "/"}
+        )
         assert r.status_code == 303, r.text
         session = client.cookies["hx_session"]
         for path in ("/", "/api/v1/me"):

@@ -112,8 +112,7 @@ def cores_busy(before: dict[int, float], after: dict[int, float], seconds: float
 class Server:
     """A server started in its own process group, ready when ``ready_path`` answers."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], port: int, ready_path: str, log: Path,
-                 cwd: Path = ROOT):
+    def __init__(self, argv: list[str], env: dict[str, str], port: int, ready_path: str, log: Path, cwd: Path = ROOT):
         self.argv, self.env, self.port, self.ready_path, self.log, self.cwd = argv, env, port, ready_path, log, cwd
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -128,8 +127,9 @@ class Server:
 
     def __enter__(self) -> Server:
         out = self.log.open("ab")
-        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -192,12 +192,27 @@ def parse_wrk(out: str) -> WrkResult:
     non_ok = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors += int(non_ok.group(1)) if non_ok else 0
     seconds = _ms(total.group(2) + total.group(3)) / 1000
-    return WrkResult(int(total.group(1)), seconds, float(rps.group(1)), _ms(p50.group(1)), _ms(p99.group(1)),
-                     _ms(latency_max.group(1)), errors)
+    return WrkResult(
+        int(total.group(1)),
+        seconds,
+        float(rps.group(1)),
+        _ms(p50.group(1)),
+        _ms(p99.group(1)),
+        _ms(latency_max.group(1)),
+        errors,
+    )
 
 
-def wrk(url: str, *, seconds: float, connections: int, headers: dict[str, str] | None = None,
-        script: Path | None = None, script_args: tuple[str, ...] = (), timeout: str = "10s") -> WrkResult:
+def wrk(
+    url: str,
+    *,
+    seconds: float,
+    connections: int,
+    headers: dict[str, str] | None = None,
+    script: Path | None = None,
+    script_args: tuple[str, ...] = (),
+    timeout: str = "10s",
+) -> WrkResult:
     """wrk's own timeout is 2 s, which would cut the tail off the latency figures of a slow
     server and count those requests as errors instead: 10 s keeps the p99 honest."""
     threads = min(2, connections)
@@ -240,8 +255,12 @@ def csrf(base: str) -> tuple[str, str]:
 
 def sign_in(base: str, email: str = DEMO_USER, password: str = DEMO_PASSWORD) -> Browser:
     cookie, token = csrf(base)
-    r = httpx.post(base + "/login", data={"email": email, "password": password, "csrf_token": token, "next": "/"},
-                   cookies={"hx_csrf": cookie}, timeout=30)
+    r = httpx.post(
+        base + "/login",
+        data={"email": email, "password": password, "csrf_token": token, "next": "/"},
+        cookies={"hx_csrf": cookie},
+        timeout=30,
+    )
     if r.status_code != 303 or "hx_session" not in r.cookies:
         raise RuntimeError(f"login failed: {r.status_code} {r.text[:200]}")
     return Browser(r.cookies["hx_session"], cookie)
@@ -288,14 +307,16 @@ def database(kind: str, pg_admin: str) -> Iterator[Database]:
 
 def hexagone_env(data_dir: Path, db: Database, server: str = "granian") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEXAGONE_")}
-    env.update({
-        "HEXAGONE_DATA_DIR": str(data_dir),
-        "HEXAGONE_SERVER": server,
-        "HEXAGONE_LOG_LEVEL": "warning",
-        "HEXAGONE_DEMO_PASSWORD": DEMO_PASSWORD,
-        # set, not generated: several workers starting at once must agree on it
-        "HEXAGONE_SECRET_KEY": secrets.token_urlsafe(48),
-    })
+    env.update(
+        {
+            "HEXAGONE_DATA_DIR": str(data_dir),
+            "HEXAGONE_SERVER": server,
+            "HEXAGONE_LOG_LEVEL": "warning",
+            "HEXAGONE_DEMO_PASSWORD": DEMO_PASSWORD,
+            # set, not generated: several workers starting at once must agree on it
+            "HEXAGONE_SECRET_KEY": secrets.token_urlsafe(48),
+        }
+    )
     if db.url:
         env["HEXAGONE_DATABASE_URL"] = db.url
     return env
@@ -349,8 +370,9 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def measure_endpoints(run: Run, server: Server, paths: list[str], args: argparse.Namespace,
-                      headers: dict[str, str] | None = None) -> None:
+def measure_endpoints(
+    run: Run, server: Server, paths: list[str], args: argparse.Namespace, headers: dict[str, str] | None = None
+) -> None:
     for path in paths:
         if args.warmup:
             wrk(server.base + path, seconds=args.warmup, connections=args.connections, headers=headers)
@@ -360,36 +382,60 @@ def measure_endpoints(run: Run, server: Server, paths: list[str], args: argparse
         cpu_ms = 1000 * (sum(cpu1.values()) - sum(cpu0.values())) / max(result.requests, 1)
         endpoint = Endpoint(path, result, round(cpu_ms, 2), cores_busy(cpu0, cpu1, t1 - t0), os.getloadavg()[0])
         run.endpoints.append(endpoint)
-        say(f"  {run.app:8} {run.server:7} w={run.workers} {run.database:8} GET {path:11} "
+        say(
+            f"  {run.app:8} {run.server:7} w={run.workers} {run.database:8} GET {path:11} "
             f"{result.rps:8.0f} req/s  p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms  "
             f"CPU {cpu_ms:5.2f} ms/req, cores busy {endpoint.cores}  errors {result.errors}  "
-            f"(load avg {endpoint.loadavg:.1f})")
+            f"(load avg {endpoint.loadavg:.1f})"
+        )
 
 
 def measure_logins(run: Run, server: Server, args: argparse.Namespace) -> None:
     cookie, token = csrf(server.base)
     for concurrency in args.login_concurrency:
         cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
-        result = wrk(server.base + "/login", seconds=args.login_duration, connections=concurrency,
-                     script=BENCH_DIR / "login.lua", script_args=(DEMO_USER, DEMO_PASSWORD, cookie, token),
-                     timeout="30s")
+        result = wrk(
+            server.base + "/login",
+            seconds=args.login_duration,
+            connections=concurrency,
+            script=BENCH_DIR / "login.lua",
+            script_args=(DEMO_USER, DEMO_PASSWORD, cookie, token),
+            timeout="30s",
+        )
         per_process = cores_busy(cpu0, cpu_seconds(server.pid), time.monotonic() - t0)
         busy = sum(per_process)
         ok = result.requests - result.errors
         per_s = ok / result.seconds
         per_core = per_s / busy if busy else 0.0
-        login = Login(concurrency, round(per_s, 2), round(busy, 2), round(per_core, 2),
-                      round(per_core / KEYCLOAK_LOGINS_PER_VCPU, 2), result.p50_ms, result.p99_ms, result.errors,
-                      os.getloadavg()[0])
+        login = Login(
+            concurrency,
+            round(per_s, 2),
+            round(busy, 2),
+            round(per_core, 2),
+            round(per_core / KEYCLOAK_LOGINS_PER_VCPU, 2),
+            result.p50_ms,
+            result.p99_ms,
+            result.errors,
+            os.getloadavg()[0],
+        )
         run.logins.append(login)
-        say(f"  logins   {run.server:7} w={run.workers} {run.database:8} c={concurrency:<3} "
+        say(
+            f"  logins   {run.server:7} w={run.workers} {run.database:8} c={concurrency:<3} "
             f"{login.logins_per_s:6.1f} logins/s  server busy {busy:4.2f} cores {per_process}  "
             f"{per_core:5.1f} logins/s per core = {login.keycloak_ratio:.2f}× Keycloak's 15  "
-            f"p50 {result.p50_ms:.0f} ms p99 {result.p99_ms:.0f} ms  errors {result.errors}  (load avg {login.loadavg:.1f})")
+            f"p50 {result.p50_ms:.0f} ms p99 {result.p99_ms:.0f} ms  errors {result.errors}  (load avg {login.loadavg:.1f})"
+        )
 
 
-def bench_hexagone(db: Database, server_name: str, workers: int, data_dir: Path, env: dict[str, str],
-                   args: argparse.Namespace, log: Path) -> Run:
+def bench_hexagone(
+    db: Database,
+    server_name: str,
+    workers: int,
+    data_dir: Path,
+    env: dict[str, str],
+    args: argparse.Namespace,
+    log: Path,
+) -> Run:
     run = Run("hexagone", server_name, workers, db.name)
     port = free_port()
     env = {**env, "HEXAGONE_SERVER": server_name, "HEXAGONE_HTTP_PORT": str(port)}
@@ -398,18 +444,24 @@ def bench_hexagone(db: Database, server_name: str, workers: int, data_dir: Path,
         browser = sign_in(server.base)
         check_signed_in(server.base, browser)
         run.idle = memory(server.pid)
-        say(f"  hexagone {server_name:7} w={workers} {db.name:8} idle RSS {run.idle.rss_mib} MiB "
-            f"(PSS {run.idle.pss_mib} MiB, {run.idle.processes} processes)")
+        say(
+            f"  hexagone {server_name:7} w={workers} {db.name:8} idle RSS {run.idle.rss_mib} MiB "
+            f"(PSS {run.idle.pss_mib} MiB, {run.idle.processes} processes)"
+        )
         measure_endpoints(run, server, ["/", "/api/v1/me"], args, {"Cookie": browser.cookie_header})
         check_signed_in(server.base, browser)
         run.loaded = memory(server.pid)
-        say(f"  hexagone {server_name:7} w={workers} {db.name:8} RSS after the page load {run.loaded.rss_mib} MiB "
-            f"(PSS {run.loaded.pss_mib} MiB)")
+        say(
+            f"  hexagone {server_name:7} w={workers} {db.name:8} RSS after the page load {run.loaded.rss_mib} MiB "
+            f"(PSS {run.loaded.pss_mib} MiB)"
+        )
         if server_name in args.login_servers:
             measure_logins(run, server, args)
             run.after_logins = memory(server.pid)
-            say(f"  hexagone {server_name:7} w={workers} {db.name:8} RSS after the logins "
-                f"{run.after_logins.rss_mib} MiB (PSS {run.after_logins.pss_mib} MiB)")
+            say(
+                f"  hexagone {server_name:7} w={workers} {db.name:8} RSS after the logins "
+                f"{run.after_logins.rss_mib} MiB (PSS {run.after_logins.pss_mib} MiB)"
+            )
     return run
 
 
@@ -422,8 +474,10 @@ def bench_bare(server_name: str, workers: int, args: argparse.Namespace, log: Pa
         run.idle = memory(server.pid)
         measure_endpoints(run, server, ["/", "/json"], args)
         run.loaded = memory(server.pid)
-        say(f"  bare     {server_name:7} w={workers} RSS idle {run.idle.rss_mib} MiB, after load "
-            f"{run.loaded.rss_mib} MiB")
+        say(
+            f"  bare     {server_name:7} w={workers} RSS idle {run.idle.rss_mib} MiB, after load "
+            f"{run.loaded.rss_mib} MiB"
+        )
     return run
 
 
@@ -438,16 +492,23 @@ def machine() -> dict[str, Any]:
                 model = line.split(":", 1)[1].strip()
                 break
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[:1]
-    return {"nproc": os.cpu_count(), "cpu": model, "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": platform.python_version(), "kernel": platform.release(),
-            "wrk": wrk_version[0] if wrk_version else "?"}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "wrk": wrk_version[0] if wrk_version else "?",
+    }
 
 
 def tables(runs: list[Run]) -> str:
     bare = {(r.server, r.workers): r for r in runs if r.app == "bare"}
-    lines = ["| app | database | server | workers | endpoint | req/s | p50 ms | p99 ms | server CPU ms/req | "
-             "cores busy per process | req/s ÷ bare | CPU ÷ bare | errors | load avg |",
-             "|---|---|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
+    lines = [
+        "| app | database | server | workers | endpoint | req/s | p50 ms | p99 ms | server CPU ms/req | "
+        "cores busy per process | req/s ÷ bare | CPU ÷ bare | errors | load avg |",
+        "|---|---|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
     for r in runs:
         for i, e in enumerate(r.endpoints):
             b = bare.get((r.server, r.workers)) if r.app == "hexagone" else None
@@ -456,28 +517,40 @@ def tables(runs: list[Run]) -> str:
                 ratio = f"{e.result.rps / b.endpoints[i].result.rps:.3f}"
                 cpu_ratio = f"{e.cpu_ms / b.endpoints[i].cpu_ms:.1f}" if b.endpoints[i].cpu_ms else "-"
             target = " ✗" if r.app == "hexagone" and e.path == "/" and e.result.p99_ms >= P99_TARGET_MS else ""
-            lines.append(f"| {r.app} | {r.database} | {r.server} | {r.workers} | GET {e.path} | {e.result.rps:.0f} | "
-                         f"{e.result.p50_ms:.1f} | {e.result.p99_ms:.1f}{target} | {e.cpu_ms:.2f} | "
-                         f"{' + '.join(str(c) for c in e.cores)} | {ratio} | "
-                         f"{cpu_ratio} | {e.result.errors} | {e.loadavg:.1f} |")
-    lines += ["", "| app | database | server | workers | processes | RSS idle MiB | RSS after load MiB | "
-              "PSS idle MiB | PSS after load MiB | RSS per process after load | RSS after logins MiB |",
-              "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|"]
+            lines.append(
+                f"| {r.app} | {r.database} | {r.server} | {r.workers} | GET {e.path} | {e.result.rps:.0f} | "
+                f"{e.result.p50_ms:.1f} | {e.result.p99_ms:.1f}{target} | {e.cpu_ms:.2f} | "
+                f"{' + '.join(str(c) for c in e.cores)} | {ratio} | "
+                f"{cpu_ratio} | {e.result.errors} | {e.loadavg:.1f} |"
+            )
+    lines += [
+        "",
+        "| app | database | server | workers | processes | RSS idle MiB | RSS after load MiB | "
+        "PSS idle MiB | PSS after load MiB | RSS per process after load | RSS after logins MiB |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
     for r in runs:
         if r.idle and r.loaded:
-            lines.append(f"| {r.app} | {r.database} | {r.server} | {r.workers} | {r.loaded.processes} | "
-                         f"{r.idle.rss_mib} | {r.loaded.rss_mib} | {r.idle.pss_mib} | {r.loaded.pss_mib} | "
-                         f"{', '.join(str(x) for x in r.loaded.worker_rss_mib)} | "
-                         f"{r.after_logins.rss_mib if r.after_logins else '-'} |")
+            lines.append(
+                f"| {r.app} | {r.database} | {r.server} | {r.workers} | {r.loaded.processes} | "
+                f"{r.idle.rss_mib} | {r.loaded.rss_mib} | {r.idle.pss_mib} | {r.loaded.pss_mib} | "
+                f"{', '.join(str(x) for x in r.loaded.worker_rss_mib)} | "
+                f"{r.after_logins.rss_mib if r.after_logins else '-'} |"
+            )
     logins = [(r, x) for r in runs for x in r.logins]
     if logins:
-        lines += ["", "| database | server | workers | concurrency | logins/s | server cores busy | "
-                  "logins/s per core | ÷ Keycloak (15/s/vCPU) | p50 ms | p99 ms | errors | load avg |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "| database | server | workers | concurrency | logins/s | server cores busy | "
+            "logins/s per core | ÷ Keycloak (15/s/vCPU) | p50 ms | p99 ms | errors | load avg |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for r, x in logins:
-            lines.append(f"| {r.database} | {r.server} | {r.workers} | {x.concurrency} | {x.logins_per_s:.1f} | "
-                         f"{x.server_cores_busy:.2f} | {x.logins_per_core_s:.1f} | {x.keycloak_ratio:.2f} | "
-                         f"{x.p50_ms:.0f} | {x.p99_ms:.0f} | {x.errors} | {x.loadavg:.1f} |")
+            lines.append(
+                f"| {r.database} | {r.server} | {r.workers} | {x.concurrency} | {x.logins_per_s:.1f} | "
+                f"{x.server_cores_busy:.2f} | {x.logins_per_core_s:.1f} | {x.keycloak_ratio:.2f} | "
+                f"{x.p50_ms:.0f} | {x.p99_ms:.0f} | {x.errors} | {x.loadavg:.1f} |"
+            )
     return "\n".join(lines)
 
 
@@ -493,13 +566,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--servers", type=csv_list(str), default=["granian", "uvicorn"])
     p.add_argument("--workers", type=csv_list(int), default=[1, 2])
     p.add_argument("--databases", type=csv_list(str), default=["sqlite", "postgres"])
-    p.add_argument("--login-servers", type=csv_list(str), default=["granian"],
-                   help="servers on which logins are measured too (argon2 dominates; default granian)")
+    p.add_argument(
+        "--login-servers",
+        type=csv_list(str),
+        default=["granian"],
+        help="servers on which logins are measured too (argon2 dominates; default granian)",
+    )
     p.add_argument("--login-concurrency", type=csv_list(int), default=[1, 2, 4, 8])
     p.add_argument("--login-duration", type=float, default=15)
     p.add_argument("--no-bare", action="store_true", help="skip the bare Starlette yardstick")
-    p.add_argument("--pg-admin", default=os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"),
-                   help="where to CREATE and DROP the benchmark's PostgreSQL database")
+    p.add_argument(
+        "--pg-admin",
+        default=os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help="where to CREATE and DROP the benchmark's PostgreSQL database",
+    )
     p.add_argument("--json", type=Path, help="write every figure to this file")
     return p.parse_args(argv)
 
@@ -509,8 +589,10 @@ def main(argv: list[str] | None = None) -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk (bench/run_all.sh does it when run as root)")
     info = machine()
-    say(f"machine: {info['nproc']} CPUs, {info['cpu']}, {info['memory_gib']} GiB, Python {info['python']}, "
-        f"{info['wrk']}; load average now {os.getloadavg()[0]:.2f}")
+    say(
+        f"machine: {info['nproc']} CPUs, {info['cpu']}, {info['memory_gib']} GiB, Python {info['python']}, "
+        f"{info['wrk']}; load average now {os.getloadavg()[0]:.2f}"
+    )
     say("note: wrk runs on the same machine and takes part of its CPUs.")
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="hexagone-bench-") as tmp:

@@ -16,14 +16,30 @@ def main(server: str, port: int, workers: int) -> None:
     if server == "uvicorn":
         import uvicorn
 
-        uvicorn.run(TARGET, factory=True, host="127.0.0.1", port=port, workers=workers,
-                    log_level="warning", proxy_headers=False, access_log=False)
+        uvicorn.run(
+            TARGET,
+            factory=True,
+            host="127.0.0.1",
+            port=port,
+            workers=workers,
+            log_level="warning",
+            proxy_headers=False,
+            access_log=False,
+        )
         return
     from granian.constants import Interfaces
     from granian.server import Server
 
-    Server(TARGET, factory=True, address="127.0.0.1", port=port, interface=Interfaces.ASGI, workers=workers,
-           log_level="warning", websockets=True).serve()
+    Server(
+        TARGET,
+        factory=True,
+        address="127.0.0.1",
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        log_level="warning",
+        websockets=True,
+    ).serve()
 
 
 if __name__ == "__main__":

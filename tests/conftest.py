@@ -94,7 +94,10 @@ class Server:
         self.submission_port = int(env.setdefault("HEXAGONE_SUBMISSION_PORT", str(free_port())))
         self.process = subprocess.Popen(
             hexagone_command("serve", "--port", str(self.port)),
-            env=server_env(**env), cwd=ROOT, stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+            env=server_env(**env),
+            cwd=ROOT,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -60,8 +60,9 @@ def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
-async def make_org(*, name: str | None = None, modules: tuple[str, ...] = ("sample",),
-                   mfa_required: bool = False) -> TestOrg:
+async def make_org(
+    *, name: str | None = None, modules: tuple[str, ...] = ("sample",), mfa_required: bool = False
+) -> TestOrg:
     domain = f"{unique('org')}.test"
     async with system_session() as db:
         org = await orgs.create_org(db, name=name or unique("Org "), domain=domain, modules=list(modules))
@@ -70,13 +71,20 @@ async def make_org(*, name: str | None = None, modules: tuple[str, ...] = ("samp
         return TestOrg(id=org.id, name=org.name, domain=domain)
 
 
-async def make_user(org: TestOrg, *, role: str = OrgRole.USER, password: str = DEFAULT_PASSWORD,
-                    mfa: bool = False, email: str | None = None) -> TestUser:
+async def make_user(
+    org: TestOrg,
+    *,
+    role: str = OrgRole.USER,
+    password: str = DEFAULT_PASSWORD,
+    mfa: bool = False,
+    email: str | None = None,
+) -> TestUser:
     if email is None:
         email = f"{unique('user')}@{org.domain}" if role != OrgRole.GUEST else f"{unique('guest')}@outside.test"
     async with system_session() as db:
-        user, _generated = await users.create_user(db, org_id=org.id, email=email, display_name=email.split("@")[0],
-                                                   password=password, role=OrgRole(role))
+        user, _generated = await users.create_user(
+            db, org_id=org.id, email=email, display_name=email.split("@")[0], password=password, role=OrgRole(role)
+        )
         secret = None
         if mfa:
             secret = pyotp.random_base32()
@@ -93,8 +101,9 @@ async def principal(user: TestUser) -> Principal:
         return found
 
 
-async def make_space(owner: TestUser, *, members: dict[TestUser, str] | None = None,
-                     name: str | None = None) -> TestSpace:
+async def make_space(
+    owner: TestUser, *, members: dict[TestUser, str] | None = None, name: str | None = None
+) -> TestSpace:
     actor = await principal(owner)
     async with org_session(owner.org_id) as db:
         space = await spaces.create_space(db, actor, name=name or unique("Space "))
@@ -102,8 +111,12 @@ async def make_space(owner: TestUser, *, members: dict[TestUser, str] | None = N
         for member, role in (members or {}).items():
             await spaces.add_member(db, actor, space, member.id, role)
         await db.commit()
-        return TestSpace(id=space.id, org_id=space.org_id, name=space.name,
-                         members={owner.email: SpaceRole.OWNER, **{m.email: r for m, r in (members or {}).items()}})
+        return TestSpace(
+            id=space.id,
+            org_id=space.org_id,
+            name=space.name,
+            members={owner.email: SpaceRole.OWNER, **{m.email: r for m, r in (members or {}).items()}},
+        )
 
 
 async def csrf_token(client: httpx.AsyncClient, path: str = "/login") -> str:
@@ -116,8 +129,9 @@ async def csrf_token(client: httpx.AsyncClient, path: str = "/login") -> str:
 async def login(client: httpx.AsyncClient, user: TestUser, *, second_factor: bool = True) -> httpx.Response:
     """Sign in through the real form; with MFA, also through the second-factor form."""
     token = await csrf_token(client)
-    response = await client.post("/login", data={"email": user.email, "password": user.password,
-                                                 "csrf_token": token, "next": "/"})
+    response = await client.post(
+        "/login", data={"email": user.email, "password": user.password, "csrf_token": token, "next": "/"}
+    )
     assert response.status_code == 303, response.text[:500]
     if response.headers["location"].startswith("/login/mfa") and second_factor:
         token = await csrf_token(client, "/login/mfa")
@@ -128,8 +142,9 @@ async def login(client: httpx.AsyncClient, user: TestUser, *, second_factor: boo
 
 async def outbox_for(email: str) -> list[OutboxMessage]:
     async with system_session() as db:
-        rows = await db.execute(select(OutboxMessage).where(OutboxMessage.recipient == email)
-                                .order_by(OutboxMessage.created_at))
+        rows = await db.execute(
+            select(OutboxMessage).where(OutboxMessage.recipient == email).order_by(OutboxMessage.created_at)
+        )
         return list(rows.scalars())
 
 

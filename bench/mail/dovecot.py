@@ -95,18 +95,22 @@ class Dovecot:
         for sub in ("run", "state", "home"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)
-        lines = [f"{user}:{{PLAIN}}{password}:{self.uid}:{self.gid}::{self.home(user)}::"
-                 for user, password in self.users.items()]
+        lines = [
+            f"{user}:{{PLAIN}}{password}:{self.uid}:{self.gid}::{self.home(user)}::"
+            for user, password in self.users.items()
+        ]
         (self.root / "passwd").write_text("\n".join(lines) + "\n")
         for user in self.users:
             for sub in ("cur", "new", "tmp"):
                 (self.maildir(user) / sub).mkdir(parents=True, exist_ok=True)
             self._chown(self.home(user))
-        self.config.write_text(CONFIG.format(root=self.root, port=self.port, limit=self.limit,
-                                             clients=2 * self.limit + 100))
+        self.config.write_text(
+            CONFIG.format(root=self.root, port=self.port, limit=self.limit, clients=2 * self.limit + 100)
+        )
         log = (self.root / "dovecot.out").open("ab")
-        self.proc = subprocess.Popen(["dovecot", "-F", "-c", str(self.config)], stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            ["dovecot", "-F", "-c", str(self.config)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         wait_port(self.port, self.proc, self.root / "dovecot.log")
         return self
 
@@ -164,4 +168,3 @@ def available() -> str | None:
 def version() -> str:
     out = subprocess.run(["dovecot", "--version"], capture_output=True, text=True)
     return out.stdout.strip() or "?"
-

@@ -67,8 +67,17 @@ def leave(conn: Connection, tag: bytes | None) -> bool:
         return False
 
 
-def measure(server: str, port: int, pid: int, user: str, password: str, *, connections: int,
-            threads: int = 8, say: Callable[[str], None] = print) -> IdleFigures:
+def measure(
+    server: str,
+    port: int,
+    pid: int,
+    user: str,
+    password: str,
+    *,
+    connections: int,
+    threads: int = 8,
+    say: Callable[[str], None] = print,
+) -> IdleFigures:
     raise_open_files(connections + 200)
     before = memory(pid)
     t0 = time.perf_counter()
@@ -81,8 +90,10 @@ def measure(server: str, port: int, pid: int, user: str, password: str, *, conne
         alive = sum(pool.map(lambda pair: leave(*pair), opened))
     mode = "IDLE" if opened and opened[0][1] is not None else "SELECTED"
     figures = IdleFigures(server, connections, mode, open_s, before, after, alive, load())
-    say(f"  {server}: {connections} connections ({mode}) opened in {open_s:.1f} s; "
+    say(
+        f"  {server}: {connections} connections ({mode}) opened in {open_s:.1f} s; "
         f"RSS {before.rss_mib} → {after.rss_mib} MiB ({before.processes} → {after.processes} processes), "
         f"PSS {before.pss_mib} → {after.pss_mib} MiB: {figures.rss_kib_per_connection:.0f} KiB RSS, "
-        f"{figures.pss_kib_per_connection:.0f} KiB PSS per connection; {alive} still alive (load {figures.load})")
+        f"{figures.pss_kib_per_connection:.0f} KiB PSS per connection; {alive} still alive (load {figures.load})"
+    )
     return figures

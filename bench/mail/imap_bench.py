@@ -88,8 +88,19 @@ def fetch_all(conn: Connection, ranges: list[str], items: str) -> tuple[float, i
     return time.perf_counter() - t0, responses, literal
 
 
-def measure(server: str, port: int, pid: int, user: str, password: str, mailbox: str, *, repeat: int,
-            chunk: int, expected_bytes: int, say: Callable[[str], None] = print) -> ImapFigures:
+def measure(
+    server: str,
+    port: int,
+    pid: int,
+    user: str,
+    password: str,
+    mailbox: str,
+    *,
+    repeat: int,
+    chunk: int,
+    expected_bytes: int,
+    say: Callable[[str], None] = print,
+) -> ImapFigures:
     """``expected_bytes`` is the size of all the messages loaded: a FETCH of full bodies
     must return exactly that, or the server is fast because it answers wrong."""
     conn = Connection("127.0.0.1", port)
@@ -115,13 +126,17 @@ def measure(server: str, port: int, pid: int, user: str, password: str, mailbox:
             rate.items, rate.literal_bytes = exists, literal
         if items == FULL_BODIES and rate.literal_bytes != expected_bytes:
             rate.wrong = True
-            problems.append(f"{server}: FETCH {items} returned {rate.literal_bytes} bytes of messages, "
-                            f"not the {expected_bytes} loaded")
+            problems.append(
+                f"{server}: FETCH {items} returned {rate.literal_bytes} bytes of messages, "
+                f"not the {expected_bytes} loaded"
+            )
             say(f"  WRONG: {problems[-1]}")
         fetches.append(rate)
         volume = f"{rate.mib_per_s:8.1f} MiB/s" if per_byte else " " * 13
-        say(f"  {server}: {name:20} {rate.per_s:9.0f} msg/s {volume} server CPU {rate.cpu_ms * 1000:6.0f} µs/msg "
-            f"(runs {', '.join(f'{s:.2f}' for s in rate.seconds)} s; load {load()})")
+        say(
+            f"  {server}: {name:20} {rate.per_s:9.0f} msg/s {volume} server CPU {rate.cpu_ms * 1000:6.0f} µs/msg "
+            f"(runs {', '.join(f'{s:.2f}' for s in rate.seconds)} s; load {load()})"
+        )
     searches = []
     for name, criteria in SEARCHES:
         rate = Rate(name, f"SEARCH {criteria}")
@@ -136,7 +151,9 @@ def measure(server: str, port: int, pid: int, user: str, password: str, mailbox:
             rate.cpu.append((tree_cpu(pid) - cpu0) / batch)
             rate.items = len(hits)
         searches.append(rate)
-        say(f"  {server}: SEARCH {name:18} {rate.per_s:9.1f} /s   {rate.items} hits, server CPU {rate.cpu_ms:.1f} ms "
-            f"(runs {', '.join(f'{s * 1000:.0f}' for s in rate.seconds)} ms)")
+        say(
+            f"  {server}: SEARCH {name:18} {rate.per_s:9.1f} /s   {rate.items} hits, server CPU {rate.cpu_ms:.1f} ms "
+            f"(runs {', '.join(f'{s * 1000:.0f}' for s in rate.seconds)} ms)"
+        )
     conn.logout()
     return ImapFigures(server, exists, first_select, fetches, searches, load(), problems)

@@ -50,7 +50,7 @@ class Connection:
 
     def _fill(self) -> None:
         if self.pos > READ_SIZE:
-            del self.buf[:self.pos]
+            del self.buf[: self.pos]
             self.pos = 0
         chunk = self.sock.recv(READ_SIZE)
         if not chunk:
@@ -62,7 +62,7 @@ class Connection:
         while True:
             end = self.buf.find(b"\r\n", self.pos + scanned)
             if end >= 0:
-                line = bytes(self.buf[self.pos:end])
+                line = bytes(self.buf[self.pos : end])
                 self.pos = end + 2
                 return line
             scanned = max(0, len(self.buf) - self.pos - 1)

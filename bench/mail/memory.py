@@ -29,12 +29,15 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MIB = 1 << 20
-HEAD = (b"From: Zoe <zoe@example.net>\r\nTo: bob@demo.hexagone.test\r\nSubject: gros message\r\n"
-        b"Date: Sat, 05 Dec 2026 12:00:00 +0000\r\nMessage-ID: <big@example.net>\r\nMIME-Version: 1.0\r\n")
+HEAD = (
+    b"From: Zoe <zoe@example.net>\r\nTo: bob@demo.hexagone.test\r\nSubject: gros message\r\n"
+    b"Date: Sat, 05 Dec 2026 12:00:00 +0000\r\nMessage-ID: <big@example.net>\r\nMIME-Version: 1.0\r\n"
+)
 PROSE = "Le comité s'est réuni à l'hôtel de ville ; l'ordre du jour était chargé. ".encode()
 
 
@@ -43,30 +46,40 @@ def _fill(unit: bytes, size: int) -> bytes:
 
 
 def _lines(data: bytes, width: int = 76) -> bytes:
-    return b"\r\n".join(data[i:i + width] for i in range(0, len(data), width)) + b"\r\n"
+    return b"\r\n".join(data[i : i + width] for i in range(0, len(data), width)) + b"\r\n"
 
 
 def base64_attachment(size: int) -> bytes:
     payload = _lines(base64.b64encode(os.urandom(size * 3 // 4)))
-    return (HEAD + b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\n'
-            b"Content-Type: text/plain; charset=utf-8\r\n\r\nVoici le fichier.\r\n--b1\r\n"
-            b'Content-Type: application/pdf; name="gros.pdf"\r\nContent-Disposition: attachment; filename="gros.pdf"\r\n'
-            b"Content-Transfer-Encoding: base64\r\n\r\n" + payload + b"--b1--\r\n")
+    return (
+        HEAD + b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\n'
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nVoici le fichier.\r\n--b1\r\n"
+        b'Content-Type: application/pdf; name="gros.pdf"\r\nContent-Disposition: attachment; filename="gros.pdf"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + payload + b"--b1--\r\n"
+    )
 
 
 def text_qp(size: int) -> bytes:
     body = quopri.encodestring(_fill(PROSE + b"\n", size * 2 // 3)).replace(b"\n", b"\r\n")
-    return HEAD + b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + body
+    return (
+        HEAD + b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + body
+    )
 
 
 def text_8bit(size: int) -> bytes:
-    return (HEAD + b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-            + _fill(PROSE + b"\r\n", size))
+    return (
+        HEAD
+        + b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        + _fill(PROSE + b"\r\n", size)
+    )
 
 
 def html(size: int) -> bytes:
-    return (HEAD + b"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-            + _fill(b'<div class="p"><b>' + PROSE + b"</b><style>p{}</style></div>\r\n", size))
+    return (
+        HEAD
+        + b"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        + _fill(b'<div class="p"><b>' + PROSE + b"</b><style>p{}</style></div>\r\n", size)
+    )
 
 
 def many_parts(size: int, parts: int = 10_000) -> bytes:
@@ -88,8 +101,14 @@ def all_header(size: int) -> bytes:
 
 
 SHAPES: dict[str, Callable[[int], bytes]] = {
-    "base64": base64_attachment, "text-qp": text_qp, "text-8bit": text_8bit, "html": html,
-    "many-parts": many_parts, "nul": nul_bytes, "no-boundary": no_boundary, "all-header": all_header,
+    "base64": base64_attachment,
+    "text-qp": text_qp,
+    "text-8bit": text_8bit,
+    "html": html,
+    "many-parts": many_parts,
+    "nul": nul_bytes,
+    "no-boundary": no_boundary,
+    "all-header": all_header,
 }
 
 
@@ -142,9 +161,11 @@ async def measure(shapes: list[str], paths: list[str], size: int) -> None:
     for shape in shapes:
         raw = SHAPES[shape](size)
         for path in paths:
-            extra, seconds = await peak(lambda: operations[path](raw))  # noqa: B023 (awaited at once)
-            print(f"{shape:12} {path:7} {len(raw) / MIB:8.1f} {extra / MIB:9.1f} {extra / len(raw):7.2f} {seconds:8.2f}",
-                  flush=True)
+            extra, seconds = await peak(partial(operations[path], raw))
+            print(
+                f"{shape:12} {path:7} {len(raw) / MIB:8.1f} {extra / MIB:9.1f} {extra / len(raw):7.2f} {seconds:8.2f}",
+                flush=True,
+            )
         del raw
     await dispose_engine()
 
@@ -158,12 +179,20 @@ def main() -> None:
     paths = args.paths.split(",")
     with tempfile.TemporaryDirectory(prefix="hexagone-memory-") as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HEXAGONE_")} | {
-            "HEXAGONE_DATA_DIR": f"{tmp}/data", "HEXAGONE_LOG_LEVEL": "warning",
-            "HEXAGONE_DEMO_PASSWORD": secrets.token_urlsafe(12), "HEXAGONE_SECRET_KEY": secrets.token_urlsafe(48)}
+            "HEXAGONE_DATA_DIR": f"{tmp}/data",
+            "HEXAGONE_LOG_LEVEL": "warning",
+            "HEXAGONE_DEMO_PASSWORD": secrets.token_urlsafe(12),
+            "HEXAGONE_SECRET_KEY": secrets.token_urlsafe(48),
+        }
         if "append" in paths:
             for command in ("migrate", "demo"):
-                subprocess.run([str(Path(sys.executable).parent / "hexagone"), command], env=env, cwd=ROOT, check=True,
-                               stdout=subprocess.DEVNULL)
+                subprocess.run(
+                    [str(Path(sys.executable).parent / "hexagone"), command],
+                    env=env,
+                    cwd=ROOT,
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
         os.environ.update(env)
         print(f"tracemalloc peak above the raw message, SQLite, blobs in {tmp}/data/blobs:")
         asyncio.run(measure(args.shapes.split(","), paths, int(args.size_mib * MIB)))

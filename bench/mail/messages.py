@@ -29,28 +29,216 @@ START = datetime(2024, 1, 1, 8, 0, tzinfo=UTC)
 SPAN = timedelta(days=730)
 RECIPIENT = "bench@bench.test"  # rewritten per server by the loaders only in envelope, never in content
 
-FIRST = ["Alice", "Bernard", "Claire", "David", "Élodie", "François", "Gabrielle", "Hugo", "Inès", "Julien",
-         "Karim", "Léa", "Mathieu", "Nadia", "Olivier", "Pauline", "Quentin", "Rachida", "Sébastien", "Thomas",
-         "Ursula", "Valérie", "William", "Xavier", "Yasmine", "Zoé", "Anne", "Paul", "Marie", "Louis"]
-LAST = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau",
-        "Simon", "Laurent", "Lefebvre", "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier",
-        "Morel", "Girard", "André", "Lefèvre", "Mercier", "Dupont", "Lambert", "Bonnet", "François", "Martinez"]
-DOMAINS = ["interieur.gouv.example", "ville-lyon.example", "prefecture.example", "partenaire.example",
-           "fournisseur.example", "univ-paris.example", "mail.example", "cabinet-conseil.example"]
-WORDS = ("le la les de des du un une et en pour dans sur avec par au aux ce cette qui que est sont a ont "
-         "nous vous ils projet réunion dossier document budget rapport compte rendu semaine prochaine "
-         "merci bonjour cordialement service direction agents mairie préfecture délai validation signature "
-         "marché public appel offres convention subvention rentrée planning équipe formation congés "
-         "the of and to in is for on with as this that be are from at by please meeting report draft "
-         "review attached schedule deadline team update question thanks regards project invoice contract "
-         "proposal agenda minutes follow action items next steps call tomorrow week office budget").split()
-TOPICS = ["Réunion de service", "Compte rendu", "Budget 2025", "Convention de partenariat", "Marché public",
-          "Planning des congés", "Formation des agents", "Dossier de subvention", "Appel d'offres",
-          "Weekly update", "Draft report", "Invoice", "Contract review", "Meeting notes", "Project status",
-          "Rentrée scolaire", "Note à la direction", "Validation du budget", "Demande d'information",
-          "Point d'étape"]
-ATTACHMENTS = [("application/pdf", "pdf"), ("application/vnd.openxmlformats-officedocument."
-               "wordprocessingml.document", "docx"), ("image/jpeg", "jpg"), ("application/vnd.ms-excel", "xls")]
+FIRST = [
+    "Alice",
+    "Bernard",
+    "Claire",
+    "David",
+    "Élodie",
+    "François",
+    "Gabrielle",
+    "Hugo",
+    "Inès",
+    "Julien",
+    "Karim",
+    "Léa",
+    "Mathieu",
+    "Nadia",
+    "Olivier",
+    "Pauline",
+    "Quentin",
+    "Rachida",
+    "Sébastien",
+    "Thomas",
+    "Ursula",
+    "Valérie",
+    "William",
+    "Xavier",
+    "Yasmine",
+    "Zoé",
+    "Anne",
+    "Paul",
+    "Marie",
+    "Louis",
+]
+LAST = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefebvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "André",
+    "Lefèvre",
+    "Mercier",
+    "Dupont",
+    "Lambert",
+    "Bonnet",
+    "François",
+    "Martinez",
+]
+DOMAINS = [
+    "interieur.gouv.example",
+    "ville-lyon.example",
+    "prefecture.example",
+    "partenaire.example",
+    "fournisseur.example",
+    "univ-paris.example",
+    "mail.example",
+    "cabinet-conseil.example",
+]
+WORDS = [
+    "le",
+    "la",
+    "les",
+    "de",
+    "des",
+    "du",
+    "un",
+    "une",
+    "et",
+    "en",
+    "pour",
+    "dans",
+    "sur",
+    "avec",
+    "par",
+    "au",
+    "aux",
+    "ce",
+    "cette",
+    "qui",
+    "que",
+    "est",
+    "sont",
+    "a",
+    "ont",
+    "nous",
+    "vous",
+    "ils",
+    "projet",
+    "réunion",
+    "dossier",
+    "document",
+    "budget",
+    "rapport",
+    "compte",
+    "rendu",
+    "semaine",
+    "prochaine",
+    "merci",
+    "bonjour",
+    "cordialement",
+    "service",
+    "direction",
+    "agents",
+    "mairie",
+    "préfecture",
+    "délai",
+    "validation",
+    "signature",
+    "marché",
+    "public",
+    "appel",
+    "offres",
+    "convention",
+    "subvention",
+    "rentrée",
+    "planning",
+    "équipe",
+    "formation",
+    "congés",
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "for",
+    "on",
+    "with",
+    "as",
+    "this",
+    "that",
+    "be",
+    "are",
+    "from",
+    "at",
+    "by",
+    "please",
+    "meeting",
+    "report",
+    "draft",
+    "review",
+    "attached",
+    "schedule",
+    "deadline",
+    "team",
+    "update",
+    "question",
+    "thanks",
+    "regards",
+    "project",
+    "invoice",
+    "contract",
+    "proposal",
+    "agenda",
+    "minutes",
+    "follow",
+    "action",
+    "items",
+    "next",
+    "steps",
+    "call",
+    "tomorrow",
+    "week",
+    "office",
+    "budget",
+]
+TOPICS = [
+    "Réunion de service",
+    "Compte rendu",
+    "Budget 2025",
+    "Convention de partenariat",
+    "Marché public",
+    "Planning des congés",
+    "Formation des agents",
+    "Dossier de subvention",
+    "Appel d'offres",
+    "Weekly update",
+    "Draft report",
+    "Invoice",
+    "Contract review",
+    "Meeting notes",
+    "Project status",
+    "Rentrée scolaire",
+    "Note à la direction",
+    "Validation du budget",
+    "Demande d'information",
+    "Point d'étape",
+]
+ATTACHMENTS = [
+    ("application/pdf", "pdf"),
+    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
+    ("image/jpeg", "jpg"),
+    ("application/vnd.ms-excel", "xls"),
+]
 
 # What the SEARCH measures look for, planted at known rates in the synthetic messages.
 FREQUENT_SENDER = "claire.fontaine@prefecture.example"  # sends 2 % of the mail
@@ -119,7 +307,7 @@ def message(i: int, count: int, seed: int = 2026) -> Message:
 def synthetic(rng: random.Random, i: int, when: datetime) -> bytes:
     sender = person(rng) if rng.random() >= 0.02 else ("Claire Fontaine", FREQUENT_SENDER)
     topic = rng.choice(TOPICS)
-    subject = (rng.choice(["", "", "Re: ", "TR: ", "Fwd: "]) + topic + f" #{rng.randrange(1, 400)}")
+    subject = rng.choice(["", "", "Re: ", "TR: ", "Fwd: "]) + topic + f" #{rng.randrange(1, 400)}"
     body_words = max(40, int(rng.lognormvariate(6.4, 0.9)))  # median ~600 words, about 4 KB
     text = prose(rng, body_words, plant=rng.random() < 0.01)
     kind = rng.random()
@@ -129,7 +317,7 @@ def synthetic(rng: random.Random, i: int, when: datetime) -> bytes:
         body_headers, body = alternative(rng, text)
     else:
         body_headers, body = with_attachment(rng, text)
-    headers = envelope_headers(rng, i, when, sender, subject) + ["MIME-Version: 1.0", *body_headers]
+    headers = [*envelope_headers(rng, i, when, sender, subject), "MIME-Version: 1.0", *body_headers]
     return ("\r\n".join(headers) + "\r\n\r\n").encode() + body
 
 
@@ -139,8 +327,7 @@ def person(rng: random.Random) -> tuple[str, str]:
     return f"{first} {last}", f"{local}@{rng.choice(DOMAINS)}"
 
 
-def envelope_headers(rng: random.Random, i: int, when: datetime, sender: tuple[str, str],
-                     subject: str) -> list[str]:
+def envelope_headers(rng: random.Random, i: int, when: datetime, sender: tuple[str, str], subject: str) -> list[str]:
     relay = f"mx{rng.randrange(1, 4)}.{sender[1].split('@')[1]}"
     headers = [
         f"Return-Path: <{sender[1]}>",
@@ -151,10 +338,12 @@ def envelope_headers(rng: random.Random, i: int, when: datetime, sender: tuple[s
     ]
     if rng.random() < 0.5:
         signature = base64.b64encode(rng.randbytes(256)).decode()
-        folded = "\r\n\t ".join(signature[n:n + 76] for n in range(0, len(signature), 76))
-        headers.append(f"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d={sender[1].split('@')[1]};\r\n"
-                       f"\ts=mail; h=from:to:subject:date:message-id;\r\n"
-                       f"\tbh={base64.b64encode(rng.randbytes(32)).decode()};\r\n\tb={folded}")
+        folded = "\r\n\t ".join(signature[n : n + 76] for n in range(0, len(signature), 76))
+        headers.append(
+            f"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d={sender[1].split('@')[1]};\r\n"
+            f"\ts=mail; h=from:to:subject:date:message-id;\r\n"
+            f"\tbh={base64.b64encode(rng.randbytes(32)).decode()};\r\n\tb={folded}"
+        )
     headers += [
         f"Date: {format_datetime(when - timedelta(seconds=3))}",
         f"From: {encode_word(sender[0])} <{sender[1]}>",
@@ -163,7 +352,10 @@ def envelope_headers(rng: random.Random, i: int, when: datetime, sender: tuple[s
     if rng.random() < 0.3:
         cc = [person(rng) for _ in range(rng.randrange(1, 4))]
         headers.append("Cc: " + ",\r\n\t".join(f"{encode_word(n)} <{a}>" for n, a in cc))
-    headers += [f"Subject: {encode_word(subject)}", f"Message-ID: <{i}.{rng.getrandbits(64):016x}@{sender[1].split('@')[1]}>"]
+    headers += [
+        f"Subject: {encode_word(subject)}",
+        f"Message-ID: <{i}.{rng.getrandbits(64):016x}@{sender[1].split('@')[1]}>",
+    ]
     if subject.startswith(("Re: ", "TR: ", "Fwd: ")):
         parent = f"<{rng.getrandbits(64):016x}@{rng.choice(DOMAINS)}>"
         headers += [f"In-Reply-To: {parent}", f"References: {parent}"]
@@ -182,20 +374,22 @@ def prose(rng: random.Random, count: int, *, plant: bool) -> bytes:
     words = rng.choices(WORDS, k=count)
     if plant:
         words[rng.randrange(count)] = RARE_WORD
-    lines = [" ".join(words[n:n + 12]) for n in range(0, count, 12)]
+    lines = [" ".join(words[n : n + 12]) for n in range(0, count, 12)]
     return ("Bonjour,\r\n\r\n" + "\r\n".join(lines) + "\r\n\r\nCordialement,\r\n").encode()
 
 
 def alternative(rng: random.Random, text: bytes) -> tuple[list[str], bytes]:
     boundary = f"alt-{rng.getrandbits(64):016x}"
     html = b"<html><body><p>" + text.replace(b"\r\n\r\n", b"</p>\r\n<p>") + b"</p></body></html>\r\n"
-    body = b"".join([
-        f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n".encode(),
-        text,
-        f"\r\n--{boundary}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n".encode(),
-        html,
-        f"\r\n--{boundary}--\r\n".encode(),
-    ])
+    body = b"".join(
+        [
+            f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n".encode(),
+            text,
+            f"\r\n--{boundary}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n".encode(),
+            html,
+            f"\r\n--{boundary}--\r\n".encode(),
+        ]
+    )
     return [f'Content-Type: multipart/alternative; boundary="{boundary}"'], body
 
 
@@ -204,15 +398,17 @@ def with_attachment(rng: random.Random, text: bytes) -> tuple[list[str], bytes]:
     mime, ext = rng.choice(ATTACHMENTS)
     size = min(4_000_000, int(rng.lognormvariate(11.0, 1.1)))  # median ~60 KB, a few MB at most
     encoded = base64.encodebytes(rng.randbytes(size)).replace(b"\n", b"\r\n")
-    body = b"".join([
-        f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n".encode(),
-        text,
-        f"\r\n--{boundary}\r\nContent-Type: {mime}; name=\"piece-jointe.{ext}\"\r\n"
-        f"Content-Disposition: attachment; filename=\"piece-jointe.{ext}\"\r\n"
-        "Content-Transfer-Encoding: base64\r\n\r\n".encode(),
-        encoded,
-        f"--{boundary}--\r\n".encode(),
-    ])
+    body = b"".join(
+        [
+            f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n".encode(),
+            text,
+            f'\r\n--{boundary}\r\nContent-Type: {mime}; name="piece-jointe.{ext}"\r\n'
+            f'Content-Disposition: attachment; filename="piece-jointe.{ext}"\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n".encode(),
+            encoded,
+            f"--{boundary}--\r\n".encode(),
+        ]
+    )
     return [f'Content-Type: multipart/mixed; boundary="{boundary}"'], body
 
 
@@ -224,6 +420,8 @@ if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
     t0 = time.monotonic()
     sizes = [len(m.data) for m in mailbox(n)]
-    print(f"{n} messages in {time.monotonic() - t0:.1f} s: total {sum(sizes) / 2**20:.0f} MiB, "
-          f"mean {statistics.mean(sizes) / 1024:.1f} KiB, median {statistics.median(sizes) / 1024:.1f} KiB, "
-          f"max {max(sizes) / 2**20:.1f} MiB")
+    print(
+        f"{n} messages in {time.monotonic() - t0:.1f} s: total {sum(sizes) / 2**20:.0f} MiB, "
+        f"mean {statistics.mean(sizes) / 1024:.1f} KiB, median {statistics.median(sizes) / 1024:.1f} KiB, "
+        f"max {max(sizes) / 2**20:.1f} MiB"
+    )

@@ -119,8 +119,9 @@ class Postfix:
         os.chmod(self.root, 0o755)
         domains = sorted({r.split("@", 1)[1] for r in self.recipients})
         mailboxes = ", ".join(f"{r}={r}/" for r in self.recipients)
-        (self.config_dir / "main.cf").write_text(MAIN_CF.format(root=self.root, domain=" ".join(domains),
-                                                                mailboxes=mailboxes, uid=self.uid, gid=self.gid))
+        (self.config_dir / "main.cf").write_text(
+            MAIN_CF.format(root=self.root, domain=" ".join(domains), mailboxes=mailboxes, uid=self.uid, gid=self.gid)
+        )
         (self.config_dir / "master.cf").write_text(MASTER_CF.format(port=self.port))
         self._postfix("start")
         wait_port(self.port, None, self.root / "postfix.log")
@@ -131,8 +132,9 @@ class Postfix:
 
     def _postfix(self, verb: str, check: bool = True) -> None:
         with (self.root / "postfix.out").open("ab") as out:
-            subprocess.run(["postfix", "-c", str(self.config_dir), verb], stdout=out, stderr=subprocess.STDOUT,
-                           check=check)
+            subprocess.run(
+                ["postfix", "-c", str(self.config_dir), verb], stdout=out, stderr=subprocess.STDOUT, check=check
+            )
 
 
 def available() -> str | None:

@@ -82,13 +82,29 @@ def run_peers(args: argparse.Namespace, tmp: Path) -> Side:
                     server.write_maildir(PEER_USER, messages.mailbox(args.messages, args.seed), MAILBOX)
                     side.load_s = time.perf_counter() - t0
                     say(f"  wrote {args.messages} messages into the Maildir in {side.load_s:.1f} s")
-                    side.imap = imap_bench.measure("Dovecot", server.port, server.pid, PEER_USER, PEER_PASSWORD,
-                                                   MAILBOX, repeat=args.repeat, chunk=args.chunk,
-                                                   expected_bytes=mailbox_bytes(args), say=say)
+                    side.imap = imap_bench.measure(
+                        "Dovecot",
+                        server.port,
+                        server.pid,
+                        PEER_USER,
+                        PEER_PASSWORD,
+                        MAILBOX,
+                        repeat=args.repeat,
+                        chunk=args.chunk,
+                        expected_bytes=mailbox_bytes(args),
+                        say=say,
+                    )
                 if "idle" in args.parts:
                     server.write_maildir(PEER_IDLE_USER, messages.mailbox(IDLE_MAILBOX, args.seed))
-                    side.idle = idle.measure("Dovecot", server.port, server.pid, PEER_IDLE_USER, PEER_PASSWORD,
-                                             connections=args.idle_connections, say=say)
+                    side.idle = idle.measure(
+                        "Dovecot",
+                        server.port,
+                        server.pid,
+                        PEER_IDLE_USER,
+                        PEER_PASSWORD,
+                        connections=args.idle_connections,
+                        say=say,
+                    )
     if "smtp" in args.parts:
         if why := postfix.available():
             side.notes.append(why)
@@ -96,10 +112,19 @@ def run_peers(args: argparse.Namespace, tmp: Path) -> Side:
             with postfix.Postfix(tmp / "postfix", free_port(), [PEER_SMTP_RECIPIENT]) as server:
                 say(f"Postfix on port {server.port} ({tmp / 'postfix'}):")
                 for sessions in args.smtp_sessions:
-                    side.smtp.append(smtp_bench.measure(
-                        "Postfix", server.port, server.pid, PEER_SMTP_RECIPIENT,
-                        lambda: server.delivered(PEER_SMTP_RECIPIENT),
-                        messages=args.smtp_messages, sessions=sessions, size=args.smtp_size, say=say))
+                    side.smtp.append(
+                        smtp_bench.measure(
+                            "Postfix",
+                            server.port,
+                            server.pid,
+                            PEER_SMTP_RECIPIENT,
+                            lambda: server.delivered(PEER_SMTP_RECIPIENT),
+                            messages=args.smtp_messages,
+                            sessions=sessions,
+                            size=args.smtp_size,
+                            say=say,
+                        )
+                    )
                 if server.queued():
                     side.notes.append(f"Postfix still had {server.queued()} messages queued at the end")
     return side
@@ -159,27 +184,56 @@ def run_hexagone(args: argparse.Namespace, tmp: Path) -> Side:
         say(f"Hexagone (IMAP {server.imap_port}, SMTP {server.smtp_port}, {args.database}; log {server.log}):")
         password = hexagone_server.PASSWORD
         if "imap" in args.parts and listening(side, server.imap_port, "IMAP", server):
-            side.load_s, side.load_refused = append_all(server.imap_port, hexagone_server.IMAP_USER, MAILBOX,
-                                                        args.messages, args.seed)
-            say(f"  APPENDed {args.messages} messages in {side.load_s:.1f} s "
+            side.load_s, side.load_refused = append_all(
+                server.imap_port, hexagone_server.IMAP_USER, MAILBOX, args.messages, args.seed
+            )
+            say(
+                f"  APPENDed {args.messages} messages in {side.load_s:.1f} s "
                 f"({args.messages / side.load_s:.0f} msg/s), {len(side.load_refused)} refused"
-                + "".join(f"\n    message {i}: {answer}" for i, answer in side.load_refused))
+                + "".join(f"\n    message {i}: {answer}" for i, answer in side.load_refused)
+            )
             expected = mailbox_bytes(args, (i for i, _answer in side.load_refused))
-            side.imap = imap_bench.measure("Hexagone", server.imap_port, server.pid, hexagone_server.IMAP_USER,
-                                           password, MAILBOX, repeat=args.repeat, chunk=args.chunk,
-                                           expected_bytes=expected, say=say)
+            side.imap = imap_bench.measure(
+                "Hexagone",
+                server.imap_port,
+                server.pid,
+                hexagone_server.IMAP_USER,
+                password,
+                MAILBOX,
+                repeat=args.repeat,
+                chunk=args.chunk,
+                expected_bytes=expected,
+                say=say,
+            )
         if "idle" in args.parts and listening(side, server.imap_port, "IMAP", server):
             append_all(server.imap_port, hexagone_server.IDLE_USER, "INBOX", IDLE_MAILBOX, args.seed)
-            side.idle = idle.measure("Hexagone", server.imap_port, server.pid, hexagone_server.IDLE_USER, password,
-                                     connections=args.idle_connections, say=say)
+            side.idle = idle.measure(
+                "Hexagone",
+                server.imap_port,
+                server.pid,
+                hexagone_server.IDLE_USER,
+                password,
+                connections=args.idle_connections,
+                say=say,
+            )
         if "smtp" in args.parts and listening(side, server.smtp_port, "SMTP", server):
             rcpt = hexagone_server.SMTP_RECIPIENT
             counter = Connection("127.0.0.1", server.imap_port)
             counter.login(rcpt, password)
             for sessions in args.smtp_sessions:
-                side.smtp.append(smtp_bench.measure(
-                    "Hexagone", server.smtp_port, server.pid, rcpt, lambda: inbox_count(counter),
-                    messages=args.smtp_messages, sessions=sessions, size=args.smtp_size, say=say))
+                side.smtp.append(
+                    smtp_bench.measure(
+                        "Hexagone",
+                        server.smtp_port,
+                        server.pid,
+                        rcpt,
+                        lambda: inbox_count(counter),
+                        messages=args.smtp_messages,
+                        sessions=sessions,
+                        size=args.smtp_size,
+                        say=say,
+                    )
+                )
             counter.logout()
     return side
 
@@ -215,32 +269,79 @@ def rows(peer: Side, ours: Side) -> list[Row]:
     for i, (name, _items, per_byte) in enumerate(imap_bench.FETCHES):
         p = pi.fetches[i] if pi else None
         o = oi.fetches[i] if oi else None
-        wrong = bool(o and o.wrong or p and p.wrong)
-        out.append(Row(f"IMAP {name}, messages/s", p and p.per_s, o and o.per_s,
-                       peer_cpu_ms=p and p.cpu_ms, ours_cpu_ms=o and o.cpu_ms, wrong=wrong))
+        wrong = bool((o and o.wrong) or (p and p.wrong))
+        out.append(
+            Row(
+                f"IMAP {name}, messages/s",
+                p and p.per_s,
+                o and o.per_s,
+                peer_cpu_ms=p and p.cpu_ms,
+                ours_cpu_ms=o and o.cpu_ms,
+                wrong=wrong,
+            )
+        )
         if per_byte:
             out.append(Row(f"IMAP {name}, MiB/s", p and p.mib_per_s, o and o.mib_per_s, wrong=wrong))
     for i, (name, _criteria) in enumerate(messages.SEARCHES):
         p = pi.searches[i] if pi else None
         o = oi.searches[i] if oi else None
         hits = "/".join(str(x.items) if x else "-" for x in (p, o))
-        out.append(Row(f"IMAP SEARCH {name}, searches/s (hits {hits})", p and p.per_s, o and o.per_s,
-                       peer_cpu_ms=p and p.cpu_ms, ours_cpu_ms=o and o.cpu_ms))
-    out.append(Row("IMAP first SELECT after loading, s", pi and pi.first_select_s, oi and oi.first_select_s,
-                   higher_is_better=False, target=False))
+        out.append(
+            Row(
+                f"IMAP SEARCH {name}, searches/s (hits {hits})",
+                p and p.per_s,
+                o and o.per_s,
+                peer_cpu_ms=p and p.cpu_ms,
+                ours_cpu_ms=o and o.cpu_ms,
+            )
+        )
+    out.append(
+        Row(
+            "IMAP first SELECT after loading, s",
+            pi and pi.first_select_s,
+            oi and oi.first_select_s,
+            higher_is_better=False,
+            target=False,
+        )
+    )
     for sessions in sorted({s.sessions for s in peer.smtp + ours.smtp}):
         p = next((s for s in peer.smtp if s.sessions == sessions), None)
         o = next((s for s in ours.smtp if s.sessions == sessions), None)
-        out.append(Row(f"SMTP -s {sessions}: accepted (250 after DATA), messages/s",
-                       p and p.accepted_per_s, o and o.accepted_per_s))
-        out.append(Row(f"SMTP -s {sessions}: delivered into the mailbox, messages/s",
-                       p and p.delivered_per_s, o and o.delivered_per_s, peer_cpu_ms=p and p.cpu_ms,
-                       ours_cpu_ms=o and o.cpu_ms))
+        out.append(
+            Row(
+                f"SMTP -s {sessions}: accepted (250 after DATA), messages/s",
+                p and p.accepted_per_s,
+                o and o.accepted_per_s,
+            )
+        )
+        out.append(
+            Row(
+                f"SMTP -s {sessions}: delivered into the mailbox, messages/s",
+                p and p.delivered_per_s,
+                o and o.delivered_per_s,
+                peer_cpu_ms=p and p.cpu_ms,
+                ours_cpu_ms=o and o.cpu_ms,
+            )
+        )
     pd, od = peer.idle, ours.idle
-    out.append(Row("idle IMAP connection, RSS KiB each", pd and pd.rss_kib_per_connection,
-                   od and od.rss_kib_per_connection, higher_is_better=False, target=False))
-    out.append(Row("idle IMAP connection, PSS KiB each", pd and pd.pss_kib_per_connection,
-                   od and od.pss_kib_per_connection, higher_is_better=False, target=False))
+    out.append(
+        Row(
+            "idle IMAP connection, RSS KiB each",
+            pd and pd.rss_kib_per_connection,
+            od and od.rss_kib_per_connection,
+            higher_is_better=False,
+            target=False,
+        )
+    )
+    out.append(
+        Row(
+            "idle IMAP connection, PSS KiB each",
+            pd and pd.pss_kib_per_connection,
+            od and od.pss_kib_per_connection,
+            higher_is_better=False,
+            target=False,
+        )
+    )
     return out
 
 
@@ -260,17 +361,21 @@ def table(peer: Side, ours: Side) -> str:
     """Hexagone ÷ peer for the figures; peer ÷ Hexagone for CPU, so that both ratios read the
     same way (1 = as good, 0.5 = the target) and the CPU one is what the throughput ratio
     would be on an idle machine where both servers are CPU-bound."""
-    lines = ["| metric | Dovecot / Postfix | Hexagone | Hexagone ÷ peer | target ≥ 0.5 | "
-             "server CPU ms/op, peer | server CPU ms/op, Hexagone | peer CPU ÷ Hexagone CPU |",
-             "|---|---:|---:|---:|:---:|---:|---:|---:|"]
+    lines = [
+        "| metric | Dovecot / Postfix | Hexagone | Hexagone ÷ peer | target ≥ 0.5 | "
+        "server CPU ms/op, peer | server CPU ms/op, Hexagone | peer CPU ÷ Hexagone CPU |",
+        "|---|---:|---:|---:|:---:|---:|---:|---:|",
+    ]
     for row in rows(peer, ours):
         r = ratio(row.ours, row.peer)
         verdict = "" if r is None or not row.target else ("✓" if r >= TARGET else "✗")
         verdict = "wrong answer" if row.wrong else verdict
         metric = row.metric + ("" if row.higher_is_better else " (lower is better)")
         cpu_ratio = ratio(row.peer_cpu_ms, row.ours_cpu_ms)
-        lines.append(f"| {metric} | {fmt(row.peer)} | {fmt(row.ours)} | {fmt(r)} | {verdict} | "
-                     f"{fmt(row.peer_cpu_ms)} | {fmt(row.ours_cpu_ms)} | {fmt(cpu_ratio)} |")
+        lines.append(
+            f"| {metric} | {fmt(row.peer)} | {fmt(row.ours)} | {fmt(r)} | {verdict} | "
+            f"{fmt(row.peer_cpu_ms)} | {fmt(row.ours_cpu_ms)} | {fmt(cpu_ratio)} |"
+        )
     return "\n".join(lines)
 
 
@@ -307,8 +412,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--parts", type=csv(str), default=["imap", "smtp", "idle"])
     p.add_argument("--servers", type=csv(str), default=["peers", "hexagone"])
     p.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite", help="Hexagone's database")
-    p.add_argument("--pg-admin", default=os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"))
-    p.add_argument("--tmp", type=Path, default=Path(tempfile.gettempdir()), help="where the data goes (deleted at the end)")
+    p.add_argument(
+        "--pg-admin", default=os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
+    p.add_argument(
+        "--tmp", type=Path, default=Path(tempfile.gettempdir()), help="where the data goes (deleted at the end)"
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, Maildirs, database)")
     p.add_argument("--json", type=Path, help="write every figure to this file")
     return p.parse_args(argv)
@@ -317,11 +426,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     raise_open_files(args.idle_connections + 500)
-    say(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, load average {load()}; "
-        f"the clients (this script, smtp-source) run on the same CPUs as the servers.")
+    say(
+        f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, load average {load()}; "
+        f"the clients (this script, smtp-source) run on the same CPUs as the servers."
+    )
     sample = [len(m.data) for m in messages.mailbox(min(args.messages, 2000), args.seed)]
-    say(f"mailbox: {args.messages} messages, mean size about {sum(sample) / len(sample) / 1024:.1f} KiB "
-        f"(one in {messages.CORPUS_EVERY} from {messages.CORPUS})")
+    say(
+        f"mailbox: {args.messages} messages, mean size about {sum(sample) / len(sample) / 1024:.1f} KiB "
+        f"(one in {messages.CORPUS_EVERY} from {messages.CORPUS})"
+    )
     tmp = Path(tempfile.mkdtemp(prefix="hexagone-bench-mail-", dir=args.tmp))
     os.chmod(tmp, 0o755)  # Dovecot's and Postfix's service users must reach their directories
     peer, ours = Side("Dovecot / Postfix"), Side("Hexagone")
@@ -345,8 +458,12 @@ def main(argv: list[str] | None = None) -> None:
     say(summary(peer))
     say(summary(ours))
     if args.json:
-        args.json.write_text(json.dumps({"peer": asdict(peer), "hexagone": asdict(ours),
-                                         "args": {k: str(v) for k, v in vars(args).items()}}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {"peer": asdict(peer), "hexagone": asdict(ours), "args": {k: str(v) for k, v in vars(args).items()}},
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

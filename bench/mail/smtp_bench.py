@@ -49,15 +49,40 @@ class SmtpFigures:
         return 1000 * self.cpu_s / self.messages
 
 
-def measure(server: str, port: int, pid: int, recipient: str, delivered: Callable[[], int], *, messages: int,
-            sessions: int, size: int, sender: str = "sender@example.org", timeout: float = 300,
-            say: Callable[[str], None] = print) -> SmtpFigures:
+def measure(
+    server: str,
+    port: int,
+    pid: int,
+    recipient: str,
+    delivered: Callable[[], int],
+    *,
+    messages: int,
+    sessions: int,
+    size: int,
+    sender: str = "sender@example.org",
+    timeout: float = 300,
+    say: Callable[[str], None] = print,
+) -> SmtpFigures:
     """``delivered()`` counts the recipient's messages; it is called before smtp-source and
     then polled until they are all there. ``pid`` is the server's (master) process."""
     before = delivered()
     cpu0 = tree_cpu(pid)
-    argv = ["smtp-source", "-s", str(sessions), "-m", str(messages), "-l", str(size), "-f", sender,
-            "-t", recipient, "-M", "client.bench.test", f"127.0.0.1:{port}"]
+    argv = [
+        "smtp-source",
+        "-s",
+        str(sessions),
+        "-m",
+        str(messages),
+        "-l",
+        str(size),
+        "-f",
+        sender,
+        "-t",
+        recipient,
+        "-M",
+        "client.bench.test",
+        f"127.0.0.1:{port}",
+    ]
     t0 = time.perf_counter()
     out = subprocess.run(argv, capture_output=True, text=True)
     accepted_s = time.perf_counter() - t0
@@ -76,11 +101,14 @@ def measure(server: str, port: int, pid: int, recipient: str, delivered: Callabl
         if time.perf_counter() - last_progress > STALL_S or time.perf_counter() - ended > timeout:
             break
         time.sleep(0.02)
-    figures = SmtpFigures(server, sessions, messages, size, accepted_s, done, count - before,
-                          tree_cpu(pid) - cpu0, errors[-500:], load())
+    figures = SmtpFigures(
+        server, sessions, messages, size, accepted_s, done, count - before, tree_cpu(pid) - cpu0, errors[-500:], load()
+    )
     delivered_text = f"{figures.delivered_per_s:.0f} msg/s" if figures.delivered_per_s else "incomplete"
-    say(f"  {server}: smtp-source -s {sessions} -m {messages} -l {size}: accepted {figures.accepted_per_s:.0f} msg/s, "
+    say(
+        f"  {server}: smtp-source -s {sessions} -m {messages} -l {size}: accepted {figures.accepted_per_s:.0f} msg/s, "
         f"delivered {delivered_text} ({figures.delivered}/{messages} in the mailbox), "
         f"server CPU {figures.cpu_ms:.2f} ms/msg (load {figures.load})"
-        + (f"\n    smtp-source said: {errors[-300:]}" if errors else ""))
+        + (f"\n    smtp-source said: {errors[-300:]}" if errors else "")
+    )
     return figures

@@ -21,8 +21,9 @@ from hexagone.mail.cli import app as mail_app
 app = typer.Typer(help="Hexagone, the sovereign collaborative suite.", no_args_is_help=True, add_completion=False)
 org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
-oidc_client_app = typer.Typer(help="Applications that sign people in with Hexagone (OpenID Connect).",
-                              no_args_is_help=True)
+oidc_client_app = typer.Typer(
+    help="Applications that sign people in with Hexagone (OpenID Connect).", no_args_is_help=True
+)
 oidc_key_app = typer.Typer(help="The keys that sign ID tokens.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
@@ -72,7 +73,9 @@ def serve(
     from hexagone.server import serve as run_server
 
     settings = get_settings()
-    run_server(settings, host=host or settings.host, port=port or settings.http_port, workers=workers or settings.workers)
+    run_server(
+        settings, host=host or settings.host, port=port or settings.http_port, workers=workers or settings.workers
+    )
 
 
 @app.command()
@@ -90,12 +93,19 @@ def demo(as_json: JsonFlag = False) -> None:
         for module in load_registry():
             if module.demo is not None and module.name in result.org.modules:
                 await module.demo(result.org.id)
-        return {"org_id": str(result.org.id), "domain": DEMO_DOMAIN, "created": result.created,
-                    "users": sorted(result.users), "password": settings.demo_password}
+        return {
+            "org_id": str(result.org.id),
+            "domain": DEMO_DOMAIN,
+            "created": result.created,
+            "users": sorted(result.users),
+            "password": settings.demo_password,
+        }
 
     payload = run(go())
-    lines = [f"Demo organisation “Démo” ({DEMO_DOMAIN}) {'created' if payload['created'] else 'ready'}.",
-             f"Sign in at {settings.resolved_base_url}/login with one of:"]
+    lines = [
+        f"Demo organisation “Démo” ({DEMO_DOMAIN}) {'created' if payload['created'] else 'ready'}.",
+        f"Sign in at {settings.resolved_base_url}/login with one of:",
+    ]
     lines += [f"  {email}" for email in payload["users"]]
     lines.append(f"password: {settings.demo_password}")
     emit(as_json, payload, "\n".join(lines))
@@ -143,8 +153,14 @@ def user_create(
             organisation = await org_by_domain(db, org)
             if organisation is None:
                 raise ServiceError(f"no organisation has the domain {org}")
-            user, generated = await create_user(db, org_id=organisation.id, email=email, display_name=name,
-                                                password=password, role=OrgRole.ADMIN if admin else OrgRole.USER)
+            user, generated = await create_user(
+                db,
+                org_id=organisation.id,
+                email=email,
+                display_name=name,
+                password=password,
+                role=OrgRole.ADMIN if admin else OrgRole.USER,
+            )
             await db.commit()
             payload = {"id": str(user.id), "email": user.email, "role": user.role, "org_id": str(organisation.id)}
             if generated:
@@ -161,10 +177,16 @@ def oidc_client_create(
     org: Annotated[str, typer.Option(help="The organisation's domain.")],
     name: Annotated[str, typer.Option(help="The application's name.")],
     redirect_uri: Annotated[list[str], typer.Option("--redirect-uri", help="A redirect URI (repeat for several).")],
-    post_logout_redirect_uri: Annotated[list[str] | None, typer.Option(
-        "--post-logout-redirect-uri", help="Where it may send people after sign-out (repeatable).")] = None,
-    scope: Annotated[list[str] | None, typer.Option(
-        "--scope", help="A scope it may ask for (repeatable); default: openid profile email offline_access")] = None,
+    post_logout_redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option("--post-logout-redirect-uri", help="Where it may send people after sign-out (repeatable)."),
+    ] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope", help="A scope it may ask for (repeatable); default: openid profile email offline_access"
+        ),
+    ] = None,
     public: Annotated[bool, typer.Option("--public", help="No secret; PKCE required (native or browser app).")] = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -180,16 +202,28 @@ def oidc_client_create(
             if organisation is None:
                 raise ServiceError(f"no organisation has the domain {org}")
             registered = await register_client(
-                db, None, org_id=organisation.id, name=name, redirect_uris=redirect_uri,
-                post_logout_redirect_uris=post_logout_redirect_uri or (), scopes=scope or DEFAULT_SCOPES,
+                db,
+                None,
+                org_id=organisation.id,
+                name=name,
+                redirect_uris=redirect_uri,
+                post_logout_redirect_uris=post_logout_redirect_uri or (),
+                scopes=scope or DEFAULT_SCOPES,
                 confidential=not public,
             )
             await db.commit()
             client = registered.client
-            return {"id": str(client.id), "client_id": client.client_id, "client_secret": registered.secret,
-                    "name": client.name, "org_id": str(organisation.id), "public": client.is_public,
-                    "redirect_uris": client.redirect_uris, "scopes": client.scopes,
-                    "discovery_url": get_settings().resolved_base_url + DISCOVERY_PATH}
+            return {
+                "id": str(client.id),
+                "client_id": client.client_id,
+                "client_secret": registered.secret,
+                "name": client.name,
+                "org_id": str(organisation.id),
+                "public": client.is_public,
+                "redirect_uris": client.redirect_uris,
+                "scopes": client.scopes,
+                "discovery_url": get_settings().resolved_base_url + DISCOVERY_PATH,
+            }
 
     payload = run(go())
     lines = [f"application {payload['name']} registered", f"client_id: {payload['client_id']}"]
@@ -206,8 +240,11 @@ def oidc_key_rotate(as_json: JsonFlag = False) -> None:
 
     kid = add_key()
     folder = str(key_folder())
-    emit(as_json, {"kid": kid, "folder": folder},
-         f"new signing key {kid} in {folder}; delete an older key's file once the tokens it signed have expired")
+    emit(
+        as_json,
+        {"kid": kid, "folder": folder},
+        f"new signing key {kid} in {folder}; delete an older key's file once the tokens it signed have expired",
+    )
 
 
 def main() -> None:

@@ -10,8 +10,16 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     if settings.server == "uvicorn":
         import uvicorn
 
-        uvicorn.run("hexagone.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level=settings.log_level, proxy_headers=False, access_log=False)
+        uvicorn.run(
+            "hexagone.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+            proxy_headers=False,
+            access_log=False,
+        )
         return
     from granian.constants import Interfaces
     from granian.server import Server

@@ -17,7 +17,9 @@ from tests.factories import CSRF_RE, TestOrg, TestUser, emailed, login, make_org
 LINK_RE = re.compile(r"https?://\S+/(?:password/reset|invitation)/(\S+)")
 
 
-async def signed_in(client: httpx.AsyncClient, role: str = "admin", org: TestOrg | None = None) -> tuple[TestOrg, TestUser]:
+async def signed_in(
+    client: httpx.AsyncClient, role: str = "admin", org: TestOrg | None = None
+) -> tuple[TestOrg, TestUser]:
     """A new organisation (unless given) and a user of ``role`` in it, signed in on ``client``."""
     org = org or await make_org()
     user = await make_user(org, role=role)
@@ -35,8 +37,9 @@ async def page_token(client: httpx.AsyncClient) -> str:
     return found.group(1)
 
 
-async def post(client: httpx.AsyncClient, path: str, data: dict[str, Any] | None = None,
-               files: dict[str, Any] | None = None) -> httpx.Response:
+async def post(
+    client: httpx.AsyncClient, path: str, data: dict[str, Any] | None = None, files: dict[str, Any] | None = None
+) -> httpx.Response:
     """POST a form as the browser does, with the CSRF token of the page (a list value
     sends the field several times, as checkboxes do)."""
     return await client.post(path, data={**(data or {}), "csrf_token": await page_token(client)}, files=files)
@@ -60,6 +63,7 @@ async def user_by_email(email: str) -> User:
 async def audited(action: str, target_label: str) -> bool:
     """Whether the audit log holds an entry ``action`` on ``target_label``."""
     async with system_session() as db:
-        rows = await db.execute(select(AuditEntry.id).where(AuditEntry.action == action,
-                                                            AuditEntry.target_label == target_label))
+        rows = await db.execute(
+            select(AuditEntry.id).where(AuditEntry.action == action, AuditEntry.target_label == target_label)
+        )
         return rows.first() is not None

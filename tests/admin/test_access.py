@@ -49,8 +49,9 @@ ACTIONS = [
 
 
 @pytest.mark.parametrize("path", PAGES)
-async def test_admin_page_for_an_admin_is_shown_in_french_with_one_heading(client: httpx.AsyncClient,
-                                                                           path: str) -> None:
+async def test_admin_page_for_an_admin_is_shown_in_french_with_one_heading(
+    client: httpx.AsyncClient, path: str
+) -> None:
     await signed_in(client, "admin")
     response = await client.get(path)
     assert response.status_code == 200, response.text[:500]

@@ -18,14 +18,21 @@ from tests.factories import TestOrg, make_org, make_user, unique
 async def _entries(org: TestOrg, count: int, action: str, actor: str = "robot@audit.test", days_ago: int = 0) -> None:
     async with org_session(org.id) as db:
         for n in range(count):
-            entry = audit.record(db, action, org_id=org.id, actor_label=actor, target_type="thing",
-                                 target_label=f"thing-{n}", details={"n": n})
+            entry = audit.record(
+                db,
+                action,
+                org_id=org.id,
+                actor_label=actor,
+                target_type="thing",
+                target_label=f"thing-{n}",
+                details={"n": n},
+            )
             entry.created_at = utcnow() - timedelta(days=days_ago, seconds=n)
         await db.commit()
 
 
 async def test_audit_page_filters_by_action_prefix_and_actor(client: httpx.AsyncClient) -> None:
-    org, admin = await signed_in(client)
+    org, _admin = await signed_in(client)
     await _entries(org, 2, "space.created", actor="someone@audit.test")
     await _entries(org, 1, "group.created")
     page = (await client.get("/admin/audit", params={"action": "space."})).text
@@ -58,9 +65,15 @@ async def test_audit_page_is_paginated(client: httpx.AsyncClient) -> None:
 
 async def test_bad_filters_are_refused_with_a_message(client: httpx.AsyncClient) -> None:
     await signed_in(client)
-    for params in ({"since": "yesterday"}, {"since": "2026-02-30"}, {"until": "9999-12-31"},
-                   {"since": "2026-05-02", "until": "2026-05-01"}, {"page": "0"}, {"page": "x"},
-                   {"actor": "a" * 321}):
+    for params in (
+        {"since": "yesterday"},
+        {"since": "2026-02-30"},
+        {"until": "9999-12-31"},
+        {"since": "2026-05-02", "until": "2026-05-01"},
+        {"page": "0"},
+        {"page": "x"},
+        {"actor": "a" * 321},
+    ):
         response = await client.get("/admin/audit", params=params)
         assert response.status_code == 400, params
         assert 'role="alert"' in response.text
@@ -69,7 +82,7 @@ async def test_bad_filters_are_refused_with_a_message(client: httpx.AsyncClient)
 
 
 async def test_csv_export_holds_exactly_the_filtered_entries_and_defuses_formulas(client: httpx.AsyncClient) -> None:
-    org, admin = await signed_in(client)
+    org, _admin = await signed_in(client)
     await _entries(org, 3, "export.me", actor="=HYPERLINK(evil)")
     await _entries(org, 2, "leave.me.out")
     response = await client.get("/admin/audit.csv", params={"action": "export."})
@@ -107,7 +120,7 @@ async def test_audit_never_shows_or_exports_another_organisations_entries(client
 
 
 async def test_admin_actions_are_audited(client: httpx.AsyncClient) -> None:
-    org, _admin = await signed_in(client)
+    _org, _admin = await signed_in(client)
     name = unique("Audited ")
     await post(client, "/admin/groups", {"name": name})
     page = (await client.get("/admin/audit", params={"action": "group."})).text

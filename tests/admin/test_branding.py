@@ -18,8 +18,12 @@ PNG = base64.b64decode(
 
 async def test_brand_name_and_dark_colour_are_saved_and_served(client: httpx.AsyncClient) -> None:
     await signed_in(client)
-    response = await post(client, "/admin/branding", {"name": "Mairie de Test", "primary": "#1F3A5F"},
-                          files={"logo": ("", b"", "application/octet-stream")})
+    response = await post(
+        client,
+        "/admin/branding",
+        {"name": "Mairie de Test", "primary": "#1F3A5F"},
+        files={"logo": ("", b"", "application/octet-stream")},
+    )
     assert response.headers["location"] == "/admin/branding?done=saved"
     assert "--brand: #1f3a5f" in (await client.get("/branding.css")).text
     assert "Mairie de Test" in (await client.get("/")).text
@@ -40,8 +44,12 @@ async def test_light_colour_is_refused_with_the_contrast_explained(client: httpx
 
 async def test_logo_upload_is_previewed_served_and_removable(client: httpx.AsyncClient) -> None:
     await signed_in(client)
-    response = await post(client, "/admin/branding", {"name": "Org Logo", "primary": "#000091"},
-                          files={"logo": ("logo.png", PNG, "image/png")})
+    response = await post(
+        client,
+        "/admin/branding",
+        {"name": "Org Logo", "primary": "#000091"},
+        files={"logo": ("logo.png", PNG, "image/png")},
+    )
     assert response.status_code == 303
     logo = await client.get("/branding/logo")
     assert logo.status_code == 200 and logo.headers["content-type"] == "image/png" and logo.content == PNG
@@ -54,10 +62,13 @@ async def test_logo_upload_is_previewed_served_and_removable(client: httpx.Async
 
 async def test_non_image_logo_is_refused(client: httpx.AsyncClient) -> None:
     await signed_in(client)
-    for name, data, ctype in (("evil.svg", b"<svg onload='alert(1)'/>", "image/svg+xml"),
-                              ("fake.png", b"GIF89a not a png", "image/png")):
-        response = await post(client, "/admin/branding", {"name": "Org", "primary": "#000091"},
-                              files={"logo": (name, data, ctype)})
+    for name, data, ctype in (
+        ("evil.svg", b"<svg onload='alert(1)'/>", "image/svg+xml"),
+        ("fake.png", b"GIF89a not a png", "image/png"),
+    ):
+        response = await post(
+            client, "/admin/branding", {"name": "Org", "primary": "#000091"}, files={"logo": (name, data, ctype)}
+        )
         assert response.status_code == 400, name
         assert 'role="alert"' in response.text
     assert (await client.get("/branding/logo")).status_code == 404

@@ -56,7 +56,7 @@ async def test_adding_an_unknown_address_or_removing_a_non_member_is_refused(cli
 
 
 async def test_groups_and_people_of_another_organisation_are_out_of_reach(client: httpx.AsyncClient) -> None:
-    org, _admin = await signed_in(client)
+    _org, _admin = await signed_in(client)
     other_org = await make_org()
     other_admin = await make_user(other_org, role="admin")
     outsider = await make_user(other_org)
@@ -67,8 +67,9 @@ async def test_groups_and_people_of_another_organisation_are_out_of_reach(client
     assert theirs.name not in (await client.get("/admin/groups")).text
     assert (await client.get(f"/admin/groups/{theirs.id}")).status_code == 404
     assert (await post(client, f"/admin/groups/{theirs.id}/members", {"email": outsider.email})).status_code == 404
-    assert (await post(client, f"/admin/groups/{theirs.id}/members/remove",
-                       {"user_id": str(outsider.id)})).status_code == 404
+    assert (
+        await post(client, f"/admin/groups/{theirs.id}/members/remove", {"user_id": str(outsider.id)})
+    ).status_code == 404
     mine = await _created_group_id(await post(client, "/admin/groups", {"name": unique("Mine ")}))
     foreign = await post(client, f"/admin/groups/{mine}/members", {"email": outsider.email})
     assert foreign.status_code == 400

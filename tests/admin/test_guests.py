@@ -29,7 +29,7 @@ async def test_invite_into_chosen_spaces_sends_a_link_and_lists_the_invitation(c
     token = await last_link_token(email)
     assert (await client.get(f"/invitation/{token}")).status_code == 200
     page = (await client.get("/admin/guests")).text
-    pending = page[page.index("Invitations en attente"):]
+    pending = page[page.index("Invitations en attente") :]
     assert email in pending and first.name in pending and second.name in pending
 
 
@@ -52,7 +52,7 @@ async def test_revoked_invitation_link_stops_working(client: httpx.AsyncClient) 
     await post(client, "/admin/guests/invite", {"email": email, "space_id": str(space.id)})
     token = await last_link_token(email)
     page = (await client.get("/admin/guests")).text
-    invitation_id = re.search(r'/admin/guests/invitations/([0-9a-f-]{36})/revoke', page).group(1)  # type: ignore[union-attr]
+    invitation_id = re.search(r"/admin/guests/invitations/([0-9a-f-]{36})/revoke", page).group(1)  # type: ignore[union-attr]
     revoked = await post(client, f"/admin/guests/invitations/{invitation_id}/revoke")
     assert revoked.headers["location"] == "/admin/guests?done=revoked"
     assert (await client.get(f"/invitation/{token}")).status_code == 404
@@ -78,12 +78,14 @@ async def test_invitations_and_spaces_of_another_organisation_are_out_of_reach(c
         await login(theirs, other_admin)
         await post(theirs, "/admin/guests/invite", {"email": email, "space_id": str(their_space.id)})
         page = (await theirs.get("/admin/guests")).text
-    invitation_id = re.search(r'/admin/guests/invitations/([0-9a-f-]{36})/revoke', page).group(1)  # type: ignore[union-attr]
+    invitation_id = re.search(r"/admin/guests/invitations/([0-9a-f-]{36})/revoke", page).group(1)  # type: ignore[union-attr]
     mine = (await client.get("/admin/guests")).text
     assert email not in mine and their_space.name not in mine
     assert (await post(client, f"/admin/guests/invitations/{invitation_id}/revoke")).status_code == 404
     assert (await post(client, f"/admin/guests/invitations/{uuid.uuid4()}/revoke")).status_code == 404
-    into_theirs = await post(client, "/admin/guests/invite", {"email": "x@partner.test", "space_id": str(their_space.id)})
+    into_theirs = await post(
+        client, "/admin/guests/invite", {"email": "x@partner.test", "space_id": str(their_space.id)}
+    )
     assert into_theirs.status_code == 404
     token = await last_link_token(email)
     assert (await client.get(f"/invitation/{token}")).status_code == 200  # their invitation still stands

@@ -9,8 +9,7 @@ from tests.admin.factories_admin import audited, post, signed_in
 from tests.factories import login, make_org, make_user
 
 
-async def test_unsubscribing_hides_the_sample_module_and_subscribing_brings_it_back(
-        client: httpx.AsyncClient) -> None:
+async def test_unsubscribing_hides_the_sample_module_and_subscribing_brings_it_back(client: httpx.AsyncClient) -> None:
     org, _admin = await signed_in(client)
     user = await make_user(org)
     async with httpx.AsyncClient(base_url=str(client.base_url)) as theirs:

@@ -38,8 +38,9 @@ async def test_added_domain_is_listed_and_accepts_new_members(client: httpx.Asyn
     response = await post(client, "/admin/security/domains", {"domain": domain.upper()})
     assert response.headers["location"] == "/admin/security?done=added"
     assert f"<code>{domain}</code>" in (await client.get("/admin/security")).text
-    created = await post(client, "/admin/users/new", {"email": f"x@{domain}", "display_name": "X", "role": "user",
-                                                     "delivery": "show"})
+    created = await post(
+        client, "/admin/users/new", {"email": f"x@{domain}", "display_name": "X", "role": "user", "delivery": "show"}
+    )
     assert created.status_code == 200
 
 

@@ -19,7 +19,7 @@ async def test_admin_sees_every_space_even_those_they_are_not_in(client: httpx.A
 
 
 async def test_space_created_for_another_owner_is_theirs(client: httpx.AsyncClient) -> None:
-    org, admin = await signed_in(client)
+    org, _admin = await signed_in(client)
     owner = await make_user(org)
     name = unique("Projet ")
     response = await post(client, "/admin/spaces", {"name": name, "description": "", "owner": owner.email})

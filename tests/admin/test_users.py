@@ -36,8 +36,11 @@ async def test_user_search_ignores_control_characters_and_refuses_overlong_terms
 async def test_create_user_shows_the_generated_password_once_and_it_signs_in(client: httpx.AsyncClient) -> None:
     org, _admin = await signed_in(client)
     email = f"{unique('new')}@{org.domain}"
-    response = await post(client, "/admin/users/new", {"email": email, "display_name": "Nouvelle Personne",
-                                                      "role": "user", "delivery": "show"})
+    response = await post(
+        client,
+        "/admin/users/new",
+        {"email": email, "display_name": "Nouvelle Personne", "role": "user", "delivery": "show"},
+    )
     assert response.status_code == 200
     password = PASSWORD_RE.search(response.text)
     assert password, response.text[:2000]
@@ -51,8 +54,9 @@ async def test_create_user_shows_the_generated_password_once_and_it_signs_in(cli
 async def test_create_user_with_link_e_mails_a_working_password_link(client: httpx.AsyncClient) -> None:
     org, _admin = await signed_in(client)
     email = f"{unique('linked')}@{org.domain}"
-    response = await post(client, "/admin/users/new", {"email": email, "display_name": "Par Lien",
-                                                      "role": "admin", "delivery": "link"})
+    response = await post(
+        client, "/admin/users/new", {"email": email, "display_name": "Par Lien", "role": "admin", "delivery": "link"}
+    )
     assert response.status_code == 303
     row = await user_by_email(email)
     assert response.headers["location"] == f"/admin/users/{row.id}?done=link_sent"
@@ -62,28 +66,41 @@ async def test_create_user_with_link_e_mails_a_working_password_link(client: htt
 
 
 async def test_create_user_outside_the_domains_or_twice_is_refused_with_the_form_kept(
-        client: httpx.AsyncClient) -> None:
+    client: httpx.AsyncClient,
+) -> None:
     org, admin = await signed_in(client)
-    outside = await post(client, "/admin/users/new", {"email": "someone@elsewhere.test", "display_name": "X",
-                                                     "role": "user", "delivery": "show"})
+    outside = await post(
+        client,
+        "/admin/users/new",
+        {"email": "someone@elsewhere.test", "display_name": "X", "role": "user", "delivery": "show"},
+    )
     assert outside.status_code == 403 and "someone@elsewhere.test" in outside.text
-    twice = await post(client, "/admin/users/new", {"email": admin.email, "display_name": "X", "role": "user",
-                                                   "delivery": "show"})
+    twice = await post(
+        client, "/admin/users/new", {"email": admin.email, "display_name": "X", "role": "user", "delivery": "show"}
+    )
     assert twice.status_code == 409
-    bad_role = await post(client, "/admin/users/new", {"email": f"r@{org.domain}", "display_name": "X",
-                                                      "role": "guest", "delivery": "show"})
+    bad_role = await post(
+        client,
+        "/admin/users/new",
+        {"email": f"r@{org.domain}", "display_name": "X", "role": "guest", "delivery": "show"},
+    )
     assert bad_role.status_code == 400
-    blank = await post(client, "/admin/users/new", {"email": f"n@{org.domain}", "display_name": "\x00\t ",
-                                                   "role": "user", "delivery": "show"})
+    blank = await post(
+        client,
+        "/admin/users/new",
+        {"email": f"n@{org.domain}", "display_name": "\x00\t ", "role": "user", "delivery": "show"},
+    )
     assert blank.status_code == 400
 
 
 async def test_csv_import_creates_good_lines_and_reports_bad_ones_by_line_number(client: httpx.AsyncClient) -> None:
     org, admin = await signed_in(client)
     good1, good2 = f"{unique('csv')}@{org.domain}", f"{unique('csv')}@{org.domain}"
-    data = (f"email,name,role\n{good1},Jeanne Martin,user\nnot-an-address,Bad,user\n"
-            f"{good2},Paul Admin,admin\n{admin.email},Twice,user\nx@elsewhere.test,Outside,\n"
-            f"{unique('r')}@{org.domain},Role,superuser\n")
+    data = (
+        f"email,name,role\n{good1},Jeanne Martin,user\nnot-an-address,Bad,user\n"
+        f"{good2},Paul Admin,admin\n{admin.email},Twice,user\nx@elsewhere.test,Outside,\n"
+        f"{unique('r')}@{org.domain},Role,superuser\n"
+    )
     response = await post(client, "/admin/users/import", files={"file": ("people.csv", data.encode(), "text/csv")})
     assert response.status_code == 200
     assert good1 in response.text and good2 in response.text
@@ -167,7 +184,8 @@ async def test_reset_mfa_turns_the_second_factor_off(client: httpx.AsyncClient) 
 
 
 async def test_role_change_makes_a_user_an_admin_and_refuses_guests_and_unknown_roles(
-        client: httpx.AsyncClient) -> None:
+    client: httpx.AsyncClient,
+) -> None:
     org, _admin = await signed_in(client)
     user = await make_user(org)
     guest = await make_user(org, role="guest")
@@ -190,7 +208,7 @@ async def test_password_link_is_e_mailed_to_the_user(client: httpx.AsyncClient) 
 
 
 async def test_user_detail_lists_spaces_and_groups(client: httpx.AsyncClient) -> None:
-    org, admin = await signed_in(client)
+    _org, admin = await signed_in(client)
     page = await client.get(f"/admin/users/{admin.id}")
     assert page.status_code == 200 and admin.email in page.text
 
@@ -200,8 +218,12 @@ async def test_user_pages_and_actions_for_another_organisations_user_answer_404(
     other = await make_user(await make_org(), mfa=True)
     assert (await client.get(f"/admin/users/{other.id}")).status_code == 404
     assert (await client.get(f"/admin/users/{uuid.uuid4()}")).status_code == 404
-    for action, data in (("active", {"active": "0"}), ("mfa-reset", {}), ("role", {"role": "admin"}),
-                         ("password-link", {})):
+    for action, data in (
+        ("active", {"active": "0"}),
+        ("mfa-reset", {}),
+        ("role", {"role": "admin"}),
+        ("password-link", {}),
+    ):
         assert (await post(client, f"/admin/users/{other.id}/{action}", data)).status_code == 404, action
     row = await get_user_row(other.id)
     assert row.is_active and row.role == "user" and row.totp_enabled_at is not None

@@ -21,15 +21,25 @@ async def test_api_honours_its_openapi_document(client: httpx.AsyncClient, base_
     token = await csrf_token(client, "/")
     cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)
     command = [
-        str(Path(sys.executable).parent / "schemathesis"), "run", f"{base_url}/api/v1/openapi.json",
-        "--checks", "all",
-        "--exclude-checks", "ignored_auth",  # the session cookie is the auth; see test_bad_input
-        "--header", f"Cookie: {cookie}",
-        "--header", f"X-CSRF-Token: {token}",
-        "--max-examples", "25",
-        "--phases", "examples,coverage,fuzzing",
-        "--workers", "1",  # 2 trips a hypothesis crash on CPython 3.11.7 (AST recursion depth)
-        "--seed", "1",
+        str(Path(sys.executable).parent / "schemathesis"),
+        "run",
+        f"{base_url}/api/v1/openapi.json",
+        "--checks",
+        "all",
+        "--exclude-checks",
+        "ignored_auth",  # the session cookie is the auth; see test_bad_input
+        "--header",
+        f"Cookie: {cookie}",
+        "--header",
+        f"X-CSRF-Token: {token}",
+        "--max-examples",
+        "25",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--workers",
+        "1",  # 2 trips a hypothesis crash on CPython 3.11.7 (AST recursion depth)
+        "--seed",
+        "1",
         "--no-color",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)

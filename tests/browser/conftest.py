@@ -11,14 +11,17 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 
 from tests.browser.factories_browser import Workplace, make_workplace
-from tests.browser.harness import CHROMIUM, CHROMIUM_ARGS, OpenTab, Tab, open_tab as _open_tab
+from tests.browser.harness import CHROMIUM, CHROMIUM_ARGS, OpenTab, Tab
+from tests.browser.harness import open_tab as _open_tab
 
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"The browser tests need Debian's chromium at {CHROMIUM}: run 'make chromium' as root "
-                    "or 'sudo apt-get install chromium'.")
+        pytest.fail(
+            f"The browser tests need Debian's chromium at {CHROMIUM}: run 'make chromium' as root "
+            "or 'sudo apt-get install chromium'."
+        )
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched

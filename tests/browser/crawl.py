@@ -55,8 +55,9 @@ def shape(url: str) -> str:
     return "/".join(segments) + ("?" + "&".join(keys) if keys else "")
 
 
-async def crawl(page: Page, watch: Watch, check: PageCheck, *, start: list[str], limit: int = 80,
-                per_shape: int = 2) -> Crawl:
+async def crawl(
+    page: Page, watch: Watch, check: PageCheck, *, start: list[str], limit: int = 80, per_shape: int = 2
+) -> Crawl:
     """Visits up to ``limit`` HTML pages from ``start``, runs ``check`` on each, and
     reports links that answer with an error status as problems of the page they are on."""
     result = Crawl()

@@ -4,8 +4,8 @@ one-time links (password reset, invitation) that the e-mail outbox carries."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from hexagone.core import notifications
 from hexagone.core.db import org_session, system_session
@@ -47,10 +47,22 @@ async def make_workplace() -> Workplace:
         await spaces.add_member(db, actor, row, member.id, SpaceRole.MEMBER)
         await spaces.add_member(db, actor, row, guest.id, SpaceRole.READER)
         await groups.add_to_group(db, actor, await groups.create_group(db, actor, name=unique("Group ")), member.id)
-        registered = await register_client(db, actor, name=unique("App "), redirect_uris=["https://app.example.test/callback"],
-                                           post_logout_redirect_uris=["https://app.example.test/"])
-        notifications.post(db, org_id=org.id, user_id=admin.id, module="identity", title=unique("Welcome "),
-                           body="A notification with a link.", link=f"/spaces/{space.id}")
+        registered = await register_client(
+            db,
+            actor,
+            name=unique("App "),
+            redirect_uris=["https://app.example.test/callback"],
+            post_logout_redirect_uris=["https://app.example.test/"],
+        )
+        notifications.post(
+            db,
+            org_id=org.id,
+            user_id=admin.id,
+            module="identity",
+            title=unique("Welcome "),
+            body="A notification with a link.",
+            link=f"/spaces/{space.id}",
+        )
         await db.commit()
     await invitation_link(admin, space)
     return Workplace(org=org, admin=admin, member=member, space=space, oidc_client_id=registered.client.client_id)
@@ -85,5 +97,10 @@ async def demo_admin() -> TestUser:
     async with system_session() as db:
         demo = await ensure_demo(db, TEST_ENV["HEXAGONE_DEMO_PASSWORD"], ["sample"])
         alice = demo.users["alice@demo.hexagone.test"]
-        return TestUser(id=alice.id, org_id=alice.org_id, email=alice.email,
-                        password=TEST_ENV["HEXAGONE_DEMO_PASSWORD"], role=OrgRole.ADMIN)
+        return TestUser(
+            id=alice.id,
+            org_id=alice.org_id,
+            email=alice.email,
+            password=TEST_ENV["HEXAGONE_DEMO_PASSWORD"],
+            role=OrgRole.ADMIN,
+        )

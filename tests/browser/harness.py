@@ -21,8 +21,13 @@ from tests.factories import TestUser, login
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 AXE_SOURCE = (ROOT / "node_modules" / "axe-core" / "axe.min.js").read_text()
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -84,15 +89,25 @@ class Tab:
 OpenTab = Callable[..., Awaitable[Tab]]
 
 
-async def open_tab(browser: Browser, base_url: str, *, lang: str = "fr", color_scheme: str = "light",
-                   viewport: dict[str, int] = DESKTOP, user: TestUser | None = None,
-                   second_factor: bool = True) -> Tab:
+async def open_tab(
+    browser: Browser,
+    base_url: str,
+    *,
+    lang: str = "fr",
+    color_scheme: str = "light",
+    viewport: dict[str, int] = DESKTOP,
+    user: TestUser | None = None,
+    second_factor: bool = True,
+) -> Tab:
     """A fresh context whose browser prefers ``lang``; signed in as ``user`` if given
     (through the real form over HTTP, the cookies handed to the browser: journeys that
     are about signing in do it with the keyboard instead)."""
     context = await browser.new_context(
-        base_url=base_url, locale=LOCALES[lang], color_scheme=color_scheme,  # type: ignore[arg-type]
-        viewport=viewport, reduced_motion="reduce",  # type: ignore[arg-type]
+        base_url=base_url,
+        locale=LOCALES[lang],
+        color_scheme=color_scheme,  # type: ignore[arg-type]
+        viewport=viewport,
+        reduced_motion="reduce",  # type: ignore[arg-type]
     )
     context.set_default_timeout(15_000)
     watch = Watch(origin=base_url)
@@ -136,8 +151,10 @@ async def axe_violations(page: Page) -> list[str]:
     for violation in result:
         for node in violation["nodes"]:
             summary = " ".join(node["summary"].split())
-            lines.append(f"axe {violation['id']} ({violation['impact']}): {violation['help']}\n"
-                         f"      at {node['target']}: {node['html'][:200]}\n      {summary[:400]}")
+            lines.append(
+                f"axe {violation['id']} ({violation['impact']}): {violation['help']}\n"
+                f"      at {node['target']}: {node['html'][:200]}\n      {summary[:400]}"
+            )
     return lines
 
 
@@ -169,7 +186,8 @@ FOCUS_SCRIPT = """() => {
     return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
   };
   const style = getComputedStyle(el);
-  const what = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' "' + (el.textContent || el.value || '').trim().slice(0, 40) + '"';
+  const label = (el.textContent || el.value || '').trim().slice(0, 40);
+  const what = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' "' + label + '"';
   if (style.outlineStyle === 'none' || parseFloat(style.outlineWidth) < 2) {
     return {ok: false, what, why: `no visible outline (${style.outlineStyle} ${style.outlineWidth})`};
   }
@@ -201,4 +219,3 @@ async def active_element(page: Page) -> dict[str, str]:
 
 def is_download(error: Error) -> bool:
     return "Download is starting" in str(error)
-

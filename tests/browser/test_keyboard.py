@@ -10,7 +10,6 @@ import pytest
 from playwright.async_api import Page
 
 from hexagone.identity.models import OrgRole
-
 from tests.browser.factories_browser import Workplace
 from tests.browser.harness import OpenTab, active_element, focus_problem, goto, settle
 from tests.factories import make_user
@@ -20,8 +19,9 @@ pytestmark = pytest.mark.browser
 Focused = dict[str, str]
 
 
-async def press_until(page: Page, key: str, wanted: Callable[[Focused], bool], problems: list[str],
-                      *, limit: int = 60) -> Focused:
+async def press_until(
+    page: Page, key: str, wanted: Callable[[Focused], bool], problems: list[str], *, limit: int = 60
+) -> Focused:
     """Presses ``key`` until the focused element is the wanted one, noting every stop
     whose focus does not show."""
     for _ in range(limit):
@@ -46,7 +46,8 @@ async def menu_is_open(page: Page) -> bool:
 
 
 async def test_keyboard_alone_signs_in_with_a_second_factor_and_reaches_the_admin_users(
-        open_tab: OpenTab, workplace: Workplace) -> None:
+    open_tab: OpenTab, workplace: Workplace
+) -> None:
     admin = await make_user(workplace.org, role=OrgRole.ADMIN, mfa=True)
     page = (await open_tab()).page
     keyboard = page.keyboard
@@ -85,7 +86,8 @@ async def test_keyboard_alone_signs_in_with_a_second_factor_and_reaches_the_admi
 
 
 async def test_skip_link_is_the_first_stop_and_moves_focus_to_the_main_content(
-        open_tab: OpenTab, workplace: Workplace) -> None:
+    open_tab: OpenTab, workplace: Workplace
+) -> None:
     page = (await open_tab(user=workplace.admin)).page
     await goto(page, "/")
 
@@ -97,8 +99,9 @@ async def test_skip_link_is_the_first_stop_and_moves_focus_to_the_main_content(
     await page.keyboard.press("Enter")
     assert (await active_element(page))["id"] == "content"
     await page.keyboard.press("Tab")
-    assert await page.evaluate("() => document.activeElement.closest('main') !== null"), \
+    assert await page.evaluate("() => document.activeElement.closest('main') !== null"), (
         "after the skip link, Tab should continue inside the main content"
+    )
 
 
 @pytest.mark.parametrize("path", ["/", "/account", "/account/sessions", "/account/mfa"])

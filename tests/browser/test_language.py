@@ -47,8 +47,7 @@ async def test_footer_language_form_switches_a_visitor_to_english(open_tab: Open
     assert await page_language(page) == "en", "the choice should last beyond one page"
 
 
-async def test_footer_language_form_is_remembered_on_the_users_profile(
-        open_tab: OpenTab, workplace: Workplace) -> None:
+async def test_footer_language_form_is_remembered_on_the_users_profile(open_tab: OpenTab, workplace: Workplace) -> None:
     user = await make_user(workplace.org)
     page = (await open_tab(lang="fr", user=user)).page
     await goto(page, "/account")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.factories_browser import Workplace
-from tests.browser.harness import OpenTab, PHONE, goto
+from tests.browser.harness import PHONE, OpenTab, goto
 
 pytestmark = pytest.mark.browser
 
@@ -14,7 +14,8 @@ OVERFLOW = "() => ({scroll: document.documentElement.scrollWidth, viewport: wind
 
 @pytest.mark.parametrize("path", ["/", "/admin/users", "/account/sessions"])
 async def test_signed_in_pages_fit_a_phone_without_sideways_scroll(
-        open_tab: OpenTab, workplace: Workplace, path: str) -> None:
+    open_tab: OpenTab, workplace: Workplace, path: str
+) -> None:
     page = (await open_tab(viewport=PHONE, user=workplace.admin)).page
     await goto(page, path)
     widths = await page.evaluate(OVERFLOW)

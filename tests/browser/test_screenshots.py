@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.factories_browser import demo_admin, pin_last_login
-from tests.browser.harness import DESKTOP, OpenTab, PHONE, ROOT, Tab, goto
+from tests.browser.harness import DESKTOP, PHONE, ROOT, OpenTab, Tab, goto
 
 pytestmark = pytest.mark.browser
 

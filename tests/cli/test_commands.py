@@ -13,8 +13,9 @@ from tests.factories import TestUser, login
 
 
 def hexagone(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(hexagone_command(*args), env=server_env(), cwd=ROOT, input=stdin, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        hexagone_command(*args), env=server_env(), cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_org_and_user_create_print_one_json_object_each(migrated: None) -> None:
@@ -23,8 +24,9 @@ def test_org_and_user_create_print_one_json_object_each(migrated: None) -> None:
     assert org.returncode == 0, org.stderr
     org_payload = json.loads(org.stdout)
     assert org_payload["domain"] == domain and uuid.UUID(org_payload["id"])
-    user = hexagone("user", "create", "--org", domain, "--email", f"maire@{domain}", "--name", "Le Maire",
-                    "--admin", "--json")
+    user = hexagone(
+        "user", "create", "--org", domain, "--email", f"maire@{domain}", "--name", "Le Maire", "--admin", "--json"
+    )
     assert user.returncode == 0, user.stderr
     payload = json.loads(user.stdout)
     assert payload["role"] == "admin" and len(payload["password"]) >= 12
@@ -33,12 +35,30 @@ def test_org_and_user_create_print_one_json_object_each(migrated: None) -> None:
 async def test_user_create_reads_the_password_from_stdin(client: httpx.AsyncClient) -> None:
     domain = f"cli-{uuid.uuid4().hex[:8]}.test"
     org_id = json.loads(hexagone("org", "create", "--name", "X", "--domain", domain, "--json").stdout)["id"]
-    created = hexagone("user", "create", "--org", domain, "--email", f"a@{domain}", "--name", "A", "--json",
-                       stdin="Stdin-password-123\n")
+    created = hexagone(
+        "user",
+        "create",
+        "--org",
+        domain,
+        "--email",
+        f"a@{domain}",
+        "--name",
+        "A",
+        "--json",
+        stdin="Stdin-password-123\n",
+    )
     payload = json.loads(created.stdout)
     assert "password" not in payload
-    await login(client, TestUser(id=uuid.UUID(payload["id"]), org_id=uuid.UUID(org_id), email=f"a@{domain}",
-                                 password="Stdin-password-123", role="user"))
+    await login(
+        client,
+        TestUser(
+            id=uuid.UUID(payload["id"]),
+            org_id=uuid.UUID(org_id),
+            email=f"a@{domain}",
+            password="Stdin-password-123",
+            role="user",
+        ),
+    )
     assert (await client.get("/api/v1/me")).json()["email"] == f"a@{domain}"
 
 
@@ -56,14 +76,23 @@ def test_demo_is_idempotent_and_prints_the_logins(migrated: None) -> None:
     assert first.returncode == 0 and second.returncode == 0, first.stderr
     payload = json.loads(second.stdout)
     assert payload["created"] is False
-    assert payload["users"] == ["alice@demo.hexagone.test", "bob@demo.hexagone.test", "carol@demo.hexagone.test",
-                                "guest@partner.test"]
+    assert payload["users"] == [
+        "alice@demo.hexagone.test",
+        "bob@demo.hexagone.test",
+        "carol@demo.hexagone.test",
+        "guest@partner.test",
+    ]
 
 
 async def test_demo_users_sign_in_with_the_demo_password(client: httpx.AsyncClient) -> None:
     hexagone("demo")
-    alice = TestUser(id=uuid.uuid4(), org_id=uuid.uuid4(), email="alice@demo.hexagone.test",
-                     password=server_env()["HEXAGONE_DEMO_PASSWORD"], role="admin")
+    alice = TestUser(
+        id=uuid.uuid4(),
+        org_id=uuid.uuid4(),
+        email="alice@demo.hexagone.test",
+        password=server_env()["HEXAGONE_DEMO_PASSWORD"],
+        role="admin",
+    )
     await login(client, alice)
     me = (await client.get("/api/v1/me")).json()
     assert me["role"] == "admin" and me["organisation"]["name"] == "Démo"

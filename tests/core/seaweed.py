@@ -41,10 +41,22 @@ class SeaweedS3:
         self.endpoint = f"127.0.0.1:{s3}"
         self.log = self.folder / "weed.log"
         self.process = subprocess.Popen(
-            [str(WEED), "server", f"-dir={self.folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3",
-             f"-s3.port={s3}", f"-master.port={master}", f"-volume.port={volume}", f"-filer.port={filer}",
-             "-volume.max=0", "-master.volumeSizeLimitMB=64"],
-            stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+            [
+                str(WEED),
+                "server",
+                f"-dir={self.folder}",
+                "-ip=127.0.0.1",
+                "-ip.bind=127.0.0.1",
+                "-s3",
+                f"-s3.port={s3}",
+                f"-master.port={master}",
+                f"-volume.port={volume}",
+                f"-filer.port={filer}",
+                "-volume.max=0",
+                "-master.volumeSizeLimitMB=64",
+            ],
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while True:

@@ -15,8 +15,11 @@ from tests.factories import csrf_token, login, make_org, make_user
 
 async def test_oversize_body_is_refused_with_413(client: httpx.AsyncClient) -> None:
     token = await csrf_token(client)
-    response = await client.post("/login", content=b"a=" + b"x" * 2_000_000,
-                                 headers={"content-type": "application/x-www-form-urlencoded", "x-csrf-token": token})
+    response = await client.post(
+        "/login",
+        content=b"a=" + b"x" * 2_000_000,
+        headers={"content-type": "application/x-www-form-urlencoded", "x-csrf-token": token},
+    )
     assert response.status_code == 413
     assert "too large" in response.text
 
@@ -50,8 +53,10 @@ def _send_chunked_until_answered(base_url: str, most: int) -> tuple[bytes, int]:
     chunk = b"10000\r\n" + b"x" * 0x10000 + b"\r\n"
     sent = 0
     with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
-        sock.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                     b"Content-Type: application/x-www-form-urlencoded\r\n\r\n")
+        sock.sendall(
+            b"POST /login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n\r\n"
+        )
         try:
             while sent < most and not select.select([sock], [], [], 0)[0]:
                 sock.sendall(chunk)
@@ -61,12 +66,15 @@ def _send_chunked_until_answered(base_url: str, most: int) -> tuple[bytes, int]:
         return sock.recv(65536), sent
 
 
-@pytest.mark.parametrize("request_bytes", [
-    b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
-    b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello",
-    b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
-    b"GARBAGE\r\n\r\n",
-])
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello",
+        b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GARBAGE\r\n\r\n",
+    ],
+)
 async def test_malformed_http_gets_4xx_or_a_clean_close(base_url: str, request_bytes: bytes) -> None:
     answer = await raw_request(base_url, request_bytes)
     assert answer == b"" or answer.startswith(b"HTTP/1.1 4"), answer[:100]
@@ -86,8 +94,9 @@ async def test_forged_session_cookie_is_treated_as_anonymous(client: httpx.Async
 @pytest.mark.parametrize("body", [b"\xff\xfe\xfa", b"email=%ff%fe&password=x", b"email[]=a&email[]=b", b"=&&=="])
 async def test_garbage_login_forms_get_4xx(client: httpx.AsyncClient, body: bytes) -> None:
     token = await csrf_token(client)
-    response = await client.post("/login", content=body,
-                                 headers={"content-type": "application/x-www-form-urlencoded", "x-csrf-token": token})
+    response = await client.post(
+        "/login", content=body, headers={"content-type": "application/x-www-form-urlencoded", "x-csrf-token": token}
+    )
     assert 400 <= response.status_code < 500
     assert "Traceback" not in response.text
 

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from hexagone.core import blobs
-from hexagone.core.blobs import BlobError, BlobNotFound, BlobRef, BlobStore, BlobTooLarge, InvalidKey, Usage
-from hexagone.core.blobs import local, s3
+from hexagone.core.blobs import BlobError, BlobNotFound, BlobRef, BlobStore, BlobTooLarge, InvalidKey, Usage, local, s3
 from hexagone.core.blobs.s3 import PART_SIZE
 from hexagone.core.config import get_settings
 from tests.core.seaweed import SeaweedS3
@@ -178,13 +177,34 @@ async def test_usage_counts_whole_segments_under_a_prefix(store: BlobStore) -> N
     assert await store.usage() == Usage(count=3, bytes=9)
 
 
-@pytest.mark.parametrize("key", [
-    "", "/etc/passwd", "../escape", "org/../../escape", "org/./x", "org//x", "org/x/", ".hidden", "org/.tmp/x",
-    "a\\b", "a b", "é", "a\x00b", "org/x\n", "x" * 256, "/".join(["ab"] * 400),
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "/etc/passwd",
+        "../escape",
+        "org/../../escape",
+        "org/./x",
+        "org//x",
+        "org/x/",
+        ".hidden",
+        "org/.tmp/x",
+        "a\\b",
+        "a b",
+        "é",
+        "a\x00b",
+        "org/x\n",
+        "x" * 256,
+        "/".join(["ab"] * 400),
+    ],
+)
 async def test_keys_that_could_escape_or_collide_are_refused(store: BlobStore, key: str) -> None:
-    for operation in (lambda: store.put(b"x", key=key), lambda: store.get(key), lambda: store.exists(key),
-                      lambda: store.delete(key)):
+    for operation in (
+        lambda: store.put(b"x", key=key),
+        lambda: store.get(key),
+        lambda: store.exists(key),
+        lambda: store.delete(key),
+    ):
         with pytest.raises(InvalidKey):
             await operation()
 

@@ -151,8 +151,16 @@ async def test_fan_out_makes_one_job_per_matching_handler(monkeypatch: pytest.Mo
     marker = uuid.uuid4().hex
     since = utcnow()
     for channel in (f"test.probe.{marker}", f"test.elsewhere.{marker}"):
-        await events.fan_out(Claimed(id=uuid.uuid4(), kind=events.FAN_OUT_JOB, org_id=None, attempt=1, max_attempts=5,
-                                     payload={"channel": channel, "payload": {"marker": marker}}))
+        await events.fan_out(
+            Claimed(
+                id=uuid.uuid4(),
+                kind=events.FAN_OUT_JOB,
+                org_id=None,
+                attempt=1,
+                max_attempts=5,
+                payload={"channel": channel, "payload": {"marker": marker}},
+            )
+        )
     async with system_session() as db:
         rows = (await db.execute(select(Job).where(Job.kind == HANDLER_KIND, Job.created_at >= since))).scalars()
         mine = [job.payload for job in rows if job.payload["payload"] == {"marker": marker}]
@@ -194,7 +202,8 @@ async def test_module_handler_runs_once_as_a_job_of_the_server_that_knows_it(
 
 @pytest.mark.parametrize("backend", list(SERVERS))
 async def test_event_committed_in_a_server_reaches_a_subscriber_in_another_process(
-    probe_server: Callable[[str], Server], backend: str,
+    probe_server: Callable[[str], Server],
+    backend: str,
 ) -> None:
     server = probe_server(backend)
     marker = uuid.uuid4().hex

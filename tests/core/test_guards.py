@@ -22,9 +22,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import select
 from starlette.routing import Mount, Route
 
 from hexagone.app import create_app, load_registry
@@ -81,20 +81,56 @@ P, L, F, U, A = Outcome.PASS, Outcome.LOGIN, Outcome.FORBIDDEN, Outcome.UNAUTHEN
 # reach) and the subscription gate (anonymous callers under a module's prefix) answer
 # before any guard: see ``expected``.
 PAGE_GUARDS: dict[str, dict[Kind, Outcome]] = {
-    "login_required": {Kind.ANONYMOUS: L, Kind.USER: P, Kind.ADMIN: P, Kind.GUEST: Outcome.ADMITTED,
-                       **dict.fromkeys(TOKEN_KINDS, Outcome.TOKEN_REFUSED)},
-    "admin_required": {Kind.ANONYMOUS: L, Kind.USER: F, Kind.ADMIN: P, Kind.GUEST: F,
-                       **dict.fromkeys(TOKEN_KINDS, Outcome.TOKEN_REFUSED)},
-    "public": {Kind.ANONYMOUS: A, Kind.USER: A, Kind.ADMIN: A, Kind.GUEST: A,
-               **dict.fromkeys(TOKEN_KINDS, Outcome.TOKEN_REFUSED)},
+    "login_required": {
+        Kind.ANONYMOUS: L,
+        Kind.USER: P,
+        Kind.ADMIN: P,
+        Kind.GUEST: Outcome.ADMITTED,
+        **dict.fromkeys(TOKEN_KINDS, Outcome.TOKEN_REFUSED),
+    },
+    "admin_required": {
+        Kind.ANONYMOUS: L,
+        Kind.USER: F,
+        Kind.ADMIN: P,
+        Kind.GUEST: F,
+        **dict.fromkeys(TOKEN_KINDS, Outcome.TOKEN_REFUSED),
+    },
+    "public": {
+        Kind.ANONYMOUS: A,
+        Kind.USER: A,
+        Kind.ADMIN: A,
+        Kind.GUEST: A,
+        **dict.fromkeys(TOKEN_KINDS, Outcome.TOKEN_REFUSED),
+    },
 }
 API_GUARDS: dict[str, dict[Kind, Outcome]] = {
-    "current_principal": {Kind.ANONYMOUS: U, Kind.USER: P, Kind.ADMIN: P, Kind.GUEST: Outcome.ADMITTED,
-                          Kind.TOKEN_USER: P, Kind.TOKEN_ADMIN: P, Kind.TOKEN_INVALID: Outcome.TOKEN_INVALID},
-    "admin_principal": {Kind.ANONYMOUS: U, Kind.USER: F, Kind.ADMIN: P, Kind.GUEST: F,
-                        Kind.TOKEN_USER: F, Kind.TOKEN_ADMIN: P, Kind.TOKEN_INVALID: Outcome.TOKEN_INVALID},
-    "public": {Kind.ANONYMOUS: A, Kind.USER: A, Kind.ADMIN: A, Kind.GUEST: A,
-               Kind.TOKEN_USER: A, Kind.TOKEN_ADMIN: A, Kind.TOKEN_INVALID: Outcome.TOKEN_INVALID},
+    "current_principal": {
+        Kind.ANONYMOUS: U,
+        Kind.USER: P,
+        Kind.ADMIN: P,
+        Kind.GUEST: Outcome.ADMITTED,
+        Kind.TOKEN_USER: P,
+        Kind.TOKEN_ADMIN: P,
+        Kind.TOKEN_INVALID: Outcome.TOKEN_INVALID,
+    },
+    "admin_principal": {
+        Kind.ANONYMOUS: U,
+        Kind.USER: F,
+        Kind.ADMIN: P,
+        Kind.GUEST: F,
+        Kind.TOKEN_USER: F,
+        Kind.TOKEN_ADMIN: P,
+        Kind.TOKEN_INVALID: Outcome.TOKEN_INVALID,
+    },
+    "public": {
+        Kind.ANONYMOUS: A,
+        Kind.USER: A,
+        Kind.ADMIN: A,
+        Kind.GUEST: A,
+        Kind.TOKEN_USER: A,
+        Kind.TOKEN_ADMIN: A,
+        Kind.TOKEN_INVALID: Outcome.TOKEN_INVALID,
+    },
 }
 
 
@@ -111,8 +147,10 @@ class Target:
 
 def _guard_codes() -> dict[object, str]:
     """The code of each page decorator's wrapper: a guarded endpoint runs that code."""
+
     async def probe(*_args: Any) -> Any:
         return None
+
     return {guard(probe).__code__: guard.__name__ for guard in (login_required, admin_required)}
 
 
@@ -158,8 +196,9 @@ def _walk(routes: list[Any], prefix: str = "") -> Iterator[Target]:
             for context in iter_route_contexts(route.app.routes):
                 api_route = context.route
                 guard = _api_guard(api_route.dependant) if isinstance(api_route, APIRoute) else "public"
-                yield Target(_fill(prefix + route.path + context.path), _method(set(context.methods or ())), guard,
-                             True)
+                yield Target(
+                    _fill(prefix + route.path + context.path), _method(set(context.methods or ())), guard, True
+                )
         elif isinstance(route, Mount) and route.path != "/static":
             yield from _walk(list(route.routes), prefix + route.path)
         elif isinstance(route, Route):
@@ -174,8 +213,9 @@ def _module_names() -> set[str]:
 
 
 def _public_module_paths() -> set[str]:
-    return {path for module in load_registry() for route in module.public_routes
-            if (path := getattr(route, "path", None))}
+    return {
+        path for module in load_registry() for route in module.public_routes if (path := getattr(route, "path", None))
+    }
 
 
 def expected(target: Target, kind: Kind) -> Outcome:
@@ -241,9 +281,15 @@ class Caller:
         if self.user is None:
             return {}
         async with system_session() as db:
-            value, _row = await open_session(db, user_id=self.user.id, org_id=self.user.org_id, max_age=3600,
-                                             mfa_verified=self.kind is not Kind.MFA_PENDING, ip="127.0.0.1",
-                                             user_agent="test_guards")
+            value, _row = await open_session(
+                db,
+                user_id=self.user.id,
+                org_id=self.user.org_id,
+                max_age=3600,
+                mfa_verified=self.kind is not Kind.MFA_PENDING,
+                ip="127.0.0.1",
+                user_agent="test_guards",
+            )
             await db.commit()
         client.cookies.set(SESSION_COOKIE, value)
         return {}
@@ -266,9 +312,18 @@ async def api_token(user: TestUser) -> str:
     client = await make_app(TestOrg(id=user.org_id, name="", domain=""))
     token = new_token()
     async with system_session() as db:
-        db.add(OidcToken(org_id=user.org_id, oidc_client_id=client.id, user_id=user.id, family_id=uuid.uuid4(),
-                         access_digest=token_digest(token), scope="openid api", created_at=utcnow(),
-                         access_expires_at=utcnow() + timedelta(hours=1)))
+        db.add(
+            OidcToken(
+                org_id=user.org_id,
+                oidc_client_id=client.id,
+                user_id=user.id,
+                family_id=uuid.uuid4(),
+                access_digest=token_digest(token),
+                scope="openid api",
+                created_at=utcnow(),
+                access_expires_at=utcnow() + timedelta(hours=1),
+            )
+        )
         await db.commit()
     return token
 
@@ -292,8 +347,10 @@ async def test_every_guard_answers_every_kind_of_caller(base_url: str, kind: Kin
             response = await client.request(target.method, target.path, headers=headers)
             outcome = expected(target, kind)
             if not check(response, outcome):
-                wrong.append(f"{target}: expected {outcome}, got {response.status_code} "
-                             f"{response.headers.get('location', '')} {response.text[:80]!r}")
+                wrong.append(
+                    f"{target}: expected {outcome}, got {response.status_code} "
+                    f"{response.headers.get('location', '')} {response.text[:80]!r}"
+                )
     assert not wrong, "\n".join(wrong)
 
 
@@ -317,8 +374,11 @@ async def test_api_token_of_an_admin_creates_no_account_through_the_admin_pages(
     admin = await caller(Kind.TOKEN_ADMIN)
     email = f"{uuid.uuid4().hex[:10]}@elsewhere.test"
     async with httpx.AsyncClient(base_url=base_url) as client:
-        response = await client.post("/admin/users/new", headers=await admin.credentials(client),
-                                     data={"email": email, "display_name": "Intruder", "role": "admin"})
+        response = await client.post(
+            "/admin/users/new",
+            headers=await admin.credentials(client),
+            data={"email": email, "display_name": "Intruder", "role": "admin"},
+        )
     assert response.status_code == 401 and response.headers["www-authenticate"].startswith("Bearer")
     async with system_session() as db:
         assert await db.scalar(select(User.id).where(User.email == email)) is None

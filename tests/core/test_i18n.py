@@ -15,9 +15,7 @@ OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 
 def extracted_messages() -> dict[str | tuple[str, str], str]:
     found: dict[str | tuple[str, str], str] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
-        str(SRC), METHOD_MAP, options_map=OPTIONS
-    ):
+    for filename, lineno, message, _comments, _context in extract_from_dir(str(SRC), METHOD_MAP, options_map=OPTIONS):
         if message:
             found.setdefault(message if isinstance(message, str) else tuple(message[:2]), f"{filename}:{lineno}")
     return found

@@ -52,8 +52,9 @@ async def load(job_id: uuid.UUID) -> Job:
         return job
 
 
-def worker_for(kind: str, run: Callable[[Claimed], Awaitable[None]], *, backoff: Backoff = FAST,
-               **options: object) -> Worker:
+def worker_for(
+    kind: str, run: Callable[[Claimed], Awaitable[None]], *, backoff: Backoff = FAST, **options: object
+) -> Worker:
     handlers = Handlers()
     handlers.register(kind, run, backoff=backoff)
     return Worker(handlers, **options)  # type: ignore[arg-type]
@@ -185,8 +186,13 @@ async def test_worker_claims_only_the_kinds_it_has_handlers_for() -> None:
 
 def start_workers(mode: str, name: str, folder: Path, count: int, lease: float = 30) -> list[subprocess.Popen[bytes]]:
     processes = [
-        subprocess.Popen([sys.executable, "-m", "tests.core.jobs_worker_process", mode, name, str(folder), str(lease)],
-                         env=server_env(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.core.jobs_worker_process", mode, name, str(folder), str(lease)],
+            env=server_env(),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         for _ in range(count)
     ]
     deadline = time.monotonic() + 30
@@ -324,12 +330,15 @@ async def test_stopped_worker_gives_its_running_jobs_back_without_counting_the_a
     assert (job.status, job.attempts, job.locked_by) == (JobStatus.QUEUED, 0, None)
 
 
-@pytest.mark.parametrize(("args", "error"), [
-    (("", {}), ValueError),
-    (("x" * 101, {}), ValueError),
-    (("test.ok", {"when": object()}), TypeError),
-    (("test.ok", ["not", "a", "dict"]), TypeError),
-])
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (("", {}), ValueError),
+        (("x" * 101, {}), ValueError),
+        (("test.ok", {"when": object()}), TypeError),
+        (("test.ok", ["not", "a", "dict"]), TypeError),
+    ],
+)
 async def test_enqueue_refuses_bad_arguments_at_once(args: tuple, error: type[Exception]) -> None:
     async with system_session() as db:
         with pytest.raises(error):

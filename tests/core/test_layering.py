@@ -23,8 +23,11 @@ def imported_names(path: Path) -> set[str]:
 def test_core_imports_no_module() -> None:
     assert MODULES, "no module found under src/hexagone"
     offenders = {
-        str(path.relative_to(SRC)): sorted(n for n in imported_names(path)
-                                           if any(n == f"hexagone.{m}" or n.startswith(f"hexagone.{m}.") for m in MODULES))
+        str(path.relative_to(SRC)): sorted(
+            n
+            for n in imported_names(path)
+            if any(n == f"hexagone.{m}" or n.startswith(f"hexagone.{m}.") for m in MODULES)
+        )
         for path in (SRC / "core").rglob("*.py")
     }
     assert {k: v for k, v in offenders.items() if v} == {}
@@ -37,8 +40,10 @@ def test_modules_reach_each_other_only_through_service() -> None:
             for name in imported_names(path):
                 for other in MODULES:
                     prefix = f"hexagone.{other}"
-                    if other != module and (name == prefix or name.startswith(prefix + ".")) and not (
-                        name == f"{prefix}.service" or name.startswith(f"{prefix}.service.")
+                    if (
+                        other != module
+                        and (name == prefix or name.startswith(prefix + "."))
+                        and not (name == f"{prefix}.service" or name.startswith(f"{prefix}.service."))
                     ):
                         bad.setdefault(str(path.relative_to(SRC)), []).append(name)
     assert bad == {}

@@ -104,7 +104,10 @@ async def test_payload_uuids_and_datetimes_arrive_as_strings(bus: PubSub) -> Non
     async with bus.subscribe(name) as subscription:
         await bus.publish(name, {"id": ident, "at": when, "nested": {"list": [1, "é"]}})
         assert (await receive(subscription)).payload == {
-            "id": str(ident), "at": "2026-03-01T12:30:00+00:00", "nested": {"list": [1, "é"]}}
+            "id": str(ident),
+            "at": "2026-03-01T12:30:00+00:00",
+            "nested": {"list": [1, "é"]},
+        }
 
 
 async def test_slow_subscriber_loses_the_newest_messages_beyond_its_queue(

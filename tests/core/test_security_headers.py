@@ -8,7 +8,9 @@ import pytest
 from tests.factories import login, make_org, make_user
 
 
-@pytest.mark.parametrize("path", ["/login", "/healthz", "/does-not-exist", "/api/v1/openapi.json", "/static/dist/app.css"])
+@pytest.mark.parametrize(
+    "path", ["/login", "/healthz", "/does-not-exist", "/api/v1/openapi.json", "/static/dist/app.css"]
+)
 async def test_security_headers_are_on_every_response(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path)
     csp = response.headers["content-security-policy"]

@@ -26,7 +26,7 @@ async def test_org_session_queries_only_see_their_organisation() -> None:
 
 async def test_org_session_joins_are_scoped_too() -> None:
     org_a, org_b = await make_org(), await make_org()
-    alice, bob = await make_user(org_a), await make_user(org_b)
+    _alice, bob = await make_user(org_a), await make_user(org_b)
     await make_space(bob)
     async with org_session(org_a.id) as db:
         rows = (await db.execute(select(SpaceMember, User).join(User, User.id == SpaceMember.user_id))).all()

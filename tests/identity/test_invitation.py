@@ -26,8 +26,9 @@ async def invite(inviter: TestUser, space_id, email: str) -> str:  # type: ignor
 
 async def accept(client: httpx.AsyncClient, link: str, password: str = "Guest-password-123") -> httpx.Response:
     token = await csrf_token(client, link)
-    return await client.post(link, data={"name": "Guest Person", "password": password, "password_confirm": password,
-                                         "csrf_token": token})
+    return await client.post(
+        link, data={"name": "Guest Person", "password": password, "password_confirm": password, "csrf_token": token}
+    )
 
 
 async def test_invited_guest_accepts_and_sees_only_the_invited_space(client: httpx.AsyncClient) -> None:

@@ -27,8 +27,9 @@ async def test_login_with_wrong_password_is_refused_with_a_message(client: httpx
     org = await make_org()
     user = await make_user(org)
     token = await csrf_token(client)
-    response = await client.post("/login", data={"email": user.email, "password": "wrong-password!",
-                                                 "csrf_token": token})
+    response = await client.post(
+        "/login", data={"email": user.email, "password": "wrong-password!", "csrf_token": token}
+    )
     assert response.status_code == 400
     assert 'role="alert"' in response.text
     assert SESSION_COOKIE not in client.cookies
@@ -49,8 +50,9 @@ async def test_login_next_parameter_never_redirects_off_site(client: httpx.Async
     for evil in ("https://evil.test/", "//evil.test/x", "/\\evil.test", "javascript:alert(1)"):
         client.cookies.clear()
         token = await csrf_token(client)
-        response = await client.post("/login", data={"email": user.email, "password": user.password,
-                                                     "csrf_token": token, "next": evil})
+        response = await client.post(
+            "/login", data={"email": user.email, "password": user.password, "csrf_token": token, "next": evil}
+        )
         assert response.status_code == 303
         assert response.headers["location"] == "/", evil
 
@@ -103,7 +105,9 @@ async def test_login_failures_from_one_address_refuse_it_but_not_the_owner_elsew
         token = await csrf_token(attacker)
         statuses = []
         for _ in range(limit + 2):
-            r = await attacker.post("/login", data={"email": user.email, "password": "nope-nope-nope", "csrf_token": token})
+            r = await attacker.post(
+                "/login", data={"email": user.email, "password": "nope-nope-nope", "csrf_token": token}
+            )
             statuses.append(r.status_code)
         assert statuses == [400] * limit + [429, 429]
         # the attacker's address stays refused, even with the right password ...
@@ -114,4 +118,6 @@ async def test_login_failures_from_one_address_refuse_it_but_not_the_owner_elsew
         assert (await owner.get("/")).status_code == 200
     async with org_session(user.org_id) as db:
         throttled = await audit.search(db, action=audit.LOGIN_THROTTLED)
-    assert [(e.target_label, e.ip, e.details["limit"]) for e in throttled] == [(user.email, "127.0.0.2", "account_and_ip")] * 3
+    assert [(e.target_label, e.ip, e.details["limit"]) for e in throttled] == [
+        (user.email, "127.0.0.2", "account_and_ip")
+    ] * 3

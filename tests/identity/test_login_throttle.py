@@ -22,8 +22,11 @@ WRONG = "not-the-password"
 
 
 def settings(**limits: float) -> Settings:
-    base: dict[str, float] = {"login_max_failures_per_account_and_ip": 3, "login_max_failures_per_ip": 1000,
-                              "login_slowdown_after_failures": 1000}
+    base: dict[str, float] = {
+        "login_max_failures_per_account_and_ip": 3,
+        "login_max_failures_per_ip": 1000,
+        "login_slowdown_after_failures": 1000,
+    }
     return Settings(**{**base, **limits})
 
 
@@ -34,7 +37,7 @@ def address() -> str:
 
 
 async def attempt(limits: Settings, email: str, password: str, ip: str) -> str:
-    """"ok", "invalid" or "throttled", as the service answers."""
+    """ "ok", "invalid" or "throttled", as the service answers."""
     async with system_session() as db:
         try:
             await verify_credentials(db, limits, email=email, password=password, ip=ip, channel="imap")
@@ -55,7 +58,9 @@ async def test_failures_for_an_account_from_one_address_do_not_refuse_it_from_an
     limits = settings()
     user = await make_user(await make_org())
     attacker, owner = address(), address()
-    assert [await attempt(limits, user.email, WRONG, attacker) for _ in range(12)] == ["invalid"] * 3 + ["throttled"] * 9
+    assert [await attempt(limits, user.email, WRONG, attacker) for _ in range(12)] == ["invalid"] * 3 + [
+        "throttled"
+    ] * 9
     assert await attempt(limits, user.email, user.password, attacker) == "throttled"
     assert await attempt(limits, user.email, user.password, owner) == "ok"
 
@@ -77,7 +82,8 @@ async def test_failures_from_one_address_against_many_accounts_refuse_that_addre
     async with org_session(newcomer.org_id) as db:
         throttled = await audit.search(db, action=audit.LOGIN_THROTTLED)
     assert [(e.target_label, e.ip, e.details) for e in throttled] == [
-        (newcomer.email, shared, {"channel": "imap", "limit": "ip"})]
+        (newcomer.email, shared, {"channel": "imap", "limit": "ip"})
+    ]
 
 
 async def test_failures_from_everywhere_slow_unknown_devices_down_but_not_known_ones() -> None:
@@ -105,8 +111,15 @@ async def test_a_browser_signed_in_to_the_account_is_not_slowed_down_by_failures
         assert await attempt(limits, user.email, WRONG, address()) == "invalid"
     started = time.monotonic()
     async with system_session() as db:
-        await login(db, limits, email=user.email, password=user.password, ip=address(), user_agent="",
-                    current_token=earlier.session_token)
+        await login(
+            db,
+            limits,
+            email=user.email,
+            password=user.password,
+            ip=address(),
+            user_agent="",
+            current_token=earlier.session_token,
+        )
     assert time.monotonic() - started < 2.0
 
 

@@ -21,14 +21,17 @@ async def enrol(client: httpx.AsyncClient) -> tuple[str, list[str]]:
     secret = SECRET_RE.search(page.text)
     assert secret, page.text[:1000]
     token = await csrf_token(client, "/account/mfa")
-    done = await client.post("/account/mfa", data={"action": "confirm", "code": pyotp.TOTP(secret.group(1)).now(),
-                                                  "csrf_token": token})
+    done = await client.post(
+        "/account/mfa", data={"action": "confirm", "code": pyotp.TOTP(secret.group(1)).now(), "csrf_token": token}
+    )
     assert done.status_code == 200
     codes = CODE_RE.findall(done.text)
     return secret.group(1), codes
 
 
-async def test_mfa_enrolment_with_right_code_turns_it_on_and_shows_ten_recovery_codes(client: httpx.AsyncClient) -> None:
+async def test_mfa_enrolment_with_right_code_turns_it_on_and_shows_ten_recovery_codes(
+    client: httpx.AsyncClient,
+) -> None:
     user = await make_user(await make_org())
     await login(client, user)
     _secret, codes = await enrol(client)
@@ -97,7 +100,8 @@ async def test_mfa_cannot_be_turned_off_when_the_org_requires_it(client: httpx.A
 
 
 async def test_second_factor_gives_a_new_session_cookie_and_the_password_step_one_stops_working(
-        base_url: str, client: httpx.AsyncClient) -> None:
+    base_url: str, client: httpx.AsyncClient
+) -> None:
     user = await make_user(await make_org(), mfa=True)
     await login(client, user, second_factor=False)
     pending = client.cookies[SESSION_COOKIE]

@@ -26,13 +26,15 @@ async def test_password_reset_link_changes_the_password_once(client: httpx.Async
     assert (await client.get(link.group(1))).status_code == 200
     token = await csrf_token(client, link.group(1))
     new_password = "A-brand-new-password-42"
-    changed = await client.post(link.group(1), data={"password": new_password, "password_confirm": new_password,
-                                                     "csrf_token": token})
+    changed = await client.post(
+        link.group(1), data={"password": new_password, "password_confirm": new_password, "csrf_token": token}
+    )
     assert changed.status_code == 200
     user.password = new_password
     await login(client, user)
-    reused = await client.post(link.group(1), data={"password": new_password, "password_confirm": new_password,
-                                                    "csrf_token": token})
+    reused = await client.post(
+        link.group(1), data={"password": new_password, "password_confirm": new_password, "csrf_token": token}
+    )
     assert reused.status_code == 404
 
 
@@ -48,8 +50,9 @@ async def test_password_reset_with_short_password_is_refused(client: httpx.Async
     link = LINK_RE.search((await outbox_for(user.email))[0].body)
     assert link
     token = await csrf_token(client, link.group(1))
-    response = await client.post(link.group(1), data={"password": "short", "password_confirm": "short",
-                                                      "csrf_token": token})
+    response = await client.post(
+        link.group(1), data={"password": "short", "password_confirm": "short", "csrf_token": token}
+    )
     assert response.status_code == 400
     assert 'role="alert"' in response.text
 

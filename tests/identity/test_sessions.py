@@ -14,8 +14,10 @@ SESSION_ID_RE = re.compile(r'name="session_id" value="([0-9a-f-]{36})"')
 
 async def test_sessions_page_lists_each_device_and_revokes_one(base_url: str) -> None:
     user = await make_user(await make_org())
-    async with httpx.AsyncClient(base_url=base_url, headers={"user-agent": "Laptop"}) as laptop, \
-            httpx.AsyncClient(base_url=base_url, headers={"user-agent": "Phone"}) as phone:
+    async with (
+        httpx.AsyncClient(base_url=base_url, headers={"user-agent": "Laptop"}) as laptop,
+        httpx.AsyncClient(base_url=base_url, headers={"user-agent": "Phone"}) as phone,
+    ):
         await login(laptop, user)
         await login(phone, user)
         page = await laptop.get("/account/sessions")
@@ -45,8 +47,11 @@ async def test_sessions_sign_out_all_others_keeps_the_current_one(base_url: str)
 async def test_revoking_another_users_session_id_does_nothing(base_url: str) -> None:
     org = await make_org()
     victim, attacker = await make_user(org), await make_user(org)
-    async with httpx.AsyncClient(base_url=base_url) as v, httpx.AsyncClient(base_url=base_url) as a, \
-            httpx.AsyncClient(base_url=base_url) as v2:
+    async with (
+        httpx.AsyncClient(base_url=base_url) as v,
+        httpx.AsyncClient(base_url=base_url) as a,
+        httpx.AsyncClient(base_url=base_url) as v2,
+    ):
         await login(v, victim)
         await login(a, attacker)
         await login(v2, victim)  # a second session, so the victim's page lists one to revoke
@@ -62,8 +67,9 @@ async def home_status(base_url: str, cookie: str) -> int:
         return (await browser.get("/")).status_code
 
 
-async def test_signing_in_again_in_the_same_browser_revokes_the_earlier_session(base_url: str,
-                                                                                  client: httpx.AsyncClient) -> None:
+async def test_signing_in_again_in_the_same_browser_revokes_the_earlier_session(
+    base_url: str, client: httpx.AsyncClient
+) -> None:
     org = await make_org()
     user, other = await make_user(org), await make_user(org)
     await login(client, user)
@@ -76,13 +82,19 @@ async def test_signing_in_again_in_the_same_browser_revokes_the_earlier_session(
     # the same browser signs in as someone else: that session ends too
     response = await client.post("/login", data={"email": other.email, "password": other.password, "csrf_token": token})
     assert response.status_code == 303
-    assert [await home_status(base_url, c) for c in (earlier, later, response.cookies[SESSION_COOKIE])] == [303, 303, 200]
+    assert [await home_status(base_url, c) for c in (earlier, later, response.cookies[SESSION_COOKIE])] == [
+        303,
+        303,
+        200,
+    ]
 
 
 async def test_failed_sign_in_keeps_the_browser_session(client: httpx.AsyncClient) -> None:
     user = await make_user(await make_org())
     await login(client, user)
     token = await csrf_token(client, "/")
-    response = await client.post("/login", data={"email": user.email, "password": "not-the-password", "csrf_token": token})
+    response = await client.post(
+        "/login", data={"email": user.email, "password": "not-the-password", "csrf_token": token}
+    )
     assert response.status_code == 400
     assert (await client.get("/")).status_code == 200

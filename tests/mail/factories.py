@@ -4,9 +4,9 @@ standard library's ``email`` package, delivered through the real store."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -25,10 +25,17 @@ async def make_mail_user(org: TestOrg | None = None, **kwargs: object) -> TestUs
     return await make_user(org or await make_mail_org(), **kwargs)  # type: ignore[arg-type]
 
 
-def make_message(*, sender: str = "someone@example.net", to: str = "nobody@example.org", subject: str | None = None,
-                 body: str = "Bonjour,\n\nceci est un message de test.\n", message_id: str | None = None,
-                 in_reply_to: str | None = None, date: datetime | None = None,
-                 attachments: tuple[tuple[str, bytes, str], ...] = ()) -> bytes:
+def make_message(
+    *,
+    sender: str = "someone@example.net",
+    to: str = "nobody@example.org",
+    subject: str | None = None,
+    body: str = "Bonjour,\n\nceci est un message de test.\n",
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+    date: datetime | None = None,
+    attachments: tuple[tuple[str, bytes, str], ...] = (),
+) -> bytes:
     """An RFC 5322 message as bytes (CRLF line ends, as on the wire)."""
     msg = EmailMessage()
     msg["From"] = sender
@@ -57,8 +64,9 @@ async def folder_of(user: TestUser, name: str = "INBOX") -> Folder:
         return folder
 
 
-async def deliver(user: TestUser, raw: bytes | None = None, *, folder: str = "INBOX", flags: tuple[str, ...] = (),
-                  **message: object) -> Message:
+async def deliver(
+    user: TestUser, raw: bytes | None = None, *, folder: str = "INBOX", flags: tuple[str, ...] = (), **message: object
+) -> Message:
     """Put a message in one of ``user``'s folders through the store, as a delivery would."""
     target = await folder_of(user, folder)
     async with org_session(user.org_id) as db:
@@ -72,4 +80,6 @@ async def deliver(user: TestUser, raw: bytes | None = None, *, folder: str = "IN
 async def messages_in(user: TestUser, folder: str = "INBOX") -> list[Message]:
     target = await folder_of(user, folder)
     async with system_session() as db:
-        return list((await db.execute(select(Message).where(Message.folder_id == target.id).order_by(Message.uid))).scalars())
+        return list(
+            (await db.execute(select(Message).where(Message.folder_id == target.id).order_by(Message.uid))).scalars()
+        )

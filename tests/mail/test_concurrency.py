@@ -53,8 +53,9 @@ async def quota_drift(user: TestUser) -> int:
     """The mailbox's recorded use minus the sizes of the messages it holds (0 when exact)."""
     async with system_session() as db:
         mailbox = (await db.execute(select(Mailbox).where(Mailbox.user_id == user.id))).scalar_one()
-        held = (await db.execute(select(func.coalesce(func.sum(Message.size), 0))
-                                 .where(Message.mailbox_id == mailbox.id))).scalar_one()
+        held = (
+            await db.execute(select(func.coalesce(func.sum(Message.size), 0)).where(Message.mailbox_id == mailbox.id))
+        ).scalar_one()
         return mailbox.used_bytes - held
 
 
@@ -81,13 +82,15 @@ async def copy_all(user: TestUser, source_id: uuid.UUID, target_name: str) -> li
         return pairs
 
 
-async def store_all(user: TestUser, folder_id: uuid.UUID, flags: list[str], mode: str = "add",
-                    unchanged_since: int | None = None) -> tuple[list[Message], list[Message]]:
+async def store_all(
+    user: TestUser, folder_id: uuid.UUID, flags: list[str], mode: str = "add", unchanged_since: int | None = None
+) -> tuple[list[Message], list[Message]]:
     async with org_session(user.org_id, write=True) as db:
         folder = await db.get(Folder, folder_id)
         assert folder is not None
-        result = await store.store_flags(db, folder, await store.messages_by_uid(db, folder), flags, mode,
-                                         unchanged_since=unchanged_since)
+        result = await store.store_flags(
+            db, folder, await store.messages_by_uid(db, folder), flags, mode, unchanged_since=unchanged_since
+        )
         await db.commit()
         return result
 
@@ -118,11 +121,15 @@ async def test_move_racing_move_of_the_same_messages_lands_each_in_exactly_one_f
     inbox = await folder_of(user)
     for _ in range(ROUNDS):
         sent = {m.message_id for m in await deliver_many(user)}
-        first, second = await race(lambda: move_all(user, inbox.id, "Archive"),
-                                   lambda: move_all(user, inbox.id, "Junk"))
+        first, second = await race(
+            lambda: move_all(user, inbox.id, "Archive"), lambda: move_all(user, inbox.id, "Junk")
+        )
         assert len(first) + len(second) == MESSAGES
-        landed = [m.message_id for m in await messages_in(user, "Archive") + await messages_in(user, "Junk")
-                  if m.message_id in sent]
+        landed = [
+            m.message_id
+            for m in await messages_in(user, "Archive") + await messages_in(user, "Junk")
+            if m.message_id in sent
+        ]
         assert sorted(landed) == sorted(sent) and await messages_in(user) == []
         assert await quota_drift(user) == 0
 
@@ -172,8 +179,10 @@ async def test_store_unchangedsince_racing_store_lets_only_one_change_each_messa
     await deliver_many(user)
     for round_ in range(ROUNDS):
         since = max(m.modseq for m in await messages_in(user))
-        first, second = await race(lambda: store_all(user, inbox.id, [f"$a{round_}"], unchanged_since=since),
-                                   lambda: store_all(user, inbox.id, [f"$b{round_}"], unchanged_since=since))
+        first, second = await race(
+            lambda: store_all(user, inbox.id, [f"$a{round_}"], unchanged_since=since),
+            lambda: store_all(user, inbox.id, [f"$b{round_}"], unchanged_since=since),
+        )
         (changed_first, refused_first), (changed_second, refused_second) = first, second
         assert sorted([len(changed_first), len(changed_second)]) == [0, MESSAGES]
         assert sorted([len(refused_first), len(refused_second)]) == [0, MESSAGES]
@@ -186,8 +195,9 @@ async def test_store_racing_expunge_of_the_same_messages_answers_cleanly() -> No
     inbox = await folder_of(user)
     for round_ in range(ROUNDS):
         await deliver_many(user, flags=("\\Deleted",))
-        (changed, _), removed = await race(lambda: store_all(user, inbox.id, [f"$k{round_}"]),
-                                           lambda: expunge(user, inbox.id))
+        (changed, _), removed = await race(
+            lambda: store_all(user, inbox.id, [f"$k{round_}"]), lambda: expunge(user, inbox.id)
+        )
         assert len(removed) == MESSAGES and len(changed) in (0, MESSAGES)
         assert await messages_in(user) == [] and await quota_drift(user) == 0
 
@@ -208,8 +218,12 @@ async def test_append_racing_expunge_never_deadlocks() -> None:
     inbox = await folder_of(user)
     for _ in range(ROUNDS * 2):
         await deliver_many(user, 2, flags=("\\Deleted",))
-        await race(lambda: append(user, inbox.id), lambda: expunge(user, inbox.id),
-                   lambda: append(user, inbox.id), lambda: expunge(user, inbox.id))
+        await race(
+            lambda: append(user, inbox.id),
+            lambda: expunge(user, inbox.id),
+            lambda: append(user, inbox.id),
+            lambda: expunge(user, inbox.id),
+        )
     assert await quota_drift(user) == 0
 
 
@@ -219,9 +233,12 @@ async def test_delivery_racing_expunge_never_deadlocks() -> None:
     inbox, other_inbox = await folder_of(user), await folder_of(other)
     for _ in range(ROUNDS * 2):
         await deliver_many(user, 2, flags=("\\Deleted",))
-        await race(lambda: store.deliver(user.org_id, [inbox.id], make_message()), lambda: expunge(user, inbox.id),
-                   lambda: store.deliver(other.org_id, [other_inbox.id], make_message()),
-                   lambda: expunge(user, inbox.id))
+        await race(
+            lambda: store.deliver(user.org_id, [inbox.id], make_message()),
+            lambda: expunge(user, inbox.id),
+            lambda: store.deliver(other.org_id, [other_inbox.id], make_message()),
+            lambda: expunge(user, inbox.id),
+        )
     assert len(await messages_in(user)) == ROUNDS * 2 and await quota_drift(user) == 0
     assert len(await messages_in(other)) == ROUNDS * 2 and await quota_drift(other) == 0
 
@@ -231,8 +248,10 @@ async def test_deliveries_to_several_inboxes_in_opposite_orders_never_deadlock()
     first, second = await make_mail_user(org), await make_mail_user(org)
     inboxes = [(await folder_of(first)).id, (await folder_of(second)).id]
     for _ in range(ROUNDS):
-        await race(lambda: store.deliver(first.org_id, inboxes, make_message()),
-                   lambda: store.deliver(first.org_id, inboxes[::-1], make_message()))
+        await race(
+            lambda: store.deliver(first.org_id, inboxes, make_message()),
+            lambda: store.deliver(first.org_id, inboxes[::-1], make_message()),
+        )
     assert len(await messages_in(first)) == len(await messages_in(second)) == ROUNDS * 2
 
 
@@ -285,8 +304,11 @@ async def test_imap_move_racing_move_lands_each_message_in_exactly_one_folder(se
         for _, untagged_ok in replies:  # the session left with nothing to move names no UIDs
             for text in untagged_ok:
                 assert b"COPYUID" not in text or re.match(rb"\[COPYUID \d+ [\d:,]+ [\d:,]+\]", text), text
-        landed = [m.message_id for m in await messages_in(user, "Archive") + await messages_in(user, "Junk")
-                  if m.message_id in sent]
+        landed = [
+            m.message_id
+            for m in await messages_in(user, "Archive") + await messages_in(user, "Junk")
+            if m.message_id in sent
+        ]
         assert sorted(landed) == sorted(sent) and await quota_drift(user) == 0
 
 
@@ -294,9 +316,13 @@ async def test_imap_store_racing_store_keeps_both_keywords(server: Server) -> No
     user = await make_mail_user()
     await deliver_many(user)
     for round_ in range(2):
-        replies = await asyncio.to_thread(imap_race, server, user,
-                                          lambda c: c.uid("STORE", "1:*", "+FLAGS.SILENT", f"($a{round_})"),
-                                          lambda c: c.uid("STORE", "1:*", "+FLAGS.SILENT", f"($b{round_})"))
+        replies = await asyncio.to_thread(
+            imap_race,
+            server,
+            user,
+            lambda c: c.uid("STORE", "1:*", "+FLAGS.SILENT", f"($a{round_})"),
+            lambda c: c.uid("STORE", "1:*", "+FLAGS.SILENT", f"($b{round_})"),
+        )
         assert [status for status, _ in replies] == ["OK", "OK"]
         for message in await messages_in(user):
             assert {f"$a{round_}", f"$b{round_}"} <= set(message.keywords)
@@ -306,8 +332,12 @@ async def test_imap_store_racing_expunge_answers_ok_to_both(server: Server) -> N
     user = await make_mail_user()
     for round_ in range(3):
         await deliver_many(user, flags=("\\Deleted",))
-        replies = await asyncio.to_thread(imap_race, server, user,
-                                          lambda c: c.uid("STORE", "1:*", "+FLAGS.SILENT", f"($k{round_})"),
-                                          lambda c: c.expunge())
+        replies = await asyncio.to_thread(
+            imap_race,
+            server,
+            user,
+            lambda c: c.uid("STORE", "1:*", "+FLAGS.SILENT", f"($k{round_})"),
+            lambda c: c.expunge(),
+        )
         assert [status for status, _ in replies] == ["OK", "OK"]
         assert await messages_in(user) == [] and await quota_drift(user) == 0

@@ -36,7 +36,7 @@ def test_mime_corpus_message_parses_into_json_with_consistent_offsets(path: Path
     raw = path.read_bytes()
     parsed = mime.parse(raw)
     json.dumps(parsed.structure), json.dumps(parsed.envelope)
-    assert parsed.header == raw[:parsed.structure["body_start"]]
+    assert parsed.header == raw[: parsed.structure["body_start"]]
 
     def check(node: dict, start: int, end: int) -> None:
         assert start <= node["header_start"] <= node["body_start"] <= node["end"] <= end
@@ -65,8 +65,11 @@ def _reference_leaves(part: email.message.Message) -> list[email.message.Message
 
 
 def _our_leaves(node: dict) -> list[dict]:
-    return [leaf for top in mime.leaves(node)
-            for leaf in (_our_leaves(top["message"]) if "message" in top and top["subtype"] == "rfc822" else [top])]
+    return [
+        leaf
+        for top in mime.leaves(node)
+        for leaf in (_our_leaves(top["message"]) if "message" in top and top["subtype"] == "rfc822" else [top])
+    ]
 
 
 WELL_FORMED = [p for p in CORPUS_FILES if "malformed" not in p.parts and _well_formed(p)]
@@ -91,8 +94,11 @@ def test_mime_leaves_match_the_standard_library(path: Path) -> None:
 
 
 def test_mime_attachment_and_text_are_found() -> None:
-    raw = make_message(subject="=?utf-8?q?R=C3=A9union?=", body="Ordre du jour\n",
-                       attachments=(("compte-rendu.pdf", b"%PDF-1.4 test", "application/pdf"),))
+    raw = make_message(
+        subject="=?utf-8?q?R=C3=A9union?=",
+        body="Ordre du jour\n",
+        attachments=(("compte-rendu.pdf", b"%PDF-1.4 test", "application/pdf"),),
+    )
     parsed = mime.parse(raw)
     assert parsed.has_attachments
     assert "Ordre du jour" in parsed.text
@@ -106,12 +112,27 @@ def test_mime_reply_headers_are_kept_for_threading() -> None:
     assert (parsed.message_id, parsed.in_reply_to, parsed.references) == ("<b@x>", "<a@x>", ["<a@x>"])
 
 
-_header_line = st.builds(lambda k, v: k + b": " + v, st.sampled_from([b"Content-Type", b"Subject", b"From", b"To",
-                                                                      b"Content-Transfer-Encoding", b"X-Test"]),
-                         st.binary(max_size=80))
-_chunks = st.one_of(st.binary(max_size=200), st.sampled_from([b"\r\n", b"\n\n", b"--b\r\n", b"--b--\r\n",
-                    b"Content-Type: multipart/mixed; boundary=b\r\n", b"Content-Type: message/rfc822\r\n\r\n",
-                    b"=?utf-8?b?w6k=?=", b"\xff\xfe\x00"]), _header_line)
+_header_line = st.builds(
+    lambda k, v: k + b": " + v,
+    st.sampled_from([b"Content-Type", b"Subject", b"From", b"To", b"Content-Transfer-Encoding", b"X-Test"]),
+    st.binary(max_size=80),
+)
+_chunks = st.one_of(
+    st.binary(max_size=200),
+    st.sampled_from(
+        [
+            b"\r\n",
+            b"\n\n",
+            b"--b\r\n",
+            b"--b--\r\n",
+            b"Content-Type: multipart/mixed; boundary=b\r\n",
+            b"Content-Type: message/rfc822\r\n\r\n",
+            b"=?utf-8?b?w6k=?=",
+            b"\xff\xfe\x00",
+        ]
+    ),
+    _header_line,
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -157,9 +178,11 @@ def _single(content_type: bytes, body: bytes, encoding: bytes = b"8bit") -> byte
 
 def _base64_attachment(size: int) -> bytes:
     lines = _fill(base64.b64encode(bytes(range(256)) * 3)[:76] + b"\r\n", size)
-    return (_HEAD + b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n'
-            b'Voici.\r\n--b1\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="a.pdf"\r\n'
-            b"Content-Transfer-Encoding: base64\r\n\r\n" + lines + b"--b1--\r\n")
+    return (
+        _HEAD + b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n'
+        b'Voici.\r\n--b1\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="a.pdf"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + lines + b"--b1--\r\n"
+    )
 
 
 def _many_parts(size: int, count: int = 10_000) -> bytes:
@@ -169,14 +192,20 @@ def _many_parts(size: int, count: int = 10_000) -> bytes:
 
 LARGE_SHAPES = {
     "base64-attachment": lambda: _base64_attachment(LARGE),
-    "quoted-printable-text": lambda: _single(b"text/plain; charset=utf-8", quopri.encodestring(
-        _fill(_PROSE + b"\n", LARGE // 2)).replace(b"\n", b"\r\n"), b"quoted-printable"),
+    "quoted-printable-text": lambda: _single(
+        b"text/plain; charset=utf-8",
+        quopri.encodestring(_fill(_PROSE + b"\n", LARGE // 2)).replace(b"\n", b"\r\n"),
+        b"quoted-printable",
+    ),
     "8bit-text": lambda: _single(b"text/plain; charset=utf-8", _fill(_PROSE + b"\r\n", LARGE)),
-    "html": lambda: _single(b"text/html; charset=utf-8", _fill(b"<div><b>" + _PROSE + b"</b><style>p{}</style></div>", LARGE)),
+    "html": lambda: _single(
+        b"text/html; charset=utf-8", _fill(b"<div><b>" + _PROSE + b"</b><style>p{}</style></div>", LARGE)
+    ),
     "thousands-of-parts": lambda: _many_parts(LARGE),
     "nul-bytes": lambda: _single(b"text/plain", _fill(b"\x00" * 40 + _PROSE + b"\r\n", LARGE)),
-    "boundary-never-found": lambda: _HEAD + b'Content-Type: multipart/mixed; boundary="jamais"\r\n\r\n'
-                                    + _fill(_PROSE + b"\r\n", LARGE),
+    "boundary-never-found": lambda: (
+        _HEAD + b'Content-Type: multipart/mixed; boundary="jamais"\r\n\r\n' + _fill(_PROSE + b"\r\n", LARGE)
+    ),
     "header-without-end": lambda: _HEAD + _fill(b"X-Filler: " + _PROSE + b"\r\n", LARGE),
 }
 
@@ -202,7 +231,7 @@ def test_mime_parse_of_a_large_message_holds_less_than_half_its_size(shape: str)
     parsed = mime.parse(raw)
     assert peak < len(raw) / 2, f"{peak / MIB:.1f} MiB for {len(raw) / MIB:.1f} MiB"
     assert parsed.subject == "gros"
-    assert parsed.header == raw[:parsed.structure["body_start"]]
+    assert parsed.header == raw[: parsed.structure["body_start"]]
 
 
 @pytest.mark.parametrize("encoding", ["8bit", "quoted-printable", "base64"])
@@ -218,15 +247,15 @@ def test_mime_text_of_a_huge_part_is_its_first_characters(encoding: str) -> None
     parsed = mime.parse(raw)
     expected = mime.part_text(raw, parsed.structure)  # the whole part, decoded
     assert expected.replace("\r\n", "\n") == text
-    assert parsed.text == expected[:mime.TEXT_LIMIT]
-    assert parsed.preview == " ".join(expected[:mime.PREVIEW_LENGTH * 2].split())[:mime.PREVIEW_LENGTH]
+    assert parsed.text == expected[: mime.TEXT_LIMIT]
+    assert parsed.preview == " ".join(expected[: mime.PREVIEW_LENGTH * 2].split())[: mime.PREVIEW_LENGTH]
 
 
 def test_mime_text_of_thousands_of_parts_joins_the_first_ones() -> None:
     raw = _many_parts(4 * MIB, count=4000)
     parsed = mime.parse(raw)
     part_text = _fill(_PROSE + b"\r\n", MIB // 1000).decode()
-    assert parsed.text == "\n".join([part_text] * 4000)[:mime.TEXT_LIMIT]
+    assert parsed.text == "\n".join([part_text] * 4000)[: mime.TEXT_LIMIT]
 
 
 def test_mime_header_without_end_is_stored_whole_and_read_up_to_the_limit() -> None:
@@ -257,7 +286,11 @@ def test_mime_decoding_a_large_attachment_holds_less_than_twice_its_size() -> No
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(st.sampled_from([b"QUJD", b"RA", b"=", b"==", b"\r\n", b"\n", b"\r", b"*", b" ", b"-", b"w6k"]), max_size=20))
+@given(
+    st.lists(
+        st.sampled_from([b"QUJD", b"RA", b"=", b"==", b"\r\n", b"\n", b"\r", b"*", b" ", b"-", b"w6k"]), max_size=20
+    )
+)
 def test_mime_base64_is_decoded_as_email_decodes_it(pieces: list[bytes]) -> None:
     body = b"".join(pieces)
     raw = b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" + body
@@ -274,8 +307,28 @@ def test_mime_text_with_a_lone_surrogate_in_utf7_is_stored_with_a_replacement() 
 # --- tags out of HTML ------------------------------------------------------------------------
 
 _TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
-_html_atoms = st.sampled_from(["<", ">", "<script>", "</script>", "<STYLE x>", "</style >", "</Style\n>", "<ſcript>",
-                               "</ſcript>", "</script", "<scripts>", "a", " ", "\n", "<b>", "</b>", "<style", "é"])
+_html_atoms = st.sampled_from(
+    [
+        "<",
+        ">",
+        "<script>",
+        "</script>",
+        "<STYLE x>",
+        "</style >",
+        "</Style\n>",
+        "<ſcript>",
+        "</ſcript>",
+        "</script",
+        "<scripts>",
+        "a",
+        " ",
+        "\n",
+        "<b>",
+        "</b>",
+        "<style",
+        "é",
+    ]
+)
 
 
 @settings(max_examples=2000, deadline=None)

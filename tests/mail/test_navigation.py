@@ -19,8 +19,9 @@ async def test_admin_console_has_a_mail_tab_and_mail_admin_highlights_administra
     assert 'href="/mail/" aria-current="page"' not in mail_admin
 
 
-async def test_guest_navigation_has_no_mail_entry_but_members_have_one(client: httpx.AsyncClient,
-                                                                      base_url: str) -> None:
+async def test_guest_navigation_has_no_mail_entry_but_members_have_one(
+    client: httpx.AsyncClient, base_url: str
+) -> None:
     org = await make_mail_org()
     guest, member = await make_mail_user(org, role="guest"), await make_mail_user(org)
     await login(client, guest)

@@ -63,8 +63,9 @@ def imap_login(server: Server, email: str, password: str, source: str | None = N
 
 def smtp_login(server: Server, email: str, password: str, source: str | None = None) -> tuple[int, float]:
     """The reply code of AUTH on submission and how long it took."""
-    with smtplib.SMTP("127.0.0.1", server.submission_port, timeout=TIMEOUT,
-                      source_address=(source or next(_addresses), 0)) as client:
+    with smtplib.SMTP(
+        "127.0.0.1", server.submission_port, timeout=TIMEOUT, source_address=(source or next(_addresses), 0)
+    ) as client:
         client.ehlo()
         started = time.perf_counter()
         try:
@@ -136,7 +137,14 @@ async def test_imap_failures_from_one_address_leave_the_owner_in_from_another(ma
     assert imap_login(mail_server, user.email, user.password)[0] == "OK"
     assert smtp_login(mail_server, user.email, user.password)[0] == 235
     async with org_session(user.org_id) as db:
-        throttled = list((await db.execute(select(AuditEntry).where(
-            AuditEntry.action == LOGIN_THROTTLED, AuditEntry.target_label == user.email))).scalars())
+        throttled = list(
+            (
+                await db.execute(
+                    select(AuditEntry).where(
+                        AuditEntry.action == LOGIN_THROTTLED, AuditEntry.target_label == user.email
+                    )
+                )
+            ).scalars()
+        )
     assert len(throttled) == 3 and {e.ip for e in throttled} == {attacker}
     assert all(e.details == {"channel": "imap", "limit": "account_and_ip"} for e in throttled)

@@ -37,7 +37,9 @@ async def test_store_flags_set_add_remove_bump_modseq_only_when_changed() -> Non
         modseq = message.modseq
         changed, _ = await store.store_flags(db, folder, [message], ["\\Seen"], "add")
         assert changed == [] and message.modseq == modseq
-        changed, refused = await store.store_flags(db, folder, [message], ["\\Flagged"], "add", unchanged_since=modseq - 1)
+        changed, refused = await store.store_flags(
+            db, folder, [message], ["\\Flagged"], "add", unchanged_since=modseq - 1
+        )
         assert refused == [message] and changed == []
         await store.store_flags(db, folder, [message], ["$Label1"], "remove")
         assert store.flags_of(message) == ["\\Seen"]

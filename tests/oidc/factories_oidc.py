@@ -31,24 +31,35 @@ class OidcApp:
     redirect_uri: str = REDIRECT_URI
 
 
-async def make_app(org: TestOrg, *, public: bool = False, scopes: tuple[str, ...] = tuple(SCOPES),
-                   name: str | None = None) -> OidcApp:
+async def make_app(
+    org: TestOrg, *, public: bool = False, scopes: tuple[str, ...] = tuple(SCOPES), name: str | None = None
+) -> OidcApp:
     async with system_session() as db:
         registered = await service.register_client(
-            db, None, org_id=org.id, name=name or unique("App "), redirect_uris=[REDIRECT_URI],
-            post_logout_redirect_uris=[LOGOUT_URI], scopes=scopes, confidential=not public,
+            db,
+            None,
+            org_id=org.id,
+            name=name or unique("App "),
+            redirect_uris=[REDIRECT_URI],
+            post_logout_redirect_uris=[LOGOUT_URI],
+            scopes=scopes,
+            confidential=not public,
         )
         await db.commit()
-        return OidcApp(id=registered.client.id, org_id=org.id, client_id=registered.client.client_id,
-                       secret=registered.secret)
+        return OidcApp(
+            id=registered.client.id, org_id=org.id, client_id=registered.client.client_id, secret=registered.secret
+        )
 
 
-def relying_party(base_url: str, app: OidcApp, *, scope: str = ALL_SCOPES, secret: str | None = None,
-                  auth_method: str | None = None) -> StarletteOAuth2App:
+def relying_party(
+    base_url: str, app: OidcApp, *, scope: str = ALL_SCOPES, secret: str | None = None, auth_method: str | None = None
+) -> StarletteOAuth2App:
     """An application configured the usual way: from the discovery URL."""
     method = auth_method or ("none" if app.secret is None else "client_secret_basic")
     return OAuth().register(
-        "hexagone", client_id=app.client_id, client_secret=secret or app.secret,
+        "hexagone",
+        client_id=app.client_id,
+        client_secret=secret or app.secret,
         server_metadata_url=base_url + "/.well-known/openid-configuration",
         client_kwargs={"scope": scope, "code_challenge_method": "S256", "token_endpoint_auth_method": method},
     )
@@ -63,8 +74,9 @@ class SignedIn:
     rp: StarletteOAuth2App
 
 
-async def signed_in(browser: httpx.AsyncClient, base_url: str, *, scope: str = ALL_SCOPES,
-                    **app_options: Any) -> SignedIn:
+async def signed_in(
+    browser: httpx.AsyncClient, base_url: str, *, scope: str = ALL_SCOPES, **app_options: Any
+) -> SignedIn:
     org = await make_org()
     user = await make_user(org)
     app = await make_app(org, **app_options)
@@ -80,8 +92,9 @@ def redirect_params(response: httpx.Response) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-async def authorization_code(browser: httpx.AsyncClient, rp: StarletteOAuth2App, app: OidcApp,
-                             **params: Any) -> tuple[dict[str, Any], str]:
+async def authorization_code(
+    browser: httpx.AsyncClient, rp: StarletteOAuth2App, app: OidcApp, **params: Any
+) -> tuple[dict[str, Any], str]:
     """Send the signed-in browser through the authorization endpoint; returns what the
     application kept (state, nonce, code_verifier) and the code it received."""
     request = await rp.create_authorization_url(app.redirect_uri, **params)
@@ -90,12 +103,14 @@ async def authorization_code(browser: httpx.AsyncClient, rp: StarletteOAuth2App,
     return request, back["code"]
 
 
-async def sign_in(browser: httpx.AsyncClient, rp: StarletteOAuth2App, app: OidcApp,
-                  **params: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+async def sign_in(
+    browser: httpx.AsyncClient, rp: StarletteOAuth2App, app: OidcApp, **params: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The whole code flow for a signed-in browser; returns the request and the tokens."""
     request, code = await authorization_code(browser, rp, app, **params)
-    token = await rp.fetch_access_token(redirect_uri=app.redirect_uri, code=code,
-                                        code_verifier=request["code_verifier"])
+    token = await rp.fetch_access_token(
+        redirect_uri=app.redirect_uri, code=code, code_verifier=request["code_verifier"]
+    )
     return request, token
 
 

@@ -18,8 +18,13 @@ from tests.oidc.factories_oidc import REDIRECT_URI, OidcApp, bearer, make_app, r
 CLIENT_ID = re.compile(r'id="client-id" type="text" value="([0-9a-f]+)"')
 SECRET = re.compile(r'id="client-secret" type="text" value="([^"]+)"')
 ROW_LINK = re.compile(r'href="/admin/oidc/([0-9a-f-]{36})"')
-FORM = {"name": "Wiki", "redirect_uris": f"{REDIRECT_URI}\r\n", "post_logout_redirect_uris": "", "kind": "confidential",
-        "scopes": ["openid", "profile", "email", "api"]}
+FORM = {
+    "name": "Wiki",
+    "redirect_uris": f"{REDIRECT_URI}\r\n",
+    "post_logout_redirect_uris": "",
+    "kind": "confidential",
+    "scopes": ["openid", "profile", "email", "api"],
+}
 
 
 async def signed_in_admin(client: httpx.AsyncClient) -> tuple[uuid.UUID, str]:
@@ -54,8 +59,11 @@ async def test_admin_registers_an_application_and_sees_its_secret_once(
         shown = await client.get(path)
         assert shown.status_code == 200 and client_id in shown.text and secret not in shown.text
     async with system_session() as db:
-        entry = (await db.execute(select(AuditEntry).where(AuditEntry.action == "oidc.client_registered",
-                                                           AuditEntry.target_id == row_id))).scalar_one()
+        entry = (
+            await db.execute(
+                select(AuditEntry).where(AuditEntry.action == "oidc.client_registered", AuditEntry.target_id == row_id)
+            )
+        ).scalar_one()
     assert entry.org_id == org_id and entry.details["client_id"] == client_id
 
 
@@ -96,8 +104,13 @@ async def test_deleting_an_application_ends_its_tokens(client: httpx.AsyncClient
     assert (await client.get(f"/admin/oidc/{app.id}")).status_code == 404
     assert not await secret_works(app.client_id, app.secret or "", base_url)
     async with system_session() as db:
-        entry = (await db.execute(select(AuditEntry).where(AuditEntry.action == "oidc.client_deleted",
-                                                           AuditEntry.target_id == str(app.id)))).scalar_one()
+        entry = (
+            await db.execute(
+                select(AuditEntry).where(
+                    AuditEntry.action == "oidc.client_deleted", AuditEntry.target_id == str(app.id)
+                )
+            )
+        ).scalar_one()
     assert entry.details["tokens_revoked"] == 1
 
 
@@ -129,10 +142,16 @@ async def test_members_who_are_not_admins_are_refused(client: httpx.AsyncClient)
 async def test_registration_with_bad_input_is_refused_with_a_message(client: httpx.AsyncClient) -> None:
     _org_id, token = await signed_in_admin(client)
     cases = [
-        {"name": ""}, {"name": "x" * 201}, {"redirect_uris": ""}, {"redirect_uris": "http://app.example.test/cb"},
-        {"redirect_uris": "javascript:alert(1)"}, {"redirect_uris": f"{REDIRECT_URI}#x"},
+        {"name": ""},
+        {"name": "x" * 201},
+        {"redirect_uris": ""},
+        {"redirect_uris": "http://app.example.test/cb"},
+        {"redirect_uris": "javascript:alert(1)"},
+        {"redirect_uris": f"{REDIRECT_URI}#x"},
         {"redirect_uris": "\n".join(f"https://a.test/{i}" for i in range(11))},
-        {"post_logout_redirect_uris": "ftp://a.test/"}, {"scopes": []}, {"scopes": ["openid", "root"]},
+        {"post_logout_redirect_uris": "ftp://a.test/"},
+        {"scopes": []},
+        {"scopes": ["openid", "root"]},
         {"kind": "secretive"},
     ]
     for changes in cases:

@@ -43,14 +43,16 @@ async def test_code_flow_through_the_login_form_returns_an_id_token_signed_by_th
     next_url = parse_qs(urlsplit(first.headers["location"]).query)["next"][0]
     assert first.headers["location"].startswith("/login?next=") and next_url.startswith("/oidc/authorize?")
     token = await csrf_token(client, first.headers["location"])
-    signed_in = await client.post("/login", data={"email": user.email, "password": user.password,
-                                                  "csrf_token": token, "next": next_url})
+    signed_in = await client.post(
+        "/login", data={"email": user.email, "password": user.password, "csrf_token": token, "next": next_url}
+    )
     assert signed_in.status_code == 303 and signed_in.headers["location"] == next_url
     back = redirect_params(await client.get(next_url))
     assert back["state"] == request["state"]
 
-    tokens = await rp.fetch_access_token(redirect_uri=app.redirect_uri, code=back["code"],
-                                         code_verifier=request["code_verifier"])
+    tokens = await rp.fetch_access_token(
+        redirect_uri=app.redirect_uri, code=back["code"], code_verifier=request["code_verifier"]
+    )
     assert tokens["token_type"].lower() == "bearer" and tokens["expires_in"] == 3600
     assert set(tokens["scope"].split()) == {"openid", "profile", "email", "offline_access", "api"}
     claims = await rp.parse_id_token(tokens, nonce=request["nonce"])  # signature, iss, aud, nonce, at_hash
@@ -64,8 +66,11 @@ async def test_code_flow_through_the_login_form_returns_an_id_token_signed_by_th
     jwks = (await client.get("/oidc/jwks")).json()
     decoded = jwt.decode(tokens["id_token"], KeySet.import_key_set(jwks), algorithms=["RS256"])
     assert decoded.header["kid"] in {k["kid"] for k in jwks["keys"]}
-    jwt.JWTClaimsRegistry(iss={"essential": True, "value": base_url}, aud={"essential": True, "value": app.client_id},
-                          nonce={"essential": True, "value": request["nonce"]}).validate(decoded.claims)
+    jwt.JWTClaimsRegistry(
+        iss={"essential": True, "value": base_url},
+        aud={"essential": True, "value": app.client_id},
+        nonce={"essential": True, "value": request["nonce"]},
+    ).validate(decoded.claims)
 
 
 async def test_id_token_with_another_nonce_is_rejected_by_the_client(client: httpx.AsyncClient, base_url: str) -> None:
@@ -90,15 +95,17 @@ async def test_code_flow_with_mfa_goes_through_the_second_factor_and_says_so_in_
     first = await client.get(request["url"])
     next_url = parse_qs(urlsplit(first.headers["location"]).query)["next"][0]
     token = await csrf_token(client)
-    step = await client.post("/login", data={"email": user.email, "password": user.password, "csrf_token": token,
-                                             "next": next_url})
+    step = await client.post(
+        "/login", data={"email": user.email, "password": user.password, "csrf_token": token, "next": next_url}
+    )
     assert step.headers["location"] == f"/login/mfa?next={quote(next_url)}"
     token = await csrf_token(client, step.headers["location"])
     done = await client.post("/login/mfa", data={"code": user.totp(), "csrf_token": token, "next": next_url})
     assert done.headers["location"] == next_url
     back = redirect_params(await client.get(next_url))
-    tokens = await rp.fetch_access_token(redirect_uri=app.redirect_uri, code=back["code"],
-                                         code_verifier=request["code_verifier"])
+    tokens = await rp.fetch_access_token(
+        redirect_uri=app.redirect_uri, code=back["code"], code_verifier=request["code_verifier"]
+    )
     claims = await rp.parse_id_token(tokens, nonce=request["nonce"])
     assert claims["amr"] == ["pwd", "otp", "mfa"]
 
@@ -131,10 +138,16 @@ async def test_public_client_signs_in_with_pkce_and_no_secret(client: httpx.Asyn
 
 async def test_public_client_without_pkce_gets_an_error_back(client: httpx.AsyncClient, base_url: str) -> None:
     it = await signed_in(client, base_url, public=True)
-    response = await client.get("/oidc/authorize", params={
-        "response_type": "code", "client_id": it.app.client_id, "redirect_uri": REDIRECT_URI, "scope": "openid",
-        "state": "s1",
-    })
+    response = await client.get(
+        "/oidc/authorize",
+        params={
+            "response_type": "code",
+            "client_id": it.app.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "scope": "openid",
+            "state": "s1",
+        },
+    )
     back = redirect_params(response)
     assert back["error"] == "invalid_request" and back["state"] == "s1"
     assert "PKCE" in back["error_description"]
@@ -142,10 +155,17 @@ async def test_public_client_without_pkce_gets_an_error_back(client: httpx.Async
 
 async def test_plain_pkce_method_is_refused(client: httpx.AsyncClient, base_url: str) -> None:
     it = await signed_in(client, base_url)
-    response = await client.get("/oidc/authorize", params={
-        "response_type": "code", "client_id": it.app.client_id, "redirect_uri": REDIRECT_URI, "scope": "openid",
-        "code_challenge": "a" * 43, "code_challenge_method": "plain",
-    })
+    response = await client.get(
+        "/oidc/authorize",
+        params={
+            "response_type": "code",
+            "client_id": it.app.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "scope": "openid",
+            "code_challenge": "a" * 43,
+            "code_challenge_method": "plain",
+        },
+    )
     assert redirect_params(response)["error"] == "invalid_request"
 
 
@@ -165,9 +185,15 @@ async def test_token_request_without_the_verifier_is_refused_when_a_challenge_wa
 ) -> None:
     it = await signed_in(client, base_url)
     _request, code = await authorization_code(client, it.rp, it.app)
-    response = await client.post("/oidc/token", auth=(it.app.client_id, it.app.secret or ""), data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-    })
+    response = await client.post(
+        "/oidc/token",
+        auth=(it.app.client_id, it.app.secret or ""),
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+        },
+    )
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
 
 
@@ -176,13 +202,16 @@ async def test_code_used_twice_is_refused_and_revokes_what_the_first_use_obtaine
 ) -> None:
     it = await signed_in(client, base_url)
     request, code = await authorization_code(client, it.rp, it.app)
-    tokens = await it.rp.fetch_access_token(redirect_uri=it.app.redirect_uri, code=code,
-                                            code_verifier=request["code_verifier"])
-    assert (await client.get("/oidc/userinfo", headers={"authorization": f"Bearer {tokens['access_token']}"})
-            ).status_code == 200
+    tokens = await it.rp.fetch_access_token(
+        redirect_uri=it.app.redirect_uri, code=code, code_verifier=request["code_verifier"]
+    )
+    assert (
+        await client.get("/oidc/userinfo", headers={"authorization": f"Bearer {tokens['access_token']}"})
+    ).status_code == 200
     try:
-        await it.rp.fetch_access_token(redirect_uri=it.app.redirect_uri, code=code,
-                                       code_verifier=request["code_verifier"])
+        await it.rp.fetch_access_token(
+            redirect_uri=it.app.redirect_uri, code=code, code_verifier=request["code_verifier"]
+        )
     except OAuthError as exc:
         assert exc.error == "invalid_grant"
     else:
@@ -196,10 +225,17 @@ async def test_redirect_uri_not_registered_is_refused_on_a_page_not_redirected(
 ) -> None:
     it = await signed_in(client, base_url)
     for evil in ("https://evil.test/callback", REDIRECT_URI + "/more", REDIRECT_URI.replace("https", "http")):
-        response = await client.get("/oidc/authorize", params={
-            "response_type": "code", "client_id": it.app.client_id, "redirect_uri": evil, "scope": "openid",
-            "code_challenge": create_s256_code_challenge("v" * 43), "code_challenge_method": "S256",
-        })
+        response = await client.get(
+            "/oidc/authorize",
+            params={
+                "response_type": "code",
+                "client_id": it.app.client_id,
+                "redirect_uri": evil,
+                "scope": "openid",
+                "code_challenge": create_s256_code_challenge("v" * 43),
+                "code_challenge_method": "S256",
+            },
+        )
         assert response.status_code == 400, evil
         assert "location" not in response.headers
         assert "text/html" in response.headers["content-type"] and 'class="alert alert-error"' in response.text
@@ -209,8 +245,9 @@ async def test_token_request_with_another_redirect_uri_is_refused(client: httpx.
     it = await signed_in(client, base_url)
     request, code = await authorization_code(client, it.rp, it.app)
     try:
-        await it.rp.fetch_access_token(redirect_uri="https://app.example.test/other", code=code,
-                                       code_verifier=request["code_verifier"])
+        await it.rp.fetch_access_token(
+            redirect_uri="https://app.example.test/other", code=code, code_verifier=request["code_verifier"]
+        )
     except OAuthError as exc:
         assert exc.error == "invalid_grant"
     else:
@@ -218,9 +255,11 @@ async def test_token_request_with_another_redirect_uri_is_refused(client: httpx.
 
 
 async def test_unknown_client_and_missing_parameters_get_an_error_page(client: httpx.AsyncClient) -> None:
-    for params in ({"response_type": "code", "client_id": "nope", "redirect_uri": REDIRECT_URI, "scope": "openid"},
-                   {"response_type": "code", "scope": "openid"},
-                   {"response_type": "token", "client_id": "x" * 5000}):
+    for params in (
+        {"response_type": "code", "client_id": "nope", "redirect_uri": REDIRECT_URI, "scope": "openid"},
+        {"response_type": "code", "scope": "openid"},
+        {"response_type": "token", "client_id": "x" * 5000},
+    ):
         response = await client.get("/oidc/authorize", params=params)
         assert response.status_code == 400, params
         assert "text/html" in response.headers["content-type"]
@@ -229,16 +268,23 @@ async def test_unknown_client_and_missing_parameters_get_an_error_page(client: h
 async def test_wrong_client_secret_is_refused_with_401(client: httpx.AsyncClient, base_url: str) -> None:
     it = await signed_in(client, base_url)
     request, code = await authorization_code(client, it.rp, it.app)
-    response = await client.post("/oidc/token", auth=(it.app.client_id, "wrong-secret"), data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-        "code_verifier": request["code_verifier"],
-    })
+    response = await client.post(
+        "/oidc/token",
+        auth=(it.app.client_id, "wrong-secret"),
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": request["code_verifier"],
+        },
+    )
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
 
 
 async def test_token_endpoint_rejects_bad_input_with_json_errors(client: httpx.AsyncClient) -> None:
     cases = [
-        ({}, 400), ({"grant_type": "password", "username": "a", "password": "b"}, 400),
+        ({}, 400),
+        ({"grant_type": "password", "username": "a", "password": "b"}, 400),
         ({"grant_type": "authorization_code", "code": "x", "client_id": "nope"}, 400),
         ({"grant_type": "refresh_token", "refresh_token": "x", "client_id": "nope"}, 400),
     ]
@@ -246,8 +292,9 @@ async def test_token_endpoint_rejects_bad_input_with_json_errors(client: httpx.A
         response = await client.post("/oidc/token", data=data)
         assert response.status_code in (status, 401), data
         assert "error" in response.json()
-    assert (await client.post("/oidc/token", content=b"\x00\xff", headers={"content-type": "application/json"})
-            ).status_code == 400
+    assert (
+        await client.post("/oidc/token", content=b"\x00\xff", headers={"content-type": "application/json"})
+    ).status_code == 400
     assert (await client.get("/oidc/token")).status_code == 405
 
 

@@ -19,8 +19,19 @@ def hexagone(*args: str) -> subprocess.CompletedProcess[str]:
 async def test_cli_creates_a_client_that_signs_users_in(client: httpx.AsyncClient, base_url: str) -> None:
     org = await make_org()
     user = await make_user(org)
-    done = hexagone("oidc-client", "create", "--org", org.domain, "--name", "Wiki", "--redirect-uri", REDIRECT_URI,
-                    "--redirect-uri", "http://127.0.0.1:8765/cb", "--json")
+    done = hexagone(
+        "oidc-client",
+        "create",
+        "--org",
+        org.domain,
+        "--name",
+        "Wiki",
+        "--redirect-uri",
+        REDIRECT_URI,
+        "--redirect-uri",
+        "http://127.0.0.1:8765/cb",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert payload["client_id"] and payload["client_secret"] and payload["public"] is False
@@ -35,8 +46,22 @@ async def test_cli_creates_a_client_that_signs_users_in(client: httpx.AsyncClien
 
 async def test_cli_creates_a_public_client_without_secret() -> None:
     org = await make_org()
-    done = hexagone("oidc-client", "create", "--org", org.domain, "--name", "Mobile", "--redirect-uri",
-                    "com.example.mobile:/callback", "--public", "--scope", "openid", "--scope", "api", "--json")
+    done = hexagone(
+        "oidc-client",
+        "create",
+        "--org",
+        org.domain,
+        "--name",
+        "Mobile",
+        "--redirect-uri",
+        "com.example.mobile:/callback",
+        "--public",
+        "--scope",
+        "openid",
+        "--scope",
+        "api",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert payload["client_secret"] is None and payload["public"] is True and payload["scopes"] == ["openid", "api"]

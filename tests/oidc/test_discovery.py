@@ -30,8 +30,11 @@ async def test_discovery_document_is_valid_openid_provider_metadata(client: http
     assert metadata["code_challenge_methods_supported"] == ["S256"]
     assert metadata["response_types_supported"] == ["code"]
     assert set(metadata["scopes_supported"]) == {"openid", "profile", "email", "offline_access", "api"}
-    assert set(metadata["token_endpoint_auth_methods_supported"]) == {"client_secret_basic", "client_secret_post",
-                                                                      "none"}
+    assert set(metadata["token_endpoint_auth_methods_supported"]) == {
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    }
 
 
 async def test_jwks_publishes_public_rsa_keys_only(client: httpx.AsyncClient) -> None:
@@ -56,8 +59,14 @@ async def test_key_rotation_publishes_both_keys_and_signs_with_the_new_one(
     client: httpx.AsyncClient, base_url: str
 ) -> None:
     before = {k["kid"] for k in (await client.get("/oidc/jwks")).json()["keys"]}
-    done = subprocess.run(hexagone_command("oidc-key", "rotate", "--json"), env=server_env(), cwd=ROOT,
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        hexagone_command("oidc-key", "rotate", "--json"),
+        env=server_env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     new_kid = json.loads(done.stdout)["kid"]
     jwks = (await client.get("/oidc/jwks")).json()
     assert {k["kid"] for k in jwks["keys"]} == before | {new_kid}  # no restart needed
@@ -65,5 +74,5 @@ async def test_key_rotation_publishes_both_keys_and_signs_with_the_new_one(
     user = await make_user(org)
     app = await make_app(org)
     await login(client, user)
-    request, tokens = await sign_in(client, relying_party(base_url, app), app)
+    _request, tokens = await sign_in(client, relying_party(base_url, app), app)
     assert jwt.decode(tokens["id_token"], KeySet.import_key_set(jwks)).header["kid"] == new_kid

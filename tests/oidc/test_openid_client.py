@@ -33,12 +33,20 @@ async def test_openid_client_signs_in_refreshes_revokes_and_signs_out(
 ) -> None:
     it = await signed_in(client, base_url)
     run = subprocess.run(
-        [str(node_client), str(NODE_DIR / "relying_party.mjs")], capture_output=True, text=True, timeout=60,
-        input=json.dumps({
-            "issuer": base_url, "client_id": it.app.client_id, "client_secret": it.app.secret,
-            "redirect_uri": it.app.redirect_uri, "post_logout_redirect_uri": LOGOUT_URI,
-            "cookie": f"{SESSION_COOKIE}={client.cookies[SESSION_COOKIE]}",
-        }),
+        [str(node_client), str(NODE_DIR / "relying_party.mjs")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        input=json.dumps(
+            {
+                "issuer": base_url,
+                "client_id": it.app.client_id,
+                "client_secret": it.app.secret,
+                "redirect_uri": it.app.redirect_uri,
+                "post_logout_redirect_uri": LOGOUT_URI,
+                "cookie": f"{SESSION_COOKIE}={client.cookies[SESSION_COOKIE]}",
+            }
+        ),
     )
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads(run.stdout)

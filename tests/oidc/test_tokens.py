@@ -7,7 +7,6 @@ from typing import Any
 import httpx
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
-
 from sqlalchemy import select, update
 
 from hexagone.core.db import system_session, utcnow
@@ -96,8 +95,11 @@ async def test_replayed_refresh_token_revokes_the_family_after_its_code_is_purge
         fresh = await oauth.refresh_token(base_url + "/oidc/token", refresh_token=tokens["refresh_token"])
     await _two_days_later(tokens["refresh_token"])
     for refresh_token in (tokens["refresh_token"], fresh["refresh_token"]):  # the replay, then the thief's
-        refreshed = await client.post("/oidc/token", auth=(app.client_id, app.secret or ""),
-                                      data={"grant_type": "refresh_token", "refresh_token": refresh_token})
+        refreshed = await client.post(
+            "/oidc/token",
+            auth=(app.client_id, app.secret or ""),
+            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        )
         assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
     assert (await client.get("/oidc/userinfo", headers=bearer(fresh["access_token"]))).status_code == 401
 
@@ -110,8 +112,9 @@ async def _two_days_later(refresh_token: str) -> None:
     async with system_session() as db:
         row = await db.scalar(select(OidcToken).where(OidcToken.refresh_digest == token_digest(refresh_token)))
         assert row is not None and row.revoked_at is not None
-        await db.execute(update(OidcAuthorizationCode).where(OidcAuthorizationCode.id == row.family_id)
-                         .values(expires_at=past))
+        await db.execute(
+            update(OidcAuthorizationCode).where(OidcAuthorizationCode.id == row.family_id).values(expires_at=past)
+        )
         row.access_expires_at = row.revoked_at = past
         await db.commit()
     async with system_session() as db:
@@ -144,11 +147,14 @@ async def test_refresh_token_is_only_issued_with_offline_access(client: httpx.As
 async def test_refresh_token_of_another_client_is_refused(client: httpx.AsyncClient, base_url: str) -> None:
     app, tokens = await tokens_for(client, base_url, "openid offline_access")
     other = await make_app(await make_org())
-    response = await client.post("/oidc/token", auth=(other.client_id, other.secret or ""),
-                                 data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    response = await client.post(
+        "/oidc/token",
+        auth=(other.client_id, other.secret or ""),
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
     async with oauth_client(app) as oauth:  # and the rightful client still can
-        assert (await oauth.refresh_token(base_url + "/oidc/token", refresh_token=tokens["refresh_token"]))
+        assert await oauth.refresh_token(base_url + "/oidc/token", refresh_token=tokens["refresh_token"])
 
 
 async def test_revoked_access_token_no_longer_opens_userinfo_nor_the_api(
@@ -157,14 +163,18 @@ async def test_revoked_access_token_no_longer_opens_userinfo_nor_the_api(
     app, tokens = await tokens_for(client, base_url, "openid api offline_access")
     assert (await client.get("/api/v1/me", headers=bearer(tokens["access_token"]))).status_code == 200
     async with oauth_client(app) as oauth:
-        revoked = await oauth.revoke_token(base_url + "/oidc/revoke", tokens["access_token"],
-                                           token_type_hint="access_token")
+        revoked = await oauth.revoke_token(
+            base_url + "/oidc/revoke", tokens["access_token"], token_type_hint="access_token"
+        )
         assert revoked.status_code == 200
     for path in ("/oidc/userinfo", "/api/v1/me"):
         response = await client.get(path, headers=bearer(tokens["access_token"]))
         assert response.status_code == 401 and "error" in response.json(), path
-    refreshed = await client.post("/oidc/token", auth=(app.client_id, app.secret or ""),
-                                  data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    refreshed = await client.post(
+        "/oidc/token",
+        auth=(app.client_id, app.secret or ""),
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
     assert refreshed.status_code == 400  # revoking one token of the pair revoked both
 
 
@@ -184,8 +194,9 @@ async def test_revocation_of_an_unknown_token_answers_200_and_needs_client_crede
 async def test_another_client_cannot_revoke_a_token(client: httpx.AsyncClient, base_url: str) -> None:
     _app, tokens = await tokens_for(client, base_url, "openid api")
     other = await make_app(await make_org())
-    response = await client.post("/oidc/revoke", auth=(other.client_id, other.secret or ""),
-                                 data={"token": tokens["access_token"]})
+    response = await client.post(
+        "/oidc/revoke", auth=(other.client_id, other.secret or ""), data={"token": tokens["access_token"]}
+    )
     assert response.status_code == 400
     assert (await client.get("/api/v1/me", headers=bearer(tokens["access_token"]))).status_code == 200
 
@@ -226,6 +237,9 @@ async def test_tokens_of_a_disabled_user_stop_working(client: httpx.AsyncClient,
         await db.commit()
     for path in ("/oidc/userinfo", "/api/v1/me"):
         assert (await client.get(path, headers=bearer(tokens["access_token"]))).status_code == 401, path
-    refreshed = await client.post("/oidc/token", auth=(it.app.client_id, it.app.secret or ""),
-                                  data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    refreshed = await client.post(
+        "/oidc/token",
+        auth=(it.app.client_id, it.app.secret or ""),
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
     assert refreshed.status_code == 400

@@ -55,8 +55,9 @@ async def test_owner_adds_changes_and_removes_a_member(client: httpx.AsyncClient
     assert added.headers["location"] == f"/spaces/{space.id}?done=added"
     page = (await client.get(f"/spaces/{space.id}")).text
     assert colleague.email in page
-    assert (await post(client, f"/spaces/{space.id}/members/role",
-                       {"user_id": str(colleague.id), "role": "manager"})).status_code == 303
+    assert (
+        await post(client, f"/spaces/{space.id}/members/role", {"user_id": str(colleague.id), "role": "manager"})
+    ).status_code == 303
     async with httpx.AsyncClient(base_url=str(client.base_url)) as theirs:
         await login(theirs, colleague)
         assert "Votre rôle ici : Gestionnaire." in (await theirs.get(f"/spaces/{space.id}")).text
@@ -99,8 +100,9 @@ async def test_manager_cannot_give_or_take_the_owner_role(client: httpx.AsyncCli
     assert promote.status_code == 403
     remove_owner = await post(client, f"/spaces/{space.id}/members/remove", {"user_id": str(owner.id)})
     assert remove_owner.status_code == 403
-    assert (await post(client, f"/spaces/{space.id}/members/role",
-                       {"user_id": str(other.id), "role": "reader"})).status_code == 303
+    assert (
+        await post(client, f"/spaces/{space.id}/members/role", {"user_id": str(other.id), "role": "reader"})
+    ).status_code == 303
 
 
 async def test_plain_member_sees_members_but_cannot_manage_them(client: httpx.AsyncClient) -> None:
@@ -124,8 +126,11 @@ async def test_manager_invites_a_guest_who_then_sees_the_space(client: httpx.Asy
     assert response.headers["location"] == f"/spaces/{space.id}?done=invited"
     token = await last_link_token(email)
     async with httpx.AsyncClient(base_url=str(client.base_url)) as guest:
-        accept = await post(guest, f"/invitation/{token}", {"name": "Partenaire", "password": "Guest-password-1",
-                                                            "password_confirm": "Guest-password-1"})
+        accept = await post(
+            guest,
+            f"/invitation/{token}",
+            {"name": "Partenaire", "password": "Guest-password-1", "password_confirm": "Guest-password-1"},
+        )
         assert accept.status_code == 303
         token_page = await guest.get("/login")
         csrf = re.search(r'data-csrf="([0-9a-f]+)"', token_page.text).group(1)  # type: ignore[union-attr]
@@ -154,10 +159,12 @@ async def test_spaces_of_another_organisation_answer_404(client: httpx.AsyncClie
     theirs = await make_space(outsider)
     assert theirs.name not in (await client.get("/spaces")).text
     assert (await client.get(f"/spaces/{theirs.id}")).status_code == 404
-    for path, data in (("members", {"email": admin.email, "role": "member"}),
-                       ("members/role", {"user_id": str(outsider.id), "role": "reader"}),
-                       ("members/remove", {"user_id": str(outsider.id)}),
-                       ("invite", {"guest_email": "x@partner.test"})):
+    for path, data in (
+        ("members", {"email": admin.email, "role": "member"}),
+        ("members/role", {"user_id": str(outsider.id), "role": "reader"}),
+        ("members/remove", {"user_id": str(outsider.id)}),
+        ("invite", {"guest_email": "x@partner.test"}),
+    ):
         assert (await post(client, f"/spaces/{theirs.id}/{path}", data)).status_code == 404, path
     mine = await make_space(admin)
     foreign = await post(client, f"/spaces/{mine.id}/members/role", {"user_id": str(outsider.id), "role": "member"})

@@ -23,7 +23,8 @@ from hexagone.core.modules import Registry
 
 bearer_scheme = HTTPBearer(auto_error=False, description="An access token issued by Hexagone's OpenID provider.")
 session_scheme = APIKeyCookie(
-    name=SESSION_COOKIE, auto_error=False,
+    name=SESSION_COOKIE,
+    auto_error=False,
     description="The browser session; unsafe methods also need the X-CSRF-Token header of the page.",
 )
 
@@ -69,8 +70,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     headers = dict(getattr(exc, "headers", None) or {})
     if exc.status_code == 405:
         headers["Allow"] = ", ".join(_allowed_methods(request))
-    return JSONResponse({"error": message, "status": exc.status_code}, status_code=exc.status_code,
-                        headers=headers or None)
+    return JSONResponse(
+        {"error": message, "status": exc.status_code}, status_code=exc.status_code, headers=headers or None
+    )
 
 
 def _allowed_methods(request: Request) -> list[str]:

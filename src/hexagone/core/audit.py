@@ -54,17 +54,19 @@ def record(
     )
     db.add(entry)
     if org_id is None:
-        log.warning("%s %s from %s %s", action, entry.target_label or entry.actor_label, entry.ip or "?",
-                    entry.details)
+        log.warning("%s %s from %s %s", action, entry.target_label or entry.actor_label, entry.ip or "?", entry.details)
     return entry
 
 
-async def recent_failures(db: AsyncSession, *, window: timedelta, account: str | None = None,
-                          ip: str | None = None) -> int:
+async def recent_failures(
+    db: AsyncSession, *, window: timedelta, account: str | None = None, ip: str | None = None
+) -> int:
     """Failed logins in the window, for one account (by e-mail), one client address, or both."""
     since: datetime = utcnow() - window
-    stmt = select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.action == LOGIN_FAILED, AuditEntry.created_at >= since
+    stmt = (
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == LOGIN_FAILED, AuditEntry.created_at >= since)
     )
     if account is not None:
         stmt = stmt.where(AuditEntry.target_label == account)
@@ -81,16 +83,19 @@ async def last_login(db: AsyncSession, *, account: str, ip: str) -> datetime | N
     return (await db.execute(stmt)).scalar_one()
 
 
-async def search(db: AsyncSession, *, action: str = "", actor: str = "", since: datetime | None = None,
-                 until: datetime | None = None, limit: int = 200, offset: int = 0) -> list[AuditEntry]:
+async def search(
+    db: AsyncSession,
+    *,
+    action: str = "",
+    actor: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[AuditEntry]:
     """The entries of the session's organisation (the session is org-scoped), newest first;
     ``offset`` pages through them (ties on the timestamp are broken by id, so pages are stable)."""
-    stmt = (
-        select(AuditEntry)
-        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
+    stmt = select(AuditEntry).order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit).offset(offset)
     if action:
         stmt = stmt.where(AuditEntry.action.startswith(action))
     if actor:

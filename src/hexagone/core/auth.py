@@ -83,8 +83,13 @@ async def principal_from_session_token(token: str) -> Principal | None:
         # Plain columns, not an AuthSession object: this runs on every signed-in request.
         row = (
             await db.execute(
-                select(AuthSession.id, AuthSession.user_id, AuthSession.expires_at, AuthSession.last_seen_at,
-                       AuthSession.mfa_verified).where(
+                select(
+                    AuthSession.id,
+                    AuthSession.user_id,
+                    AuthSession.expires_at,
+                    AuthSession.last_seen_at,
+                    AuthSession.mfa_verified,
+                ).where(
                     AuthSession.token_hash == token_digest(token),
                     AuthSession.revoked_at.is_(None),
                 )
@@ -112,7 +117,14 @@ async def principal_from_bearer(token: str) -> Principal | None:
 
 
 async def open_session(
-    db: AsyncSession, *, user_id: uuid.UUID, org_id: uuid.UUID, max_age: int, mfa_verified: bool, ip: str, user_agent: str
+    db: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    org_id: uuid.UUID,
+    max_age: int,
+    mfa_verified: bool,
+    ip: str,
+    user_agent: str,
 ) -> tuple[str, AuthSession]:
     """Create a login session; returns the cookie value (shown once) and the row."""
     token = new_token()

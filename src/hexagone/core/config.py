@@ -38,13 +38,15 @@ class Settings(BaseSettings):
     login_max_failures_per_account_and_ip: int = Field(
         default=10,
         # The former name, from when the limit locked the account from every address.
-        validation_alias=AliasChoices("HEXAGONE_LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_IP",
-                                      "HEXAGONE_LOGIN_MAX_FAILURES_PER_ACCOUNT"),
+        validation_alias=AliasChoices(
+            "HEXAGONE_LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_IP", "HEXAGONE_LOGIN_MAX_FAILURES_PER_ACCOUNT"
+        ),
         description="Failures for one account from one address before that address is refused for it.",
     )
     login_max_failures_per_ip: int = 50
     login_slowdown_after_failures: int = Field(
-        default=10, description="Failures for one account, from all addresses, before unknown devices are slowed down.",
+        default=10,
+        description="Failures for one account, from all addresses, before unknown devices are slowed down.",
     )
     login_max_delay_seconds: float = 10.0
     login_known_device_days: int = 30
@@ -53,7 +55,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     log_level: str = "info"
     # Mail (the mail module's listeners and delivery; see docs/configuration.md)
-    mail_hostname: str = Field(default="", description="Name the mail server gives itself (EHLO, Received); default: host.")
+    mail_hostname: str = Field(
+        default="", description="Name the mail server gives itself (EHLO, Received); default: host."
+    )
     smtp_port: int = 2525
     submission_port: int = 2587
     imap_port: int = 1143
@@ -62,15 +66,21 @@ class Settings(BaseSettings):
     tls_key_file: Path | None = None
     mail_max_message_bytes: int = 50 * 1024 * 1024
     mail_default_quota_bytes: int = 5 * 1024**3
-    mail_smarthost: str = Field(default="", description="host:port to relay all remote mail through, instead of MX lookup.")
+    mail_smarthost: str = Field(
+        default="", description="host:port to relay all remote mail through, instead of MX lookup."
+    )
     mail_mx_override: str = Field(
         default="", description="domain=host:port pairs, comma separated, used instead of MX lookup (tests, staging)."
     )
-    mail_dns_servers: str = Field(default="", description="ip[:port] resolvers, comma separated, for MX/SPF/DKIM/DMARC lookups.")
+    mail_dns_servers: str = Field(
+        default="", description="ip[:port] resolvers, comma separated, for MX/SPF/DKIM/DMARC lookups."
+    )
     mail_max_recipients: int = 100
     mail_queue_lifetime_seconds: int = 5 * 24 * 3600
     mail_retry_base_seconds: int = 60
-    mail_platform_sender: str = Field(default="", description="From: of platform e-mail; default noreply@<mail hostname>.")
+    mail_platform_sender: str = Field(
+        default="", description="From: of platform e-mail; default noreply@<mail hostname>."
+    )
     smtp_max_connections_per_client: int = 20
     smtp_max_connections_per_minute: int = 120
     smtp_max_errors: int = 20

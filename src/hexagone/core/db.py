@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, Uuid, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -54,7 +55,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime, uuid.UUID: Uuid}
+    type_annotation_map: ClassVar = {datetime: UTCDateTime, uuid.UUID: Uuid}
 
 
 class IdMixin:

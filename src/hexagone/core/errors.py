@@ -44,7 +44,9 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code in (204, 304):
         return Response(status_code=exc.status_code, headers=exc.headers)
-    detail = exc.detail if isinstance(exc.detail, str) and exc.detail and exc.detail not in _STARLETTE_DEFAULTS else None
+    detail = (
+        exc.detail if isinstance(exc.detail, str) and exc.detail and exc.detail not in _STARLETTE_DEFAULTS else None
+    )
     response = error_page(request, exc.status_code, detail)
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
@@ -71,4 +73,3 @@ def install_error_handlers(app: Starlette) -> None:
     app.add_exception_handler(HTTPException, _http_exception)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(Exception, _unexpected)
-

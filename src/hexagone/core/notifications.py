@@ -11,16 +11,19 @@ from hexagone.core.db import utcnow
 from hexagone.core.models import Notification
 
 
-def post(db: AsyncSession, *, org_id: uuid.UUID, user_id: uuid.UUID, module: str, title: str,
-         body: str = "", link: str = "") -> Notification:
+def post(
+    db: AsyncSession, *, org_id: uuid.UUID, user_id: uuid.UUID, module: str, title: str, body: str = "", link: str = ""
+) -> Notification:
     note = Notification(org_id=org_id, user_id=user_id, module=module, title=title[:200], body=body, link=link[:500])
     db.add(note)
     return note
 
 
 async def unread_count(db: AsyncSession, user_id: uuid.UUID) -> int:
-    stmt = select(func.count()).select_from(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None)
+    stmt = (
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
     )
     return int((await db.execute(stmt)).scalar_one())
 

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hexagone.core.models import OutboxMessage
 
 
-def enqueue(db: AsyncSession, *, org_id: uuid.UUID | None, recipient: str, subject: str, body: str,
-            kind: str) -> OutboxMessage:
+def enqueue(
+    db: AsyncSession, *, org_id: uuid.UUID | None, recipient: str, subject: str, body: str, kind: str
+) -> OutboxMessage:
     message = OutboxMessage(org_id=org_id, recipient=recipient, subject=subject, body=body, kind=kind)
     db.add(message)
     return message
-

@@ -62,8 +62,13 @@ def add_context_processor(fn: Any) -> None:
     _context_processors.append(fn)
 
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200,
-           headers: dict[str, str] | None = None) -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
     values: dict[str, Any] = {"request": request, "lang": i18n.get_language()}
     for processor in _context_processors:
         values.update(processor(request))

@@ -22,7 +22,7 @@ class CrossOrganisationWrite(RuntimeError):
 
 class OrgScoped:
     @declared_attr
-    def org_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - SQLAlchemy declared_attr
+    def org_id(cls) -> Mapped[uuid.UUID]:
         return mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
 
 

@@ -77,15 +77,24 @@ def allow_large_bodies(path: str, limit: int) -> None:
 
 
 # Paths a user who still owes a second factor may reach.
-MFA_PENDING_PATHS = ("/login/mfa", "/logout", "/static/", "/healthz", "/readyz", "/lang", "/branding.css", "/branding/logo")
-MFA_SETUP_PATHS = MFA_PENDING_PATHS + ("/account/mfa",)
+MFA_PENDING_PATHS = (
+    "/login/mfa",
+    "/logout",
+    "/static/",
+    "/healthz",
+    "/readyz",
+    "/lang",
+    "/branding.css",
+    "/branding/logo",
+)
+MFA_SETUP_PATHS = (*MFA_PENDING_PATHS, "/account/mfa")
 
 
 def wants_json(scope: Scope) -> bool:
     path: str = scope.get("path", "")
     # The OpenID provider answers applications in JSON, except on the two pages a browser visits.
     browser_oidc = path.startswith(("/oidc/authorize", "/oidc/logout"))
-    if path.startswith("/api/") or path.startswith("/oidc/") and not browser_oidc:
+    if path.startswith("/api/") or (path.startswith("/oidc/") and not browser_oidc):
         return True
     accept = Headers(scope=scope).get("accept", "")
     return "application/json" in accept and "text/html" not in accept

@@ -61,6 +61,9 @@ async def me(principal: CurrentPrincipal) -> MeOut:
         mfa_enabled=principal.mfa_enabled,
         organisation=OrgOut(id=org.id, name=org.name, domains=[d.name for d in org.domains], modules=list(org.modules)),
         groups=[GroupOut(id=g.id, name=g.name) for g in all_groups if g.id in principal.group_ids],
-        spaces=[SpaceOut(id=s.id, name=s.name, role=principal.space_roles.get(s.id)) for s in visible
-                if s.id in principal.space_ids],
+        spaces=[
+            SpaceOut(id=s.id, name=s.name, role=principal.space_roles.get(s.id))
+            for s in visible
+            if s.id in principal.space_ids
+        ],
     )

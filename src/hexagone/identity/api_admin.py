@@ -47,7 +47,7 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, object]]:
     described = {
         400: "The request is well formed but a value is refused; the message says why.",
         409: "It conflicts with the current state: it already exists, the space is archived, "
-             "it would leave a space without owner, the account is disabled.",
+        "it would leave a space without owner, the account is disabled.",
     }
     responses: dict[int | str, dict[str, object]] = {
         422: {"model": ValidationErrorBody, "description": "The request does not match the schema."},
@@ -77,19 +77,33 @@ class AdminUser(BaseModel):
 
     @classmethod
     def of(cls, user: User) -> AdminUser:
-        return cls(id=user.id, email=user.email, name=user.display_name, role=OrgRole(user.role).value,
-                   active=user.is_active, mfa_enabled=user.mfa_enabled, created_at=user.created_at,
-                   last_login_at=user.last_login_at)
+        return cls(
+            id=user.id,
+            email=user.email,
+            name=user.display_name,
+            role=OrgRole(user.role).value,
+            active=user.is_active,
+            mfa_enabled=user.mfa_enabled,
+            created_at=user.created_at,
+            last_login_at=user.last_login_at,
+        )
 
 
 class NewUser(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Addresses and names are checked by the service (400 with the reason), as for the pages.
-    email: str = Field(min_length=3, max_length=320, json_schema_extra={"format": "email"},
-                       description="An address in one of the organisation's domains (403 otherwise).")
-    name: str = Field(max_length=200, pattern=r"[^\s\x00-\x1f\x7f]",
-                      description="Control characters are dropped; something printable must be left.")
+    email: str = Field(
+        min_length=3,
+        max_length=320,
+        json_schema_extra={"format": "email"},
+        description="An address in one of the organisation's domains (403 otherwise).",
+    )
+    name: str = Field(
+        max_length=200,
+        pattern=r"[^\s\x00-\x1f\x7f]",
+        description="Control characters are dropped; something printable must be left.",
+    )
     role: Literal["admin", "user"] = "user"
     send_password_link: bool = Field(
         default=False, description="E-mail the person a link to choose their password instead of generating one."
@@ -106,7 +120,9 @@ class SpaceSummary(BaseModel):
     name: str
     description: str
     archived: bool
-    role: SpaceRoleName | None = Field(description="The caller's role in the space; null for an admin who is not in it.")
+    role: SpaceRoleName | None = Field(
+        description="The caller's role in the space; null for an admin who is not in it."
+    )
 
 
 class SpaceMemberOut(BaseModel):
@@ -118,8 +134,13 @@ class SpaceMemberOut(BaseModel):
 
     @classmethod
     def of(cls, member: SpaceMember, user: User) -> SpaceMemberOut:
-        return cls(user_id=user.id, email=user.email, name=user.display_name, role=member.role,  # type: ignore[arg-type]
-                   guest=user.is_guest)
+        return cls(
+            user_id=user.id,
+            email=user.email,
+            name=user.display_name,
+            role=member.role,  # type: ignore[arg-type]
+            guest=user.is_guest,
+        )
 
 
 class MemberRole(BaseModel):
@@ -131,32 +152,55 @@ class MemberRole(BaseModel):
 SearchQuery = Annotated[str, Query(max_length=200, description="Part of a name or an address.")]
 
 
-@router.get("/admin/users", response_model=list[AdminUser], tags=["admin"], responses=_errors(400),
-            summary="The organisation's users, guests included (admins only)")
+@router.get(
+    "/admin/users",
+    response_model=list[AdminUser],
+    tags=["admin"],
+    responses=_errors(400),
+    summary="The organisation's users, guests included (admins only)",
+)
 async def list_users(admin: AdminPrincipal, q: SearchQuery = "") -> list[AdminUser]:
     with _service_errors():
         async with org_session(admin.org_id) as db:
             return [AdminUser.of(user) for user in await users.list_users(db, query=q)]
 
 
-@router.post("/admin/users", response_model=NewUserResult, status_code=201, tags=["admin"],
-             responses=_errors(400, 409), summary="Create a user (admins only)")
+@router.post(
+    "/admin/users",
+    response_model=NewUserResult,
+    status_code=201,
+    tags=["admin"],
+    responses=_errors(400, 409),
+    summary="Create a user (admins only)",
+)
 async def create_user(admin: AdminPrincipal, body: NewUser) -> NewUserResult:
     with _service_errors():
         async with org_session(admin.org_id) as db:
-            user, password = await users.create_user(db, org_id=admin.org_id, email=body.email,
-                                                     display_name=body.name, password=None,
-                                                     role=OrgRole(body.role), actor=admin)
+            user, password = await users.create_user(
+                db,
+                org_id=admin.org_id,
+                email=body.email,
+                display_name=body.name,
+                password=None,
+                role=OrgRole(body.role),
+                actor=admin,
+            )
             if body.send_password_link:
-                await tokens.send_password_link(db, admin, user.id, base_url=get_settings().resolved_base_url,
-                                                new_account=True)
+                await tokens.send_password_link(
+                    db, admin, user.id, base_url=get_settings().resolved_base_url, new_account=True
+                )
                 password = None
             await db.commit()
     return NewUserResult(user=AdminUser.of(user), password=password)
 
 
-@router.get("/admin/users/{user_id}", response_model=AdminUser, tags=["admin"], responses=_errors(),
-            summary="One user of the organisation (admins only)")
+@router.get(
+    "/admin/users/{user_id}",
+    response_model=AdminUser,
+    tags=["admin"],
+    responses=_errors(),
+    summary="One user of the organisation (admins only)",
+)
 async def get_user(admin: AdminPrincipal, user_id: uuid.UUID) -> AdminUser:
     with _service_errors():
         async with org_session(admin.org_id) as db:
@@ -164,20 +208,31 @@ async def get_user(admin: AdminPrincipal, user_id: uuid.UUID) -> AdminUser:
 
 
 def _summary(space: Space, role: str | None) -> SpaceSummary:
-    return SpaceSummary(id=space.id, name=space.name, description=space.description,
-                        archived=space.archived_at is not None, role=role)  # type: ignore[arg-type]
+    return SpaceSummary(
+        id=space.id, name=space.name, description=space.description, archived=space.archived_at is not None, role=role
+    )  # type: ignore[arg-type]
 
 
-@router.get("/spaces", response_model=list[SpaceSummary], tags=["spaces"], responses=_errors(),
-            summary="The spaces the caller can see (a guest: only theirs)")
+@router.get(
+    "/spaces",
+    response_model=list[SpaceSummary],
+    tags=["spaces"],
+    responses=_errors(),
+    summary="The spaces the caller can see (a guest: only theirs)",
+)
 async def list_spaces(principal: CurrentPrincipal) -> list[SpaceSummary]:
     async with org_session(principal.org_id) as db:
         found = await spaces.visible_spaces(db, principal)
     return [_summary(space, principal.space_roles.get(space.id)) for space in found]
 
 
-@router.get("/spaces/{space_id}", response_model=SpaceSummary, tags=["spaces"], responses=_errors(),
-            summary="One space the caller can see")
+@router.get(
+    "/spaces/{space_id}",
+    response_model=SpaceSummary,
+    tags=["spaces"],
+    responses=_errors(),
+    summary="One space the caller can see",
+)
 async def get_space(principal: CurrentPrincipal, space_id: uuid.UUID) -> SpaceSummary:
     with _service_errors():
         async with org_session(principal.org_id) as db:
@@ -185,8 +240,13 @@ async def get_space(principal: CurrentPrincipal, space_id: uuid.UUID) -> SpaceSu
     return _summary(space, principal.space_roles.get(space.id))
 
 
-@router.get("/spaces/{space_id}/members", response_model=list[SpaceMemberOut], tags=["spaces"],
-            responses=_errors(), summary="The members of a space the caller can see")
+@router.get(
+    "/spaces/{space_id}/members",
+    response_model=list[SpaceMemberOut],
+    tags=["spaces"],
+    responses=_errors(),
+    summary="The members of a space the caller can see",
+)
 async def list_members(principal: CurrentPrincipal, space_id: uuid.UUID) -> list[SpaceMemberOut]:
     with _service_errors():
         async with org_session(principal.org_id) as db:
@@ -194,10 +254,16 @@ async def list_members(principal: CurrentPrincipal, space_id: uuid.UUID) -> list
             return [SpaceMemberOut.of(member, user) for member, user in await spaces.members(db, space.id)]
 
 
-@router.put("/spaces/{space_id}/members/{user_id}", response_model=SpaceMemberOut, tags=["spaces"],
-            responses=_errors(400, 409), summary="Add a person to a space, or change their role (space managers)")
-async def set_member(principal: CurrentPrincipal, space_id: uuid.UUID, user_id: uuid.UUID,
-                     body: MemberRole) -> SpaceMemberOut:
+@router.put(
+    "/spaces/{space_id}/members/{user_id}",
+    response_model=SpaceMemberOut,
+    tags=["spaces"],
+    responses=_errors(400, 409),
+    summary="Add a person to a space, or change their role (space managers)",
+)
+async def set_member(
+    principal: CurrentPrincipal, space_id: uuid.UUID, user_id: uuid.UUID, body: MemberRole
+) -> SpaceMemberOut:
     with _service_errors():
         async with org_session(principal.org_id) as db:
             space = await spaces.get_space(db, principal, space_id)
@@ -207,8 +273,14 @@ async def set_member(principal: CurrentPrincipal, space_id: uuid.UUID, user_id: 
     return SpaceMemberOut.of(member, user)
 
 
-@router.delete("/spaces/{space_id}/members/{user_id}", status_code=204, response_class=Response, tags=["spaces"],
-               responses=_errors(409), summary="Remove a person from a space (space managers)")
+@router.delete(
+    "/spaces/{space_id}/members/{user_id}",
+    status_code=204,
+    response_class=Response,
+    tags=["spaces"],
+    responses=_errors(409),
+    summary="Remove a person from a space (space managers)",
+)
 async def remove_member(principal: CurrentPrincipal, space_id: uuid.UUID, user_id: uuid.UUID) -> Response:
     with _service_errors():
         async with org_session(principal.org_id) as db:

@@ -13,16 +13,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from hexagone.core.db import Base, IdMixin, TimestampMixin
 from hexagone.core.tenancy import OrgScoped
 
+
 class OrgRole(enum.StrEnum):
     ADMIN = "admin"
     USER = "user"
     GUEST = "guest"
+
 
 class SpaceRole(enum.StrEnum):
     OWNER = "owner"
     MANAGER = "manager"
     MEMBER = "member"
     READER = "reader"
+
 
 class Organisation(IdMixin, TimestampMixin, Base):
     __tablename__ = "organisations"
@@ -40,11 +43,13 @@ class Organisation(IdMixin, TimestampMixin, Base):
     def primary_domain(self) -> str:
         return self.domains[0].name if self.domains else ""
 
+
 class Domain(IdMixin, OrgScoped, Base):
     __tablename__ = "domains"
 
     name: Mapped[str] = mapped_column(String(253), unique=True)
     org: Mapped[Organisation] = relationship(back_populates="domains")
+
 
 class User(IdMixin, OrgScoped, TimestampMixin, Base):
     __tablename__ = "users"
@@ -71,12 +76,14 @@ class User(IdMixin, OrgScoped, TimestampMixin, Base):
     def mfa_enabled(self) -> bool:
         return self.totp_enabled_at is not None
 
+
 class RecoveryCode(IdMixin, OrgScoped, Base):
     __tablename__ = "mfa_recovery_codes"
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[datetime | None] = mapped_column(default=None)
+
 
 class Group(IdMixin, OrgScoped, TimestampMixin, Base):
     __tablename__ = "groups"
@@ -85,12 +92,14 @@ class Group(IdMixin, OrgScoped, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
 
+
 class GroupMember(IdMixin, OrgScoped, Base):
     __tablename__ = "group_members"
     __table_args__ = (UniqueConstraint("group_id", "user_id"),)
 
     group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
 
 class Space(IdMixin, OrgScoped, TimestampMixin, Base):
     """A collaborative space: the unit of sharing, and of pricing."""
@@ -102,6 +111,7 @@ class Space(IdMixin, OrgScoped, TimestampMixin, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     archived_at: Mapped[datetime | None] = mapped_column(default=None)
 
+
 class SpaceMember(IdMixin, OrgScoped, Base):
     __tablename__ = "space_members"
     __table_args__ = (UniqueConstraint("space_id", "user_id"),)
@@ -109,6 +119,7 @@ class SpaceMember(IdMixin, OrgScoped, Base):
     space_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16), default=SpaceRole.MEMBER)
+
 
 class Invitation(IdMixin, OrgScoped, TimestampMixin, Base):
     """An external guest's invitation into given spaces, accepted through an e-mailed token."""
@@ -121,6 +132,7 @@ class Invitation(IdMixin, OrgScoped, TimestampMixin, Base):
     invited_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     expires_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None] = mapped_column(default=None)
+
 
 class PasswordReset(IdMixin, OrgScoped, TimestampMixin, Base):
     __tablename__ = "password_resets"

@@ -23,13 +23,17 @@ async def people(principal: Principal, query: str, limit: int) -> list[SearchHit
     async with org_session(principal.org_id) as db:
         rows = await db.execute(
             select(User)
-            .where(User.is_active.is_(True), or_(func.lower(User.display_name).like(like, escape="\\"),
-                                                  User.email.like(like, escape="\\")))
+            .where(
+                User.is_active.is_(True),
+                or_(func.lower(User.display_name).like(like, escape="\\"), User.email.like(like, escape="\\")),
+            )
             .order_by(User.display_name)
             .limit(limit)
         )
-        return [SearchHit(kind=_("Person"), title=u.display_name, subtitle=u.email, url=f"mailto:{u.email}")
-                for u in rows.scalars()]
+        return [
+            SearchHit(kind=_("Person"), title=u.display_name, subtitle=u.email, url=f"mailto:{u.email}")
+            for u in rows.scalars()
+        ]
 
 
 async def spaces(principal: Principal, query: str, limit: int) -> list[SearchHit]:
@@ -39,5 +43,7 @@ async def spaces(principal: Principal, query: str, limit: int) -> list[SearchHit
         if not principal.is_admin:
             stmt = stmt.where(Space.id.in_(list(principal.space_ids)))
         rows = await db.execute(stmt.order_by(Space.name).limit(limit))
-        return [SearchHit(kind=_("Space"), title=s.name, subtitle=s.description[:120], url=f"/spaces/{s.id}")
-                for s in rows.scalars()]
+        return [
+            SearchHit(kind=_("Space"), title=s.name, subtitle=s.description[:120], url=f"/spaces/{s.id}")
+            for s in rows.scalars()
+        ]

@@ -72,8 +72,14 @@ def _progress_bar(enabled: bool, label: str) -> Iterator[Callable[[int, int], No
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as progress:
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
         task = progress.add_task(label, total=None)
 
         def update(done: int, total: int) -> None:
@@ -125,10 +131,18 @@ async def _mailbox(address: str):  # type: ignore[no-untyped-def]
 @app.command("import")
 def import_mail(
     user: Annotated[str, typer.Option("--user", help="Address of the person or shared mailbox to import into.")],
-    source: Annotated[str, typer.Option("--from", help="imaps://login@host[:port], imap://…, mbox:PATH or maildir:PATH.")],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the IMAP password from standard input.")] = False,
-    insecure: Annotated[bool, typer.Option("--insecure", help="Accept an IMAP server certificate that cannot be verified.")] = False,
-    limit: Annotated[int | None, typer.Option("--limit", help="Stop after this many messages (run again to go on).")] = None,
+    source: Annotated[
+        str, typer.Option("--from", help="imaps://login@host[:port], imap://…, mbox:PATH or maildir:PATH.")
+    ],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the IMAP password from standard input.")
+    ] = False,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Accept an IMAP server certificate that cannot be verified.")
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Stop after this many messages (run again to go on).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Copy every folder of an IMAP server, mbox or Maildir into a mailbox (run again to resume)."""
@@ -148,9 +162,13 @@ def import_mail(
         return report.as_dict()
 
     payload = _run(go)
-    lines = [f"{payload['status']}: {payload['copied']} messages copied into {payload['mailbox']} from "
-             f"{payload['source']}, {payload['skipped']} already there ({payload['done']} of {payload['total']})"]
-    lines += [f"  {f['source']} → {f['target']}: {f['copied']} copied, {f['skipped']} skipped" for f in payload["folders"]]
+    lines = [
+        f"{payload['status']}: {payload['copied']} messages copied into {payload['mailbox']} from "
+        f"{payload['source']}, {payload['skipped']} already there ({payload['done']} of {payload['total']})"
+    ]
+    lines += [
+        f"  {f['source']} → {f['target']}: {f['copied']} copied, {f['skipped']} skipped" for f in payload["folders"]
+    ]
     if payload["status"] == "partial":
         lines.append("run the same command again to go on")
     _emit(as_json, payload, "\n".join(lines))
@@ -161,7 +179,9 @@ def export_mail(
     to: Annotated[Path, typer.Option("--to", help="A new (or empty) directory to write into.")],
     fmt: Annotated[Format, typer.Option("--format", help="mbox or maildir.")] = Format.MBOX,
     user: Annotated[str | None, typer.Option("--user", help="Address of the person or shared mailbox.")] = None,
-    org: Annotated[str | None, typer.Option("--org", help="Every mailbox of the organisation with this domain.")] = None,
+    org: Annotated[
+        str | None, typer.Option("--org", help="Every mailbox of the organisation with this domain.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Write a mailbox, or every mailbox of an organisation, as mbox files or Maildir folders."""
@@ -186,6 +206,8 @@ def export_mail(
             return {"format": fmt.value, "path": str(to.resolve()), "mailboxes": [r.as_dict() for r in reports]}
 
     payload = _run(go)
-    lines = [f"{m['mailbox']}: {m['messages']} messages in {len(m['folders'])} folders → {m['path']}"
-             for m in payload["mailboxes"]]
+    lines = [
+        f"{m['mailbox']}: {m['messages']} messages in {len(m['folders'])} folders → {m['path']}"
+        for m in payload["mailboxes"]
+    ]
     _emit(as_json, payload, "\n".join(lines) or "no mailbox to export")

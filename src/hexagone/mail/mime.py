@@ -217,9 +217,9 @@ def _delimiters(raw: bytes, body_start: int, end: int, boundary: str) -> list[tu
 
 def _strip_newline_before(raw: bytes, position: int, floor: int) -> int:
     """The CRLF before a boundary line belongs to the boundary, not to the part."""
-    if position - 2 >= floor and raw[position - 2:position] == b"\r\n":
+    if position - 2 >= floor and raw[position - 2 : position] == b"\r\n":
         return position - 2
-    if position - 1 >= floor and raw[position - 1:position] == b"\n":
+    if position - 1 >= floor and raw[position - 1 : position] == b"\n":
         return position - 1
     return position
 
@@ -229,8 +229,9 @@ class _Walker:
         self.raw = raw
         self.count = 0
 
-    def entity(self, start: int, end: int, default_type: str = "text/plain",
-               depth: int = 0) -> tuple[dict[str, Any], EmailMessage]:
+    def entity(
+        self, start: int, end: int, default_type: str = "text/plain", depth: int = 0
+    ) -> tuple[dict[str, Any], EmailMessage]:
         """The structure node of the entity at ``raw[start:end]``, and its parsed header."""
         self.count += 1
         raw = self.raw
@@ -239,7 +240,8 @@ class _Walker:
         maintype, _, subtype = content_type.partition("/")
         disposition = headers.get_content_disposition()
         node: dict[str, Any] = {
-            "type": maintype, "subtype": subtype,
+            "type": maintype,
+            "subtype": subtype,
             "params": _params(headers, "content-type"),
             "id": _raw_header(headers, "content-id"),
             "description": _raw_header(headers, "content-description"),
@@ -248,9 +250,11 @@ class _Walker:
             "disposition": [disposition, _params(headers, "content-disposition")] if disposition else None,
             "language": _raw_header(headers, "content-language"),
             "location": _raw_header(headers, "content-location"),
-            "header_start": start, "body_start": body_start, "end": end,
+            "header_start": start,
+            "body_start": body_start,
+            "end": end,
             "size": end - body_start,
-            "lines": raw.count(b"\n", body_start, end) + (1 if end > body_start and not raw[end - 1:end] == b"\n" else 0),
+            "lines": raw.count(b"\n", body_start, end) + (1 if end > body_start and raw[end - 1 : end] != b"\n" else 0),
         }
         if maintype == "multipart" and depth < MAX_DEPTH:
             node["parts"] = self.children(headers, subtype, body_start, end, depth)
@@ -260,7 +264,9 @@ class _Walker:
             node["message"] = inner
         return node, headers
 
-    def children(self, headers: EmailMessage, subtype: str, body_start: int, end: int, depth: int) -> list[dict[str, Any]]:
+    def children(
+        self, headers: EmailMessage, subtype: str, body_start: int, end: int, depth: int
+    ) -> list[dict[str, Any]]:
         boundary = headers.get_boundary()
         child_type = "message/rfc822" if subtype == "digest" else "text/plain"
         delimiters = _delimiters(self.raw, body_start, end, boundary) if boundary else []
@@ -268,7 +274,7 @@ class _Walker:
             # No usable boundary: the whole body is one plain part, as mail clients show it.
             return [self._bare_part(body_start, end)]
         parts = []
-        for (_, line_end, is_close), following in zip(delimiters, delimiters[1:] + [None], strict=True):
+        for (_, line_end, is_close), following in zip(delimiters, [*delimiters[1:], None], strict=True):
             if is_close or self.count >= MAX_PARTS:
                 break
             part_end = end if following is None else _strip_newline_before(self.raw, following[0], line_end)
@@ -277,8 +283,14 @@ class _Walker:
 
     def _bare_part(self, start: int, end: int) -> dict[str, Any]:
         node, _ = self.entity(end, end)
-        node.update({"header_start": start, "body_start": start, "size": end - start,
-                     "lines": self.raw.count(b"\n", start, end)})
+        node.update(
+            {
+                "header_start": start,
+                "body_start": start,
+                "size": end - start,
+                "lines": self.raw.count(b"\n", start, end),
+            }
+        )
         return node
 
 
@@ -343,11 +355,11 @@ def _decode_base64(raw: bytes, start: int, end: int) -> bytes:
     encoded = bytearray(end - start - raw.count(b"\r", start, end) - raw.count(b"\n", start, end))
     filled = 0
     for chunk_start in range(start, end, WINDOW):
-        piece = raw[chunk_start:min(chunk_start + WINDOW, end)].translate(None, b"\r\n")
-        encoded[filled:filled + len(piece)] = piece
+        piece = raw[chunk_start : min(chunk_start + WINDOW, end)].translate(None, b"\r\n")
+        encoded[filled : filled + len(piece)] = piece
         filled += len(piece)
     size = len(encoded)
-    encoded += b"==="[:4 - size % 4] if size % 4 else b""
+    encoded += b"==="[: 4 - size % 4] if size % 4 else b""
     with contextlib.suppress(binascii.Error):
         return binascii.a2b_base64(encoded, strict_mode=True)
     del encoded[size:]
@@ -362,7 +374,7 @@ def _decode_base64(raw: bytes, start: int, end: int) -> bytes:
 def part_text(raw: bytes, node: dict[str, Any]) -> str:
     """A text leaf as a string, in its declared charset (UTF-8, then Latin-1, as fallbacks).
     The decoded bytes are let go before the string is cleaned."""
-    charset = dict((k.lower(), v) for k, v in node.get("params") or ()).get("charset", "utf-8")
+    charset = {k.lower(): v for k, v in node.get("params") or ()}.get("charset", "utf-8")
     return clean(_as_text(decode_part(raw, node), charset))
 
 
@@ -385,8 +397,12 @@ def _text_source(raw: bytes, node: dict[str, Any]) -> tuple[bytes, dict[str, Any
     if (header_cut, body_cut) == (body_start, end):
         return raw, node
     header = raw[start:header_cut] + (b"\r\n\r\n" if header_cut < body_start else b"")
-    return header + raw[body_start:body_cut], {**node, "header_start": 0, "body_start": len(header),
-                                               "end": len(header) + body_cut - body_start}
+    return header + raw[body_start:body_cut], {
+        **node,
+        "header_start": 0,
+        "body_start": len(header),
+        "end": len(header) + body_cut - body_start,
+    }
 
 
 def _text_of(raw: bytes, structure: dict[str, Any]) -> str:

@@ -77,7 +77,9 @@ class Address(IdMixin, OrgScoped, Base):
     __tablename__ = "mail_addresses"
 
     address: Mapped[str] = mapped_column(String(320), unique=True)
-    mailbox_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("mail_mailboxes.id", ondelete="CASCADE"), index=True)
+    mailbox_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mail_mailboxes.id", ondelete="CASCADE"), index=True
+    )
     group_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
 
 
@@ -107,8 +109,17 @@ class Message(IdMixin, OrgScoped, Base):
         Index("ix_mail_messages_folder_modseq", "folder_id", "modseq"),
         # IMAP's hot reads (the UID list of SELECT, SEARCH UNSEEN/FLAGGED/DELETED) answered
         # from the index alone: org_id is in it because the tenancy layer adds it to every query.
-        Index("ix_mail_messages_folder_uid_flags", "folder_id", "org_id", "uid", "seen", "flagged", "deleted",
-              "answered", "draft"),
+        Index(
+            "ix_mail_messages_folder_uid_flags",
+            "folder_id",
+            "org_id",
+            "uid",
+            "seen",
+            "flagged",
+            "deleted",
+            "answered",
+            "draft",
+        ),
         Index("ix_mail_messages_mailbox_thread", "mailbox_id", "thread_id"),
     )
 

@@ -10,7 +10,9 @@ from tests.factories import TestOrg, TestUser
 from tests.mail.factories import make_mail_org
 
 
-async def mail_admin(client: httpx.AsyncClient, role: str = "admin", org: TestOrg | None = None) -> tuple[TestOrg, TestUser]:
+async def mail_admin(
+    client: httpx.AsyncClient, role: str = "admin", org: TestOrg | None = None
+) -> tuple[TestOrg, TestUser]:
     """A new organisation that subscribes to mail (unless given), with a user of
     ``role`` signed in on ``client``."""
     return await signed_in(client, role, org or await make_mail_org())

@@ -14,17 +14,32 @@ from tests.admin.factories_admin import post, signed_in
 from tests.mail.admin.factories_mailadmin import mail_admin
 
 SOME_ID = uuid.uuid4()
-PAGES = ["/mail/admin", "/mail/admin/aliases", "/mail/admin/shared", "/mail/admin/quotas", "/mail/admin/imports",
-         "/mail/admin/imports/runs"]
+PAGES = [
+    "/mail/admin",
+    "/mail/admin/aliases",
+    "/mail/admin/shared",
+    "/mail/admin/quotas",
+    "/mail/admin/imports",
+    "/mail/admin/imports/runs",
+]
 ID_PAGES = [f"/mail/admin/shared/{SOME_ID}"]
-ACTIONS = ["/mail/admin/aliases", "/mail/admin/aliases/group", f"/mail/admin/aliases/{SOME_ID}/remove",
-           "/mail/admin/shared", f"/mail/admin/shared/{SOME_ID}/members", f"/mail/admin/shared/{SOME_ID}/members/remove",
-           "/mail/admin/quotas", "/mail/admin/imports", "/mail/admin/imports/csv"]
+ACTIONS = [
+    "/mail/admin/aliases",
+    "/mail/admin/aliases/group",
+    f"/mail/admin/aliases/{SOME_ID}/remove",
+    "/mail/admin/shared",
+    f"/mail/admin/shared/{SOME_ID}/members",
+    f"/mail/admin/shared/{SOME_ID}/members/remove",
+    "/mail/admin/quotas",
+    "/mail/admin/imports",
+    "/mail/admin/imports/csv",
+]
 
 
 @pytest.mark.parametrize("path", PAGES[:-1])
-async def test_mail_admin_page_for_an_admin_is_french_with_the_console_tabs(client: httpx.AsyncClient,
-                                                                            path: str) -> None:
+async def test_mail_admin_page_for_an_admin_is_french_with_the_console_tabs(
+    client: httpx.AsyncClient, path: str
+) -> None:
     await mail_admin(client)
     response = await client.get(path)
     assert response.status_code == 200, response.text[:500]
@@ -35,8 +50,7 @@ async def test_mail_admin_page_for_an_admin_is_french_with_the_console_tabs(clie
 
 
 @pytest.mark.parametrize("role", ["user", "guest"])
-async def test_mail_admin_pages_and_actions_for_a_non_admin_are_forbidden(client: httpx.AsyncClient,
-                                                                          role: str) -> None:
+async def test_mail_admin_pages_and_actions_for_a_non_admin_are_forbidden(client: httpx.AsyncClient, role: str) -> None:
     await mail_admin(client, role)
     for path in PAGES + ID_PAGES:
         assert (await client.get(path)).status_code == 403, path
@@ -45,7 +59,8 @@ async def test_mail_admin_pages_and_actions_for_a_non_admin_are_forbidden(client
 
 
 async def test_mail_admin_pages_are_not_found_for_anonymous_visitors_and_organisations_without_mail(
-        client: httpx.AsyncClient) -> None:
+    client: httpx.AsyncClient,
+) -> None:
     for path in PAGES + ID_PAGES + ["/mail/apple.mobileconfig"]:
         assert (await client.get(path)).status_code == 404, path
     await signed_in(client, "admin")  # an organisation that does not subscribe to mail

@@ -31,11 +31,24 @@ async def furnished_org() -> tuple[TestUser, str]:
         shared = await manage.create_shared(db, actor, f"{unique('contact')}@{org.domain}", "Contact")
         await manage.set_member(db, actor, shared, member.email, can_write=True, can_send_as=True)
         mailbox = await manage.mailbox_by_address(db, member.email)
-        for status, done, error in (("done", 40, ""), ("failed", 3, "Le serveur a refusé la connexion."),
-                                    ("running", 12, "")):
-            db.add(ImportRun(org_id=org.id, mailbox_id=mailbox.id, source=f"imaps://{unique('u')}@old.example:993",
-                             status=status, total=40, done=done, error=error,
-                             finished_at=utcnow() if status != "running" else None, progress={}))
+        for status, done, error in (
+            ("done", 40, ""),
+            ("failed", 3, "Le serveur a refusé la connexion."),
+            ("running", 12, ""),
+        ):
+            db.add(
+                ImportRun(
+                    org_id=org.id,
+                    mailbox_id=mailbox.id,
+                    source=f"imaps://{unique('u')}@old.example:993",
+                    status=status,
+                    total=40,
+                    done=done,
+                    error=error,
+                    finished_at=utcnow() if status != "running" else None,
+                    progress={},
+                )
+            )
         await db.commit()
     return admin, f"/mail/admin/shared/{shared.id}"
 
@@ -45,8 +58,14 @@ async def test_mail_admin_pages_pass_axe_and_the_shell_rules(open_tab: OpenTab, 
     admin, shared_page = await furnished_org()
     tab = await open_tab(lang=lang, color_scheme=color_scheme, user=admin)
     problems: dict[str, list[str]] = {}
-    for path in ["/mail/admin", "/mail/admin/aliases", "/mail/admin/shared", shared_page, "/mail/admin/quotas",
-                 "/mail/admin/imports"]:
+    for path in [
+        "/mail/admin",
+        "/mail/admin/aliases",
+        "/mail/admin/shared",
+        shared_page,
+        "/mail/admin/quotas",
+        "/mail/admin/imports",
+    ]:
         response = await goto(tab.page, path)
         problems[path] = [f"answered {response.status}"] if response.status != 200 else []
         problems[path] += await shell_problems(tab.page, lang) + tab.watch.drain()

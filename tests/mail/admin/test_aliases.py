@@ -45,7 +45,7 @@ async def alias_id(address: str) -> uuid.UUID:
 
 
 async def test_alias_of_a_person_delivers_to_their_mailbox_and_can_be_removed(client: httpx.AsyncClient) -> None:
-    org, admin = await mail_admin(client)
+    org, _admin = await mail_admin(client)
     person = await make_user(org)
     alias = f"{unique('accueil')}@{org.domain}"
     response = await post(client, "/mail/admin/aliases", {"address": alias.upper(), "target": person.email})
@@ -75,15 +75,18 @@ async def test_group_address_reaches_every_member(client: httpx.AsyncClient) -> 
     assert f"Groupe {group.name}" in (await client.get("/mail/admin/aliases")).text
 
 
-async def test_alias_outside_the_domains_taken_or_to_nobody_is_refused_with_a_message(client: httpx.AsyncClient) -> None:
+async def test_alias_outside_the_domains_taken_or_to_nobody_is_refused_with_a_message(
+    client: httpx.AsyncClient,
+) -> None:
     org, admin = await mail_admin(client)
     outside = await post(client, "/mail/admin/aliases", {"address": "x@elsewhere.test", "target": admin.email})
     assert outside.status_code == 403 and "domaines de l" in outside.text
     assert 'value="x@elsewhere.test"' in outside.text  # what was typed is kept
     taken = await post(client, "/mail/admin/aliases", {"address": admin.email, "target": admin.email})
     assert taken.status_code == 409 and "déjà utilisée" in taken.text
-    nobody = await post(client, "/mail/admin/aliases", {"address": f"{unique('a')}@{org.domain}",
-                                                        "target": f"nobody@{org.domain}"})
+    nobody = await post(
+        client, "/mail/admin/aliases", {"address": f"{unique('a')}@{org.domain}", "target": f"nobody@{org.domain}"}
+    )
     assert nobody.status_code == 400 and "Aucune personne" in nobody.text
     not_an_address = await post(client, "/mail/admin/aliases", {"address": "not an address", "target": admin.email})
     assert not_an_address.status_code == 400
@@ -102,12 +105,21 @@ async def test_aliases_of_another_organisation_are_not_found(client: httpx.Async
     assert (await post(client, f"/mail/admin/aliases/{await alias_id(other_alias)}/remove")).status_code == 404
     assert await mailbox_ids(other_alias) != set()
     assert other_alias not in (await client.get("/mail/admin/aliases")).text
-    to_stranger = await post(client, "/mail/admin/aliases", {"address": f"{unique('a')}@{org.domain}",
-                                                             "target": stranger.email})
-    to_nobody = await post(client, "/mail/admin/aliases", {"address": f"{unique('a')}@{org.domain}",
-                                                           "target": f"nobody@{other_org.domain}"})
+    to_stranger = await post(
+        client, "/mail/admin/aliases", {"address": f"{unique('a')}@{org.domain}", "target": stranger.email}
+    )
+    to_nobody = await post(
+        client,
+        "/mail/admin/aliases",
+        {"address": f"{unique('a')}@{org.domain}", "target": f"nobody@{other_org.domain}"},
+    )
     assert to_stranger.status_code == to_nobody.status_code == 400
-    assert alert(to_stranger).replace(stranger.email, "?") == alert(to_nobody).replace(f"nobody@{other_org.domain}", "?")
-    group_elsewhere = await post(client, "/mail/admin/aliases/group",
-                                 {"group_address": f"{unique('g')}@{org.domain}", "group_id": str(uuid.uuid4())})
+    assert alert(to_stranger).replace(stranger.email, "?") == alert(to_nobody).replace(
+        f"nobody@{other_org.domain}", "?"
+    )
+    group_elsewhere = await post(
+        client,
+        "/mail/admin/aliases/group",
+        {"group_address": f"{unique('g')}@{org.domain}", "group_id": str(uuid.uuid4())},
+    )
     assert group_elsewhere.status_code == 404

@@ -16,8 +16,9 @@ from tests.conftest import Server
 from tests.factories import login, make_org, make_user
 from tests.mail.factories import make_mail_org
 
-HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$",
-                      re.IGNORECASE)
+HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$", re.IGNORECASE
+)
 # What Thunderbird's readFromXML translates (anything else makes it drop the server).
 SOCKET_TYPES = {"plain", "SSL", "STARTTLS"}
 AUTHENTICATIONS = {"password-cleartext", "plain", "password-encrypted", "secure", "GSSAPI", "NTLM"}
@@ -44,8 +45,9 @@ def check_thunderbird_server(server: ET.Element, kind: str, port: int) -> None:
 
 
 @pytest.mark.parametrize("path", ["/mail/config-v1.1.xml", "/.well-known/autoconfig/mail/config-v1.1.xml"])
-async def test_thunderbird_document_has_what_thunderbird_requires(client: httpx.AsyncClient, server: Server,
-                                                                  path: str) -> None:
+async def test_thunderbird_document_has_what_thunderbird_requires(
+    client: httpx.AsyncClient, server: Server, path: str
+) -> None:
     org = await make_mail_org()
     response = await client.get(path, params={"emailaddress": f"jeanne.martin@{org.domain}"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("application/xml")
@@ -80,12 +82,14 @@ async def test_autoconfiguration_answers_only_for_domains_with_mail(client: http
 
 
 @pytest.mark.parametrize("path", ["/autodiscover/autodiscover.xml", "/Autodiscover/Autodiscover.xml"])
-async def test_outlook_autodiscover_answers_the_imap_and_smtp_settings(client: httpx.AsyncClient, server: Server,
-                                                                       path: str) -> None:
+async def test_outlook_autodiscover_answers_the_imap_and_smtp_settings(
+    client: httpx.AsyncClient, server: Server, path: str
+) -> None:
     org = await make_mail_org()
     address = f"jeanne.martin@{org.domain}"
-    response = await client.post(path, content=OUTLOOK_REQUEST.format(address=address),
-                                 headers={"content-type": "text/xml"})  # no cookie, no CSRF token: as Outlook
+    response = await client.post(
+        path, content=OUTLOOK_REQUEST.format(address=address), headers={"content-type": "text/xml"}
+    )  # no cookie, no CSRF token: as Outlook
     assert response.status_code == 200, response.text
     root = ET.fromstring(response.content)
     assert root.tag == f"{AUTODISCOVER}Autodiscover"
@@ -105,13 +109,16 @@ async def test_outlook_autodiscover_answers_the_imap_and_smtp_settings(client: h
     assert again.status_code == 200 and again.content == response.content
 
 
-@pytest.mark.parametrize("body", [
-    "not xml at all",
-    "<Autodiscover><Request></Request></Autodiscover>",
-    '<?xml version="1.0"?><!DOCTYPE lol [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>'
-    "<Autodiscover><Request><EMailAddress>&lol2;@x.test</EMailAddress></Request></Autodiscover>",
-    "<a>" * 5000,
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not xml at all",
+        "<Autodiscover><Request></Request></Autodiscover>",
+        '<?xml version="1.0"?><!DOCTYPE lol [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>'
+        "<Autodiscover><Request><EMailAddress>&lol2;@x.test</EMailAddress></Request></Autodiscover>",
+        "<a>" * 5000,
+    ],
+)
 async def test_outlook_autodiscover_bad_requests_get_a_pox_error(client: httpx.AsyncClient, body: str) -> None:
     response = await client.post("/autodiscover/autodiscover.xml", content=body)
     assert response.status_code == 400
@@ -119,8 +126,9 @@ async def test_outlook_autodiscover_bad_requests_get_a_pox_error(client: httpx.A
     assert error is not None and error.findtext(f"{AUTODISCOVER}ErrorCode") == "600"
 
 
-async def test_apple_profile_holds_the_persons_account_and_no_password(client: httpx.AsyncClient,
-                                                                       server: Server) -> None:
+async def test_apple_profile_holds_the_persons_account_and_no_password(
+    client: httpx.AsyncClient, server: Server
+) -> None:
     org = await make_mail_org()
     person = await make_user(org)
     await login(client, person)
@@ -135,9 +143,14 @@ async def test_apple_profile_holds_the_persons_account_and_no_password(client: h
     [account] = profile["PayloadContent"]
     assert account["PayloadType"] == "com.apple.mail.managed" and account["EmailAccountType"] == "EmailTypeIMAP"
     assert account["EmailAddress"] == person.email
-    assert (account["IncomingMailServerHostName"], account["IncomingMailServerPortNumber"]) == ("localhost", server.imap_port)
-    assert (account["OutgoingMailServerHostName"], account["OutgoingMailServerPortNumber"]) == \
-        ("localhost", server.submission_port)
+    assert (account["IncomingMailServerHostName"], account["IncomingMailServerPortNumber"]) == (
+        "localhost",
+        server.imap_port,
+    )
+    assert (account["OutgoingMailServerHostName"], account["OutgoingMailServerPortNumber"]) == (
+        "localhost",
+        server.submission_port,
+    )
     assert account["IncomingMailServerUsername"] == account["OutgoingMailServerUsername"] == person.email
     assert account["IncomingMailServerUseSSL"] is True and account["OutgoingPasswordSameAsIncomingPassword"] is True
     assert not {"IncomingPassword", "OutgoingPassword"} & set(account)

@@ -28,8 +28,11 @@ async def create(client: httpx.AsyncClient, address: str, name: str = "Accueil")
 
 async def grant_of(mailbox_id: uuid.UUID, user_id: uuid.UUID) -> MailboxGrant | None:
     async with system_session() as db:
-        return (await db.execute(select(MailboxGrant).where(MailboxGrant.mailbox_id == mailbox_id,
-                                                            MailboxGrant.user_id == user_id))).scalar_one_or_none()
+        return (
+            await db.execute(
+                select(MailboxGrant).where(MailboxGrant.mailbox_id == mailbox_id, MailboxGrant.user_id == user_id)
+            )
+        ).scalar_one_or_none()
 
 
 async def can_send_as(user_id: uuid.UUID, address: str) -> bool:
@@ -94,12 +97,16 @@ async def test_shared_mailboxes_of_another_organisation_are_not_found(client: ht
     own = await create(client, f"{unique('contact')}@{org.domain}")
     assert (await client.get(f"/mail/admin/shared/{theirs.id}")).status_code == 404
     for action in ("members", "members/remove"):
-        response = await post(client, f"/mail/admin/shared/{theirs.id}/{action}",
-                              {"email": admin.email, "access": "read", "user_id": str(admin.id)})
+        response = await post(
+            client,
+            f"/mail/admin/shared/{theirs.id}/{action}",
+            {"email": admin.email, "access": "read", "user_id": str(admin.id)},
+        )
         assert response.status_code == 404, action
     assert theirs.address not in (await client.get("/mail/admin/shared")).text
-    assert (await post(client, f"/mail/admin/shared/{own}/members",
-                       {"email": stranger.email, "access": "read"})).status_code == 400
+    assert (
+        await post(client, f"/mail/admin/shared/{own}/members", {"email": stranger.email, "access": "read"})
+    ).status_code == 400
     # A person's own mailbox is not a shared one: it has no page here either.
     personal = (await folder_of(admin)).mailbox_id
     assert (await client.get(f"/mail/admin/shared/{personal}")).status_code == 404

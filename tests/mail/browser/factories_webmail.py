@@ -22,7 +22,8 @@ from tests.factories import TestOrg, TestUser, make_org, make_user
 START = datetime(2026, 1, 12, 8, 15, tzinfo=UTC)
 # A 16×16 blue square: the newsletter's logo, shown from the message itself (cid:).
 LOGO = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAFElEQVR4nGNkaPjPQApgIkn1qIahAgCpUgHfmvdJpgAAAABJRU5ErkJggg==")
+    "iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAFElEQVR4nGNkaPjPQApgIkn1qIahAgCpUgHfmvdJpgAAAABJRU5ErkJggg=="
+)
 
 
 @dataclass
@@ -33,8 +34,9 @@ class MailWorkplace:
     subjects: list[str]
 
 
-def _message(sender: str, to: str, subject: str, body: str, moment: datetime, *, msgid: str,
-             reply_to: str | None = None) -> EmailMessage:
+def _message(
+    sender: str, to: str, subject: str, body: str, moment: datetime, *, msgid: str, reply_to: str | None = None
+) -> EmailMessage:
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = sender, to, subject
     message["Date"] = format_datetime(moment)
@@ -48,36 +50,83 @@ def _message(sender: str, to: str, subject: str, body: str, moment: datetime, *,
 def _mail(camille: str, hugo: str, domain: str) -> list[tuple[EmailMessage, str, tuple[str, ...]]]:
     """(message, folder, flags), oldest first."""
     subject = "Réunion de lancement du budget 2026"
-    kickoff = _message(f"Hugo Bernard <{hugo}>", f"Camille Laurent <{camille}>", subject,
-                       "Bonjour Camille,\n\nJe propose jeudi à 10 h en salle du conseil.\n\nHugo\n",
-                       START, msgid=f"<kickoff@{domain}>")
-    answer = _message(f"Camille Laurent <{camille}>", f"Hugo Bernard <{hugo}>", f"Re: {subject}",
-                      "Jeudi 10 h me convient.\n\nCamille\n", START + timedelta(hours=2), msgid=f"<answer@{domain}>",
-                      reply_to=f"<kickoff@{domain}>")
-    again = _message(f"Hugo Bernard <{hugo}>", f"Camille Laurent <{camille}>", f"Re: {subject}",
-                     "Parfait, j'apporte les chiffres.\n", START + timedelta(days=1), msgid=f"<again@{domain}>",
-                     reply_to=f"<answer@{domain}>")
-    minutes = _message("Service des finances <finances@villeneuve.example>", f"Camille Laurent <{camille}>",
-                       "Compte rendu du conseil municipal", "Bonjour,\n\nVeuillez trouver le compte rendu ci-joint.\n",
-                       START + timedelta(days=1, hours=3), msgid="<minutes@villeneuve.example>")
-    minutes.add_attachment(b"Compte rendu\n1. Budget\n2. Travaux\n", maintype="text", subtype="plain",
-                           filename="compte-rendu.txt")
-    letter = _message("La lettre de la région <lettre@region.example>", camille, "Les nouvelles de janvier",
-                      "Les nouvelles de janvier", START + timedelta(days=2), msgid="<letter@region.example>")
+    kickoff = _message(
+        f"Hugo Bernard <{hugo}>",
+        f"Camille Laurent <{camille}>",
+        subject,
+        "Bonjour Camille,\n\nJe propose jeudi à 10 h en salle du conseil.\n\nHugo\n",
+        START,
+        msgid=f"<kickoff@{domain}>",
+    )
+    answer = _message(
+        f"Camille Laurent <{camille}>",
+        f"Hugo Bernard <{hugo}>",
+        f"Re: {subject}",
+        "Jeudi 10 h me convient.\n\nCamille\n",
+        START + timedelta(hours=2),
+        msgid=f"<answer@{domain}>",
+        reply_to=f"<kickoff@{domain}>",
+    )
+    again = _message(
+        f"Hugo Bernard <{hugo}>",
+        f"Camille Laurent <{camille}>",
+        f"Re: {subject}",
+        "Parfait, j'apporte les chiffres.\n",
+        START + timedelta(days=1),
+        msgid=f"<again@{domain}>",
+        reply_to=f"<answer@{domain}>",
+    )
+    minutes = _message(
+        "Service des finances <finances@villeneuve.example>",
+        f"Camille Laurent <{camille}>",
+        "Compte rendu du conseil municipal",
+        "Bonjour,\n\nVeuillez trouver le compte rendu ci-joint.\n",
+        START + timedelta(days=1, hours=3),
+        msgid="<minutes@villeneuve.example>",
+    )
+    minutes.add_attachment(
+        b"Compte rendu\n1. Budget\n2. Travaux\n", maintype="text", subtype="plain", filename="compte-rendu.txt"
+    )
+    letter = _message(
+        "La lettre de la région <lettre@region.example>",
+        camille,
+        "Les nouvelles de janvier",
+        "Les nouvelles de janvier",
+        START + timedelta(days=2),
+        msgid="<letter@region.example>",
+    )
     letter.add_alternative(
         '<h2>Les nouvelles de janvier</h2><p><img src="cid:logo@region.example" alt="Logo de la région" width="16">'
         ' Trois projets lancés ce mois-ci.</p><p><img src="https://tracker.region.example/open.gif" alt=""></p>'
-        '<p><a href="https://region.example/agenda">Voir l\'agenda</a></p>', subtype="html")
+        '<p><a href="https://region.example/agenda">Voir l\'agenda</a></p>',
+        subtype="html",
+    )
     letter.get_payload()[1].add_related(LOGO, maintype="image", subtype="png", cid="<logo@region.example>")
-    roadworks = _message(f"Hugo Bernard <{hugo}>", f"Camille Laurent <{camille}>", "Travaux rue des Écoles",
-                         "Les travaux commencent lundi.\n", START + timedelta(days=2, hours=4),
-                         msgid=f"<works@{domain}>")
-    register = _message("Greffe <greffe@villeneuve.example>", camille, "Registre des délibérations 2025",
-                        "".join(f"Délibération n° {n} : adoptée à l'unanimité.\n" for n in range(8000)),
-                        START + timedelta(days=2, hours=2), msgid="<register@villeneuve.example>")
-    return [(register, "Projets/Voirie", ("\\Seen",)), (kickoff, mailboxes.INBOX, ("\\Seen",)), (answer, "Sent", ("\\Seen",)), (again, mailboxes.INBOX, ()),
-            (minutes, mailboxes.INBOX, ("\\Seen", "\\Flagged")), (letter, mailboxes.INBOX, ()),
-            (roadworks, "Projets/Voirie", ())]
+    roadworks = _message(
+        f"Hugo Bernard <{hugo}>",
+        f"Camille Laurent <{camille}>",
+        "Travaux rue des Écoles",
+        "Les travaux commencent lundi.\n",
+        START + timedelta(days=2, hours=4),
+        msgid=f"<works@{domain}>",
+    )
+    register = _message(
+        "Greffe <greffe@villeneuve.example>",
+        camille,
+        "Registre des délibérations 2025",
+        "".join(f"Délibération n° {n} : adoptée à l'unanimité.\n" for n in range(8000)),
+        START + timedelta(days=2, hours=2),
+        msgid="<register@villeneuve.example>",
+    )
+    return [
+        (register, "Projets/Voirie", ("\\Seen",)),
+        (kickoff, mailboxes.INBOX, ("\\Seen",)),
+        (answer, "Sent", ("\\Seen",)),
+        (again, mailboxes.INBOX, ()),
+        (minutes, mailboxes.INBOX, ("\\Seen", "\\Flagged")),
+        (letter, mailboxes.INBOX, ()),
+        (roadworks, "Projets/Voirie", ()),
+    ]
 
 
 async def _named(user: TestUser, name: str) -> None:
@@ -105,8 +154,13 @@ async def make_mail_workplace() -> MailWorkplace:
         subjects = []
         for message, name, flags in _mail(camille.email, hugo.email, org.domain):
             folder: Folder = folders[name]
-            await store.append(db, folder, message.as_bytes(policy=SMTP), flags=flags,
-                               internal_date=datetime.strptime(message["Date"], "%a, %d %b %Y %H:%M:%S %z"))
+            await store.append(
+                db,
+                folder,
+                message.as_bytes(policy=SMTP),
+                flags=flags,
+                internal_date=datetime.strptime(message["Date"], "%a, %d %b %Y %H:%M:%S %z"),
+            )
             subjects.append(str(message["Subject"]))
         await db.commit()
     return MailWorkplace(org, camille, hugo, subjects)

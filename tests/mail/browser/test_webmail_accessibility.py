@@ -17,8 +17,9 @@ from tests.mail.browser.factories_webmail import MailWorkplace
 
 pytestmark = pytest.mark.browser
 
-LANGUAGES = pytest.mark.parametrize(("lang", "color_scheme"), [("fr", "light"), ("en", "dark")],
-                                    ids=["fr-light", "en-dark"])
+LANGUAGES = pytest.mark.parametrize(
+    ("lang", "color_scheme"), [("fr", "light"), ("en", "dark")], ids=["fr-light", "en-dark"]
+)
 
 
 async def ids_of(workplace: MailWorkplace) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
@@ -26,17 +27,27 @@ async def ids_of(workplace: MailWorkplace) -> tuple[dict[str, str], dict[str, st
     async with system_session() as db:
         boxes = (await db.execute(select(Mailbox).where(Mailbox.org_id == workplace.org.id))).scalars().all()
         folders = (await db.execute(select(Folder).where(Folder.mailbox_id.in_([b.id for b in boxes])))).scalars().all()
-        messages = (await db.execute(select(Message).where(Message.org_id == workplace.org.id)
-                                     .order_by(Message.internal_date))).scalars().all()
+        messages = (
+            (
+                await db.execute(
+                    select(Message).where(Message.org_id == workplace.org.id).order_by(Message.internal_date)
+                )
+            )
+            .scalars()
+            .all()
+        )
     own = next(b for b in boxes if b.user_id == workplace.camille.id)
-    return ({m.subject: str(m.id) for m in messages},
-            {f.name if f.mailbox_id == own.id else f"shared:{f.name}": str(f.id) for f in folders},
-            {b.address: str(b.id) for b in boxes})
+    return (
+        {m.subject: str(m.id) for m in messages},
+        {f.name if f.mailbox_id == own.id else f"shared:{f.name}": str(f.id) for f in folders},
+        {b.address: str(b.id) for b in boxes},
+    )
 
 
 @LANGUAGES
-async def test_every_webmail_page_passes_axe_and_the_shell_rules(open_tab: OpenTab, mail_workplace: MailWorkplace,
-                                                                  lang: str, color_scheme: str) -> None:
+async def test_every_webmail_page_passes_axe_and_the_shell_rules(
+    open_tab: OpenTab, mail_workplace: MailWorkplace, lang: str, color_scheme: str
+) -> None:
     tab = await open_tab(lang=lang, color_scheme=color_scheme, user=mail_workplace.camille)
     page = tab.page
     messages, folders, boxes = await ids_of(mail_workplace)

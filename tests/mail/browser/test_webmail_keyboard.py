@@ -18,7 +18,8 @@ pytestmark = pytest.mark.browser
 
 async def focused_row_subject(page: Page) -> str:
     return await page.evaluate(
-        "() => document.activeElement.closest('.mail-row')?.querySelector('.mail-row-subject')?.textContent ?? ''")
+        "() => document.activeElement.closest('.mail-row')?.querySelector('.mail-row-subject')?.textContent ?? ''"
+    )
 
 
 async def press_and_follow(page: Page, key: str) -> str:
@@ -105,8 +106,9 @@ async def test_address_completion_with_the_keyboard_and_the_draft_saved_while_ty
     assert await page.get_attribute("#to", "aria-expanded") == "false"
 
     await page.fill("#subject", "Ordre du jour")
-    await page.wait_for_function("() => document.getElementById('draft-status').textContent.trim() !== ''",
-                                 timeout=10_000)
+    await page.wait_for_function(
+        "() => document.getElementById('draft-status').textContent.trim() !== ''", timeout=10_000
+    )
     [draft] = await messages_in(workplace.camille, "Drafts")
     assert draft.subject == "Ordre du jour"
     assert await page.input_value("#compose-draft") == str(draft.id)

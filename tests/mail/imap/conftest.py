@@ -3,6 +3,7 @@ test server, and a raw socket client for what real clients never send."""
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import re
 import socket
@@ -38,10 +39,8 @@ def connect(server: Server) -> Iterator[Callable[..., imaplib.IMAP4]]:
 
     yield open_client
     for client in opened:
-        try:
+        with contextlib.suppress(imaplib.IMAP4.error, OSError):
             client.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
 
 
 @pytest.fixture
@@ -56,10 +55,8 @@ def imapclient(server: Server) -> Iterator[Callable[..., IMAPClient]]:
 
     yield open_client
     for client in opened:
-        try:
+        with contextlib.suppress(Exception):
             client.logout()
-        except Exception:  # noqa: BLE001 - a test may have closed it already
-            pass
 
 
 class Raw:
@@ -103,7 +100,8 @@ class Raw:
 
     def login(self, user: TestUser) -> None:
         assert self.command(b"l", b'LOGIN "%b" "%b"' % (user.email.encode(), user.password.encode()))[-1].startswith(
-            b"l OK")
+            b"l OK"
+        )
 
     def close(self) -> None:
         self.sock.close()

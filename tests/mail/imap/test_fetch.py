@@ -21,12 +21,14 @@ pytestmark = pytest.mark.usefixtures("migrated")
 
 CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "mail"
 CORPUS_FILES = sorted(CORPUS.rglob("*.eml"))
-MULTIPART = (b"From: Alice <alice@example.org>\r\nTo: bob@example.org, Carol <carol@example.org>\r\n"
-             b"Subject: Rapport\r\nDate: Tue, 04 Mar 2025 10:00:00 +0100\r\nMessage-ID: <r1@example.org>\r\n"
-             b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
-             b"--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBonjour\r\n"
-             b"--XX\r\nContent-Type: application/pdf; name=r.pdf\r\nContent-Disposition: attachment; filename=r.pdf\r\n"
-             b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n--XX--\r\n")
+MULTIPART = (
+    b"From: Alice <alice@example.org>\r\nTo: bob@example.org, Carol <carol@example.org>\r\n"
+    b"Subject: Rapport\r\nDate: Tue, 04 Mar 2025 10:00:00 +0100\r\nMessage-ID: <r1@example.org>\r\n"
+    b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
+    b"--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBonjour\r\n"
+    b"--XX\r\nContent-Type: application/pdf; name=r.pdf\r\nContent-Disposition: attachment; filename=r.pdf\r\n"
+    b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n--XX--\r\n"
+)
 
 
 @pytest.fixture
@@ -49,8 +51,10 @@ async def test_fetch_envelope(imapclient, mailbox: TestUser) -> None:
     client.select_folder("INBOX")
     envelope = client.fetch([1], ["ENVELOPE"])[1][b"ENVELOPE"]
     assert envelope.subject == b"Rapport" and envelope.message_id == b"<r1@example.org>"
-    assert [(a.name, a.mailbox, a.host) for a in envelope.to] == [(None, b"bob", b"example.org"),
-                                                                 (b"Carol", b"carol", b"example.org")]
+    assert [(a.name, a.mailbox, a.host) for a in envelope.to] == [
+        (None, b"bob", b"example.org"),
+        (b"Carol", b"carol", b"example.org"),
+    ]
     assert envelope.from_[0].name == b"Alice" and envelope.sender == envelope.from_ and envelope.cc is None
 
 
@@ -58,27 +62,43 @@ async def test_fetch_bodystructure_and_body(raw, mailbox: TestUser) -> None:
     client = raw(mailbox)
     client.command(b"s", b"SELECT INBOX")
     [line, _] = client.command(b"a", b"FETCH 1 (BODYSTRUCTURE BODY)")
-    assert line == (b'* 1 FETCH (BODYSTRUCTURE (("text" "plain" ("charset" "utf-8") NIL NIL "7BIT" 7 1 NIL NIL NIL NIL)'
-                    b'("application" "pdf" ("name" "r.pdf") NIL NIL "BASE64" 12 NIL ("attachment" ("filename" "r.pdf"))'
-                    b' NIL NIL) "mixed" ("boundary" "XX") NIL NIL NIL) BODY (("text" "plain" ("charset" "utf-8") NIL NIL'
-                    b' "7BIT" 7 1)("application" "pdf" ("name" "r.pdf") NIL NIL "BASE64" 12) "mixed"))')
+    assert line == (
+        b'* 1 FETCH (BODYSTRUCTURE (("text" "plain" ("charset" "utf-8") NIL NIL "7BIT" 7 1 NIL NIL NIL NIL)'
+        b'("application" "pdf" ("name" "r.pdf") NIL NIL "BASE64" 12 NIL ("attachment" ("filename" "r.pdf"))'
+        b' NIL NIL) "mixed" ("boundary" "XX") NIL NIL NIL) BODY (("text" "plain" ("charset" "utf-8") NIL NIL'
+        b' "7BIT" 7 1)("application" "pdf" ("name" "r.pdf") NIL NIL "BASE64" 12) "mixed"))'
+    )
 
 
 async def test_fetch_sections_and_partial(imapclient, mailbox: TestUser) -> None:
     client = imapclient(mailbox)
     client.select_folder("INBOX", readonly=True)
     header_end = MULTIPART.index(b"\r\n\r\n") + 4
-    found = client.fetch([1], ["BODY.PEEK[]", "BODY.PEEK[HEADER]", "BODY.PEEK[TEXT]", "BODY.PEEK[1]",
-                               "BODY.PEEK[2.MIME]", "BODY.PEEK[2]<0.4>", "BODY.PEEK[HEADER.FIELDS (SUBJECT TO)]",
-                               "BODY.PEEK[HEADER.FIELDS.NOT (SUBJECT TO FROM DATE MESSAGE-ID MIME-VERSION)]",
-                               "RFC822.HEADER", "BODY.PEEK[3]", "BODY.PEEK[]<100000>"])[1]
+    found = client.fetch(
+        [1],
+        [
+            "BODY.PEEK[]",
+            "BODY.PEEK[HEADER]",
+            "BODY.PEEK[TEXT]",
+            "BODY.PEEK[1]",
+            "BODY.PEEK[2.MIME]",
+            "BODY.PEEK[2]<0.4>",
+            "BODY.PEEK[HEADER.FIELDS (SUBJECT TO)]",
+            "BODY.PEEK[HEADER.FIELDS.NOT (SUBJECT TO FROM DATE MESSAGE-ID MIME-VERSION)]",
+            "RFC822.HEADER",
+            "BODY.PEEK[3]",
+            "BODY.PEEK[]<100000>",
+        ],
+    )[1]
     assert found[b"BODY[]"] == MULTIPART and found[b"BODY[HEADER]"] == MULTIPART[:header_end]
     assert found[b"BODY[TEXT]"] == MULTIPART[header_end:] and found[b"BODY[1]"] == b"Bonjour"
     assert found[b"BODY[2.MIME]"].startswith(b"Content-Type: application/pdf") and found[b"BODY[2]<0>"] == b"JVBE"
-    assert found[b"BODY[HEADER.FIELDS (SUBJECT TO)]"] == (b"To: bob@example.org, Carol <carol@example.org>\r\n"
-                                                          b"Subject: Rapport\r\n\r\n")
+    assert found[b"BODY[HEADER.FIELDS (SUBJECT TO)]"] == (
+        b"To: bob@example.org, Carol <carol@example.org>\r\nSubject: Rapport\r\n\r\n"
+    )
     assert found[b"BODY[HEADER.FIELDS.NOT (SUBJECT TO FROM DATE MESSAGE-ID MIME-VERSION)]"] == (
-        b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n")
+        b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n"
+    )
     assert found[b"RFC822.HEADER"] == MULTIPART[:header_end]
     assert found[b"BODY[3]"] == b"" and found[b"BODY[]<100000>"] == b""
 
@@ -142,7 +162,8 @@ async def test_fetch_large_message_comes_back_whole_among_small_ones(imapclient,
 
 def _well_formed(path: Path) -> bool:
     return "malformed" not in path.parts and not any(
-        p.defects for p in email.message_from_bytes(path.read_bytes(), policy=compat32).walk())
+        p.defects for p in email.message_from_bytes(path.read_bytes(), policy=compat32).walk()
+    )
 
 
 def _reference_leaves(part: email.message.Message) -> list[email.message.Message]:
@@ -167,12 +188,12 @@ def _children(structure: Any) -> list[Any] | None:
 def _imap_leaves(structure: Any, path: tuple[int, ...] = ()) -> list[tuple[str, Any]]:
     """(part number, BODYSTRUCTURE) of each leaf, from IMAPClient's parsed BODYSTRUCTURE."""
     if (parts := _children(structure)) is not None:
-        return [leaf for i, part in enumerate(parts, 1) for leaf in _imap_leaves(part, path + (i,))]
+        return [leaf for i, part in enumerate(parts, 1) for leaf in _imap_leaves(part, (*path, i))]
     if structure[0].lower() == b"message" and structure[1].lower() == b"rfc822":
         inner = structure[8]
         if (parts := _children(inner)) is not None:
-            return [leaf for i, part in enumerate(parts, 1) for leaf in _imap_leaves(part, path + (i,))]
-        return _imap_leaves(inner, path + (1,))
+            return [leaf for i, part in enumerate(parts, 1) for leaf in _imap_leaves(part, (*path, i))]
+        return _imap_leaves(inner, (*path, 1))
     return [(".".join(map(str, path or (1,))), structure)]
 
 
@@ -214,7 +235,8 @@ async def test_fetch_corpus_sections_agree_with_the_standard_library(imapclient)
         reference = _reference_leaves(email.message_from_bytes(served, policy=compat32))
         leaves = _imap_leaves(item[b"BODYSTRUCTURE"])
         assert [(s[0] + b"/" + s[1]).lower().decode() for _, s in leaves] == [
-            p.get_content_type() for p in reference], path
+            p.get_content_type() for p in reference
+        ], path
         sections = client.fetch([uid], [f"BODY.PEEK[{number}]" for number, _ in leaves])[uid]
         for (number, structure), part in zip(leaves, reference, strict=True):
             data = sections[f"BODY[{number}]".encode()]

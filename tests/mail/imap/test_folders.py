@@ -54,8 +54,10 @@ async def test_folders_list_extended_selection_and_return_options(raw, user: Tes
     subscribed = client.command(b"c", b'LIST (SUBSCRIBED) "" "*"')
     assert b"Junk" not in b"".join(subscribed) and b'* LIST (\\HasNoChildren \\Subscribed) "/" "INBOX"' in subscribed
     returned = client.command(b"d", b'LIST "" ("INBOX" "Junk") RETURN (SUBSCRIBED CHILDREN)')
-    assert returned[:2] == [b'* LIST (\\HasNoChildren \\Subscribed) "/" "INBOX"',
-                            b'* LIST (\\HasNoChildren \\Junk) "/" "Junk"']
+    assert returned[:2] == [
+        b'* LIST (\\HasNoChildren \\Subscribed) "/" "INBOX"',
+        b'* LIST (\\HasNoChildren \\Junk) "/" "Junk"',
+    ]
     assert client.command(b"e", b'LIST (BOGUS) "" "*"')[-1].startswith(b"e BAD")
 
 
@@ -115,7 +117,9 @@ async def test_folders_non_ascii_names_travel_in_modified_utf7(raw, user: TestUs
     client = raw(user)
     assert client.command(b"a", b'CREATE "&AMk-l&AOk-ments envoy&AOk-s"')[-1].startswith(b"a OK")
     assert "Éléments envoyés" in await folder_names(user)
-    assert client.command(b"b", b'LIST "" "&AMk-*"')[0] == b'* LIST (\\HasNoChildren) "/" "&AMk-l&AOk-ments envoy&AOk-s"'
+    assert (
+        client.command(b"b", b'LIST "" "&AMk-*"')[0] == b'* LIST (\\HasNoChildren) "/" "&AMk-l&AOk-ments envoy&AOk-s"'
+    )
     assert client.command(b"c", b'CREATE "Caf&AOk-&-Co"')[-1].startswith(b"c OK")
     assert "Café&Co" in await folder_names(user)
     assert client.command(b"d", b'CREATE "&Jjo"')[-1].startswith(b"d BAD")  # unterminated shift
@@ -126,9 +130,13 @@ async def test_folders_status_reports_every_item(raw, user: TestUser) -> None:
     await deliver(user, flags=("\\Deleted",))
     inbox = await folder_of(user)
     size = sum(m.size for m in await messages_in(user))
-    line = raw(user).command(b"a", b"STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ SIZE DELETED)")[0]
-    assert line == (b'* STATUS "INBOX" (MESSAGES 2 RECENT 0 UIDNEXT 3 UIDVALIDITY %d UNSEEN 1 HIGHESTMODSEQ %d '
-                    b"SIZE %d DELETED 1)" % (inbox.uidvalidity, inbox.highest_modseq, size))
+    line = raw(user).command(
+        b"a", b"STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ SIZE DELETED)"
+    )[0]
+    assert line == (
+        b'* STATUS "INBOX" (MESSAGES 2 RECENT 0 UIDNEXT 3 UIDVALIDITY %d UNSEEN 1 HIGHESTMODSEQ %d '
+        b"SIZE %d DELETED 1)" % (inbox.uidvalidity, inbox.highest_modseq, size)
+    )
 
 
 async def test_folders_status_of_a_missing_folder_is_nonexistent(raw, user: TestUser) -> None:

@@ -46,8 +46,9 @@ def appended(client: Raw, message: bytes) -> bytes:
 # --- SEARCH ------------------------------------------------------------------------------
 
 
-async def test_search_of_5000_anded_keys_is_refused_with_limit_and_logs_nothing(raw, user: TestUser,
-                                                                                server: Server) -> None:
+async def test_search_of_5000_anded_keys_is_refused_with_limit_and_logs_nothing(
+    raw, user: TestUser, server: Server
+) -> None:
     await deliver(user, subject="budget")
     marker = uuid.uuid4().hex[:6]
     client = selected(raw, user)
@@ -108,8 +109,10 @@ def test_search_a_failure_is_logged_as_one_line_without_sql_or_parameters(caplog
 # --- NUL ---------------------------------------------------------------------------------
 
 
-NUL_MESSAGE = (b"From: alice@example.org\r\nTo: bob@example.org\r\nSubject: nul\x00here\r\n"
-               b"X-Note: a\x00b\r\n\r\nbody \x00 with a NUL\r\n")
+NUL_MESSAGE = (
+    b"From: alice@example.org\r\nTo: bob@example.org\r\nSubject: nul\x00here\r\n"
+    b"X-Note: a\x00b\r\n\r\nbody \x00 with a NUL\r\n"
+)
 
 
 async def test_nul_appended_message_is_stored_as_received_and_served_without_nul(raw, user: TestUser) -> None:
@@ -121,7 +124,7 @@ async def test_nul_appended_message_is_stored_as_received_and_served_without_nul
     assert lines[-1].startswith(b"f OK")
     assert all(b"\x00" not in line for line in lines)
     served = NUL_MESSAGE.replace(b"\x00", b"\x80")
-    assert served in lines and served[:served.index(b"\r\n\r\n") + 4] in lines and served[20:50] in lines
+    assert served in lines and served[: served.index(b"\r\n\r\n") + 4] in lines and served[20:50] in lines
     assert b"RFC822.SIZE %d" % len(NUL_MESSAGE) in lines[0]
 
 
@@ -176,7 +179,8 @@ def full_disk() -> Iterator[None]:
 
 
 async def test_append_on_a_full_disk_is_temporarily_unavailable_and_logged_in_one_line(
-        raw, user: TestUser, server: Server) -> None:
+    raw, user: TestUser, server: Server
+) -> None:
     client = selected(raw, user)
     message = make_message(subject="too big for the disk", body="line of text\n" * 20_000)
     log_before = server.log.stat().st_size

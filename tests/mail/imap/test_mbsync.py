@@ -94,10 +94,15 @@ async def test_mbsync_two_way_sync_of_messages_and_flags(tmp_path: Path, server:
     remote.close()
 
     sync(rc)
-    on_server = {m.subject: {f for f in ("seen", "flagged", "answered") if getattr(m, f)}
-                 for m in await messages_in(user)}
-    assert on_server == {"read": {"seen", "answered"}, "important": {"seen", "flagged"},
-                         "written here": set(), "arrived meanwhile": set()}
+    on_server = {
+        m.subject: {f for f in ("seen", "flagged", "answered") if getattr(m, f)} for m in await messages_in(user)
+    }
+    assert on_server == {
+        "read": {"seen", "answered"},
+        "important": {"seen", "flagged"},
+        "written here": set(),
+        "arrived meanwhile": set(),
+    }
     assert maildir(tmp_path) == {"read": "RS", "important": "FS", "written here": "", "arrived meanwhile": ""}
 
     sync(rc)  # a third run finds nothing to do and changes nothing

@@ -69,13 +69,18 @@ async def test_messages_store_set_add_remove_and_silent(raw, three: TestUser) ->
     client.command(b"s", b"SELECT INBOX")
     assert client.command(b"a", b"STORE 1 +FLAGS (\\Seen $Work)")[2] == b"* 1 FETCH (FLAGS (\\Seen $Work))"
     assert client.command(b"b", b"STORE 1 -FLAGS (\\Seen)")[0] == b"* 1 FETCH (FLAGS ($Work))"
-    assert client.command(b"c", b"STORE 1:2 FLAGS (\\Flagged)")[:2] == [b"* 1 FETCH (FLAGS (\\Flagged))",
-                                                                     b"* 2 FETCH (FLAGS (\\Flagged))"]
+    assert client.command(b"c", b"STORE 1:2 FLAGS (\\Flagged)")[:2] == [
+        b"* 1 FETCH (FLAGS (\\Flagged))",
+        b"* 2 FETCH (FLAGS (\\Flagged))",
+    ]
     assert client.command(b"d", b"STORE 3 +FLAGS.SILENT (\\Answered)") == [b"d OK STORE completed"]
     assert client.command(b"e", b"UID STORE 3 +FLAGS \\Deleted")[0] == b"* 3 FETCH (FLAGS (\\Answered \\Deleted) UID 3)"
     flags = {m.uid: (m.seen, m.flagged, m.answered, m.deleted, m.keywords) for m in await messages_in(three)}
-    assert flags == {1: (False, True, False, False, []), 2: (False, True, False, False, []),
-                     3: (False, False, True, True, [])}
+    assert flags == {
+        1: (False, True, False, False, []),
+        2: (False, True, False, False, []),
+        3: (False, False, True, True, []),
+    }
 
 
 async def test_messages_store_a_new_keyword_updates_flags(raw, three: TestUser) -> None:
@@ -111,8 +116,12 @@ async def test_messages_move_expunges_the_source(raw, three: TestUser) -> None:
     client.command(b"s", b"SELECT INBOX")
     trash = await folder_of(three, "Trash")
     lines = client.command(b"a", b"MOVE 2:3 Trash")
-    assert lines == [b"* OK [COPYUID %d 2:3 1:2] Moved" % trash.uidvalidity, b"* 3 EXPUNGE", b"* 2 EXPUNGE",
-                     b"a OK MOVE completed"]
+    assert lines == [
+        b"* OK [COPYUID %d 2:3 1:2] Moved" % trash.uidvalidity,
+        b"* 3 EXPUNGE",
+        b"* 2 EXPUNGE",
+        b"a OK MOVE completed",
+    ]
     assert [m.uid for m in await messages_in(three)] == [1]
     assert client.command(b"b", b"UID MOVE 1 Nowhere")[-1].startswith(b"b NO [NONEXISTENT]")
 
@@ -169,9 +178,14 @@ async def test_messages_select_reports_the_folder(raw, three: TestUser) -> None:
     assert lines == [
         b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
         b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted",
-        b"* 4 EXISTS", b"* 0 RECENT", b"* OK [UNSEEN 1] First unseen",
-        b"* OK [UIDVALIDITY %d] UIDs valid" % inbox.uidvalidity, b"* OK [UIDNEXT 5] Predicted next UID",
-        b"* OK [HIGHESTMODSEQ %d] Highest" % inbox.highest_modseq, b"s OK [READ-WRITE] SELECT completed"]
+        b"* 4 EXISTS",
+        b"* 0 RECENT",
+        b"* OK [UNSEEN 1] First unseen",
+        b"* OK [UIDVALIDITY %d] UIDs valid" % inbox.uidvalidity,
+        b"* OK [UIDNEXT 5] Predicted next UID",
+        b"* OK [HIGHESTMODSEQ %d] Highest" % inbox.highest_modseq,
+        b"s OK [READ-WRITE] SELECT completed",
+    ]
 
 
 async def test_messages_commands_on_an_empty_folder_name_nothing(raw, user: TestUser) -> None:

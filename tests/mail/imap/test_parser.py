@@ -4,14 +4,26 @@ valid commands come back as they were written, however the bytes are cut)."""
 
 from __future__ import annotations
 
+import itertools
 import tracemalloc
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hexagone.mail.imap.arguments import SequenceSet
-from hexagone.mail.imap.parser import (CONTINUE, LARGE_LITERAL, Atom, Command, CommandError, Continue, Framer,
-                                      LargeLiteral, Literal, Quoted, Refused)
+from hexagone.mail.imap.parser import (
+    CONTINUE,
+    LARGE_LITERAL,
+    Atom,
+    Command,
+    CommandError,
+    Continue,
+    Framer,
+    LargeLiteral,
+    Literal,
+    Quoted,
+    Refused,
+)
 from hexagone.mail.imap.structure import Section
 
 LIMIT = 1000
@@ -79,9 +91,14 @@ def test_parser_overlong_line_is_refused_once_and_the_next_command_is_read() -> 
 
 
 def test_parser_malformed_commands_are_refused_with_their_tag() -> None:
-    for line, expected in [(b"a FETCH (1\r\n", b"a BAD"), (b'a LOGIN "unterminated\r\n', b"a BAD"),
-                           (b"a LOGIN caf\xc3\xa9 x\r\n", b"a BAD"), (b"+bad NOOP\r\n", b"* BAD"),
-                           (b"a\r\n", b"a BAD"), (b"a SELECT box{3}\r\n", b"a BAD")]:
+    for line, expected in [
+        (b"a FETCH (1\r\n", b"a BAD"),
+        (b'a LOGIN "unterminated\r\n', b"a BAD"),
+        (b"a LOGIN caf\xc3\xa9 x\r\n", b"a BAD"),
+        (b"+bad NOOP\r\n", b"* BAD"),
+        (b"a\r\n", b"a BAD"),
+        (b"a SELECT box{3}\r\n", b"a BAD"),
+    ]:
         found = events(line)
         assert isinstance(found[-1], Refused), line
         assert found[-1].response.startswith(expected), (line, found)
@@ -117,7 +134,7 @@ def test_parser_sequence_sets_parse_and_resolve() -> None:
 
 
 def test_parser_sections_parse_and_print_canonically() -> None:
-    assert str(Section.parse("1.2.header.fields (from \"To\")")) == "1.2.HEADER.FIELDS (FROM TO)"
+    assert str(Section.parse('1.2.header.fields (from "To")')) == "1.2.HEADER.FIELDS (FROM TO)"
     assert Section.parse("HEADER").header_only and not Section.parse("1.HEADER").header_only
     for bad in ["1.", "MIME", "0", "1..2", "HEADER.FIELDS", "TEXT (x)", "BOGUS"]:
         try:
@@ -151,13 +168,14 @@ def serialise(token: object, plus: bool) -> bytes:
 
 @given(tag=tags, name=names, args=st.lists(tokens, max_size=5), plus=st.booleans(), cuts=st.lists(st.integers(0, 500)))
 @settings(max_examples=300, deadline=None)
-def test_parser_round_trips_generated_commands_however_they_are_cut(tag: str, name: str, args: list[object],
-                                                                     plus: bool, cuts: list[int]) -> None:
+def test_parser_round_trips_generated_commands_however_they_are_cut(
+    tag: str, name: str, args: list[object], plus: bool, cuts: list[int]
+) -> None:
     wire = b" ".join([tag.encode(), name.encode(), *(serialise(a, plus) for a in args)]) + b"\r\n"
     f = framer(limit=10_000, max_line=10_000)
     positions = sorted({c % (len(wire) + 1) for c in cuts} | {0, len(wire)})
     found = []
-    for start, end in zip(positions, positions[1:], strict=False):
+    for start, end in itertools.pairwise(positions):
         f.feed(wire[start:end])
         while (event := f.next_event()) is not None:
             found.append(event)
@@ -182,8 +200,14 @@ def test_parser_wire_dates_and_strings_are_written_as_imap_wants() -> None:
 
     from hexagone.mail.imap.wire import internal_date, string
 
-    for value in ["2024-01-01 08:02:31.000000", "2024-01-01 08:02:31", "2024-01-01 08:02:31+00",
-                  "2024-01-01 09:02:31+01", "2024-01-01 03:02:31.5-05", datetime(2024, 1, 1, 8, 2, 31, tzinfo=UTC)]:
+    for value in [
+        "2024-01-01 08:02:31.000000",
+        "2024-01-01 08:02:31",
+        "2024-01-01 08:02:31+00",
+        "2024-01-01 09:02:31+01",
+        "2024-01-01 03:02:31.5-05",
+        datetime(2024, 1, 1, 8, 2, 31, tzinfo=UTC),
+    ]:
         assert internal_date(value) == b'"01-Jan-2024 08:02:31 +0000"', value
     assert string("plain") == b'"plain"' and string('a "b" \\c') == b'"a \\"b\\" \\\\c"'
     assert string("été") == b"{5}\r\n\xc3\xa9t\xc3\xa9" and string("a\r\nb") == b"{4}\r\na\r\nb"
@@ -201,7 +225,7 @@ def test_parser_large_literal_is_held_once_and_never_copied() -> None:
         assert announced == LargeLiteral(size, sync=False)
         command = None
         for start in range(0, size, 65536):
-            f.feed(data[start:start + 65536])
+            f.feed(data[start : start + 65536])
             assert f.next_event() is None and len(f.buffer) == 0
         f.feed(b"\r\n")
         command = f.next_event()
@@ -216,7 +240,8 @@ def test_parser_large_literal_is_held_once_and_never_copied() -> None:
 
 def test_parser_large_synchronizing_literal_waits_for_the_session() -> None:
     assert events(b"a APPEND INBOX {%d}\r\n" % LARGE_LITERAL, framer(limit=2 * LARGE_LITERAL)) == [
-        LargeLiteral(LARGE_LITERAL, sync=True)]
+        LargeLiteral(LARGE_LITERAL, sync=True)
+    ]
 
 
 def test_parser_nul_is_refused_outside_an_appended_message() -> None:

@@ -15,13 +15,25 @@ from tests.mail.imap.conftest import Raw
 
 pytestmark = pytest.mark.usefixtures("migrated")
 
-FIRST = make_message(sender="Alice Martin <alice@example.org>", to="bob@example.org", subject="Budget 2025",
-                     body="Le budget est validé.\n", date=datetime(2025, 1, 10, 9, 0, tzinfo=UTC))
-SECOND = (b"From: Claire <claire@prefecture.example>\r\nTo: bob@example.org\r\nCc: dana@example.org\r\n"
-          b"Bcc: eve@example.org\r\nSubject: =?utf-8?q?R=C3=A9union?=\r\nDate: Sat, 15 Feb 2025 10:00:00 +0000\r\n"
-          b"X-Priority: 1 (Highest)\r\n\r\n" + b"Ordre du jour: hexabench.\r\n" * 200)
-THIRD = make_message(sender="alice@example.org", to="carol@example.org", subject="Invoice",
-                     body="Please pay.\n", date=datetime(2025, 3, 1, 12, 0, tzinfo=UTC))
+FIRST = make_message(
+    sender="Alice Martin <alice@example.org>",
+    to="bob@example.org",
+    subject="Budget 2025",
+    body="Le budget est validé.\n",
+    date=datetime(2025, 1, 10, 9, 0, tzinfo=UTC),
+)
+SECOND = (
+    b"From: Claire <claire@prefecture.example>\r\nTo: bob@example.org\r\nCc: dana@example.org\r\n"
+    b"Bcc: eve@example.org\r\nSubject: =?utf-8?q?R=C3=A9union?=\r\nDate: Sat, 15 Feb 2025 10:00:00 +0000\r\n"
+    b"X-Priority: 1 (Highest)\r\n\r\n" + b"Ordre du jour: hexabench.\r\n" * 200
+)
+THIRD = make_message(
+    sender="alice@example.org",
+    to="carol@example.org",
+    subject="Invoice",
+    body="Please pay.\n",
+    date=datetime(2025, 3, 1, 12, 0, tzinfo=UTC),
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,19 +64,57 @@ def search(client: Raw, criteria: bytes, *, uid: bool = False) -> list[int]:
 
 
 CASES = [
-    (b"ALL", [1, 2, 3]), (b"ANSWERED", [1]), (b"UNANSWERED", [2, 3]), (b"DELETED", [3]), (b"UNDELETED", [1, 2]),
-    (b"DRAFT", [2]), (b"UNDRAFT", [1, 3]), (b"FLAGGED", [2]), (b"UNFLAGGED", [1, 3]), (b"SEEN", [1]),
-    (b"UNSEEN", [2, 3]), (b"KEYWORD $Urgent", [2]), (b"KEYWORD $urgent", [2]), (b"UNKEYWORD $Urgent", [1, 3]),
-    (b"FROM alice", [1, 3]), (b"FROM \"Alice Martin\"", [1]), (b"TO carol", [3]), (b"CC dana", [2]),
-    (b"BCC eve", [2]), (b"SUBJECT budget", [1]), (b'SUBJECT "r\xc3\xa9union"', [2]), (b"BODY hexabench", [2]),
-    (b'BODY "VALID\xc3\xa9"', [1]), (b"TEXT hexabench", [2]), (b"TEXT Priority", [2]), (b"TEXT invoice", [3]),
-    (b"HEADER X-Priority Highest", [2]), (b"HEADER X-Priority \"\"", [2]), (b"HEADER Subject union", [2]),
-    (b"SENTBEFORE 15-Feb-2025", [1]), (b"SENTON 15-Feb-2025", [2]), (b"SENTSINCE 15-Feb-2025", [2, 3]),
-    (b"LARGER 2000", [2]), (b"SMALLER 2000", [1, 3]), (b"NOT SEEN", [2, 3]), (b"OR SEEN FLAGGED", [1, 2]),
-    (b"OR TEXT Priority SEEN", [1, 2]), (b"NOT TEXT Priority", [1, 3]), (b"(FROM alice UNSEEN)", [3]),
-    (b"2:3", [2, 3]), (b"1,3", [1, 3]), (b"*", [3]), (b"UID 2:*", [2, 3]), (b"NOT UID 2", [1, 3]),
-    (b"SEEN FROM alice", [1]), (b"OR (SEEN ANSWERED) DELETED", [1, 3]), (b"MODSEQ 1", [1, 2, 3]),
-    (b"RECENT", []), (b"NEW", []), (b"OLD", [1, 2, 3]), (b"9:10", []),
+    (b"ALL", [1, 2, 3]),
+    (b"ANSWERED", [1]),
+    (b"UNANSWERED", [2, 3]),
+    (b"DELETED", [3]),
+    (b"UNDELETED", [1, 2]),
+    (b"DRAFT", [2]),
+    (b"UNDRAFT", [1, 3]),
+    (b"FLAGGED", [2]),
+    (b"UNFLAGGED", [1, 3]),
+    (b"SEEN", [1]),
+    (b"UNSEEN", [2, 3]),
+    (b"KEYWORD $Urgent", [2]),
+    (b"KEYWORD $urgent", [2]),
+    (b"UNKEYWORD $Urgent", [1, 3]),
+    (b"FROM alice", [1, 3]),
+    (b'FROM "Alice Martin"', [1]),
+    (b"TO carol", [3]),
+    (b"CC dana", [2]),
+    (b"BCC eve", [2]),
+    (b"SUBJECT budget", [1]),
+    (b'SUBJECT "r\xc3\xa9union"', [2]),
+    (b"BODY hexabench", [2]),
+    (b'BODY "VALID\xc3\xa9"', [1]),
+    (b"TEXT hexabench", [2]),
+    (b"TEXT Priority", [2]),
+    (b"TEXT invoice", [3]),
+    (b"HEADER X-Priority Highest", [2]),
+    (b'HEADER X-Priority ""', [2]),
+    (b"HEADER Subject union", [2]),
+    (b"SENTBEFORE 15-Feb-2025", [1]),
+    (b"SENTON 15-Feb-2025", [2]),
+    (b"SENTSINCE 15-Feb-2025", [2, 3]),
+    (b"LARGER 2000", [2]),
+    (b"SMALLER 2000", [1, 3]),
+    (b"NOT SEEN", [2, 3]),
+    (b"OR SEEN FLAGGED", [1, 2]),
+    (b"OR TEXT Priority SEEN", [1, 2]),
+    (b"NOT TEXT Priority", [1, 3]),
+    (b"(FROM alice UNSEEN)", [3]),
+    (b"2:3", [2, 3]),
+    (b"1,3", [1, 3]),
+    (b"*", [3]),
+    (b"UID 2:*", [2, 3]),
+    (b"NOT UID 2", [1, 3]),
+    (b"SEEN FROM alice", [1]),
+    (b"OR (SEEN ANSWERED) DELETED", [1, 3]),
+    (b"MODSEQ 1", [1, 2, 3]),
+    (b"RECENT", []),
+    (b"NEW", []),
+    (b"OLD", [1, 2, 3]),
+    (b"9:10", []),
 ]
 
 
@@ -112,8 +162,19 @@ async def test_search_esearch_return_options(client: Raw) -> None:
 
 
 async def test_search_bad_criteria_are_refused(client: Raw) -> None:
-    for criteria in [b"", b"BOGUS", b"FROM", b"SINCE yesterday", b"LARGER big", b"OR SEEN", b"(SEEN", b"UID x",
-                     b"NOT", b"RETURN (FOO) ALL", b"()"]:
+    for criteria in [
+        b"",
+        b"BOGUS",
+        b"FROM",
+        b"SINCE yesterday",
+        b"LARGER big",
+        b"OR SEEN",
+        b"(SEEN",
+        b"UID x",
+        b"NOT",
+        b"RETURN (FOO) ALL",
+        b"()",
+    ]:
         assert client.command(b"a", b"SEARCH " + criteria)[-1].startswith(b"a BAD"), criteria
     assert client.command(b"b", b"NOOP")[-1].startswith(b"b OK")
 

@@ -58,16 +58,22 @@ async def world() -> World:
 
 def refused(client: Raw, command: bytes) -> bool:
     answer = client.command(b"x", command)[-1]
-    return answer.startswith(b"x NO [NONEXISTENT]") or answer.startswith(b"x NO [TRYCREATE]")
+    return answer.startswith((b"x NO [NONEXISTENT]", b"x NO [TRYCREATE]"))
 
 
 async def test_security_another_users_mailbox_has_no_name(raw, world: World) -> None:
     client = raw(world.carol)
     for owner in (world.alice, world.mallory):
         name = b'"Shared/%b/INBOX"' % owner.email.encode()
-        for command in (b"SELECT " + name, b"EXAMINE " + name, b"STATUS " + name + b" (MESSAGES)",
-                        b"DELETE " + name, b"RENAME " + name + b" Mine", b"SUBSCRIBE " + name,
-                        b"GETQUOTAROOT " + name):
+        for command in (
+            b"SELECT " + name,
+            b"EXAMINE " + name,
+            b"STATUS " + name + b" (MESSAGES)",
+            b"DELETE " + name,
+            b"RENAME " + name + b" Mine",
+            b"SUBSCRIBE " + name,
+            b"GETQUOTAROOT " + name,
+        ):
             assert refused(client, command), command
         client.send(b"a APPEND %b {5+}\r\nhello\r\n" % name)
         assert b"NO [TRYCREATE]" in client.until(b"a")[-1]
@@ -88,8 +94,10 @@ async def test_security_a_grant_opens_the_shared_namespace(raw, world: World) ->
         inbox = await mailboxes.folder_by_name(db, mailbox.id, "INBOX")
     client = raw(world.alice)
     lines = client.command(b"a", b'LIST "" "Shared*"')
-    assert lines[:2] == [b'* LIST (\\Noselect \\HasChildren) "/" "Shared"',
-                         b'* LIST (\\Noselect \\HasChildren) "/" "Shared/%b"' % world.shared.encode()]
+    assert lines[:2] == [
+        b'* LIST (\\Noselect \\HasChildren) "/" "Shared"',
+        b'* LIST (\\Noselect \\HasChildren) "/" "Shared/%b"' % world.shared.encode(),
+    ]
     assert b'* LIST (\\HasNoChildren) "/" "Shared/%b/INBOX"' % world.shared.encode() in lines
     name = b'"Shared/%b/INBOX"' % world.shared.encode()
     message = make_message(subject="to the team")
@@ -98,7 +106,9 @@ async def test_security_a_grant_opens_the_shared_namespace(raw, world: World) ->
     assert client.command(b"s", b"SELECT " + name)[-1] == b"s OK [READ-WRITE] SELECT completed"
     assert client.command(b"f", b"FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")[1] == b"Subject: to the team\r\n\r\n"
     assert client.command(b"q", b"GETQUOTAROOT " + name)[0] == b'* QUOTAROOT %b "Shared/%b"' % (
-        name, world.shared.encode())
+        name,
+        world.shared.encode(),
+    )
 
 
 async def test_security_a_read_only_grant_reads_but_never_writes(raw, world: World) -> None:
@@ -126,6 +136,11 @@ async def test_security_a_revoked_grant_closes_the_door(raw, world: World) -> No
 
 async def test_security_names_cannot_climb_out_of_the_namespace(raw, world: World) -> None:
     client = raw(world.carol)
-    for name in (b'"Shared/"', b'"Shared"', b'"Shared/%b"' % world.shared.encode(), b'"Shared/../INBOX"',
-                 b'"Shared/%b/../%b/INBOX"' % (world.shared.encode(), world.alice.email.encode())):
+    for name in (
+        b'"Shared/"',
+        b'"Shared"',
+        b'"Shared/%b"' % world.shared.encode(),
+        b'"Shared/../INBOX"',
+        b'"Shared/%b/../%b/INBOX"' % (world.shared.encode(), world.alice.email.encode()),
+    ):
         assert refused(client, b"SELECT " + name), name

@@ -54,8 +54,20 @@ async def test_session_login_then_capabilities_include_extensions(connect, user:
     client = connect(user)
     _, data = client.capability()
     caps = set(data[0].split())
-    assert {b"IDLE", b"MOVE", b"UIDPLUS", b"CONDSTORE", b"SPECIAL-USE", b"NAMESPACE", b"QUOTA", b"ESEARCH",
-            b"LIST-EXTENDED", b"UNSELECT", b"ENABLE", b"ID"} <= caps
+    assert {
+        b"IDLE",
+        b"MOVE",
+        b"UIDPLUS",
+        b"CONDSTORE",
+        b"SPECIAL-USE",
+        b"NAMESPACE",
+        b"QUOTA",
+        b"ESEARCH",
+        b"LIST-EXTENDED",
+        b"UNSELECT",
+        b"ENABLE",
+        b"ID",
+    } <= caps
     assert b"STARTTLS" not in caps and b"AUTH=PLAIN" not in caps
 
 
@@ -106,13 +118,19 @@ async def test_session_failed_logins_are_audited_and_rate_limited(connect) -> No
     with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
         connect().login(user.email, user.password)
     async with system_session() as db:
-        entries = list((await db.execute(select(AuditEntry).where(AuditEntry.action == LOGIN_FAILED,
-                                                                  AuditEntry.actor_label == user.email))).scalars())
+        entries = list(
+            (
+                await db.execute(
+                    select(AuditEntry).where(AuditEntry.action == LOGIN_FAILED, AuditEntry.actor_label == user.email)
+                )
+            ).scalars()
+        )
     assert len(entries) == 5 and all(e.details["channel"] == "imap" for e in entries)
 
 
-async def test_session_clear_text_login_is_refused_off_loopback_until_starttls(public_server: Server,
-                                                                               user: TestUser) -> None:
+async def test_session_clear_text_login_is_refused_off_loopback_until_starttls(
+    public_server: Server, user: TestUser
+) -> None:
     client = imaplib.IMAP4(local_address(), public_server.imap_port, timeout=10)
     try:
         _, data = client.capability()
@@ -146,7 +164,9 @@ async def test_session_starttls_drops_commands_sent_in_clear_after_it(raw, user:
 
 async def test_session_id_enable_noop_and_logout(raw, user: TestUser) -> None:
     client = raw(user)
-    assert client.command(b"a", b'ID ("name" "test" "version" "1")')[0] == b'* ID ("name" "Hexagone" "vendor" "Hexagone")'
+    assert (
+        client.command(b"a", b'ID ("name" "test" "version" "1")')[0] == b'* ID ("name" "Hexagone" "vendor" "Hexagone")'
+    )
     assert client.command(b"b", b"ID NIL")[-1].startswith(b"b OK")
     assert client.command(b"c", b"ENABLE CONDSTORE X-UNKNOWN")[0] == b"* ENABLED CONDSTORE"
     assert client.command(b"d", b"NOOP")[-1] == b"d OK NOOP completed"

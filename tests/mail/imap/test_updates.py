@@ -126,8 +126,9 @@ async def redis_bus(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
     await bus.close()
 
 
-async def test_updates_idle_hears_a_delivery_by_another_process_within_a_second(redis_server: Server, redis_bus: None,
-                                                                                raw) -> None:
+async def test_updates_idle_hears_a_delivery_by_another_process_within_a_second(
+    redis_server: Server, redis_bus: None, raw
+) -> None:
     owner = await make_mail_user()
     await folder_of(owner)
     idler = raw(owner, srv=redis_server)
@@ -142,8 +143,9 @@ async def test_updates_idle_hears_a_delivery_by_another_process_within_a_second(
     assert idler.until(b"i")[-1] == b"i OK IDLE terminated"
 
 
-async def test_updates_uids_and_uidvalidity_outlive_the_server_process(start_server: Callable[..., Server],
-                                                                        redis_server: Server) -> None:
+async def test_updates_uids_and_uidvalidity_outlive_the_server_process(
+    start_server: Callable[..., Server], redis_server: Server
+) -> None:
     owner = await make_mail_user()
     for _ in range(3):
         await deliver(owner)

@@ -70,8 +70,12 @@ def _fill(server: OldServer) -> None:
     client.logout()
     bulk = server.client(server.bulk_login)
     for index in range(BULK):
-        bulk.append("INBOX", make_message(subject=f"Bulk {index}"), flags=(b"\\Seen",) if index % 2 else (),
-                    msg_time=dt.datetime(2023, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=index))
+        bulk.append(
+            "INBOX",
+            make_message(subject=f"Bulk {index}"),
+            flags=(b"\\Seen",) if index % 2 else (),
+            msg_time=dt.datetime(2023, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=index),
+        )
     bulk.logout()
 
 
@@ -90,5 +94,12 @@ def old_server() -> Iterator[OldServer]:
 
 
 def hexagone(*args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(hexagone_command(*args), env=server_env(), cwd=ROOT, input=stdin, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        hexagone_command(*args),
+        env=server_env(),
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -24,8 +24,14 @@ def imap_contents(client: IMAPClient) -> dict[str, list[Item]]:
         client.select_folder(name, readonly=True)
         uids = client.search("ALL")
         answer = client.fetch(uids, [b"FLAGS", b"INTERNALDATE", b"BODY.PEEK[]"]) if uids else {}
-        found[name] = [(answer[uid][b"BODY[]"], frozenset(f.decode() for f in answer[uid][b"FLAGS"]) - {"\\Recent"},
-                        answer[uid][b"INTERNALDATE"]) for uid in sorted(answer)]
+        found[name] = [
+            (
+                answer[uid][b"BODY[]"],
+                frozenset(f.decode() for f in answer[uid][b"FLAGS"]) - {"\\Recent"},
+                answer[uid][b"INTERNALDATE"],
+            )
+            for uid in sorted(answer)
+        ]
     return found
 
 
@@ -36,7 +42,10 @@ async def mailbox_contents(address: str) -> dict[str, list[Item]]:
         folders = list((await db.execute(select(Folder).where(Folder.mailbox_id == mailbox.id))).scalars())
         found: dict[str, list[Item]] = {}
         for folder in folders:
-            messages = (await db.execute(select(Message).where(Message.folder_id == folder.id)
-                                         .order_by(Message.uid))).scalars()
-            found[folder.name] = [(await store.read(m), frozenset(store.flags_of(m)), m.internal_date) for m in messages]
+            messages = (
+                await db.execute(select(Message).where(Message.folder_id == folder.id).order_by(Message.uid))
+            ).scalars()
+            found[folder.name] = [
+                (await store.read(m), frozenset(store.flags_of(m)), m.internal_date) for m in messages
+            ]
         return found

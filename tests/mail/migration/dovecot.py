@@ -89,16 +89,24 @@ def _self_signed(root: Path) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
     (root / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (root / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                     serialization.NoEncryption()))
+    (root / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
 
 
 class Dovecot:
@@ -122,16 +130,23 @@ class Dovecot:
                 break
             os.chmod(path, os.stat(path).st_mode | 0o055)  # the mail processes (nobody) walk down to the homes
         _self_signed(self.root)
-        (self.root / "passwd").write_text("".join(
-            f"{user}:{{PLAIN}}{password}:{self.uid}:{self.gid}::{self.home(user)}::\n"
-            for user, password in self.users.items()))
+        (self.root / "passwd").write_text(
+            "".join(
+                f"{user}:{{PLAIN}}{password}:{self.uid}:{self.gid}::{self.home(user)}::\n"
+                for user, password in self.users.items()
+            )
+        )
         for user in self.users:
             self.home(user).mkdir(parents=True, exist_ok=True)
             os.chown(self.home(user), self.uid, self.gid)
         config = self.root / "dovecot.conf"
         config.write_text(CONFIG.format(root=self.root, imap_port=self.imap_port, imaps_port=self.imaps_port))
-        self.proc = subprocess.Popen(["dovecot", "-F", "-c", str(config)], stdout=(self.root / "dovecot.out").open("wb"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            ["dovecot", "-F", "-c", str(config)],
+            stdout=(self.root / "dovecot.out").open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -28,7 +28,12 @@ TRICKY_BODY = "From the first column\n>From quoted once\n>>From quoted twice\nFr
 MESSAGES = [
     ("INBOX", ["\\Seen"], datetime(2020, 1, 1, 9, 0, tzinfo=UTC), "Bonjour\n"),
     ("INBOX", [], datetime(2021, 2, 3, 4, 5, 6, tzinfo=UTC), TRICKY_BODY),
-    ("INBOX", ["\\Flagged", "\\Answered", "$Label1", "NonJunk"], datetime(2022, 3, 4, 5, 6, 7, tzinfo=UTC), "Réponse\n"),
+    (
+        "INBOX",
+        ["\\Flagged", "\\Answered", "$Label1", "NonJunk"],
+        datetime(2022, 3, 4, 5, 6, 7, tzinfo=UTC),
+        "Réponse\n",
+    ),
     ("Sent", ["\\Seen"], datetime(2019, 12, 31, 23, 59, 59, tzinfo=UTC), "Envoyé\n"),
     ("Drafts", ["\\Draft"], datetime(2024, 2, 29, 12, 0, tzinfo=UTC), "Brouillon\n"),
     ("Trash", ["\\Seen", "\\Deleted"], datetime(2018, 6, 1, tzinfo=UTC), "Supprimé\n"),
@@ -50,9 +55,11 @@ async def filled_mailbox() -> TestUser:
         for index, (folder_name, flags, when, body) in enumerate(MESSAGES):
             folder = await mailboxes.folder_by_name(db, mailbox_row.id, folder_name)
             assert folder is not None
-            raw = make_message(subject=f"Message {index}", body=body,
-                               date=when - timedelta(hours=1)) if index != 1 else make_message(body=body).replace(
-                b"Message-ID", b"X-No-Message-ID")
+            raw = (
+                make_message(subject=f"Message {index}", body=body, date=when - timedelta(hours=1))
+                if index != 1
+                else make_message(body=body).replace(b"Message-ID", b"X-No-Message-ID")
+            )
             await store.append(db, folder, raw, flags=flags, internal_date=when)
         await db.commit()
     return user
@@ -79,10 +86,20 @@ async def test_export_mbox_quotes_from_lines_and_keeps_flags_in_status_headers()
     destination = Path(tempfile.mkdtemp(prefix="hx-export-")) / "out"
     assert hexagone("mail", "export", "--user", source.email, "--to", str(destination)).returncode == 0
     assert sorted(p.relative_to(destination).as_posix() for p in destination.rglob("*.mbox")) == [
-        "Archive.mbox", "Drafts.mbox", "INBOX.mbox", "Junk.mbox", "Projets.mbox", "Projets/2024.mbox",
-        "Projets/2024/Q3.bilan.mbox", "Reçus.mbox", "Sent.mbox", "Trash.mbox", "Vide.mbox"]
+        "Archive.mbox",
+        "Drafts.mbox",
+        "INBOX.mbox",
+        "Junk.mbox",
+        "Projets.mbox",
+        "Projets/2024.mbox",
+        "Projets/2024/Q3.bilan.mbox",
+        "Reçus.mbox",
+        "Sent.mbox",
+        "Trash.mbox",
+        "Vide.mbox",
+    ]
     inbox = mailbox.mbox(destination / "INBOX.mbox", create=False)
-    messages = [inbox.get_bytes(key) for key in inbox.keys()]
+    messages = [inbox.get_bytes(key) for key in inbox]
     assert len(messages) == 3
     assert b"\n>From the first column\n>>From quoted once\n>>>From quoted twice\n>From \n" in messages[1]
     assert b"\nStatus: O\nX-Status: AF\nX-Keywords: $Label1 NonJunk\n\n" in messages[2]
@@ -109,7 +126,9 @@ async def test_import_of_a_single_mbox_file_goes_to_the_inbox() -> None:
     user = await make_mail_user()
     file = Path(tempfile.mkdtemp(prefix="hx-mbox-")) / "old.mbox"
     box = mailbox.mbox(file)
-    box.add(b"From someone@example.net Mon Jan 15 10:00:00 2024\n" + make_message(subject="Seul").replace(b"\r\n", b"\n"))
+    box.add(
+        b"From someone@example.net Mon Jan 15 10:00:00 2024\n" + make_message(subject="Seul").replace(b"\r\n", b"\n")
+    )
     box.close()
     result = hexagone("mail", "import", "--user", user.email, "--from", f"mbox:{file}", "--json")
     assert result.returncode == 0, result.stderr

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from hexagone.mail.migration import formats
 
 FLAGS = ["\\Seen", "\\Answered", "\\Flagged", "\\Draft", "\\Deleted"]
-KEYWORDS = st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyz$_-0123456789", min_size=1, max_size=12), max_size=5,
-                    unique=True)
+KEYWORDS = st.lists(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz$_-0123456789", min_size=1, max_size=12), max_size=5, unique=True
+)
 LINES = st.lists(st.sampled_from(["From me", ">From you", ">>From", "From ", "Fromage", " From", "x", ""]), max_size=12)
 
 

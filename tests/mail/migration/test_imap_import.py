@@ -25,14 +25,33 @@ pytestmark = pytest.mark.usefixtures("migrated")
 
 # Where each folder of the old server lands: special folders by their special use,
 # whatever their names; the others by name, with our delimiter.
-EXPECTED_TARGETS = {"INBOX": "INBOX", "Sent Items": "Sent", "Deleted Items": "Trash", "Drafts": "Drafts",
-                    "Projets.2024": "Projets/2024", "Reçus": "Reçus", "Vide": "Vide"}
+EXPECTED_TARGETS = {
+    "INBOX": "INBOX",
+    "Sent Items": "Sent",
+    "Deleted Items": "Trash",
+    "Drafts": "Drafts",
+    "Projets.2024": "Projets/2024",
+    "Reçus": "Reçus",
+    "Vide": "Vide",
+}
 
 
-def import_from(server: OldServer, address: str, *extra: str, url: str | None = None,
-                password: str | None = None) -> subprocess.CompletedProcess[str]:
-    return hexagone("mail", "import", "--user", address, "--from", url or server.url(), "--password-stdin",
-                    "--insecure", "--json", *extra, stdin=(password or server.password) + "\n")
+def import_from(
+    server: OldServer, address: str, *extra: str, url: str | None = None, password: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return hexagone(
+        "mail",
+        "import",
+        "--user",
+        address,
+        "--from",
+        url or server.url(),
+        "--password-stdin",
+        "--insecure",
+        "--json",
+        *extra,
+        stdin=(password or server.password) + "\n",
+    )
 
 
 async def count_messages(address: str) -> int:
@@ -112,9 +131,24 @@ async def test_import_with_a_limit_stops_there_and_resumes_on_the_next_run(old_s
 async def test_import_killed_midway_resumes_without_losing_or_repeating(old_server: OldServer) -> None:
     user = await make_mail_user()
     process = subprocess.Popen(
-        hexagone_command("mail", "import", "--user", user.email, "--from", old_server.url(old_server.bulk_login),
-                         "--password-stdin", "--insecure", "--json"),
-        env=server_env(), cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        hexagone_command(
+            "mail",
+            "import",
+            "--user",
+            user.email,
+            "--from",
+            old_server.url(old_server.bulk_login),
+            "--password-stdin",
+            "--insecure",
+            "--json",
+        ),
+        env=server_env(),
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdin is not None
     process.stdin.write(old_server.password + "\n")
     process.stdin.close()
@@ -143,7 +177,15 @@ async def test_import_errors_are_messages_with_exit_code_2(old_server: OldServer
     assert wrong.returncode == 2 and "refused the login" in wrong.stderr
     nobody = import_from(old_server, "nobody@nowhere.test")
     assert nobody.returncode == 2 and "nobody@nowhere.test" in nobody.stderr
-    in_url = hexagone("mail", "import", "--user", user.email, "--from", "imaps://jeanne:secret@127.0.0.1",
-                      "--password-stdin", stdin="x\n")
+    in_url = hexagone(
+        "mail",
+        "import",
+        "--user",
+        user.email,
+        "--from",
+        "imaps://jeanne:secret@127.0.0.1",
+        "--password-stdin",
+        stdin="x\n",
+    )
     assert in_url.returncode == 2 and "password in the address" in in_url.stderr
     assert "Traceback" not in wrong.stderr + nobody.stderr + in_url.stderr

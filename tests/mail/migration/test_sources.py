@@ -29,18 +29,25 @@ def english() -> Iterator[None]:
 
 def test_parse_url_reads_login_host_and_port_with_the_usual_defaults() -> None:
     assert parse_url("imaps://jeanne@mail.example.org") == ImapAddress(True, "jeanne", "mail.example.org", 993)
-    assert parse_url("imap://DOMAINE%5Cjeanne@10.0.0.5:1143/") == ImapAddress(False, "DOMAINE\\jeanne", "10.0.0.5", 1143)
-    assert parse_url(" imaps://jeanne%40old.example@mail.old.example:9993 ").label == \
-        "imaps://jeanne@old.example@mail.old.example:9993"
+    assert parse_url("imap://DOMAINE%5Cjeanne@10.0.0.5:1143/") == ImapAddress(
+        False, "DOMAINE\\jeanne", "10.0.0.5", 1143
+    )
+    assert (
+        parse_url(" imaps://jeanne%40old.example@mail.old.example:9993 ").label
+        == "imaps://jeanne@old.example@mail.old.example:9993"
+    )
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("imaps://jeanne:secret@mail.example.org", "password in the address"),
-    ("imaps://mail.example.org", "must name the login"),
-    ("pop3://jeanne@mail.example.org", "imaps://login@host"),
-    ("imaps://jeanne@mail.example.org/INBOX", "imaps://login@host"),
-    ("imaps://jeanne@mail.example.org:99999", "not a valid IMAP address"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("imaps://jeanne:secret@mail.example.org", "password in the address"),
+        ("imaps://mail.example.org", "must name the login"),
+        ("pop3://jeanne@mail.example.org", "imaps://login@host"),
+        ("imaps://jeanne@mail.example.org/INBOX", "imaps://login@host"),
+        ("imaps://jeanne@mail.example.org:99999", "not a valid IMAP address"),
+    ],
+)
 def test_parse_url_refuses_what_is_not_an_imap_account(url: str, message: str) -> None:
     with pytest.raises(SourceError, match=message):
         parse_url(url)
@@ -54,7 +61,7 @@ def test_imap_source_tells_refusals_from_outages(old_server: OldServer) -> None:
     with pytest.raises(SourceUnavailable, match="Cannot reach"):
         open_source("imaps://jeanne@127.0.0.1:1", "x")
     assert not isinstance(untrusted.value, SourceUnavailable) and not isinstance(refused.value, SourceUnavailable)
-    with pytest.raises(SourceError, match="password .* is required"):
+    with pytest.raises(SourceError, match=r"password .* is required"):
         open_source(old_server.url(), "")
 
 
@@ -78,17 +85,21 @@ def test_file_sources_that_are_not_what_they_claim_are_refused(tmp_path: Path) -
         open_source("ftp://example.org/mail")
 
 
-@pytest.mark.parametrize(("parts", "given", "expected"), [
-    (("Sent Items",), "\\Sent", "\\Sent"),
-    (("Éléments envoyés",), None, "\\Sent"),
-    (("INBOX", "Deleted Items"), None, "\\Trash"),
-    (("Courrier indésirable",), None, "\\Junk"),
-    (("Projets", "Sent"), None, None),
-    (("Boîte",), "\\sent", "\\Sent"),
-    (("Notes",), None, None),
-])
-def test_special_folders_are_recognised_by_attribute_or_usual_name(parts: tuple[str, ...], given: str | None,
-                                                                    expected: str | None) -> None:
+@pytest.mark.parametrize(
+    ("parts", "given", "expected"),
+    [
+        (("Sent Items",), "\\Sent", "\\Sent"),
+        (("Éléments envoyés",), None, "\\Sent"),
+        (("INBOX", "Deleted Items"), None, "\\Trash"),
+        (("Courrier indésirable",), None, "\\Junk"),
+        (("Projets", "Sent"), None, None),
+        (("Boîte",), "\\sent", "\\Sent"),
+        (("Notes",), None, None),
+    ],
+)
+def test_special_folders_are_recognised_by_attribute_or_usual_name(
+    parts: tuple[str, ...], given: str | None, expected: str | None
+) -> None:
     assert special_use_of(parts, given) == expected
 
 

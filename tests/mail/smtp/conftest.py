@@ -26,11 +26,14 @@ ZONE = dns_server.Zone()
 DNS_PORT = dns_server.start(ZONE)
 SINK_PORT = free_port()
 
-os.environ.update({
-    "HEXAGONE_MAIL_DNS_SERVERS": f"127.0.0.1:{DNS_PORT}",
-    "HEXAGONE_MAIL_MX_OVERRIDE": f"{REMOTE_DOMAIN}=127.0.0.1:{SINK_PORT}",
-    "HEXAGONE_MAIL_RETRY_BASE_SECONDS": "1",
-})
+os.environ.update(
+    {
+        "HEXAGONE_MAIL_DNS_SERVERS": f"127.0.0.1:{DNS_PORT}",
+        "HEXAGONE_MAIL_MX_OVERRIDE": f"{REMOTE_DOMAIN}=127.0.0.1:{SINK_PORT}",
+        "HEXAGONE_MAIL_RETRY_BASE_SECONDS": "1",
+    }
+)
+
 
 @pytest.fixture(scope="session")
 def zone() -> dns_server.Zone:
@@ -43,7 +46,6 @@ def sink() -> Iterator[Sink]:
     peer.start()
     yield peer
     peer.stop()
-
 
 
 @pytest.fixture(scope="session")
@@ -59,10 +61,13 @@ def strict_server(start_server: Callable[..., Server]) -> Server:
     """A second server with tight limits: small messages (20,000 bytes), two connections
     per client at once and six a minute, loopback counted like any client, listening on
     every address (so that a client can come from off loopback)."""
-    server = start_server(HEXAGONE_MAIL_LISTEN_HOST="0.0.0.0", HEXAGONE_SMTP_LIMIT_EXEMPT="",
-                          HEXAGONE_MAIL_MAX_MESSAGE_BYTES="20000", HEXAGONE_SMTP_MAX_CONNECTIONS_PER_CLIENT="2",
-                          HEXAGONE_SMTP_MAX_CONNECTIONS_PER_MINUTE="6")
+    server = start_server(
+        HEXAGONE_MAIL_LISTEN_HOST="0.0.0.0",
+        HEXAGONE_SMTP_LIMIT_EXEMPT="",
+        HEXAGONE_MAIL_MAX_MESSAGE_BYTES="20000",
+        HEXAGONE_SMTP_MAX_CONNECTIONS_PER_CLIENT="2",
+        HEXAGONE_SMTP_MAX_CONNECTIONS_PER_MINUTE="6",
+    )
     wait_for_port(server.smtp_port)
     wait_for_port(server.submission_port)
     return server
-

@@ -26,7 +26,7 @@ class Zone:
 
     def add(self, name: str, rdtype: str, value: str) -> None:
         if rdtype == "TXT":  # one string is at most 255 bytes: split long values
-            value = " ".join(f'"{value[i:i + 250]}"' for i in range(0, len(value), 250))
+            value = " ".join(f'"{value[i : i + 250]}"' for i in range(0, len(value), 250))
         with self.lock:
             self.records.setdefault((name.lower().rstrip("."), rdtype), []).append(value)
 

@@ -17,8 +17,8 @@ from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import org_session, system_session
 from hexagone.identity.models import OrgRole, User
 from hexagone.identity.service import groups
-from hexagone.mail.models import Address, Message
 from hexagone.mail import tls
+from hexagone.mail.models import Address, Message
 from hexagone.mail.service import mailboxes, store
 from hexagone.mail.smtp import dns
 from hexagone.mail.smtp.limits import ClientLimits
@@ -173,8 +173,9 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
 
 
 @contextlib.asynccontextmanager
-async def in_process_listener(make_handler: Callable[[Settings], Handler], *, settings: Settings | None = None,
-                              **options: Any) -> AsyncIterator[int]:
+async def in_process_listener(
+    make_handler: Callable[[Settings], Handler], *, settings: Settings | None = None, **options: Any
+) -> AsyncIterator[int]:
     """A listener in the test's own process, for what a server process cannot be made to
     do on demand (time out in a second, run out of disk, hold tracemalloc): the real
     session and handler, with ``options`` for :class:`Protocol`. Yields its port; speak
@@ -185,7 +186,9 @@ async def in_process_listener(make_handler: Callable[[Settings], Handler], *, se
     limits = ClientLimits(settings)
     server = await asyncio.get_running_loop().create_server(
         lambda: Protocol(make_handler(settings), settings=settings, limits=limits, tls_context=context, **options),
-        host="127.0.0.1", port=0)
+        host="127.0.0.1",
+        port=0,
+    )
     try:
         yield server.sockets[0].getsockname()[1]
     finally:
@@ -195,8 +198,12 @@ async def in_process_listener(make_handler: Callable[[Settings], Handler], *, se
 def in_data(port: int, user: TestUser) -> Dialogue:
     """A dialogue after EHLO, MAIL, RCPT to ``user`` and DATA: the message may come."""
     dialogue = Dialogue(port)
-    for line, reply in [(b"EHLO client.example.net", b"250"), (b"MAIL FROM:<someone@example.net>", b"250"),
-                        (f"RCPT TO:<{user.email}>".encode(), b"250"), (b"DATA", b"354")]:
+    for line, reply in [
+        (b"EHLO client.example.net", b"250"),
+        (b"MAIL FROM:<someone@example.net>", b"250"),
+        (f"RCPT TO:<{user.email}>".encode(), b"250"),
+        (b"DATA", b"354"),
+    ]:
         assert dialogue.command(line).startswith(reply)
     return dialogue
 

@@ -36,8 +36,9 @@ class SinkHandler:
         self.refused_once: set[str] = set()
         self.lock = threading.Lock()
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         local = address.split("@")[0].lower()
         if local.startswith("bad-"):
             return "550 5.1.1 No such user here"
@@ -54,8 +55,14 @@ class SinkHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         with self.lock:
-            self.received.append(Received((envelope.mail_from or "").strip("<>"), list(envelope.rcpt_tos),
-                                          envelope.original_content or b"", session.ssl is not None))
+            self.received.append(
+                Received(
+                    (envelope.mail_from or "").strip("<>"),
+                    list(envelope.rcpt_tos),
+                    envelope.original_content or b"",
+                    session.ssl is not None,
+                )
+            )
         return "250 2.0.0 Accepted"
 
     def messages_for(self, address: str) -> list[Received]:
@@ -68,8 +75,9 @@ class Sink:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(tls.self_signed(Settings(data_dir=workdir, mail_hostname="sink.remote.test"))))
         self.handler = SinkHandler()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=port, tls_context=context,
-                                     server_hostname="sink.remote.test")
+        self.controller = Controller(
+            self.handler, hostname="127.0.0.1", port=port, tls_context=context, server_hostname="sink.remote.test"
+        )
 
     def start(self) -> None:
         self.controller.start()

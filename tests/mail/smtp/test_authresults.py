@@ -33,12 +33,25 @@ class SendingDomain:
     private_pem: bytes
 
     def sign(self, raw: bytes) -> bytes:
-        return dkim.sign(raw, SELECTOR.encode(), self.name.encode(), self.private_pem,
-                         include_headers=[b"from", b"to", b"subject", b"date", b"message-id"]) + raw
+        return (
+            dkim.sign(
+                raw,
+                SELECTOR.encode(),
+                self.name.encode(),
+                self.private_pem,
+                include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
+            )
+            + raw
+        )
 
 
-def sending_domain(zone: Zone, *, spf: str = "v=spf1 ip4:127.0.0.1 -all", dmarc: str | None = "v=DMARC1; p=reject",
-                   parent: str | None = None) -> SendingDomain:
+def sending_domain(
+    zone: Zone,
+    *,
+    spf: str = "v=spf1 ip4:127.0.0.1 -all",
+    dmarc: str | None = "v=DMARC1; p=reject",
+    parent: str | None = None,
+) -> SendingDomain:
     """A domain that publishes a DKIM key and the given SPF and DMARC records."""
     name = f"{parent + '.' if parent else ''}sender{uuid.uuid4().hex[:8]}.example"
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
@@ -47,8 +60,9 @@ def sending_domain(zone: Zone, *, spf: str = "v=spf1 ip4:127.0.0.1 -all", dmarc:
     zone.add(name, "TXT", spf)
     if dmarc:
         zone.add(f"_dmarc.{name}", "TXT", dmarc)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
     return SendingDomain(name, pem)
 
 
@@ -73,8 +87,9 @@ async def test_authresults_signed_message_from_an_authorised_server_passes_all(m
     assert dmarc == f"dmarc=pass policy.dmarc=reject header.from={domain.name}"
 
 
-async def test_authresults_body_changed_after_signing_fails_dkim_but_spf_aligns(mail_server: Server,
-                                                                                zone: Zone) -> None:
+async def test_authresults_body_changed_after_signing_fails_dkim_but_spf_aligns(
+    mail_server: Server, zone: Zone
+) -> None:
     user, domain = await mail_user(), sending_domain(zone)
     raw = domain.sign(make_message(sender=f"news@{domain.name}", to=user.email)).replace(b"test", b"TEST")
     spf, dkim_result, dmarc = await results(mail_server, user, f"news@{domain.name}", raw)
@@ -86,8 +101,11 @@ async def test_authresults_forged_sender_fails_spf_and_dmarc(mail_server: Server
     victim = sending_domain(zone, spf="v=spf1 ip4:192.0.2.99 -all")
     raw = make_message(sender=f"president@{victim.name}", to=user.email)
     spf, dkim_result, dmarc = await results(mail_server, user, f"president@{victim.name}", raw)
-    assert (spf.split()[0], dkim_result, dmarc) == ("spf=fail", "dkim=none",
-                                                   f"dmarc=fail policy.dmarc=reject header.from={victim.name}")
+    assert (spf.split()[0], dkim_result, dmarc) == (
+        "spf=fail",
+        "dkim=none",
+        f"dmarc=fail policy.dmarc=reject header.from={victim.name}",
+    )
 
 
 async def test_authresults_subdomain_gets_the_parents_subdomain_policy(mail_server: Server, zone: Zone) -> None:
@@ -105,14 +123,18 @@ async def test_authresults_unknown_domain_gets_none_everywhere(mail_server: Serv
     user = await mail_user()
     raw = make_message(sender="someone@unpublished.example", to=user.email)
     assert await results(mail_server, user, "someone@unpublished.example", raw) == [
-        "spf=none smtp.mailfrom=someone@unpublished.example", "dkim=none",
-        "dmarc=none header.from=unpublished.example"]
+        "spf=none smtp.mailfrom=someone@unpublished.example",
+        "dkim=none",
+        "dmarc=none header.from=unpublished.example",
+    ]
 
 
 async def test_authresults_forged_results_in_our_name_are_removed(mail_server: Server, zone: Zone) -> None:
     user = await mail_user()
-    forged = (b"Authentication-Results: localhost; spf=pass; dkim=pass; dmarc=pass\r\n"
-              b"Authentication-Results: mx.elsewhere.example; spf=fail\r\n")
+    forged = (
+        b"Authentication-Results: localhost; spf=pass; dkim=pass; dmarc=pass\r\n"
+        b"Authentication-Results: mx.elsewhere.example; spf=fail\r\n"
+    )
     raw = forged + make_message(sender="someone@unpublished.example", to=user.email)
     with inbound(mail_server) as client:
         client.sendmail("someone@unpublished.example", [user.email], raw)
@@ -122,7 +144,8 @@ async def test_authresults_forged_results_in_our_name_are_removed(mail_server: S
 
 
 async def test_authresults_signature_unreadable_before_its_selector_is_delivered_with_a_failure(
-        mail_server: Server, zone: Zone) -> None:
+    mail_server: Server, zone: Zone
+) -> None:
     user, domain = await mail_user(), sending_domain(zone)
     raw = b"DKIM-Signature: v=1; a=rsa-sha256; bh=x\r\n" + make_message(sender=f"news@{domain.name}", to=user.email)
     spf, dkim_result, dmarc = await results(mail_server, user, f"news@{domain.name}", raw)
@@ -130,13 +153,16 @@ async def test_authresults_signature_unreadable_before_its_selector_is_delivered
     assert dkim_result.split()[0] in ("dkim=fail", "dkim=permerror", "dkim=neutral"), dkim_result
 
 
-@pytest.mark.parametrize("raw", [
-    b"From: a@example.org\r\nSubject: x\r\n\r\nline one \r\n\r\nline two\r\n",
-    b"From: a@example.org\nSubject: x\n\nbare\nline feeds\n",
-    b"From: a@example.org\r\nSubject: x\r\n\r\nmixed\nendings\r\nhere\n",
-    b"From: a@example.org\r\nSubject: folded\r\n\tvalue\r\n\r\n",
-    b"From: a@example.org\r\nSubject: no body at all\r\n",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"From: a@example.org\r\nSubject: x\r\n\r\nline one \r\n\r\nline two\r\n",
+        b"From: a@example.org\nSubject: x\n\nbare\nline feeds\n",
+        b"From: a@example.org\r\nSubject: x\r\n\r\nmixed\nendings\r\nhere\n",
+        b"From: a@example.org\r\nSubject: folded\r\n\tvalue\r\n\r\n",
+        b"From: a@example.org\r\nSubject: no body at all\r\n",
+    ],
+)
 def test_dkim_split_gives_the_header_and_body_dkimpy_would_make(raw: bytes) -> None:
     head, body = _split_for_dkim(raw)
     assert dkim.rfc822_parse(head)[0] == dkim.rfc822_parse(raw)[0]

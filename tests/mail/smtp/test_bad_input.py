@@ -30,26 +30,30 @@ def still_works(server: Server, user: TestUser) -> None:
         assert client.sendmail("someone@example.net", [user.email], make_message(to=user.email)) == {}
 
 
-@pytest.mark.parametrize(("line", "reply"), [
-    (b"MAIL FROM:<<<>>>", b"553 5.1.3"),
-    (b"MAIL FROM:", b"501 5.5.4"),
-    (b"RCPT TO:<someone@example.org>", b"503 5.5.1"),
-    (b"DATA", b"503 5.5.1"),
-    (b"\xff\xfe\xfd", b"500 5.5.2"),
-    (b"HELLO", b"500 5.5.2"),
-    (b"MAIL FROM:<a@example.net> SIZE=abc", b"501 5.5.4"),
-    (b"MAIL FROM:<a@example.net> BODY=9BIT", b"501 5.5.4"),
-    (b"MAIL FROM:<\xc3\xa9l\xc3\xa8ve@example.net>", b"553 5.6.7"),
-    (b"NOOP " + b"x" * 2000, b"500 5.5.2"),
-    (b"X" * 100_000, b"500 5.5.2"),
-    (b"MAIL FROM:<a\x00b@example.net>", b"501 5.5.4"),
-    (b"MAIL FROM:<a@example.net> SIZE=10\x00", b"501 5.5.4"),
-    (b"MAIL FROM:<a\x1b[31m@example.net>", b"501 5.5.4"),
-    (b"MAIL FROM:<a\rb@example.net>", b"501 5.5.4"),
-    (b"VRFY a\x00b@example.org", b"501 5.5.4"),
-])
-async def test_bad_input_malformed_command_gets_an_error_and_the_session_goes_on(mail_server: Server, line: bytes,
-                                                                                reply: bytes) -> None:
+@pytest.mark.parametrize(
+    ("line", "reply"),
+    [
+        (b"MAIL FROM:<<<>>>", b"553 5.1.3"),
+        (b"MAIL FROM:", b"501 5.5.4"),
+        (b"RCPT TO:<someone@example.org>", b"503 5.5.1"),
+        (b"DATA", b"503 5.5.1"),
+        (b"\xff\xfe\xfd", b"500 5.5.2"),
+        (b"HELLO", b"500 5.5.2"),
+        (b"MAIL FROM:<a@example.net> SIZE=abc", b"501 5.5.4"),
+        (b"MAIL FROM:<a@example.net> BODY=9BIT", b"501 5.5.4"),
+        (b"MAIL FROM:<\xc3\xa9l\xc3\xa8ve@example.net>", b"553 5.6.7"),
+        (b"NOOP " + b"x" * 2000, b"500 5.5.2"),
+        (b"X" * 100_000, b"500 5.5.2"),
+        (b"MAIL FROM:<a\x00b@example.net>", b"501 5.5.4"),
+        (b"MAIL FROM:<a@example.net> SIZE=10\x00", b"501 5.5.4"),
+        (b"MAIL FROM:<a\x1b[31m@example.net>", b"501 5.5.4"),
+        (b"MAIL FROM:<a\rb@example.net>", b"501 5.5.4"),
+        (b"VRFY a\x00b@example.org", b"501 5.5.4"),
+    ],
+)
+async def test_bad_input_malformed_command_gets_an_error_and_the_session_goes_on(
+    mail_server: Server, line: bytes, reply: bytes
+) -> None:
     with Dialogue(mail_server.smtp_port) as dialogue:
         dialogue.command(b"EHLO client.example.net")
         assert dialogue.command(line).startswith(reply)
@@ -69,10 +73,12 @@ async def test_bad_input_gigantic_line_in_data_is_refused_and_nothing_stored(mai
 
 async def test_bad_input_eight_bit_headers_and_broken_mime_are_stored_as_they_came(mail_server: Server) -> None:
     user = await mail_user()
-    raw = (b"From: \xe9l\xe8ve <someone@example.net>\r\nTo: " + user.email.encode() + b"\r\n"
-           b"Subject: caf\xc3\xa9 \xff\xfe\r\nMIME-Version: 1.0\r\n"
-           b"Content-Type: multipart/mixed; boundary=\"never-there\"\r\n\r\n"
-           b"no boundary at all\r\n\x00 a NUL byte\r\n--half-a-boundary\r\n")
+    raw = (
+        b"From: \xe9l\xe8ve <someone@example.net>\r\nTo: " + user.email.encode() + b"\r\n"
+        b"Subject: caf\xc3\xa9 \xff\xfe\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="never-there"\r\n\r\n'
+        b"no boundary at all\r\n\x00 a NUL byte\r\n--half-a-boundary\r\n"
+    )
     with started(mail_server, user.email) as dialogue:
         assert dialogue.command(b"DATA").startswith(b"354")
         dialogue.send(raw + b".\r\n")
@@ -86,8 +92,9 @@ async def test_bad_input_bare_lf_dot_does_not_end_the_data(mail_server: Server) 
     user = await mail_user()
     with started(mail_server, user.email) as dialogue:
         assert dialogue.command(b"DATA").startswith(b"354")
-        dialogue.send(b"Subject: smuggle\r\n\r\nfirst\n.\nMAIL FROM:<evil@example.net>\r\nRCPT TO:<x@example.org>\r\n"
-                      b".\r\n")
+        dialogue.send(
+            b"Subject: smuggle\r\n\r\nfirst\n.\nMAIL FROM:<evil@example.net>\r\nRCPT TO:<x@example.org>\r\n.\r\n"
+        )
         assert dialogue.reply().startswith(b"250 2.0.0")
         assert dialogue.command(b"QUIT").startswith(b"221")
     [message] = await messages_in(user)
@@ -150,8 +157,9 @@ async def test_bad_input_nul_in_rcpt_to_is_refused_and_reaches_nobody(mail_serve
     still_works(mail_server, user)
 
 
-@pytest.mark.parametrize("greeting", [b"EHLO client\x00.example.net", b"HELO client\x00.example.net",
-                                      b"EHLO client.example.net\x7f"])
+@pytest.mark.parametrize(
+    "greeting", [b"EHLO client\x00.example.net", b"HELO client\x00.example.net", b"EHLO client.example.net\x7f"]
+)
 async def test_bad_input_nul_in_the_greeting_is_refused(mail_server: Server, greeting: bytes) -> None:
     """Replies to HELO and EHLO carry no enhanced code (RFC 2034: none is negotiated yet)."""
     with Dialogue(mail_server.smtp_port) as dialogue:

@@ -31,7 +31,8 @@ KILL_AFTER = 30  # acknowledged messages
 
 
 async def test_durability_kill_9_mid_stream_keeps_every_acknowledged_message_once(
-        start_server: Callable[..., Server]) -> None:
+    start_server: Callable[..., Server],
+) -> None:
     victim = start_server()
     wait_for_port(victim.smtp_port)
     user = await mail_user()
@@ -95,7 +96,8 @@ class FullDisk(local.Backend):
 
 @pytest.mark.parametrize("port", ["inbound", "submission"])
 async def test_durability_full_disk_answers_452_4_3_1_with_one_log_line(
-        port: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    port: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     user = await mail_user()
     make_handler = InboundHandler if port == "inbound" else SubmissionHandler
     monkeypatch.setattr(blobs, "_store", FullDisk(tmp_path.as_uri()))

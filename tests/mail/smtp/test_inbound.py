@@ -10,8 +10,7 @@ import pytest
 
 from tests.conftest import Server
 from tests.mail.factories import make_mail_org, make_message, messages_in
-from tests.mail.smtp.helpers import (add_alias, distribution_list, eventually, inbound, inbox_bytes, mail_user,
-                                    set_quota)
+from tests.mail.smtp.helpers import add_alias, distribution_list, eventually, inbound, inbox_bytes, mail_user, set_quota
 
 pytestmark = pytest.mark.usefixtures("migrated")
 
@@ -44,8 +43,16 @@ async def test_inbound_unknown_recipient_is_refused_at_rcpt_with_5_1_1(mail_serv
     assert code == 550 and message.startswith(b"5.1.1")
 
 
-@pytest.mark.parametrize("recipient", ["victim@example.com", "victim@gmail.com", "user@[127.0.0.1]",
-                                       "victim%example.com@localhost", "@relay.example:victim@example.com"])
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        "victim@example.com",
+        "victim@gmail.com",
+        "user@[127.0.0.1]",
+        "victim%example.com@localhost",
+        "@relay.example:victim@example.com",
+    ],
+)
 async def test_inbound_refuses_to_relay_to_other_domains(mail_server: Server, recipient: str) -> None:
     with inbound(mail_server) as client:
         client.mail("spammer@example.net")
@@ -79,7 +86,9 @@ async def test_inbound_alias_and_distribution_list_reach_their_mailboxes(mail_se
         client.sendmail("someone@example.net", [alias], make_message(to=alias, subject="To the alias"))
         client.sendmail("someone@example.net", [team], make_message(to=team, subject="To the team"))
     assert [m.subject for m in await messages_in(alice)] == ["To the alias"]
-    assert [m.subject for m in await messages_in(bob)] == [m.subject for m in await messages_in(carol)] == ["To the team"]
+    assert (
+        [m.subject for m in await messages_in(bob)] == [m.subject for m in await messages_in(carol)] == ["To the team"]
+    )
 
 
 async def test_inbound_subaddress_reaches_the_base_mailbox_once(mail_server: Server) -> None:
@@ -94,8 +103,11 @@ async def test_inbound_subaddress_reaches_the_base_mailbox_once(mail_server: Ser
 async def test_inbound_recipients_of_two_organisations_each_get_a_scoped_copy(mail_server: Server) -> None:
     bob, carol = await mail_user(), await mail_user()
     with inbound(mail_server) as client:
-        client.sendmail("someone@example.net", [bob.email, carol.email],
-                        make_message(to=f"{bob.email}, {carol.email}", subject="Two orgs"))
+        client.sendmail(
+            "someone@example.net",
+            [bob.email, carol.email],
+            make_message(to=f"{bob.email}, {carol.email}", subject="Two orgs"),
+        )
     [to_bob], [to_carol] = await messages_in(bob), await messages_in(carol)
     assert (to_bob.org_id, to_carol.org_id) == (bob.org_id, carol.org_id)
     assert to_bob.blob_key.startswith(f"org/{bob.org_id}/") and to_carol.blob_key.startswith(f"org/{carol.org_id}/")
@@ -124,8 +136,11 @@ async def test_inbound_full_mailbox_among_others_is_bounced_and_the_others_deliv
     alice, bob, carol = await mail_user(org), await mail_user(org), await mail_user(org)
     await set_quota(bob, 2000)
     with inbound(mail_server) as client:
-        client.sendmail(alice.email, [bob.email, carol.email], make_message(sender=alice.email, to=bob.email,
-                                                                            body="x" * 5000, subject="Big"))
+        client.sendmail(
+            alice.email,
+            [bob.email, carol.email],
+            make_message(sender=alice.email, to=bob.email, body="x" * 5000, subject="Big"),
+        )
     assert [m.subject for m in await messages_in(carol)] == ["Big"] and await messages_in(bob) == []
     [report] = await eventually(lambda: messages_in(alice))
     assert report.from_addr.startswith("Mail Delivery System") and bob.email in report.text

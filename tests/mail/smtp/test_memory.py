@@ -37,8 +37,9 @@ class Measured(InboundHandler):
         self.peaks["read"] = tracemalloc.get_traced_memory()[1]
         return await super().handle_DATA(server, session, envelope)
 
-    async def _stamped(self, session: Session, envelope: Envelope, raw: bytes, queue_id: str,
-                       mail_from: str) -> tuple[authcheck.Verdict, bytes]:
+    async def _stamped(
+        self, session: Session, envelope: Envelope, raw: bytes, queue_id: str, mail_from: str
+    ) -> tuple[authcheck.Verdict, bytes]:
         stamped = await super()._stamped(session, envelope, raw, queue_id, mail_from)
         self.peaks["stamped"] = tracemalloc.get_traced_memory()[1]
         return stamped

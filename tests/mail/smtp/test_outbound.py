@@ -34,11 +34,12 @@ async def queued(address: str) -> list[OutboundRecipient]:
 
 
 async def bounces(user) -> list[email.message.Message]:  # type: ignore[no-untyped-def]
-    return [email.message_from_bytes(raw) for raw in await inbox_bytes(user)
-            if b"report-type=delivery-status" in raw]
+    return [email.message_from_bytes(raw) for raw in await inbox_bytes(user) if b"report-type=delivery-status" in raw]
 
 
-async def test_outbound_remote_recipient_is_delivered_to_the_peer_over_starttls(mail_server: Server, sink: Sink) -> None:
+async def test_outbound_remote_recipient_is_delivered_to_the_peer_over_starttls(
+    mail_server: Server, sink: Sink
+) -> None:
     alice = await mail_user()
     recipient = remote("ok-")
     with submission(mail_server, alice) as client:
@@ -82,7 +83,9 @@ async def test_outbound_permanent_failure_bounces_to_the_sender(mail_server: Ser
     human, status, original = report.get_payload()
     assert recipient in human.get_payload(decode=True).decode()
     fields = status.as_string()
-    assert f"Final-Recipient: rfc822; {recipient}" in fields and "Status: 5.1.1" in fields and "Action: failed" in fields
+    assert (
+        f"Final-Recipient: rfc822; {recipient}" in fields and "Status: 5.1.1" in fields and "Action: failed" in fields
+    )
     assert original.get_content_type() == "text/rfc822-headers" and "Subject: Lost" in original.as_string()
     assert await eventually(lambda: _none_queued(recipient))
 
@@ -95,8 +98,11 @@ async def test_outbound_message_still_queued_at_expiry_bounces(mail_server: Serv
     [row] = await eventually(lambda: _tried(recipient), timeout=30)
     assert row.status == "queued" and row.last_error.startswith("451")
     async with system_session() as db:  # five days pass
-        await db.execute(update(OutboundMessage).where(OutboundMessage.id == row.outbound_id)
-                         .values(expires_at=utcnow() - timedelta(seconds=1)))
+        await db.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == row.outbound_id)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
         await db.commit()
     [report] = await eventually(lambda: bounces(alice), timeout=30)
     assert "Status: 4.4.7" in report.get_payload()[1].as_string()
@@ -104,20 +110,32 @@ async def test_outbound_message_still_queued_at_expiry_bounces(mail_server: Serv
     assert await eventually(lambda: _none_queued(recipient))
 
 
-async def test_outbound_platform_mail_in_the_outbox_is_delivered_and_marked_sent(mail_server: Server, sink: Sink) -> None:
+async def test_outbound_platform_mail_in_the_outbox_is_delivered_and_marked_sent(
+    mail_server: Server, sink: Sink
+) -> None:
     user = await mail_user()
     far = remote("ok-")
     async with system_session() as db:
-        rows = [outbox.enqueue(db, org_id=user.org_id, recipient=address, subject="Réinitialisez votre mot de passe",
-                               body="Ouvrez ce lien : http://example.org/reset/abc", kind="password_reset")
-                for address in (user.email, far)]
+        rows = [
+            outbox.enqueue(
+                db,
+                org_id=user.org_id,
+                recipient=address,
+                subject="Réinitialisez votre mot de passe",
+                body="Ouvrez ce lien : http://example.org/reset/abc",
+                kind="password_reset",
+            )
+            for address in (user.email, far)
+        ]
         await db.commit()
     [message] = await eventually(lambda: messages_in(user))
     assert message.subject == "Réinitialisez votre mot de passe" and "<noreply@" in message.from_addr
     assert await eventually(lambda: _async(sink.messages_for(far)))
     assert await eventually(lambda: _none_queued(far))
     async with system_session() as db:
-        sent = (await db.execute(select(OutboxMessage.sent_at).where(OutboxMessage.id.in_([r.id for r in rows])))).scalars()
+        sent = (
+            await db.execute(select(OutboxMessage.sent_at).where(OutboxMessage.id.in_([r.id for r in rows])))
+        ).scalars()
         assert all(at is not None for at in sent)
 
 

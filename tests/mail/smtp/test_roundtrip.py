@@ -25,7 +25,9 @@ async def test_roundtrip_submission_to_imap_idle_and_fetch(mail_server: Server) 
         imap.select_folder("INBOX")
         imap.idle()
         with submission(mail_server, alice) as client:
-            client.sendmail(alice.email, [bob.email], make_message(sender=alice.email, to=bob.email, subject="Aller-retour"))
+            client.sendmail(
+                alice.email, [bob.email], make_message(sender=alice.email, to=bob.email, subject="Aller-retour")
+            )
         acknowledged = time.monotonic()
         events = imap.idle_check(timeout=10)
         heard = time.monotonic() - acknowledged

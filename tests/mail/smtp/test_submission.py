@@ -41,9 +41,8 @@ async def test_submission_refuses_mail_before_auth(mail_server: Server) -> None:
 
 
 async def test_submission_unauthenticated_relay_attempt_is_refused(mail_server: Server) -> None:
-    with submission(mail_server) as client:
-        with pytest.raises(smtplib.SMTPSenderRefused) as refused:
-            client.sendmail("spammer@example.net", ["victim@example.com"], b"Subject: spam\r\n\r\nspam\r\n")
+    with submission(mail_server) as client, pytest.raises(smtplib.SMTPSenderRefused) as refused:
+        client.sendmail("spammer@example.net", ["victim@example.com"], b"Subject: spam\r\n\r\nspam\r\n")
     assert refused.value.smtp_code == 530
 
 
@@ -60,14 +59,17 @@ async def test_submission_round_trip_alice_to_bob_is_signed_and_delivered(mail_s
         key = (await db.execute(select(DkimKey).where(DkimKey.domain == org.domain))).scalar_one()
     record = f"v=DKIM1; k=rsa; p={key.public_key_b64}".encode()
     signed = stored.split(b"\r\n", 1)[1]  # without the Return-Path the final delivery added
-    assert dkim.verify(signed, dnsfunc=lambda name, timeout=5: record if name.startswith(key.selector.encode()) else None)
+    assert dkim.verify(
+        signed, dnsfunc=lambda name, timeout=5: record if name.startswith(key.selector.encode()) else None
+    )
 
 
 async def test_submission_with_starttls_and_auth_through_aiosmtplib(mail_server: Server) -> None:
     org = await make_mail_org()
     alice, bob = await mail_user(org), await mail_user(org)
-    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=mail_server.submission_port, start_tls=True,
-                             tls_context=no_verify())
+    client = aiosmtplib.SMTP(
+        hostname="127.0.0.1", port=mail_server.submission_port, start_tls=True, tls_context=no_verify()
+    )
     await client.connect()
     await client.login(alice.email, alice.password)
     errors, reply = await client.sendmail(alice.email, [bob.email], make_message(sender=alice.email, to=bob.email))
@@ -88,9 +90,8 @@ async def test_submission_someone_elses_address_is_refused_at_mail(mail_server: 
 async def test_submission_forged_from_header_is_refused_at_data(mail_server: Server) -> None:
     org = await make_mail_org()
     alice, bob = await mail_user(org), await mail_user(org)
-    with submission(mail_server, alice) as client:
-        with pytest.raises(smtplib.SMTPDataError) as refused:
-            client.sendmail(alice.email, [bob.email], make_message(sender=bob.email, to=bob.email))
+    with submission(mail_server, alice) as client, pytest.raises(smtplib.SMTPDataError) as refused:
+        client.sendmail(alice.email, [bob.email], make_message(sender=bob.email, to=bob.email))
     assert refused.value.smtp_code == 550 and refused.value.smtp_error.startswith(b"5.7.1")
     assert await messages_in(bob) == []
 
@@ -135,8 +136,9 @@ async def test_submission_to_another_org_lands_in_that_orgs_inbox(mail_server: S
     [message] = await messages_in(bob)
     assert message.org_id == bob.org_id != alice.org_id
     async with system_session() as db:
-        copies = (await db.execute(select(Message.org_id).where(Message.subject == "Across",
-                                                                Message.org_id == alice.org_id))).all()
+        copies = (
+            await db.execute(select(Message.org_id).where(Message.subject == "Across", Message.org_id == alice.org_id))
+        ).all()
     assert copies == []
 
 
@@ -170,7 +172,7 @@ async def test_submission_session_is_closed_after_three_failed_logins(mail_serve
         for attempt in range(2):
             code, _ = client.docmd("AUTH", "PLAIN " + _plain(user.email, f"nope-{attempt}"))
             assert code == 535
-        code, message = client.docmd("AUTH", "PLAIN " + _plain(user.email, "nope-again"))
+        code, _message = client.docmd("AUTH", "PLAIN " + _plain(user.email, "nope-again"))
         assert code == 535
         assert client.getreply()[0] == 421  # sent unasked, then the server hangs up
         with pytest.raises(smtplib.SMTPServerDisconnected):

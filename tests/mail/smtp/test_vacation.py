@@ -36,8 +36,13 @@ async def away(user: TestUser) -> None:
 async def replies_settled() -> bool:
     """No auto-reply job waiting or running (so an absent reply is a decision, not a delay)."""
     async with system_session() as db:
-        waiting = (await db.execute(select(func.count()).select_from(Job).where(
-            Job.kind == vacation.JOB, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING])))).scalar_one()
+        waiting = (
+            await db.execute(
+                select(func.count())
+                .select_from(Job)
+                .where(Job.kind == vacation.JOB, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+            )
+        ).scalar_one()
     return waiting == 0
 
 
@@ -60,8 +65,9 @@ async def test_vacation_replies_once_per_sender(mail_server: Server) -> None:
     assert len(await messages_in(alice)) == 1
 
 
-@pytest.mark.parametrize("headers", [
-    {"Precedence": "bulk"}, {"List-Id": "<annonces.example.org>"}, {"Auto-Submitted": "auto-generated"}])
+@pytest.mark.parametrize(
+    "headers", [{"Precedence": "bulk"}, {"List-Id": "<annonces.example.org>"}, {"Auto-Submitted": "auto-generated"}]
+)
 async def test_vacation_automatic_mail_gets_no_reply(mail_server: Server, headers: dict[str, str]) -> None:
     org = await make_mail_org()
     alice, bob = await mail_user(org), await mail_user(org)

@@ -53,8 +53,12 @@ async def csrf(client: httpx.AsyncClient) -> str:
     return _tokens[client]
 
 
-async def post(client: httpx.AsyncClient, path: str, data: dict[str, object] | None = None,
-               files: list[tuple[str, tuple[str, bytes, str]]] | None = None) -> httpx.Response:
+async def post(
+    client: httpx.AsyncClient,
+    path: str,
+    data: dict[str, object] | None = None,
+    files: list[tuple[str, tuple[str, bytes, str]]] | None = None,
+) -> httpx.Response:
     """A form post with the CSRF token, as the page's own form sends it."""
     fields = {"csrf_token": await csrf(client), **(data or {})}
     return await client.post(path, data=fields, files=files)
@@ -81,8 +85,11 @@ async def reload(message: Message) -> Message | None:
 async def where_is(message_id: str) -> list[tuple[str, Message]]:
     """(folder name, row) of every copy of a message, by its Message-ID header."""
     async with system_session() as db:
-        rows = await db.execute(select(Folder.name, Message).join(Folder, Folder.id == Message.folder_id)
-                                .where(Message.message_id == message_id))
+        rows = await db.execute(
+            select(Folder.name, Message)
+            .join(Folder, Folder.id == Message.folder_id)
+            .where(Message.message_id == message_id)
+        )
         return [(name, message) for name, message in rows.all()]
 
 

@@ -37,18 +37,34 @@ async def make_victim(org=None) -> tuple[Victim, object]:  # type: ignore[no-unt
     async with org_session(user.org_id) as db:
         row, _secret = await auth.create_app_password(db, await db.get(User, user.id), "Phone")
         await db.commit()
-    victim = Victim(user.email, str(message.id), str(draft.id), str(await folder_id(user)),
-                    str(await folder_id(user, "Trash")), str(await mailbox_id(user)), str(row.id))
+    victim = Victim(
+        user.email,
+        str(message.id),
+        str(draft.id),
+        str(await folder_id(user)),
+        str(await folder_id(user, "Trash")),
+        str(await mailbox_id(user)),
+        str(row.id),
+    )
     return victim, user
 
 
 def reads(v: Victim) -> list[str]:
     m = v.message
-    return [f"/mail/messages/{m}", f"/mail/messages/{m}/frame", f"/mail/messages/{m}/parts/1",
-            f"/mail/messages/{m}/cid/anything", f"/mail/messages/{m}/source", f"/mail/messages/{m}/reply",
-            f"/mail/messages/{m}/reply-all", f"/mail/messages/{m}/forward", f"/mail/folders/{v.inbox}",
-            f"/mail/folders/{v.inbox}?q=secret", f"/mail/mailboxes/{v.mailbox}/folders",
-            f"/mail/compose?draft={v.draft}"]
+    return [
+        f"/mail/messages/{m}",
+        f"/mail/messages/{m}/frame",
+        f"/mail/messages/{m}/parts/1",
+        f"/mail/messages/{m}/cid/anything",
+        f"/mail/messages/{m}/source",
+        f"/mail/messages/{m}/reply",
+        f"/mail/messages/{m}/reply-all",
+        f"/mail/messages/{m}/forward",
+        f"/mail/folders/{v.inbox}",
+        f"/mail/folders/{v.inbox}?q=secret",
+        f"/mail/mailboxes/{v.mailbox}/folders",
+        f"/mail/compose?draft={v.draft}",
+    ]
 
 
 def writes(v: Victim, own_mailbox: str) -> list[tuple[str, dict[str, str]]]:
@@ -111,15 +127,18 @@ async def test_move_to_a_folder_of_another_mailbox_is_refused(client: httpx.Asyn
     message = await deliver(user)
     await signed_in(client, user)
 
-    response = await post(client, f"/mail/mailboxes/{await mailbox_id(user)}/actions",
-                          {"message": str(message.id), "action": "move", "target": victim.inbox})
+    response = await post(
+        client,
+        f"/mail/mailboxes/{await mailbox_id(user)}/actions",
+        {"message": str(message.id), "action": "move", "target": victim.inbox},
+    )
 
     assert response.status_code == 404 and len(await messages_in(user)) == 1
 
 
 async def test_anonymous_visitor_is_sent_to_sign_in(client: httpx.AsyncClient) -> None:
     victim, _user = await make_victim()
-    for path in reads(victim) + ["/mail/", "/mail/compose", "/mail/settings", "/mail/people?q=a", "/mail/unread"]:
+    for path in [*reads(victim), "/mail/", "/mail/compose", "/mail/settings", "/mail/people?q=a", "/mail/unread"]:
         response = await client.get(path)
         assert response.status_code in (303, 404), path
         if response.status_code == 303:
@@ -151,8 +170,9 @@ async def test_form_without_csrf_token_is_refused(client: httpx.AsyncClient) -> 
     message = await deliver(user)
     await signed_in(client, user)
 
-    response = await client.post(f"/mail/mailboxes/{await mailbox_id(user)}/actions",
-                                 data={"message": str(message.id), "action": "delete"})
+    response = await client.post(
+        f"/mail/mailboxes/{await mailbox_id(user)}/actions", data={"message": str(message.id), "action": "delete"}
+    )
 
     assert response.status_code == 403 and len(await messages_in(user)) == 1
 
@@ -162,6 +182,11 @@ async def test_unknown_ids_answer_404(client: httpx.AsyncClient) -> None:
     await signed_in(client, user)
     unknown = uuid.uuid4()
 
-    for path in (f"/mail/messages/{unknown}", f"/mail/folders/{unknown}", f"/mail/mailboxes/{unknown}/folders",
-                 "/mail/messages/not-a-uuid", f"/mail/compose?draft={unknown}"):
+    for path in (
+        f"/mail/messages/{unknown}",
+        f"/mail/folders/{unknown}",
+        f"/mail/mailboxes/{unknown}/folders",
+        "/mail/messages/not-a-uuid",
+        f"/mail/compose?draft={unknown}",
+    ):
         assert (await client.get(path)).status_code == 404, path

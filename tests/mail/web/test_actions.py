@@ -51,9 +51,11 @@ async def test_move_puts_the_message_in_the_chosen_folder(client: httpx.AsyncCli
     message = await deliver(user, subject="To archive")
     await signed_in(client, user)
 
-    response = await post(client, f"/mail/mailboxes/{await mailbox_id(user)}/actions",
-                          {"message": str(message.id), "action": "move",
-                           "target": str(await folder_id(user, "Archive"))})
+    response = await post(
+        client,
+        f"/mail/mailboxes/{await mailbox_id(user)}/actions",
+        {"message": str(message.id), "action": "move", "target": str(await folder_id(user, "Archive"))},
+    )
 
     assert response.status_code == 303
     assert await messages_in(user) == []
@@ -125,8 +127,9 @@ async def test_read_only_delegate_may_read_but_not_change(client: httpx.AsyncCli
     await signed_in(client, pair.alice)
 
     page = await client.get(f"/mail/messages/{message.id}")
-    response = await post(client, f"/mail/mailboxes/{mailbox.id}/actions",
-                          {"message": str(message.id), "action": "delete"})
+    response = await post(
+        client, f"/mail/mailboxes/{mailbox.id}/actions", {"message": str(message.id), "action": "delete"}
+    )
 
     assert page.status_code == 200 and 'value="delete"' not in page.text
     assert response.status_code == 403

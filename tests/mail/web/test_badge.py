@@ -13,8 +13,13 @@ from tests.mail.web.helpers import signed_in
 
 async def mail_notifications(user_id) -> list[Notification]:  # type: ignore[no-untyped-def]
     async with system_session() as db:
-        return list((await db.execute(select(Notification).where(Notification.user_id == user_id,
-                                                                 Notification.module == "mail"))).scalars())
+        return list(
+            (
+                await db.execute(
+                    select(Notification).where(Notification.user_id == user_id, Notification.module == "mail")
+                )
+            ).scalars()
+        )
 
 
 async def test_navigation_entry_loads_the_unread_count_of_the_inbox(client: httpx.AsyncClient) -> None:

@@ -60,13 +60,19 @@ async def test_autosave_keeps_one_draft_replacing_the_previous_version(client: h
     user = await make_mail_user()
     await signed_in(client, user)
     page = (await client.get("/mail/compose")).text
-    fields = {"sender": user.email, "to": "someone@example.net", "subject": "Plan", "body": "First words",
-              "message_id": hidden(page, "message_id")}
+    fields = {
+        "sender": user.email,
+        "to": "someone@example.net",
+        "subject": "Plan",
+        "body": "First words",
+        "message_id": hidden(page, "message_id"),
+    }
 
     first = await post(client, "/mail/compose/autosave", fields)
     first_id = re.search(r'id="compose-draft" value="([^"]+)"', first.text).group(1)
-    second = await post(client, "/mail/compose/autosave",
-                        {**fields, "body": "First words, then more", "draft": first_id})
+    second = await post(
+        client, "/mail/compose/autosave", {**fields, "body": "First words, then more", "draft": first_id}
+    )
     second_id = re.search(r'id="compose-draft" value="([^"]+)"', second.text).group(1)
 
     assert first.status_code == second.status_code == 200 and first_id != second_id
@@ -88,8 +94,17 @@ async def test_autosave_of_an_empty_form_saves_nothing(client: httpx.AsyncClient
 async def test_draft_opens_again_in_the_compose_form(client: httpx.AsyncClient) -> None:
     user = await make_mail_user()
     await signed_in(client, user)
-    saved = await post(client, "/mail/compose", {"action": "save", "sender": user.email, "to": "Ana <ana@example.net>",
-                                                 "subject": "Unfinished", "body": "Half a thought"})
+    saved = await post(
+        client,
+        "/mail/compose",
+        {
+            "action": "save",
+            "sender": user.email,
+            "to": "Ana <ana@example.net>",
+            "subject": "Unfinished",
+            "body": "Half a thought",
+        },
+    )
     [draft] = await messages_in(user, "Drafts")
 
     opened = await client.get(f"/mail/messages/{draft.id}")
@@ -102,8 +117,16 @@ async def test_draft_opens_again_in_the_compose_form(client: httpx.AsyncClient) 
 
 async def test_reply_starts_with_the_sender_subject_quote_and_threading(client: httpx.AsyncClient) -> None:
     user = await make_mail_user()
-    original = await deliver(user, make_message(sender="Ana <ana@example.net>", to=user.email, subject="Question",
-                                                body="Are you coming?\n", message_id="<q1@example.net>"))
+    original = await deliver(
+        user,
+        make_message(
+            sender="Ana <ana@example.net>",
+            to=user.email,
+            subject="Question",
+            body="Are you coming?\n",
+            message_id="<q1@example.net>",
+        ),
+    )
     await signed_in(client, user)
 
     page = (await client.get(f"/mail/messages/{original.id}/reply")).text
@@ -115,8 +138,9 @@ async def test_reply_starts_with_the_sender_subject_quote_and_threading(client: 
 
 async def test_reply_to_all_copies_the_others_but_not_oneself(client: httpx.AsyncClient) -> None:
     user = await make_mail_user()
-    original = await deliver(user, make_message(sender="ana@example.net", to=f"{user.email}, leo@example.net",
-                                                subject="Re: Agenda"))
+    original = await deliver(
+        user, make_message(sender="ana@example.net", to=f"{user.email}, leo@example.net", subject="Re: Agenda")
+    )
     await signed_in(client, user)
 
     page = (await client.get(f"/mail/messages/{original.id}/reply-all")).text
@@ -127,13 +151,22 @@ async def test_reply_to_all_copies_the_others_but_not_oneself(client: httpx.Asyn
 
 async def test_send_delivers_files_a_copy_in_sent_marks_answered_and_drops_the_draft(client: httpx.AsyncClient) -> None:
     pair = await make_pair()
-    original = await deliver(pair.alice, make_message(sender=pair.bob.email, to=pair.alice.email, subject="Lunch?",
-                                                      message_id="<lunch@example.net>"))
+    original = await deliver(
+        pair.alice,
+        make_message(sender=pair.bob.email, to=pair.alice.email, subject="Lunch?", message_id="<lunch@example.net>"),
+    )
     await signed_in(client, pair.alice)
     page = (await client.get(f"/mail/messages/{original.id}/reply")).text
-    fields = {"sender": pair.alice.email, "to": pair.bob.email, "bcc": "", "subject": "Re: Lunch?",
-              "body": "Yes, at noon.", "in_reply_to": "<lunch@example.net>", "references": "<lunch@example.net>",
-              "message_id": hidden(page, "message_id")}
+    fields = {
+        "sender": pair.alice.email,
+        "to": pair.bob.email,
+        "bcc": "",
+        "subject": "Re: Lunch?",
+        "body": "Yes, at noon.",
+        "in_reply_to": "<lunch@example.net>",
+        "references": "<lunch@example.net>",
+        "message_id": hidden(page, "message_id"),
+    }
     saved = await post(client, "/mail/compose/autosave", fields)
     draft_id = re.search(r'id="compose-draft" value="([^"]+)"', saved.text).group(1)
 
@@ -156,8 +189,18 @@ async def test_bcc_recipients_receive_it_but_only_the_sent_copy_names_them(clien
     alice, bob, carol = [await make_mail_user(org) for _ in range(3)]
     await signed_in(client, alice)
 
-    await post(client, "/mail/compose", {"action": "send", "sender": alice.email, "to": bob.email, "bcc": carol.email,
-                                         "subject": "Surprise", "body": "Shh."})
+    await post(
+        client,
+        "/mail/compose",
+        {
+            "action": "send",
+            "sender": alice.email,
+            "to": bob.email,
+            "bcc": carol.email,
+            "subject": "Surprise",
+            "body": "Shh.",
+        },
+    )
 
     [to_bob] = await messages_in(bob)
     [to_carol] = await messages_in(carol)
@@ -171,10 +214,12 @@ async def test_uploaded_attachment_larger_than_the_page_limit_is_sent(client: ht
     await signed_in(client, pair.alice)
     data = bytes(range(256)) * 8192  # 2 MiB, twice the limit of ordinary forms
 
-    response = await post(client, "/mail/compose",
-                          {"action": "send", "sender": pair.alice.email, "to": pair.bob.email, "subject": "Report",
-                           "body": "Attached."},
-                          files=[("attachments", ("rapport annuel.pdf", data, "application/pdf"))])
+    response = await post(
+        client,
+        "/mail/compose",
+        {"action": "send", "sender": pair.alice.email, "to": pair.bob.email, "subject": "Report", "body": "Attached."},
+        files=[("attachments", ("rapport annuel.pdf", data, "application/pdf"))],
+    )
 
     assert response.status_code == 303, response.text[:300]
     [received] = await messages_in(pair.bob)
@@ -185,15 +230,26 @@ async def test_uploaded_attachment_larger_than_the_page_limit_is_sent(client: ht
 
 async def test_forward_keeps_the_attachments_of_the_original(client: httpx.AsyncClient) -> None:
     pair = await make_pair()
-    original = await deliver(pair.alice, subject="Minutes",
-                             attachments=(("minutes.txt", b"1. Budget\n", "text/plain"),))
+    original = await deliver(
+        pair.alice, subject="Minutes", attachments=(("minutes.txt", b"1. Budget\n", "text/plain"),)
+    )
     await signed_in(client, pair.alice)
     page = (await client.get(f"/mail/messages/{original.id}/forward")).text
 
     assert 'value="Fwd: Minutes"' in page and 'name="keep" value="0" checked' in page
-    response = await post(client, "/mail/compose", {
-        "action": "send", "sender": pair.alice.email, "to": pair.bob.email, "subject": "Fwd: Minutes",
-        "body": "See below.", "forward_of": hidden(page, "forward_of"), "keep": "0"})
+    response = await post(
+        client,
+        "/mail/compose",
+        {
+            "action": "send",
+            "sender": pair.alice.email,
+            "to": pair.bob.email,
+            "subject": "Fwd: Minutes",
+            "body": "See below.",
+            "forward_of": hidden(page, "forward_of"),
+            "keep": "0",
+        },
+    )
 
     assert response.status_code == 303
     [received] = await messages_in(pair.bob)
@@ -205,9 +261,12 @@ async def test_invalid_recipient_is_refused_and_the_draft_keeps_the_upload(clien
     user = await make_mail_user()
     await signed_in(client, user)
 
-    response = await post(client, "/mail/compose", {"action": "send", "sender": user.email, "to": "not an address",
-                                                    "subject": "Oops", "body": "Text"},
-                          files=[("attachments", ("notes.txt", b"notes", "text/plain"))])
+    response = await post(
+        client,
+        "/mail/compose",
+        {"action": "send", "sender": user.email, "to": "not an address", "subject": "Oops", "body": "Text"},
+        files=[("attachments", ("notes.txt", b"notes", "text/plain"))],
+    )
 
     assert response.status_code == 400
     assert "alert-error" in response.text and 'value="not an address"' in response.text
@@ -220,8 +279,11 @@ async def test_sending_as_an_address_not_ones_own_is_refused(client: httpx.Async
     pair = await make_pair()
     await signed_in(client, pair.alice)
 
-    response = await post(client, "/mail/compose", {"action": "send", "sender": pair.bob.email, "to": pair.bob.email,
-                                                    "subject": "Forged", "body": "x"})
+    response = await post(
+        client,
+        "/mail/compose",
+        {"action": "send", "sender": pair.bob.email, "to": pair.bob.email, "subject": "Forged", "body": "x"},
+    )
 
     assert response.status_code in (400, 403)
     assert await messages_in(pair.bob) == []
@@ -235,8 +297,17 @@ async def test_shared_mailbox_with_send_as_files_its_sent_copy_there(client: htt
         await db.commit()
     await signed_in(client, pair.alice)
 
-    response = await post(client, "/mail/compose", {"action": "send", "sender": f"accueil@{pair.org.domain}",
-                                                    "to": pair.bob.email, "subject": "Welcome", "body": "Hello"})
+    response = await post(
+        client,
+        "/mail/compose",
+        {
+            "action": "send",
+            "sender": f"accueil@{pair.org.domain}",
+            "to": pair.bob.email,
+            "subject": "Welcome",
+            "body": "Hello",
+        },
+    )
 
     assert response.status_code == 303
     [received] = await messages_in(pair.bob)
@@ -275,14 +346,18 @@ async def test_people_completion_finds_colleagues_and_nobody_elsewhere(client: h
 
 
 async def test_message_over_the_size_limit_is_refused_with_the_form_as_typed(
-        start_server: Callable[..., Server]) -> None:
+    start_server: Callable[..., Server],
+) -> None:
     small = start_server(HEXAGONE_MAIL_MAX_MESSAGE_BYTES="200000")
     user = await make_mail_user()
     async with httpx.AsyncClient(base_url=small.base_url) as client:
         await signed_in(client, user)
-        response = await post(client, "/mail/compose", {"action": "send", "sender": user.email, "to": user.email,
-                                                        "subject": "Big", "body": "Kept text"},
-                              files=[("attachments", ("big.bin", b"x" * 150_000, "application/octet-stream"))])
+        response = await post(
+            client,
+            "/mail/compose",
+            {"action": "send", "sender": user.email, "to": user.email, "subject": "Big", "body": "Kept text"},
+            files=[("attachments", ("big.bin", b"x" * 150_000, "application/octet-stream"))],
+        )
 
     assert response.status_code == 400 and "alert-error" in response.text
     assert 'value="Big"' in response.text and "Kept text" in response.text

@@ -171,4 +171,3 @@ async def test_emptying_or_deleting_without_the_csrf_token_is_refused(client: ht
 
     assert emptied.status_code == deleted.status_code == 403
     assert len(await messages_in(user, "Trash")) == 1 and "Projets" in await folder_names(user)
-

@@ -28,7 +28,8 @@ def huge_html(size: int) -> bytes:
 
 
 async def test_message_of_forty_mebibytes_shows_its_beginning_with_a_notice_and_the_download(
-        client: httpx.AsyncClient) -> None:
+    client: httpx.AsyncClient,
+) -> None:
     user = await make_mail_user()
     raw = huge_html(42 << 20)
     message = await deliver(user, raw)

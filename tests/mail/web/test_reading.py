@@ -15,8 +15,13 @@ from tests.mail.web.helpers import folder_id, post, reload, signed_in
 TRACKER = "https://tracker.example.net/pixel.gif"
 
 
-def html_message(html: str, *, sender: str = "news@example.net", inline: tuple[str, bytes] | None = None,
-                 attachment: tuple[str, bytes, str] | None = None) -> bytes:
+def html_message(
+    html: str,
+    *,
+    sender: str = "news@example.net",
+    inline: tuple[str, bytes] | None = None,
+    attachment: tuple[str, bytes, str] | None = None,
+) -> bytes:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = sender, "someone@example.org", "HTML"
     msg["Message-ID"] = make_msgid(domain="example.net")
@@ -121,8 +126,9 @@ async def test_remote_images_of_a_sender_always_allowed_show_on_later_messages(c
 async def test_inline_image_is_served_from_the_message_and_not_listed(client: httpx.AsyncClient) -> None:
     user = await make_mail_user()
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-    message = await deliver(user, html_message('<img src="cid:logo@example.net" alt="logo">',
-                                               inline=("logo@example.net", png)))
+    message = await deliver(
+        user, html_message('<img src="cid:logo@example.net" alt="logo">', inline=("logo@example.net", png))
+    )
     await signed_in(client, user)
 
     frame = (await client.get(f"/mail/messages/{message.id}/frame")).text
@@ -138,8 +144,9 @@ async def test_inline_image_is_served_from_the_message_and_not_listed(client: ht
 async def test_attachment_downloads_with_its_type_name_and_nosniff(client: httpx.AsyncClient) -> None:
     user = await make_mail_user()
     hostile = b"<html><script>alert(document.cookie)</script></html>"
-    message = await deliver(user, attachments=(("rapport été.html", hostile, "text/html"),
-                                               ("data.pdf", b"%PDF-1.4", "application/pdf")))
+    message = await deliver(
+        user, attachments=(("rapport été.html", hostile, "text/html"), ("data.pdf", b"%PDF-1.4", "application/pdf"))
+    )
     await signed_in(client, user)
 
     page = (await client.get(f"/mail/messages/{message.id}")).text
@@ -172,8 +179,9 @@ async def test_source_downloads_the_message_as_stored(client: httpx.AsyncClient)
 async def test_conversation_lists_the_other_messages_of_the_thread(client: httpx.AsyncClient) -> None:
     user = await make_mail_user()
     first = await deliver(user, make_message(subject="Budget", message_id="<budget@example.net>"))
-    answer = await deliver(user, make_message(subject="Re: Budget", in_reply_to="<budget@example.net>"),
-                           folder="Archive")
+    answer = await deliver(
+        user, make_message(subject="Re: Budget", in_reply_to="<budget@example.net>"), folder="Archive"
+    )
     await signed_in(client, user)
 
     page = (await client.get(f"/mail/messages/{answer.id}")).text

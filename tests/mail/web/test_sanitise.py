@@ -38,9 +38,11 @@ HOSTILE = {
     "position overlay": '<div style="position: fixed; top: 0; left: 0">n</div>',
     "link into this site": '<a href="/mail/settings/delegates">o</a><a href="//evil.example/">p</a>',
 }
-FORBIDDEN = re.compile(r"<script|<svg|<style|<form|<input|<button|<iframe|<object|<embed|<meta|<base|<link"
-                       r"|\son\w+=|javascript:|vbscript:|data:text|expression|url\(|behavior|srcset|background=|position|href=\"/",
-                       re.IGNORECASE)
+FORBIDDEN = re.compile(
+    r"<script|<svg|<style|<form|<input|<button|<iframe|<object|<embed|<meta|<base|<link"
+    r"|\son\w+=|javascript:|vbscript:|data:text|expression|url\(|behavior|srcset|background=|position|href=\"/",
+    re.IGNORECASE,
+)
 
 
 @pytest.mark.parametrize("html", HOSTILE.values(), ids=HOSTILE.keys())
@@ -51,9 +53,11 @@ def test_sanitiser_hostile_html_leaves_nothing_that_runs_or_fetches(html: str) -
 
 
 def test_sanitiser_keeps_the_look_of_an_ordinary_newsletter() -> None:
-    html = ('<table width="600" bgcolor="#ffffff"><tr><td align="center" style="font-family: Arial; color: #333333;'
-            ' padding: 8px"><h1>Title</h1><p><b>Bold</b> and <a href="https://example.org/">a link</a></p>'
-            '<img src="cid:logo@x" alt="Logo" width="100"></td></tr></table>')
+    html = (
+        '<table width="600" bgcolor="#ffffff"><tr><td align="center" style="font-family: Arial; color: #333333;'
+        ' padding: 8px"><h1>Title</h1><p><b>Bold</b> and <a href="https://example.org/">a link</a></p>'
+        '<img src="cid:logo@x" alt="Logo" width="100"></td></tr></table>'
+    )
     cleaned, remote, inline = sanitise_html(html, cid_url=CID, allow_remote=False)
     assert 'width="600"' in cleaned and 'bgcolor="#ffffff"' in cleaned and 'align="center"' in cleaned
     assert "font-family:Arial" in cleaned.replace(" ", "") and "padding:8px" in cleaned.replace(" ", "")
@@ -70,7 +74,9 @@ def test_sanitiser_remote_image_is_reported_and_dropped_unless_allowed() -> None
 
 
 def test_plain_text_is_escaped_and_only_web_addresses_become_links() -> None:
-    html = str(text_to_html('<img src=x onerror=alert(1)> javascript:alert(1) https://example.org/a"b (http://x.org/).'))
+    html = str(
+        text_to_html('<img src=x onerror=alert(1)> javascript:alert(1) https://example.org/a"b (http://x.org/).')
+    )
     assert "<img" not in html and "&lt;img" in html
     assert 'href="javascript' not in html
     assert '<a href="https://example.org/a" ' in html and '<a href="http://x.org/" ' in html

@@ -41,9 +41,16 @@ async def test_vacation_reply_is_saved_until_the_end_of_its_last_day(client: htt
     await signed_in(client, user)
     last_day = (datetime.now(UTC) + timedelta(days=10)).date()
 
-    response = await post(client, "/mail/settings/vacation", {
-        "vacation_enabled": "1", "vacation_subject": "Absent", "vacation_body": "Back on Monday.",
-        "vacation_until": last_day.isoformat()})
+    response = await post(
+        client,
+        "/mail/settings/vacation",
+        {
+            "vacation_enabled": "1",
+            "vacation_subject": "Absent",
+            "vacation_body": "Back on Monday.",
+            "vacation_until": last_day.isoformat(),
+        },
+    )
 
     assert response.status_code == 303
     mailbox = await own_mailbox(user)
@@ -52,13 +59,17 @@ async def test_vacation_reply_is_saved_until_the_end_of_its_last_day(client: htt
     assert mailbox.vacation_until == datetime(last_day.year, last_day.month, last_day.day, 23, 59, 59, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("fields", "why"), [
-    ({"vacation_enabled": "1", "vacation_body": ""}, "no message"),
-    ({"vacation_enabled": "1", "vacation_body": "x", "vacation_until": "2001-01-01"}, "in the past"),
-    ({"vacation_enabled": "1", "vacation_body": "x", "vacation_until": "someday"}, "not a date"),
-])
-async def test_vacation_reply_with_bad_fields_is_refused(client: httpx.AsyncClient, fields: dict[str, str],
-                                                         why: str) -> None:
+@pytest.mark.parametrize(
+    ("fields", "why"),
+    [
+        ({"vacation_enabled": "1", "vacation_body": ""}, "no message"),
+        ({"vacation_enabled": "1", "vacation_body": "x", "vacation_until": "2001-01-01"}, "in the past"),
+        ({"vacation_enabled": "1", "vacation_body": "x", "vacation_until": "someday"}, "not a date"),
+    ],
+)
+async def test_vacation_reply_with_bad_fields_is_refused(
+    client: httpx.AsyncClient, fields: dict[str, str], why: str
+) -> None:
     user = await make_mail_user()
     await signed_in(client, user)
 

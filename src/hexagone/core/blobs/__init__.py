@@ -145,7 +145,7 @@ class BlobStore(ABC):
         counts ``org/<id>/…``, not ``org/<id>2/…``); the empty prefix is the whole store."""
         return await self._usage(check_key(prefix.rstrip("/")) if prefix else "")
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - most stores hold nothing open
         """Release what the backend holds open (the S3 client's connections)."""
 
     @abstractmethod

@@ -38,7 +38,9 @@ class Backend(BlobStore):
     def __init__(self, url: str):
         parts = urlsplit(url)
         if parts.scheme not in ("s3", "s3+http") or not parts.hostname:
-            raise ValueError("HEXAGONE_BLOB_URL: an S3 URL is s3://host[:port]/bucket[/prefix] (s3+http:// without TLS)")
+            raise ValueError(
+                "HEXAGONE_BLOB_URL: an S3 URL is s3://host[:port]/bucket[/prefix] (s3+http:// without TLS)"
+            )
         bucket, _, prefix = parts.path.lstrip("/").partition("/")
         if not bucket:
             raise ValueError("HEXAGONE_BLOB_URL: the S3 URL names no bucket")
@@ -93,8 +95,11 @@ class Backend(BlobStore):
                     await upload.send(bytes(buffer))
                 await upload.complete()
                 if upload.key != self._object(final):
-                    await s3.copy_object(Bucket=self.bucket, Key=self._object(final),
-                                         CopySource={"Bucket": self.bucket, "Key": upload.key})
+                    await s3.copy_object(
+                        Bucket=self.bucket,
+                        Key=self._object(final),
+                        CopySource={"Bucket": self.bucket, "Key": upload.key},
+                    )
                     await s3.delete_object(Bucket=self.bucket, Key=upload.key)
         except BaseException:
             if upload is not None:
@@ -157,13 +162,15 @@ class _Multipart:
 
     async def send(self, data: bytes) -> None:
         number = len(self.parts) + 1
-        sent = await self.s3.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
-                                         PartNumber=number, Body=data)
+        sent = await self.s3.upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=data
+        )
         self.parts.append({"PartNumber": number, "ETag": sent["ETag"]})
 
     async def complete(self) -> None:
-        await self.s3.complete_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
-                                                MultipartUpload={"Parts": self.parts})
+        await self.s3.complete_multipart_upload(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
+        )
 
     async def abort(self) -> None:
         with contextlib.suppress(ClientError):

@@ -20,8 +20,19 @@ from hexagone.core.jobs.registry import HANDLERS, Backoff, Handlers, JobHandler,
 from hexagone.core.jobs.worker import Worker, wake_local_workers
 
 __all__ = [
-    "DEFAULT_MAX_ATTEMPTS", "HANDLERS", "Backoff", "Claimed", "Handlers", "Job", "JobHandler", "JobStatus", "PermanentFailure",
-    "Worker", "enqueue", "handler", "register",
+    "DEFAULT_MAX_ATTEMPTS",
+    "HANDLERS",
+    "Backoff",
+    "Claimed",
+    "Handlers",
+    "Job",
+    "JobHandler",
+    "JobStatus",
+    "PermanentFailure",
+    "Worker",
+    "enqueue",
+    "handler",
+    "register",
 ]
 
 

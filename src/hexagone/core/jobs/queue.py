@@ -45,8 +45,15 @@ class Claimed:
     max_attempts: int
 
 
-def enqueue(db: AsyncSession, kind: str, payload: dict[str, Any], *, org_id: uuid.UUID | None = None,
-            run_at: datetime | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Job:
+def enqueue(
+    db: AsyncSession,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    org_id: uuid.UUID | None = None,
+    run_at: datetime | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> Job:
     """Add a job to the caller's transaction: it exists if and only if the caller commits.
 
     The payload is stored as JSON (UUIDs and datetimes become strings, anything else not
@@ -57,8 +64,16 @@ def enqueue(db: AsyncSession, kind: str, payload: dict[str, Any], *, org_id: uui
         raise ValueError("max_attempts must be at least 1")
     if run_at is not None and run_at.tzinfo is None:
         raise ValueError("run_at must be timezone-aware")
-    job = Job(id=uuid.uuid4(), kind=kind, payload=json.loads(encode(payload)), org_id=org_id, status=JobStatus.QUEUED,
-              attempts=0, max_attempts=max_attempts, run_at=run_at or utcnow())
+    job = Job(
+        id=uuid.uuid4(),
+        kind=kind,
+        payload=json.loads(encode(payload)),
+        org_id=org_id,
+        status=JobStatus.QUEUED,
+        attempts=0,
+        max_attempts=max_attempts,
+        run_at=run_at or utcnow(),
+    )
     db.add(job)
     db.info[ENQUEUED] = True
     return job
@@ -68,8 +83,9 @@ def _is_postgres(db: AsyncSession) -> bool:
     return db.get_bind().dialect.name == "postgresql"
 
 
-async def claim(db: AsyncSession, *, worker: str, kinds: Collection[str], limit: int,
-                lease: timedelta) -> list[Claimed]:
+async def claim(
+    db: AsyncSession, *, worker: str, kinds: Collection[str], limit: int, lease: timedelta
+) -> list[Claimed]:
     """Take up to ``limit`` due jobs of the given kinds, and commit."""
     if not kinds or limit < 1:
         return []
@@ -101,8 +117,13 @@ async def claim(db: AsyncSession, *, worker: str, kinds: Collection[str], limit:
     taken = (
         update(Job)
         .where(chosen, Job.status == JobStatus.QUEUED)
-        .values(status=JobStatus.RUNNING, attempts=Job.attempts + 1, locked_by=worker,
-                locked_until=now + lease, updated_at=now)
+        .values(
+            status=JobStatus.RUNNING,
+            attempts=Job.attempts + 1,
+            locked_by=worker,
+            locked_until=now + lease,
+            updated_at=now,
+        )
         .returning(Job.id, Job.kind, Job.org_id, Job.payload, Job.attempts, Job.max_attempts)
         .execution_options(synchronize_session=False)
     )
@@ -112,14 +133,19 @@ async def claim(db: AsyncSession, *, worker: str, kinds: Collection[str], limit:
 
 
 def _ours(job: Claimed, worker: str) -> ColumnElement[bool]:
-    return (Job.id == job.id) & (Job.locked_by == worker) & (Job.attempts == job.attempt) & (
-        Job.status == JobStatus.RUNNING
+    return (
+        (Job.id == job.id)
+        & (Job.locked_by == worker)
+        & (Job.attempts == job.attempt)
+        & (Job.status == JobStatus.RUNNING)
     )
 
 
 async def _update_claim(db: AsyncSession, job: Claimed, worker: str, **values: Any) -> bool:
     result = await db.execute(
-        update(Job).where(_ours(job, worker)).values(updated_at=utcnow(), **values)
+        update(Job)
+        .where(_ours(job, worker))
+        .values(updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
     await db.commit()
@@ -132,8 +158,9 @@ async def heartbeat(db: AsyncSession, job: Claimed, worker: str, lease: timedelt
 
 
 async def mark_done(db: AsyncSession, job: Claimed, worker: str) -> bool:
-    return await _update_claim(db, job, worker, status=JobStatus.DONE, locked_by=None, locked_until=None,
-                               last_error="", finished_at=utcnow())
+    return await _update_claim(
+        db, job, worker, status=JobStatus.DONE, locked_by=None, locked_until=None, last_error="", finished_at=utcnow()
+    )
 
 
 async def mark_failed(db: AsyncSession, job: Claimed, worker: str, error: str, retry_at: datetime | None) -> bool:
@@ -148,8 +175,9 @@ async def mark_failed(db: AsyncSession, job: Claimed, worker: str, error: str, r
 
 async def release(db: AsyncSession, job: Claimed, worker: str) -> bool:
     """Give back a job this worker will not finish (shutdown): the attempt does not count."""
-    return await _update_claim(db, job, worker, status=JobStatus.QUEUED, attempts=Job.attempts - 1,
-                               locked_by=None, locked_until=None)
+    return await _update_claim(
+        db, job, worker, status=JobStatus.QUEUED, attempts=Job.attempts - 1, locked_by=None, locked_until=None
+    )
 
 
 async def recover_expired(db: AsyncSession) -> int:
@@ -160,10 +188,14 @@ async def recover_expired(db: AsyncSession) -> int:
     result = await db.execute(
         update(Job)
         .where(Job.status == JobStatus.RUNNING, Job.locked_until < now)
-        .values(status=case((exhausted, JobStatus.FAILED.value), else_=JobStatus.QUEUED.value),
-                finished_at=case((exhausted, literal(now, Job.__table__.c.finished_at.type)), else_=None),
-                locked_by=None, locked_until=None, updated_at=now,
-                last_error="the worker lost its lease (crashed or stalled)")
+        .values(
+            status=case((exhausted, JobStatus.FAILED.value), else_=JobStatus.QUEUED.value),
+            finished_at=case((exhausted, literal(now, Job.__table__.c.finished_at.type)), else_=None),
+            locked_by=None,
+            locked_until=None,
+            updated_at=now,
+            last_error="the worker lost its lease (crashed or stalled)",
+        )
         .execution_options(synchronize_session=False)
     )
     await db.commit()
@@ -173,7 +205,8 @@ async def recover_expired(db: AsyncSession) -> int:
 async def prune_done(db: AsyncSession, older_than: timedelta) -> int:
     """Delete finished jobs after a while; failed ones stay for an administrator to see."""
     result = await db.execute(
-        delete(Job).where(Job.status == JobStatus.DONE, Job.finished_at < utcnow() - older_than)
+        delete(Job)
+        .where(Job.status == JobStatus.DONE, Job.finished_at < utcnow() - older_than)
         .execution_options(synchronize_session=False)
     )
     await db.commit()

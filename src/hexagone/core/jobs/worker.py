@@ -160,8 +160,9 @@ class Worker:
                 return
 
     async def _claim(self, limit: int) -> list[Claimed]:
-        claimed = await self._quietly(lambda db: queue.claim(db, worker=self.name, kinds=self.handlers.kinds,
-                                                             limit=limit, lease=self.lease))
+        claimed = await self._quietly(
+            lambda db: queue.claim(db, worker=self.name, kinds=self.handlers.kinds, limit=limit, lease=self.lease)
+        )
         return claimed or []
 
     async def _maintain_when_due(self) -> None:

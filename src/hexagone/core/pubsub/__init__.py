@@ -77,8 +77,10 @@ def pattern_matcher(pattern: str) -> Callable[[str], bool]:
     """A predicate telling whether a channel name matches ``pattern`` (NATS semantics)."""
     if not is_pattern(pattern):
         return pattern.__eq__
-    parts = [TOKEN if token == "*" else rf"{TOKEN}(\.{TOKEN})*" if token == ">" else re.escape(token)
-             for token in pattern.split(".")]
+    parts = [
+        TOKEN if token == "*" else rf"{TOKEN}(\.{TOKEN})*" if token == ">" else re.escape(token)
+        for token in pattern.split(".")
+    ]
     return re.compile(r"\.".join(parts)).fullmatch  # type: ignore[return-value]
 
 

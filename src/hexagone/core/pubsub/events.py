@@ -113,8 +113,13 @@ def on_commit(db: AsyncSession, channel: str, payload: dict[str, Any]) -> None:
         _enqueue_handler_jobs(db, channel, payload, org_id, _subscribers)
 
 
-def _enqueue_handler_jobs(db: AsyncSession, channel: str, payload: dict[str, Any], org_id: uuid.UUID | None,
-                          subscribers: Sequence[_Subscriber]) -> None:
+def _enqueue_handler_jobs(
+    db: AsyncSession,
+    channel: str,
+    payload: dict[str, Any],
+    org_id: uuid.UUID | None,
+    subscribers: Sequence[_Subscriber],
+) -> None:
     for subscriber in subscribers:
         if subscriber.matches(channel):
             jobs.enqueue(db, subscriber.job_kind, {"channel": channel, "payload": payload}, org_id=org_id)

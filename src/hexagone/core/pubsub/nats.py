@@ -37,10 +37,17 @@ class Backend(PubSub):
                 try:
                     # Reconnecting forever is right once connected, but nats-py would also
                     # retry a first connection forever: bound that one.
-                    await asyncio.wait_for(client.connect(
-                        self.url, connect_timeout=TIMEOUT, allow_reconnect=True, max_reconnect_attempts=-1,
-                        error_cb=_log_error, name="hexagone",
-                    ), TIMEOUT)
+                    await asyncio.wait_for(
+                        client.connect(
+                            self.url,
+                            connect_timeout=TIMEOUT,
+                            allow_reconnect=True,
+                            max_reconnect_attempts=-1,
+                            error_cb=_log_error,
+                            name="hexagone",
+                        ),
+                        TIMEOUT,
+                    )
                 except (NatsError, OSError, TimeoutError) as exc:
                     await client.close()
                     raise PubSubError(f"nats unreachable: {exc!r}") from exc

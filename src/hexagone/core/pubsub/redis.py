@@ -64,7 +64,9 @@ class Backend(PubSub):
                 if not delivers and name in self._local and self._pubsub is not None:
                     del self._local[name]
                     try:
-                        await (self._pubsub.punsubscribe(name) if is_pattern(pattern) else self._pubsub.unsubscribe(name))
+                        await (
+                            self._pubsub.punsubscribe(name) if is_pattern(pattern) else self._pubsub.unsubscribe(name)
+                        )
                     except RedisError as exc:  # the connection is gone: nothing left to undo
                         log.debug("unsubscribe from %s: %s", name, exc)
 

@@ -26,13 +26,15 @@ async def principal_for_access_token(token: str) -> Principal | None:
     if len(token) > MAX_TOKEN_LENGTH:
         return None
     async with system_session() as db:
-        row = (await db.execute(
-            select(OidcToken.user_id, OidcToken.scope).where(
-                OidcToken.access_digest == token_digest(token),
-                OidcToken.revoked_at.is_(None),
-                OidcToken.access_expires_at > utcnow(),
+        row = (
+            await db.execute(
+                select(OidcToken.user_id, OidcToken.scope).where(
+                    OidcToken.access_digest == token_digest(token),
+                    OidcToken.revoked_at.is_(None),
+                    OidcToken.access_expires_at > utcnow(),
+                )
             )
-        )).first()
+        ).first()
         if row is None:
             return None
         scopes = frozenset(row.scope.split())

@@ -27,8 +27,21 @@ DEFAULT_SCOPES = (OPENID, "profile", "email", OFFLINE_ACCESS)
 # Organisation claims released with the "profile" scope, beside the standard ones.
 ORG_CLAIMS = ("org_id", "org_name", "org_role")
 CLAIMS_SUPPORTED = [
-    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash",
-    "name", "preferred_username", "locale", "email", "email_verified", *ORG_CLAIMS,
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "amr",
+    "at_hash",
+    "name",
+    "preferred_username",
+    "locale",
+    "email",
+    "email_verified",
+    *ORG_CLAIMS,
 ]
 
 

@@ -11,7 +11,7 @@ Rules beyond authlib's defaults, and why:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants, scope_to_list
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
@@ -45,14 +45,21 @@ class TokenGenerator(BearerTokenGenerator):
     def __init__(self) -> None:
         super().__init__(_random_token, _random_token, int(store.ACCESS_LIFETIME.total_seconds()))
 
-    def generate(self, grant_type: str, client: OidcClient, user: User | None = None, scope: str | None = None,
-                 expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
+    def generate(
+        self,
+        grant_type: str,
+        client: OidcClient,
+        user: User | None = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
         offline = claims.OFFLINE_ACCESS in (scope_to_list(self.get_allowed_scope(client, scope)) or ())
         return super().generate(grant_type, client, user, scope, expires_in, include_refresh_token and offline)
 
 
 class Pkce(CodeChallenge):
-    SUPPORTED_CODE_CHALLENGE_METHOD = [S256]
+    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar = [S256]
 
     def __init__(self) -> None:
         super().__init__(required=True)
@@ -108,20 +115,22 @@ class AuthorizationCode(grants.AuthorizationCodeGrant):
     def save_authorization_code(self, code: str, request: ProviderRequest) -> None:
         store.purge_expired(self.server.db)
         data = request.payload.data
-        self.server.db.add(OidcAuthorizationCode(
-            org_id=request.client.org_id,
-            code_digest=token_digest(code),
-            oidc_client_id=request.client.id,
-            user_id=request.user.id,
-            redirect_uri=request.payload.redirect_uri,
-            scope=request.scope,
-            nonce=data.get("nonce"),
-            code_challenge=data.get("code_challenge"),
-            code_challenge_method=data.get("code_challenge_method"),
-            auth_time=request.auth_time,
-            mfa=request.mfa,
-            expires_at=utcnow() + store.CODE_LIFETIME,
-        ))
+        self.server.db.add(
+            OidcAuthorizationCode(
+                org_id=request.client.org_id,
+                code_digest=token_digest(code),
+                oidc_client_id=request.client.id,
+                user_id=request.user.id,
+                redirect_uri=request.payload.redirect_uri,
+                scope=request.scope,
+                nonce=data.get("nonce"),
+                code_challenge=data.get("code_challenge"),
+                code_challenge_method=data.get("code_challenge_method"),
+                auth_time=request.auth_time,
+                mfa=request.mfa,
+                expires_at=utcnow() + store.CODE_LIFETIME,
+            )
+        )
 
     def query_authorization_code(self, code: str, client: OidcClient) -> OidcAuthorizationCode | None:
         row = store.code_by_value(self.server.db, code, client)

@@ -71,8 +71,15 @@ class ProviderRequest(OAuth2Request):
     the form (POST), the user signed in through the browser, if any, and when they
     authenticated."""
 
-    def __init__(self, method: str, uri: str, headers: Mapping[str, str], query: Sequence[tuple[str, str]],
-                 form: Sequence[tuple[str, str]], principal: Principal | None):
+    def __init__(
+        self,
+        method: str,
+        uri: str,
+        headers: Mapping[str, str],
+        query: Sequence[tuple[str, str]],
+        form: Sequence[tuple[str, str]],
+        principal: Principal | None,
+    ):
         super().__init__(method, uri, headers=headers)
         self._args = dict(query)
         self._form = dict(form)
@@ -99,8 +106,9 @@ async def read_request(request: Request, principal: Principal | None = None) -> 
         form = [(k, v) for k, v in (await request.form()).multi_items() if isinstance(v, str)]
     query = f"?{request.url.query}" if request.url.query else ""
     uri = get_settings().resolved_base_url + request.url.path + query
-    return ProviderRequest(request.method, uri, request.headers, list(request.query_params.multi_items()), form,
-                           principal)
+    return ProviderRequest(
+        request.method, uri, request.headers, list(request.query_params.multi_items()), form, principal
+    )
 
 
 class Provider(AuthorizationServer):
@@ -124,18 +132,20 @@ class Provider(AuthorizationServer):
         now = utcnow()
         code = request.authorization_code
         refresh = token.get("refresh_token")
-        self.db.add(OidcToken(
-            org_id=request.client.org_id,
-            oidc_client_id=request.client.id,
-            user_id=request.user.id,
-            family_id=code.id if code else request.refresh_token.family_id,
-            access_digest=token_digest(token["access_token"]),
-            refresh_digest=token_digest(refresh) if refresh else None,
-            scope=token.get("scope", ""),
-            created_at=now,
-            access_expires_at=now + store.ACCESS_LIFETIME,
-            refresh_expires_at=now + store.REFRESH_LIFETIME if refresh else None,
-        ))
+        self.db.add(
+            OidcToken(
+                org_id=request.client.org_id,
+                oidc_client_id=request.client.id,
+                user_id=request.user.id,
+                family_id=code.id if code else request.refresh_token.family_id,
+                access_digest=token_digest(token["access_token"]),
+                refresh_digest=token_digest(refresh) if refresh else None,
+                scope=token.get("scope", ""),
+                created_at=now,
+                access_expires_at=now + store.ACCESS_LIFETIME,
+                refresh_expires_at=now + store.REFRESH_LIFETIME if refresh else None,
+            )
+        )
 
     def create_oauth2_request(self, request: ProviderRequest) -> ProviderRequest:
         return request

@@ -73,8 +73,13 @@ def clean_uris(uris: Iterable[str], *, required: bool) -> list[str]:
         raise Invalid(_("At most %(n)s URIs.", n=MAX_URIS))
     for uri in cleaned:
         if not _acceptable_redirect(uri):
-            raise Invalid(_("“%(uri)s” cannot be a redirect URI: use https (http only for this machine, such as "
-                            "127.0.0.1), with no fragment.", uri=uri[:100]))
+            raise Invalid(
+                _(
+                    "“%(uri)s” cannot be a redirect URI: use https (http only for this machine, such as "
+                    "127.0.0.1), with no fragment.",
+                    uri=uri[:100],
+                )
+            )
     return cleaned
 
 
@@ -94,9 +99,17 @@ def _require_admin(actor: Principal | None) -> None:
 
 
 def _record(db: AsyncSession, action: str, client: OidcClient, actor: Principal | None, **details: object) -> None:
-    audit.record(db, action, org_id=client.org_id, actor=actor, actor_label="" if actor else CLI_ACTOR,
-                 target_type="oidc_client", target_id=client.id, target_label=client.name,
-                 details={"client_id": client.client_id, **details})
+    audit.record(
+        db,
+        action,
+        org_id=client.org_id,
+        actor=actor,
+        actor_label="" if actor else CLI_ACTOR,
+        target_type="oidc_client",
+        target_id=client.id,
+        target_label=client.name,
+        details={"client_id": client.client_id, **details},
+    )
 
 
 async def register_client(
@@ -133,8 +146,15 @@ async def register_client(
     )
     db.add(client)
     await db.flush()
-    _record(db, "oidc.client_registered", client, actor, redirect_uris=client.redirect_uris, scopes=client.scopes,
-            public=client.is_public)
+    _record(
+        db,
+        "oidc.client_registered",
+        client,
+        actor,
+        redirect_uris=client.redirect_uris,
+        scopes=client.scopes,
+        public=client.is_public,
+    )
     return Registered(client=client, secret=secret)
 
 
@@ -157,12 +177,17 @@ async def delete_client(db: AsyncSession, actor: Principal, client: OidcClient) 
     Returns how many tokens were still live."""
     policy.require(actor, client, "delete", _("No such application."))
     now = utcnow()
-    live = (await db.execute(
-        select(func.count()).select_from(OidcToken).where(
-            OidcToken.oidc_client_id == client.id, OidcToken.revoked_at.is_(None),
-            or_(OidcToken.access_expires_at > now, OidcToken.refresh_expires_at > now),
+    live = (
+        await db.execute(
+            select(func.count())
+            .select_from(OidcToken)
+            .where(
+                OidcToken.oidc_client_id == client.id,
+                OidcToken.revoked_at.is_(None),
+                or_(OidcToken.access_expires_at > now, OidcToken.refresh_expires_at > now),
+            )
         )
-    )).scalar_one()
+    ).scalar_one()
     await db.execute(delete(OidcToken).where(OidcToken.oidc_client_id == client.id))
     await db.execute(delete(OidcAuthorizationCode).where(OidcAuthorizationCode.oidc_client_id == client.id))
     _record(db, "oidc.client_deleted", client, actor, tokens_revoked=live)

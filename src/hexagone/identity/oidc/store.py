@@ -64,7 +64,8 @@ def active_user(db: Session, user_id: uuid.UUID, org_id: uuid.UUID) -> User | No
 def end_browser_session(db: Session, session_id: uuid.UUID) -> None:
     """Sign the browser out (RP-initiated logout, or a forced new sign-in)."""
     db.execute(
-        update(AuthSession).where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+        update(AuthSession)
+        .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
 

@@ -113,8 +113,9 @@ def _authorize(request: Request, provider: Provider, req: ProviderRequest) -> Re
     except OAuth2Error as error:
         if error.redirect_uri:  # the client and its redirect URI are known good: tell the client
             return provider.handle_error_response(req, error)
-        return error_page(request, 400, _("This sign-in request is not valid: %(reason)s",
-                                          reason=error.description or error.error))
+        return error_page(
+            request, 400, _("This sign-in request is not valid: %(reason)s", reason=error.description or error.error)
+        )
     if principal is None or user is None:
         return RedirectResponse(f"/login?next={quote(_local_url(req))}", status_code=303)
     if grant.prompt == "login" or _older_than_max_age(req):
@@ -122,8 +123,9 @@ def _authorize(request: Request, provider: Provider, req: ProviderRequest) -> Re
             return _confirm_sign_in_again(request, req)
         return _sign_in_again(provider, req, principal)
     if req.client.org_id != principal.org_id:
-        return error_page(request, 403, _("This application belongs to another organisation: your account cannot "
-                                          "sign in to it."))
+        return error_page(
+            request, 403, _("This application belongs to another organisation: your account cannot sign in to it.")
+        )
     if principal.is_guest:
         return error_page(request, 403, _("Guests cannot sign in to the organisation's applications."))
     # Applications are registered by the organisation's admins: first-party, no consent screen.
@@ -150,8 +152,9 @@ def _confirm_sign_in_again(request: Request, req: ProviderRequest) -> Response:
     A link anyone can send must not end the session (the Lax cookie rides along on a
     top-level GET); the confirmation comes back as a POST with its CSRF token."""
     fields = [(k, v) for k, values in req.payload.datalist.items() for v in values]
-    return templating.render(request, "identity/oidc_sign_in_again.html",
-                             {"client": req.client, "fields": fields, "action": AUTHORIZE_PATH})
+    return templating.render(
+        request, "identity/oidc_sign_in_again.html", {"client": req.client, "fields": fields, "action": AUTHORIZE_PATH}
+    )
 
 
 def _sign_in_again(provider: Provider, req: ProviderRequest, principal: Principal) -> Response:
@@ -175,13 +178,15 @@ def _logout(request: Request, provider: Provider, req: ProviderRequest) -> Respo
     try:
         ending = provider.validate_endpoint_request("end_session", req)
     except OAuth2Error as error:
-        return error_page(request, 400, _("This sign-out request is not valid: %(reason)s",
-                                          reason=error.description or error.error))
+        return error_page(
+            request, 400, _("This sign-out request is not valid: %(reason)s", reason=error.description or error.error)
+        )
     principal = req.principal
     if principal is not None and request.method != "POST" and EndSession.hinted_subject(ending) != principal.user_id:
         fields = [(name, value) for name in LOGOUT_FIELDS if (value := req.payload.data.get(name))]
-        return templating.render(request, "identity/oidc_logout.html",
-                                 {"confirm": True, "fields": fields, "client": ending.client})
+        return templating.render(
+            request, "identity/oidc_logout.html", {"confirm": True, "fields": fields, "client": ending.client}
+        )
     response = provider.create_endpoint_response("end_session", ending) or templating.render(
         request, "identity/oidc_logout.html", {"confirm": False, "principal": None, "nav": []}
     )

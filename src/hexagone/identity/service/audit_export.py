@@ -50,8 +50,12 @@ class AuditFilter:
         until = _parse_day(params.get("until", ""))
         if since and until and until < since:
             raise Invalid(_("The end date comes before the start date."))
-        return cls(action=clean_query(params.get("action", ""), max_length=80),
-                   actor=clean_query(params.get("actor", ""), max_length=320), since=since, until=until)
+        return cls(
+            action=clean_query(params.get("action", ""), max_length=80),
+            actor=clean_query(params.get("actor", ""), max_length=320),
+            since=since,
+            until=until,
+        )
 
     def as_params(self) -> dict[str, str]:
         """The filters as query parameters, for pagination and export links."""
@@ -83,8 +87,9 @@ def parse_page(value: str) -> int:
 async def _entries(db: AsyncSession, flt: AuditFilter, *, limit: int, offset: int = 0) -> list[AuditEntry]:
     since = datetime.combine(flt.since, time.min, tzinfo=UTC) if flt.since else None
     until = datetime.combine(flt.until + timedelta(days=1), time.min, tzinfo=UTC) if flt.until else None
-    return await audit.search(db, action=flt.action, actor=flt.actor, since=since, until=until,
-                              limit=limit, offset=offset)
+    return await audit.search(
+        db, action=flt.action, actor=flt.actor, since=since, until=until, limit=limit, offset=offset
+    )
 
 
 @dataclass(frozen=True)
@@ -146,9 +151,14 @@ async def export(db: AsyncSession, actor: Principal, flt: AuditFilter, fmt: str)
     if fmt not in FORMATS:
         raise Invalid(_("Unknown export format."))
     entries = await _entries(db, flt, limit=EXPORT_LIMIT)
-    audit.record(db, "audit.exported", org_id=actor.org_id, actor=actor, target_type="audit_log",
-                 details={"format": fmt, "entries": len(entries),
-                          "filters": {k: str(v) for k, v in asdict(flt).items() if v}})
+    audit.record(
+        db,
+        "audit.exported",
+        org_id=actor.org_id,
+        actor=actor,
+        target_type="audit_log",
+        details={"format": fmt, "entries": len(entries), "filters": {k: str(v) for k, v in asdict(flt).items() if v}},
+    )
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     if fmt == "csv":
         return Export(to_csv(entries), "text/csv; charset=utf-8", f"audit-{stamp}.csv")

@@ -30,8 +30,12 @@ def check_contrast(hex_colour: str) -> None:
     ratio = contrast_with_white(hex_colour)
     if ratio < MIN_CONTRAST:
         raise Invalid(
-            _("White text on %(colour)s has a contrast of %(ratio).1f:1; at least 4.5:1 is needed. Choose a darker colour.",
-              colour=hex_colour, ratio=ratio)
+            _(
+                "White text on %(colour)s has a contrast of %(ratio).1f:1; at least 4.5:1 is needed. "
+                "Choose a darker colour.",
+                colour=hex_colour,
+                ratio=ratio,
+            )
         )
 
 

@@ -46,7 +46,9 @@ async def ensure_demo(db: AsyncSession, password: str, modules: list[str]) -> De
             db.add(user)
             await db.flush()
         users[email] = user
-    space = (await db.execute(select(Space).where(Space.org_id == org.id, Space.name == DEMO_SPACE))).scalar_one_or_none()
+    space = (
+        await db.execute(select(Space).where(Space.org_id == org.id, Space.name == DEMO_SPACE))
+    ).scalar_one_or_none()
     if space is None:
         space = Space(org_id=org.id, name=DEMO_SPACE, description="Un espace de démonstration partagé avec un invité.")
         db.add(space)

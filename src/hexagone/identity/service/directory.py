@@ -25,8 +25,14 @@ async def people_matching(db: AsyncSession, org_id: uuid.UUID, query: str, limit
     completion in the webmail."""
     pattern = f"%{query.strip().lower()}%"
     result = await db.execute(
-        select(User).where(User.org_id == org_id, User.is_active.is_(True), User.role != OrgRole.GUEST,
-                           or_(User.email.ilike(pattern), User.display_name.ilike(pattern)))
-        .order_by(User.display_name).limit(limit)
+        select(User)
+        .where(
+            User.org_id == org_id,
+            User.is_active.is_(True),
+            User.role != OrgRole.GUEST,
+            or_(User.email.ilike(pattern), User.display_name.ilike(pattern)),
+        )
+        .order_by(User.display_name)
+        .limit(limit)
     )
     return list(result.scalars())

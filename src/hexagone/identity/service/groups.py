@@ -24,8 +24,15 @@ async def create_group(db: AsyncSession, actor: Principal, *, name: str, descrip
     group = Group(org_id=actor.org_id, name=name, description=clean_text(description))
     db.add(group)
     await db.flush()
-    audit.record(db, "group.created", org_id=actor.org_id, actor=actor, target_type="group",
-                 target_id=group.id, target_label=name)
+    audit.record(
+        db,
+        "group.created",
+        org_id=actor.org_id,
+        actor=actor,
+        target_type="group",
+        target_id=group.id,
+        target_label=name,
+    )
     return group
 
 
@@ -61,8 +68,16 @@ async def add_to_group(db: AsyncSession, actor: Principal, group: Group, user_id
     )
     if exists.first() is None:
         db.add(GroupMember(org_id=group.org_id, group_id=group.id, user_id=user.id))
-        audit.record(db, "group.member_added", org_id=actor.org_id, actor=actor, target_type="group",
-                     target_id=group.id, target_label=group.name, details={"user": user.email})
+        audit.record(
+            db,
+            "group.member_added",
+            org_id=actor.org_id,
+            actor=actor,
+            target_type="group",
+            target_id=group.id,
+            target_label=group.name,
+            details={"user": user.email},
+        )
 
 
 async def remove_from_group(db: AsyncSession, actor: Principal, group: Group, user_id: uuid.UUID) -> None:
@@ -73,5 +88,13 @@ async def remove_from_group(db: AsyncSession, actor: Principal, group: Group, us
     if member is None:
         raise NotFound(_("This person is not in the group."))
     await db.delete(member)
-    audit.record(db, "group.member_removed", org_id=actor.org_id, actor=actor, target_type="group",
-                 target_id=group.id, target_label=group.name, details={"user_id": str(user_id)})
+    audit.record(
+        db,
+        "group.member_removed",
+        org_id=actor.org_id,
+        actor=actor,
+        target_type="group",
+        target_id=group.id,
+        target_label=group.name,
+        details={"user_id": str(user_id)},
+    )

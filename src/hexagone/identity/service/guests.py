@@ -42,9 +42,9 @@ async def _spaces_by_id(db: AsyncSession) -> dict[uuid.UUID, Space]:
 
 async def list_guests(db: AsyncSession, actor: Principal) -> list[GuestRow]:
     require_admin(actor)
-    guests = list((await db.execute(
-        select(User).where(User.role == OrgRole.GUEST).order_by(User.display_name)
-    )).scalars())
+    guests = list(
+        (await db.execute(select(User).where(User.role == OrgRole.GUEST).order_by(User.display_name))).scalars()
+    )
     spaces = await _spaces_by_id(db)
     memberships: dict[uuid.UUID, list[Space]] = {guest.id: [] for guest in guests}
     rows = await db.execute(
@@ -59,9 +59,11 @@ async def pending_invitations(db: AsyncSession, actor: Principal) -> list[Invita
     """Invitations not accepted yet, newest first; expired ones are kept (and said to be)
     so that an admin sees why a guest never arrived."""
     require_admin(actor)
-    invitations = (await db.execute(
-        select(Invitation).where(Invitation.accepted_at.is_(None)).order_by(Invitation.created_at.desc())
-    )).scalars()
+    invitations = (
+        await db.execute(
+            select(Invitation).where(Invitation.accepted_at.is_(None)).order_by(Invitation.created_at.desc())
+        )
+    ).scalars()
     spaces = await _spaces_by_id(db)
     now = utcnow()
     return [
@@ -81,5 +83,12 @@ async def revoke_invitation(db: AsyncSession, actor: Principal, invitation_id: u
     if invitation is None or invitation.accepted_at is not None:
         raise NotFound(_("No such invitation."))
     await db.delete(invitation)
-    audit.record(db, "guest.invitation_revoked", org_id=actor.org_id, actor=actor, target_type="invitation",
-                 target_id=invitation.id, target_label=invitation.email)
+    audit.record(
+        db,
+        "guest.invitation_revoked",
+        org_id=actor.org_id,
+        actor=actor,
+        target_type="invitation",
+        target_id=invitation.id,
+        target_label=invitation.email,
+    )

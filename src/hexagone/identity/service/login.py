@@ -66,8 +66,16 @@ def slowdown_seconds(settings: Settings, account_failures: int) -> float:
     return min(2.0 ** min(excess, 32), settings.login_max_delay_seconds)
 
 
-async def throttle(db: AsyncSession, settings: Settings, *, user: User | None, email: str, ip: str, channel: str,
-                   known_session: bool = False) -> datetime | None:
+async def throttle(
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    user: User | None,
+    email: str,
+    ip: str,
+    channel: str,
+    known_session: bool = False,
+) -> datetime | None:
     """Before any secret is checked: refuse this attempt (RateLimited, audited) or make it
     wait, by the rules in the module's docstring. ``known_session``: the browser holds a
     valid session of this account. Commits (the wait holds no database connection).
@@ -77,7 +85,10 @@ async def throttle(db: AsyncSession, settings: Settings, *, user: User | None, e
     last_login = await audit.last_login(db, account=email, ip=ip)
     known = known_session or _within(last_login, timedelta(days=settings.login_known_device_days))
     refusal = None
-    if await audit.recent_failures(db, window=window, account=email, ip=ip) >= settings.login_max_failures_per_account_and_ip:
+    if (
+        await audit.recent_failures(db, window=window, account=email, ip=ip)
+        >= settings.login_max_failures_per_account_and_ip
+    ):
         refusal = "account_and_ip", _("Too many failed attempts for this account. Wait a few minutes and try again.")
     elif not known and await audit.recent_failures(db, window=window, ip=ip) >= settings.login_max_failures_per_ip:
         refusal = "ip", _("Too many failed attempts from your address. Wait a few minutes and try again.")
@@ -106,12 +117,22 @@ def upgrade_hash(user: User, password: str) -> None:
 
 
 def _record(db: AsyncSession, action: str, user: User | None, *, email: str, ip: str, details: dict[str, str]) -> None:
-    audit.record(db, action, org_id=user.org_id if user else None, actor_label=email, target_type="user",
-                 target_id=user.id if user else "", target_label=email, ip=ip, details=details)
+    audit.record(
+        db,
+        action,
+        org_id=user.org_id if user else None,
+        actor_label=email,
+        target_type="user",
+        target_id=user.id if user else "",
+        target_label=email,
+        ip=ip,
+        details=details,
+    )
 
 
-async def record_failure(db: AsyncSession, user: User | None, *, email: str, ip: str, channel: str,
-                         reason: str) -> None:
+async def record_failure(
+    db: AsyncSession, user: User | None, *, email: str, ip: str, channel: str, reason: str
+) -> None:
     """Audit a failed attempt (it counts towards the limits) and commit it."""
     _record(db, audit.LOGIN_FAILED, user, email=email, ip=ip, details={"channel": channel, "reason": reason})
     await db.commit()
@@ -123,8 +144,7 @@ async def refuse(db: AsyncSession, user: User | None, *, email: str, ip: str, ch
     return Invalid(_("Wrong e-mail address or password."))
 
 
-async def remember_device(db: AsyncSession, user: User, *, ip: str, channel: str,
-                          last_login: datetime | None) -> None:
+async def remember_device(db: AsyncSession, user: User, *, ip: str, channel: str, last_login: datetime | None) -> None:
     """Audit a successful sign-in (``auth.login``), which makes the address a known device
     of the user: every web sign-in, a protocol one at most once a day per address
     (``last_login``: what :func:`throttle` returned)."""
@@ -133,8 +153,16 @@ async def remember_device(db: AsyncSession, user: User, *, ip: str, channel: str
     _record(db, audit.LOGIN, user, email=user.email, ip=ip, details={"channel": channel})
 
 
-async def verify_credentials(db: AsyncSession, settings: Settings, *, email: str, password: str, ip: str,
-                             channel: str, session_user_id: uuid.UUID | None = None) -> User:
+async def verify_credentials(
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    ip: str,
+    channel: str,
+    session_user_id: uuid.UUID | None = None,
+) -> User:
     """The active user whose password this is, or Invalid / RateLimited (audited).
 
     ``channel`` names the way in (``web``, ``imap``, ``smtp``…) in the audit entry, so the
@@ -143,32 +171,54 @@ async def verify_credentials(db: AsyncSession, settings: Settings, *, email: str
     """
     email = clean_email(email)
     user = (await db.execute(select(User).where(User.email == email))).scalar_one_or_none()
-    last_login = await throttle(db, settings, user=user, email=email, ip=ip, channel=channel,
-                                known_session=user is not None and user.id == session_user_id)
+    last_login = await throttle(
+        db,
+        settings,
+        user=user,
+        email=email,
+        ip=ip,
+        channel=channel,
+        known_session=user is not None and user.id == session_user_id,
+    )
     ok = await password_matches(user, password)
     if user is None or not ok or not user.is_active:
-        raise await refuse(db, user, email=email, ip=ip, channel=channel,
-                           reason="disabled" if user and ok else "bad_credentials")
+        raise await refuse(
+            db, user, email=email, ip=ip, channel=channel, reason="disabled" if user and ok else "bad_credentials"
+        )
     upgrade_hash(user, password)
     await remember_device(db, user, ip=ip, channel=channel, last_login=last_login)
     return user
 
 
-async def login(db: AsyncSession, settings: Settings, *, email: str, password: str, ip: str,
-                user_agent: str, current_token: str = "") -> LoginResult:
+async def login(
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    ip: str,
+    user_agent: str,
+    current_token: str = "",
+) -> LoginResult:
     """A web sign-in. ``current_token``: the session cookie the browser already carries;
     a successful sign-in revokes that session (whoever's it was), so that signing in again
     never leaves an earlier session of the same browser alive."""
     session_user_id = await auth.live_session_user(db, current_token)
-    user = await verify_credentials(db, settings, email=email, password=password, ip=ip, channel="web",
-                                    session_user_id=session_user_id)
+    user = await verify_credentials(
+        db, settings, email=email, password=password, ip=ip, channel="web", session_user_id=session_user_id
+    )
     org = await db.get(Organisation, user.org_id)
     assert org is not None
     user.last_login_at = utcnow()
     await auth.revoke_session_token(db, current_token)
     token, _row = await auth.open_session(
-        db, user_id=user.id, org_id=user.org_id, max_age=settings.session_max_age_seconds,
-        mfa_verified=not user.mfa_enabled, ip=ip, user_agent=user_agent,
+        db,
+        user_id=user.id,
+        org_id=user.org_id,
+        max_age=settings.session_max_age_seconds,
+        mfa_verified=not user.mfa_enabled,
+        ip=ip,
+        user_agent=user_agent,
     )
     await db.commit()
     return LoginResult(session_token=token, user=user, needs_second_factor=user.mfa_enabled)

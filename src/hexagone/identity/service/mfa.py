@@ -63,8 +63,15 @@ async def confirm_enrolment(db: AsyncSession, principal: Principal, code: str) -
     user.totp_enabled_at = utcnow()
     codes = await _new_recovery_codes(db, user)
     await auth.revoke_all_sessions(db, user.id, except_id=principal.session_id)
-    audit.record(db, "user.mfa_enabled", org_id=user.org_id, actor=principal, target_type="user",
-                 target_id=user.id, target_label=user.email)
+    audit.record(
+        db,
+        "user.mfa_enabled",
+        org_id=user.org_id,
+        actor=principal,
+        target_type="user",
+        target_id=user.id,
+        target_label=user.email,
+    )
     return codes
 
 
@@ -81,8 +88,15 @@ async def regenerate_recovery_codes(db: AsyncSession, principal: Principal) -> l
     assert user is not None
     if not user.mfa_enabled:
         raise Invalid(_("Two-step verification is off."))
-    audit.record(db, "user.recovery_codes_regenerated", org_id=user.org_id, actor=principal, target_type="user",
-                 target_id=user.id, target_label=user.email)
+    audit.record(
+        db,
+        "user.recovery_codes_regenerated",
+        org_id=user.org_id,
+        actor=principal,
+        target_type="user",
+        target_id=user.id,
+        target_label=user.email,
+    )
     return await _new_recovery_codes(db, user)
 
 
@@ -95,8 +109,15 @@ async def disable(db: AsyncSession, principal: Principal) -> None:
     user.totp_enabled_at = None
     await db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     await auth.revoke_all_sessions(db, user.id, except_id=principal.session_id)
-    audit.record(db, "user.mfa_disabled", org_id=user.org_id, actor=principal, target_type="user",
-                 target_id=user.id, target_label=user.email)
+    audit.record(
+        db,
+        "user.mfa_disabled",
+        org_id=user.org_id,
+        actor=principal,
+        target_type="user",
+        target_id=user.id,
+        target_label=user.email,
+    )
 
 
 async def verify_second_factor(db: AsyncSession, settings: Settings, principal: Principal, code: str, ip: str) -> bool:
@@ -119,8 +140,16 @@ async def verify_second_factor(db: AsyncSession, settings: Settings, principal: 
     ).scalar_one_or_none()
     if recovery is not None:
         recovery.used_at = utcnow()
-        audit.record(db, "user.recovery_code_used", org_id=user.org_id, actor=principal, target_type="user",
-                     target_id=user.id, target_label=user.email, ip=ip)
+        audit.record(
+            db,
+            "user.recovery_code_used",
+            org_id=user.org_id,
+            actor=principal,
+            target_type="user",
+            target_id=user.id,
+            target_label=user.email,
+            ip=ip,
+        )
         return True
     await record_failure(db, user, email=user.email, ip=ip, channel="web", reason="bad_second_factor")
     return False

@@ -82,12 +82,22 @@ async def set_modules(db: AsyncSession, actor: Principal, modules: list[str], av
     org = await get_org(db, actor.org_id)
     before = list(org.modules)
     org.modules = sorted(set(modules))
-    audit.record(db, "org.modules_changed", org_id=org.id, actor=actor, target_type="organisation",
-                 target_id=org.id, target_label=org.name, details={"before": before, "after": org.modules})
+    audit.record(
+        db,
+        "org.modules_changed",
+        org_id=org.id,
+        actor=actor,
+        target_type="organisation",
+        target_id=org.id,
+        target_label=org.name,
+        details={"before": before, "after": org.modules},
+    )
     return org
 
 
-async def set_branding(db: AsyncSession, actor: Principal, *, name: str, primary: str, logo: bytes | None) -> Organisation:
+async def set_branding(
+    db: AsyncSession, actor: Principal, *, name: str, primary: str, logo: bytes | None
+) -> Organisation:
     """``logo`` None keeps the current logo; empty bytes remove it."""
     require_admin(actor)
     name = clean_label(name, _("An organisation needs a name of at most 200 characters."))
@@ -99,8 +109,16 @@ async def set_branding(db: AsyncSession, actor: Principal, *, name: str, primary
     org.brand_primary = primary.lower()
     if logo is not None:
         org.brand_logo = clean_logo(logo)
-    audit.record(db, "org.branding_changed", org_id=org.id, actor=actor, target_type="organisation",
-                 target_id=org.id, target_label=name, details={"primary": org.brand_primary})
+    audit.record(
+        db,
+        "org.branding_changed",
+        org_id=org.id,
+        actor=actor,
+        target_type="organisation",
+        target_id=org.id,
+        target_label=name,
+        details={"primary": org.brand_primary},
+    )
     return org
 
 
@@ -108,8 +126,15 @@ async def remove_logo(db: AsyncSession, actor: Principal) -> Organisation:
     require_admin(actor)
     org = await get_org(db, actor.org_id)
     org.brand_logo = ""
-    audit.record(db, "org.logo_removed", org_id=org.id, actor=actor, target_type="organisation",
-                 target_id=org.id, target_label=org.name)
+    audit.record(
+        db,
+        "org.logo_removed",
+        org_id=org.id,
+        actor=actor,
+        target_type="organisation",
+        target_id=org.id,
+        target_label=org.name,
+    )
     return org
 
 
@@ -117,6 +142,14 @@ async def set_mfa_required(db: AsyncSession, actor: Principal, required: bool) -
     require_admin(actor)
     org = await get_org(db, actor.org_id)
     org.mfa_required = required
-    audit.record(db, "org.mfa_policy_changed", org_id=org.id, actor=actor, target_type="organisation",
-                 target_id=org.id, target_label=org.name, details={"required": required})
+    audit.record(
+        db,
+        "org.mfa_policy_changed",
+        org_id=org.id,
+        actor=actor,
+        target_type="organisation",
+        target_id=org.id,
+        target_label=org.name,
+        details={"required": required},
+    )
     return org

@@ -22,11 +22,19 @@ async def load_principal(db: AsyncSession, user_id: uuid.UUID) -> Principal | No
     row = (
         await db.execute(
             select(
-                User.email, User.display_name, User.role, User.locale, User.is_active,
+                User.email,
+                User.display_name,
+                User.role,
+                User.locale,
+                User.is_active,
                 User.totp_enabled_at.is_not(None).label("mfa_enabled"),
-                Organisation.id.label("org_id"), Organisation.name.label("org_name"), Organisation.modules,
-                Organisation.brand_primary, (Organisation.brand_logo != "").label("has_logo"),
-                Organisation.mfa_required, Organisation.default_locale,
+                Organisation.id.label("org_id"),
+                Organisation.name.label("org_name"),
+                Organisation.modules,
+                Organisation.brand_primary,
+                (Organisation.brand_logo != "").label("has_logo"),
+                Organisation.mfa_required,
+                Organisation.default_locale,
             )
             .join(Organisation, Organisation.id == User.org_id)
             .where(User.id == user_id)

@@ -19,8 +19,9 @@ from hexagone.identity.service.validation import clean_label, clean_text
 MANAGING_ROLES = (SpaceRole.OWNER, SpaceRole.MANAGER)
 
 
-async def create_space(db: AsyncSession, actor: Principal, *, name: str, description: str = "",
-                       owner_id: uuid.UUID | None = None) -> Space:
+async def create_space(
+    db: AsyncSession, actor: Principal, *, name: str, description: str = "", owner_id: uuid.UUID | None = None
+) -> Space:
     """A new space owned by the actor, or by ``owner_id`` when an admin creates it for
     someone else (the admin then does not become a member)."""
     if actor.is_guest:
@@ -42,8 +43,16 @@ async def create_space(db: AsyncSession, actor: Principal, *, name: str, descrip
     db.add(space)
     await db.flush()
     db.add(SpaceMember(org_id=actor.org_id, space_id=space.id, user_id=owner, role=SpaceRole.OWNER))
-    audit.record(db, "space.created", org_id=actor.org_id, actor=actor, target_type="space",
-                 target_id=space.id, target_label=name, details={"owner": str(owner)})
+    audit.record(
+        db,
+        "space.created",
+        org_id=actor.org_id,
+        actor=actor,
+        target_type="space",
+        target_id=space.id,
+        target_label=name,
+        details={"owner": str(owner)},
+    )
     return space
 
 
@@ -65,8 +74,15 @@ async def set_archived(db: AsyncSession, actor: Principal, space_id: uuid.UUID, 
     space = await get_space(db, actor, space_id)
     policy.require(actor, space, "archive", _("Only the space's owners can archive it."))
     space.archived_at = utcnow() if archived else None
-    audit.record(db, "space.archived" if archived else "space.restored", org_id=actor.org_id, actor=actor,
-                 target_type="space", target_id=space.id, target_label=space.name)
+    audit.record(
+        db,
+        "space.archived" if archived else "space.restored",
+        org_id=actor.org_id,
+        actor=actor,
+        target_type="space",
+        target_id=space.id,
+        target_label=space.name,
+    )
     return space
 
 
@@ -84,9 +100,9 @@ async def _keep_an_owner(db: AsyncSession, space: Space, leaving: SpaceMember) -
     if leaving.role != SpaceRole.OWNER:
         return
     others = await db.execute(
-        select(func.count()).select_from(SpaceMember).where(
-            SpaceMember.space_id == space.id, SpaceMember.role == SpaceRole.OWNER, SpaceMember.id != leaving.id
-        )
+        select(func.count())
+        .select_from(SpaceMember)
+        .where(SpaceMember.space_id == space.id, SpaceMember.role == SpaceRole.OWNER, SpaceMember.id != leaving.id)
     )
     if not others.scalar_one():
         raise Conflict(_("A space keeps at least one owner: make someone else owner first."))
@@ -117,8 +133,9 @@ async def members(db: AsyncSession, space_id: uuid.UUID) -> list[tuple[SpaceMemb
     return [(m, u) for m, u in (await db.execute(stmt)).all()]
 
 
-async def add_member(db: AsyncSession, actor: Principal, space: Space, user_id: uuid.UUID,
-                     role: str = SpaceRole.MEMBER) -> SpaceMember:
+async def add_member(
+    db: AsyncSession, actor: Principal, space: Space, user_id: uuid.UUID, role: str = SpaceRole.MEMBER
+) -> SpaceMember:
     policy.require(actor, space, "manage_members", _("You cannot manage this space's members."))
     if role not in tuple(SpaceRole):
         raise Invalid(_("Unknown space role."))
@@ -141,8 +158,16 @@ async def add_member(db: AsyncSession, actor: Principal, space: Space, user_id: 
     else:
         member = SpaceMember(org_id=space.org_id, space_id=space.id, user_id=user.id, role=role)
         db.add(member)
-    audit.record(db, "space.member_set", org_id=actor.org_id, actor=actor, target_type="space",
-                 target_id=space.id, target_label=space.name, details={"user": user.email, "role": str(role)})
+    audit.record(
+        db,
+        "space.member_set",
+        org_id=actor.org_id,
+        actor=actor,
+        target_type="space",
+        target_id=space.id,
+        target_label=space.name,
+        details={"user": user.email, "role": str(role)},
+    )
     return member
 
 
@@ -156,5 +181,13 @@ async def remove_member(db: AsyncSession, actor: Principal, space: Space, user_i
     _check_changeable(actor, space, (member.role,))
     await _keep_an_owner(db, space, member)
     await db.delete(member)
-    audit.record(db, "space.member_removed", org_id=actor.org_id, actor=actor, target_type="space",
-                 target_id=space.id, target_label=space.name, details={"user_id": str(user_id)})
+    audit.record(
+        db,
+        "space.member_removed",
+        org_id=actor.org_id,
+        actor=actor,
+        target_type="space",
+        target_id=space.id,
+        target_label=space.name,
+        details={"user_id": str(user_id)},
+    )

@@ -31,8 +31,11 @@ INVITATION_LIFETIME = timedelta(days=14)
 
 def _issue_reset(db: AsyncSession, user: User, lifetime: timedelta) -> str:
     token = new_token()
-    db.add(PasswordReset(org_id=user.org_id, user_id=user.id, token_hash=token_digest(token),
-                         expires_at=utcnow() + lifetime))
+    db.add(
+        PasswordReset(
+            org_id=user.org_id, user_id=user.id, token_hash=token_digest(token), expires_at=utcnow() + lifetime
+        )
+    )
     return token
 
 
@@ -46,17 +49,32 @@ async def request_password_reset(db: AsyncSession, *, email: str, base_url: str,
         return
     token = _issue_reset(db, user, RESET_LIFETIME)
     outbox.enqueue(
-        db, org_id=user.org_id, recipient=user.email, kind="password_reset",
+        db,
+        org_id=user.org_id,
+        recipient=user.email,
+        kind="password_reset",
         subject=_("Reset your Hexagone password"),
-        body=_("Someone (hopefully you) asked to reset your password. Open this link within an hour:\n\n"
-               "%(link)s\n\nIf it was not you, ignore this message.", link=base_url + "/password/reset/" + token),
+        body=_(
+            "Someone (hopefully you) asked to reset your password. Open this link within an hour:\n\n"
+            "%(link)s\n\nIf it was not you, ignore this message.",
+            link=base_url + "/password/reset/" + token,
+        ),
     )
-    audit.record(db, "auth.password_reset_requested", org_id=user.org_id, actor_label=user.email,
-                 target_type="user", target_id=user.id, target_label=user.email, ip=ip)
+    audit.record(
+        db,
+        "auth.password_reset_requested",
+        org_id=user.org_id,
+        actor_label=user.email,
+        target_type="user",
+        target_id=user.id,
+        target_label=user.email,
+        ip=ip,
+    )
 
 
-async def send_password_link(db: AsyncSession, actor: Principal, user_id: uuid.UUID, *, base_url: str,
-                             new_account: bool) -> User:
+async def send_password_link(
+    db: AsyncSession, actor: Principal, user_id: uuid.UUID, *, base_url: str, new_account: bool
+) -> User:
     """An admin sends a user a link to choose their password: for a new account (so that
     no password travels through the admin) or for one whose owner is locked out."""
     require_admin(actor)
@@ -68,15 +86,33 @@ async def send_password_link(db: AsyncSession, actor: Principal, user_id: uuid.U
     link = base_url + "/password/reset/" + _issue_reset(db, user, ADMIN_LINK_LIFETIME)
     if new_account:
         subject = _("Your %(org)s account is ready", org=actor.org_name)
-        body = _("%(name)s created an account for you (%(email)s). Choose your password with this link, "
-                 "valid for 7 days:\n\n%(link)s", name=actor.display_name, email=user.email, link=link)
+        body = _(
+            "%(name)s created an account for you (%(email)s). Choose your password with this link, "
+            "valid for 7 days:\n\n%(link)s",
+            name=actor.display_name,
+            email=user.email,
+            link=link,
+        )
     else:
         subject = _("Choose a new password for %(org)s", org=actor.org_name)
-        body = _("%(name)s, an administrator of %(org)s, sent you this link to choose a new password. "
-                 "It is valid for 7 days:\n\n%(link)s", name=actor.display_name, org=actor.org_name, link=link)
+        body = _(
+            "%(name)s, an administrator of %(org)s, sent you this link to choose a new password. "
+            "It is valid for 7 days:\n\n%(link)s",
+            name=actor.display_name,
+            org=actor.org_name,
+            link=link,
+        )
     outbox.enqueue(db, org_id=user.org_id, recipient=user.email, subject=subject, body=body, kind="password_reset")
-    audit.record(db, "user.password_link_sent", org_id=actor.org_id, actor=actor, target_type="user",
-                 target_id=user.id, target_label=user.email, details={"new_account": new_account})
+    audit.record(
+        db,
+        "user.password_link_sent",
+        org_id=actor.org_id,
+        actor=actor,
+        target_type="user",
+        target_id=user.id,
+        target_label=user.email,
+        details={"new_account": new_account},
+    )
     return user
 
 
@@ -101,13 +137,22 @@ async def reset_password(db: AsyncSession, *, token: str, password: str, ip: str
     user.password_hash = hash_password(password)
     reset.used_at = utcnow()
     await auth.revoke_all_sessions(db, user.id)
-    audit.record(db, "auth.password_reset", org_id=user.org_id, actor_label=user.email, target_type="user",
-                 target_id=user.id, target_label=user.email, ip=ip)
+    audit.record(
+        db,
+        "auth.password_reset",
+        org_id=user.org_id,
+        actor_label=user.email,
+        target_type="user",
+        target_id=user.id,
+        target_label=user.email,
+        ip=ip,
+    )
     return user
 
 
-async def invite_guest(db: AsyncSession, actor: Principal, *, email: str, space_ids: list[uuid.UUID],
-                       base_url: str) -> Invitation:
+async def invite_guest(
+    db: AsyncSession, actor: Principal, *, email: str, space_ids: list[uuid.UUID], base_url: str
+) -> Invitation:
     """Invite an outside person into the given spaces (the inviter must manage each)."""
     email = normalise_email(email)
     if not space_ids:
@@ -123,18 +168,37 @@ async def invite_guest(db: AsyncSession, actor: Principal, *, email: str, space_
     if existing is not None and existing.role != OrgRole.GUEST:
         raise Invalid(_("%(email)s already has an account: add them to the space directly.", email=email))
     token = new_token()
-    invitation = Invitation(org_id=actor.org_id, email=email, space_ids=[str(s) for s in space_ids],
-                            token_hash=token_digest(token), invited_by=actor.user_id,
-                            expires_at=utcnow() + INVITATION_LIFETIME)
+    invitation = Invitation(
+        org_id=actor.org_id,
+        email=email,
+        space_ids=[str(s) for s in space_ids],
+        token_hash=token_digest(token),
+        invited_by=actor.user_id,
+        expires_at=utcnow() + INVITATION_LIFETIME,
+    )
     db.add(invitation)
     outbox.enqueue(
-        db, org_id=actor.org_id, recipient=email, kind="invitation",
+        db,
+        org_id=actor.org_id,
+        recipient=email,
+        kind="invitation",
         subject=_("%(name)s invites you to Hexagone", name=actor.display_name),
-        body=_("%(name)s (%(org)s) invites you as a guest. Open this link to accept:\n\n%(link)s",
-               name=actor.display_name, org=actor.org_name, link=base_url + "/invitation/" + token),
+        body=_(
+            "%(name)s (%(org)s) invites you as a guest. Open this link to accept:\n\n%(link)s",
+            name=actor.display_name,
+            org=actor.org_name,
+            link=base_url + "/invitation/" + token,
+        ),
     )
-    audit.record(db, "guest.invited", org_id=actor.org_id, actor=actor, target_type="invitation",
-                 target_label=email, details={"spaces": invitation.space_ids})
+    audit.record(
+        db,
+        "guest.invited",
+        org_id=actor.org_id,
+        actor=actor,
+        target_type="invitation",
+        target_label=email,
+        details={"spaces": invitation.space_ids},
+    )
     return invitation
 
 
@@ -155,8 +219,14 @@ async def accept_invitation(db: AsyncSession, *, token: str, display_name: str, 
     if user is None:
         if await email_taken(db, invitation.email):
             raise Invalid(_("An account already exists for %(email)s.", email=invitation.email))
-        user, _generated = await create_user(db, org_id=invitation.org_id, email=invitation.email,
-                                             display_name=display_name, password=password, role=OrgRole.GUEST)
+        user, _generated = await create_user(
+            db,
+            org_id=invitation.org_id,
+            email=invitation.email,
+            display_name=display_name,
+            password=password,
+            role=OrgRole.GUEST,
+        )
     elif user.org_id != invitation.org_id:
         raise Invalid(_("An account already exists for %(email)s.", email=invitation.email))
     for raw in invitation.space_ids:
@@ -167,6 +237,14 @@ async def accept_invitation(db: AsyncSession, *, token: str, display_name: str, 
         if member.first() is None and await db.get(Space, space_id) is not None:
             db.add(SpaceMember(org_id=invitation.org_id, space_id=space_id, user_id=user.id, role=SpaceRole.MEMBER))
     invitation.accepted_at = utcnow()
-    audit.record(db, "guest.accepted", org_id=invitation.org_id, actor_label=user.email, target_type="user",
-                 target_id=user.id, target_label=user.email, ip=ip)
+    audit.record(
+        db,
+        "guest.accepted",
+        org_id=invitation.org_id,
+        actor_label=user.email,
+        target_type="user",
+        target_id=user.id,
+        target_label=user.email,
+        ip=ip,
+    )
     return user

@@ -47,13 +47,16 @@ async def _count(db: AsyncSession, *conditions: object) -> int:
 async def org_usage(db: AsyncSession, actor: Principal) -> Usage:
     """The usage of the actor's organisation (the session is scoped to it)."""
     require_admin(actor)
-    spaces = dict((await db.execute(
-        select(Space.archived_at.is_(None), func.count()).group_by(Space.archived_at.is_(None))
-    )).all())
+    spaces = dict(
+        (
+            await db.execute(select(Space.archived_at.is_(None), func.count()).group_by(Space.archived_at.is_(None)))
+        ).all()
+    )
     now = utcnow()
     invitations = await db.execute(
-        select(func.count()).select_from(Invitation).where(Invitation.accepted_at.is_(None),
-                                                           Invitation.expires_at > now)
+        select(func.count())
+        .select_from(Invitation)
+        .where(Invitation.accepted_at.is_(None), Invitation.expires_at > now)
     )
     member = (User.is_active.is_(True), User.role != OrgRole.GUEST)
     return Usage(

@@ -33,7 +33,9 @@ def normalise_email(email: str) -> str:
     """Lower-cased and IDNA-normalised. Intranet and test domains (.internal, .test) are
     allowed: an organisation hosting itself may well use them."""
     try:
-        return validate_email(email.strip(), check_deliverability=False, globally_deliverable=False, test_environment=True).normalized.lower()
+        return validate_email(
+            email.strip(), check_deliverability=False, globally_deliverable=False, test_environment=True
+        ).normalized.lower()
     except EmailNotValidError:
         raise Invalid(_("“%(email)s” is not a valid e-mail address.", email=email.strip()[:100])) from None
 
@@ -83,8 +85,17 @@ async def create_user(
     check_password(password)
     user = User(org_id=org_id, email=email, display_name=display_name, role=role, password_hash=hash_password(password))
     await add_unique(db, user, _("An account already exists for %(email)s.", email=email))
-    audit.record(db, "user.created", org_id=org_id, actor=actor, actor_label="cli" if actor is None else "",
-                 target_type="user", target_id=user.id, target_label=email, details={"role": str(role)})
+    audit.record(
+        db,
+        "user.created",
+        org_id=org_id,
+        actor=actor,
+        actor_label="cli" if actor is None else "",
+        target_type="user",
+        target_id=user.id,
+        target_label=email,
+        details={"role": str(role)},
+    )
     return user, generated
 
 
@@ -120,12 +131,16 @@ async def find_by_email(db: AsyncSession, email: str) -> User:
 async def memberships(db: AsyncSession, user_id: uuid.UUID) -> tuple[list[tuple[Space, str]], list[Group]]:
     """The spaces (with the role in each) and the groups a user belongs to."""
     spaces = await db.execute(
-        select(Space, SpaceMember.role).join(SpaceMember, SpaceMember.space_id == Space.id)
-        .where(SpaceMember.user_id == user_id).order_by(Space.name)
+        select(Space, SpaceMember.role)
+        .join(SpaceMember, SpaceMember.space_id == Space.id)
+        .where(SpaceMember.user_id == user_id)
+        .order_by(Space.name)
     )
     groups = await db.execute(
-        select(Group).join(GroupMember, GroupMember.group_id == Group.id)
-        .where(GroupMember.user_id == user_id).order_by(Group.name)
+        select(Group)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(GroupMember.user_id == user_id)
+        .order_by(Group.name)
     )
     return [(space, role) for space, role in spaces.all()], list(groups.scalars())
 
@@ -143,8 +158,16 @@ async def set_role(db: AsyncSession, actor: Principal, user_id: uuid.UUID, role:
         raise Invalid(_("You cannot change your own role."))
     before = user.role
     user.role = role
-    audit.record(db, "user.role_changed", org_id=actor.org_id, actor=actor, target_type="user",
-                 target_id=user.id, target_label=user.email, details={"before": before, "after": role})
+    audit.record(
+        db,
+        "user.role_changed",
+        org_id=actor.org_id,
+        actor=actor,
+        target_type="user",
+        target_id=user.id,
+        target_label=user.email,
+        details={"before": before, "after": role},
+    )
     return user
 
 
@@ -156,8 +179,15 @@ async def set_active(db: AsyncSession, actor: Principal, user_id: uuid.UUID, act
     user.is_active = active
     if not active:
         await auth.revoke_all_sessions(db, user.id)
-    audit.record(db, "user.enabled" if active else "user.disabled", org_id=actor.org_id, actor=actor,
-                 target_type="user", target_id=user.id, target_label=user.email)
+    audit.record(
+        db,
+        "user.enabled" if active else "user.disabled",
+        org_id=actor.org_id,
+        actor=actor,
+        target_type="user",
+        target_id=user.id,
+        target_label=user.email,
+    )
     return user
 
 
@@ -168,8 +198,15 @@ async def reset_mfa(db: AsyncSession, actor: Principal, user_id: uuid.UUID) -> U
     user.totp_enabled_at = None
     await db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     await auth.revoke_all_sessions(db, user.id)
-    audit.record(db, "user.mfa_reset", org_id=actor.org_id, actor=actor, target_type="user",
-                 target_id=user.id, target_label=user.email)
+    audit.record(
+        db,
+        "user.mfa_reset",
+        org_id=actor.org_id,
+        actor=actor,
+        target_type="user",
+        target_id=user.id,
+        target_label=user.email,
+    )
     return user
 
 
@@ -216,8 +253,15 @@ async def import_csv(db: AsyncSession, actor: Principal, data: bytes) -> ImportR
     # The import's own audit entry is written first, on purpose: on SQLite it makes the
     # transaction a writing one before any per-line savepoint reads, so that another
     # writer (the job worker) cannot make a line's insert fail with "database is locked".
-    entry = audit.record(db, "user.imported", org_id=actor.org_id, actor=actor, target_type="organisation",
-                         target_id=actor.org_id, target_label=actor.org_name)
+    entry = audit.record(
+        db,
+        "user.imported",
+        org_id=actor.org_id,
+        actor=actor,
+        target_type="organisation",
+        target_id=actor.org_id,
+        target_label=actor.org_name,
+    )
     await db.flush()
     report = ImportReport(created=[], errors=[])
     for number, row in enumerate(rows, start=2):
@@ -229,8 +273,13 @@ async def import_csv(db: AsyncSession, actor: Principal, data: bytes) -> ImportR
         try:
             async with db.begin_nested():
                 user, password = await create_user(
-                    db, org_id=actor.org_id, email=fields.get("email", ""), display_name=fields.get("name", ""),
-                    password=None, role=OrgRole(role), actor=actor,
+                    db,
+                    org_id=actor.org_id,
+                    email=fields.get("email", ""),
+                    display_name=fields.get("name", ""),
+                    password=None,
+                    role=OrgRole(role),
+                    actor=actor,
                 )
             report.created.append((user.email, password or ""))
         except (Invalid, Conflict, Forbidden) as exc:

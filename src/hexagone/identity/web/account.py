@@ -37,16 +37,20 @@ async def profile(request: Request) -> Response:
         if request.method == "POST":
             form = await request.form()
             try:
-                await users.update_profile(db, principal, display_name=field(form, "display_name", 200),
-                                           locale=field(form, "locale", 8))
+                await users.update_profile(
+                    db, principal, display_name=field(form, "display_name", 200), locale=field(form, "locale", 8)
+                )
                 await db.commit()
                 return RedirectResponse("/account?saved=1", status_code=303)
             except Invalid as exc:
                 error = exc.message
         user = await users.get_user(db, principal.user_id)
-    return templating.render(request, "identity/account.html",
-                             {"user": user, "error": error, "saved": request.query_params.get("saved")},
-                             status_code=400 if error else 200)
+    return templating.render(
+        request,
+        "identity/account.html",
+        {"user": user, "error": error, "saved": request.query_params.get("saved")},
+        status_code=400 if error else 200,
+    )
 
 
 @login_required

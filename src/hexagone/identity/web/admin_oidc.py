@@ -53,9 +53,13 @@ def _provider_context() -> dict[str, Any]:
 
 
 def _secret_page(request: Request, client: Any, secret: str | None, *, registered: bool) -> Response:
-    return templating.render(request, "identity/admin/oidc_secret.html",
-                             {"client": client, "secret": secret, "registered": registered, **_provider_context()},
-                             status_code=201 if registered else 200, headers={"cache-control": "no-store"})
+    return templating.render(
+        request,
+        "identity/admin/oidc_secret.html",
+        {"client": client, "secret": secret, "registered": registered, **_provider_context()},
+        status_code=201 if registered else 200,
+        headers={"cache-control": "no-store"},
+    )
 
 
 @admin_required
@@ -67,16 +71,23 @@ async def clients_page(request: Request) -> Response:
         if request.method == "POST":
             form = await request.form()
             try:
-                values = {"name": field(form, "name", 200),
-                          "redirect_uris": field(form, "redirect_uris", MAX_URI_FIELD),
-                          "post_logout_redirect_uris": field(form, "post_logout_redirect_uris", MAX_URI_FIELD),
-                          "kind": field(form, "kind", 20), "scopes": _scopes(form)}
+                values = {
+                    "name": field(form, "name", 200),
+                    "redirect_uris": field(form, "redirect_uris", MAX_URI_FIELD),
+                    "post_logout_redirect_uris": field(form, "post_logout_redirect_uris", MAX_URI_FIELD),
+                    "kind": field(form, "kind", 20),
+                    "scopes": _scopes(form),
+                }
                 if values["kind"] not in ("confidential", "public"):
                     raise Invalid(_("Choose whether the application can keep a secret."))
                 registered = await service.register_client(
-                    db, admin, name=values["name"], redirect_uris=_lines(values["redirect_uris"]),
+                    db,
+                    admin,
+                    name=values["name"],
+                    redirect_uris=_lines(values["redirect_uris"]),
                     post_logout_redirect_uris=_lines(values["post_logout_redirect_uris"]),
-                    confidential=values["kind"] == "confidential", scopes=values["scopes"],
+                    confidential=values["kind"] == "confidential",
+                    scopes=values["scopes"],
                 )
                 await db.commit()
                 return _secret_page(request, registered.client, registered.secret, registered=True)
@@ -84,10 +95,18 @@ async def clients_page(request: Request) -> Response:
                 await db.rollback()
                 error = exc.message
         clients = await service.list_clients(db, admin)
-    return templating.render(request, LIST_TEMPLATE, {
-        "clients": clients, "values": values, "error": error, "deleted": request.query_params.get("deleted"),
-        **_provider_context(),
-    }, status_code=400 if error else 200)
+    return templating.render(
+        request,
+        LIST_TEMPLATE,
+        {
+            "clients": clients,
+            "values": values,
+            "error": error,
+            "deleted": request.query_params.get("deleted"),
+            **_provider_context(),
+        },
+        status_code=400 if error else 200,
+    )
 
 
 @admin_required

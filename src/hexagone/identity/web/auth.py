@@ -23,8 +23,13 @@ from hexagone.identity.web.forms import client_ip, field
 def _set_session_cookie(response: Response, token: str) -> None:
     settings = get_settings()
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=settings.session_max_age_seconds, httponly=True, samesite="lax",
-        secure=settings.resolved_base_url.startswith("https://"), path="/",
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_max_age_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=settings.resolved_base_url.startswith("https://"),
+        path="/",
     )
 
 
@@ -40,18 +45,28 @@ async def login_page(request: Request) -> Response:
     password = field(form, "password", 1024)
     next_url = safe_next(field(form, "next", 2000))
     if not email or not password:
-        return templating.render(request, "identity/login.html",
-                                 {"next": next_url, "email": email, "error": _("Enter your e-mail address and password.")},
-                                 status_code=400)
+        return templating.render(
+            request,
+            "identity/login.html",
+            {"next": next_url, "email": email, "error": _("Enter your e-mail address and password.")},
+            status_code=400,
+        )
     try:
         async with system_session() as db:
-            result = await login_service.login(db, get_settings(), email=email, password=password,
-                                               ip=client_ip(request), user_agent=request.headers.get("user-agent", ""),
-                                               current_token=request.cookies.get(SESSION_COOKIE, ""))
+            result = await login_service.login(
+                db,
+                get_settings(),
+                email=email,
+                password=password,
+                ip=client_ip(request),
+                user_agent=request.headers.get("user-agent", ""),
+                current_token=request.cookies.get(SESSION_COOKIE, ""),
+            )
     except (Invalid, RateLimited) as exc:
         status = 429 if isinstance(exc, RateLimited) else 400
-        return templating.render(request, "identity/login.html",
-                                 {"next": next_url, "email": email, "error": exc.message}, status_code=status)
+        return templating.render(
+            request, "identity/login.html", {"next": next_url, "email": email, "error": exc.message}, status_code=status
+        )
     target = f"/login/mfa?next={quote(next_url)}" if result.needs_second_factor else next_url
     response = RedirectResponse(target, status_code=303)
     _set_session_cookie(response, result.session_token)
@@ -71,17 +86,24 @@ async def second_factor_page(request: Request) -> Response:
     next_url = safe_next(field(form, "next"))
     try:
         async with org_session(principal.org_id) as db:
-            ok = await mfa.verify_second_factor(db, get_settings(), principal, field(form, "code", 40), client_ip(request))
+            ok = await mfa.verify_second_factor(
+                db, get_settings(), principal, field(form, "code", 40), client_ip(request)
+            )
             if ok:
                 assert principal.session_id is not None
                 token = await auth.rotate_session(db, principal.session_id, mfa_verified=True)
             await db.commit()
     except RateLimited as exc:
-        return templating.render(request, "identity/login_mfa.html", {"next": next_url, "error": exc.message},
-                                 status_code=429)
+        return templating.render(
+            request, "identity/login_mfa.html", {"next": next_url, "error": exc.message}, status_code=429
+        )
     if not ok:
-        return templating.render(request, "identity/login_mfa.html",
-                                 {"next": next_url, "error": _("This code is not valid.")}, status_code=400)
+        return templating.render(
+            request,
+            "identity/login_mfa.html",
+            {"next": next_url, "error": _("This code is not valid.")},
+            status_code=400,
+        )
     response = RedirectResponse(next_url, status_code=303)
     _set_session_cookie(response, token)
     return response
@@ -103,8 +125,9 @@ async def forgot_password(request: Request) -> Response:
         return templating.render(request, "identity/password_forgot.html", {})
     form = await request.form()
     async with system_session() as db:
-        await tokens.request_password_reset(db, email=field(form, "email", 320),
-                                            base_url=get_settings().resolved_base_url, ip=client_ip(request))
+        await tokens.request_password_reset(
+            db, email=field(form, "email", 320), base_url=get_settings().resolved_base_url, ip=client_ip(request)
+        )
         await db.commit()
     return templating.render(request, "identity/password_forgot.html", {"sent": True})
 
@@ -140,14 +163,16 @@ async def accept_invitation(request: Request) -> Response:
             password = field(form, "password", 1024)
             if password != field(form, "password_confirm", 1024):
                 raise Invalid(_("The two passwords differ."))
-            await tokens.accept_invitation(db, token=token, display_name=field(form, "name", 200),
-                                           password=password, ip=client_ip(request))
+            await tokens.accept_invitation(
+                db, token=token, display_name=field(form, "name", 200), password=password, ip=client_ip(request)
+            )
             await db.commit()
         except NotFound as exc:
             return templating.render(request, "identity/invitation.html", {"expired": exc.message}, status_code=404)
         except Invalid as exc:
-            return templating.render(request, "identity/invitation.html",
-                                     {"email": invitation.email, "error": exc.message}, status_code=400)
+            return templating.render(
+                request, "identity/invitation.html", {"email": invitation.email, "error": exc.message}, status_code=400
+            )
     return RedirectResponse("/login", status_code=303)
 
 

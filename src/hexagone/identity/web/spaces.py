@@ -35,8 +35,9 @@ async def _list(request: Request, error: ServiceError | None = None) -> Response
 
 
 async def _create(db: AsyncSession, principal: Principal, form: FormData, _params: Mapping[str, Any]) -> Response:
-    space = await spaces.create_space(db, principal, name=field(form, "name", 200),
-                                      description=field(form, "description"))
+    space = await spaces.create_space(
+        db, principal, name=field(form, "name", 200), description=field(form, "description")
+    )
     return done(f"/spaces/{space.id}", "created")
 
 
@@ -50,13 +51,18 @@ async def _detail(request: Request, error: ServiceError | None = None) -> Respon
     async with org_session(principal.org_id) as db:
         space = await spaces.get_space(db, principal, request.path_params["space_id"])
         members = await spaces.members(db, space.id)
-    return render(request, "identity/spaces_detail.html", {
-        "space": space,
-        "members": members,
-        "can": policy.abilities(principal, space),
-        "my_role": principal.space_roles.get(space.id),
-        "values": await kept_values(request, error, "email", "guest_email"),
-    }, error)
+    return render(
+        request,
+        "identity/spaces_detail.html",
+        {
+            "space": space,
+            "members": members,
+            "can": policy.abilities(principal, space),
+            "my_role": principal.space_roles.get(space.id),
+            "values": await kept_values(request, error, "email", "guest_email"),
+        },
+        error,
+    )
 
 
 @login_required
@@ -85,8 +91,13 @@ async def _remove(db: AsyncSession, principal: Principal, form: FormData, params
 
 async def _invite(db: AsyncSession, principal: Principal, form: FormData, params: Mapping[str, Any]) -> Response:
     space = await spaces.get_space(db, principal, params["space_id"])
-    await tokens.invite_guest(db, principal, email=field(form, "guest_email", 320), space_ids=[space.id],
-                              base_url=get_settings().resolved_base_url)
+    await tokens.invite_guest(
+        db,
+        principal,
+        email=field(form, "guest_email", 320),
+        space_ids=[space.id],
+        base_url=get_settings().resolved_base_url,
+    )
     return done(f"/spaces/{space.id}", "invited")
 
 
@@ -94,9 +105,7 @@ ROUTES = [
     Route("/spaces", space_list, methods=["GET", "POST"]),
     Route("/spaces/{space_id:uuid}", space_detail),
     Route("/spaces/{space_id:uuid}/members", form_endpoint(login_required, _add, _detail), methods=["POST"]),
-    Route("/spaces/{space_id:uuid}/members/role", form_endpoint(login_required, _set_role, _detail),
-          methods=["POST"]),
-    Route("/spaces/{space_id:uuid}/members/remove", form_endpoint(login_required, _remove, _detail),
-          methods=["POST"]),
+    Route("/spaces/{space_id:uuid}/members/role", form_endpoint(login_required, _set_role, _detail), methods=["POST"]),
+    Route("/spaces/{space_id:uuid}/members/remove", form_endpoint(login_required, _remove, _detail), methods=["POST"]),
     Route("/spaces/{space_id:uuid}/invite", form_endpoint(login_required, _invite, _detail), methods=["POST"]),
 ]

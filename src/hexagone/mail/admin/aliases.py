@@ -28,12 +28,16 @@ async def _page(request: Request, error: ServiceError | None = None) -> Response
         aliases = await manage.list_aliases(db, admin)
         groups = await list_groups(db)
         domains = await manage.org_domains(db)
-    values = {name: "" for name in ("address", "target", "group_address")}
+    values = dict.fromkeys(("address", "target", "group_address"), "")
     if error is not None:
         form = await request.form()
         values.update({name: str(form.get(name, ""))[:320] for name in values})
-    return render(request, "mail/admin/aliases.html",
-                  {"aliases": aliases, "groups": groups, "domains": domains, "values": values}, error)
+    return render(
+        request,
+        "mail/admin/aliases.html",
+        {"aliases": aliases, "groups": groups, "domains": domains, "values": values},
+        error,
+    )
 
 
 async def _add(db: AsyncSession, admin: Principal, form: FormData, _params: Mapping[str, Any]) -> Response:
@@ -42,7 +46,9 @@ async def _add(db: AsyncSession, admin: Principal, form: FormData, _params: Mapp
 
 
 async def _add_group(db: AsyncSession, admin: Principal, form: FormData, _params: Mapping[str, Any]) -> Response:
-    await manage.add_group_address(db, admin, field(form, "group_address", 320), parse_uuid(field(form, "group_id", 64)))
+    await manage.add_group_address(
+        db, admin, field(form, "group_address", 320), parse_uuid(field(form, "group_id", 64))
+    )
     return done(PATH, "alias_added")
 
 

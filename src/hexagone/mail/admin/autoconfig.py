@@ -76,8 +76,9 @@ def _element(parent: ElementTree.Element, tag: str, text: object = None, **attri
 
 
 def _document(root: ElementTree.Element) -> bytes:
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="utf-8",
-                                                                              xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(
+        root, encoding="utf-8", xml_declaration=False
+    )
 
 
 # --- Thunderbird ---------------------------------------------------------------------
@@ -91,8 +92,10 @@ def thunderbird_config(domain: MailDomain, settings: Settings) -> bytes:
     _element(provider, "domain", domain.name)
     _element(provider, "displayName", domain.org_name)
     _element(provider, "displayShortName", domain.org_name)
-    for tag, kind, port in (("incomingServer", "imap", settings.imap_port),
-                            ("outgoingServer", "smtp", settings.submission_port)):
+    for tag, kind, port in (
+        ("incomingServer", "imap", settings.imap_port),
+        ("outgoingServer", "smtp", settings.submission_port),
+    ):
         server = _element(provider, tag, type=kind)
         _element(server, "hostname", host)
         _element(server, "port", port)
@@ -227,8 +230,11 @@ async def apple(request: Request) -> Response:
         return PlainTextResponse(_("Guests have no mailbox."), status_code=403)
     body = apple_profile(principal.email, principal.display_name, principal.user_id, principal.org_name, get_settings())
     filename = f"{_domain_of(principal.email)}-mail.mobileconfig"
-    return Response(body, media_type="application/x-apple-aspen-config",
-                    headers={"content-disposition": f'attachment; filename="{filename}"', "cache-control": "no-store"})
+    return Response(
+        body,
+        media_type="application/x-apple-aspen-config",
+        headers={"content-disposition": f'attachment; filename="{filename}"', "cache-control": "no-store"},
+    )
 
 
 PUBLIC_ROUTES = [

@@ -123,7 +123,7 @@ def human_size(size: int) -> str:
     """Bytes for people, in the page's language (« 1,5 Mo », "1.5 MB")."""
     units = [_("%(n)s bytes"), _("%(n)s KB"), _("%(n)s MB"), _("%(n)s GB"), _("%(n)s TB")]
     value = float(size)
-    for unit in units[:-1]:
+    for unit in units[:-1]:  # noqa: B007 - the unit the loop stops at is used below
         if value < KiB:
             break
         value /= KiB

@@ -42,17 +42,33 @@ def records(domain: str, dkim_record: dkim.DnsRecord, settings: Settings) -> lis
     return [
         Record(_("Incoming mail goes to this server"), domain, "MX", f"10 {mail_host}"),
         Record(_("SPF: only the domain's mail servers send its mail"), domain, "TXT", "v=spf1 mx -all"),
-        Record(_("DKIM: the key that signs the domain's outgoing mail"), dkim_record.name, dkim_record.type,
-               dkim_record.value),
-        Record(_("DMARC: receivers quarantine mail that fails SPF and DKIM, and send reports"), f"_dmarc.{domain}",
-               "TXT", f"v=DMARC1; p=quarantine; rua=mailto:postmaster@{domain}"),
+        Record(
+            _("DKIM: the key that signs the domain's outgoing mail"),
+            dkim_record.name,
+            dkim_record.type,
+            dkim_record.value,
+        ),
+        Record(
+            _("DMARC: receivers quarantine mail that fails SPF and DKIM, and send reports"),
+            f"_dmarc.{domain}",
+            "TXT",
+            f"v=DMARC1; p=quarantine; rua=mailto:postmaster@{domain}",
+        ),
         Record(_("Thunderbird finds its settings here"), f"autoconfig.{domain}", "CNAME", web),
         Record(_("Outlook finds its settings here"), f"autodiscover.{domain}", "CNAME", web),
         Record(_("Outlook finds its settings here"), f"_autodiscover._tcp.{domain}", "SRV", f"0 0 {web_port} {web}"),
-        Record(_("Mail clients find the IMAP server (RFC 6186)"), f"_imap._tcp.{domain}", "SRV",
-               f"0 1 {settings.imap_port} {mail_host}"),
-        Record(_("Mail clients find the submission server (RFC 6186)"), f"_submission._tcp.{domain}", "SRV",
-               f"0 1 {settings.submission_port} {mail_host}"),
+        Record(
+            _("Mail clients find the IMAP server (RFC 6186)"),
+            f"_imap._tcp.{domain}",
+            "SRV",
+            f"0 1 {settings.imap_port} {mail_host}",
+        ),
+        Record(
+            _("Mail clients find the submission server (RFC 6186)"),
+            f"_submission._tcp.{domain}",
+            "SRV",
+            f"0 1 {settings.submission_port} {mail_host}",
+        ),
     ]
 
 

@@ -28,8 +28,13 @@ MAX_CSV_BYTES = 1024 * 1024
 
 
 def status_labels() -> dict[str, str]:
-    return {Status.QUEUED: _("Queued"), Status.RUNNING: _("Running"), Status.DONE: _("Done"),
-            Status.PARTIAL: _("Stopped before the end"), Status.FAILED: _("Failed")}
+    return {
+        Status.QUEUED: _("Queued"),
+        Status.RUNNING: _("Running"),
+        Status.DONE: _("Done"),
+        Status.PARTIAL: _("Stopped before the end"),
+        Status.FAILED: _("Failed"),
+    }
 
 
 async def _runs(request: Request) -> dict[str, Any]:
@@ -44,13 +49,20 @@ async def _page(request: Request, error: ServiceError | None = None, report: job
     if error is not None:
         form = await request.form()
         values = {name: str(form.get(name, ""))[:500] for name in values}
-    return render(request, "mail/admin/imports.html", {**await _runs(request), "values": values, "report": report},
-                  error)
+    return render(
+        request, "mail/admin/imports.html", {**await _runs(request), "values": values, "report": report}, error
+    )
 
 
 async def _queue(db: AsyncSession, admin: Principal, form: FormData, _params: Mapping[str, Any]) -> Response:
-    await jobs.queue_import(db, admin, field(form, "mailbox", 320), field(form, "source", 500),
-                            field(form, "password", jobs.MAX_PASSWORD), insecure=field(form, "insecure", 10) == "on")
+    await jobs.queue_import(
+        db,
+        admin,
+        field(form, "mailbox", 320),
+        field(form, "source", 500),
+        field(form, "password", jobs.MAX_PASSWORD),
+        insecure=field(form, "insecure", 10) == "on",
+    )
     return done(PATH, "import_queued")
 
 

@@ -87,8 +87,9 @@ async def mailbox_by_address(db: AsyncSession, address: str) -> Mailbox:
         return mailbox
     user = (await db.execute(select(User).where(User.email == address))).scalar_one_or_none()
     if user is None or user.role == OrgRole.GUEST:
-        raise Invalid(_("No person or shared mailbox of the organisation has the address %(address)s.",
-                        address=address))
+        raise Invalid(
+            _("No person or shared mailbox of the organisation has the address %(address)s.", address=address)
+        )
     return await mailboxes.user_mailbox(db, user)
 
 
@@ -100,8 +101,15 @@ async def get_mailbox(db: AsyncSession, mailbox_id: uuid.UUID) -> Mailbox:
 
 
 def _audit(db: AsyncSession, actor: Principal, action: str, target: str, **details: object) -> None:
-    audit.record(db, f"mail.{action}", org_id=actor.org_id, actor=actor, target_type="mail",
-                 target_label=target, details={k: str(v) for k, v in details.items()})
+    audit.record(
+        db,
+        f"mail.{action}",
+        org_id=actor.org_id,
+        actor=actor,
+        target_type="mail",
+        target_label=target,
+        details={k: str(v) for k, v in details.items()},
+    )
 
 
 # --- aliases ---------------------------------------------------------------------------
@@ -111,11 +119,14 @@ async def list_aliases(db: AsyncSession, actor: Principal) -> list[AliasView]:
     require_admin(actor)
     rows = await db.execute(
         select(Address, Mailbox.address, Group.name)
-        .outerjoin(Mailbox, Mailbox.id == Address.mailbox_id).outerjoin(Group, Group.id == Address.group_id)
+        .outerjoin(Mailbox, Mailbox.id == Address.mailbox_id)
+        .outerjoin(Group, Group.id == Address.group_id)
         .order_by(Address.address)
     )
-    return [AliasView(alias.id, alias.address, mailbox_address or group_name or "", alias.group_id is not None)
-            for alias, mailbox_address, group_name in rows.all()]
+    return [
+        AliasView(alias.id, alias.address, mailbox_address or group_name or "", alias.group_id is not None)
+        for alias, mailbox_address, group_name in rows.all()
+    ]
 
 
 async def add_alias(db: AsyncSession, actor: Principal, address: str, target: str) -> Address:
@@ -178,13 +189,18 @@ async def create_shared(db: AsyncSession, actor: Principal, address: str, displa
 
 
 async def members_of(db: AsyncSession, mailbox: Mailbox) -> list[tuple[User, MailboxGrant]]:
-    rows = await db.execute(select(User, MailboxGrant).join(MailboxGrant, MailboxGrant.user_id == User.id)
-                            .where(MailboxGrant.mailbox_id == mailbox.id).order_by(User.display_name))
+    rows = await db.execute(
+        select(User, MailboxGrant)
+        .join(MailboxGrant, MailboxGrant.user_id == User.id)
+        .where(MailboxGrant.mailbox_id == mailbox.id)
+        .order_by(User.display_name)
+    )
     return [(user, grant) for user, grant in rows.all()]
 
 
-async def set_member(db: AsyncSession, actor: Principal, mailbox: Mailbox, email: str, *, can_write: bool,
-                     can_send_as: bool) -> MailboxGrant:
+async def set_member(
+    db: AsyncSession, actor: Principal, mailbox: Mailbox, email: str, *, can_write: bool, can_send_as: bool
+) -> MailboxGrant:
     """Give a member of the organisation access to a shared mailbox (read, or read and
     write), and optionally the right to send as it; again for someone changes the rights."""
     require_admin(actor)
@@ -213,15 +229,26 @@ async def list_quotas(db: AsyncSession, actor: Principal, default_quota: int) ->
     """Every active member and every shared mailbox, by address."""
     require_admin(actor)
     by_address = {m.address: m for m in (await db.execute(select(Mailbox))).scalars()}
-    people = (await db.execute(select(User).where(User.role != OrgRole.GUEST, User.is_active.is_(True))
-                               .order_by(User.email))).scalars()
+    people = (
+        await db.execute(select(User).where(User.role != OrgRole.GUEST, User.is_active.is_(True)).order_by(User.email))
+    ).scalars()
     views = []
     for user in people:
         mailbox = by_address.pop(user.email, None)
-        views.append(QuotaView(user.email, user.display_name, MailboxKind.USER, mailbox.used_bytes if mailbox else 0,
-                               mailbox.quota_bytes if mailbox else default_quota))
-    views += [QuotaView(m.address, m.display_name, m.kind, m.used_bytes, m.quota_bytes) for m in by_address.values()
-              if m.kind == MailboxKind.SHARED]
+        views.append(
+            QuotaView(
+                user.email,
+                user.display_name,
+                MailboxKind.USER,
+                mailbox.used_bytes if mailbox else 0,
+                mailbox.quota_bytes if mailbox else default_quota,
+            )
+        )
+    views += [
+        QuotaView(m.address, m.display_name, m.kind, m.used_bytes, m.quota_bytes)
+        for m in by_address.values()
+        if m.kind == MailboxKind.SHARED
+    ]
     return sorted(views, key=lambda v: v.address)
 
 

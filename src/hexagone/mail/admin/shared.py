@@ -58,8 +58,14 @@ async def _set_member(db: AsyncSession, admin: Principal, form: FormData, params
     access = field(form, "access", 10)
     if access not in ACCESS:
         raise Invalid(_("Choose read, or read and write."))
-    await manage.set_member(db, admin, mailbox, field(form, "email", 320), can_write=access == "write",
-                            can_send_as=field(form, "send_as", 10) == "on")
+    await manage.set_member(
+        db,
+        admin,
+        mailbox,
+        field(form, "email", 320),
+        can_write=access == "write",
+        can_send_as=field(form, "send_as", 10) == "on",
+    )
     return done(f"{PATH}/{mailbox.id}", "member_set")
 
 

@@ -19,8 +19,8 @@ from array import array
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, cast, func, select
 from sqlalchemy import Text as SqlText
+from sqlalchemy import case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.db import org_session
@@ -140,7 +140,7 @@ class Account:
     def locate(self, accesses: list[Access], name: str) -> tuple[Access, str]:
         """The mailbox and the folder name inside it that an IMAP name means."""
         if name == SHARED or name.startswith(SHARED_PREFIX):
-            address, _, folder = name[len(SHARED_PREFIX):].partition(DELIMITER)
+            address, _, folder = name[len(SHARED_PREFIX) :].partition(DELIMITER)
             for access in accesses[1:]:
                 if access.mailbox.address == address.lower() and folder:
                     return access, INBOX if folder.upper() == INBOX else folder
@@ -159,18 +159,23 @@ class Account:
     async def open(self, name: str, *, write: bool = False) -> FolderRef:
         async with self.db() as db:
             folder, access = await self.folder(db, name, write=write)
-            return FolderRef(folder.id, folder.mailbox_id, _external(access, folder.name), folder.uidvalidity,
-                             access.can_write)
+            return FolderRef(
+                folder.id, folder.mailbox_id, _external(access, folder.name), folder.uidvalidity, access.can_write
+            )
 
     async def snapshot(self, name: str) -> Snapshot:
         """SELECT/EXAMINE: the folder, its UIDs in order, and the counters it reports."""
         async with self.db() as db:
             folder, access = await self.folder(db, name)
-            ref = FolderRef(folder.id, folder.mailbox_id, _external(access, folder.name), folder.uidvalidity,
-                            access.can_write)
+            ref = FolderRef(
+                folder.id, folder.mailbox_id, _external(access, folder.name), folder.uidvalidity, access.can_write
+            )
             uids = await uid_list(db, folder.id)
-            first_unseen = (await db.execute(select(func.min(Message.uid)).where(
-                Message.folder_id == folder.id, Message.seen.is_(False)))).scalar()
+            first_unseen = (
+                await db.execute(
+                    select(func.min(Message.uid)).where(Message.folder_id == folder.id, Message.seen.is_(False))
+                )
+            ).scalar()
             keywords = await self.keywords(db, folder.id)
             return Snapshot(ref, uids, folder.highest_modseq, folder.uid_next, first_unseen, keywords)
 
@@ -188,9 +193,13 @@ class Account:
         """Every folder the user may see, with the shared namespace's nodes, sorted."""
         async with self.db() as db:
             accesses = await self.accesses(db)
-            rows = (await db.execute(
-                select(Folder.mailbox_id, Folder.name, Folder.special_use, Folder.subscribed)
-                .where(Folder.mailbox_id.in_([a.mailbox.id for a in accesses])))).all()
+            rows = (
+                await db.execute(
+                    select(Folder.mailbox_id, Folder.name, Folder.special_use, Folder.subscribed).where(
+                        Folder.mailbox_id.in_([a.mailbox.id for a in accesses])
+                    )
+                )
+            ).all()
         by_mailbox = {a.mailbox.id: a for a in accesses}
         entries: dict[str, tuple[bool, str | None, bool]] = {}
         for mailbox_id, name, special_use, subscribed in rows:
@@ -209,12 +218,25 @@ class Account:
     async def status(self, name: str) -> Status:
         async with self.db() as db:
             folder, _ = await self.folder(db, name)
-            total, unseen, deleted, size = (await db.execute(
-                select(func.count(), func.sum(case((Message.seen.is_(False), 1), else_=0)),
-                       func.sum(case((Message.deleted.is_(True), 1), else_=0)), func.sum(Message.size))
-                .where(Message.folder_id == folder.id))).one()
-            return Status(total, int(unseen or 0), int(deleted or 0), int(size or 0), folder.uid_next,
-                          folder.uidvalidity, folder.highest_modseq)
+            total, unseen, deleted, size = (
+                await db.execute(
+                    select(
+                        func.count(),
+                        func.sum(case((Message.seen.is_(False), 1), else_=0)),
+                        func.sum(case((Message.deleted.is_(True), 1), else_=0)),
+                        func.sum(Message.size),
+                    ).where(Message.folder_id == folder.id)
+                )
+            ).one()
+            return Status(
+                total,
+                int(unseen or 0),
+                int(deleted or 0),
+                int(size or 0),
+                folder.uid_next,
+                folder.uidvalidity,
+                folder.highest_modseq,
+            )
 
     async def create(self, name: str) -> None:
         if name.rstrip(DELIMITER) == SHARED:

@@ -30,6 +30,7 @@ class SequenceSet:
     def parse(cls, text: str) -> SequenceSet:
         if not _SET_RE.fullmatch(text):
             raise CommandError("Invalid sequence set")
+
         def number(word: str) -> int:
             if word == "*":
                 return STAR
@@ -93,8 +94,15 @@ def parse_date_time(text: str) -> datetime:
     day, _, year, hour, minute, second, sign, zh, zm = match.groups()
     offset = timedelta(hours=int(zh), minutes=int(zm)) * (-1 if sign == "-" else 1)
     try:
-        local = datetime(int(year), _MONTH[match.group(2).upper()], int(day), int(hour), int(minute), int(second),
-                         tzinfo=timezone(offset))
+        local = datetime(
+            int(year),
+            _MONTH[match.group(2).upper()],
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            tzinfo=timezone(offset),
+        )
     except ValueError:
         raise CommandError("Invalid date-time") from None
     return local.astimezone(UTC)
@@ -122,7 +130,7 @@ def decode_mailbox(raw: bytes) -> str:
 class Args:
     """The arguments of one command, read left to right."""
 
-    __slots__ = ("tokens", "pos")
+    __slots__ = ("pos", "tokens")
 
     def __init__(self, tokens: list[Token]):
         self.tokens = tokens

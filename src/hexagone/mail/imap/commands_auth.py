@@ -26,8 +26,21 @@ if TYPE_CHECKING:
     from hexagone.mail.imap.session import Session
 
 BASE_CAPABILITIES = ["IMAP4rev1", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE"]
-AUTHENTICATED_CAPABILITIES = ["NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "LIST-EXTENDED", "LIST-STATUS",
-                              "SPECIAL-USE", "CONDSTORE", "ESEARCH", "QUOTA", "QUOTA=RES-STORAGE", "STATUS=SIZE"]
+AUTHENTICATED_CAPABILITIES = [
+    "NAMESPACE",
+    "UIDPLUS",
+    "MOVE",
+    "UNSELECT",
+    "CHILDREN",
+    "LIST-EXTENDED",
+    "LIST-STATUS",
+    "SPECIAL-USE",
+    "CONDSTORE",
+    "ESEARCH",
+    "QUOTA",
+    "QUOTA=RES-STORAGE",
+    "STATUS=SIZE",
+]
 ENABLEABLE = ("CONDSTORE",)
 MAX_ID_PAIRS = 30
 
@@ -68,8 +81,11 @@ class AuthCommands:
     async def cmd_id(self: Session, tag: str, args: Args) -> str:
         token = args.next("ID parameters")
         if isinstance(token, list):
-            if len(token) % 2 or len(token) > 2 * MAX_ID_PAIRS or not all(
-                    isinstance(t, Atom | Quoted | Literal) for t in token):
+            if (
+                len(token) % 2
+                or len(token) > 2 * MAX_ID_PAIRS
+                or not all(isinstance(t, Atom | Quoted | Literal) for t in token)
+            ):
                 raise CommandError("Invalid ID parameters")
         elif not (isinstance(token, Atom) and token.upper() == "NIL"):
             raise CommandError("Invalid ID parameters")
@@ -133,14 +149,13 @@ class AuthCommands:
 
     async def sign_in(self: Session, email: str, password: str) -> str:
         if not self.clear_text_allowed:
-            raise CommandError("Plain-text login is disabled; use STARTTLS first", status="NO",
-                               code="PRIVACYREQUIRED")
+            raise CommandError("Plain-text login is disabled; use STARTTLS first", status="NO", code="PRIVACYREQUIRED")
         try:
-            user = await auth.authenticate(email, password, ip=self.conn.peer_ip or "unknown", channel="imap",
-                                           settings=self.settings)
+            user = await auth.authenticate(
+                email, password, ip=self.conn.peer_ip or "unknown", channel="imap", settings=self.settings
+            )
         except RateLimited:
-            raise CommandError("Too many failed attempts; try again later", status="NO",
-                               code="UNAVAILABLE") from None
+            raise CommandError("Too many failed attempts; try again later", status="NO", code="UNAVAILABLE") from None
         except Invalid:
             raise CommandError("Authentication failed", status="NO", code="AUTHENTICATIONFAILED") from None
         account = Account(user)

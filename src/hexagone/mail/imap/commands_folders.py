@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from hexagone.core import blobs
 from hexagone.core.exceptions import Invalid
+from hexagone.core.failures import log_failure
 from hexagone.mail.imap import messages, wire
 from hexagone.mail.imap.account import SHARED_PREFIX, ListEntry, Status
 from hexagone.mail.imap.arguments import Args, decode_mailbox, parse_date_time
-from hexagone.core.failures import log_failure
 from hexagone.mail.imap.parser import Atom, Command, CommandError, Literal, Quoted, Token
 from hexagone.mail.imap.selected import Selected
 from hexagone.mail.service import store
@@ -44,9 +44,16 @@ def _status_items(tokens: list[Token]) -> list[str]:
 
 
 def _status_values(status: Status, items: list[str]) -> bytes:
-    values = {"MESSAGES": status.messages, "RECENT": 0, "UIDNEXT": status.uid_next,
-              "UIDVALIDITY": status.uidvalidity, "UNSEEN": status.unseen, "HIGHESTMODSEQ": status.highest_modseq,
-              "SIZE": status.size, "DELETED": status.deleted}
+    values = {
+        "MESSAGES": status.messages,
+        "RECENT": 0,
+        "UIDNEXT": status.uid_next,
+        "UIDVALIDITY": status.uidvalidity,
+        "UNSEEN": status.unseen,
+        "HIGHESTMODSEQ": status.highest_modseq,
+        "SIZE": status.size,
+        "DELETED": status.deleted,
+    }
     return " ".join(f"{item} {values[item]}" for item in items).encode()
 
 
@@ -92,9 +99,11 @@ class FolderCommands:
         self.send(b"* %d EXISTS\r\n* 0 RECENT\r\n" % selected.exists)
         if snapshot.first_unseen_uid is not None and (first := selected.seq_of(snapshot.first_unseen_uid)):
             self.send(b"* OK [UNSEEN %d] First unseen\r\n" % first)
-        self.send(b"* OK [UIDVALIDITY %d] UIDs valid\r\n* OK [UIDNEXT %d] Predicted next UID\r\n"
-                  b"* OK [HIGHESTMODSEQ %d] Highest\r\n" % (snapshot.folder.uidvalidity, snapshot.uid_next,
-                                                           snapshot.highest_modseq))
+        self.send(
+            b"* OK [UIDVALIDITY %d] UIDs valid\r\n* OK [UIDNEXT %d] Predicted next UID\r\n"
+            b"* OK [HIGHESTMODSEQ %d] Highest\r\n"
+            % (snapshot.folder.uidvalidity, snapshot.uid_next, snapshot.highest_modseq)
+        )
         if selected.read_only:
             return f"OK [READ-ONLY] {'EXAMINE' if read_only else 'SELECT'} completed"
         return "OK [READ-WRITE] SELECT completed"
@@ -231,8 +240,10 @@ class FolderCommands:
         roots = b" ".join(wire.mailbox(q.root) for q in quotas)
         self.send(b"* QUOTAROOT %b %b\r\n" % (wire.mailbox(name), roots))
         for quota in quotas:
-            self.send(b"* QUOTA %b (STORAGE %d %d)\r\n" % (wire.mailbox(quota.root), quota.used_bytes // 1024,
-                                                         quota.quota_bytes // 1024))
+            self.send(
+                b"* QUOTA %b (STORAGE %d %d)\r\n"
+                % (wire.mailbox(quota.root), quota.used_bytes // 1024, quota.quota_bytes // 1024)
+            )
         return "OK GETQUOTAROOT completed"
 
     async def cmd_getquota(self: Session, tag: str, args: Args) -> str:
@@ -240,8 +251,10 @@ class FolderCommands:
         root = args.mailbox()
         args.end()
         quota = await self.account.quota(root)
-        self.send(b"* QUOTA %b (STORAGE %d %d)\r\n" % (wire.mailbox(quota.root), quota.used_bytes // 1024,
-                                                     quota.quota_bytes // 1024))
+        self.send(
+            b"* QUOTA %b (STORAGE %d %d)\r\n"
+            % (wire.mailbox(quota.root), quota.used_bytes // 1024, quota.quota_bytes // 1024)
+        )
         return "OK GETQUOTA completed"
 
     async def cmd_setquota(self: Session, tag: str, args: Args) -> str:
@@ -283,8 +296,9 @@ class FolderCommands:
             ref, uid = result
             if self.selected is not None and self.selected.folder.id == ref.id:
                 self.selected.dirty = True
-            answers.append(b"%b OK [APPENDUID %d %d] APPEND completed\r\n" % (command_tag.encode(), ref.uidvalidity,
-                                                                                uid))
+            answers.append(
+                b"%b OK [APPENDUID %d %d] APPEND completed\r\n" % (command_tag.encode(), ref.uidvalidity, uid)
+            )
         await self.report_changes()  # the new EXISTS before the completions
         for answer in answers:
             self.send(answer)
@@ -296,8 +310,11 @@ def _append_failure(tag: str, error: Exception) -> CommandError:
     (or quota of the server's account) is a temporary condition the client may retry
     (RFC 5530 UNAVAILABLE), anything else a bug."""
     if blobs.is_storage_full(error):
-        log.error("IMAP %s APPEND refused: no space left for message data (%s)", tag[:40],
-                  errno.errorcode.get(getattr(error, "errno", 0) or 0, "?"))
+        log.error(
+            "IMAP %s APPEND refused: no space left for message data (%s)",
+            tag[:40],
+            errno.errorcode.get(getattr(error, "errno", 0) or 0, "?"),
+        )
         return CommandError("No space left to store the message, try again later", status="NO", code="UNAVAILABLE")
     log_failure(log, f"IMAP {tag[:40]} APPEND", error)
     return CommandError("Internal server error", status="NO", code="SERVERBUG")

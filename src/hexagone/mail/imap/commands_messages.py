@@ -19,8 +19,17 @@ from hexagone.core.blobs import BlobNotFound
 from hexagone.mail.imap import flagsearch, messages
 from hexagone.mail.imap.arguments import Args, format_uid_set
 from hexagone.mail.imap.connection import Closed
-from hexagone.mail.imap.fetch import (FLAG_COLUMNS, WHOLE_MESSAGE, FetchPlan, cached_columns, flags, parse_fetch,
-                                      prerender, render, without_nul)
+from hexagone.mail.imap.fetch import (
+    FLAG_COLUMNS,
+    WHOLE_MESSAGE,
+    FetchPlan,
+    cached_columns,
+    flags,
+    parse_fetch,
+    prerender,
+    render,
+    without_nul,
+)
 from hexagone.mail.imap.parser import CommandError
 from hexagone.mail.imap.query import Context, compile_search
 from hexagone.mail.imap.search import parse_search
@@ -143,8 +152,9 @@ class MessageCommands:
             return "NO [SERVERBUG] Some messages could not be read"
         return "OK FETCH completed"
 
-    async def _stream_one(self: Session, plan: FetchPlan, row: Any, seen_now: set[int], condstore: bool,
-                          rendered: dict[str, bytes]) -> bool:
+    async def _stream_one(
+        self: Session, plan: FetchPlan, row: Any, seen_now: set[int], condstore: bool, rendered: dict[str, bytes]
+    ) -> bool:
         """A large message, copied from the blob store to the socket a chunk at a time;
         False when its blob is missing (nothing is written then)."""
         try:
@@ -169,9 +179,17 @@ class MessageCommands:
                 raise Closed
         return True
 
-    def _fetch_one(self: Session, plan: FetchPlan, row: Any, raw: bytes | None, seen_now: set[int],
-                   condstore: bool, write: Callable[[bytes], None] | None = None, seq: int | None = None,
-                   rendered: dict[str, bytes] | None = None) -> None:
+    def _fetch_one(
+        self: Session,
+        plan: FetchPlan,
+        row: Any,
+        raw: bytes | None,
+        seen_now: set[int],
+        condstore: bool,
+        write: Callable[[bytes], None] | None = None,
+        seq: int | None = None,
+        rendered: dict[str, bytes] | None = None,
+    ) -> None:
         assert self.selected is not None
         seq = seq or self.selected.seq_of(row.uid)
         if seq is None:
@@ -181,8 +199,16 @@ class MessageCommands:
             extra = ("FLAGS", "MODSEQ") if condstore else ("FLAGS",)
         elif condstore and "FLAGS" in plan.items:
             extra = ("MODSEQ",)
-        render(plan, seq, row, raw, write or self.conn.write, recent=row.uid in self.selected.recent, extra=extra,
-               rendered=rendered)
+        render(
+            plan,
+            seq,
+            row,
+            raw,
+            write or self.conn.write,
+            recent=row.uid in self.selected.recent,
+            extra=extra,
+            rendered=rendered,
+        )
 
     # --- STORE ---------------------------------------------------------------------------
 
@@ -217,8 +243,9 @@ class MessageCommands:
         ranges = selected.uid_ranges(numbers, uid=uid)
         if not ranges:
             return "OK STORE completed"
-        result = await messages.set_flags(self.account, selected.folder.id, ranges, wanted, mode,
-                                          unchanged_since=unchanged_since)
+        result = await messages.set_flags(
+            self.account, selected.folder.id, ranges, wanted, mode, unchanged_since=unchanged_since
+        )
         selected.note_own_change(result.modseq)
         selected.update_flags(result.messages)
         self.announce_keywords(k for m in result.messages for k in m.keywords or ())
@@ -262,11 +289,18 @@ class MessageCommands:
             uids, seqs = flagsearch.search(selected, request.criteria)
             numbers = uids if uid else seqs
         else:
-            context = Context(seq_ranges=lambda s: selected.uid_ranges(s, uid=False, strict=False),  # type: ignore[arg-type]
-                              uid_ranges=lambda s: selected.uid_ranges(s, uid=True),  # type: ignore[arg-type]
-                              recent=sorted(selected.recent))
-            found = await messages.search(account, selected.folder.id, compile_search(request.criteria, context),
-                                          selected.max_uid, with_modseq=request.uses_modseq)
+            context = Context(
+                seq_ranges=lambda s: selected.uid_ranges(s, uid=False, strict=False),  # type: ignore[arg-type]
+                uid_ranges=lambda s: selected.uid_ranges(s, uid=True),  # type: ignore[arg-type]
+                recent=sorted(selected.recent),
+            )
+            found = await messages.search(
+                account,
+                selected.folder.id,
+                compile_search(request.criteria, context),
+                selected.max_uid,
+                with_modseq=request.uses_modseq,
+            )
             numbers = [row.uid for row in found] if uid else [n for row in found if (n := selected.seq_of(row.uid))]
             if request.uses_modseq:
                 highest = max((row.modseq for row in found), default=None)

@@ -36,8 +36,22 @@ class Closed(Exception):
 class Connection(asyncio.Protocol):
     """Transport glue for one client; ``session_factory`` makes the session that runs it."""
 
-    __slots__ = ("_session_factory", "transport", "framer", "peer_ip", "tls", "out", "out_size", "_data_waiter",
-                 "_drain_waiter", "_paused_reading", "_paused_writing", "_closed", "task", "pushed_back")
+    __slots__ = (
+        "_closed",
+        "_data_waiter",
+        "_drain_waiter",
+        "_paused_reading",
+        "_paused_writing",
+        "_session_factory",
+        "framer",
+        "out",
+        "out_size",
+        "peer_ip",
+        "pushed_back",
+        "task",
+        "tls",
+        "transport",
+    )
 
     def __init__(self, session_factory: Callable[[Connection], object]):
         self._session_factory = session_factory
@@ -216,6 +230,5 @@ class Connection(asyncio.Protocol):
         self.out = []
         self.out_size = 0
         loop = asyncio.get_running_loop()
-        self.transport = await loop.start_tls(self.transport, self, context, server_side=True,
-                                              ssl_handshake_timeout=30)
+        self.transport = await loop.start_tls(self.transport, self, context, server_side=True, ssl_handshake_timeout=30)
         self.tls = True

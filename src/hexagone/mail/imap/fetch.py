@@ -25,15 +25,27 @@ from hexagone.mail.imap.structure import Section, body_structure, envelope
 from hexagone.mail.imap.wire import internal_date
 
 FLAG_COLUMNS = ("flag_bits", "keywords")  # flag_bits: the five system flags packed by the database
-MACROS = {"ALL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"],
-          "FAST": ["FLAGS", "INTERNALDATE", "RFC822.SIZE"],
-          "FULL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"]}
-SIMPLE = {"UID": ("uid",), "FLAGS": FLAG_COLUMNS, "INTERNALDATE": ("internal_date",), "RFC822.SIZE": ("size",),
-          "ENVELOPE": ("sha256",), "BODYSTRUCTURE": ("sha256",), "BODY": ("sha256",), "MODSEQ": ("modseq",)}
+MACROS = {
+    "ALL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"],
+    "FAST": ["FLAGS", "INTERNALDATE", "RFC822.SIZE"],
+    "FULL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"],
+}
+SIMPLE = {
+    "UID": ("uid",),
+    "FLAGS": FLAG_COLUMNS,
+    "INTERNALDATE": ("internal_date",),
+    "RFC822.SIZE": ("size",),
+    "ENVELOPE": ("sha256",),
+    "BODYSTRUCTURE": ("sha256",),
+    "BODY": ("sha256",),
+    "MODSEQ": ("modseq",),
+}
 # Rendered once per message content and remembered (see rendered.py): key prefix, JSON column, renderer.
-CACHED = {"ENVELOPE": ("E", "envelope", envelope),
-          "BODYSTRUCTURE": ("S", "structure", lambda node: body_structure(node, True)),
-          "BODY": ("B", "structure", lambda node: body_structure(node, False))}
+CACHED = {
+    "ENVELOPE": ("E", "envelope", envelope),
+    "BODYSTRUCTURE": ("S", "structure", lambda node: body_structure(node, True)),
+    "BODY": ("B", "structure", lambda node: body_structure(node, False)),
+}
 _BODY_RE = re.compile(r"(BODY(?:\.PEEK)?)\[(.*)\](?:<(\d{1,10})(?:\.(\d{1,10}))?>)?", re.I | re.S)
 
 
@@ -64,7 +76,6 @@ class FetchPlan:
         if name not in self.items:
             self.items.append(name)
             self.columns.update(SIMPLE[name])
-
 
     @property
     def streamable(self) -> bool:
@@ -182,7 +193,7 @@ def _body(item: BodyItem, row: Any, raw: bytes | None, structure: Any) -> bytes:
         data = item.section.extract(structure, raw)
     if item.partial is not None:
         start, count = item.partial
-        data = data[start:] if count is None else data[start:start + count]
+        data = data[start:] if count is None else data[start : start + count]
     return data
 
 
@@ -206,8 +217,17 @@ def without_nul(data: bytes) -> bytes:
     return data.replace(b"\0", b"\x80") if b"\0" in data else data
 
 
-def render(plan: FetchPlan, seq: int, row: Any, raw: bytes | None, write: Callable[[bytes], None], *,
-           recent: bool = False, extra: tuple[str, ...] = (), rendered: dict[str, bytes] | None = None) -> None:
+def render(
+    plan: FetchPlan,
+    seq: int,
+    row: Any,
+    raw: bytes | None,
+    write: Callable[[bytes], None],
+    *,
+    recent: bool = False,
+    extra: tuple[str, ...] = (),
+    rendered: dict[str, bytes] | None = None,
+) -> None:
     """Write ``* seq FETCH (...)`` for one message; a body is written as its own piece,
     never copied into a larger string, or, without ``raw``, as :data:`WHOLE_MESSAGE`
     for the caller to stream. ``extra`` adds items the server volunteers (FLAGS after an

@@ -99,5 +99,7 @@ def search(selected: Selected, criteria: Node) -> tuple[list[int], list[int]]:
     """(UIDs, sequence numbers) of the matching messages; the flags must be loaded."""
     masks = _Masks(selected)
     picked = masks.mask(criteria).to_bytes(masks.count, "little")
-    return (list(itertools.compress(selected.uids, picked)),
-            list(itertools.compress(range(1, masks.count + 1), picked)))
+    return (
+        list(itertools.compress(selected.uids, picked)),
+        list(itertools.compress(range(1, masks.count + 1), picked)),
+    )

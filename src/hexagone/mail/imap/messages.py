@@ -15,8 +15,8 @@ from array import array
 from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Integer, Text, case, cast, func, select
@@ -72,11 +72,11 @@ class CopyResult:
 
 def _groups(ranges: UidRanges) -> list[UidRanges]:
     ranges = merge(ranges)
-    return [ranges[i:i + RANGES_PER_QUERY] for i in range(0, len(ranges), RANGES_PER_QUERY)]
+    return [ranges[i : i + RANGES_PER_QUERY] for i in range(0, len(ranges), RANGES_PER_QUERY)]
 
 
 def _chunks(items: Sequence[Any], size: int = MESSAGES_PER_CHANGE) -> list[Sequence[Any]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _refusal(error: Exception) -> CommandError:
@@ -101,13 +101,16 @@ def _column(name: str) -> Any:
     return getattr(Message, name)
 
 
-async def json_columns(account: Account, folder_id: uuid.UUID, uids: list[int], names: tuple[str, ...]) -> dict[int, Any]:
+async def json_columns(
+    account: Account, folder_id: uuid.UUID, uids: list[int], names: tuple[str, ...]
+) -> dict[int, Any]:
     """UID → the named JSON columns (as text) of some messages."""
     found: dict[int, Any] = {}
     async with account.db() as db:
         for chunk in _chunks(uids):
             query = select(Message.uid, *(_column(name) for name in names)).where(
-                Message.folder_id == folder_id, Message.uid.in_(list(chunk)))
+                Message.folder_id == folder_id, Message.uid.in_(list(chunk))
+            )
             found.update((row.uid, row) for row in (await db.execute(query)).all())
     return found
 
@@ -116,11 +119,17 @@ async def json_columns(account: Account, folder_id: uuid.UUID, uids: list[int], 
 def _row_type(names: tuple[str, ...]) -> Any:
     """Plain named tuples for FETCH rows: reading a field of one costs a tenth of reading
     it from SQLAlchemy's Row, and a large FETCH reads several per message."""
-    return namedtuple("FetchRow", names)  # type: ignore[misc]  # noqa: PYI024
+    return namedtuple("FetchRow", names)  # type: ignore[misc]
 
 
-async def rows(account: Account, folder_id: uuid.UUID, ranges: UidRanges, columns: Iterable[str], *,
-               changed_since: int | None = None) -> list[Any]:
+async def rows(
+    account: Account,
+    folder_id: uuid.UUID,
+    ranges: UidRanges,
+    columns: Iterable[str],
+    *,
+    changed_since: int | None = None,
+) -> list[Any]:
     """The requested columns of the messages in ``ranges``, in UID order, as named tuples."""
     names = ("uid", *sorted(set(columns) - {"uid"}))
     selected = [Message.uid, *(_column(name) for name in names[1:])]
@@ -154,8 +163,15 @@ class FlagResult:
     modseq: int | None  # the modseq the change used
 
 
-async def set_flags(account: Account, folder_id: uuid.UUID, ranges: UidRanges, flags: list[str], mode: str, *,
-                    unchanged_since: int | None = None) -> FlagResult:
+async def set_flags(
+    account: Account,
+    folder_id: uuid.UUID,
+    ranges: UidRanges,
+    flags: list[str],
+    mode: str,
+    *,
+    unchanged_since: int | None = None,
+) -> FlagResult:
     """STORE through the store, in chunks, in one transaction."""
     changed: list[Message] = []
     refused: list[int] = []
@@ -163,9 +179,14 @@ async def set_flags(account: Account, folder_id: uuid.UUID, ranges: UidRanges, f
         folder = await _folder(db, folder_id)
         targets: list[Message] = []
         for group in _groups(ranges):
-            targets += (await db.execute(
-                select(Message).options(load_only(Message.uid, Message.modseq, *[getattr(Message, f) for f in FLAG_FIELDS]))
-                .where(Message.folder_id == folder_id, uid_condition(group)).order_by(Message.uid))).scalars()
+            targets += (
+                await db.execute(
+                    select(Message)
+                    .options(load_only(Message.uid, Message.modseq, *[getattr(Message, f) for f in FLAG_FIELDS]))
+                    .where(Message.folder_id == folder_id, uid_condition(group))
+                    .order_by(Message.uid)
+                )
+            ).scalars()
         try:
             for chunk in _chunks(targets):
                 done, skipped = await store.store_flags(db, folder, chunk, flags, mode, unchanged_since=unchanged_since)
@@ -178,16 +199,20 @@ async def set_flags(account: Account, folder_id: uuid.UUID, ranges: UidRanges, f
     return FlagResult(targets, {m.uid for m in changed}, refused, modseq)
 
 
-async def copy(account: Account, source_id: uuid.UUID, ranges: UidRanges, target_name: str, *,
-               move: bool) -> CopyResult | None:
+async def copy(
+    account: Account, source_id: uuid.UUID, ranges: UidRanges, target_name: str, *, move: bool
+) -> CopyResult | None:
     """COPY or MOVE into a folder the user may write to; None when no message matched."""
     async with account.db(write=True) as db:
         target, _ = await account.folder(db, target_name, write=True)
         source = await _folder(db, source_id)
         messages: list[Message] = []
         for group in _groups(ranges):
-            messages += (await db.execute(select(Message).where(Message.folder_id == source_id, uid_condition(group))
-                                          .order_by(Message.uid))).scalars()
+            messages += (
+                await db.execute(
+                    select(Message).where(Message.folder_id == source_id, uid_condition(group)).order_by(Message.uid)
+                )
+            ).scalars()
         if not messages:
             return None
         pairs = []
@@ -211,8 +236,15 @@ async def expunge(account: Account, folder_id: uuid.UUID, ranges: UidRanges | No
         else:
             removed = []
             for group in _groups(ranges):
-                uids = list((await db.execute(select(Message.uid).where(
-                    Message.folder_id == folder_id, Message.deleted.is_(True), uid_condition(group)))).scalars())
+                uids = list(
+                    (
+                        await db.execute(
+                            select(Message.uid).where(
+                                Message.folder_id == folder_id, Message.deleted.is_(True), uid_condition(group)
+                            )
+                        )
+                    ).scalars()
+                )
                 for chunk in _chunks(uids):
                     removed += await store.expunge(db, folder, chunk)
         await db.commit()
@@ -234,8 +266,11 @@ async def _targets(account: Account, names: set[str]) -> dict[str, FolderRef | C
             try:
                 folder, access = await account.folder(db, name, write=True)
             except CommandError as error:
-                found[name] = CommandError("No such mailbox", status="NO", code="TRYCREATE") if (
-                    error.code == "NONEXISTENT") else error
+                found[name] = (
+                    CommandError("No such mailbox", status="NO", code="TRYCREATE")
+                    if (error.code == "NONEXISTENT")
+                    else error
+                )
                 continue
             found[name] = FolderRef(folder.id, folder.mailbox_id, name, folder.uidvalidity, access.can_write)
     return found
@@ -250,7 +285,8 @@ async def append_many(account: Account, requests: list[AppendRequest]) -> list[t
     messages that do not fit)."""
     targets = await _targets(account, {r.name for r in requests})
     results: list[tuple[FolderRef, int] | CommandError | None] = [
-        target if isinstance(target := targets[r.name], CommandError) else None for r in requests]
+        target if isinstance(target := targets[r.name], CommandError) else None for r in requests
+    ]
     todo = [i for i, result in enumerate(results) if result is None]
     refs = await asyncio.gather(*(store.put_blob(account.org_id, requests[i].raw) for i in todo))
     unused = []
@@ -267,8 +303,9 @@ async def append_many(account: Account, requests: list[AppendRequest]) -> list[t
                 if folder is None:  # deleted meanwhile
                     raise CommandError("No such mailbox", status="NO", code="TRYCREATE")
                 folders[target.id] = folder
-                message = await store.add_message(db, folder, request.raw, ref, flags=request.flags,
-                                                  internal_date=request.internal_date)
+                message = await store.add_message(
+                    db, folder, request.raw, ref, flags=request.flags, internal_date=request.internal_date
+                )
             except (store.QuotaExceeded, CommandError) as error:
                 results[i] = error if isinstance(error, CommandError) else _refusal(error)
                 unused.append(ref.key)
@@ -280,8 +317,9 @@ async def append_many(account: Account, requests: list[AppendRequest]) -> list[t
     return results  # type: ignore[return-value]
 
 
-async def changes(account: Account, folder_id: uuid.UUID, since: int, known_max_uid: int,
-                  known_count: int) -> Changes | None:
+async def changes(
+    account: Account, folder_id: uuid.UUID, since: int, known_max_uid: int, known_count: int
+) -> Changes | None:
     """What happened in a folder after modseq ``since``; None when nothing did."""
     async with account.db() as db:
         highest = (await db.execute(select(Folder.highest_modseq).where(Folder.id == folder_id))).scalar()
@@ -290,24 +328,35 @@ async def changes(account: Account, folder_id: uuid.UUID, since: int, known_max_
         if highest == since:
             return None
         present = None
-        still_there = (await db.execute(select(func.count()).where(
-            Message.folder_id == folder_id, Message.uid <= known_max_uid))).scalar_one()
+        still_there = (
+            await db.execute(select(func.count()).where(Message.folder_id == folder_id, Message.uid <= known_max_uid))
+        ).scalar_one()
         if still_there != known_count:
             present = await uid_list(db, folder_id, known_max_uid)
-        changed = (await db.execute(
-            select(Message.uid, Message.modseq, *[getattr(Message, f) for f in FLAG_FIELDS])
-            .where(Message.folder_id == folder_id, Message.modseq > since).order_by(Message.uid))).all()
+        changed = (
+            await db.execute(
+                select(Message.uid, Message.modseq, *[getattr(Message, f) for f in FLAG_FIELDS])
+                .where(Message.folder_id == folder_id, Message.modseq > since)
+                .order_by(Message.uid)
+            )
+        ).all()
         return Changes(highest, present, changed)
 
 
-async def search(account: Account, folder_id: uuid.UUID, compiled: Compiled, max_uid: int, *,
-                 with_modseq: bool = False) -> list[Any]:
+async def search(
+    account: Account, folder_id: uuid.UUID, compiled: Compiled, max_uid: int, *, with_modseq: bool = False
+) -> list[Any]:
     """The matching messages (uid, and modseq when asked) among those the session knows
     of. Without MODSEQ a flag search reads only the (folder, org, uid, flags) index."""
     columns = [Message.uid, *([Message.modseq] if with_modseq else []), *compiled.columns]
     async with account.db() as db:
-        found = (await db.execute(select(*columns).where(Message.folder_id == folder_id, Message.uid <= max_uid,
-                                                         compiled.where).order_by(Message.uid))).all()
+        found = (
+            await db.execute(
+                select(*columns)
+                .where(Message.folder_id == folder_id, Message.uid <= max_uid, compiled.where)
+                .order_by(Message.uid)
+            )
+        ).all()
     if compiled.predicate is not None:
         found = [row for row in found if compiled.predicate(row)]
     return found
@@ -318,6 +367,11 @@ async def flag_bits(account: Account, folder_id: uuid.UUID, max_uid: int) -> dic
     sent as one string (``uid * 32 + bits``, comma separated) rather than 50,000 rows."""
     packed = Message.uid * 32 + _packed_flags()
     async with account.db() as db:
-        text = (await db.execute(select(func.aggregate_strings(cast(packed, Text), ",")).where(
-            Message.folder_id == folder_id, Message.uid <= max_uid))).scalar()
+        text = (
+            await db.execute(
+                select(func.aggregate_strings(cast(packed, Text), ",")).where(
+                    Message.folder_id == folder_id, Message.uid <= max_uid
+                )
+            )
+        ).scalar()
     return {value >> 5: value & 31 for value in map(int, text.split(","))} if text else {}

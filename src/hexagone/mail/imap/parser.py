@@ -154,11 +154,23 @@ class Framer:
     session lowers it before login); ``max_line`` bounds each line fragment.
     """
 
-    __slots__ = ("buffer", "literal_limit", "max_line", "max_command", "_parts", "_literal", "_sink", "_discard",
-                 "_overlong", "_scanned", "_size")
+    __slots__ = (
+        "_discard",
+        "_literal",
+        "_overlong",
+        "_parts",
+        "_scanned",
+        "_sink",
+        "_size",
+        "buffer",
+        "literal_limit",
+        "max_command",
+        "max_line",
+    )
 
-    def __init__(self, literal_limit: Callable[[str], int], *, max_line: int = MAX_LINE,
-                 max_command: int = MAX_COMMAND):
+    def __init__(
+        self, literal_limit: Callable[[str], int], *, max_line: int = MAX_LINE, max_command: int = MAX_COMMAND
+    ):
         self.buffer = bytearray()
         self.literal_limit = literal_limit
         self.max_line = max_line
@@ -207,7 +219,7 @@ class Framer:
             self._scanned = len(self.buffer)
             return None
         line = bytes(self.buffer[:end])
-        del self.buffer[:end + 1]
+        del self.buffer[: end + 1]
         self._scanned = 0
         if self._overlong:
             self._overlong = False
@@ -235,7 +247,7 @@ class Framer:
             if end < 0:
                 return self._partial_line()
             line = bytes(buf[:end])
-            del buf[:end + 1]
+            del buf[: end + 1]
             self._scanned = 0
             if line.endswith(b"\r"):
                 line = line[:-1]
@@ -255,12 +267,12 @@ class Framer:
                     continue  # a stray empty line between commands
                 self._parts.append(line)
                 return self._complete()
-            self._parts.append(line[:match.start()])
+            self._parts.append(line[: match.start()])
             size, plus = int(match.group(1)), bool(match.group(2))
             first = self._parts[0]
             limit = self.literal_limit(_name_of(first))
             error = None
-            if line[match.start() - 1:match.start()] not in (b" ", b"("):
+            if line[match.start() - 1 : match.start()] not in (b" ", b"("):
                 error = CommandError("Misplaced literal")
             elif size > limit or self._size + size > self.max_command + limit:
                 error = CommandError("Literal too large", status="NO", code="TOOBIG")
@@ -307,7 +319,7 @@ class Framer:
             first = self._parts[0] if self._parts else bytes(buf[:200])
             refused = Refused(_tag_of(first), CommandError("Line too long"))
         self._overlong = True
-        del buf[:len(buf) - _SKIP_TAIL]
+        del buf[: len(buf) - _SKIP_TAIL]
         self._scanned = 0
         return refused
 

@@ -23,8 +23,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, false, func, not_, or_, true
-from sqlalchemy import cast as sql_cast
 from sqlalchemy import Text as SqlText
+from sqlalchemy import cast as sql_cast
 
 from hexagone.mail.imap.search import And, Criterion, Node, Not, Or
 from hexagone.mail.imap.structure import header_fields
@@ -119,7 +119,8 @@ class _Compiler:
         if kind == "keyword":
             keyword, present = args
             condition = func.lower(sql_cast(Message.keywords, SqlText)).contains(
-                json.dumps(str(keyword).lower()), autoescape=True)
+                json.dumps(str(keyword).lower()), autoescape=True
+            )
             return condition if present else not_(condition)
         if kind == "field":
             column, needle = args

@@ -19,13 +19,27 @@ from hexagone.mail.imap.arguments import Args, SequenceSet, parse_date
 from hexagone.mail.imap.parser import Atom, CommandError, Literal, Quoted, Token
 
 CHARSETS = ("UTF-8", "US-ASCII")
-FLAG_KEYS = {"ANSWERED": ("answered", True), "DELETED": ("deleted", True), "DRAFT": ("draft", True),
-             "FLAGGED": ("flagged", True), "SEEN": ("seen", True), "UNANSWERED": ("answered", False),
-             "UNDELETED": ("deleted", False), "UNDRAFT": ("draft", False), "UNFLAGGED": ("flagged", False),
-             "UNSEEN": ("seen", False)}
+FLAG_KEYS = {
+    "ANSWERED": ("answered", True),
+    "DELETED": ("deleted", True),
+    "DRAFT": ("draft", True),
+    "FLAGGED": ("flagged", True),
+    "SEEN": ("seen", True),
+    "UNANSWERED": ("answered", False),
+    "UNDELETED": ("deleted", False),
+    "UNDRAFT": ("draft", False),
+    "UNFLAGGED": ("flagged", False),
+    "UNSEEN": ("seen", False),
+}
 ADDRESS_KEYS = {"FROM": "from_addr", "TO": "to_addrs", "CC": "cc_addrs", "BCC": "bcc_addrs", "SUBJECT": "subject"}
-DATE_KEYS = {"BEFORE": ("internal_date", "<"), "ON": ("internal_date", "="), "SINCE": ("internal_date", ">="),
-             "SENTBEFORE": ("sent_date", "<"), "SENTON": ("sent_date", "="), "SENTSINCE": ("sent_date", ">=")}
+DATE_KEYS = {
+    "BEFORE": ("internal_date", "<"),
+    "ON": ("internal_date", "="),
+    "SINCE": ("internal_date", ">="),
+    "SENTBEFORE": ("sent_date", "<"),
+    "SENTON": ("sent_date", "="),
+    "SENTSINCE": ("sent_date", ">="),
+}
 RETURN_OPTIONS = ("MIN", "MAX", "COUNT", "ALL", "SAVE")
 MAX_DEPTH = 50
 MAX_KEYS = 250
@@ -84,7 +98,7 @@ def parse_search(args: Args) -> SearchRequest:
         charset = args.text("charset").upper()
         if charset not in CHARSETS:
             raise CommandError("Unsupported charset", status="NO", code="BADCHARSET (UTF-8 US-ASCII)")
-    reader = _Reader(args.tokens[args.pos:], charset)
+    reader = _Reader(args.tokens[args.pos :], charset)
     nodes = []
     while reader.more():
         nodes.append(reader.key(0))
@@ -121,8 +135,9 @@ class _Reader:
         try:
             return data.decode("utf-8" if self.charset == "UTF-8" else "ascii")
         except UnicodeDecodeError:
-            raise CommandError(f"{what} is not valid {self.charset}", status="NO",
-                               code="BADCHARSET (UTF-8 US-ASCII)") from None
+            raise CommandError(
+                f"{what} is not valid {self.charset}", status="NO", code="BADCHARSET (UTF-8 US-ASCII)"
+            ) from None
 
     def _atom(self, what: str) -> str:
         token = self._next(what)

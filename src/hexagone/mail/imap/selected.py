@@ -37,7 +37,7 @@ class Updates:
 
 
 class Selected:
-    __slots__ = ("folder", "read_only", "uids", "flags", "modseq", "recent", "own_modseqs", "keywords", "dirty")
+    __slots__ = ("dirty", "flags", "folder", "keywords", "modseq", "own_modseqs", "read_only", "recent", "uids")
 
     def __init__(self, snapshot: Snapshot, read_only: bool):
         self.folder: FolderRef = snapshot.folder

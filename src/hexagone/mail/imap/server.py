@@ -26,8 +26,9 @@ async def serve() -> None:
         return conn
 
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(connection, settings.resolved_mail_listen_host, settings.imap_port,
-                                      reuse_port=True, start_serving=True)
+    server = await loop.create_server(
+        connection, settings.resolved_mail_listen_host, settings.imap_port, reuse_port=True, start_serving=True
+    )
     log.info("IMAP listening on %s:%d", settings.resolved_mail_listen_host, settings.imap_port)
     notifications = asyncio.create_task(hub.run(), name="imap-notifications")
     try:

@@ -24,6 +24,7 @@ import time
 
 from hexagone.core import i18n
 from hexagone.core.config import Settings
+from hexagone.core.failures import log_failure
 from hexagone.mail.imap import messages
 from hexagone.mail.imap.account import Account
 from hexagone.mail.imap.arguments import Args
@@ -31,7 +32,6 @@ from hexagone.mail.imap.commands_auth import AuthCommands
 from hexagone.mail.imap.commands_folders import FolderCommands
 from hexagone.mail.imap.commands_messages import MessageCommands
 from hexagone.mail.imap.connection import Closed, Connection
-from hexagone.core.failures import log_failure
 from hexagone.mail.imap.fetch import flags
 from hexagone.mail.imap.literals import LiteralPermit
 from hexagone.mail.imap.notify import hub
@@ -48,22 +48,45 @@ AUTH = frozenset({State.AUTHENTICATED, State.SELECTED})
 SELECTED = frozenset({State.SELECTED})
 
 COMMANDS: dict[str, tuple[str, frozenset[State]]] = {
-    "CAPABILITY": ("cmd_capability", ANY), "NOOP": ("cmd_noop", ANY), "LOGOUT": ("cmd_logout", ANY),
-    "ID": ("cmd_id", ANY), "STARTTLS": ("cmd_starttls", NOT_AUTH), "LOGIN": ("cmd_login", NOT_AUTH),
-    "AUTHENTICATE": ("cmd_authenticate", NOT_AUTH), "ENABLE": ("cmd_enable", AUTH),
-    "SELECT": ("cmd_select", AUTH), "EXAMINE": ("cmd_examine", AUTH), "CREATE": ("cmd_create", AUTH),
-    "DELETE": ("cmd_delete", AUTH), "RENAME": ("cmd_rename", AUTH), "SUBSCRIBE": ("cmd_subscribe", AUTH),
-    "UNSUBSCRIBE": ("cmd_unsubscribe", AUTH), "LIST": ("cmd_list", AUTH), "LSUB": ("cmd_lsub", AUTH),
-    "STATUS": ("cmd_status", AUTH), "APPEND": ("cmd_append", AUTH), "NAMESPACE": ("cmd_namespace", AUTH),
-    "GETQUOTAROOT": ("cmd_getquotaroot", AUTH), "GETQUOTA": ("cmd_getquota", AUTH),
-    "SETQUOTA": ("cmd_setquota", AUTH), "IDLE": ("cmd_idle", AUTH),
-    "CHECK": ("cmd_noop", SELECTED), "CLOSE": ("cmd_close", SELECTED), "UNSELECT": ("cmd_unselect", SELECTED),
-    "EXPUNGE": ("cmd_expunge", SELECTED), "UID EXPUNGE": ("cmd_uid_expunge", SELECTED),
-    "SEARCH": ("cmd_search", SELECTED), "UID SEARCH": ("cmd_uid_search", SELECTED),
-    "FETCH": ("cmd_fetch", SELECTED), "UID FETCH": ("cmd_uid_fetch", SELECTED),
-    "STORE": ("cmd_store", SELECTED), "UID STORE": ("cmd_uid_store", SELECTED),
-    "COPY": ("cmd_copy", SELECTED), "UID COPY": ("cmd_uid_copy", SELECTED),
-    "MOVE": ("cmd_move", SELECTED), "UID MOVE": ("cmd_uid_move", SELECTED),
+    "CAPABILITY": ("cmd_capability", ANY),
+    "NOOP": ("cmd_noop", ANY),
+    "LOGOUT": ("cmd_logout", ANY),
+    "ID": ("cmd_id", ANY),
+    "STARTTLS": ("cmd_starttls", NOT_AUTH),
+    "LOGIN": ("cmd_login", NOT_AUTH),
+    "AUTHENTICATE": ("cmd_authenticate", NOT_AUTH),
+    "ENABLE": ("cmd_enable", AUTH),
+    "SELECT": ("cmd_select", AUTH),
+    "EXAMINE": ("cmd_examine", AUTH),
+    "CREATE": ("cmd_create", AUTH),
+    "DELETE": ("cmd_delete", AUTH),
+    "RENAME": ("cmd_rename", AUTH),
+    "SUBSCRIBE": ("cmd_subscribe", AUTH),
+    "UNSUBSCRIBE": ("cmd_unsubscribe", AUTH),
+    "LIST": ("cmd_list", AUTH),
+    "LSUB": ("cmd_lsub", AUTH),
+    "STATUS": ("cmd_status", AUTH),
+    "APPEND": ("cmd_append", AUTH),
+    "NAMESPACE": ("cmd_namespace", AUTH),
+    "GETQUOTAROOT": ("cmd_getquotaroot", AUTH),
+    "GETQUOTA": ("cmd_getquota", AUTH),
+    "SETQUOTA": ("cmd_setquota", AUTH),
+    "IDLE": ("cmd_idle", AUTH),
+    "CHECK": ("cmd_noop", SELECTED),
+    "CLOSE": ("cmd_close", SELECTED),
+    "UNSELECT": ("cmd_unselect", SELECTED),
+    "EXPUNGE": ("cmd_expunge", SELECTED),
+    "UID EXPUNGE": ("cmd_uid_expunge", SELECTED),
+    "SEARCH": ("cmd_search", SELECTED),
+    "UID SEARCH": ("cmd_uid_search", SELECTED),
+    "FETCH": ("cmd_fetch", SELECTED),
+    "UID FETCH": ("cmd_uid_fetch", SELECTED),
+    "STORE": ("cmd_store", SELECTED),
+    "UID STORE": ("cmd_uid_store", SELECTED),
+    "COPY": ("cmd_copy", SELECTED),
+    "UID COPY": ("cmd_uid_copy", SELECTED),
+    "MOVE": ("cmd_move", SELECTED),
+    "UID MOVE": ("cmd_uid_move", SELECTED),
 }
 NO_EXPUNGE_AFTER = frozenset({"FETCH", "STORE", "SEARCH"})  # RFC 3501 7.4.1
 AUTOLOGOUT_SECONDS = 30 * 60
@@ -146,8 +169,11 @@ class Session(AuthCommands, FolderCommands, MessageCommands):
             return
         handler, states = entry
         if self.state not in states:
-            text = "No mailbox selected" if states == SELECTED and self.state == State.AUTHENTICATED else (
-                "Command not valid in this state")
+            text = (
+                "No mailbox selected"
+                if states == SELECTED and self.state == State.AUTHENTICATED
+                else ("Command not valid in this state")
+            )
             self.send(b"%b BAD %b\r\n" % (command.tag.encode(), text.encode()))
             self.count_bad("BAD")
             return
@@ -221,8 +247,9 @@ class Session(AuthCommands, FolderCommands, MessageCommands):
             return
         assert self.account is not None
         selected.dirty = False
-        changes = await messages.changes(self.account, selected.folder.id, selected.modseq, selected.max_uid,
-                                         selected.exists)
+        changes = await messages.changes(
+            self.account, selected.folder.id, selected.modseq, selected.max_uid, selected.exists
+        )
         if changes is None:
             return
         updates = selected.apply(changes)
@@ -234,8 +261,10 @@ class Session(AuthCommands, FolderCommands, MessageCommands):
         condstore = "CONDSTORE" in self.enabled
         for number, row in updates.flags:
             modseq = b" MODSEQ (%d)" % row.modseq if condstore else b""
-            self.send(b"* %d FETCH (UID %d FLAGS %b%b)\r\n" % (
-                number, row.uid, flags(row, row.uid in selected.recent), modseq))
+            self.send(
+                b"* %d FETCH (UID %d FLAGS %b%b)\r\n"
+                % (number, row.uid, flags(row, row.uid in selected.recent), modseq)
+            )
 
     def announce_keywords(self, keywords: object) -> None:
         """Send FLAGS again when a keyword new to the folder appears."""

@@ -42,16 +42,38 @@ def _addresses(value: list[list[str | None]] | None) -> str:
     """An address list: ``((name adl mailbox host)(…))``, the addresses side by side."""
     if not value:
         return "NIL"
-    return "(" + "".join(["(" + _text(a[0]) + " " + _text(a[1]) + " " + _text(a[2]) + " " + _text(a[3]) + ")"
-                          for a in value]) + ")"
+    return (
+        "("
+        + "".join(["(" + _text(a[0]) + " " + _text(a[1]) + " " + _text(a[2]) + " " + _text(a[3]) + ")" for a in value])
+        + ")"
+    )
 
 
 def envelope(env: dict[str, Any]) -> bytes:
     get = env.get
-    return ("(" + _text(get("date")) + " " + _text(get("subject")) + " " + _addresses(get("from")) + " "
-            + _addresses(get("sender")) + " " + _addresses(get("reply-to")) + " " + _addresses(get("to")) + " "
-            + _addresses(get("cc")) + " " + _addresses(get("bcc")) + " " + _text(get("in-reply-to")) + " "
-            + _text(get("message-id")) + ")").encode("latin-1")
+    return (
+        "("
+        + _text(get("date"))
+        + " "
+        + _text(get("subject"))
+        + " "
+        + _addresses(get("from"))
+        + " "
+        + _addresses(get("sender"))
+        + " "
+        + _addresses(get("reply-to"))
+        + " "
+        + _addresses(get("to"))
+        + " "
+        + _addresses(get("cc"))
+        + " "
+        + _addresses(get("bcc"))
+        + " "
+        + _text(get("in-reply-to"))
+        + " "
+        + _text(get("message-id"))
+        + ")"
+    ).encode("latin-1")
 
 
 def _params(params: list[list[str]] | None) -> bytes:
@@ -89,11 +111,21 @@ def body_structure(node: Node, extensible: bool = True) -> bytes:
         if extensible:
             out += b" " + b" ".join([_params(node.get("params")), *_extension(node)])
         return out + b")"
-    fields = [string(node["type"]), string(node["subtype"]), _params(node.get("params")), nstring(node.get("id")),
-              nstring(node.get("description")), string(node.get("encoding") or "7BIT"), b"%d" % node["size"]]
+    fields = [
+        string(node["type"]),
+        string(node["subtype"]),
+        _params(node.get("params")),
+        nstring(node.get("id")),
+        nstring(node.get("description")),
+        string(node.get("encoding") or "7BIT"),
+        b"%d" % node["size"],
+    ]
     if "message" in node:
-        fields += [envelope(node.get("envelope") or {}), body_structure(node["message"], extensible),
-                   b"%d" % node["lines"]]
+        fields += [
+            envelope(node.get("envelope") or {}),
+            body_structure(node["message"], extensible),
+            b"%d" % node["lines"],
+        ]
     elif node["type"] == "text":
         fields.append(b"%d" % node["lines"])
     if extensible:
@@ -131,8 +163,7 @@ class Section:
         if text.startswith("HEADER.FIELDS"):
             if names is None:
                 raise CommandError("HEADER.FIELDS needs a list of field names")
-            fields = tuple(m.group(1) if m.group(1) is not None else m.group(2)
-                           for m in _FIELD_NAME_RE.finditer(names))
+            fields = tuple(m.group(1) if m.group(1) is not None else m.group(2) for m in _FIELD_NAME_RE.finditer(names))
             if not fields or any(not f.isascii() or not f for f in fields):
                 raise CommandError("Invalid header field list")
             return cls(tuple(path), text, tuple(f.upper() for f in fields))
@@ -161,16 +192,16 @@ class Section:
         if node is None:
             return b""
         if self.text == "MIME":
-            return raw[node["header_start"]:node["body_start"]]
+            return raw[node["header_start"] : node["body_start"]]
         if not self.text:
-            return raw[node["body_start"]:node["end"]] if self.path else raw
+            return raw[node["body_start"] : node["end"]] if self.path else raw
         if self.path:  # HEADER and TEXT of a part apply to an encapsulated message only
             node = node.get("message")
             if node is None:
                 return b""
         if self.text == "TEXT":
-            return raw[node["body_start"]:node["end"]]
-        return self.from_header(raw[node["header_start"]:node["body_start"]])
+            return raw[node["body_start"] : node["end"]]
+        return self.from_header(raw[node["header_start"] : node["body_start"]])
 
     def from_header(self, header: bytes) -> bytes:
         """HEADER or HEADER.FIELDS[.NOT] of a header block (blank line included)."""

@@ -50,7 +50,7 @@ def decode(name: str) -> str:
         end = name.find("-", i + 1)
         if end < 0:
             raise Utf7Error("unterminated shift sequence")
-        chunk = name[i + 1:end]
+        chunk = name[i + 1 : end]
         i = end + 1
         if not chunk:
             out.append("&")

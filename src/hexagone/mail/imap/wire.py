@@ -11,7 +11,7 @@ from hexagone.mail.imap import utf7
 from hexagone.mail.imap.arguments import MONTHS
 
 _NEEDS_LITERAL = re.compile(rb"[\r\n\x80-\xff]")
-not_plain = re.compile(r'[^ !#-\[\]-~]').search  # a character a quoted string cannot hold as it is
+not_plain = re.compile(r"[^ !#-\[\]-~]").search  # a character a quoted string cannot hold as it is
 _ESCAPE = re.compile(rb'(["\\])')
 MAX_QUOTED = 1000
 _MONTHS = [m.encode() for m in MONTHS]
@@ -46,17 +46,30 @@ def internal_date(value: datetime | str) -> bytes:
     if isinstance(value, str):
         # "2024-01-01 08:02:31[.ffffff]" (SQLite, UTC) or the same ending in "+00" (PostgreSQL
         # in UTC): cut and pasted, a tenth of the cost of parsing; other zones are converted.
-        if len(value) >= 19 and (len(value) == 19 or value[19] == "." and "+" not in value[19:]
-                                 and "-" not in value[19:] or value.endswith("+00")):
-            return b'"%s-%b-%s %s +0000"' % (value[8:10].encode(), _MONTHS[int(value[5:7]) - 1],
-                                              value[0:4].encode(), value[11:19].encode())
+        if len(value) >= 19 and (
+            len(value) == 19
+            or (value[19] == "." and "+" not in value[19:] and "-" not in value[19:])
+            or value.endswith("+00")
+        ):
+            return b'"%s-%b-%s %s +0000"' % (
+                value[8:10].encode(),
+                _MONTHS[int(value[5:7]) - 1],
+                value[0:4].encode(),
+                value[11:19].encode(),
+            )
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     elif value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return b'"%02d-%b-%04d %02d:%02d:%02d +0000"' % (value.day, _MONTHS[value.month - 1], value.year,
-                                                    value.hour, value.minute, value.second)
+    return b'"%02d-%b-%04d %02d:%02d:%02d +0000"' % (
+        value.day,
+        _MONTHS[value.month - 1],
+        value.year,
+        value.hour,
+        value.minute,
+        value.second,
+    )
 
 
 def mailbox(name: str) -> bytes:

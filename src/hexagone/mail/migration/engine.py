@@ -87,9 +87,17 @@ class Report:
         return sum(f.skipped for f in self.folders)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"run_id": str(self.run_id), "mailbox": self.mailbox, "source": self.source, "status": self.status,
-                "total": self.total, "done": self.done, "copied": self.copied, "skipped": self.skipped,
-                "folders": [asdict(f) for f in self.folders]}
+        return {
+            "run_id": str(self.run_id),
+            "mailbox": self.mailbox,
+            "source": self.source,
+            "status": self.status,
+            "total": self.total,
+            "done": self.done,
+            "copied": self.copied,
+            "skipped": self.skipped,
+            "folders": [asdict(f) for f in self.folders],
+        }
 
 
 async def find_run(db: AsyncSession, mailbox_id: uuid.UUID, label: str) -> ImportRun | None:
@@ -147,8 +155,17 @@ class Importer:
     middle of a pass (one pass at a time writes a run's progress).
     """
 
-    def __init__(self, org_id: uuid.UUID, mailbox: Mailbox, source: Source, run_id: uuid.UUID,
-                 progress: dict[str, Any], *, limit: int | None = None, on_progress: Progress | None = None):
+    def __init__(
+        self,
+        org_id: uuid.UUID,
+        mailbox: Mailbox,
+        source: Source,
+        run_id: uuid.UUID,
+        progress: dict[str, Any],
+        *,
+        limit: int | None = None,
+        on_progress: Progress | None = None,
+    ):
         self.org_id, self.mailbox, self.source, self.run_id = org_id, mailbox, source, run_id
         self.progress = dict(progress)
         self.limit = limit
@@ -163,8 +180,9 @@ class Importer:
             await self._update(status=Status.FAILED, error=exc.message, finished_at=utcnow())
             raise
         except Exception:
-            await self._update(status=Status.FAILED, error=_("The import failed unexpectedly; start it again."),
-                               finished_at=utcnow())
+            await self._update(
+                status=Status.FAILED, error=_("The import failed unexpectedly; start it again."), finished_at=utcnow()
+            )
             raise
         await self._update(status=status, finished_at=utcnow())
         self.report.status = status
@@ -176,8 +194,12 @@ class Importer:
             await db.commit()
 
     async def _write_run(self, db: AsyncSession, **values: Any) -> None:
-        result = await db.execute(update(ImportRun).where(ImportRun.id == self.run_id).values(**values)
-                                  .execution_options(synchronize_session=False))
+        result = await db.execute(
+            update(ImportRun)
+            .where(ImportRun.id == self.run_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
         if result.rowcount == 0:  # type: ignore[attr-defined]
             raise Invalid(_("The import was deleted."))
 
@@ -234,12 +256,12 @@ class Importer:
 
     async def _existing(self, target: Folder) -> Counter[tuple[str, Any]]:
         async with org_session(self.org_id) as db:
-            rows = await db.execute(select(Message.message_id, Message.size, Message.sha256)
-                                    .where(Message.folder_id == target.id))
+            rows = await db.execute(
+                select(Message.message_id, Message.size, Message.sha256).where(Message.folder_id == target.id)
+            )
             return Counter(_key(message_id, size, sha256) for message_id, size, sha256 in rows.all())
 
-    async def _copy_folder(self, folder: SourceFolder, pending: list[Entry], resumable: bool,
-                           limit: int | None) -> int:
+    async def _copy_folder(self, folder: SourceFolder, pending: list[Entry], resumable: bool, limit: int | None) -> int:
         target = await self._target(folder)
         found = FolderReport(folder.name, target.name)
         self.report.folders.append(found)
@@ -263,8 +285,9 @@ class Importer:
             self.on_progress(self.report.done, self.report.total)
         return handled
 
-    async def _store(self, target: Folder, folder: SourceFolder, batch: list[Entry],
-                     fresh: list[tuple[SourceMessage, mime.Parsed]]) -> None:
+    async def _store(
+        self, target: Folder, folder: SourceFolder, batch: list[Entry], fresh: list[tuple[SourceMessage, mime.Parsed]]
+    ) -> None:
         """Add a batch's new messages and its progress in one transaction. The target
         folder is the one from :meth:`_target` (not read again: the first statement must
         be the store's UPDATE of it)."""
@@ -275,17 +298,26 @@ class Importer:
                     when = message.internal_date
                     if when is not None and when.tzinfo is None:
                         when = when.replace(tzinfo=UTC)
-                    await store.add_message(db, target, message.raw, ref, parsed=parsed,
-                                            flags=clean_flags(message.flags), internal_date=when)
+                    await store.add_message(
+                        db,
+                        target,
+                        message.raw,
+                        ref,
+                        parsed=parsed,
+                        flags=clean_flags(message.flags),
+                        internal_date=when,
+                    )
             except NoResultFound:
-                raise Invalid(_("The folder %(folder)s was deleted during the import; run it again.",
-                                folder=target.name)) from None
+                raise Invalid(
+                    _("The folder %(folder)s was deleted during the import; run it again.", folder=target.name)
+                ) from None
             await self._save_progress(db, folder, batch[-1].uid, done=len(batch))
             await db.commit()
 
 
-async def run_import(mailbox: Mailbox, source: Source, *, limit: int | None = None,
-                     on_progress: Progress | None = None) -> Report:
+async def run_import(
+    mailbox: Mailbox, source: Source, *, limit: int | None = None, on_progress: Progress | None = None
+) -> Report:
     """Import ``source`` into ``mailbox`` (from where the last run for that source
     stopped). Raises a ServiceError (recorded on the run) when it cannot go on."""
     if limit is not None and limit < 1:
@@ -294,9 +326,11 @@ async def run_import(mailbox: Mailbox, source: Source, *, limit: int | None = No
         run = await find_run(db, mailbox.id, source.label)
     if run is None:
         async with org_session(mailbox.org_id, write=True) as db:
-            run = ImportRun(org_id=mailbox.org_id, mailbox_id=mailbox.id, source=source.label, status=Status.QUEUED,
-                            progress={})
+            run = ImportRun(
+                org_id=mailbox.org_id, mailbox_id=mailbox.id, source=source.label, status=Status.QUEUED, progress={}
+            )
             db.add(run)
             await db.commit()
-    return await Importer(mailbox.org_id, mailbox, source, run.id, run.progress or {}, limit=limit,
-                          on_progress=on_progress).run()
+    return await Importer(
+        mailbox.org_id, mailbox, source, run.id, run.progress or {}, limit=limit, on_progress=on_progress
+    ).run()

@@ -49,8 +49,13 @@ class ExportReport:
         return sum(self.folders.values())
 
     def as_dict(self) -> dict[str, Any]:
-        return {"mailbox": self.mailbox, "format": self.format, "path": self.path, "folders": self.folders,
-                "messages": self.messages}
+        return {
+            "mailbox": self.mailbox,
+            "format": self.format,
+            "path": self.path,
+            "folders": self.folders,
+            "messages": self.messages,
+        }
 
 
 class _Mbox(mailbox.mbox):
@@ -125,8 +130,16 @@ async def _pages(org_id: uuid.UUID, folder: Folder):  # type: ignore[no-untyped-
     last = 0
     while True:
         async with org_session(org_id) as db:
-            page = list((await db.execute(select(Message).where(Message.folder_id == folder.id, Message.uid > last)
-                                          .order_by(Message.uid).limit(PAGE))).scalars())
+            page = list(
+                (
+                    await db.execute(
+                        select(Message)
+                        .where(Message.folder_id == folder.id, Message.uid > last)
+                        .order_by(Message.uid)
+                        .limit(PAGE)
+                    )
+                ).scalars()
+            )
         if not page:
             return
         yield page
@@ -139,17 +152,19 @@ async def _keywords(org_id: uuid.UUID, folder: Folder) -> list[str]:
         return sorted({keyword for keywords in rows for keyword in keywords or []})
 
 
-async def export_mailbox(mailbox_row: Mailbox, fmt: str, destination: Path, *,
-                         on_progress: Progress | None = None) -> ExportReport:
+async def export_mailbox(
+    mailbox_row: Mailbox, fmt: str, destination: Path, *, on_progress: Progress | None = None
+) -> ExportReport:
     if fmt not in FORMATS:
         raise Invalid(_("The format is mbox or maildir."))
     prepare_destination(destination)
     org_id = mailbox_row.org_id
     async with org_session(org_id) as db:
         folders = await mailboxes.folders(db, mailbox_row.id)
-        total = (await db.execute(select(func.count()).select_from(Message)
-                                  .where(Message.mailbox_id == mailbox_row.id))).scalar_one()
-    report = ExportReport(mailbox_row.address, fmt, str(destination.resolve()))
+        total = (
+            await db.execute(select(func.count()).select_from(Message).where(Message.mailbox_id == mailbox_row.id))
+        ).scalar_one()
+    report = ExportReport(mailbox_row.address, fmt, str(destination.resolve()))  # noqa: ASYNC240 - no I/O
     done = 0
     root = None
     if fmt == "maildir":
@@ -182,9 +197,9 @@ async def export_mailbox(mailbox_row: Mailbox, fmt: str, destination: Path, *,
     return report
 
 
-
-async def export_org(org_id: uuid.UUID, fmt: str, destination: Path, *,
-                     on_progress: Progress | None = None) -> list[ExportReport]:
+async def export_org(
+    org_id: uuid.UUID, fmt: str, destination: Path, *, on_progress: Progress | None = None
+) -> list[ExportReport]:
     """Every mailbox of the organisation (people's and shared), each in a directory
     named by its address."""
     prepare_destination(destination)

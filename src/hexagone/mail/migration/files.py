@@ -65,7 +65,7 @@ def _from_line_date(line: bytes) -> datetime | None:
     words = line.decode("ascii", "replace").split()
     for start in range(1, len(words) - 4):
         try:
-            return datetime.strptime(" ".join(words[start:start + 5]), "%a %b %d %H:%M:%S %Y").replace(tzinfo=UTC)
+            return datetime.strptime(" ".join(words[start : start + 5]), "%a %b %d %H:%M:%S %Y").replace(tzinfo=UTC)
         except ValueError:
             continue
     return None
@@ -90,8 +90,11 @@ class MboxSource:
         if path.is_file():
             self._files = {(INBOX,): path}
         else:
-            self._files = {tuple(formats.mbox_parts(f.relative_to(path).as_posix())): f
-                           for f in sorted(path.rglob(f"*{formats.MBOX_SUFFIX}")) if f.is_file()}
+            self._files = {
+                tuple(formats.mbox_parts(f.relative_to(path).as_posix())): f
+                for f in sorted(path.rglob(f"*{formats.MBOX_SUFFIX}"))
+                if f.is_file()
+            }
         self._boxes: dict[str, tuple[mailbox.mbox, list[str]]] = {}
 
     def folders(self) -> list[SourceFolder]:
@@ -145,8 +148,13 @@ class MaildirSource:
     def _messages(self, folder_name: str) -> list[Path]:
         if folder_name not in self._files:
             directory = self._dirs[folder_name][1]
-            files = [f for sub in ("new", "cur") if (directory / sub).is_dir()
-                     for f in (directory / sub).iterdir() if not f.name.startswith(".") and f.is_file()]
+            files = [
+                f
+                for sub in ("new", "cur")
+                if (directory / sub).is_dir()
+                for f in (directory / sub).iterdir()
+                if not f.name.startswith(".") and f.is_file()
+            ]
             order = _dovecot_uids(directory / DOVECOT_UIDLIST)
             self._files[folder_name] = sorted(files, key=lambda f: (order.get(_basename(f), UNLISTED), _basename(f)))
         return self._files[folder_name]
@@ -164,8 +172,11 @@ class MaildirSource:
     def fetch(self, folder: SourceFolder, uids: Sequence[int]) -> list[SourceMessage]:
         files = self._messages(folder.name)
         keywords_file = self._dirs[folder.name][1] / MAILDIR_KEYWORDS
-        keywords = formats.read_dovecot_keywords(keywords_file.read_text("utf-8", "replace")) \
-            if keywords_file.is_file() else {}
+        keywords = (
+            formats.read_dovecot_keywords(keywords_file.read_text("utf-8", "replace"))
+            if keywords_file.is_file()
+            else {}
+        )
         messages = []
         for uid in uids:
             file = files[uid - 1]
@@ -176,8 +187,7 @@ class MaildirSource:
                 continue
             _unique, _, info = file.name.partition(":")
             flags = formats.maildir_flags(info[2:], keywords) if info.startswith("2,") else []
-            messages.append(SourceMessage(uid, formats.to_crlf(data), tuple(flags),
-                                          datetime.fromtimestamp(mtime, UTC)))
+            messages.append(SourceMessage(uid, formats.to_crlf(data), tuple(flags), datetime.fromtimestamp(mtime, UTC)))
         return messages
 
     def close(self) -> None:

@@ -17,8 +17,15 @@ VIRTUAL = {"\\all", "\\flagged", "\\important"}
 KNOWN_NAMES: dict[str, SpecialUse] = {
     name: special
     for special, names in {
-        SpecialUse.SENT: ["sent", "sent items", "sent messages", "sent mail", "envoyés", "éléments envoyés",
-                          "messages envoyés"],
+        SpecialUse.SENT: [
+            "sent",
+            "sent items",
+            "sent messages",
+            "sent mail",
+            "envoyés",
+            "éléments envoyés",
+            "messages envoyés",
+        ],
         SpecialUse.TRASH: ["trash", "deleted items", "deleted messages", "corbeille", "éléments supprimés"],
         SpecialUse.DRAFTS: ["drafts", "brouillons"],
         SpecialUse.JUNK: ["junk", "junk e-mail", "junk email", "spam", "courrier indésirable", "pourriel"],

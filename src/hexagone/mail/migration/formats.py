@@ -17,6 +17,7 @@ IMAP messages end lines with CRLF; files keep LF, as mail tools expect.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import unquote
@@ -27,8 +28,14 @@ MBOX_SUFFIX = ".mbox"
 MBOX_FLAG_HEADERS = (b"status", b"x-status", b"x-keywords", b"x-uid", b"x-imap", b"x-imapbase")
 _STATUS = {"\\Seen": "R"}
 _X_STATUS = {"\\Answered": "A", "\\Flagged": "F", "\\Draft": "T", "\\Deleted": "D"}
-MAILDIR_LETTERS = {"\\Draft": "D", "\\Flagged": "F", "\\Answered": "R", "\\Seen": "S", "\\Deleted": "T",
-                   "$Forwarded": "P"}
+MAILDIR_LETTERS = {
+    "\\Draft": "D",
+    "\\Flagged": "F",
+    "\\Answered": "R",
+    "\\Seen": "S",
+    "\\Deleted": "T",
+    "$Forwarded": "P",
+}
 KEYWORD_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _QUOTED_FROM = re.compile(rb"^(>*From )", re.M)
 _UNQUOTED_FROM = re.compile(rb"^>(>*From )", re.M)
@@ -63,7 +70,7 @@ def split_header(raw: bytes) -> tuple[bytes, bytes]:
     found = _HEADER_END.search(raw)
     if found is None:
         return raw, b""
-    end = found.start() + (2 if raw[found.start():found.start() + 2] == b"\r\n" else 1)
+    end = found.start() + (2 if raw[found.start() : found.start() + 2] == b"\r\n" else 1)
     return raw[:end], raw[end:]
 
 
@@ -125,8 +132,11 @@ def maildir_info(flags: Iterable[str], keyword_letters: dict[str, str]) -> str:
 
 def maildir_flags(info: str, keywords_by_letter: dict[str, str]) -> list[str]:
     by_letter = {letter: flag for flag, letter in MAILDIR_LETTERS.items()}
-    return [by_letter.get(letter) or keywords_by_letter[letter] for letter in info
-            if letter in by_letter or letter in keywords_by_letter]
+    return [
+        by_letter.get(letter) or keywords_by_letter[letter]
+        for letter in info
+        if letter in by_letter or letter in keywords_by_letter
+    ]
 
 
 def read_dovecot_keywords(text: str) -> dict[str, str]:
@@ -165,10 +175,8 @@ def maildir_parts(name: str) -> list[str]:
     parts = []
     for part in name.split("."):
         if "&" in part and part.isascii():
-            try:
+            with contextlib.suppress(ValueError, UnicodeError):
                 part = imap_utf7.decode(part.encode())
-            except (ValueError, UnicodeError):
-                pass
         parts.append(unquote(part))
     return parts
 

@@ -12,6 +12,7 @@ import never changes the source, not even its \\Seen flags.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import ssl
@@ -97,29 +98,45 @@ class ImapSource:
         self._selected: str | None = None
         where = f"{address.host}:{address.port}"
         try:
-            self.client = IMAPClient(address.host, address.port, ssl=address.tls,
-                                     ssl_context=_tls_context(insecure), timeout=TIMEOUT)
+            self.client = IMAPClient(
+                address.host, address.port, ssl=address.tls, ssl_context=_tls_context(insecure), timeout=TIMEOUT
+            )
         except ssl.SSLCertVerificationError as exc:
-            raise SourceError(_("The certificate of %(server)s is not trusted (%(reason)s). If you know this server, "
-                                "allow an unverified certificate.", server=where, reason=exc.verify_message)) from None
+            raise SourceError(
+                _(
+                    "The certificate of %(server)s is not trusted (%(reason)s). If you know this server, "
+                    "allow an unverified certificate.",
+                    server=where,
+                    reason=exc.verify_message,
+                )
+            ) from None
         except (OSError, IMAPClientError) as exc:
-            raise SourceUnavailable(_("Cannot reach the IMAP server %(server)s: %(reason)s", server=where,
-                                reason=_reason(exc))) from None
+            raise SourceUnavailable(
+                _("Cannot reach the IMAP server %(server)s: %(reason)s", server=where, reason=_reason(exc))
+            ) from None
         try:
             self._secure(insecure, where)
             self.client.login(address.login, password)
         except LoginError:
             self.close()
-            raise SourceError(_("The server %(server)s refused the login of %(login)s.", server=where,
-                                login=address.login)) from None
+            raise SourceError(
+                _("The server %(server)s refused the login of %(login)s.", server=where, login=address.login)
+            ) from None
         except ssl.SSLCertVerificationError as exc:
             self.close()
-            raise SourceError(_("The certificate of %(server)s is not trusted (%(reason)s). If you know this server, "
-                                "allow an unverified certificate.", server=where, reason=exc.verify_message)) from None
+            raise SourceError(
+                _(
+                    "The certificate of %(server)s is not trusted (%(reason)s). If you know this server, "
+                    "allow an unverified certificate.",
+                    server=where,
+                    reason=exc.verify_message,
+                )
+            ) from None
         except (OSError, IMAPClientError) as exc:
             self.close()
-            raise SourceUnavailable(_("The IMAP server %(server)s failed: %(reason)s", server=where,
-                                reason=_reason(exc))) from None
+            raise SourceUnavailable(
+                _("The IMAP server %(server)s failed: %(reason)s", server=where, reason=_reason(exc))
+            ) from None
         except SourceError:
             self.close()
             raise
@@ -131,8 +148,13 @@ class ImapSource:
         if self.client.has_capability("STARTTLS"):
             self.client.starttls(_tls_context(insecure))
         elif not is_loopback(self.address.host):
-            raise SourceError(_("The server %(server)s offers no encryption (STARTTLS): use imaps:// so that the "
-                                "password is not sent in clear.", server=where))
+            raise SourceError(
+                _(
+                    "The server %(server)s offers no encryption (STARTTLS): use imaps:// so that the "
+                    "password is not sent in clear.",
+                    server=where,
+                )
+            )
 
     def folders(self) -> list[SourceFolder]:
         found = []
@@ -151,8 +173,9 @@ class ImapSource:
         info = self._call(self.client.select_folder, folder.name, readonly=True)
         self._selected = folder.name
         if int(info.get(b"UIDVALIDITY", folder.uidvalidity)) != folder.uidvalidity:
-            raise SourceUnavailable(_("The folder %(folder)s changed on the server during the import; run it again.",
-                                      folder=folder.name))
+            raise SourceUnavailable(
+                _("The folder %(folder)s changed on the server during the import; run it again.", folder=folder.name)
+            )
         return int(info.get(b"EXISTS", 0))
 
     def entries(self, folder: SourceFolder) -> list[Entry]:
@@ -161,7 +184,7 @@ class ImapSource:
         uids = sorted(self._call(self.client.search, "ALL"))
         entries = []
         for start in range(0, len(uids), SIZE_CHUNK):
-            answer = self._call(self.client.fetch, uids[start:start + SIZE_CHUNK], [b"RFC822.SIZE"])
+            answer = self._call(self.client.fetch, uids[start : start + SIZE_CHUNK], [b"RFC822.SIZE"])
             entries += [Entry(uid, int(data.get(b"RFC822.SIZE", 0))) for uid, data in answer.items()]
         return sorted(entries)
 
@@ -175,8 +198,9 @@ class ImapSource:
             raw = data.get(b"BODY[]")
             if raw is None:  # expunged meanwhile by someone else
                 continue
-            flags = tuple(f for f in map(_flag, data.get(b"FLAGS", ())) if not f.startswith("\\")
-                          or f.lower() in SYSTEM_FLAGS)
+            flags = tuple(
+                f for f in map(_flag, data.get(b"FLAGS", ())) if not f.startswith("\\") or f.lower() in SYSTEM_FLAGS
+            )
             messages.append(SourceMessage(uid, bytes(raw), flags, data.get(b"INTERNALDATE")))
         return messages
 
@@ -185,14 +209,13 @@ class ImapSource:
             return method(*args, **kwargs)
         except (OSError, IMAPClientError) as exc:
             where = f"{self.address.host}:{self.address.port}"
-            raise SourceUnavailable(_("The IMAP server %(server)s failed: %(reason)s", server=where,
-                                reason=_reason(exc))) from None
+            raise SourceUnavailable(
+                _("The IMAP server %(server)s failed: %(reason)s", server=where, reason=_reason(exc))
+            ) from None
 
     def close(self) -> None:
         try:
             self.client.logout()
         except (OSError, IMAPClientError):
-            try:
+            with contextlib.suppress(OSError):
                 self.client.shutdown()
-            except OSError:
-                pass

@@ -49,14 +49,19 @@ class CsvReport:
 
 
 async def _has_live_job(db: AsyncSession, run: ImportRun) -> bool:
-    live = await db.execute(select(jobs.Job.id).where(
-        jobs.Job.kind == IMPORT_JOB, jobs.Job.status.in_([jobs.JobStatus.QUEUED, jobs.JobStatus.RUNNING]),
-        jobs.Job.payload["run_id"].as_string() == str(run.id)))
+    live = await db.execute(
+        select(jobs.Job.id).where(
+            jobs.Job.kind == IMPORT_JOB,
+            jobs.Job.status.in_([jobs.JobStatus.QUEUED, jobs.JobStatus.RUNNING]),
+            jobs.Job.payload["run_id"].as_string() == str(run.id),
+        )
+    )
     return live.first() is not None
 
 
-async def queue_import(db: AsyncSession, actor: Principal, mailbox_address: str, source_url: str, password: str,
-                       *, insecure: bool = False) -> ImportRun:
+async def queue_import(
+    db: AsyncSession, actor: Principal, mailbox_address: str, source_url: str, password: str, *, insecure: bool = False
+) -> ImportRun:
     """Queue the import of ``source_url`` into the mailbox with that address; the caller
     commits (the job exists if and only if the run's change does)."""
     require_admin(actor)
@@ -66,13 +71,30 @@ async def queue_import(db: AsyncSession, actor: Principal, mailbox_address: str,
         raise Invalid(_("The password of %(login)s on the other server is required.", login=address.login))
     run = await run_for(db, mailbox, address.label)
     if run.status in ACTIVE and await _has_live_job(db, run):
-        raise Conflict(_("An import from %(source)s into %(mailbox)s is already under way.", source=address.label,
-                         mailbox=mailbox.address))
+        raise Conflict(
+            _(
+                "An import from %(source)s into %(mailbox)s is already under way.",
+                source=address.label,
+                mailbox=mailbox.address,
+            )
+        )
     run.status, run.error, run.finished_at = Status.QUEUED, "", None
-    jobs.enqueue(db, IMPORT_JOB, {"run_id": str(run.id), "source": address.label, "secret": sealing.seal(password),
-                                  "insecure": insecure}, org_id=actor.org_id, max_attempts=MAX_ATTEMPTS)
-    audit.record(db, "mail.import_queued", org_id=actor.org_id, actor=actor, target_type="mail",
-                 target_label=mailbox.address, details={"source": address.label})
+    jobs.enqueue(
+        db,
+        IMPORT_JOB,
+        {"run_id": str(run.id), "source": address.label, "secret": sealing.seal(password), "insecure": insecure},
+        org_id=actor.org_id,
+        max_attempts=MAX_ATTEMPTS,
+    )
+    audit.record(
+        db,
+        "mail.import_queued",
+        org_id=actor.org_id,
+        actor=actor,
+        target_type="mail",
+        target_label=mailbox.address,
+        details={"source": address.label},
+    )
     await db.flush()
     return run
 
@@ -111,22 +133,32 @@ async def queue_csv(db: AsyncSession, actor: Principal, data: bytes, *, insecure
 async def list_runs(db: AsyncSession, actor: Principal, limit: int = 200) -> list[tuple[ImportRun, str]]:
     """The organisation's imports, newest first, with their mailbox's address."""
     require_admin(actor)
-    rows = await db.execute(select(ImportRun, Mailbox.address).join(Mailbox, Mailbox.id == ImportRun.mailbox_id)
-                            .order_by(ImportRun.created_at.desc(), ImportRun.id).limit(limit))
+    rows = await db.execute(
+        select(ImportRun, Mailbox.address)
+        .join(Mailbox, Mailbox.id == ImportRun.mailbox_id)
+        .order_by(ImportRun.created_at.desc(), ImportRun.id)
+        .limit(limit)
+    )
     return [(run, address) for run, address in rows.all()]
 
 
 async def _forget_password(job: jobs.Claimed) -> None:
     async with org_session(job.org_id, write=True) as db:  # type: ignore[arg-type]
-        await db.execute(update(jobs.Job).where(jobs.Job.id == job.id)
-                         .values(payload={k: v for k, v in job.payload.items() if k != "secret"}))
+        await db.execute(
+            update(jobs.Job)
+            .where(jobs.Job.id == job.id)
+            .values(payload={k: v for k, v in job.payload.items() if k != "secret"})
+        )
         await db.commit()
 
 
 async def _record(org_id: uuid.UUID, run_id: uuid.UUID, status: str, error: str) -> None:
     async with org_session(org_id, write=True) as db:
-        await db.execute(update(ImportRun).where(ImportRun.id == run_id).values(
-            status=status, error=error, finished_at=utcnow() if status == Status.FAILED else None))
+        await db.execute(
+            update(ImportRun)
+            .where(ImportRun.id == run_id)
+            .values(status=status, error=error, finished_at=utcnow() if status == Status.FAILED else None)
+        )
         await db.commit()
 
 
@@ -142,8 +174,9 @@ async def run_import_job(job: jobs.Claimed) -> None:
         return
     try:
         password = sealing.unseal(job.payload["secret"])
-        source = await asyncio.to_thread(open_source, job.payload["source"], password,
-                                         insecure=bool(job.payload.get("insecure")))
+        source = await asyncio.to_thread(
+            open_source, job.payload["source"], password, insecure=bool(job.payload.get("insecure"))
+        )
         try:
             await run_import(mailbox, source)
         finally:

@@ -28,7 +28,8 @@ _PURPOSE = b"hexagone mail import passwords v1"
 
 def _fernet() -> Fernet:
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_PURPOSE).derive(
-        get_settings().resolved_secret_key.encode())
+        get_settings().resolved_secret_key.encode()
+    )
     return Fernet(base64.urlsafe_b64encode(key))
 
 
@@ -40,4 +41,6 @@ def unseal(token: str) -> str:
     try:
         return _fernet().decrypt(token.encode(), ttl=int(LIFETIME.total_seconds())).decode()
     except (InvalidToken, ValueError):
-        raise Invalid(_("The password of the other server expired or can no longer be read: start the import again.")) from None
+        raise Invalid(
+            _("The password of the other server expired or can no longer be read: start the import again.")
+        ) from None

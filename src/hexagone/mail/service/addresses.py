@@ -39,8 +39,13 @@ def base_address(address: str) -> str:
 
 async def org_for_domain(db: AsyncSession, domain: str) -> Organisation | None:
     """The organisation that receives mail for ``domain``, if it subscribes to mail."""
-    org = (await db.execute(select(Organisation).join(Domain, Domain.org_id == Organisation.id)
-                            .where(Domain.name == domain.lower().rstrip(".")))).scalar_one_or_none()
+    org = (
+        await db.execute(
+            select(Organisation)
+            .join(Domain, Domain.org_id == Organisation.id)
+            .where(Domain.name == domain.lower().rstrip("."))
+        )
+    ).scalar_one_or_none()
     return org if org is not None and MODULE_NAME in (org.modules or []) else None
 
 
@@ -56,7 +61,9 @@ async def resolve(db: AsyncSession, address: str) -> Recipient | None:
     org = await org_for_domain(db, domain) if domain else None
     if org is None:
         return None
-    mailbox_id = (await db.execute(select(Mailbox.id).where(Mailbox.org_id == org.id, Mailbox.address == address))).scalar()
+    mailbox_id = (
+        await db.execute(select(Mailbox.id).where(Mailbox.org_id == org.id, Mailbox.address == address))
+    ).scalar()
     if mailbox_id is not None:
         return Recipient(org.id, (mailbox_id,))
     user = (await db.execute(select(User).where(User.org_id == org.id, User.email == address))).scalar_one_or_none()
@@ -64,14 +71,21 @@ async def resolve(db: AsyncSession, address: str) -> Recipient | None:
         if not user.is_active or user.role == OrgRole.GUEST:
             return None
         return Recipient(org.id, ((await user_mailbox(db, user)).id,))
-    alias = (await db.execute(select(Address).where(Address.org_id == org.id, Address.address == address))).scalar_one_or_none()
+    alias = (
+        await db.execute(select(Address).where(Address.org_id == org.id, Address.address == address))
+    ).scalar_one_or_none()
     if alias is None:
         return None
     if alias.mailbox_id is not None:
         return Recipient(org.id, (alias.mailbox_id,))
-    members = (await db.execute(select(User).join(GroupMember, GroupMember.user_id == User.id)
-                                .where(GroupMember.group_id == alias.group_id, User.is_active.is_(True),
-                                       User.role != OrgRole.GUEST).order_by(User.email))).scalars()
+    members = (
+        await db.execute(
+            select(User)
+            .join(GroupMember, GroupMember.user_id == User.id)
+            .where(GroupMember.group_id == alias.group_id, User.is_active.is_(True), User.role != OrgRole.GUEST)
+            .order_by(User.email)
+        )
+    ).scalars()
     mailbox_ids = tuple([(await user_mailbox(db, member)).id for member in members])
     return Recipient(org.id, mailbox_ids) if mailbox_ids else None
 
@@ -80,9 +94,8 @@ async def sendable_addresses(db: AsyncSession, user: User) -> list[str]:
     """Every address ``user`` may put in From: their own, their mailbox's aliases, and
     the shared mailboxes (and aliases) where they were granted send-as."""
     own = await user_mailbox(db, user)
-    mailbox_ids = [own.id] + list((await db.execute(
-        select(MailboxGrant.mailbox_id).where(MailboxGrant.user_id == user.id, MailboxGrant.can_send_as.is_(True))
-    )).scalars())
+    granted = select(MailboxGrant.mailbox_id).where(MailboxGrant.user_id == user.id, MailboxGrant.can_send_as.is_(True))
+    mailbox_ids = [own.id, *(await db.execute(granted)).scalars()]
     addresses = [user.email.lower()]
     addresses += list((await db.execute(select(Mailbox.address).where(Mailbox.id.in_(mailbox_ids[1:])))).scalars())
     addresses += list((await db.execute(select(Address.address).where(Address.mailbox_id.in_(mailbox_ids)))).scalars())

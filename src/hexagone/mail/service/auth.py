@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import system_session, utcnow
-from hexagone.core.i18n import gettext as _
 from hexagone.core.exceptions import Invalid
+from hexagone.core.i18n import gettext as _
 from hexagone.core.security import token_digest
 from hexagone.identity.service import login
 from hexagone.identity.service.directory import Organisation, OrgRole, User, user_by_email
@@ -43,12 +43,15 @@ async def create_app_password(db: AsyncSession, user: User, label: str) -> tuple
     row = AppPassword(org_id=user.org_id, user_id=user.id, label=label, token_hash=token_digest(secret))
     db.add(row)
     await db.flush()
-    return row, " ".join(secret[i:i + 4] for i in range(0, APP_PASSWORD_LENGTH, 4))
+    return row, " ".join(secret[i : i + 4] for i in range(0, APP_PASSWORD_LENGTH, 4))
 
 
 async def app_passwords(db: AsyncSession, user_id: uuid.UUID) -> list[AppPassword]:
-    return list((await db.execute(select(AppPassword).where(AppPassword.user_id == user_id)
-                                  .order_by(AppPassword.created_at))).scalars())
+    return list(
+        (
+            await db.execute(select(AppPassword).where(AppPassword.user_id == user_id).order_by(AppPassword.created_at))
+        ).scalars()
+    )
 
 
 async def revoke_app_password(db: AsyncSession, user_id: uuid.UUID, app_password_id: uuid.UUID) -> None:
@@ -57,8 +60,9 @@ async def revoke_app_password(db: AsyncSession, user_id: uuid.UUID, app_password
 
 async def _by_app_password(db: AsyncSession, user: User, password: str) -> AppPassword | None:
     digest = token_digest(_normalise_app_password(password))
-    return (await db.execute(select(AppPassword).where(AppPassword.user_id == user.id,
-                                                       AppPassword.token_hash == digest))).scalar_one_or_none()
+    return (
+        await db.execute(select(AppPassword).where(AppPassword.user_id == user.id, AppPassword.token_hash == digest))
+    ).scalar_one_or_none()
 
 
 async def _mail_refusal(db: AsyncSession, user: User | None) -> str:

@@ -57,8 +57,10 @@ class Verdict:
         if not self.dkim:
             parts.append("dkim=none")
         for result in self.dkim:
-            parts.append(f"dkim={result.result} header.d={result.domain or 'unknown'} header.s={result.selector or 'unknown'}"
-                         + (f" header.b={result.b}" if result.b else ""))
+            parts.append(
+                f"dkim={result.result} header.d={result.domain or 'unknown'} header.s={result.selector or 'unknown'}"
+                + (f" header.b={result.b}" if result.b else "")
+            )
         if self.from_domain:
             policy = f" policy.dmarc={self.dmarc_policy}" if self.dmarc_policy else ""
             parts.append(f"dmarc={self.dmarc}{policy} header.from={self.from_domain}")
@@ -115,8 +117,9 @@ def check_dkim(raw: bytes) -> tuple[DkimResult, ...]:
             outcome = "temperror"
         fields = verifier.signature_fields or {}
         b = fields.get(b"b", b"").replace(b" ", b"")[:8].decode("ascii", "replace") if fields else ""
-        results.append(DkimResult(outcome, _text(getattr(verifier, "domain", None)),
-                                  _text(getattr(verifier, "selector", None)), b))
+        results.append(
+            DkimResult(outcome, _text(getattr(verifier, "domain", None)), _text(getattr(verifier, "selector", None)), b)
+        )
     return tuple(results)
 
 
@@ -127,8 +130,8 @@ def _split_for_dkim(raw: bytes) -> tuple[bytes, bytes]:
     end = _HEADER_END.search(raw)
     if end is None:
         return raw, b""
-    body = raw[end.end():]
-    return raw[:end.end()], _BARE_LF.sub(b"\r\n", body) if _BARE_LF.search(body) else body
+    body = raw[end.end() :]
+    return raw[: end.end()], _BARE_LF.sub(b"\r\n", body) if _BARE_LF.search(body) else body
 
 
 def _text(value: bytes | str | None) -> str:
@@ -159,7 +162,7 @@ def policy(from_domain: str) -> tuple[dict[str, str] | None, str, str]:
     organisational domain)."""
     labels = from_domain.split(".")
     if len(labels) > MAX_TREE_WALK:
-        labels = labels[-(MAX_TREE_WALK - 1):]
+        labels = labels[-(MAX_TREE_WALK - 1) :]
     found: dict[str, str] | None = None
     found_at = organisational = from_domain
     for start in range(len(labels) - 1):  # the TLD itself is not asked
@@ -180,8 +183,12 @@ def _aligned(domain: str, from_domain: str, organisational: str, mode: str) -> b
     return domain == organisational or domain.endswith("." + organisational)
 
 
-def check_dmarc(from_domain: str, spf_result: str, spf_identity: str, dkim_results: tuple[DkimResult, ...],
-                ) -> tuple[str, str]:
+def check_dmarc(
+    from_domain: str,
+    spf_result: str,
+    spf_identity: str,
+    dkim_results: tuple[DkimResult, ...],
+) -> tuple[str, str]:
     """(result, the policy that applies): pass if SPF or a DKIM signature passed for a
     domain aligned with ``From:``."""
     try:
@@ -196,8 +203,10 @@ def check_dmarc(from_domain: str, spf_result: str, spf_identity: str, dkim_resul
     spf_domain = spf_identity.rpartition("@")[2]
     if spf_result == "pass" and _aligned(spf_domain, from_domain, organisational, record.get("aspf", "r")):
         return "pass", applied
-    if any(r.result == "pass" and _aligned(r.domain, from_domain, organisational, record.get("adkim", "r"))
-           for r in dkim_results):
+    if any(
+        r.result == "pass" and _aligned(r.domain, from_domain, organisational, record.get("adkim", "r"))
+        for r in dkim_results
+    ):
         return "pass", applied
     return "fail", applied
 
@@ -217,8 +226,14 @@ def _check(raw: bytes, ip: str, helo: str, mail_from: str) -> Verdict:
     dkim_results = check_dkim(raw)
     domain = from_domain(raw)
     dmarc_result, applied = check_dmarc(domain, spf_result, identity, dkim_results) if domain else ("none", "")
-    return Verdict(spf=spf_result, spf_identity=identity, dkim=dkim_results, dmarc=dmarc_result,
-                   dmarc_policy=applied, from_domain=domain)
+    return Verdict(
+        spf=spf_result,
+        spf_identity=identity,
+        dkim=dkim_results,
+        dmarc=dmarc_result,
+        dmarc_policy=applied,
+        from_domain=domain,
+    )
 
 
 async def check(raw: bytes, *, ip: str, helo: str, mail_from: str) -> Verdict:

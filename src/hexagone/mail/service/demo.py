@@ -16,8 +16,16 @@ from hexagone.mail.models import Message
 from hexagone.mail.service import mailboxes, store
 
 
-def _message(sender: str, to: str, subject: str, body: str, when: datetime, *, reply_to: EmailMessage | None = None,
-             attachment: tuple[str, bytes] | None = None) -> EmailMessage:
+def _message(
+    sender: str,
+    to: str,
+    subject: str,
+    body: str,
+    when: datetime,
+    *,
+    reply_to: EmailMessage | None = None,
+    attachment: tuple[str, bytes] | None = None,
+) -> EmailMessage:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = sender, to, subject
     msg["Date"] = format_datetime(when)
@@ -34,19 +42,42 @@ def _conversation(people: dict[str, User], now: datetime) -> list[tuple[EmailMes
     """(message, sender address, recipient address) in the order they were sent."""
     alice, bob, carol = (people[k] for k in ("alice", "bob", "carol"))
     who = {u.email: f"{u.display_name} <{u.email}>" for u in (alice, bob, carol)}
-    kickoff = _message(who[bob.email], who[alice.email], "Réunion de lancement — Projet Alpha",
-                       "Bonjour Alice,\n\nJe propose jeudi à 10 h pour lancer le projet Alpha.\n"
-                       "Peux-tu confirmer ?\n\nBob\n", now - timedelta(days=1, hours=3))
-    answer = _message(who[alice.email], who[bob.email], "Re: Réunion de lancement — Projet Alpha",
-                      "Jeudi 10 h me convient. J'invite Carol.\n\nAlice\n", now - timedelta(days=1), reply_to=kickoff)
-    agenda = _message(who[carol.email], who[alice.email], "Ordre du jour",
-                      "Bonjour,\n\nVoici l'ordre du jour en pièce jointe.\n\nCarol\n", now - timedelta(hours=5),
-                      attachment=("ordre-du-jour.txt", "1. Objectifs\n2. Calendrier\n3. Budget\n".encode()))
-    outside = _message("Lettre d'information <lettre@exemple.fr>", who[alice.email], "Les nouveautés du mois",
-                       "Bienvenue dans Hexagone : votre messagerie, vos agendas et vos fichiers au même endroit.\n",
-                       now - timedelta(hours=2))
-    return [(kickoff, bob.email, alice.email), (answer, alice.email, bob.email), (agenda, carol.email, alice.email),
-            (outside, "", alice.email)]
+    kickoff = _message(
+        who[bob.email],
+        who[alice.email],
+        "Réunion de lancement — Projet Alpha",
+        "Bonjour Alice,\n\nJe propose jeudi à 10 h pour lancer le projet Alpha.\nPeux-tu confirmer ?\n\nBob\n",
+        now - timedelta(days=1, hours=3),
+    )
+    answer = _message(
+        who[alice.email],
+        who[bob.email],
+        "Re: Réunion de lancement — Projet Alpha",
+        "Jeudi 10 h me convient. J'invite Carol.\n\nAlice\n",
+        now - timedelta(days=1),
+        reply_to=kickoff,
+    )
+    agenda = _message(
+        who[carol.email],
+        who[alice.email],
+        "Ordre du jour",
+        "Bonjour,\n\nVoici l'ordre du jour en pièce jointe.\n\nCarol\n",
+        now - timedelta(hours=5),
+        attachment=("ordre-du-jour.txt", b"1. Objectifs\n2. Calendrier\n3. Budget\n"),
+    )
+    outside = _message(
+        "Lettre d'information <lettre@exemple.fr>",
+        who[alice.email],
+        "Les nouveautés du mois",
+        "Bienvenue dans Hexagone : votre messagerie, vos agendas et vos fichiers au même endroit.\n",
+        now - timedelta(hours=2),
+    )
+    return [
+        (kickoff, bob.email, alice.email),
+        (answer, alice.email, bob.email),
+        (agenda, carol.email, alice.email),
+        (outside, "", alice.email),
+    ]
 
 
 async def seed(org_id: uuid.UUID) -> None:
@@ -57,8 +88,11 @@ async def seed(org_id: uuid.UUID) -> None:
         if not {"alice", "bob", "carol"} <= people.keys():
             return
         boxes = {u.email: await mailboxes.user_mailbox(db, u) for u in people.values()}
-        if (await db.execute(select(func.count()).select_from(Message)
-                             .where(Message.mailbox_id == boxes[people["alice"].email].id))).scalar():
+        if (
+            await db.execute(
+                select(func.count()).select_from(Message).where(Message.mailbox_id == boxes[people["alice"].email].id)
+            )
+        ).scalar():
             await db.commit()
             return
         now = datetime.now(UTC)

@@ -22,8 +22,20 @@ from hexagone.mail.models import DkimKey
 
 KEY_BITS = 2048
 # Signed headers: those a forger would change; From is required by RFC 6376.
-SIGNED_HEADERS = [b"from", b"to", b"cc", b"subject", b"date", b"message-id", b"reply-to", b"in-reply-to",
-                  b"references", b"mime-version", b"content-type", b"content-transfer-encoding"]
+SIGNED_HEADERS = [
+    b"from",
+    b"to",
+    b"cc",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"reply-to",
+    b"in-reply-to",
+    b"references",
+    b"mime-version",
+    b"content-type",
+    b"content-transfer-encoding",
+]
 
 
 @dataclass(frozen=True)
@@ -35,18 +47,27 @@ class DnsRecord:
 
 def _new_key(org_id: uuid.UUID, domain: str) -> DkimKey:
     key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
-    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                    serialization.NoEncryption()).decode()
-    public_der = key.public_key().public_bytes(serialization.Encoding.DER,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
-    return DkimKey(org_id=org_id, domain=domain, selector=f"hx{utcnow():%Y%m}", private_key_pem=private_pem,
-                   public_key_b64=base64.b64encode(public_der).decode())
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    ).decode()
+    public_der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return DkimKey(
+        org_id=org_id,
+        domain=domain,
+        selector=f"hx{utcnow():%Y%m}",
+        private_key_pem=private_pem,
+        public_key_b64=base64.b64encode(public_der).decode(),
+    )
 
 
 async def signing_key(db: AsyncSession, org_id: uuid.UUID, domain: str) -> DkimKey:
     """The domain's key, generated (and flushed in the caller's transaction) on first use."""
     domain = domain.lower().rstrip(".")
-    key = (await db.execute(select(DkimKey).where(DkimKey.org_id == org_id, DkimKey.domain == domain))).scalar_one_or_none()
+    key = (
+        await db.execute(select(DkimKey).where(DkimKey.org_id == org_id, DkimKey.domain == domain))
+    ).scalar_one_or_none()
     if key is None:
         key = _new_key(org_id, domain)
         db.add(key)
@@ -61,7 +82,15 @@ def dns_record(key: DkimKey) -> DnsRecord:
 
 def sign(raw: bytes, key: DkimKey) -> bytes:
     """The ``DKIM-Signature:`` header (CRLF-terminated) to put in front of ``raw``."""
-    present = {line.split(b":", 1)[0].strip().lower() for line in raw.split(b"\r\n\r\n", 1)[0].splitlines() if b":" in line}
+    present = {
+        line.split(b":", 1)[0].strip().lower() for line in raw.split(b"\r\n\r\n", 1)[0].splitlines() if b":" in line
+    }
     headers = [h for h in SIGNED_HEADERS if h in present] or [b"from"]
-    return dkim.sign(raw, key.selector.encode(), key.domain.encode(), key.private_key_pem.encode(),
-                     canonicalize=(b"relaxed", b"relaxed"), include_headers=headers)
+    return dkim.sign(
+        raw,
+        key.selector.encode(),
+        key.domain.encode(),
+        key.private_key_pem.encode(),
+        canonicalize=(b"relaxed", b"relaxed"),
+        include_headers=headers,
+    )

@@ -15,8 +15,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.config import get_settings
-from hexagone.core.i18n import gettext as _
 from hexagone.core.exceptions import Conflict, Forbidden, Invalid, NotFound
+from hexagone.core.i18n import gettext as _
 from hexagone.identity.service.directory import OrgRole, User
 from hexagone.mail.models import Folder, Mailbox, MailboxGrant, MailboxKind, Message, SpecialUse
 
@@ -51,8 +51,15 @@ def new_uidvalidity() -> int:
 async def _add_folders(db: AsyncSession, mailbox: Mailbox) -> None:
     await db.flush()  # the mailbox row first: no ORM relationship orders the inserts
     for name, special in DEFAULT_FOLDERS:
-        db.add(Folder(org_id=mailbox.org_id, mailbox_id=mailbox.id, name=name, special_use=special,
-                      uidvalidity=new_uidvalidity()))
+        db.add(
+            Folder(
+                org_id=mailbox.org_id,
+                mailbox_id=mailbox.id,
+                name=name,
+                special_use=special,
+                uidvalidity=new_uidvalidity(),
+            )
+        )
 
 
 async def user_mailbox(db: AsyncSession, user: User) -> Mailbox:
@@ -62,9 +69,15 @@ async def user_mailbox(db: AsyncSession, user: User) -> Mailbox:
         return mailbox
     if user.role == OrgRole.GUEST:
         raise Forbidden(_("Guests have no mailbox."))
-    mailbox = Mailbox(id=uuid.uuid4(), org_id=user.org_id, kind=MailboxKind.USER, user_id=user.id,
-                      address=user.email.lower(), display_name=user.display_name,
-                      quota_bytes=get_settings().mail_default_quota_bytes)
+    mailbox = Mailbox(
+        id=uuid.uuid4(),
+        org_id=user.org_id,
+        kind=MailboxKind.USER,
+        user_id=user.id,
+        address=user.email.lower(),
+        display_name=user.display_name,
+        quota_bytes=get_settings().mail_default_quota_bytes,
+    )
     db.add(mailbox)
     await _add_folders(db, mailbox)
     await db.flush()
@@ -75,20 +88,30 @@ async def create_shared_mailbox(db: AsyncSession, org_id: uuid.UUID, address: st
     address = address.strip().lower()
     if (await db.execute(select(Mailbox.id).where(Mailbox.address == address))).first() is not None:
         raise Conflict(_("This address is already in use."))
-    mailbox = Mailbox(id=uuid.uuid4(), org_id=org_id, kind=MailboxKind.SHARED, address=address,
-                      display_name=display_name.strip() or address, quota_bytes=get_settings().mail_default_quota_bytes)
+    mailbox = Mailbox(
+        id=uuid.uuid4(),
+        org_id=org_id,
+        kind=MailboxKind.SHARED,
+        address=address,
+        display_name=display_name.strip() or address,
+        quota_bytes=get_settings().mail_default_quota_bytes,
+    )
     db.add(mailbox)
     await _add_folders(db, mailbox)
     await db.flush()
     return mailbox
 
 
-async def grant(db: AsyncSession, mailbox: Mailbox, user_id: uuid.UUID, *, can_write: bool = True,
-                can_send_as: bool = False) -> MailboxGrant:
+async def grant(
+    db: AsyncSession, mailbox: Mailbox, user_id: uuid.UUID, *, can_write: bool = True, can_send_as: bool = False
+) -> MailboxGrant:
     if mailbox.user_id == user_id:
         raise Invalid(_("The owner of a mailbox needs no grant."))
-    existing = (await db.execute(select(MailboxGrant).where(MailboxGrant.mailbox_id == mailbox.id,
-                                                            MailboxGrant.user_id == user_id))).scalar_one_or_none()
+    existing = (
+        await db.execute(
+            select(MailboxGrant).where(MailboxGrant.mailbox_id == mailbox.id, MailboxGrant.user_id == user_id)
+        )
+    ).scalar_one_or_none()
     if existing is None:
         existing = MailboxGrant(org_id=mailbox.org_id, mailbox_id=mailbox.id, user_id=user_id)
         db.add(existing)
@@ -105,10 +128,14 @@ async def revoke(db: AsyncSession, mailbox: Mailbox, user_id: uuid.UUID) -> None
 async def accessible(db: AsyncSession, user: User) -> list[Access]:
     """The user's own mailbox first, then those granted to them, by address."""
     own = await user_mailbox(db, user)
-    rows = (await db.execute(
-        select(Mailbox, MailboxGrant).join(MailboxGrant, MailboxGrant.mailbox_id == Mailbox.id)
-        .where(MailboxGrant.user_id == user.id).order_by(Mailbox.address)
-    )).all()
+    rows = (
+        await db.execute(
+            select(Mailbox, MailboxGrant)
+            .join(MailboxGrant, MailboxGrant.mailbox_id == Mailbox.id)
+            .where(MailboxGrant.user_id == user.id)
+            .order_by(Mailbox.address)
+        )
+    ).all()
     return [Access(own, True, True, True)] + [Access(m, False, g.can_write, g.can_send_as) for m, g in rows]
 
 
@@ -131,13 +158,23 @@ async def folders(db: AsyncSession, mailbox_id: uuid.UUID) -> list[Folder]:
 async def folder_by_name(db: AsyncSession, mailbox_id: uuid.UUID, name: str) -> Folder | None:
     if name.upper() == INBOX:
         name = INBOX
-    return (await db.execute(select(Folder).where(Folder.mailbox_id == mailbox_id, Folder.name == name))).scalar_one_or_none()
+    return (
+        await db.execute(select(Folder).where(Folder.mailbox_id == mailbox_id, Folder.name == name))
+    ).scalar_one_or_none()
 
 
 async def folder_by_special_use(db: AsyncSession, mailbox_id: uuid.UUID, special: str) -> Folder | None:
-    return (await db.execute(
-        select(Folder).where(Folder.mailbox_id == mailbox_id, Folder.special_use == special).order_by(Folder.created_at)
-    )).scalars().first()
+    return (
+        (
+            await db.execute(
+                select(Folder)
+                .where(Folder.mailbox_id == mailbox_id, Folder.special_use == special)
+                .order_by(Folder.created_at)
+            )
+        )
+        .scalars()
+        .first()
+    )
 
 
 def check_folder_name(name: str) -> str:
@@ -160,8 +197,9 @@ async def create_folder(db: AsyncSession, mailbox: Mailbox, name: str, special_u
         parent = DELIMITER.join(parts[:depth])
         if await folder_by_name(db, mailbox.id, parent) is None:
             db.add(Folder(org_id=mailbox.org_id, mailbox_id=mailbox.id, name=parent, uidvalidity=new_uidvalidity()))
-    folder = Folder(org_id=mailbox.org_id, mailbox_id=mailbox.id, name=name, special_use=special_use,
-                    uidvalidity=new_uidvalidity())
+    folder = Folder(
+        org_id=mailbox.org_id, mailbox_id=mailbox.id, name=name, special_use=special_use, uidvalidity=new_uidvalidity()
+    )
     db.add(folder)
     await db.flush()
     return folder
@@ -182,10 +220,15 @@ async def rename_folder(db: AsyncSession, mailbox: Mailbox, old: str, new: str) 
 
         await store.move_all(db, folder, target)
         return
-    children = (await db.execute(select(Folder).where(Folder.mailbox_id == mailbox.id,
-                                                      Folder.name.startswith(folder.name + DELIMITER, autoescape=True)))).scalars()
+    children = (
+        await db.execute(
+            select(Folder).where(
+                Folder.mailbox_id == mailbox.id, Folder.name.startswith(folder.name + DELIMITER, autoescape=True)
+            )
+        )
+    ).scalars()
     for child in children:
-        child.name = new + child.name[len(folder.name):]
+        child.name = new + child.name[len(folder.name) :]
     folder.name = new
     await db.flush()
 
@@ -202,11 +245,17 @@ async def delete_folder(db: AsyncSession, mailbox: Mailbox, name: str) -> list[s
         raise NotFound(_("No such folder."))
     if folder.name == INBOX:
         raise Invalid(_("INBOX cannot be deleted."))
-    removed = (await db.execute(delete(Message).where(Message.folder_id == folder.id)
-                                .returning(Message.size, Message.blob_key))).all()
-    await db.execute(update(Mailbox).where(Mailbox.id == mailbox.id)
-                     .values(used_bytes=Mailbox.used_bytes - sum(row.size for row in removed))
-                     .execution_options(synchronize_session=False))
+    removed = (
+        await db.execute(
+            delete(Message).where(Message.folder_id == folder.id).returning(Message.size, Message.blob_key)
+        )
+    ).all()
+    await db.execute(
+        update(Mailbox)
+        .where(Mailbox.id == mailbox.id)
+        .values(used_bytes=Mailbox.used_bytes - sum(row.size for row in removed))
+        .execution_options(synchronize_session=False)
+    )
     keys = [row.blob_key for row in removed]
     await db.delete(folder)
     await db.flush()

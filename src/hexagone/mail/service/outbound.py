@@ -134,8 +134,13 @@ async def route(recipients: list[str]) -> tuple[dict[str, Recipient], list[str],
 async def all_full(recipient: Recipient) -> bool:
     """Whether every mailbox ``recipient`` reaches is already at its quota."""
     async with org_session(recipient.org_id) as db:
-        room = (await db.execute(select(Mailbox.id).where(
-            Mailbox.id.in_(recipient.mailbox_ids), Mailbox.used_bytes < Mailbox.quota_bytes).limit(1))).first()
+        room = (
+            await db.execute(
+                select(Mailbox.id)
+                .where(Mailbox.id.in_(recipient.mailbox_ids), Mailbox.used_bytes < Mailbox.quota_bytes)
+                .limit(1)
+            )
+        ).first()
     return room is None
 
 
@@ -151,15 +156,27 @@ class _Box:
 
 async def _boxes(org_id: uuid.UUID, mailbox_ids: list[uuid.UUID], size: int) -> dict[uuid.UUID, _Box]:
     async with org_session(org_id) as db:
-        mailboxes = (await db.execute(
-            select(Mailbox.id, Mailbox.used_bytes, Mailbox.quota_bytes, Mailbox.vacation_enabled)
-            .where(Mailbox.id.in_(mailbox_ids))
-        )).all()
-        inboxes = dict((await db.execute(
-            select(Folder.mailbox_id, Folder.id).where(Folder.mailbox_id.in_(mailbox_ids), Folder.name == INBOX)
-        )).tuples().all())
-    return {m.id: _Box(inboxes[m.id], m.used_bytes + size <= m.quota_bytes, m.vacation_enabled)
-            for m in mailboxes if m.id in inboxes}
+        mailboxes = (
+            await db.execute(
+                select(Mailbox.id, Mailbox.used_bytes, Mailbox.quota_bytes, Mailbox.vacation_enabled).where(
+                    Mailbox.id.in_(mailbox_ids)
+                )
+            )
+        ).all()
+        inboxes = dict(
+            (
+                await db.execute(
+                    select(Folder.mailbox_id, Folder.id).where(Folder.mailbox_id.in_(mailbox_ids), Folder.name == INBOX)
+                )
+            )
+            .tuples()
+            .all()
+        )
+    return {
+        m.id: _Box(inboxes[m.id], m.used_bytes + size <= m.quota_bytes, m.vacation_enabled)
+        for m in mailboxes
+        if m.id in inboxes
+    }
 
 
 def return_path(mail_from: str) -> str:
@@ -217,10 +234,15 @@ async def deliver_local(raw: bytes, local: dict[str, Recipient], *, mail_from: s
 # --- the queue -------------------------------------------------------------------------
 
 
-async def _add_to_queue(db: AsyncSession, org_id: uuid.UUID, ref: blobs.BlobRef, *, mail_from: str,
-                        recipients: list[str]) -> None:
+async def _add_to_queue(
+    db: AsyncSession, org_id: uuid.UUID, ref: blobs.BlobRef, *, mail_from: str, recipients: list[str]
+) -> None:
     message = OutboundMessage(
-        id=uuid.uuid4(), org_id=org_id, mail_from=mail_from, blob_key=ref.key, size=ref.size,
+        id=uuid.uuid4(),
+        org_id=org_id,
+        mail_from=mail_from,
+        blob_key=ref.key,
+        size=ref.size,
         expires_at=utcnow() + timedelta(seconds=get_settings().mail_queue_lifetime_seconds),
     )
     db.add(message)
@@ -237,8 +259,15 @@ async def enqueue(org_id: uuid.UUID, raw: bytes, *, mail_from: str, recipients: 
         await db.commit()
 
 
-async def send(raw: bytes, *, mail_from: str, local: dict[str, Recipient], remote: list[str],
-               org_id: uuid.UUID | None, refuse_if_nothing_delivered: bool = False) -> Outcome:
+async def send(
+    raw: bytes,
+    *,
+    mail_from: str,
+    local: dict[str, Recipient],
+    remote: list[str],
+    org_id: uuid.UUID | None,
+    refuse_if_nothing_delivered: bool = False,
+) -> Outcome:
     """Deliver ``raw`` to local recipients now and queue the rest. Returns once all of it
     is durable. ``org_id`` is the sending organisation, whose queue holds remote mail
     (None for inbound mail, which has no remote recipients)."""
@@ -288,8 +317,9 @@ async def bounce(raw: bytes, *, mail_from: str, failures: list[dsn.Failure], org
         log.info("no bounce for %s (failures: %s)", mail_from or "<>", [f.address for f in failures])
         return
     settings = get_settings()
-    report = dsn.build(reporting_host=settings.resolved_mail_hostname, original=raw, failures=failures,
-                       recipient=mail_from)
+    report = dsn.build(
+        reporting_host=settings.resolved_mail_hostname, original=raw, failures=failures, recipient=mail_from
+    )
     await send_anywhere(report, mail_from="", recipients=[mail_from], org_id=org_id)
 
 
@@ -323,8 +353,15 @@ async def run_queue(job: jobs.Claimed) -> None:
     outbound_id = uuid.UUID(str(job.payload["outbound_id"]))
     async with org_session(job.org_id) as db:
         message = await db.get(OutboundMessage, outbound_id)
-        pending = list((await db.execute(select(OutboundRecipient.address).where(
-            OutboundRecipient.outbound_id == outbound_id, OutboundRecipient.status == "queued"))).scalars())
+        pending = list(
+            (
+                await db.execute(
+                    select(OutboundRecipient.address).where(
+                        OutboundRecipient.outbound_id == outbound_id, OutboundRecipient.status == "queued"
+                    )
+                )
+            ).scalars()
+        )
     if message is None:
         return
     raw = await blobs.get_store().read(message.blob_key) if pending else b""
@@ -340,8 +377,15 @@ async def run_queue(job: jobs.Claimed) -> None:
         await _after_delivery(bounce(raw, mail_from=message.mail_from, failures=failures, org_id=job.org_id))
     failed = {f.address for f in failures}
     async with org_session(job.org_id, write=True) as db:
-        rows = list((await db.execute(select(OutboundRecipient).where(
-            OutboundRecipient.outbound_id == outbound_id, OutboundRecipient.status == "queued"))).scalars())
+        rows = list(
+            (
+                await db.execute(
+                    select(OutboundRecipient).where(
+                        OutboundRecipient.outbound_id == outbound_id, OutboundRecipient.status == "queued"
+                    )
+                )
+            ).scalars()
+        )
         for row in rows:
             reply = replies.get(row.address)
             if reply is None:

@@ -47,14 +47,19 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from hexagone.core import blobs, jobs
 from hexagone.core.db import org_session, utcnow
-from hexagone.core.i18n import gettext as _
 from hexagone.core.exceptions import Invalid, ServiceError
+from hexagone.core.i18n import gettext as _
 from hexagone.core.pubsub import events
 from hexagone.mail import mime
 from hexagone.mail.models import Folder, Mailbox, Message, OutboundMessage
 
-SYSTEM_FLAGS = {"\\seen": "seen", "\\answered": "answered", "\\flagged": "flagged", "\\deleted": "deleted",
-                "\\draft": "draft"}
+SYSTEM_FLAGS = {
+    "\\seen": "seen",
+    "\\answered": "answered",
+    "\\flagged": "flagged",
+    "\\deleted": "deleted",
+    "\\draft": "draft",
+}
 FLAG_NAMES = {column: flag for flag, column in ((f"\\{c.capitalize()}", c) for c in SYSTEM_FLAGS.values())}
 FRESH_COLUMNS = ("modseq", *SYSTEM_FLAGS.values(), "keywords")  # what another session may change in place
 MAX_KEYWORDS = 50
@@ -103,7 +108,9 @@ def check_flags(flags: Iterable[str]) -> list[str]:
             if lowered not in SYSTEM_FLAGS:
                 raise Invalid(_("Unknown system flag %(flag)s.", flag=flag))
             flag = FLAG_NAMES[SYSTEM_FLAGS[lowered]]
-        elif not flag or len(flag) > MAX_KEYWORD_LENGTH or any(c in flag for c in '(){ %*"\\]') or not flag.isprintable():
+        elif (
+            not flag or len(flag) > MAX_KEYWORD_LENGTH or any(c in flag for c in '(){ %*"\\]') or not flag.isprintable()
+        ):
             raise Invalid(_("Invalid keyword %(keyword)s.", keyword=repr(flag)))
         if flag not in result:
             result.append(flag)
@@ -145,8 +152,12 @@ async def lock_mailboxes(db: AsyncSession, mailbox_ids: Iterable[uuid.UUID]) -> 
     first step of the lock order in the module docstring). A no-op UPDATE rather than
     ``SELECT … FOR UPDATE``, so that it also takes SQLite's write lock."""
     for mailbox_id in sorted(set(mailbox_ids)):
-        await db.execute(update(Mailbox).where(Mailbox.id == mailbox_id).values(used_bytes=Mailbox.used_bytes)
-                         .execution_options(synchronize_session=False))
+        await db.execute(
+            update(Mailbox)
+            .where(Mailbox.id == mailbox_id)
+            .values(used_bytes=Mailbox.used_bytes)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def _current(db: AsyncSession, messages: Sequence[Message]) -> list[Message]:
@@ -155,9 +166,14 @@ async def _current(db: AsyncSession, messages: Sequence[Message]) -> list[Messag
     another session may have changed or removed them since."""
     if not messages:
         return []
-    rows = {row.id: row for row in await db.execute(
-        select(Message.id, *[getattr(Message, column) for column in FRESH_COLUMNS])
-        .where(Message.id.in_([m.id for m in messages])))}
+    rows = {
+        row.id: row
+        for row in await db.execute(
+            select(Message.id, *[getattr(Message, column) for column in FRESH_COLUMNS]).where(
+                Message.id.in_([m.id for m in messages])
+            )
+        )
+    }
     current = []
     for message in messages:
         if (row := rows.get(message.id)) is not None:
@@ -173,12 +189,15 @@ async def _current(db: AsyncSession, messages: Sequence[Message]) -> list[Messag
 async def _allocate(db: AsyncSession, folder: Folder, count: int) -> tuple[int, int]:
     """Reserve ``count`` UIDs and one modseq in the folder, atomically; returns the first
     UID and the modseq. Invalid when the folder was deleted meanwhile."""
-    row = (await db.execute(
-        update(Folder).where(Folder.id == folder.id)
-        .values(uid_next=Folder.uid_next + count, highest_modseq=Folder.highest_modseq + 1)
-        .returning(Folder.uid_next, Folder.highest_modseq)
-        .execution_options(synchronize_session=False)
-    )).one_or_none()
+    row = (
+        await db.execute(
+            update(Folder)
+            .where(Folder.id == folder.id)
+            .values(uid_next=Folder.uid_next + count, highest_modseq=Folder.highest_modseq + 1)
+            .returning(Folder.uid_next, Folder.highest_modseq)
+            .execution_options(synchronize_session=False)
+        )
+    ).one_or_none()
     if row is None:
         raise Invalid(_("The folder is gone."))
     folder.uid_next, folder.highest_modseq = row[0], row[1]
@@ -189,8 +208,10 @@ async def _charge(db: AsyncSession, mailbox_id: uuid.UUID, size: int) -> None:
     """Count ``size`` bytes against the mailbox's quota, or refuse if they do not fit.
     An UPDATE of the mailbox row: it locks the mailbox when nothing did before."""
     result = await db.execute(
-        update(Mailbox).where(Mailbox.id == mailbox_id, Mailbox.used_bytes + size <= Mailbox.quota_bytes)
-        .values(used_bytes=Mailbox.used_bytes + size).execution_options(synchronize_session=False)
+        update(Mailbox)
+        .where(Mailbox.id == mailbox_id, Mailbox.used_bytes + size <= Mailbox.quota_bytes)
+        .values(used_bytes=Mailbox.used_bytes + size)
+        .execution_options(synchronize_session=False)
     )
     if result.rowcount == 0:
         raise QuotaExceeded(_("The mailbox is full."))
@@ -199,8 +220,12 @@ async def _charge(db: AsyncSession, mailbox_id: uuid.UUID, size: int) -> None:
 async def _credit(db: AsyncSession, mailbox_id: uuid.UUID, size: int) -> None:
     """Give back ``size`` bytes of the mailbox's quota: those of rows this transaction removed."""
     if size:
-        await db.execute(update(Mailbox).where(Mailbox.id == mailbox_id).values(used_bytes=Mailbox.used_bytes - size)
-                         .execution_options(synchronize_session=False))
+        await db.execute(
+            update(Mailbox)
+            .where(Mailbox.id == mailbox_id)
+            .values(used_bytes=Mailbox.used_bytes - size)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def _thread_of(db: AsyncSession, mailbox_id: uuid.UUID, parsed: mime.Parsed) -> uuid.UUID:
@@ -209,16 +234,28 @@ async def _thread_of(db: AsyncSession, mailbox_id: uuid.UUID, parsed: mime.Parse
     before the message it answers starts its own (looking for it would scan every header)."""
     parents = [i for i in [parsed.in_reply_to, *reversed(parsed.references)] if i]
     if parents:
-        found = (await db.execute(select(Message.thread_id).where(Message.mailbox_id == mailbox_id,
-                                                                  Message.message_id.in_(parents)).limit(1))).scalar()
+        found = (
+            await db.execute(
+                select(Message.thread_id)
+                .where(Message.mailbox_id == mailbox_id, Message.message_id.in_(parents))
+                .limit(1)
+            )
+        ).scalar()
         if found is not None:
             return found
     return uuid.uuid4()
 
 
-async def add_message(db: AsyncSession, folder: Folder, raw: bytes, ref: blobs.BlobRef, *,
-                      parsed: mime.Parsed | None = None, flags: Sequence[str] = (),
-                      internal_date: datetime | None = None) -> Message:
+async def add_message(
+    db: AsyncSession,
+    folder: Folder,
+    raw: bytes,
+    ref: blobs.BlobRef,
+    *,
+    parsed: mime.Parsed | None = None,
+    flags: Sequence[str] = (),
+    internal_date: datetime | None = None,
+) -> Message:
     """Add a message whose bytes are already stored (``ref``) to ``folder``, in the
     caller's transaction. Raises QuotaExceeded when the mailbox is full. The quota is
     charged first: that UPDATE is the mailbox lock (see the module docstring)."""
@@ -227,12 +264,29 @@ async def add_message(db: AsyncSession, folder: Folder, raw: bytes, ref: blobs.B
     await _charge(db, folder.mailbox_id, ref.size)
     uid, modseq = await _allocate(db, folder, 1)
     message = Message(
-        org_id=folder.org_id, mailbox_id=folder.mailbox_id, folder_id=folder.id, uid=uid, modseq=modseq,
-        internal_date=internal_date or utcnow(), size=ref.size, sha256=ref.sha256, blob_key=ref.key,
-        header=parsed.header, envelope=parsed.envelope, structure=parsed.structure, subject=parsed.subject,
-        from_addr=parsed.from_addr, to_addrs=parsed.to_addrs, cc_addrs=parsed.cc_addrs, bcc_addrs=parsed.bcc_addrs,
-        sent_date=parsed.sent_date, message_id=parsed.message_id, preview=parsed.preview, text=parsed.text,
-        has_attachments=parsed.has_attachments, keywords=[],
+        org_id=folder.org_id,
+        mailbox_id=folder.mailbox_id,
+        folder_id=folder.id,
+        uid=uid,
+        modseq=modseq,
+        internal_date=internal_date or utcnow(),
+        size=ref.size,
+        sha256=ref.sha256,
+        blob_key=ref.key,
+        header=parsed.header,
+        envelope=parsed.envelope,
+        structure=parsed.structure,
+        subject=parsed.subject,
+        from_addr=parsed.from_addr,
+        to_addrs=parsed.to_addrs,
+        cc_addrs=parsed.cc_addrs,
+        bcc_addrs=parsed.bcc_addrs,
+        sent_date=parsed.sent_date,
+        message_id=parsed.message_id,
+        preview=parsed.preview,
+        text=parsed.text,
+        has_attachments=parsed.has_attachments,
+        keywords=[],
         thread_id=await _thread_of(db, folder.mailbox_id, parsed),
     )
     _apply(message, flags, "set")
@@ -242,8 +296,9 @@ async def add_message(db: AsyncSession, folder: Folder, raw: bytes, ref: blobs.B
     return message
 
 
-async def append(db: AsyncSession, folder: Folder, raw: bytes, *, flags: Sequence[str] = (),
-                 internal_date: datetime | None = None) -> Message:
+async def append(
+    db: AsyncSession, folder: Folder, raw: bytes, *, flags: Sequence[str] = (), internal_date: datetime | None = None
+) -> Message:
     """IMAP APPEND, a saved draft, a sent copy, an imported message: store then add."""
     ref = await put_blob(folder.org_id, raw)
     return await add_message(db, folder, raw, ref, flags=flags, internal_date=internal_date)
@@ -281,7 +336,8 @@ async def counts(db: AsyncSession, folder_ids: Sequence[uuid.UUID]) -> dict[uuid
     """(messages, unseen) per folder."""
     rows = await db.execute(
         select(Message.folder_id, func.count(), func.sum(case((Message.seen.is_(False), 1), else_=0)))
-        .where(Message.folder_id.in_(list(folder_ids))).group_by(Message.folder_id)
+        .where(Message.folder_id.in_(list(folder_ids)))
+        .group_by(Message.folder_id)
     )
     return {folder_id: (total, int(unseen or 0)) for folder_id, total, unseen in rows}
 
@@ -289,8 +345,15 @@ async def counts(db: AsyncSession, folder_ids: Sequence[uuid.UUID]) -> dict[uuid
 # --- changing --------------------------------------------------------------------------
 
 
-async def store_flags(db: AsyncSession, folder: Folder, messages: Sequence[Message], flags: Sequence[str], mode: str,
-                      *, unchanged_since: int | None = None) -> tuple[list[Message], list[Message]]:
+async def store_flags(
+    db: AsyncSession,
+    folder: Folder,
+    messages: Sequence[Message],
+    flags: Sequence[str],
+    mode: str,
+    *,
+    unchanged_since: int | None = None,
+) -> tuple[list[Message], list[Message]]:
     """IMAP STORE: returns (changed, refused by UNCHANGEDSINCE). The flags and modseqs
     are read again under the mailbox lock, so that a concurrent STORE's change is kept and
     UNCHANGEDSINCE compares with the modseq as it is; a message expunged meanwhile is in
@@ -306,7 +369,7 @@ async def store_flags(db: AsyncSession, folder: Folder, messages: Sequence[Messa
     candidates = [m for m in current if m not in refused]
     changed = [m for m in candidates if _apply(m, flags, mode)]
     if changed:
-        _, modseq = await _allocate(db, folder, 0)
+        modseq = (await _allocate(db, folder, 0))[1]
         for message in changed:
             message.modseq = modseq
         await db.flush()
@@ -332,10 +395,20 @@ async def _add_copies(db: AsyncSession, sources: Sequence[Message], target: Fold
     first_uid, modseq = await _allocate(db, target, len(sources))
     pairs = []
     for offset, source in enumerate(sources):
-        copied = Message(**{c.key: getattr(source, c.key) for c in Message.__table__.columns
-                            if c.key not in ("id", "folder_id", "mailbox_id", "uid", "modseq")})
+        copied = Message(
+            **{
+                c.key: getattr(source, c.key)
+                for c in Message.__table__.columns
+                if c.key not in ("id", "folder_id", "mailbox_id", "uid", "modseq")
+            }
+        )
         copied.id = uuid.uuid4()
-        copied.folder_id, copied.mailbox_id, copied.uid, copied.modseq = target.id, target.mailbox_id, first_uid + offset, modseq
+        copied.folder_id, copied.mailbox_id, copied.uid, copied.modseq = (
+            target.id,
+            target.mailbox_id,
+            first_uid + offset,
+            modseq,
+        )
         if copied.mailbox_id != source.mailbox_id:
             copied.thread_id = uuid.uuid4()
         db.add(copied)
@@ -345,7 +418,9 @@ async def _add_copies(db: AsyncSession, sources: Sequence[Message], target: Fold
     return pairs
 
 
-async def move(db: AsyncSession, folder: Folder, messages: Sequence[Message], target: Folder) -> list[tuple[Message, Message]]:
+async def move(
+    db: AsyncSession, folder: Folder, messages: Sequence[Message], target: Folder
+) -> list[tuple[Message, Message]]:
     """IMAP MOVE, in one transaction: the sources are removed first, and only what this
     transaction removed is copied, so that two sessions moving the same messages at once
     move each exactly once. Within one mailbox the quota does not change."""
@@ -391,10 +466,17 @@ async def _remove(db: AsyncSession, folder: Folder, condition: ColumnElement[boo
     """Delete the messages of ``folder`` that meet ``condition``; returns the (uid, size,
     blob_key) of the rows actually deleted, by UID, and bumps the folder's modseq when
     there were any. The quota is the caller's."""
-    rows = sorted((await db.execute(
-        delete(Message).where(Message.folder_id == folder.id, condition)
-        .returning(Message.uid, Message.size, Message.blob_key).execution_options(synchronize_session=False)
-    )).all(), key=lambda row: row.uid)
+    rows = sorted(
+        (
+            await db.execute(
+                delete(Message)
+                .where(Message.folder_id == folder.id, condition)
+                .returning(Message.uid, Message.size, Message.blob_key)
+                .execution_options(synchronize_session=False)
+            )
+        ).all(),
+        key=lambda row: row.uid,
+    )
     if rows:
         await _allocate(db, folder, 0)
         announce(db, folder, "expunged")
@@ -415,9 +497,10 @@ async def collect_blobs(job: jobs.Claimed) -> None:
     keys = job.payload["keys"]
     async with org_session(job.org_id) as db:
         used = set((await db.execute(select(Message.blob_key).where(Message.blob_key.in_(keys)))).scalars())
-        used |= set((await db.execute(select(OutboundMessage.blob_key).where(OutboundMessage.blob_key.in_(keys)))).scalars())
+        used |= set(
+            (await db.execute(select(OutboundMessage.blob_key).where(OutboundMessage.blob_key.in_(keys)))).scalars()
+        )
     store = blobs.get_store()
     for key in keys:
         if key not in used:
             await store.delete(key)
-

@@ -49,8 +49,11 @@ def automatic(mail_from: str, raw: bytes) -> bool:
     message = headers.parse(raw)
     auto = str(message.get("Auto-Submitted", "no")).strip().lower()
     precedence = str(message.get("Precedence", "")).strip().lower()
-    return (auto != "no" or precedence in ("bulk", "list", "junk")
-            or any(message.get(name) is not None for name in LIST_FIELDS))
+    return (
+        auto != "no"
+        or precedence in ("bulk", "list", "junk")
+        or any(message.get(name) is not None for name in LIST_FIELDS)
+    )
 
 
 async def consider(org_id: uuid.UUID, mailbox_ids: list[uuid.UUID], *, mail_from: str, raw: bytes) -> None:
@@ -113,11 +116,17 @@ async def reply(job: jobs.Claimed) -> None:
             return
         if mailbox.vacation_until is not None and mailbox.vacation_until <= utcnow():
             return
-        own = {mailbox.address, *(await db.execute(select(Address.address).where(Address.mailbox_id == mailbox.id))).scalars()}
+        own = {
+            mailbox.address,
+            *(await db.execute(select(Address.address).where(Address.mailbox_id == mailbox.id))).scalars(),
+        }
         if sender in own or not own.intersection(payload.get("addressed", [])):
             return
-        last = (await db.execute(select(VacationReply).where(VacationReply.mailbox_id == mailbox.id,
-                                                             VacationReply.sender == sender))).scalar_one_or_none()
+        last = (
+            await db.execute(
+                select(VacationReply).where(VacationReply.mailbox_id == mailbox.id, VacationReply.sender == sender)
+            )
+        ).scalar_one_or_none()
         if last is not None and last.replied_at > utcnow() - INTERVAL:
             return
         if last is None:
@@ -125,8 +134,13 @@ async def reply(job: jobs.Claimed) -> None:
         else:
             last.replied_at = utcnow()
         org = await db.get(Organisation, mailbox.org_id)
-        raw = compose(mailbox, to=sender, subject=str(payload.get("subject", "")),
-                      message_id=str(payload.get("message_id", "")), language=org.default_locale if org else "fr")
+        raw = compose(
+            mailbox,
+            to=sender,
+            subject=str(payload.get("subject", "")),
+            message_id=str(payload.get("message_id", "")),
+            language=org.default_locale if org else "fr",
+        )
         key = await dkim.signing_key(db, mailbox.org_id, mailbox.address.rpartition("@")[2])
         await db.commit()
     signed = await asyncio.to_thread(dkim.sign, raw, key) + raw

@@ -14,6 +14,7 @@ This module never decides what a failure means for the queue: it reports, the qu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import re
@@ -116,17 +117,26 @@ def _needs_smtputf8(mail_from: str, recipients: list[str]) -> bool:
     return not all(a.isascii() for a in [mail_from, *recipients])
 
 
-async def _transaction(host: str, port: int, mail_from: str, recipients: list[str], raw: bytes, *,
-                       tls: bool, settings: Settings) -> dict[str, Reply]:
-    client = aiosmtplib.SMTP(hostname=host, port=port, local_hostname=settings.resolved_mail_hostname,
-                             timeout=TIMEOUT, start_tls=None if tls else False, validate_certs=False)
+async def _transaction(
+    host: str, port: int, mail_from: str, recipients: list[str], raw: bytes, *, tls: bool, settings: Settings
+) -> dict[str, Reply]:
+    client = aiosmtplib.SMTP(
+        hostname=host,
+        port=port,
+        local_hostname=settings.resolved_mail_hostname,
+        timeout=TIMEOUT,
+        start_tls=None if tls else False,
+        validate_certs=False,
+    )
     await client.connect()
     results: dict[str, Reply] = {}
     try:
         utf8 = _needs_smtputf8(mail_from, recipients)
         if utf8 and not client.supports_extension("smtputf8"):
-            return {r: Reply(553, "5.6.7 The receiving server does not accept internationalised addresses")
-                    for r in recipients}
+            return {
+                r: Reply(553, "5.6.7 The receiving server does not accept internationalised addresses")
+                for r in recipients
+            }
         encoding = "utf-8" if utf8 else "ascii"
         options = [f"SIZE={len(raw)}"] if client.supports_extension("size") else []
         if not raw.isascii() and client.supports_extension("8bitmime"):
@@ -150,24 +160,23 @@ async def _transaction(host: str, port: int, mail_from: str, recipients: list[st
                 reply = Reply(response.code, response.message)
             except aiosmtplib.SMTPResponseException as exc:
                 reply = Reply(exc.code, exc.message)
-            results.update({r: reply for r in accepted})
-        try:
+            results.update(dict.fromkeys(accepted, reply))
+        with contextlib.suppress(aiosmtplib.SMTPException):  # the verdicts are in; an early hang-up changes nothing
             await client.quit()
-        except aiosmtplib.SMTPException:
-            pass  # the verdicts are in; a peer that hangs up early changes nothing
         return results
     finally:
         client.close()
 
 
-async def deliver(domain: str, mail_from: str, recipients: list[str], raw: bytes,
-                  settings: Settings | None = None) -> dict[str, Reply]:
+async def deliver(
+    domain: str, mail_from: str, recipients: list[str], raw: bytes, settings: Settings | None = None
+) -> dict[str, Reply]:
     """Hand ``raw`` to ``domain``'s servers for ``recipients``: a reply per recipient."""
     settings = settings or get_settings()
     try:
         servers = await routes(domain, settings)
     except Undeliverable as exc:
-        return {r: exc.reply for r in recipients}
+        return dict.fromkeys(recipients, exc.reply)
     last_error = "no server"
     for host, port in servers:
         for tls in (True, False):

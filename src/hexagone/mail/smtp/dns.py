@@ -88,4 +88,3 @@ def txt(name: str) -> list[bytes] | None:
     except (dns.exception.Timeout, dns.resolver.NoNameservers) as exc:
         raise DnsTemporaryError(str(exc)) from exc
     return [b"".join(record.strings) for record in answer]  # type: ignore[attr-defined]
-

@@ -23,8 +23,9 @@ from hexagone.mail.smtp import headers
 
 LANGUAGES = ("fr", "en")
 SUBJECT = N_("Undelivered mail returned to sender")
-INTRODUCTION = N_("This is the mail system at %(host)s. Your message could not be delivered to the "
-                  "following recipients:")
+INTRODUCTION = N_(
+    "This is the mail system at %(host)s. Your message could not be delivered to the following recipients:"
+)
 EXPIRED = N_("The message could not be delivered in time and was given up.")
 
 
@@ -52,8 +53,9 @@ def _one_line(text: str) -> str:
     return " ".join(text.split()).encode("ascii", "replace").decode("ascii")[:900]
 
 
-def build(*, reporting_host: str, original: bytes, failures: list[Failure], recipient: str,
-          arrival: datetime | None = None) -> bytes:
+def build(
+    *, reporting_host: str, original: bytes, failures: list[Failure], recipient: str, arrival: datetime | None = None
+) -> bytes:
     """The bounce for ``original`` to send to ``recipient`` (the original MAIL FROM),
     with a null envelope sender so that it never bounces back."""
     boundary = f"=_hexagone_dsn_{uuid.uuid4().hex}"
@@ -68,9 +70,14 @@ def build(*, reporting_host: str, original: bytes, failures: list[Failure], reci
     subject = " / ".join(translated(language, SUBJECT) for language in LANGUAGES)
     status = [f"Reporting-MTA: dns; {reporting_host}", f"Arrival-Date: {format_datetime(arrival or now)}", ""]
     for failure in failures:
-        status += [f"Final-Recipient: rfc822; {failure.address}", "Action: failed", f"Status: {failure.status}",
-                   f"Diagnostic-Code: smtp; {_one_line(failure.diagnostic)}",
-                   f"Last-Attempt-Date: {format_datetime(now)}", ""]
+        status += [
+            f"Final-Recipient: rfc822; {failure.address}",
+            "Action: failed",
+            f"Status: {failure.status}",
+            f"Diagnostic-Code: smtp; {_one_line(failure.diagnostic)}",
+            f"Last-Attempt-Date: {format_datetime(now)}",
+            "",
+        ]
     original_header = headers.header_of(original)
     head = [
         f"From: Mail Delivery System <MAILER-DAEMON@{reporting_host}>",
@@ -85,7 +92,8 @@ def build(*, reporting_host: str, original: bytes, failures: list[Failure], reci
     parts = [
         "\r\n".join(head) + "\r\n\r\nThis is a MIME-encapsulated message.\r\n",
         f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-        + "\r\n".join(human) + "\r\n",
+        + "\r\n".join(human)
+        + "\r\n",
         f"--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n" + "\r\n".join(status),
         f"--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n",
     ]

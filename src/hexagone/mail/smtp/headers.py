@@ -31,12 +31,12 @@ def header_end(raw: bytes) -> int:
     found = _END_OF_HEADER.search(raw)
     if found is None:
         return len(raw)
-    return found.start() + (2 if raw[found.start():found.start() + 2] == b"\r\n" else 1)
+    return found.start() + (2 if raw[found.start() : found.start() + 2] == b"\r\n" else 1)
 
 
 def header_of(raw: bytes) -> bytes:
     """The header block with its last line end, without copying the body."""
-    return raw[:header_end(raw)]
+    return raw[: header_end(raw)]
 
 
 def split(raw: bytes) -> tuple[bytes, bytes]:

@@ -25,7 +25,13 @@ from hexagone.mail.service.addresses import Recipient
 from hexagone.mail.smtp import dns, headers
 from hexagone.mail.smtp.limits import ClientLimits
 from hexagone.mail.smtp.protocol import (
-    Handler, Listener, Protocol, address_problem, peer_ip, received, take_content,
+    Handler,
+    Listener,
+    Protocol,
+    address_problem,
+    peer_ip,
+    received,
+    take_content,
 )
 
 log = logging.getLogger("hexagone.mail.smtp")
@@ -48,24 +54,27 @@ class InboundHandler(Handler):
     def __init__(self, settings: Settings):
         self.settings = settings
 
-    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
-                          responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
         offered = await super().handle_EHLO(server, session, envelope, hostname, responses)
         return [line for line in offered if not line.startswith("250-AUTH")]
 
     async def handle_AUTH(self, server: SMTP, session: Session, envelope: Envelope, args: list[str]) -> str:
         return "502 5.5.1 No AUTH here: mail clients send through the submission port"
 
-    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          mail_options: list[str]) -> str:
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
         if address != "<>" and (problem := address_problem(envelope, address)):
             return problem
         envelope.mail_from = address  # "<>" for a bounce: aiosmtpd needs a true value to allow RCPT
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 OK"
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
         if problem := address_problem(envelope, address):
             return problem
         accepted = _accepted(envelope)
@@ -90,16 +99,28 @@ class InboundHandler(Handler):
         mail_from = "" if envelope.mail_from == "<>" else envelope.mail_from or ""
         verdict, stamped = await self._stamped(session, envelope, take_content(envelope), queue_id, mail_from)
         try:
-            await outbound.send(stamped, mail_from=mail_from, local=dict(accepted.recipients), remote=[], org_id=None,
-                                refuse_if_nothing_delivered=True)
+            await outbound.send(
+                stamped,
+                mail_from=mail_from,
+                local=dict(accepted.recipients),
+                remote=[],
+                org_id=None,
+                refuse_if_nothing_delivered=True,
+            )
         except outbound.NothingDelivered:
             return "552 5.2.2 Mailbox full"
-        log.info("inbound %s from <%s> to %s stored (%s)", queue_id, mail_from, envelope.rcpt_tos,
-                 verdict.header(hostname).replace("\r\n\t", " "))
+        log.info(
+            "inbound %s from <%s> to %s stored (%s)",
+            queue_id,
+            mail_from,
+            envelope.rcpt_tos,
+            verdict.header(hostname).replace("\r\n\t", " "),
+        )
         return f"250 2.0.0 OK: queued as {queue_id}"
 
-    async def _stamped(self, session: Session, envelope: Envelope, raw: bytes, queue_id: str,
-                       mail_from: str) -> tuple[authcheck.Verdict, bytes]:
+    async def _stamped(
+        self, session: Session, envelope: Envelope, raw: bytes, queue_id: str, mail_from: str
+    ) -> tuple[authcheck.Verdict, bytes]:
         """The verdict on ``raw``, and the message to store: ``raw`` with its trace and
         verdict fields on top. ``raw`` is not needed after this (the caller holds only the
         stamped copy: a large message is held once, not twice, while it is delivered)."""
@@ -107,11 +128,16 @@ class InboundHandler(Handler):
         verdict = await authcheck.check(raw, ip=peer_ip(session), helo=session.host_name or "", mail_from=mail_from)
         # RFC 8601 section 5: results claiming to be ours that we did not write are forged;
         # a Return-Path is the final delivery's to write (RFC 5321 4.4), here with the rest.
-        cleaned = headers.remove(raw, lambda name, value: name == "return-path" or (
-            name == "authentication-results" and _authserv_id(value) == hostname.lower()))
+        cleaned = headers.remove(
+            raw,
+            lambda name, value: (
+                name == "return-path" or (name == "authentication-results" and _authserv_id(value) == hostname.lower())
+            ),
+        )
         only = envelope.rcpt_tos[0] if len(envelope.rcpt_tos) == 1 else None
-        trace = received(session, hostname=hostname, recipient=only, queue_id=queue_id, authenticated=False,
-                         utf8=envelope.smtp_utf8)
+        trace = received(
+            session, hostname=hostname, recipient=only, queue_id=queue_id, authenticated=False, utf8=envelope.smtp_utf8
+        )
         return verdict, headers.prepend(cleaned, outbound.return_path(mail_from), trace, verdict.header(hostname))
 
 

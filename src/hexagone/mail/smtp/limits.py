@@ -24,8 +24,9 @@ class ClientLimits:
     def __init__(self, settings: Settings):
         self.max_open = settings.smtp_max_connections_per_client
         self.max_per_minute = settings.smtp_max_connections_per_minute
-        self.exempt = [ipaddress.ip_network(n.strip(), strict=False)
-                       for n in settings.smtp_limit_exempt.split(",") if n.strip()]
+        self.exempt = [
+            ipaddress.ip_network(n.strip(), strict=False) for n in settings.smtp_limit_exempt.split(",") if n.strip()
+        ]
         self._open: dict[str, int] = defaultdict(int)
         self._recent: dict[str, deque[float]] = defaultdict(deque)
 

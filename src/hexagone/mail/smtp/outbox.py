@@ -45,8 +45,16 @@ async def drain_once() -> int:
     every commit may make a concurrent read-then-write transaction fail). Returns how
     many messages were queued."""
     async with system_session() as db:
-        rows = list((await db.execute(select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
-                                      .order_by(OutboxMessage.created_at).limit(BATCH))).scalars())
+        rows = list(
+            (
+                await db.execute(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.sent_at.is_(None))
+                    .order_by(OutboxMessage.created_at)
+                    .limit(BATCH)
+                )
+            ).scalars()
+        )
     if not rows:
         return 0
     prepared: list[tuple[OutboxMessage, uuid.UUID | None, blobs.BlobRef | None]] = []
@@ -59,8 +67,12 @@ async def drain_once() -> int:
     queued = 0
     async with system_session(write=True) as db:
         for row, org_id, ref in prepared:
-            taken = await db.execute(update(OutboxMessage).where(OutboxMessage.id == row.id, OutboxMessage.sent_at.is_(None))
-                                     .values(sent_at=utcnow()).execution_options(synchronize_session=False))
+            taken = await db.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id, OutboxMessage.sent_at.is_(None))
+                .values(sent_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
             if org_id is None or ref is None:
                 log.warning("platform message to %s has no organisation to send it from: dropped", row.recipient)
             elif taken.rowcount != 1:  # type: ignore[attr-defined]

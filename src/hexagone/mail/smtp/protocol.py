@@ -53,10 +53,29 @@ TIMEOUT = 300.0  # RFC 5321 4.5.3.2.7: the server waits five minutes for a comma
 
 # The enhanced code a reply gets when its text has none, by reply code (RFC 3463).
 ENHANCED = {
-    "221": "2.0.0", "235": "2.7.0", "250": "2.0.0", "251": "2.1.5", "252": "2.5.0",
-    "421": "4.3.0", "450": "4.2.0", "451": "4.3.0", "452": "4.3.1", "454": "4.7.0",
-    "500": "5.5.2", "501": "5.5.4", "502": "5.5.1", "503": "5.5.1", "504": "5.5.4", "530": "5.7.0",
-    "535": "5.7.8", "538": "5.7.11", "550": "5.0.0", "552": "5.3.4", "553": "5.1.3", "554": "5.0.0", "555": "5.5.4",
+    "221": "2.0.0",
+    "235": "2.7.0",
+    "250": "2.0.0",
+    "251": "2.1.5",
+    "252": "2.5.0",
+    "421": "4.3.0",
+    "450": "4.2.0",
+    "451": "4.3.0",
+    "452": "4.3.1",
+    "454": "4.7.0",
+    "500": "5.5.2",
+    "501": "5.5.4",
+    "502": "5.5.1",
+    "503": "5.5.1",
+    "504": "5.5.4",
+    "530": "5.7.0",
+    "535": "5.7.8",
+    "538": "5.7.11",
+    "550": "5.0.0",
+    "552": "5.3.4",
+    "553": "5.1.3",
+    "554": "5.0.0",
+    "555": "5.5.4",
 }
 _REPLY = re.compile(r"^([245])(\d\d)([ -])(.*)$", re.S)
 _HAS_ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}(\s|$)")
@@ -105,8 +124,16 @@ def address_problem(envelope: Envelope, address: str) -> str | None:
     return None
 
 
-def received(session: Session, *, hostname: str, recipient: str | None, queue_id: str, authenticated: bool,
-             utf8: bool, client: bool = True) -> str:
+def received(
+    session: Session,
+    *,
+    hostname: str,
+    recipient: str | None,
+    queue_id: str,
+    authenticated: bool,
+    utf8: bool,
+    client: bool = True,
+) -> str:
     """The ``Received:`` trace field (RFC 5321 4.4; protocol names of RFC 3848 and 6531).
     ``client=False`` leaves out where a signed-in user sent from (their address is
     personal data the recipients have no need of)."""
@@ -115,16 +142,19 @@ def received(session: Session, *, hostname: str, recipient: str | None, queue_id
     protocol = f"UTF8SMTP{tls}{auth}" if utf8 else f"ESMTP{tls}{auth}"
     clause = f" for <{recipient}>" if recipient else ""
     origin = f"from {helo} ([{peer_ip(session)}])\r\n\t" if client else ""
-    return (f"Received: {origin}by {hostname} (Hexagone) with {protocol} id {queue_id}"
-            f"{clause};\r\n\t{email.utils.format_datetime(utcnow())}")
+    return (
+        f"Received: {origin}by {hostname} (Hexagone) with {protocol} id {queue_id}"
+        f"{clause};\r\n\t{email.utils.format_datetime(utcnow())}"
+    )
 
 
 class Handler:
     """What both listeners' handlers share: the EHLO extensions and the answer to a
     failure inside a hook (a temporary one, so the client tries again)."""
 
-    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
-                          responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
         session.host_name = hostname
         return [*responses[:-1], "250-PIPELINING", "250-ENHANCEDSTATUSCODES", responses[-1]]
 
@@ -139,12 +169,29 @@ class Handler:
 class Protocol(SMTP):
     line_length_limit = MAX_LINE
 
-    def __init__(self, handler: Handler, *, settings: Settings, limits: ClientLimits, tls_context: ssl.SSLContext,
-                 auth_required: bool = False, timeout: float = TIMEOUT, transfers: data.Transfers = data.TRANSFERS):
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        settings: Settings,
+        limits: ClientLimits,
+        tls_context: ssl.SSLContext,
+        auth_required: bool = False,
+        timeout: float = TIMEOUT,
+        transfers: data.Transfers = data.TRANSFERS,
+    ):
         super().__init__(
-            handler, data_size_limit=settings.mail_max_message_bytes, enable_SMTPUTF8=True, decode_data=False,
-            hostname=settings.resolved_mail_hostname, ident=IDENT, tls_context=tls_context, timeout=timeout,
-            auth_required=auth_required, auth_require_tls=True, loop=asyncio.get_running_loop(),
+            handler,
+            data_size_limit=settings.mail_max_message_bytes,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=settings.resolved_mail_hostname,
+            ident=IDENT,
+            tls_context=tls_context,
+            timeout=timeout,
+            auth_required=auth_required,
+            auth_require_tls=True,
+            loop=asyncio.get_running_loop(),
         )
         self.transfers = transfers
         self._data_heard = 0.0
@@ -288,7 +335,9 @@ class Listener:
     ``reuse_port`` lets every worker process of ``hexagone serve`` bind the same port;
     the kernel spreads the connections between them."""
 
-    def __init__(self, name: str, port: int, make_protocol: Callable[[Settings, ClientLimits, ssl.SSLContext], Protocol]):
+    def __init__(
+        self, name: str, port: int, make_protocol: Callable[[Settings, ClientLimits, ssl.SSLContext], Protocol]
+    ):
         self.name = name
         self.port = port
         self.make_protocol = make_protocol

@@ -30,7 +30,13 @@ from hexagone.mail.service import addresses, auth, outbound
 from hexagone.mail.smtp import headers
 from hexagone.mail.smtp.limits import ClientLimits
 from hexagone.mail.smtp.protocol import (
-    Handler, Listener, Protocol, address_problem, peer_ip, received, take_content,
+    Handler,
+    Listener,
+    Protocol,
+    address_problem,
+    peer_ip,
+    received,
+    take_content,
 )
 
 log = logging.getLogger("hexagone.mail.smtp")
@@ -71,8 +77,9 @@ class SubmissionHandler(Handler):
     async def _sign_in(self, server: SMTP, login: bytes, password: bytes) -> AuthResult:
         assert server.session is not None
         try:
-            user = await auth.authenticate(login.decode("utf-8"), password.decode("utf-8"),
-                                           ip=peer_ip(server.session), channel="smtp")
+            user = await auth.authenticate(
+                login.decode("utf-8"), password.decode("utf-8"), ip=peer_ip(server.session), channel="smtp"
+            )
         except RateLimited:
             return await self._failed(server, "454 4.7.0 Too many failed attempts, try again later")
         except (Invalid, UnicodeDecodeError):
@@ -92,8 +99,9 @@ class SubmissionHandler(Handler):
 
     # --- the transaction ---------------------------------------------------------------
 
-    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          mail_options: list[str]) -> str:
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
         user = _user(session)
         if address == "<>":
             return "550 5.7.1 A null sender is not allowed here"
@@ -108,8 +116,9 @@ class SubmissionHandler(Handler):
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 OK"
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
         if problem := address_problem(envelope, address):
             return problem
         if len(envelope.rcpt_tos) >= self.settings.mail_max_recipients:
@@ -123,8 +132,15 @@ class SubmissionHandler(Handler):
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         user = _user(session)
         queue_id = uuid.uuid4().hex[:12].upper()
-        trace = received(session, hostname=self.settings.resolved_mail_hostname, recipient=None, queue_id=queue_id,
-                         authenticated=True, utf8=envelope.smtp_utf8, client=False)
+        trace = received(
+            session,
+            hostname=self.settings.resolved_mail_hostname,
+            recipient=None,
+            queue_id=queue_id,
+            authenticated=True,
+            utf8=envelope.smtp_utf8,
+            client=False,
+        )
         raw = headers.prepend(take_content(envelope), trace)
         try:
             await outbound.submit(user, raw, mail_from=envelope.mail_from or "", recipients=list(envelope.rcpt_tos))
@@ -134,8 +150,9 @@ class SubmissionHandler(Handler):
             return f"550 5.1.1 {exc.message}"
         except Invalid as exc:
             return f"554 5.6.0 {exc.message}"
-        log.info("submission %s from %s <%s> to %s accepted", queue_id, user.email, envelope.mail_from,
-                 envelope.rcpt_tos)
+        log.info(
+            "submission %s from %s <%s> to %s accepted", queue_id, user.email, envelope.mail_from, envelope.rcpt_tos
+        )
         return f"250 2.0.0 OK: queued as {queue_id}"
 
 
@@ -158,8 +175,9 @@ async def _malformed(server: SMTP) -> AuthResult:
 
 
 def _protocol(settings: Settings, limits: ClientLimits, context: ssl.SSLContext) -> Protocol:
-    return Protocol(SubmissionHandler(settings), settings=settings, limits=limits, tls_context=context,
-                    auth_required=True)
+    return Protocol(
+        SubmissionHandler(settings), settings=settings, limits=limits, tls_context=context, auth_required=True
+    )
 
 
 async def serve() -> None:

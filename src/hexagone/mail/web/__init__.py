@@ -12,6 +12,12 @@ from hexagone.core.modules import NavItem
 from hexagone.mail.web import actions, badge, compose, deleting, folders, reading, settings
 
 ROUTES: list[BaseRoute] = [
-    *folders.ROUTES, *deleting.ROUTES, *reading.ROUTES, *actions.ROUTES, *compose.ROUTES, *settings.ROUTES, *badge.ROUTES,
+    *folders.ROUTES,
+    *deleting.ROUTES,
+    *reading.ROUTES,
+    *actions.ROUTES,
+    *compose.ROUTES,
+    *settings.ROUTES,
+    *badge.ROUTES,
 ]
 NAV: list[NavItem] = [NavItem(path="/mail/", label=N_("Mail"), icon="mail", badge="/mail/unread", guests=False)]

@@ -46,8 +46,9 @@ async def _folder(db: AsyncSession, folder_id: uuid.UUID) -> Folder:
     return folder
 
 
-async def apply(db: AsyncSession, mailbox: mailboxes.Mailbox, messages: list[Message], action: str,
-                target: Folder | None) -> str:
+async def apply(
+    db: AsyncSession, mailbox: mailboxes.Mailbox, messages: list[Message], action: str, target: Folder | None
+) -> str:
     """Do ``action`` to ``messages`` (all in ``mailbox``); returns the notice to show."""
     if action in FLAG_ACTIONS:
         flags, mode = FLAG_ACTIONS[action]
@@ -87,12 +88,18 @@ async def act(request: Request) -> Response:
         back = text(form, "next", 1000) or "/mail/"
         if not ids:
             return done(back, "none", form)
-        found = (await c.db.execute(select(Message).where(Message.id.in_(ids),
-                                                          Message.mailbox_id == access.mailbox.id))).scalars().all()
+        found = (
+            (await c.db.execute(select(Message).where(Message.id.in_(ids), Message.mailbox_id == access.mailbox.id)))
+            .scalars()
+            .all()
+        )
         if len(found) != len(set(ids)):
             raise NotFound(_("This message does not exist, or you cannot see it."))
-        messages = await threads.with_conversations(c.db, list(found)) if text(form, "conversations", 1) == "1" \
+        messages = (
+            await threads.with_conversations(c.db, list(found))
+            if text(form, "conversations", 1) == "1"
             else list(found)
+        )
         target_id = parse_uuid(text(form, "target", 64))
         target = (await folder_for(c, target_id))[0] if target_id else None
         notice = await apply(c.db, access.mailbox, messages, action, target)

@@ -30,8 +30,11 @@ MODULE = "mail"
 async def notify_new_mail(c: Caller, inbox: Folder, unseen: int) -> None:
     """Post (or bring up to date, while it waits unread) the one notification that says
     how many messages wait in the inbox, when mail arrived since it was last posted."""
-    newest = (await c.db.execute(select(func.max(Message.internal_date))
-                                 .where(Message.folder_id == inbox.id, Message.seen.is_(False)))).scalar()
+    newest = (
+        await c.db.execute(
+            select(func.max(Message.internal_date)).where(Message.folder_id == inbox.id, Message.seen.is_(False))
+        )
+    ).scalar()
     if newest is None:
         return
     mine = select(Notification).where(Notification.user_id == c.user.id, Notification.module == MODULE)
@@ -42,8 +45,9 @@ async def notify_new_mail(c: Caller, inbox: Folder, unseen: int) -> None:
     if last is not None and last.read_at is None:
         last.title, last.created_at = title, utcnow()
     else:
-        notifications.post(c.db, org_id=c.user.org_id, user_id=c.user.id, module=MODULE, title=title,
-                           link=folder_url(inbox))
+        notifications.post(
+            c.db, org_id=c.user.org_id, user_id=c.user.id, module=MODULE, title=title, link=folder_url(inbox)
+        )
 
 
 @login_required
@@ -59,8 +63,9 @@ async def unread(request: Request) -> Response:
         _total, unseen = (await store.counts(c.db, [inbox.id])).get(inbox.id, (0, 0))
         await notify_new_mail(c, inbox, unseen)
         await c.db.commit()
-    return templating.render(request, "mail/_unread.html", {"count": unseen},
-                             headers={"cache-control": "private, no-store"})
+    return templating.render(
+        request, "mail/_unread.html", {"count": unseen}, headers={"cache-control": "private, no-store"}
+    )
 
 
 ROUTES = [Route("/unread", unread)]

@@ -35,8 +35,26 @@ from hexagone.mail import mime
 TAGS = (nh3.ALLOWED_TAGS | {"font", "tfoot"}) - {"map", "area"}
 # Tags dropped with everything inside them (not only the tags): what would otherwise
 # leave its text or code behind as visible words.
-DROPPED_WITH_CONTENT = {"script", "style", "title", "head", "noscript", "template", "object", "embed", "applet",
-                        "iframe", "frame", "frameset", "textarea", "select", "option", "button", "svg", "math"}
+DROPPED_WITH_CONTENT = {
+    "script",
+    "style",
+    "title",
+    "head",
+    "noscript",
+    "template",
+    "object",
+    "embed",
+    "applet",
+    "iframe",
+    "frame",
+    "frameset",
+    "textarea",
+    "select",
+    "option",
+    "button",
+    "svg",
+    "math",
+}
 LAYOUT = {"align", "valign", "width", "height", "bgcolor", "border", "cellpadding", "cellspacing"}
 ATTRIBUTES: dict[str, set[str]] = {
     "*": {"style", "dir", "lang", "title"} | LAYOUT,
@@ -60,19 +78,59 @@ ATTRIBUTES: dict[str, set[str]] = {
 # What a message may say about its look. No position (an overlay could pass for this
 # page), no background images or other url(): only colours, type, spacing and borders.
 STYLE_PROPERTIES = {
-    "color", "background-color", "font", "font-family", "font-size", "font-style", "font-weight", "font-variant",
-    "line-height", "letter-spacing", "word-spacing", "text-align", "text-decoration", "text-indent",
-    "text-transform", "white-space", "vertical-align", "direction", "list-style-type",
-    "margin", "margin-top", "margin-right", "margin-bottom", "margin-left",
-    "padding", "padding-top", "padding-right", "padding-bottom", "padding-left",
-    "border", "border-top", "border-right", "border-bottom", "border-left", "border-color", "border-style",
-    "border-width", "border-collapse", "border-spacing", "border-radius",
-    "width", "max-width", "min-width", "height", "max-height", "min-height", "display",
+    "color",
+    "background-color",
+    "font",
+    "font-family",
+    "font-size",
+    "font-style",
+    "font-weight",
+    "font-variant",
+    "line-height",
+    "letter-spacing",
+    "word-spacing",
+    "text-align",
+    "text-decoration",
+    "text-indent",
+    "text-transform",
+    "white-space",
+    "vertical-align",
+    "direction",
+    "list-style-type",
+    "margin",
+    "margin-top",
+    "margin-right",
+    "margin-bottom",
+    "margin-left",
+    "padding",
+    "padding-top",
+    "padding-right",
+    "padding-bottom",
+    "padding-left",
+    "border",
+    "border-top",
+    "border-right",
+    "border-bottom",
+    "border-left",
+    "border-color",
+    "border-style",
+    "border-width",
+    "border-collapse",
+    "border-spacing",
+    "border-radius",
+    "width",
+    "max-width",
+    "min-width",
+    "height",
+    "max-height",
+    "min-height",
+    "display",
 }
 # Tokens that have no business in an e-mail's CSS and have served attacks: old IE
 # expressions and behaviours, url() fetches, escapes that hide any of these.
-STYLE_FORBIDDEN = re.compile(r"expression|url\s*\(|javascript|vbscript|behaviou?r|-moz-binding|@import|\\|&#|/\*",
-                             re.IGNORECASE)
+STYLE_FORBIDDEN = re.compile(
+    r"expression|url\s*\(|javascript|vbscript|behaviou?r|-moz-binding|@import|\\|&#|/\*", re.IGNORECASE
+)
 URL_SCHEMES = {"http", "https", "mailto", "cid", "data"}
 DATA_IMAGE = re.compile(r"data:image/(png|gif|jpe?g|webp);base64,", re.IGNORECASE)
 REMOTE = re.compile(r"https?:", re.IGNORECASE)
@@ -131,8 +189,11 @@ def body_leaves(node: dict[str, Any]) -> list[dict[str, Any]]:
         if subtype == "related":
             return body_leaves(parts[0]) if parts else []
         return [leaf for part in parts for leaf in body_leaves(part)]
-    if node.get("type", "").lower() == "text" and node.get("subtype", "").lower() in ("plain", "html") \
-            and not mime.is_attachment(node):
+    if (
+        node.get("type", "").lower() == "text"
+        and node.get("subtype", "").lower() in ("plain", "html")
+        and not mime.is_attachment(node)
+    ):
         return [node]
     return []
 
@@ -202,9 +263,16 @@ def sanitise_html(html: str, *, cid_url: str, allow_remote: bool) -> tuple[str, 
         return value
 
     cleaned = nh3.clean(
-        html, tags=TAGS, clean_content_tags=DROPPED_WITH_CONTENT, attributes=ATTRIBUTES,
-        attribute_filter=attribute_filter, url_schemes=URL_SCHEMES, filter_style_properties=STYLE_PROPERTIES,
-        set_tag_attribute_values={"a": {"target": "_blank"}}, link_rel="noopener noreferrer", strip_comments=True,
+        html,
+        tags=TAGS,
+        clean_content_tags=DROPPED_WITH_CONTENT,
+        attributes=ATTRIBUTES,
+        attribute_filter=attribute_filter,
+        url_schemes=URL_SCHEMES,
+        filter_style_properties=STYLE_PROPERTIES,
+        set_tag_attribute_values={"a": {"target": "_blank"}},
+        link_rel="noopener noreferrer",
+        strip_comments=True,
         # A relative address would point into this site: only the inline images' own.
         url_relative=lambda url: url if url.startswith(cid_url) else None,
     )
@@ -217,7 +285,7 @@ def text_to_html(text: str) -> Markup:
     position = 0
     for match in LINK.finditer(text):
         url = match.group(0).rstrip(TRAILING_PUNCTUATION)
-        pieces.append(str(escape(text[position:match.start()])))
+        pieces.append(str(escape(text[position : match.start()])))
         pieces.append(f'<a href="{escape(url)}" target="_blank" rel="noopener noreferrer">{escape(url)}</a>')
         position = match.start() + len(url)
     pieces.append(str(escape(text[position:])))
@@ -240,7 +308,7 @@ def _whole_characters(data: bytes, charset: str) -> bytes:
         pending = decoder.getstate()[0]
     except (LookupError, UnicodeDecodeError):
         return data
-    return data[:len(data) - len(pending)]
+    return data[: len(data) - len(pending)]
 
 
 def _leaf_text(raw: bytes, leaf: dict[str, Any], budget: int) -> tuple[str, bool]:
@@ -255,10 +323,11 @@ def _leaf_text(raw: bytes, leaf: dict[str, Any], budget: int) -> tuple[str, bool
     cut = raw.rfind(b"\n", body_start, cut) + 1 or cut
     excerpt = header + raw[body_start:cut]
     node = {**leaf, "header_start": 0, "body_start": len(header) if start < body_start else 0, "end": len(excerpt)}
-    charset = dict((k.lower(), v) for k, v in leaf.get("params") or ()).get("charset", "utf-8")
+    charset = {k.lower(): v for k, v in leaf.get("params") or ()}.get("charset", "utf-8")
     data = _whole_characters(mime.decode_part(excerpt, node), charset)
-    return mime.part_text(data, {"params": leaf.get("params"), "header_start": 0, "body_start": 0,
-                                 "end": len(data)}), cut < end
+    return mime.part_text(
+        data, {"params": leaf.get("params"), "header_start": 0, "body_start": 0, "end": len(data)}
+    ), cut < end
 
 
 def shown_texts(raw: bytes, structure: dict[str, Any], leaves: list[dict[str, Any]]) -> tuple[list[str], int | None]:

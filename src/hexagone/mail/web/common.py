@@ -81,8 +81,10 @@ async def navigation(c: Caller) -> list[MailboxEntry]:
     entries = []
     for access in accesses:
         title = _("My mailbox") if access.own else (access.mailbox.display_name or access.mailbox.address)
-        folders = [FolderEntry(f, folder_label(f), f.name.count(mailboxes.DELIMITER), *counts.get(f.id, (0, 0)))
-                   for f in by_mailbox[access.mailbox.id]]
+        folders = [
+            FolderEntry(f, folder_label(f), f.name.count(mailboxes.DELIMITER), *counts.get(f.id, (0, 0)))
+            for f in by_mailbox[access.mailbox.id]
+        ]
         entries.append(MailboxEntry(access, title, folders))
     return entries
 
@@ -142,10 +144,17 @@ def notices() -> dict[str, str]:
     }
 
 
-def render(request: Request, template: str, context: dict[str, Any], *, status: int = 200,
-           error: str | None = None) -> HTMLResponse:
-    values = {"when": when, "file_size": file_size, "people": people, "error": error,
-              "notice": None if error else notices().get(request.query_params.get("done", "")), **context}
+def render(
+    request: Request, template: str, context: dict[str, Any], *, status: int = 200, error: str | None = None
+) -> HTMLResponse:
+    values = {
+        "when": when,
+        "file_size": file_size,
+        "people": people,
+        "error": error,
+        "notice": None if error else notices().get(request.query_params.get("done", "")),
+        **context,
+    }
     return templating.render(request, template, values, status_code=status)
 
 

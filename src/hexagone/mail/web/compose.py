@@ -57,8 +57,11 @@ class Source:
 
     def files(self, keep: set[int] | None = None) -> list[File]:
         leaves = mime.leaves(self.message.structure)
-        return [drafting.file_of(self.raw, leaves[a.index], a.filename)
-                for number, a in enumerate(self.attachments) if keep is None or number in keep]
+        return [
+            drafting.file_of(self.raw, leaves[a.index], a.filename)
+            for number, a in enumerate(self.attachments)
+            if keep is None or number in keep
+        ]
 
 
 async def load_source(c: Caller, message_id: uuid.UUID | None, *, is_draft: bool) -> Source | None:
@@ -77,15 +80,37 @@ async def display_name(c: Caller, sender: str) -> str:
     return c.user.display_name
 
 
-async def page(request: Request, c: Caller, draft: Draft, *, title: str, source: Source | None = None,
-               draft_id: uuid.UUID | None = None, forward_of: uuid.UUID | None = None,
-               keep: set[int] | None = None, error: str | None = None, status: int = 200) -> Response:
+async def page(
+    request: Request,
+    c: Caller,
+    draft: Draft,
+    *,
+    title: str,
+    source: Source | None = None,
+    draft_id: uuid.UUID | None = None,
+    forward_of: uuid.UUID | None = None,
+    keep: set[int] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
     senders = await addresses.sendable_addresses(c.db, c.user)
     draft = _complete(draft, senders)
-    return render(request, "mail/compose.html", {
-        "title": title, "draft": draft, "senders": senders, "draft_id": draft_id, "forward_of": forward_of,
-        "source": source, "keep": keep, "mailboxes": await navigation(c),
-    }, status=status, error=error)
+    return render(
+        request,
+        "mail/compose.html",
+        {
+            "title": title,
+            "draft": draft,
+            "senders": senders,
+            "draft_id": draft_id,
+            "forward_of": forward_of,
+            "source": source,
+            "keep": keep,
+            "mailboxes": await navigation(c),
+        },
+        status=status,
+        error=error,
+    )
 
 
 def _complete(draft: Draft, senders: list[str]) -> Draft:
@@ -109,8 +134,10 @@ async def compose(request: Request) -> Response:
         if source is not None:
             draft = drafting.reopen(source.message, source.raw)
             return await page(request, c, draft, title=_("Draft"), source=source, draft_id=draft_id)
-        draft = Draft(to=drafting.one_line(request.query_params.get("to", ""))[:1000],
-                      body=drafting.with_signature("", await signature(c)))
+        draft = Draft(
+            to=drafting.one_line(request.query_params.get("to", ""))[:1000],
+            body=drafting.with_signature("", await signature(c)),
+        )
         return await page(request, c, draft, title=_("New message"))
 
 
@@ -120,8 +147,9 @@ async def _answer(request: Request, mode: str) -> Response:
         raw = await store.read(original)
         if mode == "forward":
             draft = drafting.forward(original, raw, signature=await signature(c))
-            return await page(request, c, draft, title=_("Forward"), forward_of=original.id,
-                              source=Source.of(original, raw))
+            return await page(
+                request, c, draft, title=_("Forward"), forward_of=original.id, source=Source.of(original, raw)
+            )
         mine = await addresses.sendable_addresses(c.db, c.user)
         draft = drafting.reply(original, raw, to_all=mode == "all", mine=mine, signature=await signature(c))
         return await page(request, c, draft, title=_("Reply to all") if mode == "all" else _("Reply"))
@@ -143,8 +171,17 @@ async def forward(request: Request) -> Response:
 
 
 def _values(form: FormData) -> dict[str, str]:
-    limits = {"sender": 320, "to": 10_000, "cc": 10_000, "bcc": 10_000, "subject": 1000, "body": 1_000_000,
-              "in_reply_to": 1000, "references": 20_000, "message_id": 1000}
+    limits = {
+        "sender": 320,
+        "to": 10_000,
+        "cc": 10_000,
+        "bcc": 10_000,
+        "subject": 1000,
+        "body": 1_000_000,
+        "in_reply_to": 1000,
+        "references": 20_000,
+        "message_id": 1000,
+    }
     return {name: text(form, name, limit) for name, limit in limits.items()}
 
 
@@ -169,8 +206,9 @@ async def _uploads(form: FormData) -> list[File]:
 
 async def save_draft(c: Caller, draft: Draft, files: list[File], previous: Message | None) -> Message:
     """Store ``draft`` in the caller's Drafts folder in place of ``previous``."""
-    raw = drafting.build(draft, files, display_name=await display_name(c, draft.sender), date=utcnow(),
-                         bcc=True, strict=False)
+    raw = drafting.build(
+        draft, files, display_name=await display_name(c, draft.sender), date=utcnow(), bcc=True, strict=False
+    )
     limit = get_settings().mail_max_message_bytes
     if len(raw) > limit:
         raise Invalid(_("The message is too large: at most %(size)s with its attachments.", size=file_size(limit)))
@@ -214,10 +252,18 @@ async def submit(request: Request) -> Response:
     except ServiceError as exc:  # too large, the mailbox full: the form again, as typed
         async with caller(request) as c:
             draft, previous, forwarded = await _form_draft(c, form)
-            return await page(request, c, draft, title=_("New message"), source=previous or forwarded,
-                              draft_id=previous.message.id if previous else None,
-                              forward_of=forwarded.message.id if forwarded else None, keep=_keep(form),
-                              error=exc.message, status=exc.status)
+            return await page(
+                request,
+                c,
+                draft,
+                title=_("New message"),
+                source=previous or forwarded,
+                draft_id=previous.message.id if previous else None,
+                forward_of=forwarded.message.id if forwarded else None,
+                keep=_keep(form),
+                error=exc.message,
+                status=exc.status,
+            )
     if action == "save":
         return done(f"{COMPOSE_PATH}?draft={saved_id}", "draft")
     moment = utcnow()
@@ -229,8 +275,17 @@ async def submit(request: Request) -> Response:
     except ServiceError as exc:
         async with caller(request) as c:
             source = await load_source(c, saved_id, is_draft=True)
-            return await page(request, c, draft, title=_("New message"), source=source, draft_id=saved_id,
-                              keep=set(range(len(files))), error=exc.message, status=exc.status)
+            return await page(
+                request,
+                c,
+                draft,
+                title=_("New message"),
+                source=source,
+                draft_id=saved_id,
+                keep=set(range(len(files))),
+                error=exc.message,
+                status=exc.status,
+            )
     copy = drafting.build(draft, files, display_name=name, date=moment, bcc=True)
     return await _file_sent(request, draft, copy, saved_id)
 
@@ -260,8 +315,15 @@ async def _file_sent(request: Request, draft: Draft, copy: bytes, draft_id: uuid
 
 
 async def _mark_answered(c: Caller, mailbox_ids: list[uuid.UUID], message_id: str) -> None:
-    found = (await c.db.execute(select(Message).where(Message.mailbox_id.in_(mailbox_ids),
-                                                      Message.message_id == message_id))).scalars().all()
+    found = (
+        (
+            await c.db.execute(
+                select(Message).where(Message.mailbox_id.in_(mailbox_ids), Message.message_id == message_id)
+            )
+        )
+        .scalars()
+        .all()
+    )
     by_folder: dict[uuid.UUID, list[Message]] = {}
     for message in found:
         by_folder.setdefault(message.folder_id, []).append(message)

@@ -37,7 +37,7 @@ async def _subtree(db: AsyncSession, folder: Folder) -> list[Folder]:
     """The folder and every folder under it, deepest first (the order to delete them in).
     Compared in Python, not with LIKE, so that ``_`` in a name matches only itself."""
     below = [f for f in await mailboxes.folders(db, folder.mailbox_id) if _inside(f, folder)]
-    return sorted(below, key=lambda f: f.name.count(mailboxes.DELIMITER), reverse=True) + [folder]
+    return [*sorted(below, key=lambda f: f.name.count(mailboxes.DELIMITER), reverse=True), folder]
 
 
 def _check_deletable(folder: Folder, tree: list[Folder]) -> None:
@@ -74,8 +74,9 @@ async def _empty(db: AsyncSession, mailbox: Mailbox, folder: Folder) -> None:
     await _destroy(db, mailbox, [f for f in below if not f.special_use and f not in holders])
 
 
-async def _confirmation(request: Request, c: Caller, folder: Folder, tree: list[Folder], *, emptying: bool = False,
-                        forever: bool = True) -> Response:
+async def _confirmation(
+    request: Request, c: Caller, folder: Folder, tree: list[Folder], *, emptying: bool = False, forever: bool = True
+) -> Response:
     """The page that asks before anything is destroyed (``forever``), or that says where a
     folder goes (the trash) when it is opened as a link: what goes, and the two choices."""
     counts = await store.counts(c.db, [f.id for f in tree])
@@ -87,11 +88,15 @@ async def _confirmation(request: Request, c: Caller, folder: Folder, tree: list[
     else:
         heading, button = _("Move %(folder)s to the trash?", folder=name), _("Move to the trash")
     context = {
-        "heading": heading, "button": button, "forever": forever,
-        "messages": sum(counts.get(f.id, (0, 0))[0] for f in tree), "subfolders": len(tree) - 1,
+        "heading": heading,
+        "button": button,
+        "forever": forever,
+        "messages": sum(counts.get(f.id, (0, 0))[0] for f in tree),
+        "subfolders": len(tree) - 1,
         "action": f"/mail/folders/{folder.id}/{'empty' if emptying else 'delete'}",
         "back": folder_url(folder) if emptying else f"/mail/mailboxes/{folder.mailbox_id}/folders",
-        "mailboxes": await navigation(c), "current_folder": folder.id,
+        "mailboxes": await navigation(c),
+        "current_folder": folder.id,
     }
     return render(request, "mail/confirm_delete.html", context)
 
@@ -117,8 +122,9 @@ async def delete(request: Request) -> Response:
             elif form is None:
                 return await _confirmation(request, c, folder, tree, forever=False)
             else:
-                await mailboxes.rename_folder(c.db, access.mailbox, folder.name,
-                                              await _free_name(c.db, access.mailbox, trash, folder))
+                await mailboxes.rename_folder(
+                    c.db, access.mailbox, folder.name, await _free_name(c.db, access.mailbox, trash, folder)
+                )
                 notice = "folder_trashed"
             await c.db.commit()
     except ServiceError as exc:

@@ -74,8 +74,13 @@ def parse_addresses(value: str, *, strict: bool = True) -> list[Address]:
     found = []
     for name, address in getaddresses([one_line(value).replace(";", ",")]):
         try:
-            checked = validate_email(address, check_deliverability=False, globally_deliverable=False,
-                                     test_environment=True, allow_smtputf8=True).normalized
+            checked = validate_email(
+                address,
+                check_deliverability=False,
+                globally_deliverable=False,
+                test_environment=True,
+                allow_smtputf8=True,
+            ).normalized
         except EmailNotValidError:
             if not strict:
                 continue
@@ -100,8 +105,9 @@ def new_message_id(sender: str) -> str:
     return make_msgid(domain=sender.rpartition("@")[2] or None)
 
 
-def build(draft: Draft, files: list[File], *, display_name: str, date: datetime, bcc: bool,
-          strict: bool = True) -> bytes:
+def build(
+    draft: Draft, files: list[File], *, display_name: str, date: datetime, bcc: bool, strict: bool = True
+) -> bytes:
     """The message as bytes with CRLF line ends. ``bcc`` keeps the Bcc line (the draft and
     the author's copy in Sent), never in what is sent to recipients; not ``strict``, a
     draft keeps the addresses that are valid so far."""
@@ -149,8 +155,9 @@ def quotable_text(raw: bytes, structure: dict[str, Any], *, whole: bool = False)
     if plain:
         text = "\n\n".join(texts(plain))
     else:
-        stripped = nh3.clean("\n".join(texts(leaves)), tags={"p", "br", "div"},
-                             clean_content_tags=DROPPED_WITH_CONTENT, attributes={})
+        stripped = nh3.clean(
+            "\n".join(texts(leaves)), tags={"p", "br", "div"}, clean_content_tags=DROPPED_WITH_CONTENT, attributes={}
+        )
         text = html.unescape(re.sub(r"<br\s*/?>|</p>|</div>", "\n", stripped).replace("<p>", "").replace("<div>", ""))
     return _BLANK_LINES.sub("\n\n", text.replace("\r\n", "\n")).strip()
 
@@ -184,12 +191,14 @@ def reply(original: Message, raw: bytes, *, to_all: bool, mine: list[str], signa
             cc.append((name, addr))
     addressed_to = [addr for _n, addr in _people((headers.get_all("to") or []) + (headers.get_all("cc") or []))]
     moment = original.sent_date or original.internal_date
-    attribution = _("On %(date)s, %(sender)s wrote:", date=when(moment, full=True),
-                    sender=original.from_addr or _("someone"))
+    attribution = _(
+        "On %(date)s, %(sender)s wrote:", date=when(moment, full=True), sender=original.from_addr or _("someone")
+    )
     quoted = "\n".join("> " + line if line else ">" for line in quotable_text(raw, original.structure).split("\n"))
     return Draft(
         sender=next((a.lower() for a in addressed_to if a.lower() in mine_lower), ""),
-        to=_formatted(sender), cc=_formatted(cc),
+        to=_formatted(sender),
+        cc=_formatted(cc),
         subject=_subject(original.subject, "Re:", _REPLY_PREFIX),
         body=with_signature(f"{attribution}\n{quoted}", signature),
         in_reply_to=original.message_id,
@@ -199,15 +208,19 @@ def reply(original: Message, raw: bytes, *, to_all: bool, mine: list[str], signa
 
 def forward(original: Message, raw: bytes, *, signature: str) -> Draft:
     moment = original.sent_date or original.internal_date
-    header = "\n".join([
-        _("---------- Forwarded message ----------"),
-        _("From: %(value)s", value=original.from_addr),
-        _("Date: %(value)s", value=when(moment, full=True)),
-        _("Subject: %(value)s", value=original.subject),
-        _("To: %(value)s", value=original.to_addrs),
-    ])
-    return Draft(subject=_subject(original.subject, "Fwd:", _FORWARD_PREFIX),
-                 body=with_signature(f"{header}\n\n{quotable_text(raw, original.structure, whole=True)}", signature))
+    header = "\n".join(
+        [
+            _("---------- Forwarded message ----------"),
+            _("From: %(value)s", value=original.from_addr),
+            _("Date: %(value)s", value=when(moment, full=True)),
+            _("Subject: %(value)s", value=original.subject),
+            _("To: %(value)s", value=original.to_addrs),
+        ]
+    )
+    return Draft(
+        subject=_subject(original.subject, "Fwd:", _FORWARD_PREFIX),
+        body=with_signature(f"{header}\n\n{quotable_text(raw, original.structure, whole=True)}", signature),
+    )
 
 
 def reopen(message: Message, raw: bytes) -> Draft:
@@ -220,10 +233,15 @@ def reopen(message: Message, raw: bytes) -> Draft:
     senders = _people(headers.get_all("from") or [])
     leaves = [leaf for leaf in body_leaves(message.structure) if leaf["subtype"].lower() == "plain"]
     return Draft(
-        sender=senders[0][1].lower() if senders else "", to=field_of("to"), cc=field_of("cc"), bcc=field_of("bcc"),
-        subject=message.subject, body="\n\n".join(mime.part_text(raw, leaf) for leaf in leaves),
+        sender=senders[0][1].lower() if senders else "",
+        to=field_of("to"),
+        cc=field_of("cc"),
+        bcc=field_of("bcc"),
+        subject=message.subject,
+        body="\n\n".join(mime.part_text(raw, leaf) for leaf in leaves),
         in_reply_to=(mime.message_ids(headers.get("in-reply-to")) or [""])[0],
-        references=" ".join(mime.message_ids(headers.get("references"))), message_id=message.message_id,
+        references=" ".join(mime.message_ids(headers.get("references"))),
+        message_id=message.message_id,
     )
 
 
@@ -232,10 +250,13 @@ def from_form(values: dict[str, str]) -> Draft:
     message ids, so that a forged form cannot add header text."""
     draft = Draft(**{name: values.get(name, "") for name in ("sender", "to", "cc", "bcc", "subject", "body")})
     ids = mime.message_ids(values.get("message_id"))
-    return replace(draft, sender=draft.sender.strip().lower(),
-                   in_reply_to=(mime.message_ids(values.get("in_reply_to")) or [""])[0],
-                   references=" ".join(mime.message_ids(values.get("references"))[-50:]),
-                   message_id=ids[0] if ids else "")
+    return replace(
+        draft,
+        sender=draft.sender.strip().lower(),
+        in_reply_to=(mime.message_ids(values.get("in_reply_to")) or [""])[0],
+        references=" ".join(mime.message_ids(values.get("references"))[-50:]),
+        message_id=ids[0] if ids else "",
+    )
 
 
 def file_of(raw: bytes, leaf: dict[str, Any], filename: str) -> File:

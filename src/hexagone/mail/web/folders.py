@@ -46,10 +46,17 @@ async def folder_page(request: Request) -> Response:
         else:
             listing = await threads.conversations(c.db, folder, number)
         context = {
-            "folder": folder, "folder_name": folder_label(folder), "access": access, "listing": listing,
-            "query": query, "everywhere": everywhere, "mailboxes": await navigation(c), "current_folder": folder.id,
+            "folder": folder,
+            "folder_name": folder_label(folder),
+            "access": access,
+            "listing": listing,
+            "query": query,
+            "everywhere": everywhere,
+            "mailboxes": await navigation(c),
+            "current_folder": folder.id,
             "targets": [f for f in await mailboxes.folders(c.db, folder.mailbox_id) if f.id != folder.id],
-            "full_label": full_label, "is_trash": folder.special_use == SpecialUse.TRASH,
+            "full_label": full_label,
+            "is_trash": folder.special_use == SpecialUse.TRASH,
             "outgoing": folder.special_use in (SpecialUse.SENT, SpecialUse.DRAFTS),
             "emptiable": folder.special_use in (SpecialUse.TRASH, SpecialUse.JUNK),
         }
@@ -64,11 +71,22 @@ async def manage_page(request: Request, error: ServiceError | None = None) -> Re
         counts = await store.counts(c.db, [f.id for f in folders])
         trash = next((f for f in folders if f.special_use == SpecialUse.TRASH), None)
         in_trash = {f.id for f in folders if trash and f.name.startswith(trash.name + mailboxes.DELIMITER)}
-        context = {"access": access, "folders": folders, "counts": counts, "folder_label": folder_label,
-                   "in_trash": in_trash,
-                   "full_label": full_label, "mailboxes": await navigation(c)}
-    return render(request, "mail/folders.html", context, status=error.status if error else 200,
-                  error=error.message if error else None)
+        context = {
+            "access": access,
+            "folders": folders,
+            "counts": counts,
+            "folder_label": folder_label,
+            "in_trash": in_trash,
+            "full_label": full_label,
+            "mailboxes": await navigation(c),
+        }
+    return render(
+        request,
+        "mail/folders.html",
+        context,
+        status=error.status if error else 200,
+        error=error.message if error else None,
+    )
 
 
 @login_required
@@ -114,8 +132,9 @@ async def rename(request: Request) -> Response:
                 raise Invalid(_("The standard folders cannot be renamed or deleted."))
             name = text(form, "name", mailboxes.MAX_FOLDER_NAME).strip()
             parent = folder.name.rpartition(mailboxes.DELIMITER)[0]
-            await mailboxes.rename_folder(c.db, access.mailbox, folder.name,
-                                          f"{parent}{mailboxes.DELIMITER}{name}" if parent else name)
+            await mailboxes.rename_folder(
+                c.db, access.mailbox, folder.name, f"{parent}{mailboxes.DELIMITER}{name}" if parent else name
+            )
             await c.db.commit()
     except ServiceError as exc:
         return await refused(request, mailbox_id, exc)

@@ -33,8 +33,10 @@ from hexagone.mail.web.access import caller, message_for, require_write
 from hexagone.mail.web.common import done, folder_label, full_label, navigation, render
 
 MAX_ALLOWED_SENDERS = 2000
-FRAME_POLICY = ("default-src 'none'; img-src 'self' data:{remote}; style-src 'unsafe-inline'; font-src 'none'; "
-                "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
+FRAME_POLICY = (
+    "default-src 'none'; img-src 'self' data:{remote}; style-src 'unsafe-inline'; font-src 'none'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
 PART_POLICY = "default-src 'none'; sandbox"
 # Renderings kept for the frame's request that follows the page's (each at most a few
 # hundred KB: bodies are cut at body.SHOWN_LIMIT).
@@ -85,8 +87,9 @@ async def _rendered(request: Request, message: Message, mailbox: Mailbox) -> tup
         _recent.move_to_end(key)
         return _recent[key], shown
     raw = await _beginning(message, body.needed_bytes(message.structure))
-    rendered = await run_in_threadpool(body.render, raw, message.structure, cid_url=_cid_url(message),
-                                       allow_remote=shown)
+    rendered = await run_in_threadpool(
+        body.render, raw, message.structure, cid_url=_cid_url(message), allow_remote=shown
+    )
     _recent[key] = rendered
     while len(_recent) > RECENT_RENDERINGS:
         _recent.popitem(last=False)
@@ -104,13 +107,20 @@ async def message_page(request: Request) -> Response:
             await store.store_flags(c.db, folder, [message], ["\\Seen"], "add")
             await c.db.commit()
         context = {
-            "message": message, "folder": folder, "folder_name": folder_label(folder), "access": access,
-            "body": rendered, "images_shown": shown, "sender": sender_address(message),
+            "message": message,
+            "folder": folder,
+            "folder_name": folder_label(folder),
+            "access": access,
+            "body": rendered,
+            "images_shown": shown,
+            "sender": sender_address(message),
             "conversation": await threads.thread_messages(c.db, message),
             "newer_older": await threads.neighbours(c.db, folder, message),
             "targets": [f for f in await mailboxes.folders(c.db, folder.mailbox_id) if f.id != folder.id],
-            "full_label": full_label, "is_trash": folder.special_use == SpecialUse.TRASH,
-            "mailboxes": await navigation(c), "current_folder": folder.id,
+            "full_label": full_label,
+            "is_trash": folder.special_use == SpecialUse.TRASH,
+            "mailboxes": await navigation(c),
+            "current_folder": folder.id,
         }
     return render(request, "mail/message.html", context)
 
@@ -130,8 +140,9 @@ async def frame(request: Request) -> Response:
     return response
 
 
-def _download(data: bytes | AsyncIterator[bytes], content_type: str, filename: str, *,
-              inline: bool = False) -> Response:
+def _download(
+    data: bytes | AsyncIterator[bytes], content_type: str, filename: str, *, inline: bool = False
+) -> Response:
     """A part or a message as a file; ``data`` as chunks is streamed, never held whole."""
     printable = "".join(ch for ch in filename if ch.isprintable()) or "attachment"
     fallback = printable.encode("ascii", "ignore").decode().replace('"', "").replace("\\", "") or "attachment"
@@ -193,7 +204,7 @@ async def always_show_images(request: Request) -> Response:
         sender = sender_address(message)
         allowed = list(access.mailbox.remote_images_allowed or [])
         if sender and sender not in allowed:
-            access.mailbox.remote_images_allowed = (allowed + [sender])[-MAX_ALLOWED_SENDERS:]
+            access.mailbox.remote_images_allowed = ([*allowed, sender])[-MAX_ALLOWED_SENDERS:]
             await c.db.commit()
         message_id: uuid.UUID = message.id
     return done(f"/mail/messages/{message_id}", "images", form)

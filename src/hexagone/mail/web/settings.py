@@ -29,19 +29,32 @@ MAX_SIGNATURE = 4000
 MAX_VACATION_BODY = 10_000
 
 
-async def _page(request: Request, c: Caller, *, error: ServiceError | None = None,
-                secret: tuple[str, str] | None = None) -> Response:
+async def _page(
+    request: Request, c: Caller, *, error: ServiceError | None = None, secret: tuple[str, str] | None = None
+) -> Response:
     mailbox = await c.own_mailbox()
-    delegates = (await c.db.execute(
-        select(MailboxGrant, User).join(User, User.id == MailboxGrant.user_id)
-        .where(MailboxGrant.mailbox_id == mailbox.id).order_by(User.display_name)
-    )).all()
+    delegates = (
+        await c.db.execute(
+            select(MailboxGrant, User)
+            .join(User, User.id == MailboxGrant.user_id)
+            .where(MailboxGrant.mailbox_id == mailbox.id)
+            .order_by(User.display_name)
+        )
+    ).all()
     context = {
-        "mailbox": mailbox, "delegates": delegates, "secret": secret,
-        "app_passwords": await auth.app_passwords(c.db, c.user.id), "mailboxes": await navigation(c),
+        "mailbox": mailbox,
+        "delegates": delegates,
+        "secret": secret,
+        "app_passwords": await auth.app_passwords(c.db, c.user.id),
+        "mailboxes": await navigation(c),
     }
-    return render(request, "mail/settings.html", context, status=error.status if error else 200,
-                  error=error.message if error else None)
+    return render(
+        request,
+        "mail/settings.html",
+        context,
+        status=error.status if error else 200,
+        error=error.message if error else None,
+    )
 
 
 @login_required
@@ -107,8 +120,15 @@ async def create_app_password(request: Request) -> Response:
             row, secret = await auth.create_app_password(c.db, c.user, text(form, "label", 100))
         except Invalid as exc:
             return await _page(request, c, error=exc)
-        audit.record(c.db, "mail.app_password_created", org_id=c.user.org_id, actor=c.principal,
-                     target_type="app_password", target_id=row.id, target_label=row.label)
+        audit.record(
+            c.db,
+            "mail.app_password_created",
+            org_id=c.user.org_id,
+            actor=c.principal,
+            target_type="app_password",
+            target_id=row.id,
+            target_label=row.label,
+        )
         await c.db.commit()
         return await _page(request, c, secret=(row.label, secret))
 
@@ -120,8 +140,14 @@ async def revoke_app_password(request: Request) -> Response:
         if not any(p.id == app_password_id for p in await auth.app_passwords(c.db, c.user.id)):
             raise NotFound(_("This app password does not exist."))
         await auth.revoke_app_password(c.db, c.user.id, app_password_id)
-        audit.record(c.db, "mail.app_password_revoked", org_id=c.user.org_id, actor=c.principal,
-                     target_type="app_password", target_id=app_password_id)
+        audit.record(
+            c.db,
+            "mail.app_password_revoked",
+            org_id=c.user.org_id,
+            actor=c.principal,
+            target_type="app_password",
+            target_id=app_password_id,
+        )
         await c.db.commit()
     return done(SETTINGS_PATH, "app_password_revoked")
 
@@ -138,14 +164,29 @@ async def add_delegate(request: Request) -> Response:
             if colleague.id == c.user.id:
                 raise Invalid(_("This is your own mailbox."))
             mailbox = await c.own_mailbox()
-            await mailboxes.grant(c.db, mailbox, colleague.id, can_write=text(form, "can_write", 2) == "1",
-                                  can_send_as=text(form, "can_send_as", 2) == "1")
+            await mailboxes.grant(
+                c.db,
+                mailbox,
+                colleague.id,
+                can_write=text(form, "can_write", 2) == "1",
+                can_send_as=text(form, "can_send_as", 2) == "1",
+            )
         except Invalid as exc:
             return await _page(request, c, error=exc)
-        audit.record(c.db, "mail.delegation_granted", org_id=c.user.org_id, actor=c.principal, target_type="user",
-                     target_id=colleague.id, target_label=colleague.email,
-                     details={"mailbox": mailbox.address, "can_write": text(form, "can_write", 2) == "1",
-                              "can_send_as": text(form, "can_send_as", 2) == "1"})
+        audit.record(
+            c.db,
+            "mail.delegation_granted",
+            org_id=c.user.org_id,
+            actor=c.principal,
+            target_type="user",
+            target_id=colleague.id,
+            target_label=colleague.email,
+            details={
+                "mailbox": mailbox.address,
+                "can_write": text(form, "can_write", 2) == "1",
+                "can_send_as": text(form, "can_send_as", 2) == "1",
+            },
+        )
         await c.db.commit()
     return done(SETTINGS_PATH, "delegate_added")
 
@@ -160,8 +201,16 @@ async def remove_delegate(request: Request) -> Response:
         if colleague is None:
             raise NotFound(_("This person does not exist, or you cannot see them."))
         await mailboxes.revoke(c.db, mailbox, colleague_id)
-        audit.record(c.db, "mail.delegation_revoked", org_id=c.user.org_id, actor=c.principal, target_type="user",
-                     target_id=colleague_id, target_label=colleague.email, details={"mailbox": mailbox.address})
+        audit.record(
+            c.db,
+            "mail.delegation_revoked",
+            org_id=c.user.org_id,
+            actor=c.principal,
+            target_type="user",
+            target_id=colleague_id,
+            target_label=colleague.email,
+            details={"mailbox": mailbox.address},
+        )
         await c.db.commit()
     return done(SETTINGS_PATH, "delegate_removed")
 

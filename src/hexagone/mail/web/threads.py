@@ -19,10 +19,26 @@ from hexagone.mail.models import Folder, Message
 PAGE_SIZE = 50
 MAX_SEARCH_WORDS = 10
 LIST_COLUMNS = load_only(
-    Message.id, Message.org_id, Message.mailbox_id, Message.folder_id, Message.uid, Message.thread_id,
-    Message.seen, Message.answered, Message.flagged, Message.draft, Message.deleted, Message.internal_date,
-    Message.sent_date, Message.subject, Message.from_addr, Message.to_addrs, Message.preview,
-    Message.has_attachments, Message.message_id, Message.size,
+    Message.id,
+    Message.org_id,
+    Message.mailbox_id,
+    Message.folder_id,
+    Message.uid,
+    Message.thread_id,
+    Message.seen,
+    Message.answered,
+    Message.flagged,
+    Message.draft,
+    Message.deleted,
+    Message.internal_date,
+    Message.sent_date,
+    Message.subject,
+    Message.from_addr,
+    Message.to_addrs,
+    Message.preview,
+    Message.has_attachments,
+    Message.message_id,
+    Message.size,
 )
 
 
@@ -49,29 +65,45 @@ class Page:
 
 async def conversations(db: AsyncSession, folder: Folder, number: int) -> Page:
     grouped = (
-        select(Message.thread_id,
-               func.max(Message.internal_date).label("latest"),
-               func.count().label("count"),
-               func.sum(case((Message.seen.is_(False), 1), else_=0)).label("unseen"),
-               func.max(case((Message.flagged.is_(True), 1), else_=0)).label("flagged"))
+        select(
+            Message.thread_id,
+            func.max(Message.internal_date).label("latest"),
+            func.count().label("count"),
+            func.sum(case((Message.seen.is_(False), 1), else_=0)).label("unseen"),
+            func.max(case((Message.flagged.is_(True), 1), else_=0)).label("flagged"),
+        )
         .where(Message.folder_id == folder.id, Message.deleted.is_(False))
         .group_by(Message.thread_id)
     )
     total = (await db.execute(select(func.count()).select_from(grouped.subquery()))).scalar_one()
-    rows = (await db.execute(grouped.order_by(desc("latest"), Message.thread_id)
-                             .limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE))).all()
+    rows = (
+        await db.execute(
+            grouped.order_by(desc("latest"), Message.thread_id).limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)
+        )
+    ).all()
     newest: dict[uuid.UUID, Message] = {}
     if rows:
         messages = await db.execute(
-            select(Message).options(LIST_COLUMNS)
-            .where(Message.folder_id == folder.id, Message.deleted.is_(False),
-                   Message.thread_id.in_([r.thread_id for r in rows]))
+            select(Message)
+            .options(LIST_COLUMNS)
+            .where(
+                Message.folder_id == folder.id,
+                Message.deleted.is_(False),
+                Message.thread_id.in_([r.thread_id for r in rows]),
+            )
             .order_by(Message.internal_date.desc(), Message.uid.desc())
         )
         for message in messages.scalars():
             newest.setdefault(message.thread_id, message)
-    return Page([Conversation(newest[r.thread_id], r.count, int(r.unseen or 0), bool(r.flagged))
-                 for r in rows if r.thread_id in newest], total, number)
+    return Page(
+        [
+            Conversation(newest[r.thread_id], r.count, int(r.unseen or 0), bool(r.flagged))
+            for r in rows
+            if r.thread_id in newest
+        ],
+        total,
+        number,
+    )
 
 
 def _like(word: str) -> str:
@@ -85,17 +117,26 @@ def search_query(mailbox_id: uuid.UUID, words: list[str], folder_id: uuid.UUID |
         query = query.where(Message.folder_id == folder_id)
     for word in words[:MAX_SEARCH_WORDS]:
         pattern = _like(word)
-        query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in (
-            Message.subject, Message.from_addr, Message.to_addrs, Message.cc_addrs, Message.text))))
+        query = query.where(
+            or_(
+                *(
+                    column.ilike(pattern, escape="\\")
+                    for column in (Message.subject, Message.from_addr, Message.to_addrs, Message.cc_addrs, Message.text)
+                )
+            )
+        )
     return query
 
 
-async def search(db: AsyncSession, mailbox_id: uuid.UUID, text: str, folder_id: uuid.UUID | None,
-                 number: int) -> Page:
+async def search(db: AsyncSession, mailbox_id: uuid.UUID, text: str, folder_id: uuid.UUID | None, number: int) -> Page:
     query = search_query(mailbox_id, text.split(), folder_id)
     total = (await db.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-    found = await db.execute(query.options(LIST_COLUMNS).order_by(Message.internal_date.desc(), Message.id)
-                             .limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE))
+    found = await db.execute(
+        query.options(LIST_COLUMNS)
+        .order_by(Message.internal_date.desc(), Message.id)
+        .limit(PAGE_SIZE)
+        .offset((number - 1) * PAGE_SIZE)
+    )
     return Page([Conversation(m, 1, 0 if m.seen else 1, m.flagged) for m in found.scalars()], total, number)
 
 
@@ -103,26 +144,46 @@ async def neighbours(db: AsyncSession, folder: Folder, message: Message) -> tupl
     """The newest message of the conversations listed just above (newer) and just below
     (older) ``message``'s in its folder: where k and j lead from the reading page."""
     visible = (Message.folder_id == folder.id, Message.deleted.is_(False))
-    grouped = (select(Message.thread_id, func.max(Message.internal_date).label("latest"))
-               .where(*visible).group_by(Message.thread_id).subquery())
-    mine = (await db.execute(select(func.max(Message.internal_date))
-                             .where(*visible, Message.thread_id == message.thread_id))).scalar()
+    grouped = (
+        select(Message.thread_id, func.max(Message.internal_date).label("latest"))
+        .where(*visible)
+        .group_by(Message.thread_id)
+        .subquery()
+    )
+    mine = (
+        await db.execute(
+            select(func.max(Message.internal_date)).where(*visible, Message.thread_id == message.thread_id)
+        )
+    ).scalar()
     if mine is None:
         return None, None
     found = []
-    for condition, order in ((grouped.c.latest > mine, grouped.c.latest.asc()),
-                             (grouped.c.latest < mine, grouped.c.latest.desc())):
+    for condition, order in (
+        (grouped.c.latest > mine, grouped.c.latest.asc()),
+        (grouped.c.latest < mine, grouped.c.latest.desc()),
+    ):
         thread = (await db.execute(select(grouped.c.thread_id).where(condition).order_by(order).limit(1))).scalar()
-        found.append(None if thread is None else (await db.execute(
-            select(Message).options(LIST_COLUMNS).where(*visible, Message.thread_id == thread)
-            .order_by(Message.internal_date.desc(), Message.uid.desc()).limit(1))).scalar())
+        found.append(
+            None
+            if thread is None
+            else (
+                await db.execute(
+                    select(Message)
+                    .options(LIST_COLUMNS)
+                    .where(*visible, Message.thread_id == thread)
+                    .order_by(Message.internal_date.desc(), Message.uid.desc())
+                    .limit(1)
+                )
+            ).scalar()
+        )
     return found[0], found[1]
 
 
 async def thread_messages(db: AsyncSession, message: Message) -> list[Message]:
     """The conversation ``message`` belongs to, in its mailbox, oldest first."""
     found = await db.execute(
-        select(Message).options(LIST_COLUMNS)
+        select(Message)
+        .options(LIST_COLUMNS)
         .where(Message.mailbox_id == message.mailbox_id, Message.thread_id == message.thread_id)
         .order_by(Message.internal_date, Message.uid)
     )
@@ -135,6 +196,9 @@ async def with_conversations(db: AsyncSession, messages: list[Message]) -> list[
     keys = {(m.folder_id, m.thread_id) for m in messages}
     if not keys:
         return []
-    found = await db.execute(select(Message).where(Message.folder_id.in_({f for f, _ in keys}),
-                                                   Message.thread_id.in_({t for _, t in keys})).order_by(Message.uid))
+    found = await db.execute(
+        select(Message)
+        .where(Message.folder_id.in_({f for f, _ in keys}), Message.thread_id.in_({t for _, t in keys}))
+        .order_by(Message.uid)
+    )
     return [m for m in found.scalars() if (m.folder_id, m.thread_id) in keys]

@@ -25,8 +25,9 @@ async def audit_page(request: Request) -> Response:
         flt = AuditFilter.parse(params)
         number = audit_export.parse_page(params.get("page", ""))
     except Invalid as exc:
-        return render(request, "identity/admin/audit.html",
-                      {"raw": params, "page": AuditPage([], 1, False), "links": {}}, exc)
+        return render(
+            request, "identity/admin/audit.html", {"raw": params, "page": AuditPage([], 1, False), "links": {}}, exc
+        )
     async with org_session(admin.org_id) as db:
         page = await audit_export.read_page(db, admin, flt, number)
     query = flt.as_params()
@@ -46,8 +47,11 @@ async def audit_export_file(request: Request) -> Response:
     async with org_session(admin.org_id) as db:
         result = await audit_export.export(db, admin, flt, request.path_params["fmt"])
         await db.commit()
-    return Response(result.content, media_type=result.media_type,
-                    headers={"content-disposition": f'attachment; filename="{result.filename}"'})
+    return Response(
+        result.content,
+        media_type=result.media_type,
+        headers={"content-disposition": f'attachment; filename="{result.filename}"'},
+    )
 
 
 ROUTES = [

@@ -29,14 +29,27 @@ async def _page(request: Request, error: ServiceError | None = None) -> Response
     values = await kept_values(request, error, "name", "primary")
     if not values["name"] and not values["primary"]:
         values = {"name": org.name, "primary": org.brand_primary}
-    return render(request, "identity/admin/branding.html", {
-        "org": org, "values": values, "contrast": contrast_with_white(org.brand_primary), "min_contrast": MIN_CONTRAST,
-    }, error)
+    return render(
+        request,
+        "identity/admin/branding.html",
+        {
+            "org": org,
+            "values": values,
+            "contrast": contrast_with_white(org.brand_primary),
+            "min_contrast": MIN_CONTRAST,
+        },
+        error,
+    )
 
 
 async def _save(db: AsyncSession, admin: Principal, form: FormData, _params: Mapping[str, Any]) -> Response:
-    await orgs.set_branding(db, admin, name=field(form, "name", 200), primary=field(form, "primary", 7).strip(),
-                            logo=await upload(form, "logo"))
+    await orgs.set_branding(
+        db,
+        admin,
+        name=field(form, "name", 200),
+        primary=field(form, "primary", 7).strip(),
+        logo=await upload(form, "logo"),
+    )
     return done("/admin/branding", "saved")
 
 

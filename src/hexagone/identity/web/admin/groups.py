@@ -30,8 +30,9 @@ async def _list(request: Request, error: ServiceError | None = None) -> Response
 
 
 async def _create(db: AsyncSession, admin: Principal, form: FormData, _params: Mapping[str, Any]) -> Response:
-    group = await groups.create_group(db, admin, name=field(form, "name", 200),
-                                      description=field(form, "description", 2000))
+    group = await groups.create_group(
+        db, admin, name=field(form, "name", 200), description=field(form, "description", 2000)
+    )
     return done(f"/admin/groups/{group.id}", "created")
 
 
@@ -70,6 +71,9 @@ ROUTES = [
     Route("/admin/groups", group_list, methods=["GET", "POST"]),
     Route("/admin/groups/{group_id:uuid}", group_detail),
     Route("/admin/groups/{group_id:uuid}/members", form_endpoint(admin_required, _add, _detail), methods=["POST"]),
-    Route("/admin/groups/{group_id:uuid}/members/remove", form_endpoint(admin_required, _remove, _detail),
-          methods=["POST"]),
+    Route(
+        "/admin/groups/{group_id:uuid}/members/remove",
+        form_endpoint(admin_required, _remove, _detail),
+        methods=["POST"],
+    ),
 ]

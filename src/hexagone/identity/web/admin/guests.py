@@ -42,8 +42,9 @@ async def guest_list(request: Request) -> Response:
 
 async def _invite(db: AsyncSession, admin: Principal, form: FormData, _params: Mapping[str, Any]) -> Response:
     space_ids = [parse_uuid(value) for value in form.getlist("space_id") if isinstance(value, str)]
-    await tokens.invite_guest(db, admin, email=field(form, "email", 320), space_ids=space_ids,
-                              base_url=get_settings().resolved_base_url)
+    await tokens.invite_guest(
+        db, admin, email=field(form, "email", 320), space_ids=space_ids, base_url=get_settings().resolved_base_url
+    )
     return done("/admin/guests", "invited")
 
 
@@ -55,6 +56,9 @@ async def _revoke(db: AsyncSession, admin: Principal, _form: FormData, params: M
 ROUTES = [
     Route("/admin/guests", guest_list),
     Route("/admin/guests/invite", form_endpoint(admin_required, _invite, _page), methods=["POST"]),
-    Route("/admin/guests/invitations/{invitation_id:uuid}/revoke", form_endpoint(admin_required, _revoke, _page),
-          methods=["POST"]),
+    Route(
+        "/admin/guests/invitations/{invitation_id:uuid}/revoke",
+        form_endpoint(admin_required, _revoke, _page),
+        methods=["POST"],
+    ),
 ]

@@ -30,8 +30,12 @@ async def _page(request: Request, error: ServiceError | None = None) -> Response
     admin = me(request)
     async with org_session(admin.org_id) as db:
         org = await orgs.get_org(db, admin.org_id)
-    return render(request, "identity/admin/modules.html",
-                  {"modules": registry().subscribable, "subscribed": set(org.modules)}, error)
+    return render(
+        request,
+        "identity/admin/modules.html",
+        {"modules": registry().subscribable, "subscribed": set(org.modules)},
+        error,
+    )
 
 
 async def _save(db: AsyncSession, admin: Principal, form: FormData, _params: Mapping[str, Any]) -> Response:

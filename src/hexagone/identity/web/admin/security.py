@@ -25,8 +25,12 @@ async def _page(request: Request, error: ServiceError | None = None) -> Response
     admin = me(request)
     async with org_session(admin.org_id) as db:
         org = await orgs.get_org(db, admin.org_id)
-    return render(request, "identity/admin/security.html",
-                  {"org": org, "values": await kept_values(request, error, "domain")}, error)
+    return render(
+        request,
+        "identity/admin/security.html",
+        {"org": org, "values": await kept_values(request, error, "domain")},
+        error,
+    )
 
 
 async def _save_policy(db: AsyncSession, admin: Principal, form: FormData, _params: Mapping[str, Any]) -> Response:

@@ -28,15 +28,15 @@ async def _list(request: Request, error: ServiceError | None = None) -> Response
         found = await spaces.all_spaces(db, admin)
         counts = await spaces.member_counts(db)
     values = await kept_values(request, error, "name", "description", "owner")
-    return render(request, "identity/admin/spaces.html", {"spaces": found, "counts": counts, "values": values},
-                  error)
+    return render(request, "identity/admin/spaces.html", {"spaces": found, "counts": counts, "values": values}, error)
 
 
 async def _create(db: AsyncSession, admin: Principal, form: FormData, _params: Mapping[str, Any]) -> Response:
     owner = field(form, "owner", 320).strip()
     owner_id = (await users.find_by_email(db, owner)).id if owner else None
-    await spaces.create_space(db, admin, name=field(form, "name", 200), description=field(form, "description"),
-                              owner_id=owner_id)
+    await spaces.create_space(
+        db, admin, name=field(form, "name", 200), description=field(form, "description"), owner_id=owner_id
+    )
     return done("/admin/spaces", "created")
 
 

@@ -54,19 +54,25 @@ async def new_user(request: Request) -> Response:
             role = values["role"] if values["role"] in users.ASSIGNABLE_ROLES else ""
             if not role:
                 raise Invalid(_("Unknown role."))
-            user, password = await users.create_user(db, org_id=admin.org_id, email=values["email"],
-                                                     display_name=values["display_name"], password=None,
-                                                     role=OrgRole(role), actor=admin)
+            user, password = await users.create_user(
+                db,
+                org_id=admin.org_id,
+                email=values["email"],
+                display_name=values["display_name"],
+                password=None,
+                role=OrgRole(role),
+                actor=admin,
+            )
             if values["delivery"] == "link":
-                await tokens.send_password_link(db, admin, user.id, base_url=get_settings().resolved_base_url,
-                                                new_account=True)
+                await tokens.send_password_link(
+                    db, admin, user.id, base_url=get_settings().resolved_base_url, new_account=True
+                )
             await db.commit()
     except FORM_ERRORS as exc:
         return render(request, "identity/admin/user_new.html", {"values": values}, exc)
     if values["delivery"] == "link":
         return done(f"/admin/users/{user.id}", "link_sent")
-    return render(request, "identity/admin/user_new.html",
-                  {"values": {}, "created": user, "password": password}, None)
+    return render(request, "identity/admin/user_new.html", {"values": {}, "created": user, "password": password}, None)
 
 
 @admin_required
@@ -93,8 +99,7 @@ async def _detail(request: Request, error: ServiceError | None = None) -> Respon
     async with org_session(admin.org_id) as db:
         user = await users.get_user(db, user_id)
         spaces, groups = await users.memberships(db, user.id)
-    return render(request, "identity/admin/user_detail.html",
-                  {"user": user, "spaces": spaces, "groups": groups}, error)
+    return render(request, "identity/admin/user_detail.html", {"user": user, "spaces": spaces, "groups": groups}, error)
 
 
 @admin_required
@@ -119,8 +124,9 @@ async def _set_role(db: AsyncSession, admin: Principal, form: FormData, params: 
 
 
 async def _password_link(db: AsyncSession, admin: Principal, form: FormData, params: Mapping[str, Any]) -> Response:
-    await tokens.send_password_link(db, admin, params["user_id"], base_url=get_settings().resolved_base_url,
-                                    new_account=False)
+    await tokens.send_password_link(
+        db, admin, params["user_id"], base_url=get_settings().resolved_base_url, new_account=False
+    )
     return done(f"/admin/users/{params['user_id']}", "link_sent", form)
 
 
@@ -130,9 +136,13 @@ ROUTES = [
     Route("/admin/users/import", import_users, methods=["GET", "POST"]),
     Route("/admin/users/{user_id:uuid}", user_detail),
     Route("/admin/users/{user_id:uuid}/active", form_endpoint(admin_required, _set_active, _detail), methods=["POST"]),
-    Route("/admin/users/{user_id:uuid}/mfa-reset", form_endpoint(admin_required, _reset_mfa, _detail),
-          methods=["POST"]),
+    Route(
+        "/admin/users/{user_id:uuid}/mfa-reset", form_endpoint(admin_required, _reset_mfa, _detail), methods=["POST"]
+    ),
     Route("/admin/users/{user_id:uuid}/role", form_endpoint(admin_required, _set_role, _detail), methods=["POST"]),
-    Route("/admin/users/{user_id:uuid}/password-link", form_endpoint(admin_required, _password_link, _detail),
-          methods=["POST"]),
+    Route(
+        "/admin/users/{user_id:uuid}/password-link",
+        form_endpoint(admin_required, _password_link, _detail),
+        methods=["POST"],
+    ),
 ]
