@@ -8,7 +8,7 @@ TEST_STAMP := $(VENV)/.installed-test
 ASSETS := src/hexagone/core/static/dist/app.js
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres assets install install-test test-debian-packages migration-initial bench bench-mail clean
+.PHONY: run test check test-sqlite test-postgres assets install install-test test-debian-packages migration-initial bench bench-mail clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +48,14 @@ test-debian-packages:
 	  else echo "The tests need these Debian packages: sudo apt-get install $$missing" >&2; exit 1; fi; \
 	fi
 
-## The whole suite, on SQLite and then on PostgreSQL
+## Lint, format and types, in seconds (also the first step of `make test`)
+check: $(TEST_STAMP)
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
+
+## The checks, then the whole suite on SQLite and then on PostgreSQL
 test: install-test
+	$(MAKE) --no-print-directory check
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
