@@ -29,15 +29,14 @@ _current: ContextVar[str] = ContextVar("hexagone_language", default=DEFAULT_LANG
 
 
 def load_catalogues(locale_dirs: Iterable[Path]) -> None:
-    """Compile every ``.po`` under each ``<dir>/<lang>/`` (or its ``LC_MESSAGES/``) into one
-    in-memory catalogue."""
+    """Compile every ``.po`` under each ``<dir>/<lang>/`` into one in-memory catalogue
+    (one layout for every module: ``<module>/locale/<lang>/<part>.po``)."""
     _catalogues.clear()
     dirs = [d for d in locale_dirs if d and d.is_dir()]
     for lang in LANGUAGES:
         merged = Translations()
         for base in dirs:
-            # <lang>/*.po, and <lang>/LC_MESSAGES/*.po where gettext tools put them
-            for po_path in sorted([*(base / lang).glob("*.po"), *(base / lang / "LC_MESSAGES").glob("*.po")]):
+            for po_path in sorted((base / lang).glob("*.po")):
                 with po_path.open("rb") as fh:
                     catalog = read_po(fh, locale=lang)
                 buf = io.BytesIO()
