@@ -20,9 +20,9 @@ from hexagone.identity.service import groups
 from hexagone.mail import tls
 from hexagone.mail.models import Address, Message
 from hexagone.mail.service import mailboxes, store
-from hexagone.mail.smtp import dns
 from hexagone.mail.smtp.limits import ClientLimits
 from hexagone.mail.smtp.protocol import Handler, Protocol
+from hexagone.mail.transport import dns
 from tests.conftest import Server
 from tests.factories import TestOrg, TestUser, make_user, principal
 from tests.mail.factories import folder_of, make_mail_user, messages_in

@@ -5,7 +5,7 @@ webmail to trust.
 The verdict is recorded, never acted on here: a message failing DMARC is still
 delivered (with its verdict), because refusing mail is a policy an administrator
 chooses, and a false ``fail`` must not lose a message. Every DNS question goes through
-:mod:`hexagone.mail.smtp.dns`, so tests and sites choose the resolver.
+:mod:`hexagone.mail.transport.dns`, so tests and sites choose the resolver.
 
 DMARC (RFC 7489) needs the sender's *organisational domain*. Instead of a bundled
 Public Suffix List that goes stale, it is found as DMARCbis does, by walking the DNS
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import dkim
 import spf
 
-from hexagone.mail.smtp import dns, headers
+from hexagone.mail.transport import dns, headers
 
 MAX_SIGNATURES = 5  # verify at most this many DKIM-Signature fields (each costs a lookup)
 MAX_TREE_WALK = 8

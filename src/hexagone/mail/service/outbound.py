@@ -15,7 +15,7 @@ auto-replies, bounces, and the platform's own e-mail drained from the core outbo
   queues its next attempt with backoff, or finishes and forgets the blob.
 - A **permanent** failure (a 5xx reply, a full mailbox) or a message still queued when
   its lifetime ends (``HEXAGONE_MAIL_QUEUE_LIFETIME_SECONDS``, five days) produces a
-  bounce (:mod:`hexagone.mail.smtp.dsn`) to the envelope sender, sent with a null sender
+  bounce (:mod:`hexagone.mail.transport.dsn`) to the envelope sender, sent with a null sender
   so that bounces never loop.
 
 Delivery from the queue is at least once, as everywhere in mail: a crash after a peer
@@ -48,7 +48,7 @@ from hexagone.mail.models import Folder, Mailbox, OutboundMessage, OutboundRecip
 from hexagone.mail.service import addresses, dkim, store, vacation
 from hexagone.mail.service.addresses import Recipient
 from hexagone.mail.service.mailboxes import INBOX
-from hexagone.mail.smtp import client, dsn, headers
+from hexagone.mail.transport import client, dsn, headers
 
 log = logging.getLogger("hexagone.mail.outbound")
 

@@ -31,8 +31,8 @@ from hexagone.core.i18n import N_
 from hexagone.identity.service.directory import Organisation
 from hexagone.mail.models import Address, Mailbox, VacationReply
 from hexagone.mail.service import dkim
-from hexagone.mail.smtp import headers
-from hexagone.mail.smtp.dsn import translated
+from hexagone.mail.transport import headers
+from hexagone.mail.transport.dsn import translated
 
 JOB = "mail.vacation"
 INTERVAL = timedelta(days=7)  # RFC 3834 section 4: "a period of several days"

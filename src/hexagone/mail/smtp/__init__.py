@@ -1,12 +1,12 @@
-"""SMTP: the inbound listener, the submission listener, and what the outbound queue needs
-to reach other servers.
+"""SMTP: the protocol layer — the inbound listener, the submission listener and the
+drain of the platform's e-mail.
 
 ``inbound`` and ``submission`` are aiosmtpd handlers over the shared session of
-``protocol`` (enhanced status codes, limits, TLS rules); ``client`` delivers to other
-servers, ``dsn`` writes bounces, ``dns`` is the resolver every mail lookup uses,
-``headers`` edits raw header blocks, ``outbox`` drains the platform's e-mail. The
-decisions (who may send, where a message goes, retries) live in
-:mod:`hexagone.mail.service.outbound`.
+``protocol`` (enhanced status codes, limits, TLS rules, ``data`` and ``limits``);
+``outbox`` drains the platform's e-mail. They call the service
+(:mod:`hexagone.mail.service`), which decides who may send, where a message goes and
+retries; the wire-level helpers both use (the SMTP client, DNS, bounces, headers) are in
+:mod:`hexagone.mail.transport`, below the service.
 """
 
 from hexagone.core.modules import Server

@@ -22,7 +22,6 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from hexagone.core.config import Settings, get_settings
 from hexagone.mail.service import authcheck, outbound
 from hexagone.mail.service.addresses import Recipient
-from hexagone.mail.smtp import dns, headers
 from hexagone.mail.smtp.limits import ClientLimits
 from hexagone.mail.smtp.protocol import (
     Handler,
@@ -33,6 +32,7 @@ from hexagone.mail.smtp.protocol import (
     received,
     take_content,
 )
+from hexagone.mail.transport import dns, headers
 
 log = logging.getLogger("hexagone.mail.smtp")
 

@@ -27,7 +27,6 @@ from hexagone.core.db import org_session
 from hexagone.core.exceptions import Forbidden, Invalid, RateLimited
 from hexagone.identity.service.directory import User
 from hexagone.mail.service import addresses, auth, outbound
-from hexagone.mail.smtp import headers
 from hexagone.mail.smtp.limits import ClientLimits
 from hexagone.mail.smtp.protocol import (
     Handler,
@@ -38,6 +37,7 @@ from hexagone.mail.smtp.protocol import (
     received,
     take_content,
 )
+from hexagone.mail.transport import headers
 
 log = logging.getLogger("hexagone.mail.smtp")
 

@@ -26,7 +26,7 @@ import dns.exception
 import dns.resolver
 
 from hexagone.core.config import Settings, get_settings
-from hexagone.mail.smtp import dns as mail_dns
+from hexagone.mail.transport import dns as mail_dns
 
 log = logging.getLogger("hexagone.mail.outbound")
 

@@ -19,7 +19,7 @@ from email.utils import format_datetime, make_msgid
 from hexagone.core import i18n
 from hexagone.core.db import utcnow
 from hexagone.core.i18n import N_
-from hexagone.mail.smtp import headers
+from hexagone.mail.transport import headers
 
 LANGUAGES = ("fr", "en")
 SUBJECT = N_("Undelivered mail returned to sender")
