@@ -27,7 +27,6 @@ from hexagone.identity.service.orgs import require_admin
 from hexagone.identity.service.validation import clean_query
 
 PAGE_SIZE = 50
-MAX_PAGE = 10_000
 EXPORT_LIMIT = 50_000
 FORMATS = ("csv", "json")
 COLUMNS = ("created_at", "actor", "action", "target_type", "target_id", "target", "ip", "details")
@@ -74,14 +73,6 @@ def _parse_day(value: str) -> date | None:
     if day is None or not 1970 <= day.year <= 9998:
         raise Invalid(_("Dates are written YYYY-MM-DD."))
     return day
-
-
-def parse_page(value: str) -> int:
-    if not value:
-        return 1
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
-        raise Invalid(_("The page number must be between 1 and %(n)s.", n=MAX_PAGE))
-    return int(value)
 
 
 async def _entries(db: AsyncSession, flt: AuditFilter, *, limit: int, offset: int = 0) -> list[AuditEntry]:

@@ -10,9 +10,9 @@ from hexagone.core import auth, templating
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import Invalid
+from hexagone.core.forms import field, parse_uuid
 from hexagone.core.web import login_required, principal_of
 from hexagone.identity.service import mfa, spaces, users
-from hexagone.identity.web.forms import field, parse_uuid
 
 
 def _me(request: Request) -> Principal:

@@ -19,12 +19,12 @@ from hexagone.core.auth import Principal
 from hexagone.core.config import get_settings
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import Invalid
+from hexagone.core.forms import field
 from hexagone.core.i18n import gettext as _
 from hexagone.core.web import admin_required, principal_of
 from hexagone.identity.oidc import service
 from hexagone.identity.oidc.claims import DEFAULT_SCOPES, SCOPES
 from hexagone.identity.oidc.server import DISCOVERY_PATH
-from hexagone.identity.web.forms import field
 
 MAX_URI_FIELD = service.MAX_URIS * (service.MAX_URI_LENGTH + 2)
 LIST_TEMPLATE = "identity/admin/oidc.html"

@@ -13,11 +13,16 @@ from hexagone.core.auth import SESSION_COOKIE
 from hexagone.core.config import get_settings
 from hexagone.core.db import org_session, system_session
 from hexagone.core.exceptions import Invalid, NotFound, RateLimited
+from hexagone.core.forms import field
 from hexagone.core.i18n import gettext as _
 from hexagone.core.web import principal_of, safe_next
 from hexagone.identity.service import login as login_service
 from hexagone.identity.service import mfa, tokens
-from hexagone.identity.web.forms import client_ip, field
+
+
+def client_ip(request: Request) -> str:
+    """The address the sign-in throttle and the audit log record."""
+    return request.client.host if request.client else ""
 
 
 def _set_session_cookie(response: Response, token: str) -> None:

@@ -19,10 +19,11 @@ from hexagone.core.auth import Principal
 from hexagone.core.config import get_settings
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import ServiceError
+from hexagone.core.forms import field, kept_values, parse_uuid
+from hexagone.core.pages import done, form_endpoint, me, page_or_submit, render
 from hexagone.core.web import login_required
 from hexagone.identity.service import spaces, tokens, users
-from hexagone.identity.web.common import done, form_endpoint, kept_values, me, page_or_submit, render
-from hexagone.identity.web.forms import field, parse_uuid
+from hexagone.identity.web.roles import role_labels
 
 
 async def _list(request: Request, error: ServiceError | None = None) -> Response:
@@ -31,7 +32,9 @@ async def _list(request: Request, error: ServiceError | None = None) -> Response
         found = await spaces.visible_spaces(db, principal)
         counts = await spaces.member_counts(db)
     values = await kept_values(request, error, "name", "description")
-    return render(request, "identity/spaces.html", {"spaces": found, "counts": counts, "values": values}, error)
+    return render(
+        request, "identity/spaces.html", {"spaces": found, "counts": counts, "values": values, **role_labels()}, error
+    )
 
 
 async def _create(db: AsyncSession, principal: Principal, form: FormData, _params: Mapping[str, Any]) -> Response:
@@ -41,9 +44,7 @@ async def _create(db: AsyncSession, principal: Principal, form: FormData, _param
     return done(f"/spaces/{space.id}", "created")
 
 
-@login_required
-async def space_list(request: Request) -> Response:
-    return await page_or_submit(request, _create, _list)
+space_list = page_or_submit(login_required, _create, _list)
 
 
 async def _detail(request: Request, error: ServiceError | None = None) -> Response:
@@ -60,6 +61,7 @@ async def _detail(request: Request, error: ServiceError | None = None) -> Respon
             "can": policy.abilities(principal, space),
             "my_role": principal.space_roles.get(space.id),
             "values": await kept_values(request, error, "email", "guest_email"),
+            **role_labels(),
         },
         error,
     )

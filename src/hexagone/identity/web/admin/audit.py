@@ -11,10 +11,10 @@ from starlette.routing import Route
 
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import Invalid
+from hexagone.core.pages import me, page_number, pager, render
 from hexagone.core.web import admin_required
 from hexagone.identity.service import audit_export
 from hexagone.identity.service.audit_export import AuditFilter, AuditPage
-from hexagone.identity.web.common import me, render
 
 
 @admin_required
@@ -23,21 +23,26 @@ async def audit_page(request: Request) -> Response:
     params = request.query_params
     try:
         flt = AuditFilter.parse(params)
-        number = audit_export.parse_page(params.get("page", ""))
+        number = page_number(request)
     except Invalid as exc:
         return render(
-            request, "identity/admin/audit.html", {"raw": params, "page": AuditPage([], 1, False), "links": {}}, exc
+            request,
+            "identity/admin/audit.html",
+            {"raw": params, "page": AuditPage([], 1, False), "pager": pager(request, 1, has_next=False), "links": {}},
+            exc,
         )
     async with org_session(admin.org_id) as db:
         page = await audit_export.read_page(db, admin, flt, number)
     query = flt.as_params()
     links = {
-        "previous": "?" + urlencode({**query, "page": number - 1}) if number > 1 else "",
-        "next": "?" + urlencode({**query, "page": number + 1}) if page.has_next else "",
         "csv": "/admin/audit.csv?" + urlencode(query),
         "json": "/admin/audit.json?" + urlencode(query),
     }
-    return render(request, "identity/admin/audit.html", {"raw": params, "page": page, "links": links})
+    return render(
+        request,
+        "identity/admin/audit.html",
+        {"raw": params, "page": page, "pager": pager(request, number, has_next=page.has_next), "links": links},
+    )
 
 
 @admin_required

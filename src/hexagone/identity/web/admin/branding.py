@@ -15,11 +15,11 @@ from starlette.routing import Route
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import ServiceError
+from hexagone.core.forms import field, kept_values, upload
+from hexagone.core.pages import done, form_endpoint, me, page_or_submit, render
 from hexagone.core.web import admin_required
 from hexagone.identity.service import orgs
 from hexagone.identity.service.branding import MIN_CONTRAST, contrast_with_white
-from hexagone.identity.web.common import done, form_endpoint, kept_values, me, page_or_submit, render, upload
-from hexagone.identity.web.forms import field
 
 
 async def _page(request: Request, error: ServiceError | None = None) -> Response:
@@ -58,9 +58,7 @@ async def _remove_logo(db: AsyncSession, admin: Principal, _form: FormData, _par
     return done("/admin/branding", "saved")
 
 
-@admin_required
-async def branding_page(request: Request) -> Response:
-    return await page_or_submit(request, _save, _page)
+branding_page = page_or_submit(admin_required, _save, _page)
 
 
 ROUTES = [

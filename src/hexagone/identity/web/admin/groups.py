@@ -14,10 +14,10 @@ from starlette.routing import Route
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import ServiceError
+from hexagone.core.forms import field, kept_values, parse_uuid
+from hexagone.core.pages import done, form_endpoint, me, page_or_submit, render
 from hexagone.core.web import admin_required
 from hexagone.identity.service import groups, users
-from hexagone.identity.web.common import done, form_endpoint, kept_values, me, page_or_submit, render
-from hexagone.identity.web.forms import field, parse_uuid
 
 
 async def _list(request: Request, error: ServiceError | None = None) -> Response:
@@ -36,9 +36,7 @@ async def _create(db: AsyncSession, admin: Principal, form: FormData, _params: M
     return done(f"/admin/groups/{group.id}", "created")
 
 
-@admin_required
-async def group_list(request: Request) -> Response:
-    return await page_or_submit(request, _create, _list)
+group_list = page_or_submit(admin_required, _create, _list)
 
 
 async def _detail(request: Request, error: ServiceError | None = None) -> Response:

@@ -17,10 +17,10 @@ from hexagone.core.auth import Principal
 from hexagone.core.config import get_settings
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import ServiceError
+from hexagone.core.forms import field, kept_values, parse_uuid
+from hexagone.core.pages import done, form_endpoint, me, render
 from hexagone.core.web import admin_required
 from hexagone.identity.service import guests, spaces, tokens
-from hexagone.identity.web.common import done, form_endpoint, kept_values, me, render
-from hexagone.identity.web.forms import field, parse_uuid
 
 
 async def _page(request: Request, error: ServiceError | None = None) -> Response:

@@ -16,10 +16,10 @@ from starlette.routing import Route
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import ServiceError
+from hexagone.core.pages import done, me, page_or_submit, render
 from hexagone.core.shell import registry
 from hexagone.core.web import admin_required
 from hexagone.identity.service import orgs
-from hexagone.identity.web.common import done, me, page_or_submit, render
 
 
 def _available() -> list[str]:
@@ -44,9 +44,7 @@ async def _save(db: AsyncSession, admin: Principal, form: FormData, _params: Map
     return done("/admin/modules", "saved")
 
 
-@admin_required
-async def modules_page(request: Request) -> Response:
-    return await page_or_submit(request, _save, _page)
+modules_page = page_or_submit(admin_required, _save, _page)
 
 
 ROUTES = [Route("/admin/modules", modules_page, methods=["GET", "POST"])]

@@ -15,10 +15,10 @@ from starlette.routing import Route
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import ServiceError
+from hexagone.core.forms import field, kept_values
+from hexagone.core.pages import done, form_endpoint, me, page_or_submit, render
 from hexagone.core.web import admin_required
 from hexagone.identity.service import orgs
-from hexagone.identity.web.common import done, form_endpoint, kept_values, me, page_or_submit, render
-from hexagone.identity.web.forms import field
 
 
 async def _page(request: Request, error: ServiceError | None = None) -> Response:
@@ -43,9 +43,7 @@ async def _add_domain(db: AsyncSession, admin: Principal, form: FormData, _param
     return done("/admin/security", "added")
 
 
-@admin_required
-async def security_page(request: Request) -> Response:
-    return await page_or_submit(request, _save_policy, _page)
+security_page = page_or_submit(admin_required, _save_policy, _page)
 
 
 ROUTES = [

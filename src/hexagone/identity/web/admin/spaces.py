@@ -16,10 +16,10 @@ from starlette.routing import Route
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import ServiceError
+from hexagone.core.forms import field, kept_values
+from hexagone.core.pages import done, form_endpoint, me, page_or_submit, render
 from hexagone.core.web import admin_required
 from hexagone.identity.service import spaces, users
-from hexagone.identity.web.common import done, form_endpoint, kept_values, me, page_or_submit, render
-from hexagone.identity.web.forms import field
 
 
 async def _list(request: Request, error: ServiceError | None = None) -> Response:
@@ -40,9 +40,7 @@ async def _create(db: AsyncSession, admin: Principal, form: FormData, _params: M
     return done("/admin/spaces", "created")
 
 
-@admin_required
-async def space_list(request: Request) -> Response:
-    return await page_or_submit(request, _create, _list)
+space_list = page_or_submit(admin_required, _create, _list)
 
 
 async def _archive(db: AsyncSession, admin: Principal, form: FormData, params: Mapping[str, Any]) -> Response:

@@ -8,9 +8,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hexagone.core.db import org_session
+from hexagone.core.pages import me, render
 from hexagone.core.web import admin_required
 from hexagone.identity.service import usage
-from hexagone.identity.web.common import me, render
 
 
 async def _usage(request: Request, template: str) -> Response:

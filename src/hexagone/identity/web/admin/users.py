@@ -18,12 +18,13 @@ from hexagone.core.auth import Principal
 from hexagone.core.config import get_settings
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import Invalid, ServiceError
+from hexagone.core.forms import field, upload
 from hexagone.core.i18n import gettext as _
+from hexagone.core.pages import FORM_ERRORS, done, form_endpoint, me, render
 from hexagone.core.web import admin_required
 from hexagone.identity.models import OrgRole
 from hexagone.identity.service import tokens, users
-from hexagone.identity.web.common import FORM_ERRORS, done, form_endpoint, me, render, upload
-from hexagone.identity.web.forms import field
+from hexagone.identity.web.roles import role_labels
 
 NEW_USER_FIELDS = ("email", "display_name", "role", "delivery")
 
@@ -38,7 +39,7 @@ async def user_list(request: Request) -> Response:
             found = await users.list_users(db, query=query, include_guests=False)
         except Invalid as exc:
             found, error = [], exc
-    return render(request, "identity/admin/users.html", {"users": found, "query": query[:200]}, error)
+    return render(request, "identity/admin/users.html", {"users": found, "query": query[:200], **role_labels()}, error)
 
 
 @admin_required
@@ -46,7 +47,7 @@ async def new_user(request: Request) -> Response:
     """A password, when generated, is shown on this response only and never stored in clear."""
     admin = me(request)
     if request.method == "GET":
-        return render(request, "identity/admin/user_new.html", {"values": {}})
+        return render(request, "identity/admin/user_new.html", {"values": {}, **role_labels()})
     form = await request.form()
     values = {name: field(form, name, 320) for name in NEW_USER_FIELDS}
     try:
@@ -69,10 +70,15 @@ async def new_user(request: Request) -> Response:
                 )
             await db.commit()
     except FORM_ERRORS as exc:
-        return render(request, "identity/admin/user_new.html", {"values": values}, exc)
+        return render(request, "identity/admin/user_new.html", {"values": values, **role_labels()}, exc)
     if values["delivery"] == "link":
         return done(f"/admin/users/{user.id}", "link_sent")
-    return render(request, "identity/admin/user_new.html", {"values": {}, "created": user, "password": password}, None)
+    return render(
+        request,
+        "identity/admin/user_new.html",
+        {"values": {}, "created": user, "password": password, **role_labels()},
+        None,
+    )
 
 
 @admin_required
@@ -99,7 +105,12 @@ async def _detail(request: Request, error: ServiceError | None = None) -> Respon
     async with org_session(admin.org_id) as db:
         user = await users.get_user(db, user_id)
         spaces, groups = await users.memberships(db, user.id)
-    return render(request, "identity/admin/user_detail.html", {"user": user, "spaces": spaces, "groups": groups}, error)
+    return render(
+        request,
+        "identity/admin/user_detail.html",
+        {"user": user, "spaces": spaces, "groups": groups, **role_labels()},
+        error,
+    )
 
 
 @admin_required

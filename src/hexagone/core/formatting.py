@@ -1,0 +1,41 @@
+"""Numbers and dates as people read them, in the page's language; every page's
+templates receive these under the same names (see :func:`hexagone.core.pages.render`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_decimal
+
+from hexagone.core.db import utcnow
+from hexagone.core.i18n import get_language
+from hexagone.core.i18n import gettext as _
+
+KiB = 1024
+
+
+def human_size(size: int) -> str:
+    """Bytes for people, in the page's language (« 1,5 Mo », "1.5 MB")."""
+    units = [_("%(n)s bytes"), _("%(n)s KB"), _("%(n)s MB"), _("%(n)s GB"), _("%(n)s TB")]
+    value = float(size)
+    for unit in units[:-1]:  # noqa: B007 - the unit the loop stops at is used below
+        if value < KiB:
+            break
+        value /= KiB
+    else:
+        unit = units[-1]
+    return unit % {"n": format_decimal(value, format="#,##0.#", locale=get_language())}
+
+
+def when(moment: datetime | None, *, full: bool = False) -> str:
+    """A date as people read it: the time for today, the date otherwise (UTC; the page's
+    script shows it in the reader's own time zone)."""
+    if moment is None:
+        return ""
+    lang = get_language()
+    if full:
+        return format_datetime(moment, "medium", tzinfo=moment.tzinfo, locale=lang) + " UTC"
+    if moment.date() == utcnow().date():
+        return format_time(moment, "short", tzinfo=moment.tzinfo, locale=lang)
+    return format_date(moment, "medium", locale=lang)

@@ -1,0 +1,62 @@
+"""Reading what a person posted: text fields with a length bound, identifiers, uploaded
+files, and the values to put back in a form shown again after an error.
+
+Every reader turns bad input into :class:`Invalid` (a 400 with its message), never into
+a 500: a form is typed by people and forged by others.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
+
+from hexagone.core.exceptions import Invalid, ServiceError
+from hexagone.core.i18n import gettext as _
+
+MAX_FIELD = 2000
+
+
+def field(form: FormData | None, name: str, max_length: int = MAX_FIELD) -> str:
+    """A text field of a posted form ('' when absent, or when there is no form)."""
+    value = form.get(name, "") if form is not None else ""
+    if not isinstance(value, str):
+        raise Invalid(_("The field %(name)s must be text.", name=name))
+    if len(value) > max_length:
+        raise Invalid(_("The field %(name)s is too long.", name=name))
+    return value
+
+
+def parse_uuid(value: str) -> uuid.UUID:
+    """An identifier from a form or a path (a path parameter may already be a UUID)."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise Invalid(_("Invalid identifier.")) from None
+
+
+def required_uuid(form: FormData, name: str) -> uuid.UUID:
+    return parse_uuid(field(form, name, 64))
+
+
+async def upload(form: FormData, name: str, limit: int | None = None) -> bytes | None:
+    """The bytes of an uploaded file, or None when the person chose no file; with
+    ``limit``, a larger file is refused without reading more than the limit."""
+    value = form.get(name)
+    if not isinstance(value, UploadFile) or not value.filename:
+        return None
+    if limit is None:
+        return await value.read()
+    data = await value.read(limit + 1)
+    if len(data) > limit:
+        raise Invalid(_("The file is too large."))
+    return data
+
+
+async def kept_values(request: Request, error: ServiceError | None, *names: str) -> dict[str, str]:
+    """What the person typed, to fill the form again after an error (empty otherwise)."""
+    if error is None or request.method != "POST":
+        return dict.fromkeys(names, "")
+    form = await request.form()
+    return {name: value[:MAX_FIELD] if isinstance(value := form.get(name, ""), str) else "" for name in names}
