@@ -21,7 +21,7 @@ from hexagone.core import blobs, i18n, jobs, pubsub, shell, templating
 from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import dispose_engine, get_engine
 from hexagone.core.errors import install_error_handlers
-from hexagone.core.modules import Registry, load_module
+from hexagone.core.modules import Registry, load_modules
 from hexagone.core.pubsub import events
 from hexagone.core.web import RequestContextMiddleware, SecurityHeadersMiddleware
 
@@ -33,7 +33,7 @@ log = logging.getLogger("hexagone")
 @lru_cache(maxsize=1)
 def load_registry() -> Registry:
     names = INSTALLED_MODULES + [m for m in get_settings().extra_modules if m not in INSTALLED_MODULES]
-    return Registry([load_module(name) for name in names])
+    return load_modules(names)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

@@ -3,7 +3,9 @@
 A module exposes a :class:`Module` descriptor (``hexagone.<name>.module.MODULE``). The
 composition root (:mod:`hexagone.app`) loads the installed ones and hands each part to the
 core piece that serves it: routes to the web app, navigation to the shell, search
-providers to unified search, handlers to the event bus, servers to ``hexagone serve``.
+providers to unified search, handlers to the event bus, job handlers to the job worker,
+commands to the ``hexagone`` command, its part of an organisation's export to
+``hexagone org export``, servers to ``hexagone serve``.
 
 A *subscribable* module is visible to an organisation only when the organisation
 subscribes to it: its navigation entry is hidden and its routes (all under ``/<name>/``)
@@ -21,10 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute
 
+from hexagone.core.jobs import HANDLERS, JobSpec
+
 if TYPE_CHECKING:
+    import typer
     from fastapi import APIRouter
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from hexagone.core.auth import Principal
+    from hexagone.core.export import ExportWriter
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,9 @@ class SearchHit:
 SearchProvider = Callable[["Principal", str, int], Awaitable[list[SearchHit]]]
 EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
 Server = Callable[[], Awaitable[None]]
+# Writes the module's part of an organisation's export (``hexagone org export``), reading
+# as the system: the exporter must select only the organisation's rows itself.
+Exporter = Callable[["AsyncSession", uuid.UUID, "ExportWriter"], Awaitable[None]]
 
 
 @dataclass
@@ -69,6 +79,10 @@ class Module:
     search_providers: Sequence[SearchProvider] = ()
     event_handlers: dict[str, Sequence[EventHandler]] = field(default_factory=dict)
     servers: Sequence[Server] = ()
+    jobs: Sequence[JobSpec] = ()  # the kinds of durable job the module runs, installed in the worker
+    # Command groups added to the ``hexagone`` command, by name (``{"mail": app}``: ``hexagone mail …``).
+    commands: dict[str, typer.Typer] = field(default_factory=dict)
+    export: Exporter | None = None  # the module's part of ``hexagone org export``
     models_module: str | None = None
     setup: Callable[[], None] | None = None  # called once when the app is built
     demo: Callable[[uuid.UUID], Awaitable[None]] | None = None  # fills the demo organisation (``hexagone demo``)
@@ -106,6 +120,14 @@ class Registry:
 
     def search_providers(self, subscribed: Sequence[str]) -> list[SearchProvider]:
         return [p for m in self.visible_to(subscribed) for p in m.search_providers]
+
+
+def load_modules(paths: Sequence[str]) -> Registry:
+    """Load the modules at ``paths`` and install what a process needs whatever it runs:
+    their tables (by importing their models) and their job handlers."""
+    registry = Registry([load_module(path) for path in paths])
+    HANDLERS.install(spec for module in registry for spec in module.jobs)
+    return registry
 
 
 def load_module(path: str) -> Module:

@@ -8,7 +8,8 @@ from pathlib import Path
 from hexagone.core.i18n import N_
 from hexagone.core.modules import Module, NavItem
 from hexagone.mail import admin, imap, smtp, web
-from hexagone.mail.service import demo, store  # noqa: F401 - store registers the blob collection job
+from hexagone.mail.migration import jobs as migration_jobs
+from hexagone.mail.service import demo, store
 
 MODULE = Module(
     name="mail",
@@ -19,6 +20,7 @@ MODULE = Module(
     nav=[*web.NAV],
     admin_nav=[NavItem(path="/mail/admin", label=N_("Mail"))],
     servers=[*imap.SERVERS, *smtp.SERVERS],
+    jobs=[store.GC, migration_jobs.IMPORT],
     models_module="hexagone.mail.models",
     demo=demo.seed,
 )

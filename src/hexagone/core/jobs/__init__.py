@@ -3,7 +3,7 @@ the process that asked for it dies.
 
 A service enqueues in its own transaction (``jobs.enqueue(db, "mail.deliver", {...})``),
 so a job exists if and only if the change that calls for it is committed. A module
-registers the coroutine that does the work (``@jobs.handler("mail.deliver")``); the
+declares the coroutine that does the work in its descriptor (``jobs=[JobSpec(...)]``); the
 worker of every ``hexagone serve`` process claims due jobs, runs them, retries failures
 with exponential backoff and jitter, fails a job after ``max_attempts``, and recovers the
 jobs of a worker that crashed. Delivery is at least once: handlers must be idempotent.
@@ -16,7 +16,16 @@ from sqlalchemy.orm import Session
 
 from hexagone.core.jobs.models import Job, JobStatus
 from hexagone.core.jobs.queue import DEFAULT_MAX_ATTEMPTS, ENQUEUED, Claimed, enqueue
-from hexagone.core.jobs.registry import HANDLERS, Backoff, Handlers, JobHandler, PermanentFailure, handler, register
+from hexagone.core.jobs.registry import (
+    HANDLERS,
+    Backoff,
+    Handlers,
+    JobHandler,
+    JobSpec,
+    PermanentFailure,
+    handler,
+    register,
+)
 from hexagone.core.jobs.worker import Worker, wake_local_workers
 
 __all__ = [
@@ -27,6 +36,7 @@ __all__ = [
     "Handlers",
     "Job",
     "JobHandler",
+    "JobSpec",
     "JobStatus",
     "PermanentFailure",
     "Worker",

@@ -1,13 +1,18 @@
 """Which coroutine runs a job of which kind, and how long to wait before retrying it.
 
-Modules register their handlers at import time (``@jobs.handler("mail.deliver")``) in the
-process-wide :data:`HANDLERS`; a worker only claims the kinds it has a handler for.
+A module declares its handlers in its descriptor (``Module.jobs = [JobSpec("mail.deliver",
+deliver)]``); when the composition root loads the registry, the core installs them in the
+process-wide :data:`HANDLERS`, so a worker knows the kinds of exactly the installed modules
+and claims only those. Nothing is registered by importing a module.
+
+``@jobs.handler`` (registration at import time) is transitional: it remains only for the
+mail handlers not yet moved to the descriptor.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from hexagone.core.jobs.queue import Claimed
@@ -35,24 +40,31 @@ class Backoff:
 
 
 @dataclass(frozen=True)
-class Handler:
+class JobSpec:
+    """One kind of job and the coroutine that runs it, as a module declares it."""
+
     kind: str
     run: JobHandler
-    backoff: Backoff
+    backoff: Backoff = Backoff()
 
 
 class Handlers:
     def __init__(self) -> None:
-        self._by_kind: dict[str, Handler] = {}
+        self._by_kind: dict[str, JobSpec] = {}
 
     def register(self, kind: str, run: JobHandler, *, backoff: Backoff | None = None) -> None:
         existing = self._by_kind.get(kind)
         if existing is not None and existing.run is not run:
             raise ValueError(f"job kind {kind!r} already has a handler ({existing.run.__qualname__})")
-        self._by_kind[kind] = Handler(kind, run, backoff or Backoff())
+        self._by_kind[kind] = JobSpec(kind, run, backoff or Backoff())
+
+    def install(self, specs: Iterable[JobSpec]) -> None:
+        """Register every declared handler (the modules' ``jobs``); installing twice is harmless."""
+        for spec in specs:
+            self.register(spec.kind, spec.run, backoff=spec.backoff)
 
     def handler(self, kind: str, *, backoff: Backoff | None = None) -> Callable[[JobHandler], JobHandler]:
-        """Decorator form of :meth:`register`."""
+        """Decorator form of :meth:`register`, at import time: transitional (see the module's docstring)."""
 
         def decorate(run: JobHandler) -> JobHandler:
             self.register(kind, run, backoff=backoff)
@@ -60,7 +72,7 @@ class Handlers:
 
         return decorate
 
-    def get(self, kind: str) -> Handler | None:
+    def get(self, kind: str) -> JobSpec | None:
         return self._by_kind.get(kind)
 
     @property

@@ -78,8 +78,10 @@ def _job_runner(run: EventHandler) -> jobs.JobHandler:
 
 
 def install_handlers(registry: Registry) -> None:
-    """Make this process enqueue the handler jobs itself, and its worker able to run them."""
+    """Make this process enqueue the handler jobs itself, and its worker able to run them
+    (and the fan-out of events committed by processes that could not)."""
     global _subscribers
+    jobs.register(FAN_OUT_JOB, fan_out)
     subscribers = []
     for module in registry:
         for pattern, runs in module.event_handlers.items():
@@ -125,11 +127,9 @@ def _enqueue_handler_jobs(
             jobs.enqueue(db, subscriber.job_kind, {"channel": channel, "payload": payload}, org_id=org_id)
 
 
-@jobs.handler(FAN_OUT_JOB)
 async def fan_out(job: jobs.Claimed) -> None:
     """Turn an event committed by a process that did not know the handlers into their jobs."""
-    if _subscribers is None:  # retried: a worker of a process that knows them will take it
-        raise RuntimeError("this process runs jobs without knowing the modules' event handlers")
+    assert _subscribers is not None, "registered by install_handlers, which sets them"
     async with system_session() as db:
         _enqueue_handler_jobs(db, job.payload["channel"], job.payload["payload"], job.org_id, _subscribers)
         await db.commit()

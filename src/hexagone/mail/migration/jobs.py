@@ -162,7 +162,6 @@ async def _record(org_id: uuid.UUID, run_id: uuid.UUID, status: str, error: str)
         await db.commit()
 
 
-@jobs.handler(IMPORT_JOB, backoff=jobs.Backoff(base=60, cap=1800))
 async def run_import_job(job: jobs.Claimed) -> None:
     assert job.org_id is not None
     run_id = uuid.UUID(job.payload["run_id"])
@@ -197,3 +196,7 @@ async def run_import_job(job: jobs.Claimed) -> None:
         await _forget_password(job)
         raise
     await _forget_password(job)
+
+
+# Retried slowly: the source server is usually down or refusing for a while.
+IMPORT = jobs.JobSpec(IMPORT_JOB, run_import_job, jobs.Backoff(base=60, cap=1800))

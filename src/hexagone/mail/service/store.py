@@ -491,7 +491,6 @@ def forget_blobs(db: AsyncSession, org_id: uuid.UUID, keys: Iterable[str]) -> No
         jobs.enqueue(db, GC_JOB, {"keys": keys}, org_id=org_id, run_at=utcnow() + BLOB_GC_DELAY)
 
 
-@jobs.handler(GC_JOB)
 async def collect_blobs(job: jobs.Claimed) -> None:
     assert job.org_id is not None
     keys = job.payload["keys"]
@@ -504,3 +503,6 @@ async def collect_blobs(job: jobs.Claimed) -> None:
     for key in keys:
         if key not in used:
             await store.delete(key)
+
+
+GC = jobs.JobSpec(GC_JOB, collect_blobs)
