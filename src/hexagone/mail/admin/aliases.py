@@ -15,9 +15,11 @@ from starlette.routing import Route
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import ServiceError
+from hexagone.core.forms import field, parse_uuid
+from hexagone.core.pages import done, form_endpoint, me, page_or_submit, render
+from hexagone.core.web import admin_required
 from hexagone.identity.service.groups import list_groups
 from hexagone.mail.admin import manage
-from hexagone.mail.admin.common import done, field, form_endpoint, me, page_or_submit, parse_uuid, render
 
 PATH = "/mail/admin/aliases"
 
@@ -58,7 +60,7 @@ async def _remove(db: AsyncSession, admin: Principal, _form: FormData, params: M
 
 
 ROUTES = [
-    Route("/admin/aliases", page_or_submit(_add, _page), methods=["GET", "POST"]),
-    Route("/admin/aliases/group", form_endpoint(_add_group, _page), methods=["POST"]),
-    Route("/admin/aliases/{alias_id:uuid}/remove", form_endpoint(_remove, _page), methods=["POST"]),
+    Route("/admin/aliases", page_or_submit(admin_required, _add, _page), methods=["GET", "POST"]),
+    Route("/admin/aliases/group", form_endpoint(admin_required, _add_group, _page), methods=["POST"]),
+    Route("/admin/aliases/{alias_id:uuid}/remove", form_endpoint(admin_required, _remove, _page), methods=["POST"]),
 ]

@@ -8,9 +8,9 @@ from starlette.routing import Route
 
 from hexagone.core.config import get_settings
 from hexagone.core.db import org_session
+from hexagone.core.pages import me, render
 from hexagone.core.web import admin_required
 from hexagone.mail.admin import dns
-from hexagone.mail.admin.common import me, render
 
 
 @admin_required

@@ -17,9 +17,10 @@ from hexagone.core import templating
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import Invalid, ServiceError
+from hexagone.core.forms import field, upload
 from hexagone.core.i18n import gettext as _
+from hexagone.core.pages import FORM_ERRORS, done, me, page_or_submit, render
 from hexagone.core.web import admin_required
-from hexagone.mail.admin.common import FORM_ERRORS, done, field, me, page_or_submit, render, upload
 from hexagone.mail.migration import jobs
 from hexagone.mail.migration.engine import ACTIVE, Status
 
@@ -90,7 +91,7 @@ async def runs_fragment(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/admin/imports", page_or_submit(_queue, _page), methods=["GET", "POST"]),
+    Route("/admin/imports", page_or_submit(admin_required, _queue, _page), methods=["GET", "POST"]),
     Route("/admin/imports/csv", import_csv, methods=["POST"]),
     Route("/admin/imports/runs", runs_fragment),
 ]

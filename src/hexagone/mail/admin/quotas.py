@@ -15,8 +15,10 @@ from hexagone.core.auth import Principal
 from hexagone.core.config import get_settings
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import ServiceError
+from hexagone.core.forms import field
+from hexagone.core.pages import done, me, page_or_submit, render
+from hexagone.core.web import admin_required
 from hexagone.mail.admin import manage
-from hexagone.mail.admin.common import done, field, me, page_or_submit, render
 
 PATH = "/mail/admin/quotas"
 
@@ -33,4 +35,4 @@ async def _save(db: AsyncSession, admin: Principal, form: FormData, _params: Map
     return done(PATH, "quota_saved")
 
 
-ROUTES = [Route("/admin/quotas", page_or_submit(_save, _page), methods=["GET", "POST"])]
+ROUTES = [Route("/admin/quotas", page_or_submit(admin_required, _save, _page), methods=["GET", "POST"])]

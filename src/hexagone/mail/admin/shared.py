@@ -15,10 +15,11 @@ from starlette.routing import Route
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import Invalid, ServiceError
+from hexagone.core.forms import field, parse_uuid
 from hexagone.core.i18n import gettext as _
+from hexagone.core.pages import done, form_endpoint, me, page_or_submit, render
 from hexagone.core.web import admin_required
 from hexagone.mail.admin import manage
-from hexagone.mail.admin.common import done, field, form_endpoint, me, page_or_submit, parse_uuid, render
 
 PATH = "/mail/admin/shared"
 ACCESS = ("read", "write")
@@ -76,8 +77,14 @@ async def _remove_member(db: AsyncSession, admin: Principal, form: FormData, par
 
 
 ROUTES = [
-    Route("/admin/shared", page_or_submit(_create, _list), methods=["GET", "POST"]),
+    Route("/admin/shared", page_or_submit(admin_required, _create, _list), methods=["GET", "POST"]),
     Route("/admin/shared/{mailbox_id:uuid}", shared_detail),
-    Route("/admin/shared/{mailbox_id:uuid}/members", form_endpoint(_set_member, _detail), methods=["POST"]),
-    Route("/admin/shared/{mailbox_id:uuid}/members/remove", form_endpoint(_remove_member, _detail), methods=["POST"]),
+    Route(
+        "/admin/shared/{mailbox_id:uuid}/members", form_endpoint(admin_required, _set_member, _detail), methods=["POST"]
+    ),
+    Route(
+        "/admin/shared/{mailbox_id:uuid}/members/remove",
+        form_endpoint(admin_required, _remove_member, _detail),
+        methods=["POST"],
+    ),
 ]
