@@ -9,7 +9,7 @@ from hexagone.core.i18n import N_
 from hexagone.core.modules import Module, NavItem
 from hexagone.mail import admin, imap, smtp, web
 from hexagone.mail.migration import jobs as migration_jobs
-from hexagone.mail.service import demo, store
+from hexagone.mail.service import delivery, demo, store, vacation
 
 MODULE = Module(
     name="mail",
@@ -19,6 +19,7 @@ MODULE = Module(
     public_routes=[*admin.PUBLIC_ROUTES],
     nav=[*web.NAV],
     admin_nav=[NavItem(path="/mail/admin", label=N_("Mail"))],
+    event_handlers={delivery.DELIVERED: [vacation.on_delivered]},
     servers=[*imap.SERVERS, *smtp.SERVERS],
     jobs=[store.GC, migration_jobs.IMPORT],
     models_module="hexagone.mail.models",

@@ -9,8 +9,10 @@ sender per :data:`INTERVAL`, remembered in ``VacationReply``. The reply has
 ``Auto-Submitted: auto-replied`` and a null envelope sender (section 3.3), so it is
 never answered or bounced in turn.
 
-Delivery only *considers* a reply (cheap header checks, then a durable job); the job
-decides and sends, so a slow or failing reply never delays an ``250``.
+The responder is not called by delivery: it subscribes to the domain event
+:data:`hexagone.mail.service.delivery.DELIVERED` through mail's module descriptor, so
+each delivered copy gets a durable job (:data:`JOB`) that decides and sends, and a slow
+or failing reply never delays a ``250``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import email.errors
 import email.header
+import email.message
 import email.utils
 import uuid
 from datetime import timedelta
@@ -25,28 +28,26 @@ from email.header import Header
 
 from sqlalchemy import select
 
-from hexagone.core import jobs
 from hexagone.core.db import org_session, utcnow
 from hexagone.core.i18n import N_
+from hexagone.core.pubsub import events
 from hexagone.identity.service.directory import Organisation
-from hexagone.mail.models import Address, Mailbox, VacationReply
-from hexagone.mail.service import dkim
+from hexagone.mail.models import Address, Mailbox, Message, VacationReply
+from hexagone.mail.service import dkim, relay
 from hexagone.mail.transport import headers
 from hexagone.mail.transport.dsn import translated
 
-JOB = "mail.vacation"
 INTERVAL = timedelta(days=7)  # RFC 3834 section 4: "a period of several days"
 DEFAULT_SUBJECT = N_("Automatic reply: %(subject)s")
 DAEMONS = ("mailer-daemon", "postmaster", "listserv", "majordomo", "noreply", "no-reply")
 LIST_FIELDS = ("list-id", "list-unsubscribe", "list-post", "list-help", "list-owner", "list-archive")
 
 
-def automatic(mail_from: str, raw: bytes) -> bool:
-    """Whether the message must get no auto-reply whoever receives it."""
+def automatic(mail_from: str, message: email.message.Message) -> bool:
+    """Whether the message (its header fields) must get no auto-reply whoever receives it."""
     local = mail_from.rpartition("@")[0].lower()
     if not mail_from or local in DAEMONS or local.startswith("owner-") or local.endswith("-request"):
         return True
-    message = headers.parse(raw)
     auto = str(message.get("Auto-Submitted", "no")).strip().lower()
     precedence = str(message.get("Precedence", "")).strip().lower()
     return (
@@ -54,24 +55,6 @@ def automatic(mail_from: str, raw: bytes) -> bool:
         or precedence in ("bulk", "list", "junk")
         or any(message.get(name) is not None for name in LIST_FIELDS)
     )
-
-
-async def consider(org_id: uuid.UUID, mailbox_ids: list[uuid.UUID], *, mail_from: str, raw: bytes) -> None:
-    """Called after a delivery to mailboxes whose auto-reply is on: queue a reply job
-    for each if the message may be answered at all."""
-    if automatic(mail_from, raw):
-        return
-    message = headers.parse(raw)
-    payload = {
-        "sender": mail_from.lower(),
-        "subject": _text(message.get("Subject", "")),
-        "message_id": str(message.get("Message-ID", "")).strip(),
-        "addressed": headers.addresses(message, "To") + headers.addresses(message, "Cc"),
-    }
-    async with org_session(org_id) as db:
-        for mailbox_id in mailbox_ids:
-            jobs.enqueue(db, JOB, {**payload, "mailbox_id": mailbox_id}, org_id=org_id)
-        await db.commit()
 
 
 def _text(value: object) -> str:
@@ -101,26 +84,46 @@ def compose(mailbox: Mailbox, *, to: str, subject: str, message_id: str, languag
     return ("\r\n".join(lines) + "\r\n\r\n" + body + "\r\n").encode("utf-8")
 
 
-@jobs.handler(JOB)
-async def reply(job: jobs.Claimed) -> None:
+def _away(mailbox: Mailbox | None) -> bool:
+    if mailbox is None or not mailbox.vacation_enabled:
+        return False
+    return mailbox.vacation_until is None or mailbox.vacation_until > utcnow()
+
+
+async def on_delivered(event: dict[str, object]) -> None:
+    """The handler of :data:`~hexagone.mail.service.delivery.DELIVERED`: for a mailbox
+    whose auto-reply is on, and a message that may be answered at all (cheap header
+    checks, in a read transaction), reply."""
+    org_id, mailbox_id = uuid.UUID(str(event["org_id"])), uuid.UUID(str(event["mailbox_id"]))
+    mail_from = str(event["mail_from"])
+    async with org_session(org_id) as db:
+        if not _away(await db.get(Mailbox, mailbox_id)):
+            return
+        message = await db.get(Message, uuid.UUID(str(event["message_id"])))
+        if message is None:  # deleted before the handler ran: nothing left to answer
+            return
+        header = headers.parse(message.header)
+    if automatic(mail_from, header):
+        return
+    await reply(org_id, mailbox_id, sender=mail_from.lower(), message=header)
+
+
+JOB = events.handler_job_kind(on_delivered)
+
+
+async def reply(org_id: uuid.UUID, mailbox_id: uuid.UUID, *, sender: str, message: email.message.Message) -> None:
     """Send one auto-reply if the rules allow it, remembering the sender first (a reply
     lost to a crash is better than two)."""
-    from hexagone.mail.service import outbound  # outbound delivers, and calls consider()
-
-    assert job.org_id is not None
-    payload = job.payload
-    sender = str(payload["sender"])
-    async with org_session(job.org_id, write=True) as db:
-        mailbox = await db.get(Mailbox, uuid.UUID(str(payload["mailbox_id"])))
-        if mailbox is None or not mailbox.vacation_enabled:
-            return
-        if mailbox.vacation_until is not None and mailbox.vacation_until <= utcnow():
+    addressed = headers.addresses(message, "To") + headers.addresses(message, "Cc")
+    async with org_session(org_id, write=True) as db:
+        mailbox = await db.get(Mailbox, mailbox_id)
+        if mailbox is None or not _away(mailbox):  # turned off since the delivery
             return
         own = {
             mailbox.address,
             *(await db.execute(select(Address.address).where(Address.mailbox_id == mailbox.id))).scalars(),
         }
-        if sender in own or not own.intersection(payload.get("addressed", [])):
+        if sender in own or not own.intersection(addressed):
             return
         last = (
             await db.execute(
@@ -137,11 +140,11 @@ async def reply(job: jobs.Claimed) -> None:
         raw = compose(
             mailbox,
             to=sender,
-            subject=str(payload.get("subject", "")),
-            message_id=str(payload.get("message_id", "")),
+            subject=_text(message.get("Subject", "")),
+            message_id=str(message.get("Message-ID", "")).strip(),
             language=org.default_locale if org else "fr",
         )
         key = await dkim.signing_key(db, mailbox.org_id, mailbox.address.rpartition("@")[2])
         await db.commit()
     signed = await asyncio.to_thread(dkim.sign, raw, key) + raw
-    await outbound.send_anywhere(signed, mail_from="", recipients=[sender], org_id=job.org_id)
+    await relay.send_anywhere(signed, mail_from="", recipients=[sender], org_id=org_id)

@@ -5,7 +5,7 @@ It is no relay: a recipient outside our domains is refused at RCPT (``554 5.7.1`
 address of ours that reaches nobody too (``550 5.1.1``), and a mailbox already full gets
 ``452 4.2.2`` so the sender tries later. At the end of DATA the message gets its trace
 (``Received:``) and verdict (``Authentication-Results:``, :mod:`..service.authcheck`), then
-is stored through :func:`..service.outbound.send`; ``250`` is answered only once the
+is stored through :func:`..service.relay.send`; ``250`` is answered only once the
 blob is fsync'd and the rows committed (or the message durably queued), so a crash
 loses nothing that was acknowledged.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from hexagone.core.config import Settings, get_settings
-from hexagone.mail.service import authcheck, outbound
+from hexagone.mail.service import authcheck, delivery, relay
 from hexagone.mail.service.addresses import Recipient
 from hexagone.mail.smtp.limits import ClientLimits
 from hexagone.mail.smtp.protocol import (
@@ -80,12 +80,12 @@ class InboundHandler(Handler):
         accepted = _accepted(envelope)
         if len(envelope.rcpt_tos) >= self.settings.mail_max_recipients:
             return "452 4.5.3 Too many recipients"
-        recipient = await outbound.resolve(address)
+        recipient = await delivery.resolve(address)
         if recipient is None:
-            if await outbound.is_local_domain(outbound.domain_of(address)):
+            if await delivery.is_local_domain(delivery.domain_of(address)):
                 return f"550 5.1.1 <{address}>: Recipient address rejected: no such user here"
             return f"554 5.7.1 <{address}>: Relay access denied"
-        if await outbound.all_full(recipient):
+        if await delivery.all_full(recipient):
             return f"452 4.2.2 <{address}>: Mailbox full, try again later"
         accepted.recipients[address] = recipient
         envelope.rcpt_tos.append(address)
@@ -99,7 +99,7 @@ class InboundHandler(Handler):
         mail_from = "" if envelope.mail_from == "<>" else envelope.mail_from or ""
         verdict, stamped = await self._stamped(session, envelope, take_content(envelope), queue_id, mail_from)
         try:
-            await outbound.send(
+            await relay.send(
                 stamped,
                 mail_from=mail_from,
                 local=dict(accepted.recipients),
@@ -107,7 +107,7 @@ class InboundHandler(Handler):
                 org_id=None,
                 refuse_if_nothing_delivered=True,
             )
-        except outbound.NothingDelivered:
+        except relay.NothingDelivered:
             return "552 5.2.2 Mailbox full"
         log.info(
             "inbound %s from <%s> to %s stored (%s)",
@@ -138,7 +138,7 @@ class InboundHandler(Handler):
         trace = received(
             session, hostname=hostname, recipient=only, queue_id=queue_id, authenticated=False, utf8=envelope.smtp_utf8
         )
-        return verdict, headers.prepend(cleaned, outbound.return_path(mail_from), trace, verdict.header(hostname))
+        return verdict, headers.prepend(cleaned, delivery.return_path(mail_from), trace, verdict.header(hostname))
 
 
 def _authserv_id(field: bytes) -> str:

@@ -20,7 +20,7 @@ from hexagone.core import blobs
 from hexagone.core.db import system_session, utcnow
 from hexagone.core.failures import log_failure
 from hexagone.core.models import OutboxMessage
-from hexagone.mail.service import outbound, store
+from hexagone.mail.service import delivery, relay, store
 
 log = logging.getLogger("hexagone.mail.outbound")
 
@@ -30,11 +30,11 @@ BATCH = 50
 
 def compose(row: OutboxMessage) -> bytes:
     message = EmailMessage()
-    message["From"] = email.utils.formataddr(("Hexagone", outbound.platform_sender()))
+    message["From"] = email.utils.formataddr(("Hexagone", relay.platform_sender()))
     message["To"] = row.recipient
     message["Subject"] = row.subject
     message["Date"] = email.utils.format_datetime(row.created_at or utcnow())
-    message["Message-ID"] = email.utils.make_msgid(domain=outbound.platform_sender().rpartition("@")[2])
+    message["Message-ID"] = email.utils.make_msgid(domain=relay.platform_sender().rpartition("@")[2])
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(row.body)
     return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
@@ -61,7 +61,7 @@ async def drain_once() -> int:
     for row in rows:
         org_id = row.org_id
         if org_id is None:
-            recipient = await outbound.resolve(row.recipient)
+            recipient = await delivery.resolve(row.recipient)
             org_id = recipient.org_id if recipient else None
         prepared.append((row, org_id, await store.put_blob(org_id, compose(row)) if org_id else None))
     queued = 0
@@ -78,7 +78,7 @@ async def drain_once() -> int:
             elif taken.rowcount != 1:  # type: ignore[attr-defined]
                 store.forget_blobs(db, org_id, [ref.key])  # another process queued it
             else:
-                await outbound.queue_platform_mail(db, org_id, ref, row.recipient)
+                await relay.queue_platform_mail(db, org_id, ref, row.recipient)
                 queued += 1
         await db.commit()
     return queued

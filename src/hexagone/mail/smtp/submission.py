@@ -26,7 +26,7 @@ from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import Forbidden, Invalid, RateLimited
 from hexagone.identity.service.directory import User
-from hexagone.mail.service import addresses, auth, outbound
+from hexagone.mail.service import addresses, auth, delivery, outbound
 from hexagone.mail.smtp.limits import ClientLimits
 from hexagone.mail.smtp.protocol import (
     Handler,
@@ -123,7 +123,7 @@ class SubmissionHandler(Handler):
             return problem
         if len(envelope.rcpt_tos) >= self.settings.mail_max_recipients:
             return "452 4.5.3 Too many recipients"
-        if await outbound.resolve(address) is None and await outbound.is_local_domain(outbound.domain_of(address)):
+        if await delivery.resolve(address) is None and await delivery.is_local_domain(delivery.domain_of(address)):
             return f"550 5.1.1 <{address}>: Recipient address rejected: no such user here"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
