@@ -15,13 +15,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hexagone.core.exceptions import Invalid, NotFound
+from hexagone.core.forms import field
 from hexagone.core.i18n import gettext as _
+from hexagone.core.pages import done
 from hexagone.core.web import login_required
 from hexagone.mail.models import Folder, Message, SpecialUse
 from hexagone.mail.service import mailboxes, store
 from hexagone.mail.web import threads
 from hexagone.mail.web.access import caller, folder_for, parse_uuid, require_write, special_folder
-from hexagone.mail.web.common import done, text
 
 MAX_SELECTED = 500
 FLAG_ACTIONS = {
@@ -81,11 +82,11 @@ async def act(request: Request) -> Response:
     its conversation in its folder), ``action``, ``target`` (a folder id, to move), ``next``."""
     form = await request.form()
     ids = [i for i in (parse_uuid(v) for v in form.getlist("message")[:MAX_SELECTED]) if i is not None]
-    action = text(form, "action", 20)
+    action = field(form, "action", 20)
     async with caller(request, write=True) as c:
         access = await mailboxes.access_to(c.db, c.user, request.path_params["mailbox_id"])
         require_write(access)
-        back = text(form, "next", 1000) or "/mail/"
+        back = field(form, "next", 1000) or "/mail/"
         if not ids:
             return done(back, "none", form)
         found = (
@@ -97,10 +98,10 @@ async def act(request: Request) -> Response:
             raise NotFound(_("This message does not exist, or you cannot see it."))
         messages = (
             await threads.with_conversations(c.db, list(found))
-            if text(form, "conversations", 1) == "1"
+            if field(form, "conversations", 1) == "1"
             else list(found)
         )
-        target_id = parse_uuid(text(form, "target", 64))
+        target_id = parse_uuid(field(form, "target", 64))
         target = (await folder_for(c, target_id))[0] if target_id else None
         notice = await apply(c.db, access.mailbox, messages, action, target)
         await c.db.commit()

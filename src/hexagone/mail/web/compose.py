@@ -24,7 +24,10 @@ from starlette.routing import Route
 from hexagone.core.config import get_settings
 from hexagone.core.db import utcnow
 from hexagone.core.exceptions import Invalid, NotFound, ServiceError
+from hexagone.core.formatting import human_size
+from hexagone.core.forms import field
 from hexagone.core.i18n import gettext as _
+from hexagone.core.pages import done, render
 from hexagone.core.web import allow_large_bodies, login_required
 from hexagone.identity.service.directory import people_matching
 from hexagone.mail import mime
@@ -33,7 +36,7 @@ from hexagone.mail.service import addresses, mailboxes, outbound, store
 from hexagone.mail.web import drafting
 from hexagone.mail.web.access import Caller, caller, message_for, parse_uuid, special_folder
 from hexagone.mail.web.body import TOKEN, Attachment, attachments, body_leaves
-from hexagone.mail.web.common import done, file_size, navigation, render, text
+from hexagone.mail.web.common import navigation
 from hexagone.mail.web.drafting import Draft, File
 
 COMPOSE_PATH = "/mail/compose"
@@ -90,8 +93,7 @@ async def page(
     draft_id: uuid.UUID | None = None,
     forward_of: uuid.UUID | None = None,
     keep: set[int] | None = None,
-    error: str | None = None,
-    status: int = 200,
+    error: ServiceError | None = None,
 ) -> Response:
     senders = await addresses.sendable_addresses(c.db, c.user)
     draft = _complete(draft, senders)
@@ -108,8 +110,7 @@ async def page(
             "keep": keep,
             "mailboxes": await navigation(c),
         },
-        status=status,
-        error=error,
+        error,
     )
 
 
@@ -182,7 +183,7 @@ def _values(form: FormData) -> dict[str, str]:
         "references": 20_000,
         "message_id": 1000,
     }
-    return {name: text(form, name, limit) for name, limit in limits.items()}
+    return {name: field(form, name, limit) for name, limit in limits.items()}
 
 
 def _keep(form: FormData) -> set[int]:
@@ -211,7 +212,7 @@ async def save_draft(c: Caller, draft: Draft, files: list[File], previous: Messa
     )
     limit = get_settings().mail_max_message_bytes
     if len(raw) > limit:
-        raise Invalid(_("The message is too large: at most %(size)s with its attachments.", size=file_size(limit)))
+        raise Invalid(_("The message is too large: at most %(size)s with its attachments.", size=human_size(limit)))
     drafts = await special_folder(c.db, await c.own_mailbox(), SpecialUse.DRAFTS, "Drafts")
     saved = await store.append(c.db, drafts, raw, flags=["\\Draft", "\\Seen"])
     if previous is not None:
@@ -224,20 +225,20 @@ async def save_draft(c: Caller, draft: Draft, files: list[File], previous: Messa
 async def _form_draft(c: Caller, form: FormData) -> tuple[Draft, Source | None, Source | None]:
     """The posted draft, with the previous version of it and the forwarded message."""
     draft = _complete(drafting.from_form(_values(form)), await addresses.sendable_addresses(c.db, c.user))
-    previous = await load_source(c, parse_uuid(text(form, "draft", 64)), is_draft=True)
-    forwarded = None if previous else await load_source(c, parse_uuid(text(form, "forward_of", 64)), is_draft=False)
+    previous = await load_source(c, parse_uuid(field(form, "draft", 64)), is_draft=True)
+    forwarded = None if previous else await load_source(c, parse_uuid(field(form, "forward_of", 64)), is_draft=False)
     return draft, previous, forwarded
 
 
 @login_required
 async def submit(request: Request) -> Response:
     form = await request.form()
-    action = text(form, "action", 10)
+    action = field(form, "action", 10)
     if action not in ("send", "save"):
         raise Invalid(_("Unknown action."))
     try:
         async with caller(request, write=True) as c:
-            posted_sender = text(form, "sender", 320).strip().lower()
+            posted_sender = field(form, "sender", 320).strip().lower()
             draft, previous, forwarded = await _form_draft(c, form)
             source = previous or forwarded
             files = (source.files(_keep(form)) if source else []) + await _uploads(form)
@@ -261,8 +262,7 @@ async def submit(request: Request) -> Response:
                 draft_id=previous.message.id if previous else None,
                 forward_of=forwarded.message.id if forwarded else None,
                 keep=_keep(form),
-                error=exc.message,
-                status=exc.status,
+                error=exc,
             )
     if action == "save":
         return done(f"{COMPOSE_PATH}?draft={saved_id}", "draft")
@@ -283,8 +283,7 @@ async def submit(request: Request) -> Response:
                 source=source,
                 draft_id=saved_id,
                 keep=set(range(len(files))),
-                error=exc.message,
-                status=exc.status,
+                error=exc,
             )
     copy = drafting.build(draft, files, display_name=name, date=moment, bcc=True)
     return await _file_sent(request, draft, copy, saved_id)
@@ -356,7 +355,7 @@ async def autosave(request: Request) -> Response:
 async def discard(request: Request) -> Response:
     form = await request.form()
     async with caller(request, write=True) as c:
-        draft_id = parse_uuid(text(form, "draft", 64))
+        draft_id = parse_uuid(field(form, "draft", 64))
         if draft_id is not None:
             message, folder, _access = await message_for(c, draft_id, write=True)
             if message.draft:

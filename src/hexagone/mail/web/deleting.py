@@ -15,12 +15,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hexagone.core.exceptions import Conflict, Invalid, ServiceError
+from hexagone.core.forms import field
 from hexagone.core.i18n import gettext as _
+from hexagone.core.pages import done, render
 from hexagone.core.web import login_required
 from hexagone.mail.models import Folder, Mailbox, SpecialUse
 from hexagone.mail.service import mailboxes, store
 from hexagone.mail.web.access import Caller, caller, folder_for, special_folder
-from hexagone.mail.web.common import done, folder_url, full_label, navigation, render, text
+from hexagone.mail.web.common import folder_url, full_label, navigation
 from hexagone.mail.web.folders import refused
 
 EMPTIABLE = (SpecialUse.TRASH, SpecialUse.JUNK)
@@ -115,7 +117,7 @@ async def delete(request: Request) -> Response:
             _check_deletable(folder, tree)
             trash = await special_folder(c.db, access.mailbox, SpecialUse.TRASH, "Trash")
             if _inside(folder, trash):
-                if text(form, "confirm", 1) != "1":
+                if field(form, "confirm", 1) != "1":
                     return await _confirmation(request, c, folder, tree)
                 await _destroy(c.db, access.mailbox, tree)
                 notice = "folder_deleted"
@@ -140,7 +142,7 @@ async def empty(request: Request) -> Response:
         folder, access = await folder_for(c, request.path_params["folder_id"], write=True)
         if folder.special_use not in EMPTIABLE:
             raise Invalid(_("Only the trash and the junk folder can be emptied."))
-        if text(form, "confirm", 1) != "1":
+        if field(form, "confirm", 1) != "1":
             return await _confirmation(request, c, folder, await _subtree(c.db, folder), emptying=True)
         await _empty(c.db, access.mailbox, folder)
         await c.db.commit()

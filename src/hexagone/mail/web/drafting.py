@@ -23,11 +23,11 @@ import nh3
 from email_validator import EmailNotValidError, validate_email
 
 from hexagone.core.exceptions import Invalid
+from hexagone.core.formatting import when
 from hexagone.core.i18n import gettext as _
 from hexagone.mail import mime
 from hexagone.mail.models import Message
 from hexagone.mail.web.body import DROPPED_WITH_CONTENT, body_leaves, content_type_of, shown_texts
-from hexagone.mail.web.common import when
 
 MAX_RECIPIENTS = 100
 SIGNATURE_SEPARATOR = "-- "

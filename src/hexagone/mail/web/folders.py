@@ -10,13 +10,15 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from hexagone.core.exceptions import Invalid, NotFound, ServiceError
+from hexagone.core.forms import field
 from hexagone.core.i18n import gettext as _
+from hexagone.core.pages import done, page_number, pager, render
 from hexagone.core.web import login_required
 from hexagone.mail.models import SpecialUse
 from hexagone.mail.service import mailboxes, store
 from hexagone.mail.web import threads
 from hexagone.mail.web.access import caller, folder_for, require_write
-from hexagone.mail.web.common import done, folder_label, folder_url, full_label, navigation, page_number, render, text
+from hexagone.mail.web.common import folder_label, folder_url, full_label, navigation, people
 
 MAX_QUERY = 200
 
@@ -59,6 +61,8 @@ async def folder_page(request: Request) -> Response:
             "is_trash": folder.special_use == SpecialUse.TRASH,
             "outgoing": folder.special_use in (SpecialUse.SENT, SpecialUse.DRAFTS),
             "emptiable": folder.special_use in (SpecialUse.TRASH, SpecialUse.JUNK),
+            "people": people,
+            "pager": pager(request, number, has_next=listing.number < listing.pages),
         }
     return render(request, "mail/folder.html", context)
 
@@ -84,8 +88,7 @@ async def manage_page(request: Request, error: ServiceError | None = None) -> Re
         request,
         "mail/folders.html",
         context,
-        status=error.status if error else 200,
-        error=error.message if error else None,
+        error,
     )
 
 
@@ -99,8 +102,8 @@ async def manage(request: Request) -> Response:
         async with caller(request, write=True) as c:
             access = await mailboxes.access_to(c.db, c.user, request.path_params["mailbox_id"])
             require_write(access)
-            name = text(form, "name", mailboxes.MAX_FOLDER_NAME).strip()
-            parent = text(form, "parent", mailboxes.MAX_FOLDER_NAME).strip()
+            name = field(form, "name", mailboxes.MAX_FOLDER_NAME).strip()
+            parent = field(form, "parent", mailboxes.MAX_FOLDER_NAME).strip()
             path = f"{parent}{mailboxes.DELIMITER}{name}" if parent else name
             await mailboxes.create_folder(c.db, access.mailbox, path)
             await c.db.commit()
@@ -130,7 +133,7 @@ async def rename(request: Request) -> Response:
             mailbox_id = access.mailbox.id
             if folder.name == mailboxes.INBOX or folder.special_use:
                 raise Invalid(_("The standard folders cannot be renamed or deleted."))
-            name = text(form, "name", mailboxes.MAX_FOLDER_NAME).strip()
+            name = field(form, "name", mailboxes.MAX_FOLDER_NAME).strip()
             parent = folder.name.rpartition(mailboxes.DELIMITER)[0]
             await mailboxes.rename_folder(
                 c.db, access.mailbox, folder.name, f"{parent}{mailboxes.DELIMITER}{name}" if parent else name

@@ -24,13 +24,14 @@ from starlette.routing import Route
 from hexagone.core import blobs, templating
 from hexagone.core.exceptions import NotFound
 from hexagone.core.i18n import gettext as _
+from hexagone.core.pages import done, render
 from hexagone.core.web import login_required
 from hexagone.mail import mime
 from hexagone.mail.models import Mailbox, Message, SpecialUse
 from hexagone.mail.service import mailboxes, store
 from hexagone.mail.web import body, threads
 from hexagone.mail.web.access import caller, message_for, require_write
-from hexagone.mail.web.common import done, folder_label, full_label, navigation, render
+from hexagone.mail.web.common import folder_label, full_label, navigation
 
 MAX_ALLOWED_SENDERS = 2000
 FRAME_POLICY = (

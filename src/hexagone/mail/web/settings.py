@@ -16,13 +16,15 @@ from starlette.routing import Route
 from hexagone.core import audit
 from hexagone.core.db import utcnow
 from hexagone.core.exceptions import Invalid, NotFound, ServiceError
+from hexagone.core.forms import field, required_uuid
 from hexagone.core.i18n import gettext as _
+from hexagone.core.pages import done, render
 from hexagone.core.web import login_required
 from hexagone.identity.service.directory import OrgRole, User, user_by_email
 from hexagone.mail.models import MailboxGrant
 from hexagone.mail.service import auth, mailboxes
 from hexagone.mail.web.access import Caller, caller
-from hexagone.mail.web.common import done, navigation, render, required_uuid, text
+from hexagone.mail.web.common import navigation
 
 SETTINGS_PATH = "/mail/settings"
 MAX_SIGNATURE = 4000
@@ -52,8 +54,7 @@ async def _page(
         request,
         "mail/settings.html",
         context,
-        status=error.status if error else 200,
-        error=error.message if error else None,
+        error,
     )
 
 
@@ -85,14 +86,14 @@ async def _save(request: Request, change: str) -> Response:
         async with caller(request, write=True) as c:
             mailbox = await c.own_mailbox()
             if change == "signature":
-                mailbox.signature = text(form, "signature", MAX_SIGNATURE).replace("\r\n", "\n").strip("\n")
+                mailbox.signature = field(form, "signature", MAX_SIGNATURE).replace("\r\n", "\n").strip("\n")
             else:
-                enabled = text(form, "vacation_enabled", 2) == "1"
-                subject = text(form, "vacation_subject", 300).strip()
-                message = text(form, "vacation_body", MAX_VACATION_BODY).replace("\r\n", "\n").strip()
+                enabled = field(form, "vacation_enabled", 2) == "1"
+                subject = field(form, "vacation_subject", 300).strip()
+                message = field(form, "vacation_body", MAX_VACATION_BODY).replace("\r\n", "\n").strip()
                 if enabled and not message:
                     raise Invalid(_("Write the message your correspondents will receive."))
-                mailbox.vacation_until = _until(text(form, "vacation_until", 10).strip())
+                mailbox.vacation_until = _until(field(form, "vacation_until", 10).strip())
                 mailbox.vacation_enabled, mailbox.vacation_subject, mailbox.vacation_body = enabled, subject, message
             await c.db.commit()
     except Invalid as exc:
@@ -117,7 +118,7 @@ async def create_app_password(request: Request) -> Response:
     form = await request.form()
     async with caller(request, write=True) as c:
         try:
-            row, secret = await auth.create_app_password(c.db, c.user, text(form, "label", 100))
+            row, secret = await auth.create_app_password(c.db, c.user, field(form, "label", 100))
         except Invalid as exc:
             return await _page(request, c, error=exc)
         audit.record(
@@ -158,7 +159,7 @@ async def add_delegate(request: Request) -> Response:
     form = await request.form()
     async with caller(request, write=True) as c:
         try:
-            colleague = await user_by_email(c.db, text(form, "email", 320))
+            colleague = await user_by_email(c.db, field(form, "email", 320))
             if colleague is None or not colleague.is_active or colleague.role == OrgRole.GUEST:
                 raise Invalid(_("No member of your organisation has this address."))
             if colleague.id == c.user.id:
@@ -168,8 +169,8 @@ async def add_delegate(request: Request) -> Response:
                 c.db,
                 mailbox,
                 colleague.id,
-                can_write=text(form, "can_write", 2) == "1",
-                can_send_as=text(form, "can_send_as", 2) == "1",
+                can_write=field(form, "can_write", 2) == "1",
+                can_send_as=field(form, "can_send_as", 2) == "1",
             )
         except Invalid as exc:
             return await _page(request, c, error=exc)
@@ -183,8 +184,8 @@ async def add_delegate(request: Request) -> Response:
             target_label=colleague.email,
             details={
                 "mailbox": mailbox.address,
-                "can_write": text(form, "can_write", 2) == "1",
-                "can_send_as": text(form, "can_send_as", 2) == "1",
+                "can_write": field(form, "can_write", 2) == "1",
+                "can_send_as": field(form, "can_send_as", 2) == "1",
             },
         )
         await c.db.commit()
