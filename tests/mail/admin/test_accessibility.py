@@ -7,8 +7,8 @@ import pytest
 
 from hexagone.core.db import org_session, utcnow
 from hexagone.identity.service import groups
-from hexagone.mail.admin import manage
 from hexagone.mail.models import ImportRun
+from hexagone.mail.service import administration
 from tests.browser.harness import OpenTab, goto, report, settle, shell_problems
 from tests.factories import TestUser, make_user, principal, unique
 from tests.mail.factories import deliver, make_mail_org
@@ -25,12 +25,12 @@ async def furnished_org() -> tuple[TestUser, str]:
     await deliver(member)
     async with org_session(org.id) as db:
         actor = await principal(admin)
-        await manage.add_alias(db, actor, f"{unique('accueil')}@{org.domain}", member.email)
+        await administration.add_alias(db, actor, f"{unique('accueil')}@{org.domain}", member.email)
         group = await groups.create_group(db, actor, name=unique("Équipe "))
-        await manage.add_group_address(db, actor, f"{unique('equipe')}@{org.domain}", group.id)
-        shared = await manage.create_shared(db, actor, f"{unique('contact')}@{org.domain}", "Contact")
-        await manage.set_member(db, actor, shared, member.email, can_write=True, can_send_as=True)
-        mailbox = await manage.mailbox_by_address(db, member.email)
+        await administration.add_group_address(db, actor, f"{unique('equipe')}@{org.domain}", group.id)
+        shared = await administration.create_shared(db, actor, f"{unique('contact')}@{org.domain}", "Contact")
+        await administration.set_member(db, actor, shared, member.email, can_write=True, can_send_as=True)
+        mailbox = await administration.mailbox_by_address(db, member.email)
         for status, done, error in (
             ("done", 40, ""),
             ("failed", 3, "Le serveur a refusé la connexion."),

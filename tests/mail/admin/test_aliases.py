@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from hexagone.core.db import org_session, system_session
 from hexagone.identity.service import groups
-from hexagone.mail.admin import manage
 from hexagone.mail.models import Address, Mailbox
+from hexagone.mail.service import administration
 from hexagone.mail.service.addresses import resolve
 from tests.admin.factories_admin import audited, post
 from tests.factories import make_user, principal, unique
@@ -98,7 +98,7 @@ async def test_aliases_of_another_organisation_are_not_found(client: httpx.Async
     stranger = await make_user(other_org)
     other_alias = f"{unique('contact')}@{other_org.domain}"
     async with org_session(other_org.id) as db:
-        await manage.add_alias(db, await principal(other_admin), other_alias, stranger.email)
+        await administration.add_alias(db, await principal(other_admin), other_alias, stranger.email)
         await db.commit()
 
     org, _admin = await mail_admin(client)

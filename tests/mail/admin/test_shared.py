@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from hexagone.core.db import org_session, system_session
 from hexagone.identity.models import User
-from hexagone.mail.admin import manage
 from hexagone.mail.models import Mailbox, MailboxGrant, MailboxKind
+from hexagone.mail.service import administration
 from hexagone.mail.service.addresses import sendable_addresses
 from tests.admin.factories_admin import audited, post
 from tests.factories import make_user, principal, unique
@@ -90,7 +90,9 @@ async def test_shared_mailboxes_of_another_organisation_are_not_found(client: ht
     other_admin = await make_user(other, role="admin")
     stranger = await make_user(other)
     async with org_session(other.id) as db:
-        theirs = await manage.create_shared(db, await principal(other_admin), f"{unique('contact')}@{other.domain}", "")
+        theirs = await administration.create_shared(
+            db, await principal(other_admin), f"{unique('contact')}@{other.domain}", ""
+        )
         await db.commit()
 
     org, admin = await mail_admin(client)

@@ -3,8 +3,9 @@ admins), and mail client autoconfiguration.
 
 One file per concept: ``domains`` (the DNS records to publish), ``aliases``, ``shared``
 (shared mailboxes and their members), ``quotas``, ``imports`` (from other IMAP servers),
-``autoconfig`` (Thunderbird, Outlook, Apple). What the pages do is in ``manage``, ``dns``
-and :mod:`hexagone.mail.migration`, which check the admin rule again.
+``autoconfig`` (Thunderbird, Outlook, Apple). What the pages do is in the mail service
+(:mod:`hexagone.mail.service.administration`, :mod:`hexagone.mail.service.dnsrecords`) and
+:mod:`hexagone.mail.migration`, which check the admin rule again.
 
 ``ROUTES`` are mounted under ``/mail``; ``PUBLIC_ROUTES`` at the root, for anyone,
 because mail clients ask for their settings at fixed paths before they have an account.

@@ -19,7 +19,7 @@ from hexagone.core.forms import field, parse_uuid
 from hexagone.core.pages import done, form_endpoint, me, page_or_submit, render
 from hexagone.core.web import admin_required
 from hexagone.identity.service.groups import list_groups
-from hexagone.mail.admin import manage
+from hexagone.mail.service import administration
 
 PATH = "/mail/admin/aliases"
 
@@ -27,9 +27,9 @@ PATH = "/mail/admin/aliases"
 async def _page(request: Request, error: ServiceError | None = None) -> Response:
     admin = me(request)
     async with org_session(admin.org_id) as db:
-        aliases = await manage.list_aliases(db, admin)
+        aliases = await administration.list_aliases(db, admin)
         groups = await list_groups(db)
-        domains = await manage.org_domains(db)
+        domains = await administration.org_domains(db)
     values = dict.fromkeys(("address", "target", "group_address"), "")
     if error is not None:
         form = await request.form()
@@ -43,19 +43,19 @@ async def _page(request: Request, error: ServiceError | None = None) -> Response
 
 
 async def _add(db: AsyncSession, admin: Principal, form: FormData, _params: Mapping[str, Any]) -> Response:
-    await manage.add_alias(db, admin, field(form, "address", 320), field(form, "target", 320))
+    await administration.add_alias(db, admin, field(form, "address", 320), field(form, "target", 320))
     return done(PATH, "alias_added")
 
 
 async def _add_group(db: AsyncSession, admin: Principal, form: FormData, _params: Mapping[str, Any]) -> Response:
-    await manage.add_group_address(
+    await administration.add_group_address(
         db, admin, field(form, "group_address", 320), parse_uuid(field(form, "group_id", 64))
     )
     return done(PATH, "alias_added")
 
 
 async def _remove(db: AsyncSession, admin: Principal, _form: FormData, params: Mapping[str, Any]) -> Response:
-    await manage.remove_alias(db, admin, params["alias_id"])
+    await administration.remove_alias(db, admin, params["alias_id"])
     return done(PATH, "alias_removed")
 
 

@@ -18,7 +18,7 @@ from hexagone.core.exceptions import ServiceError
 from hexagone.core.forms import field
 from hexagone.core.pages import done, me, page_or_submit, render
 from hexagone.core.web import admin_required
-from hexagone.mail.admin import manage
+from hexagone.mail.service import administration
 
 PATH = "/mail/admin/quotas"
 
@@ -26,12 +26,14 @@ PATH = "/mail/admin/quotas"
 async def _page(request: Request, error: ServiceError | None = None) -> Response:
     admin = me(request)
     async with org_session(admin.org_id) as db:
-        rows = await manage.list_quotas(db, admin, get_settings().mail_default_quota_bytes)
-    return render(request, "mail/admin/quotas.html", {"rows": rows, "mib": manage.MIB}, error)
+        rows = await administration.list_quotas(db, admin, get_settings().mail_default_quota_bytes)
+    return render(request, "mail/admin/quotas.html", {"rows": rows, "mib": administration.MIB}, error)
 
 
 async def _save(db: AsyncSession, admin: Principal, form: FormData, _params: Mapping[str, Any]) -> Response:
-    await manage.set_quota(db, admin, field(form, "address", 320), manage.parse_quota_mib(field(form, "quota_mb", 20)))
+    await administration.set_quota(
+        db, admin, field(form, "address", 320), administration.parse_quota_mib(field(form, "quota_mb", 20))
+    )
     return done(PATH, "quota_saved")
 
 

@@ -19,7 +19,7 @@ from hexagone.core.forms import field, parse_uuid
 from hexagone.core.i18n import gettext as _
 from hexagone.core.pages import done, form_endpoint, me, page_or_submit, render
 from hexagone.core.web import admin_required
-from hexagone.mail.admin import manage
+from hexagone.mail.service import administration
 
 PATH = "/mail/admin/shared"
 ACCESS = ("read", "write")
@@ -28,7 +28,7 @@ ACCESS = ("read", "write")
 async def _list(request: Request, error: ServiceError | None = None) -> Response:
     admin = me(request)
     async with org_session(admin.org_id) as db:
-        shared = await manage.list_shared(db, admin)
+        shared = await administration.list_shared(db, admin)
     values = {"address": "", "name": ""}
     if error is not None:
         form = await request.form()
@@ -37,15 +37,15 @@ async def _list(request: Request, error: ServiceError | None = None) -> Response
 
 
 async def _create(db: AsyncSession, admin: Principal, form: FormData, _params: Mapping[str, Any]) -> Response:
-    mailbox = await manage.create_shared(db, admin, field(form, "address", 320), field(form, "name", 200))
+    mailbox = await administration.create_shared(db, admin, field(form, "address", 320), field(form, "name", 200))
     return done(f"{PATH}/{mailbox.id}", "shared_created")
 
 
 async def _detail(request: Request, error: ServiceError | None = None) -> Response:
     admin = me(request)
     async with org_session(admin.org_id) as db:
-        mailbox = await manage.get_shared(db, admin, request.path_params["mailbox_id"])
-        members = await manage.members_of(db, mailbox)
+        mailbox = await administration.get_shared(db, admin, request.path_params["mailbox_id"])
+        members = await administration.members_of(db, mailbox)
     return render(request, "mail/admin/shared_detail.html", {"mailbox": mailbox, "members": members}, error)
 
 
@@ -55,11 +55,11 @@ async def shared_detail(request: Request) -> Response:
 
 
 async def _set_member(db: AsyncSession, admin: Principal, form: FormData, params: Mapping[str, Any]) -> Response:
-    mailbox = await manage.get_shared(db, admin, params["mailbox_id"])
+    mailbox = await administration.get_shared(db, admin, params["mailbox_id"])
     access = field(form, "access", 10)
     if access not in ACCESS:
         raise Invalid(_("Choose read, or read and write."))
-    await manage.set_member(
+    await administration.set_member(
         db,
         admin,
         mailbox,
@@ -71,8 +71,8 @@ async def _set_member(db: AsyncSession, admin: Principal, form: FormData, params
 
 
 async def _remove_member(db: AsyncSession, admin: Principal, form: FormData, params: Mapping[str, Any]) -> Response:
-    mailbox = await manage.get_shared(db, admin, params["mailbox_id"])
-    await manage.remove_member(db, admin, mailbox, parse_uuid(field(form, "user_id", 64)))
+    mailbox = await administration.get_shared(db, admin, params["mailbox_id"])
+    await administration.remove_member(db, admin, mailbox, parse_uuid(field(form, "user_id", 64)))
     return done(f"{PATH}/{mailbox.id}", "member_removed")
 
 

@@ -29,12 +29,12 @@ from hexagone.core.db import org_session, utcnow
 from hexagone.core.exceptions import Conflict, Invalid, ServiceError
 from hexagone.core.i18n import gettext as _
 from hexagone.identity.service.orgs import require_admin
-from hexagone.mail.admin.manage import mailbox_by_address
 from hexagone.mail.migration import open_source, sealing
 from hexagone.mail.migration.engine import ACTIVE, Status, run_for, run_import
 from hexagone.mail.migration.imap import parse_url
 from hexagone.mail.migration.sources import SourceUnavailable
 from hexagone.mail.models import ImportRun, Mailbox
+from hexagone.mail.service.administration import mailbox_by_address
 
 IMPORT_JOB = "mail.import"
 MAX_ATTEMPTS = 5

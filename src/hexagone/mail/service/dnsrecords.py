@@ -18,8 +18,8 @@ from hexagone.core.auth import Principal
 from hexagone.core.config import Settings
 from hexagone.core.i18n import gettext as _
 from hexagone.identity.service.orgs import require_admin
-from hexagone.mail.admin.manage import org_domains
 from hexagone.mail.service import dkim
+from hexagone.mail.service.administration import org_domains
 
 
 @dataclass(frozen=True)
