@@ -97,3 +97,11 @@ async def test_demo_users_sign_in_with_the_demo_password(client: httpx.AsyncClie
     me = (await client.get("/api/v1/me")).json()
     assert me["role"] == "admin" and me["organisation"]["name"] == "Démo"
     assert [s["name"] for s in me["spaces"]] == ["Projet Alpha"]
+
+
+def test_a_module_from_hexagone_modules_contributes_its_commands(migrated: None) -> None:
+    listed = hexagone("--help")
+    assert listed.returncode == 0 and "sample" in listed.stdout
+    ran = hexagone("sample", "modules")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["identity", "mail", "sample"]

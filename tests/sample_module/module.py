@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from hexagone.core.api import CurrentPrincipal
+from hexagone.core.cli import registry
 from hexagone.core.modules import Module, NavItem
 
 router = APIRouter()
@@ -22,6 +24,17 @@ async def page(_request: Request) -> PlainTextResponse:
     return PlainTextResponse("sample module page")
 
 
+cli = typer.Typer()
+sample_app = typer.Typer(help="The sample module.", no_args_is_help=True)
+cli.add_typer(sample_app, name="sample")
+
+
+@sample_app.command("modules")
+def installed_modules(ctx: typer.Context) -> None:
+    """Print the installed modules: proves a module's command reaches the registry."""
+    typer.echo(" ".join(module.name for module in registry(ctx)))
+
+
 MODULE = Module(
     name="sample",
     label="Sample",
@@ -29,4 +42,5 @@ MODULE = Module(
     routes=[Route("/", page)],
     api_routers=[router],
     nav=[NavItem(path="/sample/", label="Sample")],
+    cli=cli,
 )

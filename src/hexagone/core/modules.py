@@ -80,8 +80,9 @@ class Module:
     event_handlers: dict[str, Sequence[EventHandler]] = field(default_factory=dict)
     servers: Sequence[Server] = ()
     jobs: Sequence[JobSpec] = ()  # the kinds of durable job the module runs, installed in the worker
-    # Command groups added to the ``hexagone`` command, by name (``{"mail": app}``: ``hexagone mail …``).
-    commands: dict[str, typer.Typer] = field(default_factory=dict)
+    # Commands and command groups merged into the ``hexagone`` command (a group named
+    # ``mail`` gives ``hexagone mail …``); see :mod:`hexagone.core.cli`.
+    cli: typer.Typer | None = None
     export: Exporter | None = None  # the module's part of ``hexagone org export``
     models_module: str | None = None
     setup: Callable[[], None] | None = None  # called once when the app is built

@@ -8,7 +8,7 @@ from pathlib import Path
 from hexagone.core import auth, shell
 from hexagone.core.db import org_session
 from hexagone.core.modules import Module
-from hexagone.identity import api, api_admin, policy, search  # noqa: F401 - policy registers ability rules
+from hexagone.identity import api, api_admin, cli, policy, search  # noqa: F401 - policy registers ability rules
 from hexagone.identity.oidc import models as oidc_models  # noqa: F401 - the OpenID provider's tables
 from hexagone.identity.oidc import web as oidc_web
 from hexagone.identity.oidc.bearer import principal_for_access_token
@@ -45,6 +45,7 @@ MODULE = Module(
     ],
     api_routers=[api.router, api_admin.router],
     search_providers=[search.people, search.spaces],
+    cli=cli.app,
     models_module="hexagone.identity.models",
     setup=_setup,
 )

@@ -211,3 +211,8 @@ def export_mail(
         for m in payload["mailboxes"]
     ]
     _emit(as_json, payload, "\n".join(lines) or "no mailbox to export")
+
+
+# The module's part of the ``hexagone`` command (``Module.cli``): the ``mail`` group.
+cli = typer.Typer()
+cli.add_typer(app, name="mail")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hexagone.core.i18n import N_
 from hexagone.core.modules import Module, NavItem
-from hexagone.mail import admin, imap, smtp, web
+from hexagone.mail import admin, cli, imap, smtp, web
 from hexagone.mail.migration import jobs as migration_jobs
 from hexagone.mail.service import delivery, demo, store, vacation
 
@@ -22,6 +22,7 @@ MODULE = Module(
     event_handlers={delivery.DELIVERED: [vacation.on_delivered]},
     servers=[*imap.SERVERS, *smtp.SERVERS],
     jobs=[store.GC, migration_jobs.IMPORT],
+    cli=cli.cli,
     models_module="hexagone.mail.models",
     demo=demo.seed,
 )
