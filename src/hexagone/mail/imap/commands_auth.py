@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import TYPE_CHECKING
 
 from hexagone.core.exceptions import Invalid, RateLimited
 from hexagone.mail import tls
 from hexagone.mail.imap.account import Account
 from hexagone.mail.imap.arguments import Args
+from hexagone.mail.imap.command_base import SessionBase
 from hexagone.mail.imap.connection import Closed
 from hexagone.mail.imap.parser import Atom, CommandError, Literal, Quoted
 from hexagone.mail.imap.state import State
 from hexagone.mail.service import auth
-
-if TYPE_CHECKING:
-    from hexagone.mail.imap.session import Session
 
 BASE_CAPABILITIES = ["IMAP4rev1", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE"]
 AUTHENTICATED_CAPABILITIES = [
@@ -45,8 +42,8 @@ ENABLEABLE = ("CONDSTORE",)
 MAX_ID_PAIRS = 30
 
 
-class AuthCommands:
-    def capabilities(self: Session) -> str:
+class AuthCommands(SessionBase):
+    def capabilities(self) -> str:
         caps = list(BASE_CAPABILITIES)
         if self.state == State.NOT_AUTHENTICATED:
             if not self.conn.tls:
@@ -58,27 +55,27 @@ class AuthCommands:
         return " ".join(caps)
 
     @property
-    def clear_text_allowed(self: Session) -> bool:
+    def clear_text_allowed(self) -> bool:
         return self.conn.tls or self.conn.is_loopback
 
-    async def cmd_capability(self: Session, tag: str, args: Args) -> str:
+    async def cmd_capability(self, tag: str, args: Args) -> str:
         args.end()
         self.send(b"* CAPABILITY %b\r\n" % self.capabilities().encode())
         return "OK CAPABILITY completed"
 
-    async def cmd_noop(self: Session, tag: str, args: Args) -> str:
+    async def cmd_noop(self, tag: str, args: Args) -> str:
         args.end()
         await self.report_changes(force=True)
         return "OK NOOP completed"
 
-    async def cmd_logout(self: Session, tag: str, args: Args) -> str:
+    async def cmd_logout(self, tag: str, args: Args) -> str:
         args.end()
         self.send(b"* BYE Hexagone IMAP signing off\r\n")
         self.deselect()
         self.state = State.LOGOUT
         return "OK LOGOUT completed"
 
-    async def cmd_id(self: Session, tag: str, args: Args) -> str:
+    async def cmd_id(self, tag: str, args: Args) -> str:
         token = args.next("ID parameters")
         if isinstance(token, list):
             if (
@@ -93,7 +90,7 @@ class AuthCommands:
         self.send(b'* ID ("name" "Hexagone" "vendor" "Hexagone")\r\n')
         return "OK ID completed"
 
-    async def cmd_enable(self: Session, tag: str, args: Args) -> str:
+    async def cmd_enable(self, tag: str, args: Args) -> str:
         if not args.more():
             raise CommandError("Missing capability to enable")
         enabled = []
@@ -105,7 +102,7 @@ class AuthCommands:
         self.send(b"* ENABLED%b\r\n" % "".join(f" {n}" for n in enabled).encode())
         return "OK ENABLE completed"
 
-    async def cmd_starttls(self: Session, tag: str, args: Args) -> str | None:
+    async def cmd_starttls(self, tag: str, args: Args) -> str | None:
         args.end()
         if self.conn.tls:
             raise CommandError("TLS is already active")
@@ -118,13 +115,13 @@ class AuthCommands:
             raise Closed from None
         return None  # answered before the handshake
 
-    async def cmd_login(self: Session, tag: str, args: Args) -> str:
+    async def cmd_login(self, tag: str, args: Args) -> str:
         email = args.text("user name")
         password = args.text("password")
         args.end()
         return await self.sign_in(email, password)
 
-    async def cmd_authenticate(self: Session, tag: str, args: Args) -> str:
+    async def cmd_authenticate(self, tag: str, args: Args) -> str:
         mechanism = args.keyword("mechanism")
         initial = args.astring("initial response") if args.more() else None
         args.end()
@@ -147,7 +144,7 @@ class AuthCommands:
             raise CommandError("Signing in as someone else is not allowed", status="NO", code="AUTHORIZATIONFAILED")
         return await self.sign_in(authcid, password)
 
-    async def sign_in(self: Session, email: str, password: str) -> str:
+    async def sign_in(self, email: str, password: str) -> str:
         if not self.clear_text_allowed:
             raise CommandError("Plain-text login is disabled; use STARTTLS first", status="NO", code="PRIVACYREQUIRED")
         try:

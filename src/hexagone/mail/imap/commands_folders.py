@@ -7,7 +7,6 @@ from __future__ import annotations
 import errno
 import logging
 import re
-from typing import TYPE_CHECKING
 
 from hexagone.core import blobs
 from hexagone.core.exceptions import Invalid
@@ -15,13 +14,11 @@ from hexagone.core.failures import log_failure
 from hexagone.mail.imap import messages, wire
 from hexagone.mail.imap.account import SHARED_PREFIX, ListEntry, Status
 from hexagone.mail.imap.arguments import Args, decode_mailbox, parse_date_time
+from hexagone.mail.imap.command_base import SessionBase
 from hexagone.mail.imap.parser import Atom, Command, CommandError, Literal, Quoted, Token
 from hexagone.mail.imap.selected import Selected
 from hexagone.mail.service import store
 from hexagone.mail.service.mailboxes import DELIMITER, INBOX
-
-if TYPE_CHECKING:
-    from hexagone.mail.imap.session import Session
 
 log = logging.getLogger("hexagone.mail.imap")
 
@@ -73,16 +70,16 @@ def _decode_pattern(token: Token) -> str:
     return decode_mailbox(token.encode() if isinstance(token, Atom) else bytes(token))
 
 
-class FolderCommands:
+class FolderCommands(SessionBase):
     # --- SELECT and EXAMINE --------------------------------------------------------------
 
-    async def cmd_select(self: Session, tag: str, args: Args) -> str:
+    async def cmd_select(self, tag: str, args: Args) -> str:
         return await self._select(args, read_only=False)
 
-    async def cmd_examine(self: Session, tag: str, args: Args) -> str:
+    async def cmd_examine(self, tag: str, args: Args) -> str:
         return await self._select(args, read_only=True)
 
-    async def _select(self: Session, args: Args, *, read_only: bool) -> str:
+    async def _select(self, args: Args, *, read_only: bool) -> str:
         assert self.account is not None
         name = args.mailbox()
         if args.more():
@@ -110,14 +107,14 @@ class FolderCommands:
 
     # --- the folder tree -------------------------------------------------------------------
 
-    async def cmd_create(self: Session, tag: str, args: Args) -> str:
+    async def cmd_create(self, tag: str, args: Args) -> str:
         assert self.account is not None
         name = args.mailbox()
         args.end()
         await self.account.create(name)
         return "OK CREATE completed"
 
-    async def cmd_delete(self: Session, tag: str, args: Args) -> str:
+    async def cmd_delete(self, tag: str, args: Args) -> str:
         assert self.account is not None
         name = args.mailbox()
         args.end()
@@ -127,21 +124,21 @@ class FolderCommands:
             self.deselect()
         return "OK DELETE completed"
 
-    async def cmd_rename(self: Session, tag: str, args: Args) -> str:
+    async def cmd_rename(self, tag: str, args: Args) -> str:
         assert self.account is not None
         old, new = args.mailbox(), args.mailbox()
         args.end()
         await self.account.rename(old, new)
         return "OK RENAME completed"
 
-    async def cmd_subscribe(self: Session, tag: str, args: Args) -> str:
+    async def cmd_subscribe(self, tag: str, args: Args) -> str:
         assert self.account is not None
         name = args.mailbox()
         args.end()
         await self.account.subscribe(name, True)
         return "OK SUBSCRIBE completed"
 
-    async def cmd_unsubscribe(self: Session, tag: str, args: Args) -> str:
+    async def cmd_unsubscribe(self, tag: str, args: Args) -> str:
         assert self.account is not None
         name = args.mailbox()
         args.end()
@@ -150,7 +147,7 @@ class FolderCommands:
 
     # --- LIST and LSUB -----------------------------------------------------------------
 
-    async def cmd_list(self: Session, tag: str, args: Args) -> str:
+    async def cmd_list(self, tag: str, args: Args) -> str:
         selection: set[str] = set()
         if isinstance(args.peek(), list):
             for option in args.list("selection options"):
@@ -190,7 +187,7 @@ class FolderCommands:
                 await self._send_status(entry.name, status_items)
         return "OK LIST completed"
 
-    async def cmd_lsub(self: Session, tag: str, args: Args) -> str:
+    async def cmd_lsub(self, tag: str, args: Args) -> str:
         reference = _decode_pattern(args.next("reference name"))
         pattern = _decode_pattern(args.next("mailbox pattern"))
         args.end()
@@ -199,12 +196,12 @@ class FolderCommands:
                 self.send(self._list_line(b"LSUB", entry, subscribed=False))
         return "OK LSUB completed"
 
-    async def _matching(self: Session, reference: str, patterns: list[str]) -> list[ListEntry]:
+    async def _matching(self, reference: str, patterns: list[str]) -> list[ListEntry]:
         assert self.account is not None
         regexes = [_pattern(reference, p) for p in patterns]
         return [e for e in await self.account.listing() if any(r.fullmatch(e.name) for r in regexes)]
 
-    def _list_line(self: Session, kind: bytes, entry: ListEntry, *, subscribed: bool) -> bytes:
+    def _list_line(self, kind: bytes, entry: ListEntry, *, subscribed: bool) -> bytes:
         attributes = [] if entry.exists else ["\\Noselect"]
         attributes.append("\\HasChildren" if entry.has_children else "\\HasNoChildren")
         if entry.special_use:
@@ -215,24 +212,24 @@ class FolderCommands:
 
     # --- STATUS, NAMESPACE, QUOTA --------------------------------------------------------
 
-    async def cmd_status(self: Session, tag: str, args: Args) -> str:
+    async def cmd_status(self, tag: str, args: Args) -> str:
         name = args.mailbox()
         items = _status_items(args.list("status items"))
         args.end()
         await self._send_status(name, items)
         return "OK STATUS completed"
 
-    async def _send_status(self: Session, name: str, items: list[str]) -> None:
+    async def _send_status(self, name: str, items: list[str]) -> None:
         assert self.account is not None
         status = await self.account.status(name)
         self.send(b"* STATUS %b (%b)\r\n" % (wire.mailbox(name), _status_values(status, items)))
 
-    async def cmd_namespace(self: Session, tag: str, args: Args) -> str:
+    async def cmd_namespace(self, tag: str, args: Args) -> str:
         args.end()
         self.send(b'* NAMESPACE (("" "/")) NIL (("%b" "/"))\r\n' % SHARED_PREFIX.encode())
         return "OK NAMESPACE completed"
 
-    async def cmd_getquotaroot(self: Session, tag: str, args: Args) -> str:
+    async def cmd_getquotaroot(self, tag: str, args: Args) -> str:
         assert self.account is not None
         name = args.mailbox()
         args.end()
@@ -246,7 +243,7 @@ class FolderCommands:
             )
         return "OK GETQUOTAROOT completed"
 
-    async def cmd_getquota(self: Session, tag: str, args: Args) -> str:
+    async def cmd_getquota(self, tag: str, args: Args) -> str:
         assert self.account is not None
         root = args.mailbox()
         args.end()
@@ -257,12 +254,12 @@ class FolderCommands:
         )
         return "OK GETQUOTA completed"
 
-    async def cmd_setquota(self: Session, tag: str, args: Args) -> str:
+    async def cmd_setquota(self, tag: str, args: Args) -> str:
         raise CommandError("Quotas are set by the administrators", status="NO", code="NOPERM")
 
     # --- APPEND --------------------------------------------------------------------------
 
-    async def cmd_append(self: Session, tag: str, args: Args) -> str | None:
+    async def cmd_append(self, tag: str, args: Args) -> str | None:
         """APPEND, together with the APPENDs the client pipelined behind it (LITERAL+ lets
         a client send many): they are stored as one batch (see messages.append_many) and
         answered in order."""

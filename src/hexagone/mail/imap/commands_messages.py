@@ -18,6 +18,7 @@ from hexagone.core import blobs
 from hexagone.core.blobs import BlobNotFound
 from hexagone.mail.imap import flagsearch, messages
 from hexagone.mail.imap.arguments import Args, format_uid_set
+from hexagone.mail.imap.command_base import SessionBase
 from hexagone.mail.imap.connection import Closed
 from hexagone.mail.imap.fetch import (
     FLAG_COLUMNS,
@@ -37,7 +38,6 @@ from hexagone.mail.imap.state import State
 
 if TYPE_CHECKING:
     from hexagone.mail.imap.selected import Selected
-    from hexagone.mail.imap.session import Session
 
 log = logging.getLogger("hexagone.mail.imap")
 
@@ -80,8 +80,8 @@ async def _read(rows: list[Any]) -> list[bytes | None]:
         return found
 
 
-class MessageCommands:
-    def _writable(self: Session) -> Selected:
+class MessageCommands(SessionBase):
+    def _writable(self) -> Selected:
         assert self.selected is not None
         if self.selected.read_only:
             raise CommandError("The mailbox is read-only", status="NO", code="READ-ONLY")
@@ -89,13 +89,13 @@ class MessageCommands:
 
     # --- FETCH ---------------------------------------------------------------------------
 
-    async def cmd_fetch(self: Session, tag: str, args: Args) -> str:
+    async def cmd_fetch(self, tag: str, args: Args) -> str:
         return await self._fetch(args, uid=False)
 
-    async def cmd_uid_fetch(self: Session, tag: str, args: Args) -> str:
+    async def cmd_uid_fetch(self, tag: str, args: Args) -> str:
         return await self._fetch(args, uid=True)
 
-    async def _fetch(self: Session, args: Args, *, uid: bool) -> str:
+    async def _fetch(self, args: Args, *, uid: bool) -> str:
         selected, account = self.selected, self.account
         assert selected is not None and account is not None
         numbers = args.sequence_set()
@@ -153,7 +153,7 @@ class MessageCommands:
         return "OK FETCH completed"
 
     async def _stream_one(
-        self: Session, plan: FetchPlan, row: Any, seen_now: set[int], condstore: bool, rendered: dict[str, bytes]
+        self, plan: FetchPlan, row: Any, seen_now: set[int], condstore: bool, rendered: dict[str, bytes]
     ) -> bool:
         """A large message, copied from the blob store to the socket a chunk at a time;
         False when its blob is missing (nothing is written then)."""
@@ -180,7 +180,7 @@ class MessageCommands:
         return True
 
     def _fetch_one(
-        self: Session,
+        self,
         plan: FetchPlan,
         row: Any,
         raw: bytes | None,
@@ -212,13 +212,13 @@ class MessageCommands:
 
     # --- STORE ---------------------------------------------------------------------------
 
-    async def cmd_store(self: Session, tag: str, args: Args) -> str:
+    async def cmd_store(self, tag: str, args: Args) -> str:
         return await self._store(args, uid=False)
 
-    async def cmd_uid_store(self: Session, tag: str, args: Args) -> str:
+    async def cmd_uid_store(self, tag: str, args: Args) -> str:
         return await self._store(args, uid=True)
 
-    async def _store(self: Session, args: Args, *, uid: bool) -> str:
+    async def _store(self, args: Args, *, uid: bool) -> str:
         assert self.account is not None
         selected = self._writable()
         numbers = args.sequence_set()
@@ -270,13 +270,13 @@ class MessageCommands:
 
     # --- SEARCH --------------------------------------------------------------------------
 
-    async def cmd_search(self: Session, tag: str, args: Args) -> str:
+    async def cmd_search(self, tag: str, args: Args) -> str:
         return await self._search(tag, args, uid=False)
 
-    async def cmd_uid_search(self: Session, tag: str, args: Args) -> str:
+    async def cmd_uid_search(self, tag: str, args: Args) -> str:
         return await self._search(tag, args, uid=True)
 
-    async def _search(self: Session, tag: str, args: Args, *, uid: bool) -> str:
+    async def _search(self, tag: str, args: Args, *, uid: bool) -> str:
         selected, account = self.selected, self.account
         assert selected is not None and account is not None
         request = parse_search(args)
@@ -328,19 +328,19 @@ class MessageCommands:
 
     # --- COPY and MOVE -------------------------------------------------------------------
 
-    async def cmd_copy(self: Session, tag: str, args: Args) -> str:
+    async def cmd_copy(self, tag: str, args: Args) -> str:
         return await self._copy(args, uid=False, move=False)
 
-    async def cmd_uid_copy(self: Session, tag: str, args: Args) -> str:
+    async def cmd_uid_copy(self, tag: str, args: Args) -> str:
         return await self._copy(args, uid=True, move=False)
 
-    async def cmd_move(self: Session, tag: str, args: Args) -> str:
+    async def cmd_move(self, tag: str, args: Args) -> str:
         return await self._copy(args, uid=False, move=True)
 
-    async def cmd_uid_move(self: Session, tag: str, args: Args) -> str:
+    async def cmd_uid_move(self, tag: str, args: Args) -> str:
         return await self._copy(args, uid=True, move=True)
 
-    async def _copy(self: Session, args: Args, *, uid: bool, move: bool) -> str:
+    async def _copy(self, args: Args, *, uid: bool, move: bool) -> str:
         assert self.account is not None
         selected = self._writable() if move else self.selected
         assert selected is not None
@@ -364,17 +364,17 @@ class MessageCommands:
 
     # --- EXPUNGE, CLOSE, UNSELECT --------------------------------------------------------
 
-    async def cmd_expunge(self: Session, tag: str, args: Args) -> str:
+    async def cmd_expunge(self, tag: str, args: Args) -> str:
         args.end()
         return await self._expunge(None)
 
-    async def cmd_uid_expunge(self: Session, tag: str, args: Args) -> str:
+    async def cmd_uid_expunge(self, tag: str, args: Args) -> str:
         assert self.selected is not None
         numbers = args.sequence_set()
         args.end()
         return await self._expunge(self.selected.uid_ranges(numbers, uid=True))
 
-    async def _expunge(self: Session, ranges: list[tuple[int, int]] | None) -> str:
+    async def _expunge(self, ranges: list[tuple[int, int]] | None) -> str:
         assert self.account is not None
         selected = self._writable()
         if ranges == []:
@@ -384,7 +384,7 @@ class MessageCommands:
             self.send(b"* %d EXPUNGE\r\n" % number)
         return "OK EXPUNGE completed"
 
-    async def cmd_close(self: Session, tag: str, args: Args) -> str:
+    async def cmd_close(self, tag: str, args: Args) -> str:
         assert self.selected is not None and self.account is not None
         args.end()
         if not self.selected.read_only:
@@ -392,14 +392,14 @@ class MessageCommands:
         self.deselect()
         return "OK CLOSE completed"
 
-    async def cmd_unselect(self: Session, tag: str, args: Args) -> str:
+    async def cmd_unselect(self, tag: str, args: Args) -> str:
         args.end()
         self.deselect()
         return "OK UNSELECT completed"
 
     # --- IDLE ----------------------------------------------------------------------------
 
-    async def cmd_idle(self: Session, tag: str, args: Args) -> str | None:
+    async def cmd_idle(self, tag: str, args: Args) -> str | None:
         """Wait for DONE, announcing changes as they happen (RFC 2177)."""
         args.end()
         assert self.conn.framer is not None

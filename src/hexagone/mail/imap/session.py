@@ -2,9 +2,11 @@
 replies (RFC 3501 section 3), with no storage code of its own.
 
 Commands are looked up in :data:`COMMANDS` (name → handler, states where it is valid);
-handlers live in three mixins by family (:mod:`.commands_auth`, :mod:`.commands_folders`,
-:mod:`.commands_messages`), each returning the text of its tagged completion and writing
-its untagged data through :meth:`Session.send`. Before each tagged completion the session
+handlers live in three command groups by family (:mod:`.commands_auth`,
+:mod:`.commands_folders`, :mod:`.commands_messages`), classes over one base
+(:class:`.command_base.SessionBase`: connection, state, account, selected folder), each
+returning the text of its tagged completion and writing its untagged data through
+:meth:`SessionBase.send`. Before each tagged completion the session
 reports what other sessions changed in the selected folder (EXPUNGE, EXISTS, FETCH
 FLAGS), except after FETCH, STORE and SEARCH where RFC 3501 7.4.1 forbids EXPUNGE.
 
@@ -26,17 +28,12 @@ from hexagone.core import i18n
 from hexagone.core.config import Settings
 from hexagone.core.failures import log_failure
 from hexagone.mail.imap import messages
-from hexagone.mail.imap.account import Account
 from hexagone.mail.imap.arguments import Args
 from hexagone.mail.imap.commands_auth import AuthCommands
 from hexagone.mail.imap.commands_folders import FolderCommands
 from hexagone.mail.imap.commands_messages import MessageCommands
 from hexagone.mail.imap.connection import Closed, Connection
-from hexagone.mail.imap.fetch import flags
-from hexagone.mail.imap.literals import LiteralPermit
-from hexagone.mail.imap.notify import hub
 from hexagone.mail.imap.parser import Command, CommandError, Continue, Framer, LargeLiteral, Refused
-from hexagone.mail.imap.selected import Selected
 from hexagone.mail.imap.state import State
 
 log = logging.getLogger("hexagone.mail.imap")
@@ -97,19 +94,12 @@ MAX_BAD_COMMANDS = 20  # consecutive BAD answers before the session is closed
 
 
 class Session(AuthCommands, FolderCommands, MessageCommands):
-    """The state of one client, from greeting to BYE."""
+    """One client's session: the command groups over :class:`.command_base.SessionBase`,
+    and the loop that reads commands and dispatches them."""
 
     def __init__(self, conn: Connection, settings: Settings):
-        self.conn = conn
-        self.settings = settings
+        super().__init__(conn, settings)
         conn.framer = Framer(self.literal_limit)
-        self.state = State.NOT_AUTHENTICATED
-        self.account: Account | None = None
-        self.selected: Selected | None = None
-        self.enabled: set[str] = set()
-        self.idling = False
-        self.bad_commands = 0  # consecutive BAD answers
-        self.literal_permit = LiteralPermit()
 
     # --- the loop --------------------------------------------------------------------
 
@@ -214,76 +204,6 @@ class Session(AuthCommands, FolderCommands, MessageCommands):
         """Count consecutive BAD answers: a client that sends nothing but invalid commands
         is probing or broken, and is disconnected (as SMTP does after 20 errors)."""
         self.bad_commands = self.bad_commands + 1 if status == "BAD" else 0
-
-    def send(self, data: bytes) -> None:
-        self.conn.write(data)
-
-    # --- the selected folder and other sessions' changes ------------------------------
-
-    def select(self, selected: Selected) -> None:
-        self.deselect()
-        self.selected = selected
-        self.state = State.SELECTED
-        hub.watch(selected.folder.id, self)
-
-    def deselect(self) -> None:
-        if self.selected is not None:
-            hub.unwatch(self.selected.folder.id, self)
-            self.selected = None
-        if self.state == State.SELECTED:
-            self.state = State.AUTHENTICATED
-
-    def folder_changed(self) -> None:
-        """Called by the notification hub: the selected folder changed somewhere."""
-        if self.selected is not None:
-            self.selected.dirty = True
-            if self.idling:
-                self.conn.wake()
-
-    async def report_changes(self, *, expunge: bool = True, force: bool = False) -> None:
-        """Catch up with the folder and announce what changed, as untagged responses."""
-        selected = self.selected
-        if selected is None or not (selected.dirty or force) or not expunge:
-            return
-        assert self.account is not None
-        selected.dirty = False
-        changes = await messages.changes(
-            self.account, selected.folder.id, selected.modseq, selected.max_uid, selected.exists
-        )
-        if changes is None:
-            return
-        updates = selected.apply(changes)
-        for number in updates.expunged:
-            self.send(b"* %d EXPUNGE\r\n" % number)
-        if updates.exists is not None:
-            self.send(b"* %d EXISTS\r\n* %d RECENT\r\n" % (updates.exists, len(selected.recent)))
-        self.announce_keywords(kw for _, row in updates.flags for kw in row.keywords or ())
-        condstore = "CONDSTORE" in self.enabled
-        for number, row in updates.flags:
-            modseq = b" MODSEQ (%d)" % row.modseq if condstore else b""
-            self.send(
-                b"* %d FETCH (UID %d FLAGS %b%b)\r\n"
-                % (number, row.uid, flags(row, row.uid in selected.recent), modseq)
-            )
-
-    def announce_keywords(self, keywords: object) -> None:
-        """Send FLAGS again when a keyword new to the folder appears."""
-        selected = self.selected
-        if selected is None:
-            return
-        new = [k for k in dict.fromkeys(keywords) if k not in selected.keywords]  # type: ignore[call-overload]
-        if new:
-            selected.keywords += new
-            self.send_flags()
-
-    def send_flags(self) -> None:
-        assert self.selected is not None
-        names = " ".join(["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft", *self.selected.keywords])
-        self.send(b"* FLAGS (%b)\r\n" % names.encode())
-        if self.selected.read_only:
-            self.send(b"* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n")
-        else:
-            self.send(b"* OK [PERMANENTFLAGS (%b \\*)] Flags permitted\r\n" % names.encode())
 
 
 def _safe(text: str) -> bytes:
