@@ -222,7 +222,7 @@ def expected(target: Target, kind: Kind) -> Outcome:
     """The outcome of the guard's table, unless a gate answers before it: the MFA gate
     for a session that owes its second factor or its set-up (a redirect, or 401 where
     the answer is JSON), the subscription gate for an anonymous caller under a
-    module's prefix."""
+    module's pages."""
     path = target.path
     if path in SELF_AUTHENTICATED_PATHS:
         return A  # no cookie, no gate: the endpoint checks its caller by its own rules
@@ -234,7 +234,8 @@ def expected(target: Target, kind: Kind) -> Outcome:
     table = API_GUARDS if target.api else PAGE_GUARDS
     outcome = table[target.guard].get(kind, table[target.guard][Kind.USER])  # a session past its gate
     module = path.removeprefix(API_PREFIX).split("/")[1]
-    if kind is Kind.ANONYMOUS and module in _module_names() and path not in _public_module_paths():
+    # The API's guard answers anonymous calls itself (401), under a module's prefix too.
+    if kind is Kind.ANONYMOUS and not target.api and module in _module_names() and path not in _public_module_paths():
         return Outcome.NOT_FOUND
     return outcome
 

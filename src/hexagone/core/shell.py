@@ -60,8 +60,10 @@ def _shell_context(request: Request) -> dict[str, Any]:
 
 class SubscriptionGate:
     """``/<module>/…`` and ``/api/v1/<module>/…`` answer 404 to an organisation that does
-    not subscribe to ``<module>``, and to anonymous callers — except a module's public
-    routes, which anyone may reach."""
+    not subscribe to ``<module>``, and ``/<module>/…`` to anonymous callers — except a
+    module's public routes, which anyone may reach. An anonymous API call goes on to the
+    API's guard, which answers 401 as on every other API path: a client without its token
+    is told to authenticate, and learns nothing of any organisation."""
 
     def __init__(self, app: ASGIApp, registry: Registry):
         self.app = app
@@ -71,12 +73,13 @@ class SubscriptionGate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and self.names:
             path: str = scope["path"]
-            if path.startswith("/api/v1/"):
+            in_api = path.startswith("/api/v1/")
+            if in_api:
                 path = path[7:]
             name = path.split("/", 2)[1] if path.count("/") >= 1 else ""
             if name in self.names and scope["path"] not in self.public:
                 principal = scope.get("principal")
-                if principal is None or name not in principal.org_modules:
+                if (principal is None and not in_api) or (principal is not None and name not in principal.org_modules):
                     return await error_response(scope, 404, "not found")(scope, receive, send)
         await self.app(scope, receive, send)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hexagone.core.i18n import N_
 from hexagone.core.modules import Module, NavItem
-from hexagone.mail import admin, cli, imap, smtp, web
+from hexagone.mail import admin, api, cli, imap, search, smtp, web
 from hexagone.mail.migration import jobs as migration_jobs
 from hexagone.mail.service import delivery, demo, store, vacation
 
@@ -17,6 +17,8 @@ MODULE = Module(
     package_dir=Path(__file__).parent,
     routes=[*web.ROUTES, *admin.ROUTES],
     public_routes=[*admin.PUBLIC_ROUTES],
+    api_routers=[*api.ROUTERS],
+    search_providers=[search.messages],
     nav=[*web.NAV],
     admin_nav=[NavItem(path="/mail/admin", label=N_("Mail"))],
     event_handlers={delivery.DELIVERED: [vacation.on_delivered]},
