@@ -8,6 +8,7 @@ scripts; otherwise it prints lines for people.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -22,6 +23,7 @@ from hexagone.identity.oidc.keys import add_key, key_folder
 from hexagone.identity.oidc.server import DISCOVERY_PATH
 from hexagone.identity.oidc.service import register_client
 from hexagone.identity.service.demo import DEMO_DOMAIN, ensure_demo
+from hexagone.identity.service.exporting import export_by_domain
 from hexagone.identity.service.orgs import create_org, org_by_domain
 from hexagone.identity.service.users import create_user
 
@@ -89,6 +91,20 @@ def org_create(
 
     payload = run(go)
     emit(as_json, payload, f"organisation {payload['name']} created ({payload['id']})")
+
+
+@org_app.command("export")
+def org_export(
+    ctx: typer.Context,
+    domain: Annotated[str, typer.Argument(help="The organisation's domain.")],
+    path: Annotated[Path, typer.Argument(help="The zip file to write (must not exist).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Write everything the organisation keeps (people, groups, spaces, mail…) to one zip file."""
+    installed = registry(ctx)
+    manifest = run(lambda: export_by_domain(installed, domain, path))
+    payload = {**manifest, "path": str(path.resolve())}
+    emit(as_json, payload, f"organisation {domain} exported to {payload['path']} ({', '.join(manifest['modules'])})")
 
 
 @user_app.command("create")

@@ -12,9 +12,9 @@ from hexagone.identity import api, api_admin, cli, policy, search  # noqa: F401 
 from hexagone.identity.oidc import models as oidc_models  # noqa: F401 - the OpenID provider's tables
 from hexagone.identity.oidc import web as oidc_web
 from hexagone.identity.oidc.bearer import principal_for_access_token
-from hexagone.identity.service import load_principal
+from hexagone.identity.service import exporting, load_principal
 from hexagone.identity.service.users import set_locale
-from hexagone.identity.web import account, admin, admin_oidc, branding, spaces
+from hexagone.identity.web import account, admin, branding, spaces
 from hexagone.identity.web import auth as auth_pages
 
 
@@ -40,12 +40,12 @@ MODULE = Module(
         *branding.ROUTES,
         *spaces.ROUTES,
         *admin.ROUTES,
-        *admin_oidc.ROUTES,
         *oidc_web.ROUTES,
     ],
     api_routers=[api.router, api_admin.router],
     search_providers=[search.people, search.spaces],
     cli=cli.app,
+    export=exporting.export,
     models_module="hexagone.identity.models",
     setup=_setup,
 )

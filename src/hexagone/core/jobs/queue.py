@@ -25,8 +25,8 @@ from sqlalchemy import ColumnElement, case, delete, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.db import utcnow
+from hexagone.core.encoding import encode
 from hexagone.core.jobs.models import Job, JobStatus
-from hexagone.core.pubsub import encode
 
 DEFAULT_MAX_ATTEMPTS = 5
 MAX_ERROR_LENGTH = 4000

@@ -22,15 +22,14 @@ import asyncio
 import json
 import logging
 import re
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any, Self
 
 from hexagone.core.backends import load_backend
 from hexagone.core.config import Settings, get_settings
+from hexagone.core.encoding import encode
 
 log = logging.getLogger("hexagone.pubsub")
 
@@ -82,21 +81,6 @@ def pattern_matcher(pattern: str) -> Callable[[str], bool]:
         for token in pattern.split(".")
     ]
     return re.compile(r"\.".join(parts)).fullmatch  # type: ignore[return-value]
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def encode(payload: dict[str, Any]) -> bytes:
-    """JSON bytes. UUIDs and datetimes become strings: subscribers receive JSON types."""
-    if not isinstance(payload, dict):
-        raise TypeError("a payload is a dict")
-    return json.dumps(payload, default=_json_default, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class Subscription:

@@ -35,8 +35,9 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from hexagone.core import jobs
 from hexagone.core.db import system_session
+from hexagone.core.encoding import encode
 from hexagone.core.modules import EventHandler, Registry
-from hexagone.core.pubsub import check_channel, check_pattern, encode, get_bus, pattern_matcher
+from hexagone.core.pubsub import check_channel, check_pattern, get_bus, pattern_matcher
 
 log = logging.getLogger("hexagone.events")
 
