@@ -14,7 +14,7 @@ from hexagone.identity.oidc import web as oidc_web
 from hexagone.identity.oidc.bearer import principal_for_access_token
 from hexagone.identity.service import exporting, load_principal
 from hexagone.identity.service.users import set_locale
-from hexagone.identity.web import account, admin, admin_oidc, branding, spaces
+from hexagone.identity.web import account, admin, branding, spaces
 from hexagone.identity.web import auth as auth_pages
 
 
@@ -40,7 +40,6 @@ MODULE = Module(
         *branding.ROUTES,
         *spaces.ROUTES,
         *admin.ROUTES,
-        *admin_oidc.ROUTES,
         *oidc_web.ROUTES,
     ],
     api_routers=[api.router, api_admin.router],

@@ -1,4 +1,4 @@
-"""Admin console: single sign-on applications (OpenID Connect clients) — list, register,
+"""Admin console, single sign-on tab: applications (OpenID Connect clients) — list, register,
 rotate the secret, delete — with the discovery URL an application is configured with.
 
 A secret is shown once, on the page that answers the registration or the rotation; it is
@@ -15,25 +15,19 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from hexagone.core import templating
-from hexagone.core.auth import Principal
 from hexagone.core.config import get_settings
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import Invalid
 from hexagone.core.forms import field
 from hexagone.core.i18n import gettext as _
-from hexagone.core.web import admin_required, principal_of
+from hexagone.core.pages import me, render
+from hexagone.core.web import admin_required
 from hexagone.identity.oidc import service
 from hexagone.identity.oidc.claims import DEFAULT_SCOPES, SCOPES
 from hexagone.identity.oidc.server import DISCOVERY_PATH
 
 MAX_URI_FIELD = service.MAX_URIS * (service.MAX_URI_LENGTH + 2)
 LIST_TEMPLATE = "identity/admin/oidc.html"
-
-
-def _admin(request: Request) -> Principal:
-    principal = principal_of(request)
-    assert principal is not None
-    return principal
 
 
 def _lines(text: str) -> list[str]:
@@ -64,9 +58,9 @@ def _secret_page(request: Request, client: Any, secret: str | None, *, registere
 
 @admin_required
 async def clients_page(request: Request) -> Response:
-    admin = _admin(request)
+    admin = me(request)
     values: dict[str, Any] = {"kind": "confidential", "scopes": list(DEFAULT_SCOPES)}
-    error = None
+    error: Invalid | None = None
     async with org_session(admin.org_id) as db:
         if request.method == "POST":
             form = await request.form()
@@ -93,33 +87,27 @@ async def clients_page(request: Request) -> Response:
                 return _secret_page(request, registered.client, registered.secret, registered=True)
             except Invalid as exc:
                 await db.rollback()
-                error = exc.message
+                error = exc
         clients = await service.list_clients(db, admin)
-    return templating.render(
+    return render(
         request,
         LIST_TEMPLATE,
-        {
-            "clients": clients,
-            "values": values,
-            "error": error,
-            "deleted": request.query_params.get("deleted"),
-            **_provider_context(),
-        },
-        status_code=400 if error else 200,
+        {"clients": clients, "values": values, "deleted": request.query_params.get("deleted"), **_provider_context()},
+        error,
     )
 
 
 @admin_required
 async def client_page(request: Request) -> Response:
-    admin = _admin(request)
+    admin = me(request)
     async with org_session(admin.org_id) as db:
         client = await service.get_client(db, admin, request.path_params["row_id"])
-    return templating.render(request, "identity/admin/oidc_client.html", {"client": client, **_provider_context()})
+    return render(request, "identity/admin/oidc_client.html", {"client": client, **_provider_context()})
 
 
 @admin_required
 async def rotate_secret(request: Request) -> Response:
-    admin = _admin(request)
+    admin = me(request)
     async with org_session(admin.org_id) as db:
         client = await service.get_client(db, admin, request.path_params["row_id"])
         secret = await service.rotate_secret(db, admin, client)
@@ -129,7 +117,7 @@ async def rotate_secret(request: Request) -> Response:
 
 @admin_required
 async def delete_client(request: Request) -> Response:
-    admin = _admin(request)
+    admin = me(request)
     async with org_session(admin.org_id) as db:
         client = await service.get_client(db, admin, request.path_params["row_id"])
         await service.delete_client(db, admin, client)
