@@ -13,7 +13,7 @@ import httpx
 
 from hexagone.core.db import org_session
 from hexagone.identity.models import User
-from hexagone.mail.models import Folder, Mailbox, Message
+from hexagone.mail.models import Mailbox, Message
 from hexagone.mail.service import mailboxes, store
 from tests.factories import TestOrg, TestUser, login, make_user, unique
 from tests.mail.factories import make_mail_org, make_mail_user, make_message
@@ -72,13 +72,6 @@ async def make_world(base_url: str) -> World:
     return World(org, alice_, bob_, reader_, writer_, guest, stranger_, shared)
 
 
-async def shared_folder(world: World, name: str = "INBOX") -> Folder:
-    async with org_session(world.org.id) as db:
-        folder = await mailboxes.folder_by_name(db, world.shared.id, name)
-        assert folder is not None
-        return folder
-
-
 async def own_mailbox(user: TestUser) -> Mailbox:
     async with org_session(user.org_id) as db:
         row = await db.get(User, user.id)
@@ -88,13 +81,12 @@ async def own_mailbox(user: TestUser) -> Mailbox:
         return mailbox
 
 
-async def deliver_shared(world: World, folder: str = "INBOX", **message: Any) -> Message:
-    """A message in the shared mailbox, through the store."""
-    target = await shared_folder(world, folder)
-    async with org_session(world.org.id) as db:
-        row = await db.get(Folder, target.id)
-        assert row is not None
-        added = await store.append(db, row, make_message(**message))
+async def deliver_to(mailbox: Mailbox, folder: str = mailboxes.INBOX, **message: Any) -> Message:
+    """A message in one of ``mailbox``'s folders, through the store."""
+    async with org_session(mailbox.org_id) as db:
+        target = await mailboxes.folder_by_name(db, mailbox.id, folder)
+        assert target is not None
+        added = await store.append(db, target, make_message(**message))
         await db.commit()
         return added
 
