@@ -42,6 +42,12 @@ TEST_ENV = {
     "HEXAGONE_LOGIN_MAX_FAILURES_PER_ACCOUNT": "5",
     "HEXAGONE_DEMO_PASSWORD": "Demo-password-for-tests",
     "HEXAGONE_LOG_LEVEL": "warning",
+    # argon2id at its cheapest: every user a test creates and every sign-in costs a hash,
+    # which at the production cost (64 MiB, 3 passes) was most of the suite's time. The
+    # timing tests of sign-in start a server of their own at the production cost.
+    "HEXAGONE_PASSWORD_HASH_TIME_COST": "1",
+    "HEXAGONE_PASSWORD_HASH_MEMORY_KIB": "8",
+    "HEXAGONE_PASSWORD_HASH_PARALLELISM": "1",
 }
 os.environ.update(TEST_ENV)
 sys.path.insert(0, str(ROOT))
