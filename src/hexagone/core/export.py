@@ -22,15 +22,16 @@ import shutil
 import tempfile
 import uuid
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.db import org_session, utcnow
 from hexagone.core.encoding import json_default
 from hexagone.core.exceptions import Invalid
 from hexagone.core.i18n import gettext as _
-from hexagone.core.modules import Module
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -70,6 +71,11 @@ class ExportWriter:
                 self._archive.write(path, base + path.relative_to(directory).as_posix())
 
 
+# A module's part of the export (``Module.export``), reading through a session limited to
+# the organisation.
+Exporter = Callable[[AsyncSession, uuid.UUID, ExportWriter], Awaitable[None]]
+
+
 def _check_destination(destination: Path) -> None:
     """An export never overwrites a file: it goes to a new ``.zip`` in an existing folder."""
     if destination.suffix.lower() != ".zip":
@@ -81,18 +87,18 @@ def _check_destination(destination: Path) -> None:
 
 
 async def export_organisation(
-    modules: Sequence[Module], org_id: uuid.UUID, organisation: dict[str, Any], destination: Path
+    parts: Sequence[tuple[str, Exporter]], org_id: uuid.UUID, organisation: dict[str, Any], destination: Path
 ) -> dict[str, Any]:
     """Write the organisation's export to ``destination`` (a new ``.zip`` file) and
-    return its manifest. ``modules`` are those the organisation sees; ``organisation``
-    says in the manifest which one it is (id, name, domain)."""
+    return its manifest. ``parts`` are the exporters of the modules the organisation
+    sees, by module name (:meth:`~hexagone.core.modules.Registry.exporters`);
+    ``organisation`` says in the manifest which one it is (id, name, domain)."""
     _check_destination(destination)
-    exporting = [module for module in modules if module.export is not None]
     manifest = {
         "format": FORMAT_VERSION,
         "organisation": organisation,
         "created_at": utcnow(),
-        "modules": [module.name for module in exporting],
+        "modules": [name for name, _export in parts],
     }
     partial = destination.with_name(destination.name + ".part")
     try:
@@ -101,10 +107,9 @@ async def export_organisation(
             zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive,
         ):
             ExportWriter(archive, "", Path(staging)).write_json(MANIFEST, manifest)
-            for module in exporting:
-                assert module.export is not None
+            for name, export in parts:
                 async with org_session(org_id) as db:
-                    await module.export(db, org_id, ExportWriter(archive, f"{module.name}/", Path(staging)))
+                    await export(db, org_id, ExportWriter(archive, f"{name}/", Path(staging)))
         partial.replace(destination)
     finally:
         partial.unlink(missing_ok=True)

@@ -79,8 +79,3 @@ class OutboxMessage(IdMixin, TimestampMixin, Base):
     body: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(40))
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
-
-
-# The core's service packages keep their tables beside their code; importing them here
-# puts every core table in Base.metadata wherever the core models are (migrations, tests).
-from hexagone.core.jobs.models import Job  # noqa: E402,F401

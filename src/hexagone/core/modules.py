@@ -23,15 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute
 
+from hexagone.core.export import Exporter
 from hexagone.core.jobs import HANDLERS, JobSpec
 
 if TYPE_CHECKING:
     import typer
     from fastapi import APIRouter
-    from sqlalchemy.ext.asyncio import AsyncSession
 
     from hexagone.core.auth import Principal
-    from hexagone.core.export import ExportWriter
 
 
 @dataclass(frozen=True)
@@ -58,9 +57,6 @@ class SearchHit:
 SearchProvider = Callable[["Principal", str, int], Awaitable[list[SearchHit]]]
 EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
 Server = Callable[[], Awaitable[None]]
-# Writes the module's part of an organisation's export (``hexagone org export``), reading
-# as the system: the exporter must select only the organisation's rows itself.
-Exporter = Callable[["AsyncSession", uuid.UUID, "ExportWriter"], Awaitable[None]]
 
 
 @dataclass
@@ -122,10 +118,22 @@ class Registry:
     def search_providers(self, subscribed: Sequence[str]) -> list[SearchProvider]:
         return [p for m in self.visible_to(subscribed) for p in m.search_providers]
 
+    def exporters(self, subscribed: Sequence[str]) -> list[tuple[str, Exporter]]:
+        """The parts of an organisation's export, by module, for the modules it sees."""
+        return [(m.name, m.export) for m in self.visible_to(subscribed) if m.export is not None]
+
+
+# The core's own tables: its general ones, and those its service packages keep beside
+# their code (the job queue).
+CORE_MODELS = ("hexagone.core.models", "hexagone.core.jobs.models")
+
 
 def load_modules(paths: Sequence[str]) -> Registry:
     """Load the modules at ``paths`` and install what a process needs whatever it runs:
-    their tables (by importing their models) and their job handlers."""
+    every table in ``Base.metadata`` (the core's, then the modules' models) and the
+    modules' job handlers."""
+    for name in CORE_MODELS:
+        importlib.import_module(name)
     registry = Registry([load_module(path) for path in paths])
     HANDLERS.install(spec for module in registry for spec in module.jobs)
     return registry

@@ -9,7 +9,8 @@ from hexagone.core.i18n import N_
 from hexagone.core.modules import Module, NavItem
 from hexagone.mail import admin, api, cli, imap, search, smtp, web
 from hexagone.mail.migration import jobs as migration_jobs
-from hexagone.mail.service import delivery, demo, exporting, store, vacation
+from hexagone.mail.migration import org_export
+from hexagone.mail.service import delivery, demo, store, vacation
 
 MODULE = Module(
     name="mail",
@@ -25,7 +26,7 @@ MODULE = Module(
     servers=[*imap.SERVERS, *smtp.SERVERS],
     jobs=[store.GC, migration_jobs.IMPORT],
     cli=cli.cli,
-    export=exporting.export,
+    export=org_export.export,
     models_module="hexagone.mail.models",
     demo=demo.seed,
 )

@@ -11,7 +11,8 @@ Rules beyond authlib's defaults, and why:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants, scope_to_list
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
@@ -20,6 +21,7 @@ from authlib.oidc.core import UserInfo
 from authlib.oidc.core import grants as oidc_grants
 from joserfc.jwk import RSAKey
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hexagone.core.db import utcnow
 from hexagone.core.security import new_token, token_digest
@@ -27,12 +29,28 @@ from hexagone.identity.models import User
 from hexagone.identity.oidc import claims, keys, store
 from hexagone.identity.oidc.models import PUBLIC, SECRET_METHODS, OidcAuthorizationCode, OidcClient, OidcToken
 
-if TYPE_CHECKING:
-    from hexagone.identity.oidc.server import Provider, ProviderRequest
-
 TOKEN_ENDPOINT_AUTH_METHODS = [*SECRET_METHODS, PUBLIC]
 ID_TOKEN_LIFETIME_SECONDS = 3600
 S256 = "S256"
+
+
+# What the grants use of the provider and of its requests, which
+# :mod:`hexagone.identity.oidc.server` defines (it registers these grants, so they
+# cannot import it back).
+
+
+class Provider(Protocol):
+    db: Session
+    issuer: str
+
+
+class ProviderRequest(Protocol):
+    client: Any  # OidcClient, once authenticated
+    user: Any  # User, once authorised
+    scope: str
+    payload: Any
+    auth_time: datetime | None
+    mfa: bool
 
 
 def _random_token(**_context: Any) -> str:

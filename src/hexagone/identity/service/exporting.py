@@ -104,4 +104,4 @@ async def export_by_domain(registry: Registry, domain: str, destination: Path) -
     if org is None:
         raise NotFound(_("No organisation has the domain %(domain)s.", domain=domain))
     about = {"id": org.id, "name": org.name, "domain": org.primary_domain}
-    return await export_organisation(registry.visible_to(org.modules or []), org.id, about, destination)
+    return await export_organisation(registry.exporters(org.modules or []), org.id, about, destination)

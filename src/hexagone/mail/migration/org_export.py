@@ -3,7 +3,8 @@ organisation (people's and shared) as an mbox tree, one file per folder, under
 ``mail/<address>/``, written by the same writer as ``hexagone mail export``.
 
 One mailbox at a time goes to a staging directory on disk, then into the zip, then away:
-the export holds at most one mailbox on disk besides the zip, and none in memory.
+the export holds at most one mailbox on disk besides the zip, and none in memory. It
+lives beside the mbox writer (migration uses the service, never the reverse).
 """
 
 from __future__ import annotations
