@@ -1,9 +1,12 @@
-"""A module the organisation does not subscribe to is invisible: no navigation, 404 routes."""
+"""A module the organisation does not subscribe to is invisible: no navigation, 404 routes.
+A module reaches the core's services (notifications) through the core alone."""
 
 from __future__ import annotations
 
 import httpx
 
+from hexagone.core import notifications
+from hexagone.core.db import org_session
 from tests.factories import login, make_org, make_user
 
 
@@ -27,3 +30,20 @@ async def test_unsubscribed_module_is_hidden_and_its_routes_answer_404(client: h
 async def test_module_routes_answer_404_to_anonymous_visitors(client: httpx.AsyncClient) -> None:
     assert (await client.get("/sample/")).status_code == 404
     assert (await client.get("/api/v1/sample/ping")).status_code == 404
+
+
+async def test_a_module_finds_its_own_latest_notification_to_refresh_it(client: httpx.AsyncClient) -> None:
+    user = await make_user(await make_org(modules=("sample",)))
+    async with org_session(user.org_id) as db:
+        notifications.post(db, org_id=user.org_id, user_id=user.id, module="sample", title="Build 1 finished")
+        await db.commit()
+        notifications.post(db, org_id=user.org_id, user_id=user.id, module="other", title="Unrelated")
+        await db.commit()
+        latest = await notifications.last_from(db, user.id, "sample")
+        assert latest is not None and latest.title == "Build 1 finished"
+        latest.title = "Build 2 finished"
+        await db.commit()
+        assert await notifications.unread_count(db, user.id) == 2
+    await login(client, user)
+    page = (await client.get("/notifications")).text
+    assert "Build 2 finished" in page and "Build 1 finished" not in page

@@ -1,4 +1,10 @@
-"""The notification centre: any module posts to a user; the shell shows the unread ones."""
+"""The notification centre: any module posts to a user; the shell shows the unread ones.
+
+A module needs only this file: :func:`post` in its own transaction (the notification
+exists if the change does), with its name as ``module``; :func:`last_from` finds its
+latest one, to refresh it rather than pile up near-duplicates (a count of unread mail).
+The shell's bell (``/notifications``) shows them, whatever module posted them.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,17 @@ def post(
     note = Notification(org_id=org_id, user_id=user_id, module=module, title=title[:200], body=body, link=link[:500])
     db.add(note)
     return note
+
+
+async def last_from(db: AsyncSession, user_id: uuid.UUID, module: str) -> Notification | None:
+    """The latest notification ``module`` posted to the user, read or not."""
+    stmt = (
+        select(Notification)
+        .where(Notification.user_id == user_id, Notification.module == module)
+        .order_by(Notification.created_at.desc())
+        .limit(1)
+    )
+    return (await db.execute(stmt)).scalar()
 
 
 async def unread_count(db: AsyncSession, user_id: uuid.UUID) -> int:
