@@ -133,3 +133,14 @@ async def test_send_as_a_shared_mailbox_when_granted(client: httpx.AsyncClient, 
     sent_folder = next(f for f in shared_folders.json() if f["special_use"] == "\\Sent")
     listed = (await client.get(f"{API}/folders/{sent_folder['id']}/messages", headers=world.writer.headers)).json()
     assert subject in [m["subject"] for m in listed["messages"]]  # the shared mailbox's Sent, not the writer's
+
+
+async def test_send_takes_attachments_beyond_the_api_body_limit(client: httpx.AsyncClient, world: World) -> None:
+    """The send route has the message size limit, not the 1 MiB of other API bodies."""
+    subject = unique("Gros")
+    data = base64.b64encode(bytes(range(256)) * 8192).decode()  # 2 MiB
+    body = {"to": [world.bob.user.email], "subject": subject, "attachments": [{"filename": "a.bin", "data": data}]}
+    sent = await client.post(f"{API}/send", json=body, headers=world.alice.headers)
+    assert sent.status_code == 200, sent.text
+    [received] = [m for m in await messages_in(world.bob.user) if m.subject == subject]
+    assert received.size > 2 << 20

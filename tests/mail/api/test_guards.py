@@ -181,3 +181,13 @@ async def test_send_guest_is_forbidden(client: httpx.AsyncClient, world: World) 
     headers = {"x-csrf-token": await csrf_token(client, "/")}
     body = {"to": [world.bob.user.email], "text": "x"}
     assert refused(await client.post(SEND, json=body, headers=headers), 403)
+
+
+@ROUTES
+async def test_route_guest_finds_nothing(client: httpx.AsyncClient, world: World, case: Case) -> None:
+    """Guests get no token; with their session they find no object, their organisation's neither."""
+    objects = await objects_in(await own_mailbox(world.alice.user))
+    await login(client, world.guest)
+    method, path, body = case.request(objects)
+    headers = {"x-csrf-token": await csrf_token(client, "/")} if method != "GET" else {}
+    assert refused(await client.request(method, path, json=body, headers=headers), 404)

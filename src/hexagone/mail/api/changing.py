@@ -41,8 +41,7 @@ FLAG_FIELDS = {"seen": "\\Seen", "flagged": "\\Flagged", "answered": "\\Answered
 )
 async def create_folder(principal: CurrentPrincipal, mailbox_id: uuid.UUID, body: FolderName) -> FolderOut:
     async with session(principal, write=True) as (db, user):
-        access = await mailboxes.access_to(db, user, mailbox_id)
-        reading.require_write(access)
+        access = await reading.mailbox_for(db, user, mailbox_id, write=True)
         folder = await mailboxes.create_folder(db, access.mailbox, body.name)
         await db.commit()
     return FolderOut.of(folder)

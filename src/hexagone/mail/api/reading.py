@@ -49,7 +49,7 @@ async def list_mailboxes(principal: CurrentPrincipal) -> list[MailboxOut]:
 )
 async def list_folders(principal: CurrentPrincipal, mailbox_id: uuid.UUID) -> list[FolderOut]:
     async with session(principal) as (db, user):
-        access = await mailboxes.access_to(db, user, mailbox_id)
+        access = await reading.mailbox_for(db, user, mailbox_id)
         folders = await mailboxes.folders(db, access.mailbox.id)
         counts = await store.counts(db, [f.id for f in folders])
     return [FolderOut.of(f, *counts.get(f.id, (0, 0))) for f in folders]
