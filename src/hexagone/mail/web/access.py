@@ -19,13 +19,14 @@ from starlette.requests import Request
 
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
-from hexagone.core.exceptions import Forbidden, NotFound
+from hexagone.core.exceptions import NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.core.web import principal_of
 from hexagone.identity.service.directory import User
 from hexagone.mail.models import Folder, Mailbox, Message
-from hexagone.mail.service import mailboxes
+from hexagone.mail.service import mailboxes, reading
 from hexagone.mail.service.mailboxes import Access
+from hexagone.mail.service.reading import require_write as require_write  # the pages import it from here
 
 
 @dataclass
@@ -53,27 +54,12 @@ async def caller(request: Request, *, write: bool = False) -> AsyncIterator[Call
         yield Caller(principal, user, db)
 
 
-def require_write(access: Access) -> None:
-    if not access.can_write:
-        raise Forbidden(_("You may read this mailbox but not change it."))
-
-
 async def folder_for(c: Caller, folder_id: uuid.UUID, *, write: bool = False) -> tuple[Folder, Access]:
-    folder = await c.db.get(Folder, folder_id)
-    if folder is None:
-        raise NotFound(_("This folder does not exist, or you cannot see it."))
-    access = await mailboxes.access_to(c.db, c.user, folder.mailbox_id)
-    if write:
-        require_write(access)
-    return folder, access
+    return await reading.folder_for(c.db, c.user, folder_id, write=write)
 
 
 async def message_for(c: Caller, message_id: uuid.UUID, *, write: bool = False) -> tuple[Message, Folder, Access]:
-    message = await c.db.get(Message, message_id)
-    if message is None:
-        raise NotFound(_("This message does not exist, or you cannot see it."))
-    folder, access = await folder_for(c, message.folder_id, write=write)
-    return message, folder, access
+    return await reading.message_for(c.db, c.user, message_id, write=write)
 
 
 async def special_folder(db: AsyncSession, mailbox: Mailbox, special: str, name: str) -> Folder:

@@ -28,7 +28,7 @@ from hexagone.core.pages import done, render
 from hexagone.core.web import login_required
 from hexagone.mail import mime
 from hexagone.mail.models import Mailbox, Message, SpecialUse
-from hexagone.mail.service import mailboxes, store
+from hexagone.mail.service import mailboxes, reading, store
 from hexagone.mail.web import body, threads
 from hexagone.mail.web.access import caller, message_for, require_write
 from hexagone.mail.web.common import folder_label, full_label, navigation
@@ -61,23 +61,6 @@ def _images_allowed(request: Request, message: Message, allowed: list[str]) -> b
     return request.query_params.get("images") == "1" or sender_address(message) in (allowed or [])
 
 
-async def _beginning(message: Message, size: int) -> bytes:
-    """The first ``size`` bytes of the stored message: all the body shown needs, without
-    reading the attachments that follow it."""
-    chunks: list[bytes] = []
-    read = 0
-    stream = await blobs.get_store().get(message.blob_key)
-    try:
-        async for chunk in stream:
-            chunks.append(chunk)
-            read += len(chunk)
-            if read >= size:
-                break
-    finally:
-        await stream.aclose()  # type: ignore[attr-defined]  # every backend streams with a generator
-    return b"".join(chunks)
-
-
 async def _rendered(request: Request, message: Message, mailbox: Mailbox) -> tuple[body.Body, bool]:
     """The message's body as the reading view shows it, and whether remote images are
     shown. Rendered once for the page and its frame, in a worker thread: decoding and
@@ -87,7 +70,7 @@ async def _rendered(request: Request, message: Message, mailbox: Mailbox) -> tup
     if key in _recent:
         _recent.move_to_end(key)
         return _recent[key], shown
-    raw = await _beginning(message, body.needed_bytes(message.structure))
+    raw = await reading.beginning(message, body.needed_bytes(message.structure))
     rendered = await run_in_threadpool(
         body.render, raw, message.structure, cid_url=_cid_url(message), allow_remote=shown
     )
