@@ -48,10 +48,11 @@ test-debian-packages:
 	  else echo "The tests need these Debian packages: sudo apt-get install $$missing" >&2; exit 1; fi; \
 	fi
 
-## Lint, format and types, in seconds (also the first step of `make test`)
+## Lint, format, import contracts (.importlinter) and types, in seconds (also the first step of `make test`)
 check: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/lint-imports
 
 ## The checks, then the whole suite on SQLite and then on PostgreSQL
 test: install-test
