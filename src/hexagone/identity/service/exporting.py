@@ -63,8 +63,8 @@ async def export(db: AsyncSession, org_id: uuid.UUID, writer: ExportWriter) -> N
     )
 
     in_space: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    for member in (await db.execute(select(SpaceMember).where(SpaceMember.org_id == org_id))).scalars():
-        in_space[member.space_id].append({"email": emails[member.user_id], "role": member.role})
+    for seat in (await db.execute(select(SpaceMember).where(SpaceMember.org_id == org_id))).scalars():
+        in_space[seat.space_id].append({"email": emails[seat.user_id], "role": seat.role})
     spaces = (await db.execute(select(Space).where(Space.org_id == org_id).order_by(Space.name))).scalars()
     writer.write_json(
         "spaces.json",
