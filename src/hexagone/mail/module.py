@@ -22,7 +22,7 @@ MODULE = Module(
     search_providers=[search.messages],
     nav=[*web.NAV],
     admin_nav=[NavItem(path="/mail/admin", label=N_("Mail"))],
-    event_handlers={delivery.DELIVERED: [vacation.on_delivered]},
+    event_handlers={delivery.DELIVERED_AUTO_REPLY: [vacation.on_delivered]},
     servers=[*imap.SERVERS, *smtp.SERVERS],
     jobs=[store.GC, migration_jobs.IMPORT],
     cli=cli.cli,

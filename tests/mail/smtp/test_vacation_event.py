@@ -8,12 +8,15 @@ import email
 import uuid
 
 import pytest
+from sqlalchemy import select
 
+from hexagone.core.db import system_session
+from hexagone.core.jobs import Job
 from hexagone.mail.module import MODULE
 from hexagone.mail.service import delivery, vacation
 from tests.conftest import Server
 from tests.mail.factories import deliver, make_mail_org, make_message, messages_in
-from tests.mail.smtp.helpers import eventually, inbox_bytes, mail_user, submission
+from tests.mail.smtp.helpers import eventually, inbound, inbox_bytes, mail_user, submission
 from tests.mail.smtp.test_vacation import away
 
 pytestmark = pytest.mark.usefixtures("migrated")
@@ -25,7 +28,28 @@ def delivered(org_id: uuid.UUID, mailbox_id: uuid.UUID, message_id: uuid.UUID, m
 
 
 def test_vacation_mail_module_subscribes_the_responder_to_deliveries() -> None:
-    assert vacation.on_delivered in MODULE.event_handlers[delivery.DELIVERED]
+    assert vacation.on_delivered in MODULE.event_handlers[delivery.DELIVERED_AUTO_REPLY]
+
+
+async def reply_jobs_for(mailbox_id: uuid.UUID) -> int:
+    """Auto-reply jobs ever queued for ``mailbox_id``, whatever their state."""
+    async with system_session() as db:
+        payloads = (await db.execute(select(Job.payload).where(Job.kind == vacation.JOB))).scalars()
+        return sum(1 for p in payloads if p["payload"]["mailbox_id"] == str(mailbox_id))
+
+
+async def test_vacation_delivery_queues_a_reply_job_only_for_a_mailbox_whose_auto_reply_is_on(
+    mail_server: Server,
+) -> None:
+    org = await make_mail_org()
+    alice, bob, carol = await mail_user(org), await mail_user(org), await mail_user(org)
+    await away(bob)
+    with inbound(mail_server) as client:
+        client.sendmail(alice.email, [bob.email, carol.email], make_message(sender=alice.email, to=bob.email))
+    [for_bob] = await messages_in(bob)
+    [for_carol] = await messages_in(carol)
+    assert await reply_jobs_for(for_bob.mailbox_id) == 1  # committed before the 250
+    assert await reply_jobs_for(for_carol.mailbox_id) == 0
 
 
 async def test_vacation_message_submitted_by_a_colleague_is_answered(mail_server: Server) -> None:

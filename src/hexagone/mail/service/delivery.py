@@ -8,9 +8,12 @@ in ``Return-Path:``; a mailbox at its quota fails for good (``552``), an organis
 whose transaction failed is handed back to the caller to queue
 (:mod:`hexagone.mail.service.relay`).
 
-Each delivered copy is announced after its commit as the domain event
-:data:`DELIVERED` (mailbox, message, envelope sender), so that what reacts to new mail
-(the vacation auto-reply) subscribes to it instead of being called from here.
+Each delivered copy is announced after its commit as a domain event (mailbox, message,
+envelope sender), so that what reacts to new mail subscribes to it instead of being
+called from here: on :data:`DELIVERED_AUTO_REPLY` for a mailbox whose auto-reply is on
+(the vacation responder listens there), on :data:`DELIVERED_PLAIN` otherwise;
+``mail.delivered.*`` hears both. The split keeps the cost of the event where it was
+before: a handler job only for the few mailboxes that may answer, not for every copy.
 """
 
 from __future__ import annotations
@@ -36,7 +39,9 @@ from hexagone.mail.transport import dsn, headers
 
 log = logging.getLogger("hexagone.mail.outbound")
 
-DELIVERED = "mail.delivered"  # payload: org_id, mailbox_id, message_id (our Message.id), mail_from
+# Payload of both: org_id, mailbox_id, message_id (our Message.id), mail_from.
+DELIVERED_AUTO_REPLY = "mail.delivered.auto_reply"
+DELIVERED_PLAIN = "mail.delivered.plain"
 
 
 @dataclass
@@ -112,13 +117,16 @@ async def all_full(recipient: Recipient) -> bool:
 class _Box:
     inbox_id: uuid.UUID
     has_room: bool
+    auto_reply: bool
 
 
 async def _boxes(org_id: uuid.UUID, mailbox_ids: list[uuid.UUID], size: int) -> dict[uuid.UUID, _Box]:
     async with org_session(org_id) as db:
         mailboxes = (
             await db.execute(
-                select(Mailbox.id, Mailbox.used_bytes, Mailbox.quota_bytes).where(Mailbox.id.in_(mailbox_ids))
+                select(Mailbox.id, Mailbox.used_bytes, Mailbox.quota_bytes, Mailbox.vacation_enabled).where(
+                    Mailbox.id.in_(mailbox_ids)
+                )
             )
         ).all()
         inboxes = dict(
@@ -130,7 +138,11 @@ async def _boxes(org_id: uuid.UUID, mailbox_ids: list[uuid.UUID], size: int) -> 
             .tuples()
             .all()
         )
-    return {m.id: _Box(inboxes[m.id], m.used_bytes + size <= m.quota_bytes) for m in mailboxes if m.id in inboxes}
+    return {
+        m.id: _Box(inboxes[m.id], m.used_bytes + size <= m.quota_bytes, m.vacation_enabled)
+        for m in mailboxes
+        if m.id in inboxes
+    }
 
 
 def return_path(mail_from: str) -> str:
@@ -179,17 +191,19 @@ async def deliver_local(raw: bytes, local: dict[str, Recipient], *, mail_from: s
             retry += sorted(reached)
             continue
         outcome.delivered += sorted(reached)
-        await after_delivery(_announce(org_id, messages, mail_from))
+        auto_reply = {m for m in targets if boxes[m].auto_reply}
+        await after_delivery(_announce(org_id, messages, auto_reply, mail_from))
     return outcome, retry
 
 
-async def _announce(org_id: uuid.UUID, messages: list[Message], mail_from: str) -> None:
-    """Publish :data:`DELIVERED` for each stored copy. In a transaction of its own, after
-    the delivery's: the handlers' jobs are committed before the caller answers ``250``."""
+async def _announce(org_id: uuid.UUID, messages: list[Message], auto_reply: set[uuid.UUID], mail_from: str) -> None:
+    """Publish the delivery of each stored copy. In a transaction of its own, after the
+    delivery's: the handlers' jobs are committed before the caller answers ``250``."""
     async with org_session(org_id, write=True) as db:
         for message in messages:
+            channel = DELIVERED_AUTO_REPLY if message.mailbox_id in auto_reply else DELIVERED_PLAIN
             payload = {"org_id": org_id, "mailbox_id": message.mailbox_id, "message_id": message.id}
-            events.on_commit(db, DELIVERED, {**payload, "mail_from": mail_from})
+            events.on_commit(db, channel, {**payload, "mail_from": mail_from})
         await db.commit()
 
 

@@ -10,9 +10,10 @@ sender per :data:`INTERVAL`, remembered in ``VacationReply``. The reply has
 never answered or bounced in turn.
 
 The responder is not called by delivery: it subscribes to the domain event
-:data:`hexagone.mail.service.delivery.DELIVERED` through mail's module descriptor, so
-each delivered copy gets a durable job (:data:`JOB`) that decides and sends, and a slow
-or failing reply never delays a ``250``.
+:data:`hexagone.mail.service.delivery.DELIVERED_AUTO_REPLY` (a copy delivered to a
+mailbox whose auto-reply is on) through mail's module descriptor, so each such copy gets
+a durable job (:data:`JOB`) that decides and sends, and a slow or failing reply never
+delays a ``250``.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def _away(mailbox: Mailbox | None) -> bool:
 
 
 async def on_delivered(event: dict[str, object]) -> None:
-    """The handler of :data:`~hexagone.mail.service.delivery.DELIVERED`: for a mailbox
+    """The handler of :data:`~hexagone.mail.service.delivery.DELIVERED_AUTO_REPLY`: for a mailbox
     whose auto-reply is on, and a message that may be answered at all (cheap header
     checks, in a read transaction), reply."""
     org_id, mailbox_id = uuid.UUID(str(event["org_id"])), uuid.UUID(str(event["mailbox_id"]))
