@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -20,10 +19,10 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from hexagone.core.cli import JsonFlag, emit, run
+
 app = typer.Typer(help="Mail: import from another server or files, export to mbox or Maildir.", no_args_is_help=True)
 T = TypeVar("T")
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 class Format(enum.StrEnum):
@@ -32,34 +31,13 @@ class Format(enum.StrEnum):
 
 
 def _run(make: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine the way a command should: a service error is a message and exit
-    code 2, and the process' connections (database, blob store, bus) are closed."""
-    from hexagone.core import blobs, pubsub
-    from hexagone.core.db import dispose_engine
-    from hexagone.core.exceptions import ServiceError
-    from hexagone.core.pubsub import events
-
-    async def wrapped() -> T:
-        try:
-            return await make()
-        finally:
-            await events.flush()
-            await pubsub.close_bus()
-            await blobs.close_store()
-            await dispose_engine()
-
+    """The core's way of running a command (:func:`hexagone.core.cli.run`); an interrupted
+    import says how to resume."""
     try:
-        return asyncio.run(wrapped())
-    except ServiceError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
+        return run(make)
     except KeyboardInterrupt:
         typer.echo("interrupted: run the same command again to resume", err=True)
         raise typer.Exit(130) from None
-
-
-def _emit(as_json: bool, payload: dict[str, Any], human: str) -> None:
-    typer.echo(json.dumps(payload, ensure_ascii=False) if as_json else human)
 
 
 @contextmanager
@@ -171,7 +149,7 @@ def import_mail(
     ]
     if payload["status"] == "partial":
         lines.append("run the same command again to go on")
-    _emit(as_json, payload, "\n".join(lines))
+    emit(as_json, payload, "\n".join(lines))
 
 
 @app.command("export")
@@ -210,7 +188,7 @@ def export_mail(
         f"{m['mailbox']}: {m['messages']} messages in {len(m['folders'])} folders → {m['path']}"
         for m in payload["mailboxes"]
     ]
-    _emit(as_json, payload, "\n".join(lines) or "no mailbox to export")
+    emit(as_json, payload, "\n".join(lines) or "no mailbox to export")
 
 
 # The module's part of the ``hexagone`` command (``Module.cli``): the ``mail`` group.
