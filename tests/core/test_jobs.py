@@ -22,6 +22,7 @@ from hexagone.core import jobs
 from hexagone.core.db import system_session, utcnow
 from hexagone.core.jobs import Backoff, Claimed, Handlers, Job, JobStatus, PermanentFailure, Worker, queue
 from tests.conftest import ROOT, server_env
+from tests.sample_module.module import tidy
 
 pytestmark = pytest.mark.usefixtures("migrated", "every_model")
 
@@ -63,6 +64,13 @@ def worker_for(
 async def wait_until_due(job_id: uuid.UUID) -> None:
     job = await load(job_id)
     await asyncio.sleep(max(0.0, (job.run_at - utcnow()).total_seconds()) + 0.01)
+
+
+def test_a_worker_knows_the_jobs_every_installed_module_declares() -> None:
+    kinds = Worker().handlers.kinds
+    assert {"sample.tidy", "mail.blob_gc", "mail.import"} <= set(kinds)
+    handler = jobs.HANDLERS.get("sample.tidy")
+    assert handler is not None and handler.run is tidy
 
 
 async def test_enqueued_job_exists_only_if_the_transaction_commits() -> None:

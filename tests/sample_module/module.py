@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from hexagone.core.api import CurrentPrincipal
 from hexagone.core.cli import registry
+from hexagone.core.jobs import Claimed, JobSpec
 from hexagone.core.modules import Module, NavItem
 
 router = APIRouter()
@@ -35,6 +36,10 @@ def installed_modules(ctx: typer.Context) -> None:
     typer.echo(" ".join(module.name for module in registry(ctx)))
 
 
+async def tidy(_job: Claimed) -> None:
+    """A job the sample module declares, to show the worker learns it from the descriptor."""
+
+
 MODULE = Module(
     name="sample",
     label="Sample",
@@ -43,4 +48,5 @@ MODULE = Module(
     api_routers=[router],
     nav=[NavItem(path="/sample/", label="Sample")],
     cli=cli,
+    jobs=[JobSpec("sample.tidy", tidy)],
 )
