@@ -99,7 +99,7 @@ async def test_export_mbox_quotes_from_lines_and_keeps_flags_in_status_headers()
         "Vide.mbox",
     ]
     inbox = mailbox.mbox(destination / "INBOX.mbox", create=False)
-    messages = [inbox.get_bytes(key) for key in inbox]
+    messages = [inbox.get_bytes(key) for key in inbox.iterkeys()]
     assert len(messages) == 3
     assert b"\n>From the first column\n>>From quoted once\n>>>From quoted twice\n>From \n" in messages[1]
     assert b"\nStatus: O\nX-Status: AF\nX-Keywords: $Label1 NonJunk\n\n" in messages[2]
