@@ -144,3 +144,12 @@ async def test_send_takes_attachments_beyond_the_api_body_limit(client: httpx.As
     assert sent.status_code == 200, sent.text
     [received] = [m for m in await messages_in(world.bob.user) if m.subject == subject]
     assert received.size > 2 << 20
+
+
+async def test_send_subject_with_line_separators_goes_on_one_line(client: httpx.AsyncClient, world: World) -> None:
+    """A header cannot hold a line break of any kind: vertical tab, form feed, U+2028…"""
+    word = unique("Ligne")
+    body = {"to": [world.bob.user.email], "subject": f"{word}\u2028deux\vtrois\x1cquatre", "text": "x"}
+    sent = await client.post(f"{API}/send", json=body, headers=world.alice.headers)
+    assert sent.status_code == 200, sent.text
+    assert [m.subject for m in await messages_in(world.bob.user) if word in m.subject] == [f"{word} deux trois quatre"]

@@ -170,6 +170,7 @@ async def test_send_bad_input_is_refused_with_a_message(client: httpx.AsyncClien
         ({"text": "no recipient"}, 422),
         ({"to": [world.bob.user.email], "attachments": [{"filename": "a", "data": "***"}]}, 422),
         ({"to": [world.bob.user.email], "colour": "blue"}, 422),
+        ({"to": [world.bob.user.email], "attachments": [{"filename": "a\nb", "data": ""}]}, 422),
     ):
         encoded = json.dumps(body)  # ASCII escapes: a lone surrogate travels as JSON allows
         headers = {**world.alice.headers, "content-type": "application/json"}

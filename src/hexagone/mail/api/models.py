@@ -162,7 +162,9 @@ Address = Annotated[Text, Field(min_length=3, max_length=320, json_schema_extra=
 class OutgoingFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    filename: Text = Field(min_length=1, max_length=200)
+    filename: Text = Field(
+        min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$", description="No control characters."
+    )
     content_type: Text = Field(
         default="application/octet-stream",
         max_length=200,

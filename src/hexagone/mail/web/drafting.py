@@ -33,7 +33,8 @@ MAX_RECIPIENTS = 100
 SIGNATURE_SEPARATOR = "-- "
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|réf?)\s*:", re.IGNORECASE)
 _FORWARD_PREFIX = re.compile(r"^\s*(fwd?|tr|wg)\s*:", re.IGNORECASE)
-_LINE_BREAKS = re.compile(r"[\r\n\t]+")
+# Every character str.splitlines() breaks at (email refuses them all in a header), and tabs.
+_LINE_BREAKS = re.compile(r"[\r\n\t\v\f\x1c-\x1e\x85\u2028\u2029]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
