@@ -77,6 +77,18 @@ def _fill(server: OldServer) -> None:
             msg_time=dt.datetime(2023, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=index),
         )
     bulk.logout()
+    for login in (server.login, server.bulk_login):
+        _open_every_folder(server.client(login))
+
+
+def _open_every_folder(client: IMAPClient) -> None:
+    """Dovecot fixes a new folder's UIDVALIDITY the first time a session opens it; until
+    then a session's STATUS may answer 0 while another opens it. Imports running side by
+    side would see the folder change and wait out a retry (30 to 60 s), so open them all now."""
+    for flags, _delimiter, name in client.list_folders():
+        if b"\\Noselect" not in flags:
+            client.select_folder(name, readonly=True)
+    client.logout()
 
 
 @pytest.fixture(scope="session")
