@@ -60,11 +60,15 @@ test: install-test
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
+# pytest-xdist processes per database (each with its own data dir, database and servers);
+# TEST_JOBS=0 runs the tests in one process.
+TEST_JOBS ?= 2
+
 test-sqlite:
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_JOBS) $(PYTEST_ARGS)
 
 test-postgres:
-	HEXAGONE_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	HEXAGONE_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -n $(TEST_JOBS) $(PYTEST_ARGS)
 
 ## Regenerate the initial migration from the models (until the first release only)
 migration-initial: install
