@@ -10,7 +10,7 @@ from hexagone.core.modules import Module, NavItem
 from hexagone.mail import admin, api, cli, imap, search, smtp, web
 from hexagone.mail.migration import jobs as migration_jobs
 from hexagone.mail.migration import org_export
-from hexagone.mail.service import delivery, demo, store, vacation
+from hexagone.mail.service import delivery, demo, relay, store, vacation
 
 MODULE = Module(
     name="mail",
@@ -24,7 +24,7 @@ MODULE = Module(
     admin_nav=[NavItem(path="/mail/admin", label=N_("Mail"))],
     event_handlers={delivery.DELIVERED_AUTO_REPLY: [vacation.on_delivered]},
     servers=[*imap.SERVERS, *smtp.SERVERS],
-    jobs=[store.GC, migration_jobs.IMPORT],
+    jobs=[store.GC, migration_jobs.IMPORT, relay.QUEUE],
     cli=cli.cli,
     export=org_export.export,
     models_module="hexagone.mail.models",

@@ -23,7 +23,6 @@ from hexagone.core.jobs.registry import (
     JobHandler,
     JobSpec,
     PermanentFailure,
-    handler,
     register,
 )
 from hexagone.core.jobs.worker import Worker, wake_local_workers
@@ -41,7 +40,6 @@ __all__ = [
     "PermanentFailure",
     "Worker",
     "enqueue",
-    "handler",
     "register",
 ]
 

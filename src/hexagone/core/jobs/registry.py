@@ -4,9 +4,6 @@ A module declares its handlers in its descriptor (``Module.jobs = [JobSpec("mail
 deliver)]``); when the composition root loads the registry, the core installs them in the
 process-wide :data:`HANDLERS`, so a worker knows the kinds of exactly the installed modules
 and claims only those. Nothing is registered by importing a module.
-
-``@jobs.handler`` (registration at import time) is transitional: it remains only for the
-mail handlers not yet moved to the descriptor.
 """
 
 from __future__ import annotations
@@ -63,15 +60,6 @@ class Handlers:
         for spec in specs:
             self.register(spec.kind, spec.run, backoff=spec.backoff)
 
-    def handler(self, kind: str, *, backoff: Backoff | None = None) -> Callable[[JobHandler], JobHandler]:
-        """Decorator form of :meth:`register`, at import time: transitional (see the module's docstring)."""
-
-        def decorate(run: JobHandler) -> JobHandler:
-            self.register(kind, run, backoff=backoff)
-            return run
-
-        return decorate
-
     def get(self, kind: str) -> JobSpec | None:
         return self._by_kind.get(kind)
 
@@ -81,5 +69,4 @@ class Handlers:
 
 
 HANDLERS = Handlers()
-handler = HANDLERS.handler
 register = HANDLERS.register

@@ -170,7 +170,6 @@ async def _attempt(raw: bytes, mail_from: str, recipients: list[str]) -> dict[st
     return replies
 
 
-@jobs.handler(QUEUE_JOB)
 async def run_queue(job: jobs.Claimed) -> None:
     """Try the queued recipients of one message, record each verdict, bounce what failed
     for good, and queue the next attempt (or forget the message when nothing is left)."""
@@ -229,3 +228,6 @@ async def run_queue(job: jobs.Claimed) -> None:
             await db.execute(delete(OutboundMessage).where(OutboundMessage.id == outbound_id))
             store.forget_blobs(db, job.org_id, [message.blob_key])
         await db.commit()
+
+
+QUEUE = jobs.JobSpec(QUEUE_JOB, run_queue)
