@@ -11,8 +11,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.db import system_session, utcnow
@@ -191,10 +192,14 @@ async def revoke_session_token(db: AsyncSession, token: str) -> None:
 
 
 async def revoke_session(db: AsyncSession, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-    result = await db.execute(
-        update(AuthSession)
-        .where(AuthSession.id == session_id, AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+    # An UPDATE returns a CursorResult (which has rowcount); SQLAlchemy's stubs type every execute() as Result.
+    result = cast(
+        CursorResult[Any],
+        await db.execute(
+            update(AuthSession)
+            .where(AuthSession.id == session_id, AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        ),
     )
     return bool(result.rowcount)
 

@@ -14,10 +14,11 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, Uuid, event
+from sqlalchemy import Connection, DateTime, MetaData, TypeDecorator, Uuid, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from hexagone.core.config import Settings, get_settings
 
@@ -78,7 +79,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -87,7 +88,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
             cur.close()
 
         @event.listens_for(engine.sync_engine, "begin")
-        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+        def _sqlite_begin(conn: Connection) -> None:
             # SQLite cannot turn a read transaction into a write one once another
             # connection has committed since it began ("database is locked", at once,
             # whatever the busy timeout). Ordinary sessions keep the driver's way: reads
@@ -97,7 +98,10 @@ def make_engine(settings: Settings) -> AsyncEngine:
             write = bool(conn.get_execution_options().get(WRITE_OPTION))
             record = conn.connection
             if record.info.get(WRITE_OPTION) != write:
-                record.dbapi_connection.isolation_level = None if write else ""
+                dbapi_conn = record.dbapi_connection
+                # A connection that is beginning a transaction is checked out, so its driver connection is there.
+                assert dbapi_conn is not None
+                dbapi_conn.isolation_level = None if write else ""
                 record.info[WRITE_OPTION] = write
             if write:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,7 +102,7 @@ class Registry:
         self.modules = list(modules)
         self._by_name = {m.name: m for m in self.modules}
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Module]:
         return iter(self.modules)
 
     def get(self, name: str) -> Module | None:
