@@ -14,7 +14,7 @@ async def test_subscribed_module_shows_in_navigation_and_answers(client: httpx.A
     user = await make_user(await make_org(modules=("sample",)))
     await login(client, user)
     assert 'href="/sample/"' in (await client.get("/")).text
-    assert (await client.get("/sample/")).text == "sample module page"
+    assert (await client.get("/sample/")).status_code == 200
     assert (await client.get("/api/v1/sample/ping")).json() == {"module": "sample", "user": user.email}
 
 
@@ -27,9 +27,9 @@ async def test_unsubscribed_module_is_hidden_and_its_routes_answer_404(client: h
     assert api.status_code == 404 and api.json()["error"]
 
 
-async def test_module_routes_answer_404_to_anonymous_visitors(client: httpx.AsyncClient) -> None:
+async def test_module_pages_answer_404_and_its_api_401_to_anonymous_visitors(client: httpx.AsyncClient) -> None:
     assert (await client.get("/sample/")).status_code == 404
-    assert (await client.get("/api/v1/sample/ping")).status_code == 404
+    assert (await client.get("/api/v1/sample/ping")).status_code == 401
 
 
 async def test_a_module_finds_its_own_latest_notification_to_refresh_it(client: httpx.AsyncClient) -> None:
