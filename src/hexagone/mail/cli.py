@@ -83,7 +83,7 @@ async def _mailbox(address: str):  # type: ignore[no-untyped-def]
 
     from hexagone.core.db import org_session, system_session
     from hexagone.core.exceptions import Invalid
-    from hexagone.identity.service.directory import Organisation, OrgRole, User
+    from hexagone.identity.service import org_info, person_by_email
     from hexagone.mail.models import Mailbox
     from hexagone.mail.service import mailboxes
     from hexagone.mail.service.addresses import MODULE_NAME, normalise
@@ -91,17 +91,16 @@ async def _mailbox(address: str):  # type: ignore[no-untyped-def]
     address = normalise(address)
     async with system_session() as db:
         mailbox = (await db.execute(select(Mailbox).where(Mailbox.address == address))).scalar_one_or_none()
-        user = None if mailbox else (await db.execute(select(User).where(User.email == address))).scalar_one_or_none()
+        user = None if mailbox else await person_by_email(db, address)
         org_id = mailbox.org_id if mailbox else user.org_id if user else None
-        org = await db.get(Organisation, org_id) if org_id else None
-    if org is None or (user is not None and user.role == OrgRole.GUEST):
+        org = await org_info(db, org_id) if org_id else None
+    if org is None or (user is not None and user.is_guest):
         raise Invalid(f"no person or shared mailbox has the address {address}")
-    if MODULE_NAME not in (org.modules or []):
+    if MODULE_NAME not in org.modules:
         raise Invalid(f"the organisation of {address} does not subscribe to mail")
     if mailbox is None:
         async with org_session(org.id, write=True) as db:
-            row = await db.get(User, user.id)
-            mailbox = await mailboxes.user_mailbox(db, row)
+            mailbox = await mailboxes.user_mailbox(db, user)
             await db.commit()
     return mailbox
 
@@ -167,7 +166,7 @@ def export_mail(
     async def go() -> dict[str, Any]:
         from hexagone.core.db import system_session
         from hexagone.core.exceptions import Invalid
-        from hexagone.identity.service.orgs import org_by_domain
+        from hexagone.identity.service import org_for_domain
         from hexagone.mail.migration.export import export_mailbox, export_org
 
         if (user is None) == (org is None):
@@ -177,7 +176,7 @@ def export_mail(
                 report = await export_mailbox(await _mailbox(user), fmt, to, on_progress=bar)
                 return {"format": fmt.value, "path": report.path, "mailboxes": [report.as_dict()]}
             async with system_session() as db:
-                organisation = await org_by_domain(db, org or "")
+                organisation = await org_for_domain(db, org or "")
             if organisation is None:
                 raise Invalid(f"no organisation has the domain {org}")
             reports = await export_org(organisation.id, fmt, to, on_progress=bar)

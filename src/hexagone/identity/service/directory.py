@@ -1,26 +1,97 @@
-"""The directory other modules read: organisations, their domains, users and groups.
+"""The directory other modules read: people, organisations, their domains and groups.
 
-Other modules may not import identity's models directly (the layering rule); they read
-these tables through here, so that what they depend on is one short, deliberate list.
+Other modules may not import identity's models (the layering rule): they read these
+tables through here, as plain frozen dataclasses, so that what they depend on is one
+short, deliberate list and no ORM row (with its lazy loads and writable columns) leaves
+identity. A join another module needs against these tables is a function here.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hexagone.core.exceptions import NotFound
+from hexagone.core.i18n import gettext as _
 from hexagone.identity.models import Domain, Group, GroupMember, Organisation, OrgRole, User
 
-__all__ = ["Domain", "Group", "GroupMember", "OrgRole", "Organisation", "User", "people_matching", "user_by_email"]
+ROLE_ADMIN = OrgRole.ADMIN.value
+ROLE_USER = OrgRole.USER.value
+ROLE_GUEST = OrgRole.GUEST.value
 
 
-async def user_by_email(db: AsyncSession, email: str) -> User | None:
-    return (await db.execute(select(User).where(User.email == email.strip().lower()))).scalar_one_or_none()
+@dataclass(frozen=True)
+class Person:
+    """A user as other modules see them: who they are, never their secrets."""
+
+    id: uuid.UUID
+    org_id: uuid.UUID
+    email: str
+    display_name: str
+    role: str
+    locale: str | None
+    is_active: bool
+
+    @property
+    def is_guest(self) -> bool:
+        return self.role == ROLE_GUEST
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ROLE_ADMIN
 
 
-async def people_matching(db: AsyncSession, org_id: uuid.UUID, query: str, limit: int = 10) -> list[User]:
+@dataclass(frozen=True)
+class OrgInfo:
+    id: uuid.UUID
+    name: str
+    default_locale: str
+    modules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    name: str
+    description: str
+
+
+def as_person(user: User) -> Person:
+    return Person(user.id, user.org_id, user.email, user.display_name, user.role, user.locale, user.is_active)
+
+
+def as_org_info(org: Organisation) -> OrgInfo:
+    return OrgInfo(org.id, org.name, org.default_locale, tuple(org.modules or ()))
+
+
+def _group_info(group: Group) -> GroupInfo:
+    return GroupInfo(group.id, group.org_id, group.name, group.description)
+
+
+async def person(db: AsyncSession, user_id: uuid.UUID) -> Person | None:
+    user = await db.get(User, user_id)
+    return as_person(user) if user is not None else None
+
+
+async def person_by_email(db: AsyncSession, email: str) -> Person | None:
+    user = (await db.execute(select(User).where(User.email == email.strip().lower()))).scalar_one_or_none()
+    return as_person(user) if user is not None else None
+
+
+async def people_by_ids(db: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Person]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    users = (await db.execute(select(User).where(User.id.in_(wanted)))).scalars()
+    return {user.id: as_person(user) for user in users}
+
+
+async def people_matching(db: AsyncSession, org_id: uuid.UUID, query: str, limit: int = 10) -> list[Person]:
     """Active members (not guests) whose name or address contains ``query``: address
     completion in the webmail."""
     pattern = f"%{query.strip().lower()}%"
@@ -35,4 +106,60 @@ async def people_matching(db: AsyncSession, org_id: uuid.UUID, query: str, limit
         .order_by(User.display_name)
         .limit(limit)
     )
-    return list(result.scalars())
+    return [as_person(user) for user in result.scalars()]
+
+
+async def members(db: AsyncSession, *, include_guests: bool = False) -> list[Person]:
+    """The active people of the session's organisation (the session is org-scoped), by address."""
+    stmt = select(User).where(User.is_active.is_(True)).order_by(User.email)
+    if not include_guests:
+        stmt = stmt.where(User.role != OrgRole.GUEST)
+    return [as_person(user) for user in (await db.execute(stmt)).scalars()]
+
+
+async def group_members(db: AsyncSession, group_id: uuid.UUID) -> list[Person]:
+    """Everyone in the group, active or not, guests included, by address: the caller
+    decides whom it counts."""
+    stmt = select(User).join(GroupMember, GroupMember.user_id == User.id).where(GroupMember.group_id == group_id)
+    return [as_person(user) for user in (await db.execute(stmt.order_by(User.email))).scalars()]
+
+
+async def org_groups(db: AsyncSession) -> list[GroupInfo]:
+    """The session's organisation's groups, by name (``groups`` is identity's submodule)."""
+    return [_group_info(group) for group in (await db.execute(select(Group).order_by(Group.name))).scalars()]
+
+
+async def group(db: AsyncSession, group_id: uuid.UUID) -> GroupInfo:
+    found = await db.get(Group, group_id)
+    if found is None:
+        raise NotFound(_("No such group."))
+    return _group_info(found)
+
+
+async def group_names(db: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return dict((await db.execute(select(Group.id, Group.name).where(Group.id.in_(wanted)))).tuples().all())
+
+
+async def org_info(db: AsyncSession, org_id: uuid.UUID) -> OrgInfo | None:
+    org = await db.get(Organisation, org_id)
+    return as_org_info(org) if org is not None else None
+
+
+async def org_domains(db: AsyncSession) -> list[str]:
+    """The domains of the session's organisation, by name."""
+    return list((await db.execute(select(Domain.name).order_by(Domain.name))).scalars())
+
+
+async def org_for_domain(db: AsyncSession, domain: str) -> OrgInfo | None:
+    """The organisation a domain belongs to (as typed: any case, spaces or trailing dot)."""
+    org = (
+        await db.execute(
+            select(Organisation)
+            .join(Domain, Domain.org_id == Organisation.id)
+            .where(Domain.name == domain.strip().lower().rstrip("."))
+        )
+    ).scalar_one_or_none()
+    return as_org_info(org) if org is not None else None

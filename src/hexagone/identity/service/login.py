@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,7 +37,8 @@ from hexagone.core.db import utcnow
 from hexagone.core.exceptions import Invalid, RateLimited
 from hexagone.core.i18n import gettext as _
 from hexagone.core.security import hash_password, password_needs_rehash, verify_password
-from hexagone.identity.models import Organisation, User
+from hexagone.identity.models import Organisation, OrgRole, User
+from hexagone.identity.service.directory import Person, as_person
 
 # A protocol login is remembered (as an ``auth.login`` entry) at most this often per
 # address: mail clients sign in many times a day.
@@ -188,6 +190,52 @@ async def verify_credentials(
     upgrade_hash(user, password)
     await remember_device(db, user, ip=ip, channel=channel, last_login=last_login)
     return user
+
+
+async def _module_refusal(db: AsyncSession, user: User | None, module: str) -> str:
+    """Why this account cannot use ``module`` whatever the password, or ""."""
+    org = await db.get(Organisation, user.org_id) if user is not None else None
+    if user is None or org is None or not user.is_active:
+        return "bad_credentials"
+    if user.role == OrgRole.GUEST or module not in (org.modules or []):
+        return "no_access"
+    return ""
+
+
+async def verify_module_credentials(
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    ip: str,
+    channel: str,
+    module: str,
+    app_password: Callable[[uuid.UUID, str], Awaitable[bool]],
+) -> Person:
+    """The member whose password (or, through ``app_password``, a secret the module made
+    for one client) opens ``module`` over ``channel``, or Invalid / RateLimited (audited).
+
+    Protocol clients (IMAP, SMTP…) cannot ask for a TOTP code: an account with MFA signs
+    in only with an app password. Every refusal costs one argon2 verification, also for an
+    unknown address, a guest or an account that needs an app password: the time of the
+    answer tells nothing. The caller commits.
+    """
+    email = clean_email(email)
+    user = (await db.execute(select(User).where(User.email == email))).scalar_one_or_none()
+    last_login = await throttle(db, settings, user=user, email=email, ip=ip, channel=channel)
+    reason = await _module_refusal(db, user, module)
+    if user is not None and not reason and await app_password(user.id, password):
+        await remember_device(db, user, ip=ip, channel=channel, last_login=last_login)
+        return as_person(user)
+    ok = await password_matches(user, password)
+    if user is not None and not reason and user.mfa_enabled:
+        reason = "app_password_required"
+    if user is None or reason or not ok:
+        raise await refuse(db, user, email=email, ip=ip, channel=channel, reason=reason or "bad_credentials")
+    upgrade_hash(user, password)
+    await remember_device(db, user, ip=ip, channel=channel, last_login=last_login)
+    return as_person(user)
 
 
 async def login(

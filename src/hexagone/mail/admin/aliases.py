@@ -18,7 +18,7 @@ from hexagone.core.exceptions import ServiceError
 from hexagone.core.forms import field, parse_uuid
 from hexagone.core.pages import done, form_endpoint, me, page_or_submit, render
 from hexagone.core.web import admin_required
-from hexagone.identity.service.groups import list_groups
+from hexagone.identity.service import org_domains, org_groups
 from hexagone.mail.service import administration
 
 PATH = "/mail/admin/aliases"
@@ -28,8 +28,8 @@ async def _page(request: Request, error: ServiceError | None = None) -> Response
     admin = me(request)
     async with org_session(admin.org_id) as db:
         aliases = await administration.list_aliases(db, admin)
-        groups = await list_groups(db)
-        domains = await administration.org_domains(db)
+        groups = await org_groups(db)
+        domains = await org_domains(db)
     values = dict.fromkeys(("address", "target", "group_address"), "")
     if error is not None:
         form = await request.form()

@@ -32,7 +32,7 @@ from hexagone.core.db import system_session
 from hexagone.core.exceptions import Invalid
 from hexagone.core.i18n import gettext as _
 from hexagone.core.web import add_self_authenticated_paths, login_required, principal_of
-from hexagone.identity.service.orgs import normalise_domain
+from hexagone.identity.service import normalise_domain
 from hexagone.mail.service.addresses import org_for_domain
 
 THUNDERBIRD_PATHS = ("/.well-known/autoconfig/mail/config-v1.1.xml", "/mail/config-v1.1.xml")

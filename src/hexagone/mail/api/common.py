@@ -16,7 +16,7 @@ from hexagone.core.api import ErrorBody
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import ServiceError
-from hexagone.identity.service.directory import User
+from hexagone.identity.service import Person
 from hexagone.mail.models import Message
 from hexagone.mail.service import reading
 
@@ -62,7 +62,7 @@ def service_errors() -> Iterator[None]:
 
 
 @asynccontextmanager
-async def session(principal: Principal, *, write: bool = False) -> AsyncIterator[tuple[AsyncSession, User]]:
+async def session(principal: Principal, *, write: bool = False) -> AsyncIterator[tuple[AsyncSession, Person]]:
     """The caller's organisation-scoped session and user row, service errors turned into
     answers; ``write`` for a transaction that reads then writes (see ``org_session``)."""
     with service_errors():

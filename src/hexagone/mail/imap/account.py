@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import ServiceError
-from hexagone.identity.service.directory import User
+from hexagone.identity.service import Person
 from hexagone.mail.imap.parser import CommandError
 from hexagone.mail.models import Folder, Mailbox, Message
 from hexagone.mail.service import mailboxes, store
@@ -108,12 +108,12 @@ def _root(access: Access) -> str:
 
 
 class Account:
-    """One signed-in user's view of the store. Holds only the user row: a thousand idle
+    """One signed-in user's view of the store. Holds only the person: a thousand idle
     sessions keep a thousand small objects, everything else is read when needed."""
 
     __slots__ = ("user",)
 
-    def __init__(self, user: User):
+    def __init__(self, user: Person):
         self.user = user
 
     @property

@@ -28,7 +28,7 @@ from hexagone.core.auth import Principal
 from hexagone.core.db import org_session, utcnow
 from hexagone.core.exceptions import Conflict, Invalid, ServiceError
 from hexagone.core.i18n import gettext as _
-from hexagone.identity.service.orgs import require_admin
+from hexagone.identity.service import require_admin
 from hexagone.mail.migration import open_source, sealing
 from hexagone.mail.migration.engine import ACTIVE, Status, run_for, run_import
 from hexagone.mail.migration.imap import parse_url

@@ -1,6 +1,6 @@
 """Which mailboxes an address reaches, and which addresses a user may send as.
 
-An address belongs to an organisation through its domain (``Domain``), and only an
+An address belongs to an organisation through its domain (identity's), and only an
 organisation that subscribes to mail receives mail. Within it, an address is a mailbox
 (a user's or a shared one), an alias of a mailbox, or a group (a distribution list that
 fans out to every member's mailbox). ``local+tag@domain`` reaches ``local@domain``.
@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hexagone.identity.service.directory import Domain, GroupMember, Organisation, OrgRole, User
+from hexagone.identity.service import OrgInfo, Person, group_members, person_by_email
+from hexagone.identity.service import org_for_domain as _org_of_domain
 from hexagone.mail.models import Address, Mailbox, MailboxGrant
 from hexagone.mail.service.mailboxes import user_mailbox
 
@@ -37,16 +38,10 @@ def base_address(address: str) -> str:
     return f"{local.split('+', 1)[0]}@{domain}" if local else normalise(address)
 
 
-async def org_for_domain(db: AsyncSession, domain: str) -> Organisation | None:
+async def org_for_domain(db: AsyncSession, domain: str) -> OrgInfo | None:
     """The organisation that receives mail for ``domain``, if it subscribes to mail."""
-    org = (
-        await db.execute(
-            select(Organisation)
-            .join(Domain, Domain.org_id == Organisation.id)
-            .where(Domain.name == domain.lower().rstrip("."))
-        )
-    ).scalar_one_or_none()
-    return org if org is not None and MODULE_NAME in (org.modules or []) else None
+    org = await _org_of_domain(db, domain)
+    return org if org is not None and MODULE_NAME in org.modules else None
 
 
 async def is_local_domain(db: AsyncSession, domain: str) -> bool:
@@ -66,9 +61,9 @@ async def resolve(db: AsyncSession, address: str) -> Recipient | None:
     ).scalar()
     if mailbox_id is not None:
         return Recipient(org.id, (mailbox_id,))
-    user = (await db.execute(select(User).where(User.org_id == org.id, User.email == address))).scalar_one_or_none()
-    if user is not None:
-        if not user.is_active or user.role == OrgRole.GUEST:
+    user = await person_by_email(db, address)
+    if user is not None and user.org_id == org.id:
+        if not user.is_active or user.is_guest:
             return None
         return Recipient(org.id, ((await user_mailbox(db, user)).id,))
     alias = (
@@ -78,19 +73,13 @@ async def resolve(db: AsyncSession, address: str) -> Recipient | None:
         return None
     if alias.mailbox_id is not None:
         return Recipient(org.id, (alias.mailbox_id,))
-    members = (
-        await db.execute(
-            select(User)
-            .join(GroupMember, GroupMember.user_id == User.id)
-            .where(GroupMember.group_id == alias.group_id, User.is_active.is_(True), User.role != OrgRole.GUEST)
-            .order_by(User.email)
-        )
-    ).scalars()
+    assert alias.group_id is not None, "an alias leads to a mailbox or a group"
+    members = [member for member in await group_members(db, alias.group_id) if member.is_active and not member.is_guest]
     mailbox_ids = tuple([(await user_mailbox(db, member)).id for member in members])
     return Recipient(org.id, mailbox_ids) if mailbox_ids else None
 
 
-async def sendable_addresses(db: AsyncSession, user: User) -> list[str]:
+async def sendable_addresses(db: AsyncSession, user: Person) -> list[str]:
     """Every address ``user`` may put in From: their own, their mailbox's aliases, and
     the shared mailboxes (and aliases) where they were granted send-as."""
     own = await user_mailbox(db, user)
@@ -102,5 +91,5 @@ async def sendable_addresses(db: AsyncSession, user: User) -> list[str]:
     return list(dict.fromkeys(addresses))
 
 
-async def may_send_as(db: AsyncSession, user: User, address: str) -> bool:
+async def may_send_as(db: AsyncSession, user: Person, address: str) -> bool:
     return base_address(address) in await sendable_addresses(db, user)

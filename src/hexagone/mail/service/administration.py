@@ -22,11 +22,20 @@ from hexagone.core import audit
 from hexagone.core.auth import Principal
 from hexagone.core.exceptions import Conflict, Forbidden, Invalid, NotFound
 from hexagone.core.i18n import gettext as _
-from hexagone.identity.service.directory import Domain, Group, OrgRole, User
-from hexagone.identity.service.groups import get_group
-from hexagone.identity.service.orgs import require_admin
-from hexagone.identity.service.users import normalise_email
-from hexagone.identity.service.validation import add_unique, clean_label
+from hexagone.identity.service import (
+    Person,
+    add_unique,
+    clean_label,
+    group,
+    group_names,
+    members,
+    normalise_email,
+    org_domains,
+    people_by_ids,
+    person,
+    person_by_email,
+    require_admin,
+)
 from hexagone.mail.models import Address, Mailbox, MailboxGrant, MailboxKind
 from hexagone.mail.service import mailboxes
 
@@ -56,19 +65,15 @@ class QuotaView:
     quota_bytes: int
 
 
-async def org_domains(db: AsyncSession) -> list[str]:
-    """The session's organisation's domains, alphabetically."""
-    return list((await db.execute(select(Domain.name).order_by(Domain.name))).scalars())
-
-
 async def check_new_address(db: AsyncSession, address: str) -> str:
     """``address`` normalised, if the organisation may give it out: in one of its
     domains, and nobody's yet (person, mailbox or alias, in any organisation)."""
     address = normalise_email(address)
     if address.rpartition("@")[2] not in await org_domains(db):
         raise Forbidden(_("%(address)s is not in one of the organisation's domains.", address=address))
+    if await person_by_email(db, address) is not None:
+        raise Conflict(_("The address %(address)s is already in use.", address=address))
     taken = [
-        select(User.id).where(User.email == address),
         select(Mailbox.id).where(Mailbox.address == address),
         select(Address.id).where(Address.address == address),
     ]
@@ -85,8 +90,8 @@ async def mailbox_by_address(db: AsyncSession, address: str) -> Mailbox:
     mailbox = (await db.execute(select(Mailbox).where(Mailbox.address == address))).scalar_one_or_none()
     if mailbox is not None:
         return mailbox
-    user = (await db.execute(select(User).where(User.email == address))).scalar_one_or_none()
-    if user is None or user.role == OrgRole.GUEST:
+    user = await person_by_email(db, address)
+    if user is None or user.is_guest:
         raise Invalid(
             _("No person or shared mailbox of the organisation has the address %(address)s.", address=address)
         )
@@ -117,15 +122,22 @@ def _audit(db: AsyncSession, actor: Principal, action: str, target: str, **detai
 
 async def list_aliases(db: AsyncSession, actor: Principal) -> list[AliasView]:
     require_admin(actor)
-    rows = await db.execute(
-        select(Address, Mailbox.address, Group.name)
-        .outerjoin(Mailbox, Mailbox.id == Address.mailbox_id)
-        .outerjoin(Group, Group.id == Address.group_id)
-        .order_by(Address.address)
-    )
+    rows = (
+        await db.execute(
+            select(Address, Mailbox.address)
+            .outerjoin(Mailbox, Mailbox.id == Address.mailbox_id)
+            .order_by(Address.address)
+        )
+    ).all()
+    names = await group_names(db, [alias.group_id for alias, _address in rows if alias.group_id is not None])
     return [
-        AliasView(alias.id, alias.address, mailbox_address or group_name or "", alias.group_id is not None)
-        for alias, mailbox_address, group_name in rows.all()
+        AliasView(
+            alias.id,
+            alias.address,
+            mailbox_address or (names.get(alias.group_id, "") if alias.group_id else ""),
+            alias.group_id is not None,
+        )
+        for alias, mailbox_address in rows
     ]
 
 
@@ -144,11 +156,11 @@ async def add_alias(db: AsyncSession, actor: Principal, address: str, target: st
 async def add_group_address(db: AsyncSession, actor: Principal, address: str, group_id: uuid.UUID) -> Address:
     """Give a group a distribution-list address: mail to it reaches every member."""
     require_admin(actor)
-    group = await get_group(db, group_id)
+    target = await group(db, group_id)
     address = await check_new_address(db, address)
-    alias = Address(org_id=actor.org_id, address=address, group_id=group.id)
+    alias = Address(org_id=actor.org_id, address=address, group_id=target.id)
     await add_unique(db, alias, _("The address %(address)s is already in use.", address=address))
-    _audit(db, actor, "group_address_added", address, group=group.name)
+    _audit(db, actor, "group_address_added", address, group=target.name)
     return alias
 
 
@@ -188,14 +200,12 @@ async def create_shared(db: AsyncSession, actor: Principal, address: str, displa
     return mailbox
 
 
-async def members_of(db: AsyncSession, mailbox: Mailbox) -> list[tuple[User, MailboxGrant]]:
-    rows = await db.execute(
-        select(User, MailboxGrant)
-        .join(MailboxGrant, MailboxGrant.user_id == User.id)
-        .where(MailboxGrant.mailbox_id == mailbox.id)
-        .order_by(User.display_name)
-    )
-    return [(user, grant) for user, grant in rows.all()]
+async def members_of(db: AsyncSession, mailbox: Mailbox) -> list[tuple[Person, MailboxGrant]]:
+    """Who was granted the mailbox, by name."""
+    grants = list((await db.execute(select(MailboxGrant).where(MailboxGrant.mailbox_id == mailbox.id))).scalars())
+    people = await people_by_ids(db, [grant.user_id for grant in grants])
+    rows = [(people[grant.user_id], grant) for grant in grants if grant.user_id in people]
+    return sorted(rows, key=lambda row: row[0].display_name)
 
 
 async def set_member(
@@ -205,8 +215,8 @@ async def set_member(
     write), and optionally the right to send as it; again for someone changes the rights."""
     require_admin(actor)
     email = normalise_email(email)
-    user = (await db.execute(select(User).where(User.email == email))).scalar_one_or_none()
-    if user is None or user.role == OrgRole.GUEST:
+    user = await person_by_email(db, email)
+    if user is None or user.is_guest:
         raise Invalid(_("Nobody in the organisation has the address %(email)s.", email=email))
     grant = await mailboxes.grant(db, mailbox, user.id, can_write=can_write, can_send_as=can_send_as)
     _audit(db, actor, "grant_set", mailbox.address, user=email, write=can_write, send_as=can_send_as)
@@ -215,7 +225,7 @@ async def set_member(
 
 async def remove_member(db: AsyncSession, actor: Principal, mailbox: Mailbox, user_id: uuid.UUID) -> None:
     require_admin(actor)
-    user = await db.get(User, user_id)
+    user = await person(db, user_id)
     if user is None:
         raise NotFound(_("No such user."))
     await mailboxes.revoke(db, mailbox, user.id)
@@ -229,11 +239,8 @@ async def list_quotas(db: AsyncSession, actor: Principal, default_quota: int) ->
     """Every active member and every shared mailbox, by address."""
     require_admin(actor)
     by_address = {m.address: m for m in (await db.execute(select(Mailbox))).scalars()}
-    people = (
-        await db.execute(select(User).where(User.role != OrgRole.GUEST, User.is_active.is_(True)).order_by(User.email))
-    ).scalars()
     views = []
-    for user in people:
+    for user in await members(db):
         mailbox = by_address.pop(user.email, None)
         views.append(
             QuotaView(

@@ -11,7 +11,7 @@ from email.utils import format_datetime, make_msgid
 from sqlalchemy import func, select
 
 from hexagone.core.db import org_session
-from hexagone.identity.service.directory import OrgRole, User
+from hexagone.identity.service import Person, members
 from hexagone.mail.models import Message
 from hexagone.mail.service import mailboxes, store
 
@@ -38,7 +38,7 @@ def _message(
     return msg
 
 
-def _conversation(people: dict[str, User], now: datetime) -> list[tuple[EmailMessage, str, str]]:
+def _conversation(people: dict[str, Person], now: datetime) -> list[tuple[EmailMessage, str, str]]:
     """(message, sender address, recipient address) in the order they were sent."""
     alice, bob, carol = (people[k] for k in ("alice", "bob", "carol"))
     who = {u.email: f"{u.display_name} <{u.email}>" for u in (alice, bob, carol)}
@@ -83,7 +83,7 @@ def _conversation(people: dict[str, User], now: datetime) -> list[tuple[EmailMes
 async def seed(org_id: uuid.UUID) -> None:
     """Fill the demo mailboxes once (nothing happens if alice's inbox has mail)."""
     async with org_session(org_id) as db:
-        users = (await db.execute(select(User).where(User.role != OrgRole.GUEST))).scalars()
+        users = await members(db)
         people = {u.email.split("@")[0]: u for u in users}
         if not {"alice", "bob", "carol"} <= people.keys():
             return

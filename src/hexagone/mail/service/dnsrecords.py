@@ -17,9 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hexagone.core.auth import Principal
 from hexagone.core.config import Settings
 from hexagone.core.i18n import gettext as _
-from hexagone.identity.service.orgs import require_admin
+from hexagone.identity.service import org_domains, require_admin
 from hexagone.mail.service import dkim
-from hexagone.mail.service.administration import org_domains
 
 
 @dataclass(frozen=True)

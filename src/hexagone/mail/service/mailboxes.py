@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hexagone.core.config import get_settings
 from hexagone.core.exceptions import Conflict, Forbidden, Invalid, NotFound
 from hexagone.core.i18n import gettext as _
-from hexagone.identity.service.directory import OrgRole, User
+from hexagone.identity.service import Person
 from hexagone.mail.models import Folder, Mailbox, MailboxGrant, MailboxKind, Message, SpecialUse
 
 INBOX = "INBOX"
@@ -62,12 +62,12 @@ async def _add_folders(db: AsyncSession, mailbox: Mailbox) -> None:
         )
 
 
-async def user_mailbox(db: AsyncSession, user: User) -> Mailbox:
+async def user_mailbox(db: AsyncSession, user: Person) -> Mailbox:
     """The user's own mailbox, created with its default folders on first use."""
     mailbox = (await db.execute(select(Mailbox).where(Mailbox.user_id == user.id))).scalar_one_or_none()
     if mailbox is not None:
         return mailbox
-    if user.role == OrgRole.GUEST:
+    if user.is_guest:
         raise Forbidden(_("Guests have no mailbox."))
     mailbox = Mailbox(
         id=uuid.uuid4(),
@@ -125,7 +125,7 @@ async def revoke(db: AsyncSession, mailbox: Mailbox, user_id: uuid.UUID) -> None
     await db.execute(delete(MailboxGrant).where(MailboxGrant.mailbox_id == mailbox.id, MailboxGrant.user_id == user_id))
 
 
-async def accessible(db: AsyncSession, user: User) -> list[Access]:
+async def accessible(db: AsyncSession, user: Person) -> list[Access]:
     """The user's own mailbox first, then those granted to them, by address."""
     own = await user_mailbox(db, user)
     rows = (
@@ -139,7 +139,7 @@ async def accessible(db: AsyncSession, user: User) -> list[Access]:
     return [Access(own, True, True, True)] + [Access(m, False, g.can_write, g.can_send_as) for m, g in rows]
 
 
-async def access_to(db: AsyncSession, user: User, mailbox_id: uuid.UUID) -> Access:
+async def access_to(db: AsyncSession, user: Person, mailbox_id: uuid.UUID) -> Access:
     """The user's access to one mailbox; NotFound (never Forbidden) for one they may not
     open, so that a guess tells nothing about what exists."""
     for access in await accessible(db, user):

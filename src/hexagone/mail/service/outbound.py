@@ -17,7 +17,7 @@ from hexagone.core.config import get_settings
 from hexagone.core.db import org_session, utcnow
 from hexagone.core.exceptions import Forbidden, Invalid
 from hexagone.core.i18n import _
-from hexagone.identity.service.directory import User
+from hexagone.identity.service import Person
 from hexagone.mail.service import addresses, dkim
 from hexagone.mail.service.delivery import domain_of, route
 from hexagone.mail.service.relay import send
@@ -48,7 +48,7 @@ def _prepared(raw: bytes, from_domain: str) -> bytes:
     return header + "".join(f"{f}\r\n" for f in added).encode() + rest
 
 
-async def check_sender(db: AsyncSession, user: User, raw: bytes, mail_from: str) -> str:
+async def check_sender(db: AsyncSession, user: Person, raw: bytes, mail_from: str) -> str:
     """Refuse a message whose envelope sender, ``From:`` or ``Sender:`` is an address
     ``user`` may not send as; returns the ``From:`` domain (the one that signs)."""
     sendable = set(await addresses.sendable_addresses(db, user))
@@ -63,7 +63,7 @@ async def check_sender(db: AsyncSession, user: User, raw: bytes, mail_from: str)
     return domain_of(authors[0])
 
 
-async def submit(user: User, raw: bytes, *, mail_from: str, recipients: list[str]) -> None:
+async def submit(user: Person, raw: bytes, *, mail_from: str, recipients: list[str]) -> None:
     """Send a message ``user`` wrote: checks who it claims to be from, signs it with the
     sender's domain's DKIM key, delivers local recipients and queues remote ones.
     Returns once every part is durable. Raises Forbidden (send-as refused), Invalid

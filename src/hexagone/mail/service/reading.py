@@ -20,7 +20,7 @@ from sqlalchemy.orm import load_only
 from hexagone.core import blobs
 from hexagone.core.exceptions import Forbidden, NotFound
 from hexagone.core.i18n import gettext as _
-from hexagone.identity.service.directory import OrgRole, User
+from hexagone.identity.service import Person, person
 from hexagone.mail.models import Folder, Mailbox, MailboxGrant, Message
 from hexagone.mail.service import mailboxes
 from hexagone.mail.service.mailboxes import Access
@@ -31,8 +31,8 @@ SEARCH_COLUMNS = load_only(
 )
 
 
-async def user_of(db: AsyncSession, user_id: uuid.UUID) -> User:
-    user = await db.get(User, user_id)
+async def user_of(db: AsyncSession, user_id: uuid.UUID) -> Person:
+    user = await person(db, user_id)
     if user is None:
         raise NotFound(_("This page does not exist, or you cannot see it."))
     return user
@@ -43,10 +43,10 @@ def require_write(access: Access) -> None:
         raise Forbidden(_("You may read this mailbox but not change it."))
 
 
-async def mailbox_for(db: AsyncSession, user: User, mailbox_id: uuid.UUID, *, write: bool = False) -> Access:
+async def mailbox_for(db: AsyncSession, user: Person, mailbox_id: uuid.UUID, *, write: bool = False) -> Access:
     """``user``'s access to a mailbox they may open (NotFound for a guest, who has none);
     ``write`` refuses a read-only grant."""
-    if user.role == OrgRole.GUEST:
+    if user.is_guest:
         raise NotFound(_("No such mailbox."))
     access = await mailboxes.access_to(db, user, mailbox_id)
     if write:
@@ -55,18 +55,18 @@ async def mailbox_for(db: AsyncSession, user: User, mailbox_id: uuid.UUID, *, wr
 
 
 async def folder_for(
-    db: AsyncSession, user: User, folder_id: uuid.UUID, *, write: bool = False
+    db: AsyncSession, user: Person, folder_id: uuid.UUID, *, write: bool = False
 ) -> tuple[Folder, Access]:
     """A folder ``user`` may open, with their access; ``write`` refuses a read-only grant
     (Forbidden: the folder is theirs to see, so saying so leaks nothing)."""
-    folder = await db.get(Folder, folder_id) if user.role != OrgRole.GUEST else None
+    folder = await db.get(Folder, folder_id) if not user.is_guest else None
     if folder is None:  # a guest has no mailbox: nothing to open, and nothing to tell
         raise NotFound(_("This folder does not exist, or you cannot see it."))
     return folder, await mailbox_for(db, user, folder.mailbox_id, write=write)
 
 
 async def message_for(
-    db: AsyncSession, user: User, message_id: uuid.UUID, *, write: bool = False
+    db: AsyncSession, user: Person, message_id: uuid.UUID, *, write: bool = False
 ) -> tuple[Message, Folder, Access]:
     message = await db.get(Message, message_id)
     if message is None:

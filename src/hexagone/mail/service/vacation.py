@@ -32,7 +32,7 @@ from sqlalchemy import select
 from hexagone.core.db import org_session, utcnow
 from hexagone.core.i18n import N_
 from hexagone.core.pubsub import events
-from hexagone.identity.service.directory import Organisation
+from hexagone.identity.service import org_info
 from hexagone.mail.models import Address, Mailbox, Message, VacationReply
 from hexagone.mail.service import dkim, relay
 from hexagone.mail.transport import headers
@@ -137,7 +137,7 @@ async def reply(org_id: uuid.UUID, mailbox_id: uuid.UUID, *, sender: str, messag
             db.add(VacationReply(org_id=mailbox.org_id, mailbox_id=mailbox.id, sender=sender, replied_at=utcnow()))
         else:
             last.replied_at = utcnow()
-        org = await db.get(Organisation, mailbox.org_id)
+        org = await org_info(db, mailbox.org_id)
         raw = compose(
             mailbox,
             to=sender,

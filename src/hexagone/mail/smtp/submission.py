@@ -25,7 +25,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import Forbidden, Invalid, RateLimited
-from hexagone.identity.service.directory import User
+from hexagone.identity.service import Person
 from hexagone.mail.service import addresses, auth, delivery, outbound
 from hexagone.mail.smtp.limits import ClientLimits
 from hexagone.mail.smtp.protocol import (
@@ -156,9 +156,9 @@ class SubmissionHandler(Handler):
         return f"250 2.0.0 OK: queued as {queue_id}"
 
 
-def _user(session: Session) -> User:
+def _user(session: Session) -> Person:
     user = session.auth_data
-    assert isinstance(user, User), "auth_required: aiosmtpd lets no MAIL through before AUTH"
+    assert isinstance(user, Person), "auth_required: aiosmtpd lets no MAIL through before AUTH"
     return user
 
 

@@ -22,7 +22,7 @@ from hexagone.core.db import org_session
 from hexagone.core.exceptions import NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.core.web import principal_of
-from hexagone.identity.service.directory import User
+from hexagone.identity.service import Person, person
 from hexagone.mail.models import Folder, Mailbox, Message
 from hexagone.mail.service import mailboxes, reading
 from hexagone.mail.service.mailboxes import Access
@@ -34,7 +34,7 @@ class Caller:
     """The signed-in user of a webmail request, with the session the request runs in."""
 
     principal: Principal
-    user: User
+    user: Person
     db: AsyncSession
 
     async def own_mailbox(self) -> Mailbox:
@@ -48,7 +48,7 @@ async def caller(request: Request, *, write: bool = False) -> AsyncIterator[Call
     principal = principal_of(request)
     assert principal is not None, "the route is behind login_required"
     async with org_session(principal.org_id, write=write) as db:
-        user = await db.get(User, principal.user_id)
+        user = await person(db, principal.user_id)
         if user is None:
             raise NotFound(_("This page does not exist, or you cannot see it."))
         yield Caller(principal, user, db)

@@ -8,7 +8,6 @@ who come back find one entry, not one per message.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -16,11 +15,9 @@ from starlette.routing import Route
 from hexagone.core import notifications, templating
 from hexagone.core.db import utcnow
 from hexagone.core.i18n import ngettext
-from hexagone.core.models import Notification
 from hexagone.core.web import login_required
-from hexagone.identity.service.directory import OrgRole
-from hexagone.mail.models import Folder, Message
-from hexagone.mail.service import mailboxes, store
+from hexagone.mail.models import Folder
+from hexagone.mail.service import mailboxes, store, threads
 from hexagone.mail.web.access import Caller, caller
 from hexagone.mail.web.common import folder_url
 
@@ -30,15 +27,10 @@ MODULE = "mail"
 async def notify_new_mail(c: Caller, inbox: Folder, unseen: int) -> None:
     """Post (or bring up to date, while it waits unread) the one notification that says
     how many messages wait in the inbox, when mail arrived since it was last posted."""
-    newest = (
-        await c.db.execute(
-            select(func.max(Message.internal_date)).where(Message.folder_id == inbox.id, Message.seen.is_(False))
-        )
-    ).scalar()
+    newest = await threads.newest_unseen(c.db, inbox.id)
     if newest is None:
         return
-    mine = select(Notification).where(Notification.user_id == c.user.id, Notification.module == MODULE)
-    last = (await c.db.execute(mine.order_by(Notification.created_at.desc()).limit(1))).scalar()
+    last = await notifications.last_from(c.db, c.user.id, MODULE)
     if last is not None and newest <= last.created_at:
         return
     title = ngettext("%(num)s unread message in your inbox", "%(num)s unread messages in your inbox", unseen)
@@ -54,7 +46,7 @@ async def notify_new_mail(c: Caller, inbox: Folder, unseen: int) -> None:
 async def unread(request: Request) -> Response:
     """The count of unread messages in the inbox, as a fragment (empty when none)."""
     async with caller(request, write=True) as c:
-        if c.user.role == OrgRole.GUEST:
+        if c.user.is_guest:
             return HTMLResponse("")
         own = await c.own_mailbox()
         inbox = await mailboxes.folder_by_name(c.db, own.id, mailboxes.INBOX)

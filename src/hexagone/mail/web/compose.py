@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
-from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,10 +28,10 @@ from hexagone.core.forms import field
 from hexagone.core.i18n import gettext as _
 from hexagone.core.pages import done, render
 from hexagone.core.web import allow_large_bodies, login_required
-from hexagone.identity.service.directory import people_matching
+from hexagone.identity.service import people_matching
 from hexagone.mail import mime
-from hexagone.mail.models import Folder, Message, SpecialUse
-from hexagone.mail.service import addresses, mailboxes, outbound, store
+from hexagone.mail.models import Message, SpecialUse
+from hexagone.mail.service import addresses, mailboxes, outbound, store, threads
 from hexagone.mail.web import drafting
 from hexagone.mail.web.access import Caller, caller, message_for, parse_uuid, special_folder
 from hexagone.mail.web.body import TOKEN, Attachment, attachments, body_leaves
@@ -216,9 +215,7 @@ async def save_draft(c: Caller, draft: Draft, files: list[File], previous: Messa
     drafts = await special_folder(c.db, await c.own_mailbox(), SpecialUse.DRAFTS, "Drafts")
     saved = await store.append(c.db, drafts, raw, flags=["\\Draft", "\\Seen"])
     if previous is not None:
-        folder = await c.db.get(Folder, previous.folder_id)
-        assert folder is not None
-        await store.expunge(c.db, folder, [previous.uid])
+        await store.expunge(c.db, await threads.folder_of(c.db, previous), [previous.uid])
     return saved
 
 
@@ -301,11 +298,9 @@ async def _file_sent(request: Request, draft: Draft, copy: bytes, draft_id: uuid
             await store.append(c.db, sent, copy, flags=["\\Seen"])
         except store.QuotaExceeded:  # raised before the row is added: the rest still commits
             notice = "sent_no_copy"
-        saved = await c.db.get(Message, draft_id)
+        saved = await threads.stored(c.db, draft_id)
         if saved is not None:
-            folder = await c.db.get(Folder, saved.folder_id)
-            assert folder is not None
-            await store.expunge(c.db, folder, [saved.uid])
+            await store.expunge(c.db, await threads.folder_of(c.db, saved), [saved.uid])
         if draft.in_reply_to:
             await _mark_answered(c, list(writable), draft.in_reply_to)
         await c.db.commit()
@@ -314,22 +309,11 @@ async def _file_sent(request: Request, draft: Draft, copy: bytes, draft_id: uuid
 
 
 async def _mark_answered(c: Caller, mailbox_ids: list[uuid.UUID], message_id: str) -> None:
-    found = (
-        (
-            await c.db.execute(
-                select(Message).where(Message.mailbox_id.in_(mailbox_ids), Message.message_id == message_id)
-            )
-        )
-        .scalars()
-        .all()
-    )
     by_folder: dict[uuid.UUID, list[Message]] = {}
-    for message in found:
+    for message in await threads.by_message_id(c.db, mailbox_ids, message_id):
         by_folder.setdefault(message.folder_id, []).append(message)
-    for folder_id, messages in by_folder.items():
-        folder = await c.db.get(Folder, folder_id)
-        assert folder is not None
-        await store.store_flags(c.db, folder, messages, ["\\Answered"], "add")
+    for messages in by_folder.values():
+        await store.store_flags(c.db, await threads.folder_of(c.db, messages[0]), messages, ["\\Answered"], "add")
 
 
 @login_required

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -20,9 +19,8 @@ from hexagone.core.forms import field, required_uuid
 from hexagone.core.i18n import gettext as _
 from hexagone.core.pages import done, render
 from hexagone.core.web import login_required
-from hexagone.identity.service.directory import OrgRole, User, user_by_email
-from hexagone.mail.models import MailboxGrant
-from hexagone.mail.service import auth, mailboxes
+from hexagone.identity.service import person, person_by_email
+from hexagone.mail.service import administration, auth, mailboxes
 from hexagone.mail.web.access import Caller, caller
 from hexagone.mail.web.common import navigation
 
@@ -35,14 +33,7 @@ async def _page(
     request: Request, c: Caller, *, error: ServiceError | None = None, secret: tuple[str, str] | None = None
 ) -> Response:
     mailbox = await c.own_mailbox()
-    delegates = (
-        await c.db.execute(
-            select(MailboxGrant, User)
-            .join(User, User.id == MailboxGrant.user_id)
-            .where(MailboxGrant.mailbox_id == mailbox.id)
-            .order_by(User.display_name)
-        )
-    ).all()
+    delegates = [(grant, who) for who, grant in await administration.members_of(c.db, mailbox)]
     context = {
         "mailbox": mailbox,
         "delegates": delegates,
@@ -159,8 +150,8 @@ async def add_delegate(request: Request) -> Response:
     form = await request.form()
     async with caller(request, write=True) as c:
         try:
-            colleague = await user_by_email(c.db, field(form, "email", 320))
-            if colleague is None or not colleague.is_active or colleague.role == OrgRole.GUEST:
+            colleague = await person_by_email(c.db, field(form, "email", 320))
+            if colleague is None or not colleague.is_active or colleague.is_guest:
                 raise Invalid(_("No member of your organisation has this address."))
             if colleague.id == c.user.id:
                 raise Invalid(_("This is your own mailbox."))
@@ -198,7 +189,7 @@ async def remove_delegate(request: Request) -> Response:
     async with caller(request, write=True) as c:
         colleague_id = required_uuid(form, "user")
         mailbox = await c.own_mailbox()
-        colleague = await c.db.get(User, colleague_id)
+        colleague = await person(c.db, colleague_id)
         if colleague is None:
             raise NotFound(_("This person does not exist, or you cannot see them."))
         await mailboxes.revoke(c.db, mailbox, colleague_id)
