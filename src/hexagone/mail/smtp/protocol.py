@@ -245,7 +245,8 @@ class Protocol(SMTP):
     def _timeout_cb(self) -> None:
         """Say why before closing an idle session (RFC 5321 4.5.3.2.7 lets the server
         close; 421 is how it tells the client, as Postfix does)."""
-        if self.transport is not None and not self.transport.is_closing():
+        # aiosmtpd types its transport as BaseTransport; the one a server connection gets can write.
+        if isinstance(self.transport, asyncio.WriteTransport) and not self.transport.is_closing():
             self.transport.write(f"421 4.4.2 {self.hostname} Error: timeout exceeded\r\n".encode())
         super()._timeout_cb()
 

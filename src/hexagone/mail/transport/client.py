@@ -107,7 +107,7 @@ async def routes(domain: str, settings: Settings | None = None) -> list[tuple[st
         return [(domain, 25)]  # implicit MX
     except (dns.exception.Timeout, dns.resolver.NoNameservers) as exc:
         raise Undeliverable(Reply(451, f"4.4.3 No answer from DNS for {domain}: {exc}")) from None
-    records = [(r.preference, random.random(), r.exchange.to_text(omit_final_dot=True)) for r in answer]  # type: ignore[attr-defined]
+    records = [(r.preference, random.random(), r.exchange.to_text(omit_final_dot=True)) for r in answer]
     if len(records) == 1 and records[0][2] in ("", "."):
         raise Undeliverable(Reply(556, f"5.1.10 Domain {domain} accepts no mail (null MX)"))
     return [(host, 25) for _, _, host in sorted(records) if host not in ("", ".")]

@@ -10,12 +10,16 @@ of the process: every DNS question of the mail path then goes to the same place.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import dns.asyncresolver
 import dns.exception
 import dns.nameserver
 import dns.resolver
 
 from hexagone.core.config import Settings, get_settings
+
+_R = TypeVar("_R", bound=dns.resolver.BaseResolver)  # the sync or the asyncio resolver
 
 LIFETIME = 8.0  # seconds for one question, retries included
 
@@ -47,7 +51,7 @@ def _configure(resolver: dns.resolver.BaseResolver, settings: Settings) -> None:
     resolver.timeout = LIFETIME / 2
 
 
-def _configured_from_settings(cls: type[dns.resolver.Resolver], settings: Settings) -> dns.resolver.Resolver:
+def _configured_from_settings(cls: type[_R], settings: Settings) -> _R:
     resolver = cls(configure=not settings.mail_dns_servers)
     _configure(resolver, settings)
     return resolver
@@ -67,7 +71,7 @@ def resolver() -> dns.resolver.Resolver:
 def async_resolver() -> dns.asyncresolver.Resolver:
     global _async
     if _async is None:
-        _async = _configured_from_settings(dns.asyncresolver.Resolver, get_settings())  # type: ignore[assignment]
+        _async = _configured_from_settings(dns.asyncresolver.Resolver, get_settings())
     assert _async is not None
     return _async
 
@@ -87,4 +91,4 @@ def txt(name: str) -> list[bytes] | None:
         return None
     except (dns.exception.Timeout, dns.resolver.NoNameservers) as exc:
         raise DnsTemporaryError(str(exc)) from exc
-    return [b"".join(record.strings) for record in answer]  # type: ignore[attr-defined]
+    return [b"".join(record.strings) for record in answer]
