@@ -16,7 +16,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,7 +126,7 @@ class _MaildirFolder:
         return None
 
 
-async def _pages(org_id: uuid.UUID, folder: Folder):  # type: ignore[no-untyped-def]
+async def _pages(org_id: uuid.UUID, folder: Folder) -> AsyncIterator[list[Message]]:
     last = 0
     while True:
         async with org_session(org_id) as db:

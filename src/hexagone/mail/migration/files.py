@@ -87,6 +87,7 @@ class MboxSource:
         if not path.exists():
             raise SourceError(_("%(path)s does not exist.", path=str(path)))
         self.label = f"mbox:{path.resolve()}"
+        self._files: dict[tuple[str, ...], Path]
         if path.is_file():
             self._files = {(INBOX,): path}
         else:

@@ -16,8 +16,9 @@ import contextlib
 import ipaddress
 import socket
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from imapclient import IMAPClient
@@ -32,6 +33,8 @@ SKIPPED_ATTRIBUTES = {b"\\noselect", b"\\nonexistent"}
 SPECIAL_USE = {"\\all", "\\archive", "\\drafts", "\\flagged", "\\junk", "\\sent", "\\trash", "\\important"}
 SIZE_CHUNK = 1000  # UIDs per FETCH of sizes: a command line of reasonable length
 FETCH_ITEMS = [b"FLAGS", b"INTERNALDATE", b"BODY.PEEK[]"]
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,7 @@ class ImapSource:
             messages.append(SourceMessage(uid, bytes(raw), flags, data.get(b"INTERNALDATE")))
         return messages
 
-    def _call(self, method, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def _call(self, method: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         try:
             return method(*args, **kwargs)
         except (OSError, IMAPClientError) as exc:
