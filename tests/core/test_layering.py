@@ -1,5 +1,6 @@
 """The modular monolith's rule: the core never imports a module; a module imports another
-module only through its ``service`` package."""
+module only through its ``service`` package, and from it only the names its ``__all__``
+states (the module's public face)."""
 
 from __future__ import annotations
 
@@ -33,17 +34,57 @@ def test_core_imports_no_module() -> None:
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
-def test_modules_reach_each_other_only_through_service() -> None:
+def public_face(module: str) -> set[str]:
+    """The names ``hexagone.<module>.service`` states in its ``__all__`` (read, not imported)."""
+    init = SRC / module / "service" / "__init__.py"
+    for node in ast.parse(init.read_text(), filename=str(init)).body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+            return set(ast.literal_eval(value))
+    raise AssertionError(f"{init.relative_to(SRC)} states no __all__")
+
+
+def cross_module_imports(path: Path, module: str) -> list[tuple[str, str, list[str]]]:
+    """(other module, imported module, names) for each import of another module in ``path``."""
+    found = []
+    pairs: list[tuple[str, list[str]]]
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            pairs = [(alias.name, []) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            pairs = [(node.module, [alias.name for alias in node.names])]
+        else:
+            continue
+        for name, names in pairs:
+            for other in MODULES:
+                if other != module and (name == f"hexagone.{other}" or name.startswith(f"hexagone.{other}.")):
+                    found.append((other, name, names))
+    return found
+
+
+def test_every_module_states_its_public_face() -> None:
+    for module in MODULES:
+        public_face(module)
+
+
+def test_modules_reach_each_other_only_through_the_names_of_their_service_face() -> None:
+    """``from hexagone.<other>.service import <a name in its __all__>``: never a submodule
+    (``hexagone.<other>.service.directory``), a model or a page, nor a name the other
+    module did not make public."""
+    faces = {module: public_face(module) for module in MODULES}
     bad: dict[str, list[str]] = {}
     for module in MODULES:
         for path in (SRC / module).rglob("*.py"):
-            for name in imported_names(path):
-                for other in MODULES:
-                    prefix = f"hexagone.{other}"
-                    if (
-                        other != module
-                        and (name == prefix or name.startswith(prefix + "."))
-                        and not (name == f"{prefix}.service" or name.startswith(f"{prefix}.service."))
-                    ):
-                        bad.setdefault(str(path.relative_to(SRC)), []).append(name)
-    assert bad == {}
+            for other, name, names in cross_module_imports(path, module):
+                if name != f"hexagone.{other}.service":
+                    bad.setdefault(str(path.relative_to(SRC)), []).append(name)
+                else:
+                    bad.setdefault(str(path.relative_to(SRC)), []).extend(
+                        f"{name}.{n}" for n in names if n not in faces[other]
+                    )
+    assert {k: v for k, v in bad.items() if v} == {}
