@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -200,7 +201,7 @@ class Args:
             raise CommandError("Invalid date")
         return parse_date(bytes(token).decode("ascii", "replace") if isinstance(token, Quoted | Literal) else token)
 
-    def flags(self) -> list[str]:
+    def flags(self) -> builtins.list[str]:  # builtins: the method list above shadows the type here
         """A parenthesised flag list, or a single flag."""
         token = self.next("flag list")
         items = token if isinstance(token, list) else [token]

@@ -164,11 +164,11 @@ class FolderCommands(SessionBase):
                 raise CommandError("Expected RETURN")
             options = Args(args.list("return options"))
             while options.more():
-                option = options.keyword("return option")
-                if option not in LIST_RETURN:
+                returned = options.keyword("return option")
+                if returned not in LIST_RETURN:
                     raise CommandError("Unknown LIST return option")
-                returns.add(option)
-                if option == "STATUS":
+                returns.add(returned)
+                if returned == "STATUS":
                     status_items = _status_items(options.list("status items"))
         args.end()
         if "RECURSIVEMATCH" in selection and not selection - {"RECURSIVEMATCH", "REMOTE"}:
@@ -274,8 +274,9 @@ class FolderCommands(SessionBase):
                 self.conn.push_back(event)
                 break
             try:
-                request: messages.AppendRequest | CommandError = _append_request(Args(event.args))
-                size += len(request.raw)
+                appended = _append_request(Args(event.args))
+                size += len(appended.raw)
+                request: messages.AppendRequest | CommandError = appended
             except CommandError as error:
                 request = error
             batch.append((event.tag, request))
@@ -322,8 +323,9 @@ def _append_request(args: Args) -> messages.AppendRequest:
     name = args.mailbox()
     flags = args.flags() if isinstance(args.peek(), list) else []
     internal_date = None
-    if isinstance(args.peek(), Quoted):
-        internal_date = parse_date_time(bytes(args.next("date-time")).decode("ascii", "replace"))
+    if isinstance(date_time := args.peek(), Quoted):
+        args.next("date-time")
+        internal_date = parse_date_time(bytes(date_time).decode("ascii", "replace"))
     message = args.next("message literal")
     args.end()
     if not isinstance(message, Literal):

@@ -236,10 +236,11 @@ def render(
     parts = [b"* %d FETCH (" % seq]  # the response line so far, joined before each body
     structure = decoded(row.structure) if plan.sections else None
     separator = b""
+    data: bytes  # the body: WHOLE_MESSAGE, or the section itself
     for item in [*plan.items, *(e for e in extra if e not in plan.items)] if extra else plan.items:
         parts.append(separator)
         separator = b" "
-        if type(item) is str:
+        if isinstance(item, str):
             parts.append(_SIMPLE_ITEMS[item](row, recent, rendered))  # type: ignore[arg-type]
             continue
         if raw is None and item.whole:  # the caller streams it from the blob store

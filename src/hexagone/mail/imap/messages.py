@@ -58,7 +58,7 @@ class FolderGone(Exception):
 @dataclass(slots=True)
 class Changes:
     highest_modseq: int
-    present: array | None  # type: ignore[type-arg] # the known UIDs still there, when some were expunged
+    present: array[int] | None  # the known UIDs still there, when some were expunged
     rows: list[Any]  # uid, modseq and flags of every message changed or added since
 
 
@@ -119,7 +119,7 @@ async def json_columns(
 def _row_type(names: tuple[str, ...]) -> Any:
     """Plain named tuples for FETCH rows: reading a field of one costs a tenth of reading
     it from SQLAlchemy's Row, and a large FETCH reads several per message."""
-    return namedtuple("FetchRow", names)  # type: ignore[misc]
+    return namedtuple("FetchRow", names)
 
 
 async def rows(

@@ -58,9 +58,9 @@ class Hub:
                         for folder_id in list(self._watchers):
                             self.notify(folder_id)
                     async for message in subscription:
-                        folder_id = message.payload.get("folder_id")
-                        if isinstance(folder_id, str):
-                            self.notify(folder_id)
+                        changed = message.payload.get("folder_id")
+                        if isinstance(changed, str):
+                            self.notify(changed)
             except (PubSubError, OSError) as exc:
                 log.warning("IMAP change notifications interrupted (%s); retrying", exc)
                 interrupted = True

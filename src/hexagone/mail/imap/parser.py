@@ -31,6 +31,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 MAX_LINE = 64 * 1024
 MAX_COMMAND = 1024 * 1024  # all of a command but its literals' limit
@@ -94,7 +95,7 @@ class Literal:
         return f"Literal({self.data[:40]!r}{'...' if len(self.data) > 40 else ''})"
 
 
-Token = Atom | Quoted | Literal | list  # type: ignore[type-arg]
+Token: TypeAlias = "Atom | Quoted | Literal | list[Token]"  # a parenthesised list holds tokens
 
 
 @dataclass(slots=True)
@@ -349,9 +350,9 @@ def tokenize(parts: list[bytes]) -> Command:
         raise CommandError("Missing command")
     tag, name, args = str(tokens[0]), tokens[1].upper(), tokens[2:]
     if name == "UID":
-        if not args or not isinstance(args[0], Atom):
+        if not args or not isinstance(command := args.pop(0), Atom):
             raise CommandError("Missing command after UID")
-        name = "UID " + args.pop(0).upper()
+        name = "UID " + command.upper()
     if name != "APPEND" and any(b"\0" in part for part in parts[1::2]):
         raise CommandError("NUL in a literal")  # APPEND's message is stored as received (as Dovecot does)
     return Command(tag, name, args)
@@ -381,12 +382,12 @@ def _scan(line: bytes, stack: list[list[Token]], *, after_literal: bool, before_
             stack.append([])
             i += 1
         elif c == 0x22:  # '"'
-            value, i = _quoted(line, i + 1)
-            stack[-1].append(value)
+            quoted, i = _quoted(line, i + 1)
+            stack[-1].append(quoted)
             expect_separator = True
         else:
-            value, i = _atom(line, i)
-            stack[-1].append(value)
+            atom, i = _atom(line, i)
+            stack[-1].append(atom)
             expect_separator = True
     if before_literal and expect_separator:
         raise CommandError("Missing space before a literal")

@@ -89,7 +89,9 @@ class _Compiler:
             return self.criterion(node)
         if isinstance(node, Not):
             inner = self.compile(node.node)
-            return not_(inner) if isinstance(inner, ColumnElement) else (lambda row, f=inner: not f(row))
+            if isinstance(inner, ColumnElement):
+                return not_(inner)
+            return lambda row: not inner(row)
         parts = [self.compile(n) for n in ((node.left, node.right) if isinstance(node, Or) else node.nodes)]
         if all(isinstance(p, ColumnElement) for p in parts):
             return or_(*parts) if isinstance(node, Or) else and_(*parts)  # type: ignore[arg-type]
@@ -115,7 +117,7 @@ class _Compiler:
             return true()
         if kind == "flag":
             column, value = args
-            return getattr(Message, column).is_(bool(value))  # type: ignore[arg-type]
+            return getattr(Message, str(column)).is_(bool(value))
         if kind == "keyword":
             keyword, present = args
             condition = func.lower(sql_cast(Message.keywords, SqlText)).contains(
@@ -124,12 +126,12 @@ class _Compiler:
             return condition if present else not_(condition)
         if kind == "field":
             column, needle = args
-            return _contains(getattr(Message, column), needle)  # type: ignore[arg-type]
+            return _contains(getattr(Message, str(column)), str(needle))
         if kind == "body":
-            return _contains(Message.text, args[0])  # type: ignore[arg-type]
+            return _contains(Message.text, str(args[0]))
         if kind == "date":
             column_name, op, day = args
-            column = getattr(Message, column_name)  # type: ignore[arg-type]
+            column = getattr(Message, str(column_name))
             start = _day(day)
             if op == "<":
                 return column < start
@@ -155,7 +157,7 @@ class _Compiler:
             return _header_predicate(str(name).lower().encode(), str(needle).lower())
         if kind == "text":
             self.need(Message.header)
-            body = self.selected(_contains(Message.text, args[0]))
+            body = self.selected(_contains(Message.text, str(args[0])))
             needle = str(args[0]).lower()
             return lambda row: needle in row.header.decode("utf-8", "replace").lower() or body(row)
         raise ValueError(f"unknown search key {kind}")

@@ -42,7 +42,7 @@ class Selected:
     def __init__(self, snapshot: Snapshot, read_only: bool):
         self.folder: FolderRef = snapshot.folder
         self.read_only = read_only or not snapshot.folder.writable
-        self.uids: array = snapshot.uids  # type: ignore[type-arg]
+        self.uids: array[int] = snapshot.uids
         self.flags: bytearray | None = None  # flag bits by position, once a search needs them
         self.modseq = snapshot.highest_modseq
         self.recent: set[int] = set()  # messages that arrived while this session watched
