@@ -1,5 +1,7 @@
-"""The message lists: a folder as conversations (one row per ``thread_id``, newest
-first, a page at a time), a search over a mailbox, and one conversation's messages.
+"""The message lists the webmail shows and acts on: a folder as conversations (one row
+per ``thread_id``, newest first, a page at a time), a search over a mailbox, one
+conversation's messages, the messages a form names. Pages ask these questions here
+instead of querying the tables themselves.
 
 Only the columns a list shows are loaded: the extracted text, raw header and MIME
 structure of fifty messages would weigh megabytes for nothing.
@@ -8,7 +10,9 @@ structure of fifty messages would weigh megabytes for nothing.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Select, case, desc, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -110,7 +114,7 @@ def _like(word: str) -> str:
     return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def search_query(mailbox_id: uuid.UUID, words: list[str], folder_id: uuid.UUID | None) -> Select[tuple[Message]]:
+def search_query(mailbox_id: uuid.UUID, words: list[str], folder_id: uuid.UUID | None) -> Select[Message]:
     """Messages where every word appears in the subject, an address or the text."""
     query = select(Message).where(Message.mailbox_id == mailbox_id, Message.deleted.is_(False))
     if folder_id is not None:
@@ -202,3 +206,40 @@ async def with_conversations(db: AsyncSession, messages: list[Message]) -> list[
         .order_by(Message.uid)
     )
     return [m for m in found.scalars() if (m.folder_id, m.thread_id) in keys]
+
+
+async def folder_of(db: AsyncSession, message: Message) -> Folder:
+    """The folder ``message`` is in (it exists while the message does)."""
+    folder = await db.get(Folder, message.folder_id)
+    assert folder is not None, "a message's folder exists while the message does"
+    return folder
+
+
+async def in_mailbox(db: AsyncSession, mailbox_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> list[Message]:
+    """The messages of ``mailbox_id`` among ``ids`` (the others are left out: the caller
+    compares the counts to refuse an id it may not act on)."""
+    found = await db.execute(select(Message).where(Message.id.in_(list(ids)), Message.mailbox_id == mailbox_id))
+    return list(found.scalars())
+
+
+async def by_message_id(db: AsyncSession, mailbox_ids: list[uuid.UUID], message_id: str) -> list[Message]:
+    """The copies of the message with this Message-ID header in these mailboxes (the one a
+    reply answers, wherever it was filed)."""
+    found = await db.execute(
+        select(Message).where(Message.mailbox_id.in_(mailbox_ids), Message.message_id == message_id)
+    )
+    return list(found.scalars())
+
+
+async def stored(db: AsyncSession, message_id: uuid.UUID) -> Message | None:
+    """The message with this id if it is still stored (a draft replaced meanwhile is not)."""
+    return await db.get(Message, message_id)
+
+
+async def newest_unseen(db: AsyncSession, folder_id: uuid.UUID) -> datetime | None:
+    """When the newest unread message of the folder arrived (None when all are read)."""
+    return (
+        await db.execute(
+            select(func.max(Message.internal_date)).where(Message.folder_id == folder_id, Message.seen.is_(False))
+        )
+    ).scalar()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,8 +19,7 @@ from hexagone.core.i18n import gettext as _
 from hexagone.core.pages import done
 from hexagone.core.web import login_required
 from hexagone.mail.models import Folder, Message, SpecialUse
-from hexagone.mail.service import mailboxes, store
-from hexagone.mail.web import threads
+from hexagone.mail.service import mailboxes, store, threads
 from hexagone.mail.web.access import caller, folder_for, parse_uuid, require_write, special_folder
 
 MAX_SELECTED = 500
@@ -41,27 +39,21 @@ def _by_folder(messages: list[Message]) -> dict[uuid.UUID, list[Message]]:
     return grouped
 
 
-async def _folder(db: AsyncSession, folder_id: uuid.UUID) -> Folder:
-    folder = await db.get(Folder, folder_id)
-    assert folder is not None, "a message's folder exists while the message does"
-    return folder
-
-
 async def apply(
     db: AsyncSession, mailbox: mailboxes.Mailbox, messages: list[Message], action: str, target: Folder | None
 ) -> str:
     """Do ``action`` to ``messages`` (all in ``mailbox``); returns the notice to show."""
     if action in FLAG_ACTIONS:
         flags, mode = FLAG_ACTIONS[action]
-        for folder_id, group in _by_folder(messages).items():
-            await store.store_flags(db, await _folder(db, folder_id), group, flags, mode)
+        for group in _by_folder(messages).values():
+            await store.store_flags(db, await threads.folder_of(db, group[0]), group, flags, mode)
         return NOTICES[action]
     if action == "move":
         if target is None or target.mailbox_id != mailbox.id:
             raise NotFound(_("This folder does not exist, or you cannot see it."))
         for folder_id, group in _by_folder(messages).items():
             if folder_id != target.id:
-                await store.move(db, await _folder(db, folder_id), group, target)
+                await store.move(db, await threads.folder_of(db, group[0]), group, target)
         return "move"
     if action == "delete":
         trash = await special_folder(db, mailbox, SpecialUse.TRASH, "Trash")
@@ -71,7 +63,7 @@ async def apply(
                 await store.expunge(db, trash, [m.uid for m in group])
                 forever = True
             else:
-                await store.move(db, await _folder(db, folder_id), group, trash)
+                await store.move(db, await threads.folder_of(db, group[0]), group, trash)
         return "deleted" if forever else "trashed"
     raise Invalid(_("Unknown action."))
 
@@ -89,11 +81,7 @@ async def act(request: Request) -> Response:
         back = field(form, "next", 1000) or "/mail/"
         if not ids:
             return done(back, "none", form)
-        found = (
-            (await c.db.execute(select(Message).where(Message.id.in_(ids), Message.mailbox_id == access.mailbox.id)))
-            .scalars()
-            .all()
-        )
+        found = await threads.in_mailbox(c.db, access.mailbox.id, ids)
         if len(found) != len(set(ids)):
             raise NotFound(_("This message does not exist, or you cannot see it."))
         messages = (

@@ -15,8 +15,7 @@ from hexagone.core.i18n import gettext as _
 from hexagone.core.pages import done, page_number, pager, render
 from hexagone.core.web import login_required
 from hexagone.mail.models import SpecialUse
-from hexagone.mail.service import mailboxes, store
-from hexagone.mail.web import threads
+from hexagone.mail.service import mailboxes, store, threads
 from hexagone.mail.web.access import caller, folder_for, require_write
 from hexagone.mail.web.common import folder_label, folder_url, full_label, navigation, people
 

@@ -28,8 +28,8 @@ from hexagone.core.pages import done, render
 from hexagone.core.web import login_required
 from hexagone.mail import mime
 from hexagone.mail.models import Mailbox, Message, SpecialUse
-from hexagone.mail.service import mailboxes, reading, store
-from hexagone.mail.web import body, threads
+from hexagone.mail.service import mailboxes, reading, store, threads
+from hexagone.mail.web import body
 from hexagone.mail.web.access import caller, message_for, require_write
 from hexagone.mail.web.common import folder_label, full_label, navigation
 
