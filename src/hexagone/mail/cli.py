@@ -15,11 +15,14 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from hexagone.core.cli import JsonFlag, emit, run
+
+if TYPE_CHECKING:  # the commands import their code when they run: `hexagone --help` stays fast
+    from hexagone.mail.models import Mailbox
 
 app = typer.Typer(help="Mail: import from another server or files, export to mbox or Maildir.", no_args_is_help=True)
 T = TypeVar("T")
@@ -76,7 +79,7 @@ def _read_password(password_stdin: bool) -> str:
     raise Invalid("give the password of the other server on standard input with --password-stdin")
 
 
-async def _mailbox(address: str):  # type: ignore[no-untyped-def]
+async def _mailbox(address: str) -> Mailbox:
     """The mailbox of a person or a shared mailbox, by address, in an organisation that
     subscribes to mail."""
     from sqlalchemy import select
@@ -99,6 +102,7 @@ async def _mailbox(address: str):  # type: ignore[no-untyped-def]
     if MODULE_NAME not in org.modules:
         raise Invalid(f"the organisation of {address} does not subscribe to mail")
     if mailbox is None:
+        assert user is not None, "no mailbox: the organisation was found through the person"
         async with org_session(org.id, write=True) as db:
             mailbox = await mailboxes.user_mailbox(db, user)
             await db.commit()

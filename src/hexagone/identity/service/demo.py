@@ -53,7 +53,7 @@ async def ensure_demo(db: AsyncSession, password: str, modules: list[str]) -> De
         space = Space(org_id=org.id, name=DEMO_SPACE, description="Un espace de démonstration partagé avec un invité.")
         db.add(space)
         await db.flush()
-        for email, role in DEMO_SPACE_MEMBERS.items():
-            db.add(SpaceMember(org_id=org.id, space_id=space.id, user_id=users[email].id, role=role))
+        for email, space_role in DEMO_SPACE_MEMBERS.items():
+            db.add(SpaceMember(org_id=org.id, space_id=space.id, user_id=users[email].id, role=space_role))
     await db.commit()
     return DemoOrg(org=org, users=users, created=created)

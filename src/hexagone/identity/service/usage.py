@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core import blobs
@@ -40,7 +40,7 @@ async def storage_used_bytes(org_id: uuid.UUID) -> int:
     return (await blobs.get_store().usage(f"org/{org_id}")).bytes
 
 
-async def _count(db: AsyncSession, *conditions: object) -> int:
+async def _count(db: AsyncSession, *conditions: ColumnElement[bool]) -> int:
     return int((await db.execute(select(func.count()).select_from(User).where(*conditions))).scalar_one())
 
 

@@ -212,13 +212,13 @@ async def run_queue(job: jobs.Claimed) -> None:
             ).scalars()
         )
         for row in rows:
-            reply = replies.get(row.address)
-            if reply is None:
+            outcome = replies.get(row.address)
+            if outcome is None:
                 continue
             row.attempts += 1
             row.updated_at = utcnow()
-            row.last_error = "" if reply.delivered else reply.diagnostic[:2000]
-            row.status = "sent" if reply.delivered else "failed" if row.address in failed else "queued"
+            row.last_error = "" if outcome.delivered else outcome.diagnostic[:2000]
+            row.status = "sent" if outcome.delivered else "failed" if row.address in failed else "queued"
         waiting = [row for row in rows if row.status == "queued"]
         if waiting:
             run_at = utcnow() + _retry_delay(max(r.attempts for r in waiting), settings)

@@ -213,7 +213,7 @@ async def _charge(db: AsyncSession, mailbox_id: uuid.UUID, size: int) -> None:
         .values(used_bytes=Mailbox.used_bytes + size)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount == 0:
+    if result.rowcount == 0:  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
         raise QuotaExceeded(_("The mailbox is full."))
 
 

@@ -36,13 +36,14 @@ def folder_label(folder: Folder) -> str:
     if folder.name == mailboxes.INBOX:
         return _("Inbox")
     if mailboxes.DELIMITER not in folder.name:
-        special = {
+        labels: dict[str, str] = {
             SpecialUse.DRAFTS: _("Drafts"),
             SpecialUse.SENT: _("Sent messages"),
             SpecialUse.TRASH: _("Trash"),
             SpecialUse.JUNK: _("Junk mail"),
             SpecialUse.ARCHIVE: _("Archives"),
-        }.get(folder.special_use or "")
+        }
+        special = labels.get(folder.special_use or "")
         if special:
             return special
     return folder.name.rsplit(mailboxes.DELIMITER, 1)[-1]
