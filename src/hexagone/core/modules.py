@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,7 +56,7 @@ class SearchHit:
 
 SearchProvider = Callable[["Principal", str, int], Awaitable[list[SearchHit]]]
 EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
-Server = Callable[[], Awaitable[None]]
+Server = Callable[[], Coroutine[Any, Any, None]]  # run as a task of its own, so a coroutine
 
 
 @dataclass
