@@ -22,6 +22,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         )
         return
     from granian.constants import Interfaces
+    from granian.log import LogLevels
     from granian.server import Server
 
     Server(
@@ -31,6 +32,6 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         port=port,
         interface=Interfaces.ASGI,
         workers=workers,
-        log_level=settings.log_level,
+        log_level=LogLevels(settings.log_level),
         websockets=True,
     ).serve()

@@ -40,7 +40,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message as EmailMessage
-from email.message import _decode_uu
+from email.message import _decode_uu  # type: ignore[attr-defined]  # private helper, absent from typeshed
 from email.policy import compat32
 from typing import Any
 
