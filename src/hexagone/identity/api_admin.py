@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeGuard, get_args
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -207,10 +207,17 @@ async def get_user(admin: AdminPrincipal, user_id: uuid.UUID) -> AdminUser:
             return AdminUser.of(await users.get_user(db, user_id))
 
 
+def _is_role_name(role: str | None) -> TypeGuard[SpaceRoleName | None]:
+    """A principal's space roles are plain strings (core does not know identity's roles)."""
+    return role is None or role in get_args(SpaceRoleName)
+
+
 def _summary(space: Space, role: str | None) -> SpaceSummary:
+    if not _is_role_name(role):
+        raise ValueError(f"Unknown space role {role!r}")
     return SpaceSummary(
         id=space.id, name=space.name, description=space.description, archived=space.archived_at is not None, role=role
-    )  # type: ignore[arg-type]
+    )
 
 
 @router.get(
