@@ -35,7 +35,7 @@ async def list_notes(principal: CurrentPrincipal) -> list[NoteOut]:
         return [NoteOut(id=n.id, text=n.title) for n in await notes.list_notes(db, principal)]
 
 
-@router.delete("/notes/{note_id}", status_code=204, responses={403: {}, 404: {}})
+@router.delete("/notes/{note_id}", status_code=204)
 async def delete_note(note_id: uuid.UUID, principal: CurrentPrincipal) -> Response:
     """Delete one of the caller's notes (the permission rule decides)."""
     try:
