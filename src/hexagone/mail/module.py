@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hexagone.core.i18n import N_
 from hexagone.core.modules import Module, NavItem
-from hexagone.mail import admin, api, cli, imap, search, smtp, web
+from hexagone.mail import admin, api, cli, imap, policy, search, smtp, web  # noqa: F401 - policy registers ability rules
 from hexagone.mail.migration import jobs as migration_jobs
 from hexagone.mail.migration import org_export
 from hexagone.mail.service import delivery, demo, relay, store, vacation

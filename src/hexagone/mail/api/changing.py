@@ -41,7 +41,7 @@ FLAG_FIELDS = {"seen": "\\Seen", "flagged": "\\Flagged", "answered": "\\Answered
 )
 async def create_folder(principal: CurrentPrincipal, mailbox_id: uuid.UUID, body: FolderName) -> FolderOut:
     async with session(principal, write=True) as (db, user):
-        access = await reading.mailbox_for(db, user, mailbox_id, write=True)
+        access = await reading.mailbox_for(db, principal, user, mailbox_id, write=True)
         folder = await mailboxes.create_folder(db, access.mailbox, body.name)
         await db.commit()
     return FolderOut.of(folder)
@@ -55,7 +55,7 @@ async def create_folder(principal: CurrentPrincipal, mailbox_id: uuid.UUID, body
 )
 async def rename_folder(principal: CurrentPrincipal, folder_id: uuid.UUID, body: FolderName) -> FolderOut:
     async with session(principal, write=True) as (db, user):
-        folder, access = await reading.folder_for(db, user, folder_id, write=True)
+        folder, access = await reading.folder_for(db, principal, user, folder_id, write=True)
         if folder.name == mailboxes.INBOX or folder.special_use:
             raise Forbidden(_("The standard folders cannot be renamed or deleted."))
         await mailboxes.rename_folder(db, access.mailbox, folder.name, body.name)
@@ -72,7 +72,7 @@ async def rename_folder(principal: CurrentPrincipal, folder_id: uuid.UUID, body:
 )
 async def set_flags(principal: CurrentPrincipal, message_id: uuid.UUID, body: FlagsIn) -> MessageSummary:
     async with session(principal, write=True) as (db, user):
-        message, folder, _access = await reading.message_for(db, user, message_id, write=True)
+        message, folder, _access = await reading.message_for(db, principal, user, message_id, write=True)
         for mode in ("add", "remove"):
             flags = [flag for name, flag in FLAG_FIELDS.items() if getattr(body, name) is (mode == "add")]
             if flags:
@@ -89,8 +89,8 @@ async def set_flags(principal: CurrentPrincipal, message_id: uuid.UUID, body: Fl
 )
 async def move_message(principal: CurrentPrincipal, message_id: uuid.UUID, body: MoveIn) -> MessageSummary:
     async with session(principal, write=True) as (db, user):
-        message, folder, _access = await reading.message_for(db, user, message_id, write=True)
-        target, _target_access = await reading.folder_for(db, user, body.folder_id, write=True)
+        message, folder, _access = await reading.message_for(db, principal, user, message_id, write=True)
+        target, _target_access = await reading.folder_for(db, principal, user, body.folder_id, write=True)
         if target.mailbox_id != folder.mailbox_id:
             raise NotFound(_("This folder does not exist, or you cannot see it."))
         if target.id == folder.id:

@@ -49,7 +49,7 @@ async def list_mailboxes(principal: CurrentPrincipal) -> list[MailboxOut]:
 )
 async def list_folders(principal: CurrentPrincipal, mailbox_id: uuid.UUID) -> list[FolderOut]:
     async with session(principal) as (db, user):
-        access = await reading.mailbox_for(db, user, mailbox_id)
+        access = await reading.mailbox_for(db, principal, user, mailbox_id)
         folders = await mailboxes.folders(db, access.mailbox.id)
         counts = await store.counts(db, [f.id for f in folders])
     return [FolderOut.of(f, *counts.get(f.id, (0, 0))) for f in folders]
@@ -66,7 +66,7 @@ async def list_messages(
 ) -> MessagePage:
     async with session(principal) as (db, user):
         after = parse_cursor(cursor)
-        folder, _access = await reading.folder_for(db, user, folder_id)
+        folder, _access = await reading.folder_for(db, principal, user, folder_id)
         found, more = await reading.page(db, folder, after=after, size=limit)
     return MessagePage(
         messages=[MessageSummary.of(m) for m in found], next_cursor=cursor_of(found[-1]) if more else None
@@ -81,7 +81,7 @@ async def list_messages(
 )
 async def get_message(principal: CurrentPrincipal, message_id: uuid.UUID) -> MessageOut:
     async with session(principal) as (db, user):
-        message, _folder, _access = await reading.message_for(db, user, message_id)
+        message, _folder, _access = await reading.message_for(db, principal, user, message_id)
     raw = await reading.beginning(message, body.needed_bytes(message.structure))
     shown = await run_in_threadpool(
         body.render, raw, message.structure, cid_url=f"/mail/messages/{message.id}/cid/", allow_remote=False
@@ -113,7 +113,7 @@ async def get_message(principal: CurrentPrincipal, message_id: uuid.UUID) -> Mes
 )
 async def download(principal: CurrentPrincipal, message_id: uuid.UUID, index: PartIndex) -> Response:
     async with session(principal) as (db, user):
-        message, _folder, _access = await reading.message_for(db, user, message_id)
+        message, _folder, _access = await reading.message_for(db, principal, user, message_id)
     leaves = mime.leaves(message.structure)
     if index >= len(leaves) or "parts" in leaves[index]:
         raise HTTPException(404, _("This attachment does not exist."))

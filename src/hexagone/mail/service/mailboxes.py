@@ -35,12 +35,20 @@ MAX_FOLDER_NAME = 500
 
 @dataclass(frozen=True)
 class Access:
-    """A mailbox as one user may use it: their own, or through a grant."""
+    """A mailbox as one user may use it: their own, or through a grant. It is the object
+    mail's rule in the core policy judges (:mod:`hexagone.mail.policy`): loaded once per
+    request, it carries whose access it is, so that it grants nothing to anyone else."""
 
     mailbox: Mailbox
+    user_id: uuid.UUID
     own: bool
     can_write: bool
     can_send_as: bool
+
+    @property
+    def org_id(self) -> uuid.UUID:
+        """The mailbox's organisation: the core policy grants nothing across organisations."""
+        return self.mailbox.org_id
 
 
 def new_uidvalidity() -> int:
@@ -136,7 +144,9 @@ async def accessible(db: AsyncSession, user: Person) -> list[Access]:
             .order_by(Mailbox.address)
         )
     ).all()
-    return [Access(own, True, True, True)] + [Access(m, False, g.can_write, g.can_send_as) for m, g in rows]
+    return [Access(own, user.id, True, True, True)] + [
+        Access(m, user.id, False, g.can_write, g.can_send_as) for m, g in rows
+    ]
 
 
 async def access_to(db: AsyncSession, user: Person, mailbox_id: uuid.UUID) -> Access:

@@ -1,8 +1,9 @@
 """Reading mail for one user, with the access check: a folder or a message they may open
 (their own mailbox, or one granted to them), a folder's messages a page at a time, the
 beginning of a stored message, and a search by subject or sender across every mailbox
-they may read. The JSON API and unified search use these; the webmail has its own lists
-(conversations, in :mod:`hexagone.mail.web.threads`).
+they may read. The JSON API, the webmail and unified search use these; the webmail's
+lists (conversations) are in :mod:`hexagone.mail.service.threads`. What a user may do
+with a mailbox is the core policy's answer (mail's rule: :mod:`hexagone.mail.policy`).
 
 Anything the user may not open is NotFound, exactly like an id that does not exist, so
 a guess tells nothing about what exists in their organisation or another.
@@ -17,8 +18,9 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
-from hexagone.core import blobs
-from hexagone.core.exceptions import Forbidden, NotFound
+from hexagone.core import blobs, policy
+from hexagone.core.auth import Principal
+from hexagone.core.exceptions import NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.identity.service import Person, person
 from hexagone.mail.models import Folder, Mailbox, MailboxGrant, Message
@@ -38,40 +40,45 @@ async def user_of(db: AsyncSession, user_id: uuid.UUID) -> Person:
     return user
 
 
-def require_write(access: Access) -> None:
-    if not access.can_write:
-        raise Forbidden(_("You may read this mailbox but not change it."))
+def require_write(principal: Principal, access: Access) -> None:
+    """Forbidden unless the core policy lets ``principal`` change the mailbox (a
+    read-only grant does not)."""
+    policy.require(principal, access, "write", _("You may read this mailbox but not change it."))
 
 
-async def mailbox_for(db: AsyncSession, user: Person, mailbox_id: uuid.UUID, *, write: bool = False) -> Access:
-    """``user``'s access to a mailbox they may open (NotFound for a guest, who has none);
-    ``write`` refuses a read-only grant."""
+async def mailbox_for(
+    db: AsyncSession, principal: Principal, user: Person, mailbox_id: uuid.UUID, *, write: bool = False
+) -> Access:
+    """``user``'s access to a mailbox they may open (NotFound for a guest, who has none),
+    judged by the core policy for ``principal`` (the same user, as signed in); ``write``
+    refuses a read-only grant."""
     if user.is_guest:
         raise NotFound(_("No such mailbox."))
     access = await mailboxes.access_to(db, user, mailbox_id)
+    policy.require(principal, access, "view", _("No such mailbox."))
     if write:
-        require_write(access)
+        require_write(principal, access)
     return access
 
 
 async def folder_for(
-    db: AsyncSession, user: Person, folder_id: uuid.UUID, *, write: bool = False
+    db: AsyncSession, principal: Principal, user: Person, folder_id: uuid.UUID, *, write: bool = False
 ) -> tuple[Folder, Access]:
     """A folder ``user`` may open, with their access; ``write`` refuses a read-only grant
     (Forbidden: the folder is theirs to see, so saying so leaks nothing)."""
     folder = await db.get(Folder, folder_id) if not user.is_guest else None
     if folder is None:  # a guest has no mailbox: nothing to open, and nothing to tell
         raise NotFound(_("This folder does not exist, or you cannot see it."))
-    return folder, await mailbox_for(db, user, folder.mailbox_id, write=write)
+    return folder, await mailbox_for(db, principal, user, folder.mailbox_id, write=write)
 
 
 async def message_for(
-    db: AsyncSession, user: Person, message_id: uuid.UUID, *, write: bool = False
+    db: AsyncSession, principal: Principal, user: Person, message_id: uuid.UUID, *, write: bool = False
 ) -> tuple[Message, Folder, Access]:
     message = await db.get(Message, message_id)
     if message is None:
         raise NotFound(_("This message does not exist, or you cannot see it."))
-    folder, access = await folder_for(db, user, message.folder_id, write=write)
+    folder, access = await folder_for(db, principal, user, message.folder_id, write=write)
     return message, folder, access
 
 

@@ -1,5 +1,6 @@
 """The one way the webmail reaches a mailbox, a folder or a message: through the caller's
-own access (:func:`hexagone.mail.service.mailboxes.access_to`).
+own access (:func:`hexagone.mail.service.mailboxes.access_to`), judged by the core policy
+(mail's rule: :mod:`hexagone.mail.policy`) as the JSON API judges it.
 
 Each page opens its session with :func:`caller`, then loads what the URL names with
 :func:`folder_for` or :func:`message_for`. Anything the caller may not open — another
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
+from hexagone.core import policy
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import NotFound
@@ -26,7 +28,6 @@ from hexagone.identity.service import Person, person
 from hexagone.mail.models import Folder, Mailbox, Message
 from hexagone.mail.service import mailboxes, reading
 from hexagone.mail.service.mailboxes import Access
-from hexagone.mail.service.reading import require_write as require_write  # the pages import it from here
 
 
 @dataclass
@@ -54,12 +55,22 @@ async def caller(request: Request, *, write: bool = False) -> AsyncIterator[Call
         yield Caller(principal, user, db)
 
 
+async def mailbox_for(c: Caller, mailbox_id: uuid.UUID, *, write: bool = False) -> Access:
+    return await reading.mailbox_for(c.db, c.principal, c.user, mailbox_id, write=write)
+
+
 async def folder_for(c: Caller, folder_id: uuid.UUID, *, write: bool = False) -> tuple[Folder, Access]:
-    return await reading.folder_for(c.db, c.user, folder_id, write=write)
+    return await reading.folder_for(c.db, c.principal, c.user, folder_id, write=write)
 
 
 async def message_for(c: Caller, message_id: uuid.UUID, *, write: bool = False) -> tuple[Message, Folder, Access]:
-    return await reading.message_for(c.db, c.user, message_id, write=write)
+    return await reading.message_for(c.db, c.principal, c.user, message_id, write=write)
+
+
+def abilities(c: Caller, access: Access) -> dict[str, bool]:
+    """What the caller may do with the mailbox, as the core policy answers the API: the
+    pages show only the controls it allows."""
+    return policy.abilities(c.principal, access)
 
 
 async def special_folder(db: AsyncSession, mailbox: Mailbox, special: str, name: str) -> Folder:

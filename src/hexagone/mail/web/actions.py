@@ -20,7 +20,7 @@ from hexagone.core.pages import done
 from hexagone.core.web import login_required
 from hexagone.mail.models import Folder, Message, SpecialUse
 from hexagone.mail.service import mailboxes, store, threads
-from hexagone.mail.web.access import caller, folder_for, parse_uuid, require_write, special_folder
+from hexagone.mail.web.access import caller, folder_for, mailbox_for, parse_uuid, special_folder
 
 MAX_SELECTED = 500
 FLAG_ACTIONS = {
@@ -76,8 +76,7 @@ async def act(request: Request) -> Response:
     ids = [i for i in (parse_uuid(v) for v in form.getlist("message")[:MAX_SELECTED]) if i is not None]
     action = field(form, "action", 20)
     async with caller(request, write=True) as c:
-        access = await mailboxes.access_to(c.db, c.user, request.path_params["mailbox_id"])
-        require_write(access)
+        access = await mailbox_for(c, request.path_params["mailbox_id"], write=True)
         back = field(form, "next", 1000) or "/mail/"
         if not ids:
             return done(back, "none", form)

@@ -16,7 +16,7 @@ from hexagone.core.pages import done, page_number, pager, render
 from hexagone.core.web import login_required
 from hexagone.mail.models import SpecialUse
 from hexagone.mail.service import mailboxes, store, threads
-from hexagone.mail.web.access import caller, folder_for, require_write
+from hexagone.mail.web.access import abilities, caller, folder_for, mailbox_for
 from hexagone.mail.web.common import folder_label, folder_url, full_label, navigation, people
 
 MAX_QUERY = 200
@@ -50,6 +50,7 @@ async def folder_page(request: Request) -> Response:
             "folder": folder,
             "folder_name": folder_label(folder),
             "access": access,
+            "can": abilities(c, access),
             "listing": listing,
             "query": query,
             "everywhere": everywhere,
@@ -69,13 +70,14 @@ async def folder_page(request: Request) -> Response:
 async def manage_page(request: Request, error: ServiceError | None = None) -> Response:
     """The folders page, with ``error`` above it when a change was refused."""
     async with caller(request) as c:
-        access = await mailboxes.access_to(c.db, c.user, request.path_params["mailbox_id"])
+        access = await mailbox_for(c, request.path_params["mailbox_id"])
         folders = await mailboxes.folders(c.db, access.mailbox.id)
         counts = await store.counts(c.db, [f.id for f in folders])
         trash = next((f for f in folders if f.special_use == SpecialUse.TRASH), None)
         in_trash = {f.id for f in folders if trash and f.name.startswith(trash.name + mailboxes.DELIMITER)}
         context = {
             "access": access,
+            "can": abilities(c, access),
             "folders": folders,
             "counts": counts,
             "folder_label": folder_label,
@@ -99,8 +101,7 @@ async def manage(request: Request) -> Response:
     form = await request.form()
     try:
         async with caller(request, write=True) as c:
-            access = await mailboxes.access_to(c.db, c.user, request.path_params["mailbox_id"])
-            require_write(access)
+            access = await mailbox_for(c, request.path_params["mailbox_id"], write=True)
             name = field(form, "name", mailboxes.MAX_FOLDER_NAME).strip()
             parent = field(form, "parent", mailboxes.MAX_FOLDER_NAME).strip()
             path = f"{parent}{mailboxes.DELIMITER}{name}" if parent else name

@@ -30,7 +30,7 @@ from hexagone.mail import mime
 from hexagone.mail.models import Mailbox, Message, SpecialUse
 from hexagone.mail.service import mailboxes, reading, store, threads
 from hexagone.mail.web import body
-from hexagone.mail.web.access import caller, message_for, require_write
+from hexagone.mail.web.access import abilities, caller, message_for
 from hexagone.mail.web.common import folder_label, full_label, navigation
 
 MAX_ALLOWED_SENDERS = 2000
@@ -84,10 +84,11 @@ async def _rendered(request: Request, message: Message, mailbox: Mailbox) -> tup
 async def message_page(request: Request) -> Response:
     async with caller(request, write=True) as c:
         message, folder, access = await message_for(c, request.path_params["message_id"])
-        if message.draft and folder.special_use == SpecialUse.DRAFTS and access.can_write:
+        can = abilities(c, access)
+        if message.draft and folder.special_use == SpecialUse.DRAFTS and can["write"]:
             return RedirectResponse(f"/mail/compose?draft={message.id}", status_code=303)
         rendered, shown = await _rendered(request, message, access.mailbox)
-        if not message.seen and access.can_write:
+        if not message.seen and can["write"]:
             await store.store_flags(c.db, folder, [message], ["\\Seen"], "add")
             await c.db.commit()
         context = {
@@ -95,6 +96,7 @@ async def message_page(request: Request) -> Response:
             "folder": folder,
             "folder_name": folder_label(folder),
             "access": access,
+            "can": can,
             "body": rendered,
             "images_shown": shown,
             "sender": sender_address(message),
@@ -183,8 +185,7 @@ async def always_show_images(request: Request) -> Response:
     """Remote images from this message's sender are shown from now on, in this mailbox."""
     form = await request.form()
     async with caller(request, write=True) as c:
-        message, _folder, access = await message_for(c, request.path_params["message_id"])
-        require_write(access)
+        message, _folder, access = await message_for(c, request.path_params["message_id"], write=True)
         sender = sender_address(message)
         allowed = list(access.mailbox.remote_images_allowed or [])
         if sender and sender not in allowed:
