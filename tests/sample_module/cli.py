@@ -8,7 +8,7 @@ from hexagone.core.cli import JsonFlag, emit, registry, run
 from hexagone.core.db import org_session, system_session
 from hexagone.core.exceptions import NotFound
 from hexagone.core.i18n import gettext as _
-from hexagone.identity.service import orgs
+from hexagone.identity.service import org_for_domain
 from tests.sample_module import notes
 
 cli = typer.Typer()
@@ -28,7 +28,7 @@ def count(domain: str, as_json: JsonFlag = False) -> None:
 
     async def counted() -> int:
         async with system_session() as db:
-            org = await orgs.org_by_domain(db, domain)
+            org = await org_for_domain(db, domain)
         if org is None:
             raise NotFound(_("No organisation has the domain %(domain)s.", domain=domain))
         async with org_session(org.id) as db:
