@@ -53,6 +53,7 @@ check: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 ## The checks, then the whole suite on SQLite and then on PostgreSQL
 test: install-test

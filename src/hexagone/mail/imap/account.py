@@ -64,7 +64,7 @@ class Snapshot:
     """What SELECT reports, read in one go."""
 
     folder: FolderRef
-    uids: array  # type: ignore[type-arg]
+    uids: array[int]
     highest_modseq: int
     uid_next: int
     first_unseen_uid: int | None
@@ -89,7 +89,7 @@ class Quota:
     quota_bytes: int
 
 
-async def uid_list(db: AsyncSession, folder_id: uuid.UUID, max_uid: int | None = None) -> array:  # type: ignore[type-arg]
+async def uid_list(db: AsyncSession, folder_id: uuid.UUID, max_uid: int | None = None) -> array[int]:
     """A folder's UIDs in order, sent by the database as one comma-separated string: for
     50,000 messages that is one row to read instead of 50,000."""
     query = select(func.aggregate_strings(cast(Message.uid, SqlText), ",")).where(Message.folder_id == folder_id)
