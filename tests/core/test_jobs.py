@@ -203,8 +203,10 @@ def start_workers(mode: str, name: str, folder: Path, count: int, lease: float =
         )
         for _ in range(count)
     ]
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # several interpreters importing the suite on a loaded 2-core box
     while len(list(folder.glob("*.ready"))) < count:
+        exited = [p for p in processes if p.poll() is not None]
+        assert not exited, exited[0].stderr.read().decode(errors="replace") if exited[0].stderr else "exited"
         assert time.monotonic() < deadline, "worker processes did not start"
         time.sleep(0.05)
     (folder / "go").touch()

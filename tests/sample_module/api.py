@@ -1,18 +1,16 @@
 """The sample module's JSON API, mounted at /api/v1/sample: a bearer token from our own
-provider or the browser session, errors as ``{"error", "status"}``. The core API turns
-an ``HTTPException`` into that body but not a ``ServiceError``, so the routes convert the
-service's errors themselves."""
+provider or the browser session, errors as ``{"error", "status"}``: the core API turns the
+service's ``ServiceError`` into that body, so the routes let it through."""
 
 from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from hexagone.core.api import CurrentPrincipal
 from hexagone.core.db import org_session
-from hexagone.core.exceptions import ServiceError
 from tests.sample_module import notes
 
 router = APIRouter(tags=["sample"])
@@ -38,10 +36,7 @@ async def list_notes(principal: CurrentPrincipal) -> list[NoteOut]:
 @router.delete("/notes/{note_id}", status_code=204)
 async def delete_note(note_id: uuid.UUID, principal: CurrentPrincipal) -> Response:
     """Delete one of the caller's notes (the permission rule decides)."""
-    try:
-        async with org_session(principal.org_id, write=True) as db:
-            await notes.delete_note(db, principal, note_id)
-            await db.commit()
-    except ServiceError as exc:
-        raise HTTPException(exc.status, exc.message) from None
+    async with org_session(principal.org_id, write=True) as db:
+        await notes.delete_note(db, principal, note_id)
+        await db.commit()
     return Response(status_code=204)

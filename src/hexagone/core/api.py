@@ -8,6 +8,7 @@ methods) or an OAuth2 bearer token from our own provider. Errors are always
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -19,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hexagone import __version__
 from hexagone.core.auth import SESSION_COOKIE, Principal
+from hexagone.core.exceptions import ServiceError
 from hexagone.core.modules import Registry
 
 bearer_scheme = HTTPBearer(auto_error=False, description="An access token issued by Hexagone's OpenID provider.")
@@ -34,11 +36,35 @@ class ErrorBody(BaseModel):
     status: int
 
 
+class ProblemOut(BaseModel):
+    field: str
+    message: str
+
+
+class ValidationErrorBody(BaseModel):
+    """What the API answers when the request does not match the schema."""
+
+    error: str
+    status: int
+    problems: list[ProblemOut]
+
+
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody, "description": "Not signed in, or the token is invalid."},
     403: {"model": ErrorBody, "description": "Signed in, but not allowed."},
     404: {"model": ErrorBody, "description": "No such object in the caller's organisation."},
 }
+
+
+def error_responses(described: Mapping[int, str], *statuses: int) -> dict[int | str, dict[str, object]]:
+    """A route's ``responses=``: the 422 of a body that does not match the schema and the
+    ``statuses`` it may answer, each described by ``described`` (beside the 401/403/404
+    every route declares through :data:`ERROR_RESPONSES`)."""
+    responses: dict[int | str, dict[str, object]] = {
+        422: {"model": ValidationErrorBody, "description": "The request does not match the schema."},
+    }
+    responses.update({status: {"model": ErrorBody, "description": described[status]} for status in statuses})
+    return responses
 
 
 def current_principal(
@@ -88,6 +114,13 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
+    """A service's refusal (Invalid, Forbidden, NotFound, Conflict…) with its status and
+    its already translated message."""
+    assert isinstance(exc, ServiceError)
+    return JSONResponse({"error": exc.message, "status": exc.status}, status_code=exc.status)
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [
@@ -107,6 +140,7 @@ def build(registry: Registry) -> FastAPI:
     )
     api.add_exception_handler(StarletteHTTPException, _http_error)
     api.add_exception_handler(RequestValidationError, _validation_error)
+    api.add_exception_handler(ServiceError, _service_error)
     for module in registry:
         for router in module.api_routers:
             prefix = f"/{module.name}" if module.subscribable else ""

@@ -9,18 +9,15 @@ route can give is declared, so the OpenAPI document is a contract clients can tr
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Literal, TypeGuard, get_args
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from hexagone.core.api import AdminPrincipal, CurrentPrincipal, ErrorBody
+from hexagone.core.api import AdminPrincipal, CurrentPrincipal, error_responses
 from hexagone.core.config import get_settings
 from hexagone.core.db import org_session
-from hexagone.core.exceptions import ServiceError
 from hexagone.identity.models import OrgRole, Space, SpaceMember, User
 from hexagone.identity.service import spaces, tokens, users
 
@@ -30,39 +27,11 @@ OrgRoleName = Literal["admin", "user", "guest"]
 SpaceRoleName = Literal["owner", "manager", "member", "reader"]
 
 
-class ProblemOut(BaseModel):
-    field: str
-    message: str
-
-
-class ValidationErrorBody(BaseModel):
-    """What :mod:`hexagone.core.api` answers when the request does not match the schema."""
-
-    error: str
-    status: int
-    problems: list[ProblemOut]
-
-
-def _errors(*statuses: int) -> dict[int | str, dict[str, object]]:
-    described = {
-        400: "The request is well formed but a value is refused; the message says why.",
-        409: "It conflicts with the current state: it already exists, the space is archived, "
-        "it would leave a space without owner, the account is disabled.",
-    }
-    responses: dict[int | str, dict[str, object]] = {
-        422: {"model": ValidationErrorBody, "description": "The request does not match the schema."},
-    }
-    responses.update({status: {"model": ErrorBody, "description": described[status]} for status in statuses})
-    return responses
-
-
-@contextmanager
-def _service_errors() -> Iterator[None]:
-    """A service error (Invalid, Forbidden, NotFound, Conflict…) as the API's error body."""
-    try:
-        yield
-    except ServiceError as exc:
-        raise HTTPException(exc.status, exc.message) from None
+DESCRIBED = {
+    400: "The request is well formed but a value is refused; the message says why.",
+    409: "It conflicts with the current state: it already exists, the space is archived, "
+    "it would leave a space without owner, the account is disabled.",
+}
 
 
 class AdminUser(BaseModel):
@@ -156,13 +125,12 @@ SearchQuery = Annotated[str, Query(max_length=200, description="Part of a name o
     "/admin/users",
     response_model=list[AdminUser],
     tags=["admin"],
-    responses=_errors(400),
+    responses=error_responses(DESCRIBED, 400),
     summary="The organisation's users, guests included (admins only)",
 )
 async def list_users(admin: AdminPrincipal, q: SearchQuery = "") -> list[AdminUser]:
-    with _service_errors():
-        async with org_session(admin.org_id) as db:
-            return [AdminUser.of(user) for user in await users.list_users(db, query=q)]
+    async with org_session(admin.org_id) as db:
+        return [AdminUser.of(user) for user in await users.list_users(db, query=q)]
 
 
 @router.post(
@@ -170,27 +138,26 @@ async def list_users(admin: AdminPrincipal, q: SearchQuery = "") -> list[AdminUs
     response_model=NewUserResult,
     status_code=201,
     tags=["admin"],
-    responses=_errors(400, 409),
+    responses=error_responses(DESCRIBED, 400, 409),
     summary="Create a user (admins only)",
 )
 async def create_user(admin: AdminPrincipal, body: NewUser) -> NewUserResult:
-    with _service_errors():
-        async with org_session(admin.org_id) as db:
-            user, password = await users.create_user(
-                db,
-                org_id=admin.org_id,
-                email=body.email,
-                display_name=body.name,
-                password=None,
-                role=OrgRole(body.role),
-                actor=admin,
+    async with org_session(admin.org_id) as db:
+        user, password = await users.create_user(
+            db,
+            org_id=admin.org_id,
+            email=body.email,
+            display_name=body.name,
+            password=None,
+            role=OrgRole(body.role),
+            actor=admin,
+        )
+        if body.send_password_link:
+            await tokens.send_password_link(
+                db, admin, user.id, base_url=get_settings().resolved_base_url, new_account=True
             )
-            if body.send_password_link:
-                await tokens.send_password_link(
-                    db, admin, user.id, base_url=get_settings().resolved_base_url, new_account=True
-                )
-                password = None
-            await db.commit()
+            password = None
+        await db.commit()
     return NewUserResult(user=AdminUser.of(user), password=password)
 
 
@@ -198,13 +165,12 @@ async def create_user(admin: AdminPrincipal, body: NewUser) -> NewUserResult:
     "/admin/users/{user_id}",
     response_model=AdminUser,
     tags=["admin"],
-    responses=_errors(),
+    responses=error_responses(DESCRIBED),
     summary="One user of the organisation (admins only)",
 )
 async def get_user(admin: AdminPrincipal, user_id: uuid.UUID) -> AdminUser:
-    with _service_errors():
-        async with org_session(admin.org_id) as db:
-            return AdminUser.of(await users.get_user(db, user_id))
+    async with org_session(admin.org_id) as db:
+        return AdminUser.of(await users.get_user(db, user_id))
 
 
 def _is_role_name(role: str | None) -> TypeGuard[SpaceRoleName | None]:
@@ -224,7 +190,7 @@ def _summary(space: Space, role: str | None) -> SpaceSummary:
     "/spaces",
     response_model=list[SpaceSummary],
     tags=["spaces"],
-    responses=_errors(),
+    responses=error_responses(DESCRIBED),
     summary="The spaces the caller can see (a guest: only theirs)",
 )
 async def list_spaces(principal: CurrentPrincipal) -> list[SpaceSummary]:
@@ -237,13 +203,12 @@ async def list_spaces(principal: CurrentPrincipal) -> list[SpaceSummary]:
     "/spaces/{space_id}",
     response_model=SpaceSummary,
     tags=["spaces"],
-    responses=_errors(),
+    responses=error_responses(DESCRIBED),
     summary="One space the caller can see",
 )
 async def get_space(principal: CurrentPrincipal, space_id: uuid.UUID) -> SpaceSummary:
-    with _service_errors():
-        async with org_session(principal.org_id) as db:
-            space = await spaces.get_space(db, principal, space_id)
+    async with org_session(principal.org_id) as db:
+        space = await spaces.get_space(db, principal, space_id)
     return _summary(space, principal.space_roles.get(space.id))
 
 
@@ -251,32 +216,30 @@ async def get_space(principal: CurrentPrincipal, space_id: uuid.UUID) -> SpaceSu
     "/spaces/{space_id}/members",
     response_model=list[SpaceMemberOut],
     tags=["spaces"],
-    responses=_errors(),
+    responses=error_responses(DESCRIBED),
     summary="The members of a space the caller can see",
 )
 async def list_members(principal: CurrentPrincipal, space_id: uuid.UUID) -> list[SpaceMemberOut]:
-    with _service_errors():
-        async with org_session(principal.org_id) as db:
-            space = await spaces.get_space(db, principal, space_id)
-            return [SpaceMemberOut.of(member, user) for member, user in await spaces.members(db, space.id)]
+    async with org_session(principal.org_id) as db:
+        space = await spaces.get_space(db, principal, space_id)
+        return [SpaceMemberOut.of(member, user) for member, user in await spaces.members(db, space.id)]
 
 
 @router.put(
     "/spaces/{space_id}/members/{user_id}",
     response_model=SpaceMemberOut,
     tags=["spaces"],
-    responses=_errors(400, 409),
+    responses=error_responses(DESCRIBED, 400, 409),
     summary="Add a person to a space, or change their role (space managers)",
 )
 async def set_member(
     principal: CurrentPrincipal, space_id: uuid.UUID, user_id: uuid.UUID, body: MemberRole
 ) -> SpaceMemberOut:
-    with _service_errors():
-        async with org_session(principal.org_id) as db:
-            space = await spaces.get_space(db, principal, space_id)
-            member = await spaces.add_member(db, principal, space, user_id, body.role)
-            user = await users.get_user(db, user_id)
-            await db.commit()
+    async with org_session(principal.org_id) as db:
+        space = await spaces.get_space(db, principal, space_id)
+        member = await spaces.add_member(db, principal, space, user_id, body.role)
+        user = await users.get_user(db, user_id)
+        await db.commit()
     return SpaceMemberOut.of(member, user)
 
 
@@ -285,13 +248,12 @@ async def set_member(
     status_code=204,
     response_class=Response,
     tags=["spaces"],
-    responses=_errors(409),
+    responses=error_responses(DESCRIBED, 409),
     summary="Remove a person from a space (space managers)",
 )
 async def remove_member(principal: CurrentPrincipal, space_id: uuid.UUID, user_id: uuid.UUID) -> Response:
-    with _service_errors():
-        async with org_session(principal.org_id) as db:
-            space = await spaces.get_space(db, principal, space_id)
-            await spaces.remove_member(db, principal, space, user_id)
-            await db.commit()
+    async with org_session(principal.org_id) as db:
+        space = await spaces.get_space(db, principal, space_id)
+        await spaces.remove_member(db, principal, space, user_id)
+        await db.commit()
     return Response(status_code=204)

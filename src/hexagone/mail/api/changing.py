@@ -16,7 +16,7 @@ from hexagone.core.db import utcnow
 from hexagone.core.exceptions import Forbidden, NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.core.web import allow_large_bodies
-from hexagone.mail.api.common import errors, service_errors, session
+from hexagone.mail.api.common import errors, session
 from hexagone.mail.api.models import FlagsIn, FolderName, FolderOut, MessageSummary, MoveIn, SendIn, SendResult
 from hexagone.mail.models import SpecialUse
 from hexagone.mail.service import addresses, mailboxes, outbound, reading, store
@@ -143,11 +143,10 @@ async def send(principal: CurrentPrincipal, body: SendIn) -> SendResult:
         message_id=drafting.new_message_id(sender),
     )
     moment = utcnow()
-    with service_errors():
-        files = _files(body)
-        recipients = drafting.recipients(draft)
-        outgoing = drafting.build(draft, files, display_name=name, date=moment, bcc=False)
-        await outbound.submit(user, outgoing, mail_from=sender, recipients=recipients)
+    files = _files(body)
+    recipients = drafting.recipients(draft)
+    outgoing = drafting.build(draft, files, display_name=name, date=moment, bcc=False)
+    await outbound.submit(user, outgoing, mail_from=sender, recipients=recipients)
     copy = drafting.build(draft, files, display_name=name, date=moment, bcc=True)
     async with session(principal, write=True) as (db, user):
         sent = await special_folder(db, home, SpecialUse.SENT, "Sent")

@@ -1,38 +1,22 @@
-"""What the mail API's routes share: the caller's session with their user row, service
-errors as the API's error body, the responses every route declares, and the paging cursor."""
+"""What the mail API's routes share: the caller's session with their user row, the error
+responses every route declares, and the paging cursor."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import HTTPException
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hexagone.core.api import ErrorBody
+from hexagone.core.api import error_responses
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
-from hexagone.core.exceptions import ServiceError
 from hexagone.identity.service import Person
 from hexagone.mail.models import Message
 from hexagone.mail.service import reading
-
-
-class ProblemOut(BaseModel):
-    field: str
-    message: str
-
-
-class ValidationErrorBody(BaseModel):
-    """What :mod:`hexagone.core.api` answers when the request does not match the schema."""
-
-    error: str
-    status: int
-    problems: list[ProblemOut]
-
 
 DESCRIBED = {
     400: "The body is not JSON, or a value is refused (an address, a message too large); the message says why.",
@@ -44,30 +28,17 @@ DESCRIBED = {
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, object]]:
-    """The error responses of a route, beside the 401/403/404 every API route declares."""
-    responses: dict[int | str, dict[str, object]] = {
-        422: {"model": ValidationErrorBody, "description": "The request does not match the schema."},
-    }
-    responses.update({status: {"model": ErrorBody, "description": DESCRIBED[status]} for status in statuses})
-    return responses
-
-
-@contextmanager
-def service_errors() -> Iterator[None]:
-    """A service error (Invalid, Forbidden, NotFound, Conflict…) as the API's error body."""
-    try:
-        yield
-    except ServiceError as exc:
-        raise HTTPException(exc.status, exc.message) from None
+    """The error responses of a mail route, beside the 401/403/404 every API route declares."""
+    return error_responses(DESCRIBED, *statuses)
 
 
 @asynccontextmanager
 async def session(principal: Principal, *, write: bool = False) -> AsyncIterator[tuple[AsyncSession, Person]]:
-    """The caller's organisation-scoped session and user row, service errors turned into
-    answers; ``write`` for a transaction that reads then writes (see ``org_session``)."""
-    with service_errors():
-        async with org_session(principal.org_id, write=write) as db:
-            yield db, await reading.user_of(db, principal.user_id)
+    """The caller's organisation-scoped session and user row (a service's refusal becomes
+    the API's error body in :mod:`hexagone.core.api`); ``write`` for a transaction that
+    reads then writes (see ``org_session``)."""
+    async with org_session(principal.org_id, write=write) as db:
+        yield db, await reading.user_of(db, principal.user_id)
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
