@@ -1,10 +1,11 @@
 """Where a request's time goes: start Hexagone (one worker), load one endpoint with wrk as
 signed-in user, sample the worker with py-spy while only the thread holding the GIL counts
-(``--gil``: CPU spent in Python, not threads waiting), and print the frames that take the
-largest share, ours and the libraries'.
+(CPU spent in Python; ``--all-threads`` also counts threads py-spy sees as running, but it
+takes aiosqlite's threads waiting on their queue for work), and print the split by layer and by phase (:mod:`profile_split`), then the frames that take
+the largest share, ours and the libraries'.
 
-    .venv/bin/python bench/profile_request.py [--path /] [--database sqlite|postgres] [--server granian]
-                                      [--seconds 10] [--raw out.txt]
+    .venv/bin/python bench/profile_request.py [--path /|webmail|/api/v1/me] [--database sqlite|postgres]
+                                      [--server granian] [--seconds 10] [--all-threads] [--raw out.txt]
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from collections import Counter
 from pathlib import Path
 
 import psutil
-from run import ROOT, Server, check_signed_in, database, free_port, hexagone_env, prepare, sign_in, wrk
+from profile_split import report
+from run import ROOT, Server, check_signed_in, database, free_port, hexagone_env, prepare, sign_in, webmail_list, wrk
 
 PY_SPY = str(Path(sys.executable).parent / "py-spy")
 
@@ -59,7 +61,7 @@ def summarise(raw: str, top: int) -> str:
         "hexagone/server.py",
         "<module>",
     )
-    lines = [f"{total} samples with the GIL held", "", "inclusive (frame and what it calls):"]
+    lines = [f"{total} samples", "", "inclusive (frame and what it calls):"]
     shown = 0
     for frame, n in inclusive.most_common():
         if any(s in frame for s in skip):
@@ -75,7 +77,8 @@ def summarise(raw: str, top: int) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--path", default="/")
+    p.add_argument("--path", default="/", help="a path, or 'webmail' for the signed-in user's inbox list")
+    p.add_argument("--all-threads", action="store_true", help="count every running thread, not the GIL holder")
     p.add_argument("--database", default="sqlite", choices=["sqlite", "postgres"])
     p.add_argument("--server", default="granian", choices=["granian", "uvicorn"])
     p.add_argument("--seconds", type=int, default=10)
@@ -94,7 +97,8 @@ def main() -> None:
         argv = [str(Path(sys.executable).parent / "hexagone"), "serve", "--port", str(port), "--workers", "1"]
         with Server(argv, {**env, "HEXAGONE_HTTP_PORT": str(port)}, port, "/healthz", log) as server:
             browser = sign_in(server.base)
-            check_signed_in(server.base, browser)
+            path = webmail_list(server.base, browser) if args.path == "webmail" else args.path
+            check_signed_in(server.base, browser, (path,))
             raw = Path(args.raw or Path(tmp) / "stacks.txt")
             spy = threading.Thread(
                 target=subprocess.run,
@@ -108,7 +112,7 @@ def main() -> None:
                         str(args.seconds),
                         "--rate",
                         "250",
-                        "--gil",
+                        *([] if args.all_threads else ["--gil"]),
                         "--nonblocking",
                         "--format",
                         "raw",
@@ -122,16 +126,17 @@ def main() -> None:
             )
             spy.start()
             result = wrk(
-                server.base + args.path,
+                server.base + path,
                 seconds=args.seconds + 1,
                 connections=args.connections,
                 headers={"Cookie": browser.cookie_header},
             )
             spy.join()
             print(
-                f"GET {args.path} on {args.database}/{args.server}: {result.rps:.0f} req/s, "
+                f"GET {path} on {args.database}/{args.server}: {result.rps:.0f} req/s, "
                 f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, errors {result.errors}\n"
             )
+            print(report(raw.read_text()))
             print(summarise(raw.read_text(), args.top))
 
 
