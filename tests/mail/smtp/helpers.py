@@ -69,12 +69,15 @@ async def add_alias(user: TestUser, address: str) -> None:
         await db.commit()
 
 
-async def shared_mailbox(org: TestOrg, address: str, *, members: dict[TestUser, bool]) -> uuid.UUID:
-    """A shared mailbox, with each member granted access (and send-as when True)."""
+async def shared_mailbox(
+    org: TestOrg, address: str, *, members: dict[TestUser, bool], can_write: bool = True
+) -> uuid.UUID:
+    """A shared mailbox, with each member granted access (and send-as when True; writing
+    unless ``can_write`` is False)."""
     async with org_session(org.id) as db:
         mailbox = await mailboxes.create_shared_mailbox(db, org.id, address, address.split("@")[0])
         for member, send_as in members.items():
-            await mailboxes.grant(db, mailbox, member.id, can_send_as=send_as)
+            await mailboxes.grant(db, mailbox, member.id, can_write=can_write, can_send_as=send_as)
         await db.commit()
         return mailbox.id
 

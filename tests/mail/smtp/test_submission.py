@@ -119,6 +119,30 @@ async def test_submission_shared_mailbox_without_send_as_is_refused(mail_server:
     assert (code, message[:5]) == (550, b"5.7.1")
 
 
+@pytest.mark.parametrize(
+    ("can_write", "can_send_as"), [(False, False), (True, False), (False, True), (True, True)], ids=str
+)
+async def test_submission_shared_mailbox_sender_is_accepted_exactly_with_a_send_as_grant(
+    mail_server: Server, can_write: bool, can_send_as: bool
+) -> None:
+    """Send-as is its own grant: a view-only or a writing delegate is refused, at MAIL and
+    in From:, and a delegate granted send-as is accepted, read-only or not."""
+    org = await make_mail_org()
+    alice, bob = await mail_user(org), await mail_user(org)
+    shared = f"equipe-{uuid.uuid4().hex[:6]}@{org.domain}"
+    await shared_mailbox(org, shared, members={alice: can_send_as}, can_write=can_write)
+    with submission(mail_server, alice) as client:
+        at_mail, _ = client.mail(shared)
+        client.rset()
+        try:
+            client.sendmail(alice.email, [bob.email], make_message(sender=shared, to=bob.email))
+            at_data = 250
+        except smtplib.SMTPDataError as refused:
+            at_data = refused.smtp_code
+    assert (at_mail, at_data) == ((250, 250) if can_send_as else (550, 550))
+    assert [m.from_addr for m in await messages_in(bob)] == ([shared] if can_send_as else [])
+
+
 async def test_submission_user_of_one_org_cannot_send_as_another_orgs_address(mail_server: Server) -> None:
     alice, mallory = await mail_user(), await mail_user()
     with submission(mail_server, mallory) as client:

@@ -10,6 +10,7 @@ import uuid
 
 from fastapi import APIRouter
 
+from hexagone.core import policy
 from hexagone.core.api import CurrentPrincipal
 from hexagone.core.config import get_settings
 from hexagone.core.db import utcnow
@@ -122,14 +123,15 @@ def _files(body: SendIn) -> list[drafting.File]:
 )
 async def send(principal: CurrentPrincipal, body: SendIn) -> SendResult:
     async with session(principal, write=True) as (db, user):
-        senders = await addresses.sendable_addresses(db, user)
+        senders = await addresses.sendable_addresses(db, user, principal)
         sender = (body.sender or senders[0]).strip().lower()
         if sender not in senders:
             raise Forbidden(_("You may not send from this address."))
         accesses = await mailboxes.accessible(db, user)
         # The copy goes to the Sent folder of the mailbox sent from when the caller may
         # write there, else to their own; the name is the shared mailbox's, as in the webmail.
-        home = next((a.mailbox for a in accesses if a.mailbox.address == sender and a.can_write), accesses[0].mailbox)
+        writable = [a.mailbox for a in accesses if policy.abilities(principal, a).get("write")]
+        home = next((mailbox for mailbox in writable if mailbox.address == sender), accesses[0].mailbox)
         name = next((a.mailbox.display_name for a in accesses if a.mailbox.address == sender and not a.own), "")
         name = name or user.display_name
         await db.commit()
@@ -146,7 +148,7 @@ async def send(principal: CurrentPrincipal, body: SendIn) -> SendResult:
     files = _files(body)
     recipients = drafting.recipients(draft)
     outgoing = drafting.build(draft, files, display_name=name, date=moment, bcc=False)
-    await outbound.submit(user, outgoing, mail_from=sender, recipients=recipients)
+    await outbound.submit(principal, user, outgoing, mail_from=sender, recipients=recipients)
     copy = drafting.build(draft, files, display_name=name, date=moment, bcc=True)
     async with session(principal, write=True) as (db, user):
         sent = await special_folder(db, home, SpecialUse.SENT, "Sent")

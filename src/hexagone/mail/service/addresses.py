@@ -4,6 +4,10 @@ An address belongs to an organisation through its domain (identity's), and only 
 organisation that subscribes to mail receives mail. Within it, an address is a mailbox
 (a user's or a shared one), an alias of a mailbox, or a group (a distribution list that
 fans out to every member's mailbox). ``local+tag@domain`` reaches ``local@domain``.
+
+Who may send as an address is the core policy's answer on the sender's access to its
+mailbox (mail's rule, :mod:`hexagone.mail.policy`), for SMTP submission, the webmail and
+the API alike.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hexagone.identity.service import OrgInfo, Person, group_members, person_by_email
+from hexagone.core import policy
+from hexagone.core.auth import Principal
+from hexagone.identity.service import OrgInfo, Person, group_members, load_principal, person_by_email
 from hexagone.identity.service import org_for_domain as _org_of_domain
-from hexagone.mail.models import Address, Mailbox, MailboxGrant
-from hexagone.mail.service.mailboxes import user_mailbox
+from hexagone.mail.models import Address, Mailbox
+from hexagone.mail.service.mailboxes import accessible, user_mailbox
 
 MODULE_NAME = "mail"
 
@@ -79,17 +85,23 @@ async def resolve(db: AsyncSession, address: str) -> Recipient | None:
     return Recipient(org.id, mailbox_ids) if mailbox_ids else None
 
 
-async def sendable_addresses(db: AsyncSession, user: Person) -> list[str]:
-    """Every address ``user`` may put in From: their own, their mailbox's aliases, and
-    the shared mailboxes (and aliases) where they were granted send-as."""
-    own = await user_mailbox(db, user)
-    granted = select(MailboxGrant.mailbox_id).where(MailboxGrant.user_id == user.id, MailboxGrant.can_send_as.is_(True))
-    mailbox_ids = [own.id, *(await db.execute(granted)).scalars()]
-    addresses = [user.email.lower()]
-    addresses += list((await db.execute(select(Mailbox.address).where(Mailbox.id.in_(mailbox_ids[1:])))).scalars())
-    addresses += list((await db.execute(select(Address.address).where(Address.mailbox_id.in_(mailbox_ids)))).scalars())
-    return list(dict.fromkeys(addresses))
+async def sendable_addresses(db: AsyncSession, user: Person, principal: Principal | None = None) -> list[str]:
+    """Every address ``user`` may put in From:, their own first: the addresses and aliases
+    of each mailbox the core policy lets them send as (mail's rule: their own, and a shared
+    or delegated one granted send-as). ``principal`` is the user as signed in (the one the
+    request or protocol session holds); a caller with only the person has it loaded."""
+    if principal is None:
+        principal = await load_principal(db, user.id)
+    if principal is None:  # disabled: sends as nobody
+        return []
+    sendable = [a for a in await accessible(db, user) if policy.abilities(principal, a).get("send_as")]
+    found = [user.email.lower()] if any(a.own for a in sendable) else []
+    found += [a.mailbox.address for a in sendable if not a.own]
+    if sendable:
+        aliases = select(Address.address).where(Address.mailbox_id.in_([a.mailbox.id for a in sendable]))
+        found += list((await db.execute(aliases)).scalars())
+    return list(dict.fromkeys(found))
 
 
-async def may_send_as(db: AsyncSession, user: Person, address: str) -> bool:
-    return base_address(address) in await sendable_addresses(db, user)
+async def may_send_as(db: AsyncSession, user: Person, address: str, principal: Principal | None = None) -> bool:
+    return base_address(address) in await sendable_addresses(db, user, principal)

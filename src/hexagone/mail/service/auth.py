@@ -4,7 +4,9 @@ Mail clients cannot ask for a TOTP code, so an account with MFA signs in to them
 with an app password (a random secret made for one client, revocable on its own); an
 account without MFA may use either. Attempts go through identity's login rules
 (``verify_module_credentials``): the same audit entries, the same throttling and known
-devices as the web login, with the protocol named as the channel.
+devices as the web login, with the protocol named as the channel. A signed-in session
+then holds the user's principal (:func:`session_principal`), for which the core policy
+judges what it may do.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from functools import partial
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hexagone.core.auth import Principal
 from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import system_session, utcnow
 from hexagone.core.exceptions import Invalid
 from hexagone.core.i18n import gettext as _
 from hexagone.core.security import token_digest
-from hexagone.identity.service import Person, verify_module_credentials
+from hexagone.identity.service import Person, load_principal, verify_module_credentials
 from hexagone.mail.models import AppPassword
 from hexagone.mail.service.addresses import MODULE_NAME
 
@@ -85,3 +88,13 @@ async def authenticate(email: str, password: str, *, ip: str, channel: str, sett
         )
         await db.commit()
         return user
+
+
+async def session_principal(db: AsyncSession, user: Person) -> Principal:
+    """The principal a protocol session holds once ``user`` has signed in: every access
+    decision of the session (which mailbox it may change, which address it may send as)
+    is the core policy's answer for it. Invalid if the account was disabled meanwhile."""
+    principal = await load_principal(db, user.id)
+    if principal is None:
+        raise Invalid(_("Wrong e-mail address or password."))
+    return principal

@@ -13,6 +13,7 @@ import email.utils
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hexagone.core.auth import Principal
 from hexagone.core.config import get_settings
 from hexagone.core.db import org_session, utcnow
 from hexagone.core.exceptions import Forbidden, Invalid
@@ -48,10 +49,11 @@ def _prepared(raw: bytes, from_domain: str) -> bytes:
     return header + "".join(f"{f}\r\n" for f in added).encode() + rest
 
 
-async def check_sender(db: AsyncSession, user: Person, raw: bytes, mail_from: str) -> str:
+async def check_sender(db: AsyncSession, principal: Principal, user: Person, raw: bytes, mail_from: str) -> str:
     """Refuse a message whose envelope sender, ``From:`` or ``Sender:`` is an address
-    ``user`` may not send as; returns the ``From:`` domain (the one that signs)."""
-    sendable = set(await addresses.sendable_addresses(db, user))
+    ``user`` (signed in as ``principal``) may not send as; returns the ``From:`` domain
+    (the one that signs)."""
+    sendable = set(await addresses.sendable_addresses(db, user, principal))
     parsed = headers.parse(raw)
     authors = headers.addresses(parsed, "From")
     if not authors:
@@ -63,8 +65,9 @@ async def check_sender(db: AsyncSession, user: Person, raw: bytes, mail_from: st
     return domain_of(authors[0])
 
 
-async def submit(user: Person, raw: bytes, *, mail_from: str, recipients: list[str]) -> None:
-    """Send a message ``user`` wrote: checks who it claims to be from, signs it with the
+async def submit(principal: Principal, user: Person, raw: bytes, *, mail_from: str, recipients: list[str]) -> None:
+    """Send a message ``user`` wrote, signed in as ``principal`` (the core policy judges
+    who they may send as): checks who it claims to be from, signs it with the
     sender's domain's DKIM key, delivers local recipients and queues remote ones.
     Returns once every part is durable. Raises Forbidden (send-as refused), Invalid
     (no recipient, too large) or UnknownRecipients (an address of ours reaching nobody)."""
@@ -77,7 +80,7 @@ async def submit(user: Person, raw: bytes, *, mail_from: str, recipients: list[s
     if len(raw) > settings.mail_max_message_bytes:
         raise Invalid(_("The message is too large."))
     async with org_session(user.org_id, write=True) as db:  # the user's mailbox may be created on first use
-        from_domain = await check_sender(db, user, raw, mail_from)
+        from_domain = await check_sender(db, principal, user, raw, mail_from)
         await db.commit()
     local, remote, unknown = await route(recipients)
     if unknown:

@@ -9,7 +9,8 @@ MFA; a session that fails three times is closed.
 
 The envelope sender must be an address the user may send as (their own, an alias, a
 shared mailbox with send-as), else ``550 5.7.1`` at MAIL; ``From:`` is checked the same
-way at the end of DATA by :func:`..service.outbound.submit`, which signs and sends.
+way at the end of DATA by :func:`..service.outbound.submit`, which signs and sends. Both
+ask the core policy (mail's rule, ``send_as``) for the principal loaded at AUTH.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ import binascii
 import logging
 import ssl
 import uuid
+from dataclasses import dataclass
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
+from hexagone.core.auth import Principal
 from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import Forbidden, Invalid, RateLimited
@@ -42,6 +45,15 @@ from hexagone.mail.transport import headers
 log = logging.getLogger("hexagone.mail.smtp")
 
 MAX_AUTH_FAILURES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who signed in (aiosmtpd's ``session.auth_data``): the person, and the principal the
+    core policy judges their sender addresses for."""
+
+    user: Person
+    principal: Principal
 
 
 class SubmissionHandler(Handler):
@@ -80,12 +92,14 @@ class SubmissionHandler(Handler):
             user = await auth.authenticate(
                 login.decode("utf-8"), password.decode("utf-8"), ip=peer_ip(server.session), channel="smtp"
             )
+            async with org_session(user.org_id) as db:
+                principal = await auth.session_principal(db, user)
         except RateLimited:
             return await self._failed(server, "454 4.7.0 Too many failed attempts, try again later")
         except (Invalid, UnicodeDecodeError):
             return await self._failed(server, "535 5.7.8 Authentication credentials invalid")
         log.info("submission: %s signed in from %s", user.email, peer_ip(server.session))
-        return AuthResult(success=True, auth_data=user)
+        return AuthResult(success=True, auth_data=Sender(user, principal))
 
     async def _failed(self, server: SMTP, reply: str) -> AuthResult:
         self.failed_logins += 1
@@ -102,13 +116,13 @@ class SubmissionHandler(Handler):
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
     ) -> str:
-        user = _user(session)
+        user, principal = _sender(session)
         if address == "<>":
             return "550 5.7.1 A null sender is not allowed here"
         if problem := address_problem(envelope, address):
             return problem
         async with org_session(user.org_id, write=True) as db:  # the user's mailbox may be created on first use
-            allowed = await addresses.may_send_as(db, user, address)
+            allowed = await addresses.may_send_as(db, user, address, principal)
             await db.commit()
         if not allowed:
             return f"550 5.7.1 <{address}>: Sender address rejected: not an address of {user.email}"
@@ -130,7 +144,7 @@ class SubmissionHandler(Handler):
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        user = _user(session)
+        user, principal = _sender(session)
         queue_id = uuid.uuid4().hex[:12].upper()
         trace = received(
             session,
@@ -143,7 +157,9 @@ class SubmissionHandler(Handler):
         )
         raw = headers.prepend(take_content(envelope), trace)
         try:
-            await outbound.submit(user, raw, mail_from=envelope.mail_from or "", recipients=list(envelope.rcpt_tos))
+            await outbound.submit(
+                principal, user, raw, mail_from=envelope.mail_from or "", recipients=list(envelope.rcpt_tos)
+            )
         except Forbidden as exc:
             return f"550 5.7.1 {exc.message}"
         except outbound.UnknownRecipients as exc:
@@ -156,10 +172,10 @@ class SubmissionHandler(Handler):
         return f"250 2.0.0 OK: queued as {queue_id}"
 
 
-def _user(session: Session) -> Person:
-    user = session.auth_data
-    assert isinstance(user, Person), "auth_required: aiosmtpd lets no MAIL through before AUTH"
-    return user
+def _sender(session: Session) -> tuple[Person, Principal]:
+    sender = session.auth_data
+    assert isinstance(sender, Sender), "auth_required: aiosmtpd lets no MAIL through before AUTH"
+    return sender.user, sender.principal
 
 
 def _b64(value: str) -> bytes | None:

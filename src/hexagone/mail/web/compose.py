@@ -33,7 +33,7 @@ from hexagone.mail import mime
 from hexagone.mail.models import Message, SpecialUse
 from hexagone.mail.service import addresses, mailboxes, outbound, store, threads
 from hexagone.mail.web import drafting
-from hexagone.mail.web.access import Caller, caller, message_for, parse_uuid, special_folder
+from hexagone.mail.web.access import Caller, abilities, caller, message_for, parse_uuid, special_folder
 from hexagone.mail.web.body import TOKEN, Attachment, attachments, body_leaves
 from hexagone.mail.web.common import navigation
 from hexagone.mail.web.drafting import Draft, File
@@ -94,7 +94,7 @@ async def page(
     keep: set[int] | None = None,
     error: ServiceError | None = None,
 ) -> Response:
-    senders = await addresses.sendable_addresses(c.db, c.user)
+    senders = await addresses.sendable_addresses(c.db, c.user, c.principal)
     draft = _complete(draft, senders)
     return render(
         request,
@@ -150,7 +150,7 @@ async def _answer(request: Request, mode: str) -> Response:
             return await page(
                 request, c, draft, title=_("Forward"), forward_of=original.id, source=Source.of(original, raw)
             )
-        mine = await addresses.sendable_addresses(c.db, c.user)
+        mine = await addresses.sendable_addresses(c.db, c.user, c.principal)
         draft = drafting.reply(original, raw, to_all=mode == "all", mine=mine, signature=await signature(c))
         return await page(request, c, draft, title=_("Reply to all") if mode == "all" else _("Reply"))
 
@@ -221,7 +221,7 @@ async def save_draft(c: Caller, draft: Draft, files: list[File], previous: Messa
 
 async def _form_draft(c: Caller, form: FormData) -> tuple[Draft, Source | None, Source | None]:
     """The posted draft, with the previous version of it and the forwarded message."""
-    draft = _complete(drafting.from_form(_values(form)), await addresses.sendable_addresses(c.db, c.user))
+    draft = _complete(drafting.from_form(_values(form)), await addresses.sendable_addresses(c.db, c.user, c.principal))
     previous = await load_source(c, parse_uuid(field(form, "draft", 64)), is_draft=True)
     forwarded = None if previous else await load_source(c, parse_uuid(field(form, "forward_of", 64)), is_draft=False)
     return draft, previous, forwarded
@@ -242,7 +242,7 @@ async def submit(request: Request) -> Response:
             saved = await save_draft(c, draft, files, previous.message if previous else None)
             await c.db.commit()
             saved_id = saved.id
-            user = c.user
+            user, principal = c.user, c.principal
             may_send = posted_sender == draft.sender
             name = await display_name(c, draft.sender)
     except NotFound:
@@ -268,7 +268,7 @@ async def submit(request: Request) -> Response:
         if not may_send:
             raise Invalid(_("You may not send from this address."))
         outgoing = drafting.build(draft, files, display_name=name, date=moment, bcc=False)
-        await outbound.submit(user, outgoing, mail_from=draft.sender, recipients=drafting.recipients(draft))
+        await outbound.submit(principal, user, outgoing, mail_from=draft.sender, recipients=drafting.recipients(draft))
     except ServiceError as exc:
         async with caller(request) as c:
             source = await load_source(c, saved_id, is_draft=True)
@@ -290,7 +290,8 @@ async def _file_sent(request: Request, draft: Draft, copy: bytes, draft_id: uuid
     """After sending: the copy in Sent, the draft gone, the original marked answered."""
     notice = "sent"
     async with caller(request, write=True) as c:
-        writable = {a.mailbox.id: a for a in await mailboxes.accessible(c.db, c.user) if a.can_write}
+        accesses = await mailboxes.accessible(c.db, c.user)
+        writable = {a.mailbox.id: a for a in accesses if abilities(c, a).get("write")}
         own = await c.own_mailbox()
         home = next((a.mailbox for a in writable.values() if a.mailbox.address == draft.sender), own)
         sent = await special_folder(c.db, home, SpecialUse.SENT, "Sent")
