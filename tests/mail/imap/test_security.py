@@ -121,6 +121,27 @@ async def test_security_a_read_only_grant_reads_but_never_writes(raw, world: Wor
     assert b"NO [NOPERM]" in client.command(b"d", b'DELETE "Shared/%b/Trash"' % world.shared.encode())[-1]
 
 
+async def test_security_a_read_only_grant_is_no_target_for_copy_move_or_rename(raw, world: World) -> None:
+    client = raw(world.bob)
+    shared = world.shared.encode()
+    client.command(b"s", b"SELECT INBOX")
+    for command in (
+        b'COPY 1 "Shared/%b/INBOX"' % shared,
+        b'MOVE 1 "Shared/%b/INBOX"' % shared,
+        b'RENAME "Shared/%b/Trash" "Shared/%b/Bin"' % (shared, shared),
+    ):
+        assert client.command(b"x", command)[-1].startswith(b"x NO [NOPERM]"), command
+    assert b"* 1 EXISTS" in client.command(b"t", b"SELECT INBOX"), "the refused MOVE left the message"
+
+
+async def test_security_an_org_admin_has_no_name_for_a_colleagues_mailbox(raw, world: World) -> None:
+    admin = await make_mail_user(world.org, role="admin")
+    client = raw(admin)
+    name = b'"Shared/%b/INBOX"' % world.alice.email.encode()
+    assert refused(client, b"EXAMINE " + name)
+    assert world.alice.email.encode() not in b"\n".join(client.command(b"l", b'LIST "" "*"'))
+
+
 async def test_security_a_revoked_grant_closes_the_door(raw, world: World) -> None:
     dave = await make_mail_user(world.org)
     await grant(world.org, world.shared, dave, can_write=True)

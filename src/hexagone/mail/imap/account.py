@@ -9,6 +9,11 @@ answered exactly like a name that does not exist (``NO [NONEXISTENT]``), whether
 folder is absent, in a mailbox without a grant, or in another organisation: every
 query runs in a session scoped to the user's organisation, and every folder is looked up
 inside a mailbox that :func:`~hexagone.mail.service.mailboxes.accessible` returned.
+
+What the session may do with a mailbox is the core policy's answer (mail's rule,
+:mod:`hexagone.mail.policy`) for the principal loaded when the user signed in: a mailbox
+it may not view is not there, and a change to one it may not write (a read-only grant)
+is ``NO [NOPERM]``.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ from sqlalchemy import Text as SqlText
 from sqlalchemy import case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hexagone.core import policy
+from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import ServiceError
 from hexagone.identity.service import Person
 from hexagone.mail.imap.parser import CommandError
 from hexagone.mail.models import Folder, Mailbox, Message
-from hexagone.mail.service import mailboxes, store
+from hexagone.mail.service import auth, mailboxes, store
 from hexagone.mail.service.mailboxes import DELIMITER, INBOX, Access
 
 SHARED = "Shared"
@@ -107,14 +114,34 @@ def _root(access: Access) -> str:
     return "" if access.own else f"{SHARED_PREFIX}{access.mailbox.address}"
 
 
+def read_only() -> CommandError:
+    return CommandError("This shared mailbox is read-only for you", status="NO", code="NOPERM")
+
+
 class Account:
-    """One signed-in user's view of the store. Holds only the person: a thousand idle
-    sessions keep a thousand small objects, everything else is read when needed."""
+    """One signed-in user's view of the store. Holds only the person and their principal
+    (whom the core policy judges): a thousand idle sessions keep a thousand small objects,
+    everything else is read when needed."""
 
-    __slots__ = ("user",)
+    __slots__ = ("principal", "user")
 
-    def __init__(self, user: Person):
+    def __init__(self, user: Person, principal: Principal):
         self.user = user
+        self.principal = principal
+
+    @classmethod
+    async def sign_in(cls, user: Person) -> Account:
+        """The account of a user who just signed in: their principal, loaded once, and
+        their mailbox, created on their first sign-in (a write only that once). Invalid if
+        the account was disabled meanwhile."""
+        async with org_session(user.org_id) as db:
+            principal = await auth.session_principal(db, user)
+            found = (await db.execute(select(Mailbox.id).where(Mailbox.user_id == user.id))).first()
+        if found is None:
+            async with org_session(user.org_id, write=True) as db:
+                await mailboxes.user_mailbox(db, user)
+                await db.commit()
+        return cls(user, principal)
 
     @property
     def org_id(self) -> uuid.UUID:
@@ -125,51 +152,52 @@ class Account:
         changes something (on SQLite it takes the write lock at once, see core.db)."""
         return org_session(self.user.org_id, write=write)
 
-    async def ensure_mailbox(self) -> None:
-        """Create the user's mailbox on their first sign-in (a write only that once)."""
-        async with self.db() as db:
-            found = (await db.execute(select(Mailbox.id).where(Mailbox.user_id == self.user.id))).first()
-        if found is None:
-            async with self.db(write=True) as db:
-                await mailboxes.user_mailbox(db, self.user)
-                await db.commit()
+    def may_write(self, access: Access) -> bool:
+        """Whether the session may change the mailbox (flags, messages, folders)."""
+        return policy.abilities(self.principal, access).get("write", False)
 
     async def accesses(self, db: AsyncSession) -> list[Access]:
-        return await mailboxes.accessible(db, self.user)
+        """The mailboxes the session may view: the user's own, then those granted to them."""
+        found = await mailboxes.accessible(db, self.user)
+        return [access for access in found if policy.abilities(self.principal, access).get("view")]
 
     def locate(self, accesses: list[Access], name: str) -> tuple[Access, str]:
         """The mailbox and the folder name inside it that an IMAP name means."""
         if name == SHARED or name.startswith(SHARED_PREFIX):
             address, _, folder = name[len(SHARED_PREFIX) :].partition(DELIMITER)
-            for access in accesses[1:]:
-                if access.mailbox.address == address.lower() and folder:
+            for access in accesses:
+                if not access.own and access.mailbox.address == address.lower() and folder:
                     return access, INBOX if folder.upper() == INBOX else folder
             raise nonexistent()
-        return accesses[0], name
+        own = next((access for access in accesses if access.own), None)
+        if own is None:
+            raise nonexistent()
+        return own, name
 
     async def folder(self, db: AsyncSession, name: str, *, write: bool = False) -> tuple[Folder, Access]:
         access, folder_name = self.locate(await self.accesses(db), name)
         folder = await mailboxes.folder_by_name(db, access.mailbox.id, folder_name)
         if folder is None:
             raise nonexistent()
-        if write and not access.can_write:
-            raise CommandError("This shared mailbox is read-only for you", status="NO", code="NOPERM")
+        if write and not self.may_write(access):
+            raise read_only()
         return folder, access
+
+    def ref(self, folder: Folder, access: Access, name: str | None = None) -> FolderRef:
+        """The folder as the session uses it (``name``: as the client wrote it)."""
+        external = _external(access, folder.name) if name is None else name
+        return FolderRef(folder.id, folder.mailbox_id, external, folder.uidvalidity, self.may_write(access))
 
     async def open(self, name: str, *, write: bool = False) -> FolderRef:
         async with self.db() as db:
             folder, access = await self.folder(db, name, write=write)
-            return FolderRef(
-                folder.id, folder.mailbox_id, _external(access, folder.name), folder.uidvalidity, access.can_write
-            )
+            return self.ref(folder, access)
 
     async def snapshot(self, name: str) -> Snapshot:
         """SELECT/EXAMINE: the folder, its UIDs in order, and the counters it reports."""
         async with self.db() as db:
             folder, access = await self.folder(db, name)
-            ref = FolderRef(
-                folder.id, folder.mailbox_id, _external(access, folder.name), folder.uidvalidity, access.can_write
-            )
+            ref = self.ref(folder, access)
             uids = await uid_list(db, folder.id)
             first_unseen = (
                 await db.execute(
@@ -243,8 +271,8 @@ class Account:
             raise CommandError("That name is the shared namespace", status="NO", code="CANNOT")
         async with self.db(write=True) as db:
             access, folder_name = self.locate(await self.accesses(db), name)
-            if not access.can_write:
-                raise CommandError("This shared mailbox is read-only for you", status="NO", code="NOPERM")
+            if not self.may_write(access):
+                raise read_only()
             if await mailboxes.folder_by_name(db, access.mailbox.id, folder_name.rstrip(DELIMITER)) is not None:
                 raise CommandError("Mailbox already exists", status="NO", code="ALREADYEXISTS")
             await _service(mailboxes.create_folder(db, access.mailbox, folder_name))

@@ -151,12 +151,11 @@ class AuthCommands(SessionBase):
             user = await auth.authenticate(
                 email, password, ip=self.conn.peer_ip or "unknown", channel="imap", settings=self.settings
             )
+            account = await Account.sign_in(user)
         except RateLimited:
             raise CommandError("Too many failed attempts; try again later", status="NO", code="UNAVAILABLE") from None
         except Invalid:
             raise CommandError("Authentication failed", status="NO", code="AUTHENTICATIONFAILED") from None
-        account = Account(user)
-        await account.ensure_mailbox()
         self.account = account
         self.state = State.AUTHENTICATED
         return f"OK [CAPABILITY {self.capabilities()}] Logged in"

@@ -272,7 +272,7 @@ async def _targets(account: Account, names: set[str]) -> dict[str, FolderRef | C
                     else error
                 )
                 continue
-            found[name] = FolderRef(folder.id, folder.mailbox_id, name, folder.uidvalidity, access.can_write)
+            found[name] = account.ref(folder, access, name)
     return found
 
 
