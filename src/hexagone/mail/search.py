@@ -1,6 +1,7 @@
 """Mail's unified-search provider: messages whose subject or sender matches, in the
-mailboxes the person may read (their own and those granted to them). Guests have no
-mailbox, so they find nothing here. Each result opens the webmail's reading page."""
+mailboxes the core policy lets the person read (their own and those granted to them).
+Guests have no mailbox, so they find nothing here. Each result opens the webmail's
+reading page."""
 
 from __future__ import annotations
 
@@ -12,10 +13,8 @@ from hexagone.mail.service import reading
 
 
 async def messages(principal: Principal, query: str, limit: int) -> list[SearchHit]:
-    if principal.is_guest:
-        return []
     async with org_session(principal.org_id) as db:
-        found = await reading.find(db, principal.user_id, query, limit)
+        found = await reading.find(db, principal, query, limit)
     return [
         SearchHit(
             kind=_("Message"),

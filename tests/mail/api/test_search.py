@@ -88,6 +88,16 @@ async def test_search_guest_finds_no_message(client: httpx.AsyncClient, scene: S
     assert await found_ids(client, scene.guest, scene.word) == set()
 
 
+async def test_search_guest_finds_nothing_even_in_a_mailbox_granted_to_them(
+    client: httpx.AsyncClient, scene: Scene
+) -> None:
+    async with org_session(scene.shared.org_id) as db:
+        await mailboxes.grant(db, scene.shared, scene.guest.id, can_write=False)
+        await db.commit()
+    await deliver_to(scene.shared, subject=f"Demande {scene.word}")
+    assert await found_ids(client, scene.guest, scene.word) == set()
+
+
 async def test_search_takes_wildcards_literally(client: httpx.AsyncClient, scene: Scene) -> None:
     percent = await deliver(scene.alice, subject=f"{scene.word} à 100%")
     await deliver(scene.alice, subject=f"{scene.word} à 100 pour cent")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated
 
@@ -27,15 +28,17 @@ class MailboxOut(BaseModel):
     can_send_as: bool = Field(description="Messages may be sent from this mailbox's address.")
 
     @classmethod
-    def of(cls, access: Access) -> MailboxOut:
+    def of(cls, access: Access, abilities: Mapping[str, bool]) -> MailboxOut:
+        """The mailbox as the caller may use it: ``abilities`` are the core policy's
+        answer for them (``write``, ``send_as``)."""
         mailbox = access.mailbox
         return cls(
             id=mailbox.id,
             address=mailbox.address,
             name=mailbox.display_name,
             own=access.own,
-            can_write=access.can_write,
-            can_send_as=access.can_send_as,
+            can_write=abilities.get("write", False),
+            can_send_as=abilities.get("send_as", False),
         )
 
 

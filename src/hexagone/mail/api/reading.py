@@ -12,6 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
+from hexagone.core import policy
 from hexagone.core.api import CurrentPrincipal
 from hexagone.core.i18n import gettext as _
 from hexagone.mail import mime
@@ -38,7 +39,8 @@ async def list_mailboxes(principal: CurrentPrincipal) -> list[MailboxOut]:
     async with session(principal, write=True) as (db, user):  # a first use creates the mailbox
         found = await mailboxes.accessible(db, user)
         await db.commit()
-    return [MailboxOut.of(access) for access in found]
+    judged = [(access, policy.abilities(principal, access)) for access in found]
+    return [MailboxOut.of(access, abilities) for access, abilities in judged if abilities.get("view")]
 
 
 @router.get(

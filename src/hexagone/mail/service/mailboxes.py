@@ -11,7 +11,7 @@ import random
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.config import get_settings
@@ -133,6 +133,13 @@ async def revoke(db: AsyncSession, mailbox: Mailbox, user_id: uuid.UUID) -> None
     await db.execute(delete(MailboxGrant).where(MailboxGrant.mailbox_id == mailbox.id, MailboxGrant.user_id == user_id))
 
 
+def _access(mailbox: Mailbox, user_id: uuid.UUID, grant: MailboxGrant | None) -> Access:
+    """``user_id``'s access to ``mailbox``: their own when no grant leads to it."""
+    if grant is None:
+        return Access(mailbox, user_id, True, True, True)
+    return Access(mailbox, user_id, False, grant.can_write, grant.can_send_as)
+
+
 async def accessible(db: AsyncSession, user: Person) -> list[Access]:
     """The user's own mailbox first, then those granted to them, by address."""
     own = await user_mailbox(db, user)
@@ -144,9 +151,18 @@ async def accessible(db: AsyncSession, user: Person) -> list[Access]:
             .order_by(Mailbox.address)
         )
     ).all()
-    return [Access(own, user.id, True, True, True)] + [
-        Access(m, user.id, False, g.can_write, g.can_send_as) for m, g in rows
-    ]
+    return [_access(own, user.id, None)] + [_access(m, user.id, g) for m, g in rows]
+
+
+async def existing_accesses(db: AsyncSession, user_id: uuid.UUID) -> list[Access]:
+    """The user's accesses to the mailboxes that exist, creating nothing (a search must not
+    write): their own if it exists yet, and those granted to them. One query."""
+    rows = await db.execute(
+        select(Mailbox, MailboxGrant)
+        .outerjoin(MailboxGrant, and_(MailboxGrant.mailbox_id == Mailbox.id, MailboxGrant.user_id == user_id))
+        .where(or_(Mailbox.user_id == user_id, MailboxGrant.id.is_not(None)))
+    )
+    return [_access(m, user_id, g) for m, g in rows.all()]
 
 
 async def access_to(db: AsyncSession, user: Person, mailbox_id: uuid.UUID) -> Access:

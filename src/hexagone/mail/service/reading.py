@@ -23,7 +23,7 @@ from hexagone.core.auth import Principal
 from hexagone.core.exceptions import NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.identity.service import Person, person
-from hexagone.mail.models import Folder, Mailbox, MailboxGrant, Message
+from hexagone.mail.models import Folder, Mailbox, Message
 from hexagone.mail.service import mailboxes
 from hexagone.mail.service.mailboxes import Access
 
@@ -117,23 +117,23 @@ async def beginning(message: Message, size: int) -> bytes:
     return b"".join(chunks)
 
 
-async def readable_mailboxes(db: AsyncSession, user_id: uuid.UUID) -> dict[uuid.UUID, Mailbox]:
-    """The mailboxes ``user_id`` may read, by id: their own (if it exists yet) and those
-    granted to them. Creates nothing: a search must not write."""
-    granted = select(MailboxGrant.mailbox_id).where(MailboxGrant.user_id == user_id)
-    found = await db.execute(select(Mailbox).where(or_(Mailbox.user_id == user_id, Mailbox.id.in_(granted))))
-    return {mailbox.id: mailbox for mailbox in found.scalars()}
+async def readable_mailboxes(db: AsyncSession, principal: Principal) -> dict[uuid.UUID, Mailbox]:
+    """The mailboxes the core policy lets ``principal`` view, by id: their own (if it
+    exists yet) and those granted to them; none for a guest. Creates nothing: a search
+    must not write."""
+    accesses = await mailboxes.existing_accesses(db, principal.user_id)
+    return {a.mailbox.id: a.mailbox for a in accesses if policy.abilities(principal, a).get("view")}
 
 
 def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-async def find(db: AsyncSession, user_id: uuid.UUID, text: str, limit: int) -> list[tuple[Message, Mailbox]]:
+async def find(db: AsyncSession, principal: Principal, text: str, limit: int) -> list[tuple[Message, Mailbox]]:
     """Messages whose subject or sender contains ``text`` (case-insensitive, wildcards
-    taken literally), newest first, in the mailboxes ``user_id`` may read; at most
+    taken literally), newest first, in the mailboxes ``principal`` may read; at most
     ``limit``, loading only what a result shows."""
-    readable = await readable_mailboxes(db, user_id)
+    readable = await readable_mailboxes(db, principal)
     if not readable or not text.strip() or limit <= 0:
         return []
     pattern = _like(text.strip())
