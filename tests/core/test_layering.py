@@ -7,6 +7,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import grimp
+
 SRC = Path(__file__).resolve().parents[2] / "src" / "hexagone"
 MODULES = sorted(p.name for p in SRC.iterdir() if (p / "module.py").exists())
 
@@ -88,3 +90,59 @@ def test_modules_reach_each_other_only_through_the_names_of_their_service_face()
                         f"{name}.{n}" for n in names if n not in faces[other]
                     )
     assert {k: v for k, v in bad.items() if v} == {}
+
+
+def test_no_module_of_src_imports_itself_through_others() -> None:
+    """No import circle at the level of single files, imports inside functions and under
+    TYPE_CHECKING included (.importlinter checks packages): grimp's graph, its strongly
+    connected components."""
+    graph = grimp.build_graph("hexagone", include_external_packages=False)
+    circles = [sorted(component) for component in strongly_connected(graph) if len(component) > 1]
+    assert circles == []
+
+
+def strongly_connected(graph: grimp.ImportGraph) -> list[set[str]]:
+    """Tarjan's algorithm, iterative (the graph has a few hundred modules)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[set[str]] = []
+    for root in sorted(graph.modules):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.find_modules_directly_imported_by(root))))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, targets = work[-1]
+            target = next(targets, None)
+            if target is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.add(member)
+                        if member == node:
+                            break
+                    components.append(component)
+            elif target not in index:
+                index[target] = low[target] = len(index)
+                stack.append(target)
+                on_stack.add(target)
+                work.append((target, iter(sorted(graph.find_modules_directly_imported_by(target)))))
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+    return components
+
+
+def test_strongly_connected_finds_a_circle_of_three_beside_a_chain() -> None:
+    graph = grimp.ImportGraph()
+    for importer, imported in [("a", "b"), ("b", "c"), ("c", "a"), ("c", "d"), ("d", "e")]:
+        graph.add_import(importer=importer, imported=imported)
+    assert [c for c in strongly_connected(graph) if len(c) > 1] == [{"a", "b", "c"}]
