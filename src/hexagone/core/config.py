@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     password_hash_time_cost: int = Field(default=3, ge=1, description="argon2id passes over the memory.")
     password_hash_memory_kib: int = Field(default=65536, ge=8, description="argon2id memory per hash, in KiB.")
     password_hash_parallelism: int = Field(default=4, ge=1, description="argon2id lanes.")
+    # A protocol sign-in's verified password is remembered this long, as a keyed digest
+    # (identity/service/verified.py); 0 verifies every time.
+    login_cache_seconds: int = Field(default=3600, ge=0, description="How long a verified mail password is reused.")
+    login_cache_entries: int = Field(default=10_000, ge=1, description="Entries the in-process login cache keeps.")
 
     @property
     def resolved_database_url(self) -> str:

@@ -18,6 +18,10 @@ anyone (the model of Keycloak's brute-force detection and Dovecot's auth penalty
 A refused attempt is not checked, so it tells nothing; it is audited as
 ``auth.login_throttled``. Every refusal costs one argon2 verification, also for an
 address nobody has, so that the time of the answer does not tell which accounts exist.
+
+A protocol sign-in that succeeds is remembered for a while (:mod:`.verified`): the same
+password for the same account then opens it without another argon2 verification, after
+the same throttling, and with the same audit. A web sign-in always verifies.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core import audit, auth
@@ -36,8 +40,10 @@ from hexagone.core.config import Settings
 from hexagone.core.db import utcnow
 from hexagone.core.exceptions import Invalid, RateLimited
 from hexagone.core.i18n import gettext as _
+from hexagone.core.models import AuditEntry
 from hexagone.core.security import hash_password, password_needs_rehash, verify_password
 from hexagone.identity.models import Organisation, OrgRole, User
+from hexagone.identity.service import verified
 from hexagone.identity.service.directory import Person, as_person
 
 # A protocol login is remembered (as an ``auth.login`` entry) at most this often per
@@ -80,17 +86,14 @@ async def throttle(
 ) -> datetime | None:
     """Before any secret is checked: refuse this attempt (RateLimited, audited) or make it
     wait, by the rules in the module's docstring. ``known_session``: the browser holds a
-    valid session of this account. Commits (the wait holds no database connection).
+    valid session of this account. Commits before a wait or a refusal.
     Returns when the account last signed in from this address, which
     :func:`remember_device` needs too (read once per attempt)."""
     window = timedelta(seconds=settings.login_failure_window_seconds)
-    last_login = await audit.last_login(db, account=email, ip=ip)
+    last_login, failures_here = await _history_here(db, email=email, ip=ip, since=utcnow() - window)
     known = known_session or _within(last_login, timedelta(days=settings.login_known_device_days))
     refusal = None
-    if (
-        await audit.recent_failures(db, window=window, account=email, ip=ip)
-        >= settings.login_max_failures_per_account_and_ip
-    ):
+    if failures_here >= settings.login_max_failures_per_account_and_ip:
         refusal = "account_and_ip", _("Too many failed attempts for this account. Wait a few minutes and try again.")
     elif not known and await audit.recent_failures(db, window=window, ip=ip) >= settings.login_max_failures_per_ip:
         refusal = "ip", _("Too many failed attempts from your address. Wait a few minutes and try again.")
@@ -100,10 +103,27 @@ async def throttle(
         await db.commit()
         raise RateLimited(message)
     delay = 0.0 if known else slowdown_seconds(settings, await audit.recent_failures(db, window=window, account=email))
-    await db.commit()
     if delay:
+        await db.commit()  # the wait holds no database connection
         await asyncio.sleep(delay)
     return last_login
+
+
+async def _history_here(db: AsyncSession, *, email: str, ip: str, since: datetime) -> tuple[datetime | None, int]:
+    """What :func:`audit.last_login` and :func:`audit.recent_failures` answer for this
+    account and address (its latest sign-in from there, its failures from there since
+    ``since``), in one query: a mail client signs in many times a day."""
+    failed = and_(AuditEntry.action == audit.LOGIN_FAILED, AuditEntry.created_at >= since)
+    stmt = select(
+        func.max(case((AuditEntry.action == audit.LOGIN, AuditEntry.created_at))),
+        func.count(case((failed, AuditEntry.id))),
+    ).where(
+        AuditEntry.target_label == email,
+        AuditEntry.ip == ip,
+        AuditEntry.action.in_((audit.LOGIN, audit.LOGIN_FAILED)),
+    )
+    last_login, failures = (await db.execute(stmt)).one()
+    return last_login, int(failures)
 
 
 async def password_matches(user: User | None, password: str) -> bool:
@@ -112,10 +132,23 @@ async def password_matches(user: User | None, password: str) -> bool:
     return await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
 
 
-def upgrade_hash(user: User, password: str) -> None:
-    """Re-hash a right password made with older argon2 parameters."""
+async def password_verified(settings: Settings, user: User, password: str) -> bool:
+    """:func:`password_matches` for an account that a right password opens: the password
+    is then re-hashed if its hash is due, and remembered in :mod:`.verified` (under the
+    hash it now has), so that the next protocol sign-ins with it skip the verification
+    until the entry expires."""
+    if not await password_matches(user, password):
+        return False
+    await upgrade_hash(user, password)
+    await verified.cache(settings).remember(user.id, user.password_hash, password)
+    return True
+
+
+async def upgrade_hash(user: User, password: str) -> None:
+    """Re-hash a right password made with other argon2 parameters (in a thread, as a
+    verification)."""
     if password_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        user.password_hash = await asyncio.to_thread(hash_password, password)
 
 
 def _record(db: AsyncSession, action: str, user: User | None, *, email: str, ip: str, details: dict[str, str]) -> None:
@@ -187,17 +220,17 @@ async def verify_credentials(
         raise await refuse(
             db, user, email=email, ip=ip, channel=channel, reason="disabled" if user and ok else "bad_credentials"
         )
-    upgrade_hash(user, password)
+    await upgrade_hash(user, password)
     await remember_device(db, user, ip=ip, channel=channel, last_login=last_login)
     return user
 
 
-async def _module_refusal(db: AsyncSession, user: User | None, module: str) -> str:
-    """Why this account cannot use ``module`` whatever the password, or ""."""
-    org = await db.get(Organisation, user.org_id) if user is not None else None
-    if user is None or org is None or not user.is_active:
+def _module_refusal(user: User | None, modules: list[str] | None, module: str) -> str:
+    """Why this account cannot use ``module`` whatever the password, or "" (``modules``:
+    those its organisation subscribes to)."""
+    if user is None or modules is None or not user.is_active:
         return "bad_credentials"
-    if user.role == OrgRole.GUEST or module not in (org.modules or []):
+    if user.role == OrgRole.GUEST or module not in modules:
         return "no_access"
     return ""
 
@@ -219,21 +252,34 @@ async def verify_module_credentials(
     Protocol clients (IMAP, SMTP…) cannot ask for a TOTP code: an account with MFA signs
     in only with an app password. Every refusal costs one argon2 verification, also for an
     unknown address, a guest or an account that needs an app password: the time of the
-    answer tells nothing. The caller commits.
+    answer tells nothing. A password that opened the account within
+    ``login_cache_seconds`` is not verified again (:mod:`.verified`). The caller commits.
     """
     email = clean_email(email)
-    user = (await db.execute(select(User).where(User.email == email))).scalar_one_or_none()
+    found = (
+        await db.execute(
+            select(User, Organisation.modules)
+            .join(Organisation, Organisation.id == User.org_id)
+            .where(User.email == email)
+        )
+    ).one_or_none()
+    user, modules = (found[0], found[1] or []) if found is not None else (None, None)
     last_login = await throttle(db, settings, user=user, email=email, ip=ip, channel=channel)
-    reason = await _module_refusal(db, user, module)
-    if user is not None and not reason and await app_password(user.id, password):
-        await remember_device(db, user, ip=ip, channel=channel, last_login=last_login)
-        return as_person(user)
-    ok = await password_matches(user, password)
-    if user is not None and not reason and user.mfa_enabled:
-        reason = "app_password_required"
-    if user is None or reason or not ok:
+    reason = _module_refusal(user, modules, module)
+    if user is not None and not reason:
+        remembered = not user.mfa_enabled and await verified.cache(settings).seen(user.id, user.password_hash, password)
+        if remembered or await app_password(user.id, password):
+            await remember_device(db, user, ip=ip, channel=channel, last_login=last_login)
+            return as_person(user)
+        if user.mfa_enabled:
+            reason = "app_password_required"
+    if user is None or reason:
+        # Refused whatever the password: verified all the same (never answered from the
+        # cache, which would answer a right password faster), so that the time tells nothing.
+        await password_matches(user, password)
         raise await refuse(db, user, email=email, ip=ip, channel=channel, reason=reason or "bad_credentials")
-    upgrade_hash(user, password)
+    if not await password_verified(settings, user, password):
+        raise await refuse(db, user, email=email, ip=ip, channel=channel, reason="bad_credentials")
     await remember_device(db, user, ip=ip, channel=channel, last_login=last_login)
     return as_person(user)
 
