@@ -121,3 +121,30 @@ async def test_login_failures_from_one_address_refuse_it_but_not_the_owner_elsew
     assert [(e.target_label, e.ip, e.details["limit"]) for e in throttled] == [
         (user.email, "127.0.0.2", "account_and_ip")
     ] * 3
+
+
+async def test_login_with_a_hash_of_other_parameters_signs_in_and_rehashes_it(client: httpx.AsyncClient) -> None:
+    from argon2 import PasswordHasher
+
+    from hexagone.core.db import system_session
+    from hexagone.core.security import password_needs_rehash, verify_password
+    from hexagone.identity.models import User
+
+    user = await make_user(await make_org())
+    settings = get_settings()
+    older = PasswordHasher(
+        time_cost=settings.password_hash_time_cost,
+        memory_cost=settings.password_hash_memory_kib * 2,
+        parallelism=settings.password_hash_parallelism,
+    ).hash(user.password)
+    async with system_session() as db:
+        row = await db.get(User, user.id)
+        assert row is not None
+        row.password_hash = older
+        await db.commit()
+    assert (await login(client, user)).status_code == 303
+    async with system_session() as db:
+        row = await db.get(User, user.id)
+        assert row is not None
+        assert row.password_hash != older and not password_needs_rehash(row.password_hash)
+        assert verify_password(row.password_hash, user.password)

@@ -21,8 +21,8 @@ MIN_PASSWORD_LENGTH = 10
 
 @lru_cache(maxsize=1)
 def _hasher() -> PasswordHasher:
-    """argon2id with the configured cost (RFC 9106's low-memory profile unless a test
-    harness lowers it), built on first use so that importing this module costs nothing."""
+    """argon2id with the configured cost (``HEXAGONE_PASSWORD_HASH_*``, chosen in
+    docs/security.md), built on first use so that importing this module costs nothing."""
     settings = get_settings()
     return PasswordHasher(
         time_cost=settings.password_hash_time_cost,
