@@ -133,12 +133,26 @@ def main() -> None:
     p.add_argument("--database", default="sqlite", choices=["sqlite", "postgres"])
     p.add_argument("--repeat", type=int, default=300)
     p.add_argument("--profile", action="store_true", help="cProfile each measure once more, split by layer")
+    p.add_argument(
+        "--stock-sqlite-driver",
+        action="store_true",
+        help="SQLAlchemy's own aiosqlite adapter (four thread hops a statement), for a before/after",
+    )
     p.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="hexagone-cost-") as tmp, database(args.database, args.pg_admin) as db:
         env = hexagone_env(Path(tmp) / "data", db)
         prepare(env, Path(tmp) / "prepare.log")
         os.environ.update(env)
+        if args.stock_sqlite_driver:
+            import sqlite3
+
+            import aiosqlite
+            from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
+
+            from hexagone.core import sqlite_driver
+
+            sqlite_driver.dbapi = lambda: AsyncAdapt_aiosqlite_dbapi(aiosqlite, sqlite3)  # type: ignore[assignment,return-value]
         print(f"{args.database}, {args.repeat} sequential requests each, load average {os.getloadavg()[0]:.1f}:")
         asyncio.run(measure(args.repeat, args.profile))
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
+from hexagone.core import sqlite_driver
 from hexagone.core.config import Settings, get_settings
 
 NAMING = {
@@ -76,7 +77,9 @@ def make_engine(settings: Settings) -> AsyncEngine:
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # One trip to aiosqlite's thread per statement, not four (core/sqlite_driver.py).
+        options = {"module": sqlite_driver.dbapi()} if url.startswith("sqlite+aiosqlite") else {}
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
