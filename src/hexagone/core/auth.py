@@ -3,6 +3,10 @@
 The core stores sessions (:class:`~hexagone.core.models.AuthSession`) but does not know
 what a user is: the identity module installs a :data:`PrincipalLoader` (user id → Principal)
 and a :data:`BearerResolver` (OAuth2 access token → Principal) at start-up.
+
+A session's principal is kept a few seconds per process and dropped at once by any change
+to it (:mod:`hexagone.core.principal_cache`); the statements below that change sessions
+say whose principal they touch.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hexagone.core import principal_cache
 from hexagone.core.db import system_session, utcnow
 from hexagone.core.models import AuthSession
 from hexagone.core.security import new_token, token_digest
@@ -76,10 +81,29 @@ def install(loader: PrincipalLoader, bearer: BearerResolver | None = None) -> No
     _bearer = bearer
 
 
+# A session row written (opened, revoked, rotated) changes its user's principal.
+principal_cache.watch(
+    AuthSession,
+    lambda row: (principal_cache.user_key(row.user_id), principal_cache.session_key(row.token_hash)),
+)
+
+
 async def principal_from_session_token(token: str) -> Principal | None:
     if _loader is None or not token:
         return None
     now = utcnow()
+    digest = token_digest(token)
+    cache = principal_cache.cache()
+    entry = cache.get(digest)
+    if entry is not None and entry.expires_at > now:
+        if now - entry.last_seen_at > LAST_SEEN_RESOLUTION:
+            async with system_session() as db:
+                await _seen(db, entry.principal.session_id, now)
+                await db.commit()
+            cache.seen(digest, entry, now)
+        principal: Principal = entry.principal
+        return principal
+    snapshot = cache.snapshot()  # before reading: a change committed meanwhile makes it stale
     async with system_session() as db:
         # Plain columns, not an AuthSession object: this runs on every signed-in request.
         row = (
@@ -91,23 +115,33 @@ async def principal_from_session_token(token: str) -> Principal | None:
                     AuthSession.last_seen_at,
                     AuthSession.mfa_verified,
                 ).where(
-                    AuthSession.token_hash == token_digest(token),
+                    AuthSession.token_hash == digest,
                     AuthSession.revoked_at.is_(None),
                 )
             )
         ).one_or_none()
         if row is None or row.expires_at <= now:
             return None
-        principal = await _loader(db, row.user_id)
-        if principal is None:
+        loaded = await _loader(db, row.user_id)
+        if loaded is None:
             return None
-        if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
-            await db.execute(update(AuthSession).where(AuthSession.id == row.id).values(last_seen_at=now))
+        last_seen = row.last_seen_at
+        if now - last_seen > LAST_SEEN_RESOLUTION:
+            await _seen(db, row.id, now)
             await db.commit()
-    return replace(
-        principal,
-        session_id=row.id,
-        mfa_pending=(principal.mfa_enabled and not row.mfa_verified),
+            last_seen = now
+    principal = replace(loaded, session_id=row.id, mfa_pending=(loaded.mfa_enabled and not row.mfa_verified))
+    cache.put(digest, principal, expires_at=row.expires_at, last_seen_at=last_seen, snapshot=snapshot)
+    return principal
+
+
+async def _seen(db: AsyncSession, session_id: uuid.UUID, now: datetime) -> None:
+    """At most once a minute per session: when it was last used changes no principal."""
+    await db.execute(
+        update(AuthSession)
+        .where(AuthSession.id == session_id)
+        .values(last_seen_at=now)
+        .execution_options(**principal_cache.affects())
     )
 
 
@@ -184,10 +218,12 @@ async def revoke_session_token(db: AsyncSession, token: str) -> None:
     """End the session this cookie value opens, whoever's it is (a browser signing in
     again replaces its earlier session)."""
     if token:
+        digest = token_digest(token)
         await db.execute(
             update(AuthSession)
-            .where(AuthSession.token_hash == token_digest(token), AuthSession.revoked_at.is_(None))
+            .where(AuthSession.token_hash == digest, AuthSession.revoked_at.is_(None))
             .values(revoked_at=utcnow())
+            .execution_options(**principal_cache.affects(principal_cache.session_key(digest)))
         )
 
 
@@ -199,6 +235,7 @@ async def revoke_session(db: AsyncSession, session_id: uuid.UUID, user_id: uuid.
             update(AuthSession)
             .where(AuthSession.id == session_id, AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
             .values(revoked_at=utcnow())
+            .execution_options(**principal_cache.affects(principal_cache.user_key(user_id)))
         ),
     )
     return bool(result.rowcount)
@@ -208,7 +245,9 @@ async def revoke_all_sessions(db: AsyncSession, user_id: uuid.UUID, *, except_id
     stmt = update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
     if except_id is not None:
         stmt = stmt.where(AuthSession.id != except_id)
-    await db.execute(stmt.values(revoked_at=utcnow()))
+    await db.execute(
+        stmt.values(revoked_at=utcnow()).execution_options(**principal_cache.affects(principal_cache.user_key(user_id)))
+    )
 
 
 async def active_sessions(db: AsyncSession, user_id: uuid.UUID) -> list[AuthSession]:

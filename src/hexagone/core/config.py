@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     login_known_device_days: int = 30
     login_failure_window_seconds: int = 900
     session_max_age_seconds: int = 14 * 24 * 3600
+    principal_cache_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long a process may reuse a session's principal (dropped at once on any change); 0: never.",
+    )
     max_body_bytes: int = 1_048_576
     log_level: str = "info"
     # Mail (the mail module's listeners and delivery; see docs/configuration.md)

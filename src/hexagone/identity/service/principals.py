@@ -1,4 +1,5 @@
-"""Turning a user id into the Principal the core carries through a request."""
+"""Turning a user id into the Principal the core carries through a request, and saying
+which rows it is made of, so that the core's principal cache drops it when one changes."""
 
 from __future__ import annotations
 
@@ -7,8 +8,24 @@ import uuid
 from sqlalchemy import null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hexagone.core import principal_cache, pubsub
 from hexagone.core.auth import Principal
-from hexagone.identity.models import GroupMember, Organisation, SpaceMember, User
+from hexagone.core.principal_cache import org_key, user_key
+from hexagone.identity.models import Group, GroupMember, Organisation, Space, SpaceMember, User
+
+# What load_principal reads. Deleting a space or a group removes its members in the
+# database (ON DELETE CASCADE), out of the session's sight: that drops the organisation's.
+principal_cache.declare_sources(
+    {
+        User: lambda user: (user_key(user.id),),
+        SpaceMember: lambda member: (user_key(member.user_id),),
+        GroupMember: lambda member: (user_key(member.user_id),),
+        Organisation: lambda org: (org_key(org.id),),
+        Space: lambda space: (org_key(space.org_id),),
+        Group: lambda group: (org_key(group.org_id),),
+    },
+    bus=pubsub.get_bus,
+)
 
 
 async def load_principal(db: AsyncSession, user_id: uuid.UUID) -> Principal | None:
