@@ -9,9 +9,7 @@ from pydantic import BaseModel
 
 from hexagone.core.api import CurrentPrincipal
 from hexagone.core.db import org_session
-from hexagone.identity.service import groups as group_service
-from hexagone.identity.service import spaces as space_service
-from hexagone.identity.service.orgs import get_org
+from hexagone.identity.service.me import about_me
 
 router = APIRouter(tags=["identity"])
 
@@ -49,9 +47,7 @@ class MeOut(BaseModel):
 @router.get("/me", response_model=MeOut, summary="The signed-in user, their organisation, groups and spaces")
 async def me(principal: CurrentPrincipal) -> MeOut:
     async with org_session(principal.org_id) as db:
-        org = await get_org(db, principal.org_id)
-        all_groups = await group_service.list_groups(db)
-        visible = await space_service.visible_spaces(db, principal)
+        about = await about_me(db, principal)
     return MeOut(
         id=principal.user_id,
         email=principal.email,
@@ -59,11 +55,9 @@ async def me(principal: CurrentPrincipal) -> MeOut:
         role=principal.role,
         locale=principal.locale,
         mfa_enabled=principal.mfa_enabled,
-        organisation=OrgOut(id=org.id, name=org.name, domains=[d.name for d in org.domains], modules=list(org.modules)),
-        groups=[GroupOut(id=g.id, name=g.name) for g in all_groups if g.id in principal.group_ids],
-        spaces=[
-            SpaceOut(id=s.id, name=s.name, role=principal.space_roles.get(s.id))
-            for s in visible
-            if s.id in principal.space_ids
-        ],
+        organisation=OrgOut(
+            id=principal.org_id, name=principal.org_name, domains=about.domains, modules=list(principal.org_modules)
+        ),
+        groups=[GroupOut(id=g.id, name=g.name) for g in about.groups],
+        spaces=[SpaceOut(id=s.id, name=s.name, role=principal.space_roles.get(s.id)) for s in about.spaces],
     )

@@ -1,7 +1,7 @@
 """The message lists the webmail shows and acts on: a folder as conversations (one row
 per ``thread_id``, newest first, a page at a time), a search over a mailbox, one
-conversation's messages, the messages a form names. Pages ask these questions here
-instead of querying the tables themselves.
+conversation's messages, the messages a form names, and the folders beside them with
+their counts. Pages ask these questions here instead of querying the tables themselves.
 
 Only the columns a list shows are loaded: the extracted text, raw header and MIME
 structure of fifty messages would weigh megabytes for nothing.
@@ -14,36 +14,38 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, case, desc, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only
+from sqlalchemy.orm import aliased, load_only
 
 from hexagone.mail.models import Folder, Message
+from hexagone.mail.service.mailboxes import INBOX
 
 PAGE_SIZE = 50
 MAX_SEARCH_WORDS = 10
-LIST_COLUMNS = load_only(
-    Message.id,
-    Message.org_id,
-    Message.mailbox_id,
-    Message.folder_id,
-    Message.uid,
-    Message.thread_id,
-    Message.seen,
-    Message.answered,
-    Message.flagged,
-    Message.draft,
-    Message.deleted,
-    Message.internal_date,
-    Message.sent_date,
-    Message.subject,
-    Message.from_addr,
-    Message.to_addrs,
-    Message.preview,
-    Message.has_attachments,
-    Message.message_id,
-    Message.size,
+LIST_COLUMN_NAMES = (
+    "id",
+    "org_id",
+    "mailbox_id",
+    "folder_id",
+    "uid",
+    "thread_id",
+    "seen",
+    "answered",
+    "flagged",
+    "draft",
+    "deleted",
+    "internal_date",
+    "sent_date",
+    "subject",
+    "from_addr",
+    "to_addrs",
+    "preview",
+    "has_attachments",
+    "message_id",
+    "size",
 )
+LIST_COLUMNS = load_only(*(getattr(Message, name) for name in LIST_COLUMN_NAMES))
 
 
 @dataclass(frozen=True)
@@ -68,46 +70,80 @@ class Page:
 
 
 async def conversations(db: AsyncSession, folder: Folder, number: int) -> Page:
-    grouped = (
+    """One statement: window functions rank each thread's messages (newest first) and
+    count them; the newest of each thread is the row, its thread's counts ride along, and
+    ``count(*) OVER ()`` says how many conversations all the pages hold."""
+    thread = Message.thread_id
+    newest_first = (Message.internal_date.desc(), Message.uid.desc())
+    ranked = (
         select(
-            Message.thread_id,
-            func.max(Message.internal_date).label("latest"),
-            func.count().label("count"),
-            func.sum(case((Message.seen.is_(False), 1), else_=0)).label("unseen"),
-            func.max(case((Message.flagged.is_(True), 1), else_=0)).label("flagged"),
+            *(getattr(Message, name) for name in LIST_COLUMN_NAMES),
+            func.row_number().over(partition_by=thread, order_by=newest_first).label("thread_rank"),
+            func.count().over(partition_by=thread).label("thread_count"),
+            func.sum(case((Message.seen.is_(False), 1), else_=0)).over(partition_by=thread).label("thread_unseen"),
+            func.max(case((Message.flagged.is_(True), 1), else_=0)).over(partition_by=thread).label("thread_flagged"),
         )
         .where(Message.folder_id == folder.id, Message.deleted.is_(False))
-        .group_by(Message.thread_id)
+        .subquery()
     )
-    total = (await db.execute(select(func.count()).select_from(grouped.subquery()))).scalar_one()
+    latest = aliased(Message, ranked)
     rows = (
         await db.execute(
-            grouped.order_by(desc("latest"), Message.thread_id).limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)
+            select(
+                latest,
+                ranked.c.thread_count,
+                ranked.c.thread_unseen,
+                ranked.c.thread_flagged,
+                func.count().over().label("total"),
+            )
+            .options(load_only(*(getattr(latest, name) for name in LIST_COLUMN_NAMES)))
+            .where(ranked.c.thread_rank == 1)
+            .order_by(ranked.c.internal_date.desc(), ranked.c.thread_id)
+            .limit(PAGE_SIZE)
+            .offset((number - 1) * PAGE_SIZE)
         )
     ).all()
-    newest: dict[uuid.UUID, Message] = {}
     if rows:
-        messages = await db.execute(
-            select(Message)
-            .options(LIST_COLUMNS)
-            .where(
-                Message.folder_id == folder.id,
-                Message.deleted.is_(False),
-                Message.thread_id.in_([r.thread_id for r in rows]),
+        total = rows[0].total
+    elif number > 1:  # past the last page: no row to carry the total
+        total = (
+            await db.execute(
+                select(func.count(func.distinct(thread))).where(
+                    Message.folder_id == folder.id, Message.deleted.is_(False)
+                )
             )
-            .order_by(Message.internal_date.desc(), Message.uid.desc())
-        )
-        for message in messages.scalars():
-            newest.setdefault(message.thread_id, message)
+        ).scalar_one()
+    else:
+        total = 0
     return Page(
-        [
-            Conversation(newest[r.thread_id], r.count, int(r.unseen or 0), bool(r.flagged))
-            for r in rows
-            if r.thread_id in newest
-        ],
+        [Conversation(r[0], r.thread_count, int(r.thread_unseen or 0), bool(r.thread_flagged)) for r in rows],
         total,
         number,
     )
+
+
+@dataclass(frozen=True)
+class FolderCounts:
+    folder: Folder
+    total: int  # messages, those marked deleted included (as IMAP counts them)
+    unseen: int
+
+
+async def folders_with_counts(db: AsyncSession, mailbox_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[FolderCounts]]:
+    """Every folder of these mailboxes with its message and unread counts, in one
+    statement; each mailbox's folders INBOX first, then by name."""
+    rows = await db.execute(
+        select(Folder, func.count(Message.id), func.sum(case((Message.seen.is_(False), 1), else_=0)))
+        .outerjoin(Message, Message.folder_id == Folder.id)
+        .where(Folder.mailbox_id.in_(mailbox_ids))
+        .group_by(Folder.id)
+    )
+    found: dict[uuid.UUID, list[FolderCounts]] = {mailbox_id: [] for mailbox_id in mailbox_ids}
+    for folder, total, unseen in rows:
+        found[folder.mailbox_id].append(FolderCounts(folder, total, int(unseen or 0)))
+    for folders in found.values():
+        folders.sort(key=lambda f: (f.folder.name != INBOX, f.folder.name.lower()))
+    return found
 
 
 def _like(word: str) -> str:

@@ -21,10 +21,8 @@ from starlette.requests import Request
 from hexagone.core import policy
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
-from hexagone.core.exceptions import NotFound
-from hexagone.core.i18n import gettext as _
 from hexagone.core.web import principal_of
-from hexagone.identity.service import Person, person
+from hexagone.identity.service import Person
 from hexagone.mail.models import Folder, Mailbox, Message
 from hexagone.mail.service import mailboxes, reading
 from hexagone.mail.service.mailboxes import Access
@@ -48,10 +46,18 @@ async def caller(request: Request, *, write: bool = False) -> AsyncIterator[Call
     takes the write lock at once rather than fail when a delivery commits meanwhile)."""
     principal = principal_of(request)
     assert principal is not None, "the route is behind login_required"
+    # The principal is the user as of this request (an active one: the core's principal
+    # cache drops it at any change to the user), so the person needs no query of its own.
+    user = Person(
+        id=principal.user_id,
+        org_id=principal.org_id,
+        email=principal.email,
+        display_name=principal.display_name,
+        role=principal.role,
+        locale=principal.locale,
+        is_active=True,
+    )
     async with org_session(principal.org_id, write=write) as db:
-        user = await person(db, principal.user_id)
-        if user is None:
-            raise NotFound(_("This page does not exist, or you cannot see it."))
         yield Caller(principal, user, db)
 
 

@@ -9,7 +9,7 @@ from email.utils import getaddresses
 
 from hexagone.core.i18n import gettext as _
 from hexagone.mail.models import Folder, SpecialUse
-from hexagone.mail.service import mailboxes, store
+from hexagone.mail.service import mailboxes, threads
 from hexagone.mail.service.mailboxes import Access
 from hexagone.mail.web.access import Caller
 
@@ -58,15 +58,14 @@ def full_label(folder: Folder) -> str:
 
 async def navigation(c: Caller) -> list[MailboxEntry]:
     """Every mailbox the caller may open (their own first), each with its folders and
-    their message and unread counts."""
+    their message and unread counts (all the folders in one statement)."""
     accesses = await mailboxes.accessible(c.db, c.user)
-    by_mailbox = {a.mailbox.id: await mailboxes.folders(c.db, a.mailbox.id) for a in accesses}
-    counts = await store.counts(c.db, [f.id for folders in by_mailbox.values() for f in folders])
+    by_mailbox = await threads.folders_with_counts(c.db, [a.mailbox.id for a in accesses])
     entries = []
     for access in accesses:
         title = _("My mailbox") if access.own else (access.mailbox.display_name or access.mailbox.address)
         folders = [
-            FolderEntry(f, folder_label(f), f.name.count(mailboxes.DELIMITER), *counts.get(f.id, (0, 0)))
+            FolderEntry(f.folder, folder_label(f.folder), f.folder.name.count(mailboxes.DELIMITER), f.total, f.unseen)
             for f in by_mailbox[access.mailbox.id]
         ]
         entries.append(MailboxEntry(access, title, folders))

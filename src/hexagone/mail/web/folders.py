@@ -46,6 +46,9 @@ async def folder_page(request: Request) -> Response:
             listing = await threads.search(c.db, folder.mailbox_id, query, None if everywhere else folder.id, number)
         else:
             listing = await threads.conversations(c.db, folder, number)
+        nav = await navigation(c)
+        # the folders a message can be moved to: this mailbox's, from the navigation
+        siblings = next((e.folders for e in nav if e.access.mailbox.id == folder.mailbox_id), [])
         context = {
             "folder": folder,
             "folder_name": folder_label(folder),
@@ -54,9 +57,9 @@ async def folder_page(request: Request) -> Response:
             "listing": listing,
             "query": query,
             "everywhere": everywhere,
-            "mailboxes": await navigation(c),
+            "mailboxes": nav,
             "current_folder": folder.id,
-            "targets": [f for f in await mailboxes.folders(c.db, folder.mailbox_id) if f.id != folder.id],
+            "targets": [f.folder for f in siblings if f.folder.id != folder.id],
             "full_label": full_label,
             "is_trash": folder.special_use == SpecialUse.TRASH,
             "outgoing": folder.special_use in (SpecialUse.SENT, SpecialUse.DRAFTS),
