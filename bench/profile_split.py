@@ -34,8 +34,8 @@ LAYERS = [
 PHASES = [
     ("session → principal (core.auth, identity.principals)", ("principal_from_session_token", "load_principal")),
     ("rendering (templates, catalogues)", ("render (hexagone/core/templating.py", "render (hexagone/core/pages.py")),
-    ("middlewares (the rest: cookies, CSRF, headers, language)", ("hexagone/core/web.py", "hexagone/core/shell.py")),
 ]
+MIDDLEWARE_FILES = ("hexagone/core/web.py", "hexagone/core/shell.py")
 
 
 def _layer(frames: list[str]) -> str:
@@ -55,7 +55,10 @@ def _phase(frames: list[str]) -> str:
     if any("sqlalchemy/" in f for f in frames) and not any("hexagone/" in f for f in frames):
         # SQLAlchemy's asyncio layer runs in a greenlet whose stack does not show who asked
         return "SQL through SQLAlchemy (in its greenlet: the caller is not on the stack)"
-    if any("hexagone/" in f for f in frames):
+    ours = [f for f in frames if "hexagone/" in f]
+    if ours and any(m in ours[-1] for m in MIDDLEWARE_FILES):
+        return "middlewares (cookies, CSRF, headers, language, the gate)"
+    if ours:
         return "the endpoint (its queries and logic)"
     return "outside any request (server, loop, idle tasks)"
 

@@ -9,12 +9,14 @@ structure of fifty messages would weigh megabytes for nothing.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, bindparam, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, load_only
 
@@ -69,10 +71,13 @@ class Page:
         return max(1, -(-self.total // PAGE_SIZE))
 
 
-async def conversations(db: AsyncSession, folder: Folder, number: int) -> Page:
-    """One statement: window functions rank each thread's messages (newest first) and
-    count them; the newest of each thread is the row, its thread's counts ride along, and
-    ``count(*) OVER ()`` says how many conversations all the pages hold."""
+@functools.cache
+def _conversations_page() -> Select[Any]:
+    """A page of a folder's conversations in one statement (built once: building it costs
+    more than running it). Window functions rank each thread's messages, newest first,
+    and count them; a row is the newest message of a thread with its thread's counts, and
+    ``count(*) OVER ()`` says how many conversations all the pages hold. Parameters:
+    ``folder_id`` and ``offset``."""
     thread = Message.thread_id
     newest_first = (Message.internal_date.desc(), Message.uid.desc())
     ranked = (
@@ -83,32 +88,34 @@ async def conversations(db: AsyncSession, folder: Folder, number: int) -> Page:
             func.sum(case((Message.seen.is_(False), 1), else_=0)).over(partition_by=thread).label("thread_unseen"),
             func.max(case((Message.flagged.is_(True), 1), else_=0)).over(partition_by=thread).label("thread_flagged"),
         )
-        .where(Message.folder_id == folder.id, Message.deleted.is_(False))
+        .where(Message.folder_id == bindparam("folder_id"), Message.deleted.is_(False))
         .subquery()
     )
     latest = aliased(Message, ranked)
-    rows = (
-        await db.execute(
-            select(
-                latest,
-                ranked.c.thread_count,
-                ranked.c.thread_unseen,
-                ranked.c.thread_flagged,
-                func.count().over().label("total"),
-            )
-            .options(load_only(*(getattr(latest, name) for name in LIST_COLUMN_NAMES)))
-            .where(ranked.c.thread_rank == 1)
-            .order_by(ranked.c.internal_date.desc(), ranked.c.thread_id)
-            .limit(PAGE_SIZE)
-            .offset((number - 1) * PAGE_SIZE)
+    return (
+        select(
+            latest,
+            ranked.c.thread_count,
+            ranked.c.thread_unseen,
+            ranked.c.thread_flagged,
+            func.count().over().label("total"),
         )
-    ).all()
+        .options(load_only(*(getattr(latest, name) for name in LIST_COLUMN_NAMES)))
+        .where(ranked.c.thread_rank == 1)
+        .order_by(ranked.c.internal_date.desc(), ranked.c.thread_id)
+        .limit(PAGE_SIZE)
+        .offset(bindparam("offset"))
+    )
+
+
+async def conversations(db: AsyncSession, folder: Folder, number: int) -> Page:
+    rows = (await db.execute(_conversations_page(), {"folder_id": folder.id, "offset": (number - 1) * PAGE_SIZE})).all()
     if rows:
         total = rows[0].total
     elif number > 1:  # past the last page: no row to carry the total
         total = (
             await db.execute(
-                select(func.count(func.distinct(thread))).where(
+                select(func.count(func.distinct(Message.thread_id))).where(
                     Message.folder_id == folder.id, Message.deleted.is_(False)
                 )
             )
