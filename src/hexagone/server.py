@@ -1,12 +1,15 @@
 """Starting the ASGI server. Granian by default (measured faster than uvicorn on this
-kind of app, see bench/README.md); uvicorn with ``HEXAGONE_SERVER=uvicorn``."""
+kind of app, see bench/README.md); uvicorn with ``HEXAGONE_SERVER=uvicorn``. Workers: as
+many as asked, else :attr:`~hexagone.core.config.Settings.resolved_workers` (one per core
+when the event bus crosses processes)."""
 
 from __future__ import annotations
 
 from hexagone.core.config import Settings
 
 
-def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
+def serve(settings: Settings, *, host: str, port: int, workers: int = 0) -> None:
+    workers = workers or settings.resolved_workers
     if settings.server == "uvicorn":
         import uvicorn
 

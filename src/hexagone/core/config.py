@@ -33,7 +33,11 @@ class Settings(BaseSettings):
         description="Extra module import paths, comma separated, added to the installed ones.",
     )
     server: str = "granian"
-    workers: int = 1
+    workers: int = Field(
+        default=0,
+        ge=0,
+        description="Web worker processes; 0: one per core when the event bus reaches every process, else 1.",
+    )
     # Brute force is slowed, never turned into a lockout anyone can trigger (docs/security.md).
     login_max_failures_per_account_and_ip: int = Field(
         default=10,
@@ -146,6 +150,17 @@ class Settings(BaseSettings):
     @property
     def resolved_mail_listen_host(self) -> str:
         return self.mail_listen_host or self.host
+
+    @property
+    def resolved_workers(self) -> int:
+        """``workers`` if set; else one per core, provided the event bus crosses processes.
+        The in-process bus (``memory://``) reaches only its own worker: an IMAP client
+        idling in one worker would not hear of a message delivered by another."""
+        if self.workers:
+            return self.workers
+        if self.pubsub_url.startswith("memory:"):
+            return 1
+        return os.cpu_count() or 1
 
     @property
     def extra_modules(self) -> list[str]:
