@@ -83,6 +83,9 @@ class Address(IdMixin, OrgScoped, Base):
     group_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
 
 
+INBOX = "INBOX"  # the name of every mailbox's inbox folder
+
+
 class Folder(IdMixin, OrgScoped, TimestampMixin, Base):
     """An IMAP mailbox (a folder of a Hexagone mailbox). ``name`` is the full path with
     ``/`` as the hierarchy delimiter; the inbox is always ``INBOX``."""

@@ -2,22 +2,25 @@
 
 A **local** recipient (an address of an organisation here) gets the message in its
 INBOX through the store, never over SMTP: one blob and one transaction per
-organisation, so a user of one organisation writing to another's is delivered into
-that organisation's mailbox, scoped to it. The stored copy carries the envelope sender
+organisation (shared with the other deliveries of the moment: a group commit), so a
+user of one organisation writing to another's is delivered into that organisation's
+mailbox, scoped to it. The stored copy carries the envelope sender
 in ``Return-Path:``; a mailbox at its quota fails for good (``552``), an organisation
 whose transaction failed is handed back to the caller to queue
 (:mod:`hexagone.mail.service.relay`).
 
-Each delivered copy is announced after its commit as a domain event (mailbox, message,
-envelope sender), so that what reacts to new mail subscribes to it instead of being
-called from here: on :data:`DELIVERED_AUTO_REPLY` for a mailbox whose auto-reply is on
-(the vacation responder listens there), on :data:`DELIVERED_PLAIN` otherwise;
-``mail.delivered.*`` hears both. The split keeps the cost of the event where it was
+Each delivered copy is announced as a domain event (mailbox, message, envelope sender),
+published once its transaction commits and with its handlers' jobs committed in it, so
+that what reacts to new mail subscribes to it instead of being called from here: on
+:data:`DELIVERED_AUTO_REPLY` for a mailbox whose auto-reply is on (the vacation
+responder listens there), on :data:`DELIVERED_PLAIN` otherwise; ``mail.delivered.*``
+hears both. The split keeps the cost of the event where it was
 before: a handler job only for the few mailboxes that may answer, not for every copy.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections import defaultdict
@@ -26,15 +29,16 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core import blobs
 from hexagone.core.db import org_session, system_session
 from hexagone.core.failures import log_failure
 from hexagone.core.pubsub import events
-from hexagone.mail.models import Folder, Mailbox, Message
+from hexagone.mail import mime
+from hexagone.mail.models import Mailbox
 from hexagone.mail.service import addresses, store
 from hexagone.mail.service.addresses import Recipient
-from hexagone.mail.service.mailboxes import INBOX
 from hexagone.mail.transport import dsn, headers
 
 log = logging.getLogger("hexagone.mail.outbound")
@@ -63,17 +67,23 @@ async def resolve(address: str) -> Recipient | None:
     first use; two first deliveries at once may race to do it, so the loser asks again,
     with the write lock (on SQLite a read transaction cannot start writing once another
     writer has committed)."""
+    return (await resolve_with_room(address, room=False))[0]
+
+
+async def resolve_with_room(address: str, *, room: bool = True) -> tuple[Recipient | None, bool]:
+    """:func:`resolve`, and in the same session whether every mailbox the address
+    reaches is already at its quota (:func:`all_full`): what SMTP's RCPT asks."""
     try:
-        return await _resolve(address, write=False)
+        return await _resolve(address, write=False, room=room)
     except (IntegrityError, DBAPIError):
-        return await _resolve(address, write=True)
+        return await _resolve(address, write=True, room=room)
 
 
-async def _resolve(address: str, *, write: bool) -> Recipient | None:
+async def _resolve(address: str, *, write: bool, room: bool) -> tuple[Recipient | None, bool]:
     async with system_session(write=write) as db:
         found = await addresses.resolve(db, address)
         await db.commit()
-        return found
+        return found, room and found is not None and await _all_full(db, found)
 
 
 async def is_local_domain(domain: str) -> bool:
@@ -100,49 +110,15 @@ async def route(recipients: list[str]) -> tuple[dict[str, Recipient], list[str],
 async def all_full(recipient: Recipient) -> bool:
     """Whether every mailbox ``recipient`` reaches is already at its quota."""
     async with org_session(recipient.org_id) as db:
-        room = (
-            await db.execute(
-                select(Mailbox.id)
-                .where(Mailbox.id.in_(recipient.mailbox_ids), Mailbox.used_bytes < Mailbox.quota_bytes)
-                .limit(1)
-            )
-        ).first()
-    return room is None
+        return await _all_full(db, recipient)
+
+
+async def _all_full(db: AsyncSession, recipient: Recipient) -> bool:
+    query = select(Mailbox.id).where(Mailbox.id.in_(recipient.mailbox_ids), Mailbox.used_bytes < Mailbox.quota_bytes)
+    return (await db.execute(query.limit(1))).first() is None
 
 
 # --- putting it in mailboxes -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Box:
-    inbox_id: uuid.UUID
-    has_room: bool
-    auto_reply: bool
-
-
-async def _boxes(org_id: uuid.UUID, mailbox_ids: list[uuid.UUID], size: int) -> dict[uuid.UUID, _Box]:
-    async with org_session(org_id) as db:
-        mailboxes = (
-            await db.execute(
-                select(Mailbox.id, Mailbox.used_bytes, Mailbox.quota_bytes, Mailbox.vacation_enabled).where(
-                    Mailbox.id.in_(mailbox_ids)
-                )
-            )
-        ).all()
-        inboxes = dict(
-            (
-                await db.execute(
-                    select(Folder.mailbox_id, Folder.id).where(Folder.mailbox_id.in_(mailbox_ids), Folder.name == INBOX)
-                )
-            )
-            .tuples()
-            .all()
-        )
-    return {
-        m.id: _Box(inboxes[m.id], m.used_bytes + size <= m.quota_bytes, m.vacation_enabled)
-        for m in mailboxes
-        if m.id in inboxes
-    }
 
 
 def return_path(mail_from: str) -> str:
@@ -164,47 +140,54 @@ def with_return_path(raw: bytes, mail_from: str) -> bytes:
 
 
 async def deliver_local(raw: bytes, local: dict[str, Recipient], *, mail_from: str) -> tuple[Outcome, list[str]]:
-    """Deliver to local recipients, one transaction per organisation. Returns what was
-    delivered and what failed for good (full mailboxes), and the addresses to try again
-    later (the organisation's transaction failed)."""
+    """Deliver to local recipients, one transaction per organisation (shared with the
+    deliveries that arrive at the same time, :func:`store.deliver_stored`). Returns what
+    was delivered and what failed for good (full mailboxes), and the addresses to try
+    again later (the organisation's transaction failed)."""
     outcome, retry = Outcome(), []
     stored = with_return_path(raw, mail_from)
+    parsed = mime.parse(stored) if local else None
     by_org: dict[uuid.UUID, dict[uuid.UUID, list[str]]] = defaultdict(lambda: defaultdict(list))
     for address, recipient in local.items():
         for mailbox_id in recipient.mailbox_ids:
             by_org[recipient.org_id][mailbox_id].append(address)
     for org_id, mailboxes in by_org.items():
-        boxes = await _boxes(org_id, list(mailboxes), len(stored))
-        reached = {a for m, box in boxes.items() if box.has_room for a in mailboxes[m]}
-        for address in dict.fromkeys(a for addrs in mailboxes.values() for a in addrs):
-            if address not in reached:
-                outcome.failed.append(dsn.Failure(address, "5.2.2", "552 5.2.2 Mailbox full"))
-        targets = [m for m, box in boxes.items() if box.has_room]
-        if not targets:
-            continue
+        assert parsed is not None
+        addresses_ = list(dict.fromkeys(a for addrs in mailboxes.values() for a in addrs))
         try:
-            messages = await store.deliver(org_id, [boxes[m].inbox_id for m in targets], stored)
+            ref = await store.put_blob(org_id, stored)
+            delivered = await store.deliver_stored(
+                org_id,
+                ref,
+                parsed,
+                inboxes=list(mailboxes),
+                skip_full=True,
+                on_stored=functools.partial(_stored, org_id=org_id, ref=ref, mail_from=mail_from),
+            )
         except Exception as error:
             if blobs.is_storage_full(error):
                 raise  # queueing would write the same bytes to the same full disk: a 4xx now
-            log_failure(log, f"local delivery to {sorted(reached)} (queued for another attempt)", error)
-            retry += sorted(reached)
+            log_failure(log, f"local delivery to {sorted(addresses_)} (queued for another attempt)", error)
+            retry += sorted(addresses_)
             continue
+        reached = {a for m in delivered.messages for a in mailboxes[m.mailbox_id]}
         outcome.delivered += sorted(reached)
-        auto_reply = {m for m in targets if boxes[m].auto_reply}
-        await after_delivery(_announce(org_id, messages, auto_reply, mail_from))
+        outcome.failed += [dsn.Failure(a, "5.2.2", "552 5.2.2 Mailbox full") for a in addresses_ if a not in reached]
     return outcome, retry
 
 
-async def _announce(org_id: uuid.UUID, messages: list[Message], auto_reply: set[uuid.UUID], mail_from: str) -> None:
-    """Publish the delivery of each stored copy. In a transaction of its own, after the
-    delivery's: the handlers' jobs are committed before the caller answers ``250``."""
-    async with org_session(org_id, write=True) as db:
-        for message in messages:
-            channel = DELIVERED_AUTO_REPLY if message.mailbox_id in auto_reply else DELIVERED_PLAIN
-            payload = {"org_id": org_id, "mailbox_id": message.mailbox_id, "message_id": message.id}
-            events.on_commit(db, channel, {**payload, "mail_from": mail_from})
-        await db.commit()
+def _stored(
+    db: AsyncSession, delivered: store.Delivered, *, org_id: uuid.UUID, ref: blobs.BlobRef, mail_from: str
+) -> None:
+    """In the delivery's transaction: publish the delivery of each stored copy (the
+    handlers' jobs are committed with the messages, before the caller answers ``250``),
+    or have the blob collected when every mailbox was full."""
+    if not delivered.messages:
+        store.forget_blobs(db, org_id, [ref.key])
+    for message in delivered.messages:
+        channel = DELIVERED_AUTO_REPLY if message.mailbox_id in delivered.auto_reply else DELIVERED_PLAIN
+        payload = {"org_id": org_id, "mailbox_id": message.mailbox_id, "message_id": message.id}
+        events.on_commit(db, channel, {**payload, "mail_from": mail_from})
 
 
 async def after_delivery(step: Awaitable[None]) -> None:

@@ -18,9 +18,8 @@ from hexagone.core.config import get_settings
 from hexagone.core.exceptions import Conflict, Forbidden, Invalid, NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.identity.service import Person
-from hexagone.mail.models import Folder, Mailbox, MailboxGrant, MailboxKind, Message, SpecialUse
+from hexagone.mail.models import INBOX, Folder, Mailbox, MailboxGrant, MailboxKind, Message, SpecialUse
 
-INBOX = "INBOX"
 DELIMITER = "/"
 DEFAULT_FOLDERS: list[tuple[str, str | None]] = [
     (INBOX, None),

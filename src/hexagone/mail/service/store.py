@@ -38,7 +38,8 @@ session too, before anything is read.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Row, case, delete, func, select, true, update
@@ -51,7 +52,8 @@ from hexagone.core.exceptions import Invalid, ServiceError
 from hexagone.core.i18n import gettext as _
 from hexagone.core.pubsub import events
 from hexagone.mail import mime
-from hexagone.mail.models import Folder, Mailbox, Message, OutboundMessage
+from hexagone.mail.models import INBOX, Folder, Mailbox, Message, OutboundMessage
+from hexagone.mail.service.groupcommit import GroupCommit
 
 SYSTEM_FLAGS = {
     "\\seen": "seen",
@@ -77,7 +79,11 @@ def change_channel(mailbox_id: uuid.UUID) -> str:
 
 
 def announce(db: AsyncSession, folder: Folder, kind: str) -> None:
-    events.publish_on_commit(db, change_channel(folder.mailbox_id), {"folder_id": folder.id, "kind": kind})
+    _announce(db, folder.mailbox_id, folder.id, kind)
+
+
+def _announce(db: AsyncSession, mailbox_id: uuid.UUID, folder_id: uuid.UUID, kind: str) -> None:
+    events.publish_on_commit(db, change_channel(mailbox_id), {"folder_id": folder_id, "kind": kind})
 
 
 def blob_key(org_id: uuid.UUID) -> str:
@@ -189,10 +195,17 @@ async def _current(db: AsyncSession, messages: Sequence[Message]) -> list[Messag
 async def _allocate(db: AsyncSession, folder: Folder, count: int) -> tuple[int, int]:
     """Reserve ``count`` UIDs and one modseq in the folder, atomically; returns the first
     UID and the modseq. Invalid when the folder was deleted meanwhile."""
+    uid, modseq = await _reserve(db, folder.id, count)
+    folder.uid_next, folder.highest_modseq = uid + count, modseq
+    return uid, modseq
+
+
+async def _reserve(db: AsyncSession, folder_id: uuid.UUID, count: int) -> tuple[int, int]:
+    """:func:`_allocate` for a folder known by its id."""
     row = (
         await db.execute(
             update(Folder)
-            .where(Folder.id == folder.id)
+            .where(Folder.id == folder_id)
             .values(uid_next=Folder.uid_next + count, highest_modseq=Folder.highest_modseq + 1)
             .returning(Folder.uid_next, Folder.highest_modseq)
             .execution_options(synchronize_session=False)
@@ -200,7 +213,6 @@ async def _allocate(db: AsyncSession, folder: Folder, count: int) -> tuple[int, 
     ).one_or_none()
     if row is None:
         raise Invalid(_("The folder is gone."))
-    folder.uid_next, folder.highest_modseq = row[0], row[1]
     return row[0] - count, row[1]
 
 
@@ -246,30 +258,24 @@ async def _thread_of(db: AsyncSession, mailbox_id: uuid.UUID, parsed: mime.Parse
     return uuid.uuid4()
 
 
-async def add_message(
-    db: AsyncSession,
-    folder: Folder,
-    raw: bytes,
+def _new_message(
+    folder_id: uuid.UUID,
+    mailbox_id: uuid.UUID,
+    org_id: uuid.UUID,
+    uid: int,
+    modseq: int,
     ref: blobs.BlobRef,
-    *,
-    parsed: mime.Parsed | None = None,
-    flags: Sequence[str] = (),
-    internal_date: datetime | None = None,
+    parsed: mime.Parsed,
+    internal_date: datetime,
+    thread_id: uuid.UUID,
 ) -> Message:
-    """Add a message whose bytes are already stored (``ref``) to ``folder``, in the
-    caller's transaction. Raises QuotaExceeded when the mailbox is full. The quota is
-    charged first: that UPDATE is the mailbox lock (see the module docstring)."""
-    parsed = parsed or mime.parse(raw)
-    flags = check_flags(flags)
-    await _charge(db, folder.mailbox_id, ref.size)
-    uid, modseq = await _allocate(db, folder, 1)
-    message = Message(
-        org_id=folder.org_id,
-        mailbox_id=folder.mailbox_id,
-        folder_id=folder.id,
+    return Message(
+        org_id=org_id,
+        mailbox_id=mailbox_id,
+        folder_id=folder_id,
         uid=uid,
         modseq=modseq,
-        internal_date=internal_date or utcnow(),
+        internal_date=internal_date,
         size=ref.size,
         sha256=ref.sha256,
         blob_key=ref.key,
@@ -287,7 +293,42 @@ async def add_message(
         text=parsed.text,
         has_attachments=parsed.has_attachments,
         keywords=[],
-        thread_id=await _thread_of(db, folder.mailbox_id, parsed),
+        thread_id=thread_id,
+        seen=False,
+        answered=False,
+        flagged=False,
+        deleted=False,
+        draft=False,
+    )
+
+
+async def add_message(
+    db: AsyncSession,
+    folder: Folder,
+    raw: bytes,
+    ref: blobs.BlobRef,
+    *,
+    parsed: mime.Parsed | None = None,
+    flags: Sequence[str] = (),
+    internal_date: datetime | None = None,
+) -> Message:
+    """Add a message whose bytes are already stored (``ref``) to ``folder``, in the
+    caller's transaction. Raises QuotaExceeded when the mailbox is full. The quota is
+    charged first: that UPDATE is the mailbox lock (see the module docstring)."""
+    parsed = parsed or mime.parse(raw)
+    flags = check_flags(flags)
+    await _charge(db, folder.mailbox_id, ref.size)
+    uid, modseq = await _allocate(db, folder, 1)
+    message = _new_message(
+        folder.id,
+        folder.mailbox_id,
+        folder.org_id,
+        uid,
+        modseq,
+        ref,
+        parsed,
+        internal_date or utcnow(),
+        await _thread_of(db, folder.mailbox_id, parsed),
     )
     _apply(message, flags, "set")
     db.add(message)
@@ -305,21 +346,171 @@ async def append(
 
 
 async def deliver(org_id: uuid.UUID, folder_ids: Sequence[uuid.UUID], raw: bytes) -> list[Message]:
-    """Deliver one message to several folders (the inboxes of an SMTP transaction's local
-    recipients in one organisation): one blob, one transaction, all or nothing. Their
-    mailboxes are locked first, all of them in id order, so that two deliveries to the
-    same recipients never wait for each other crosswise. Returns the messages in the
-    order of ``folder_ids``."""
+    """Deliver one message to several folders: one blob, and the rows all or nothing
+    (QuotaExceeded if one of their mailboxes is full, Invalid if a folder is gone).
+    Returns the messages in the order of ``folder_ids``. See :func:`deliver_stored`."""
     ref = await put_blob(org_id, raw)
-    parsed = mime.parse(raw)
+    delivered = await deliver_stored(org_id, ref, mime.parse(raw), folder_ids=folder_ids)
+    return delivered.messages
+
+
+# --- delivering, several messages in one transaction ------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What a delivery stored: the messages, in the order of its targets, the targets left
+    out because their mailbox was full (with ``skip_full``), and which of the mailboxes
+    delivered to have their auto-reply on."""
+
+    messages: list[Message]
+    full: list[uuid.UUID]
+    auto_reply: set[uuid.UUID]
+
+
+# Called in the delivery's transaction once its rows are added (to publish events with it).
+OnStored = Callable[[AsyncSession, Delivered], None]
+
+
+@dataclass(frozen=True, eq=False)
+class _Delivery:
+    ref: blobs.BlobRef
+    parsed: mime.Parsed
+    folder_ids: tuple[uuid.UUID, ...]  # target folders, or
+    inboxes: tuple[uuid.UUID, ...]  # mailboxes whose INBOX is a target (folder_ids come first)
+    skip_full: bool
+    on_stored: OnStored | None
+
+
+async def deliver_stored(
+    org_id: uuid.UUID,
+    ref: blobs.BlobRef,
+    parsed: mime.Parsed,
+    *,
+    folder_ids: Sequence[uuid.UUID] = (),
+    inboxes: Sequence[uuid.UUID] = (),
+    skip_full: bool = False,
+    on_stored: OnStored | None = None,
+) -> Delivered:
+    """Add a message whose bytes are stored (``ref``) to ``folder_ids`` and to the INBOX of
+    the mailboxes ``inboxes``: an SMTP transaction's local recipients in one organisation.
+    Returns once the rows are committed, in a transaction shared with the deliveries that
+    arrived meanwhile (:mod:`.groupcommit`): one commit, and on SQLite one turn of the
+    write lock, for all of them. A full mailbox refuses the whole delivery
+    (QuotaExceeded), or with ``skip_full`` only its own copies (in ``Delivered.full``)."""
+    item = _Delivery(ref, parsed, tuple(folder_ids), tuple(inboxes), skip_full, on_stored)
+    return await _deliveries.submit(org_id, item)
+
+
+async def _deliver_batch(org_id: uuid.UUID, items: list[_Delivery]) -> list[Delivered | Exception]:
     async with org_session(org_id, write=True) as db:
-        folders = [await db.get(Folder, folder_id) for folder_id in folder_ids]
-        if any(folder is None for folder in folders):
-            raise Invalid(_("The folder is gone."))
-        await lock_mailboxes(db, [folder.mailbox_id for folder in folders if folder is not None])
-        messages = [await add_message(db, folder, raw, ref, parsed=parsed) for folder in folders if folder is not None]
+        outcomes = await _deliver_in(db, items)
         await db.commit()
-    return messages
+    return outcomes
+
+
+async def _deliver_in(db: AsyncSession, items: list[_Delivery]) -> list[Delivered | Exception]:
+    """The rows of a batch of deliveries, in the caller's transaction: every mailbox the
+    batch touches is locked first (in id order), the quotas and UIDs are decided in
+    Python, then one UPDATE per folder and per mailbox and one INSERT for all the rows."""
+    wanted = {f for item in items for f in item.folder_ids}
+    folders: dict[uuid.UUID, uuid.UUID] = {}  # folder -> its mailbox
+    if wanted:
+        query = select(Folder.id, Folder.mailbox_id).where(Folder.id.in_(wanted))
+        folders.update((await db.execute(query)).all())
+    inbox_of: dict[uuid.UUID, uuid.UUID] = {}  # mailbox -> its INBOX
+    if boxes := {m for item in items for m in item.inboxes}:
+        query = select(Folder.mailbox_id, Folder.id).where(Folder.mailbox_id.in_(boxes), Folder.name == INBOX)
+        inbox_of.update((await db.execute(query)).all())
+        folders.update({folder_id: mailbox_id for mailbox_id, folder_id in inbox_of.items()})
+    await lock_mailboxes(db, set(folders.values()))
+    rows = await db.execute(
+        select(Mailbox.id, Mailbox.used_bytes, Mailbox.quota_bytes, Mailbox.vacation_enabled).where(
+            Mailbox.id.in_(set(folders.values()))
+        )
+    )
+    room, auto_reply = {}, set()
+    for mailbox_id, used, quota, vacation in rows:
+        room[mailbox_id] = quota - used
+        if vacation:
+            auto_reply.add(mailbox_id)
+    outcomes: list[Delivered | Exception | None] = []
+    plans: list[tuple[int, _Delivery, list[uuid.UUID], list[uuid.UUID]]] = []  # outcome index, item, folders, full
+    charges: dict[uuid.UUID, int] = {}
+    added: dict[uuid.UUID, int] = {}  # folder -> messages it gets
+    for item in items:
+        if any(m not in inbox_of for m in item.inboxes):
+            outcomes.append(Invalid(_("The folder is gone.")))
+            continue
+        targets = [*item.folder_ids, *(inbox_of[m] for m in item.inboxes)]
+        if any(t not in folders or folders[t] not in room for t in targets):
+            outcomes.append(Invalid(_("The folder is gone.")))
+            continue
+        need: dict[uuid.UUID, int] = {}
+        for target in targets:
+            need[folders[target]] = need.get(folders[target], 0) + item.ref.size
+        fits = {m for m, size in need.items() if size <= room[m]}
+        if len(fits) < len(need) and not item.skip_full:
+            outcomes.append(QuotaExceeded(_("The mailbox is full.")))
+            continue
+        for mailbox_id in fits:
+            room[mailbox_id] -= need[mailbox_id]
+            charges[mailbox_id] = charges.get(mailbox_id, 0) + need[mailbox_id]
+        chosen = [t for t in targets if folders[t] in fits]
+        for target in chosen:
+            added[target] = added.get(target, 0) + 1
+        plans.append((len(outcomes), item, chosen, [t for t in targets if folders[t] not in fits]))
+        outcomes.append(None)
+    for mailbox_id, size in sorted(charges.items()):
+        await _charge(db, mailbox_id, size)
+    next_uid = {folder_id: await _reserve(db, folder_id, count) for folder_id, count in sorted(added.items())}
+    threads = iter(await _threads_of(db, [(folders[t], item.parsed) for _, item, chosen, _ in plans for t in chosen]))
+    now, org_id = utcnow(), db.info["org_id"]
+    for index, item, chosen, full in plans:
+        messages = []
+        for target in chosen:
+            uid, modseq = next_uid[target]
+            next_uid[target] = (uid + 1, modseq)
+            message = _new_message(
+                target, folders[target], org_id, uid, modseq, item.ref, item.parsed, now, next(threads)
+            )
+            message.id = uuid.uuid4()
+            messages.append(message)
+        outcomes[index] = Delivered(messages, full, {folders[t] for t in chosen} & auto_reply)
+        db.add_all(messages)
+    await db.flush()
+    for folder_id in added:
+        _announce(db, folders[folder_id], folder_id, "added")
+    for index, item, _chosen, _full in plans:
+        delivered = outcomes[index]
+        if item.on_stored is not None and isinstance(delivered, Delivered):
+            item.on_stored(db, delivered)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+async def _threads_of(db: AsyncSession, copies: list[tuple[uuid.UUID, mime.Parsed]]) -> list[uuid.UUID]:
+    """The conversation of each of a batch of new copies (mailbox, message), as
+    :func:`_thread_of` finds it, for all of them in one query; a reply to a message of the
+    same batch joins that message's."""
+    parents = {p for _, parsed in copies for p in (parsed.in_reply_to, *parsed.references) if p}
+    known: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
+    if parents:
+        query = select(Message.mailbox_id, Message.message_id, Message.thread_id).where(
+            Message.mailbox_id.in_({m for m, _ in copies}), Message.message_id.in_(parents)
+        )
+        for mailbox_id, message_id, thread_id in await db.execute(query):
+            known.setdefault((mailbox_id, message_id), thread_id)
+    threads = []
+    for mailbox_id, parsed in copies:
+        candidates = [parsed.in_reply_to, *reversed(parsed.references)]
+        found = next((known[(mailbox_id, p)] for p in candidates if p and (mailbox_id, p) in known), None)
+        threads.append(found or uuid.uuid4())
+        if parsed.message_id:
+            known.setdefault((mailbox_id, parsed.message_id), threads[-1])
+    return threads
+
+
+_deliveries: GroupCommit[uuid.UUID, _Delivery, Delivered] = GroupCommit(_deliver_batch)
 
 
 # --- reading ---------------------------------------------------------------------------

@@ -80,12 +80,12 @@ class InboundHandler(Handler):
         accepted = _accepted(envelope)
         if len(envelope.rcpt_tos) >= self.settings.mail_max_recipients:
             return "452 4.5.3 Too many recipients"
-        recipient = await delivery.resolve(address)
+        recipient, full = await delivery.resolve_with_room(address)
         if recipient is None:
             if await delivery.is_local_domain(delivery.domain_of(address)):
                 return f"550 5.1.1 <{address}>: Recipient address rejected: no such user here"
             return f"554 5.7.1 <{address}>: Relay access denied"
-        if await delivery.all_full(recipient):
+        if full:
             return f"452 4.2.2 <{address}>: Mailbox full, try again later"
         accepted.recipients[address] = recipient
         envelope.rcpt_tos.append(address)

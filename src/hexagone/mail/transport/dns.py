@@ -1,7 +1,8 @@
 """The DNS the mail module asks: MX records for delivery, TXT records for SPF, DKIM and
 DMARC.
 
-By default the system's resolvers answer. ``HEXAGONE_MAIL_DNS_SERVERS`` names others
+By default the system's resolvers answer. Answers are cached for their TTL in the
+process. ``HEXAGONE_MAIL_DNS_SERVERS`` names others
 (``ip[:port]``, comma separated): a site's own validating resolver, or in the tests a
 small DNS server on loopback that serves the records of made-up domains. pyspf asks
 dnspython's default resolver, so :func:`install` makes the configured one the default
@@ -22,6 +23,7 @@ from hexagone.core.config import Settings, get_settings
 _R = TypeVar("_R", bound=dns.resolver.BaseResolver)  # the sync or the asyncio resolver
 
 LIFETIME = 8.0  # seconds for one question, retries included
+CACHE_SIZE = 10_000  # answers kept, each for its TTL
 
 
 class DnsTemporaryError(Exception):
@@ -49,6 +51,9 @@ def _configure(resolver: dns.resolver.BaseResolver, settings: Settings) -> None:
         resolver.nameservers = _nameservers(settings.mail_dns_servers)
     resolver.lifetime = LIFETIME
     resolver.timeout = LIFETIME / 2
+    # Answers (NXDOMAIN included) kept for their TTL: a burst of mail from one sender
+    # asks the same SPF and DMARC questions once, not once a message.
+    resolver.cache = dns.resolver.LRUCache(CACHE_SIZE)
 
 
 def _configured_from_settings(cls: type[_R], settings: Settings) -> _R:
@@ -77,9 +82,9 @@ def async_resolver() -> dns.asyncresolver.Resolver:
 
 
 def install() -> None:
-    """Make the configured resolver dnspython's default (pyspf uses the default)."""
-    if get_settings().mail_dns_servers:
-        dns.resolver.default_resolver = resolver()
+    """Make the configured resolver, with its cache, dnspython's default (pyspf uses the
+    default)."""
+    dns.resolver.default_resolver = resolver()
 
 
 def txt(name: str) -> list[bytes] | None:
