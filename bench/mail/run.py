@@ -35,6 +35,7 @@ import dovecot
 import hexagone_server
 import idle
 import imap_bench
+import imap_stress
 import messages
 import postfix
 import smtp_bench
@@ -46,6 +47,8 @@ PEER_IDLE_USER = "idle@bench.test"
 PEER_SMTP_RECIPIENT = "inbound@bench.test"
 MAILBOX = "Bench"  # a folder of its own: Hexagone's demo users already have mail in INBOX
 IDLE_MAILBOX = 100  # messages in the INBOX the idle connections select
+STRESS_MAILBOX = "Stress"  # the folder the concurrent sessions share
+STRESS_MESSAGES = 200
 TARGET = 0.5  # Hexagone's throughput must be at least half the peer's
 
 
@@ -56,6 +59,7 @@ class Side:
     load_s: float | None = None  # putting the benchmark mailbox in place
     load_refused: list[tuple[int, str]] = field(default_factory=list)  # message index, the server's answer
     imap: imap_bench.ImapFigures | None = None
+    stress: imap_stress.StressFigures | None = None
     smtp: list[smtp_bench.SmtpFigures] = field(default_factory=list)
     idle: idle.IdleFigures | None = None
     notes: list[str] = field(default_factory=list)
@@ -70,7 +74,7 @@ def say(text: str) -> None:
 
 def run_peers(args: argparse.Namespace, tmp: Path) -> Side:
     side = Side("Dovecot / Postfix", f"Dovecot {dovecot.version()}, Postfix {postfix.version()}")
-    if {"imap", "idle"} & set(args.parts):
+    if {"imap", "stress", "idle"} & set(args.parts):
         if why := dovecot.available():
             side.notes.append(why)
         else:
@@ -94,6 +98,9 @@ def run_peers(args: argparse.Namespace, tmp: Path) -> Side:
                         expected_bytes=mailbox_bytes(args),
                         say=say,
                     )
+                if "stress" in args.parts:
+                    server.write_maildir(PEER_USER, messages.mailbox(STRESS_MESSAGES, args.seed), STRESS_MAILBOX)
+                    side.stress = stress(args, "Dovecot", server.port, server.pid, PEER_USER, PEER_PASSWORD)
                 if "idle" in args.parts:
                     server.write_maildir(PEER_IDLE_USER, messages.mailbox(IDLE_MAILBOX, args.seed))
                     side.idle = idle.measure(
@@ -128,6 +135,23 @@ def run_peers(args: argparse.Namespace, tmp: Path) -> Side:
                 if server.queued():
                     side.notes.append(f"Postfix still had {server.queued()} messages queued at the end")
     return side
+
+
+def stress(
+    args: argparse.Namespace, name: str, port: int, pid: int, user: str, password: str
+) -> imap_stress.StressFigures:
+    return imap_stress.measure(
+        name,
+        port,
+        pid,
+        user,
+        password,
+        STRESS_MAILBOX,
+        clients=args.stress_clients,
+        seconds=args.stress_seconds,
+        seed=args.seed,
+        say=say,
+    )
 
 
 # --------------------------------------------------------------------------- Hexagone
@@ -205,6 +229,10 @@ def run_hexagone(args: argparse.Namespace, tmp: Path) -> Side:
                 expected_bytes=expected,
                 say=say,
             )
+        if "stress" in args.parts and listening(side, server.imap_port, "IMAP", server):
+            user = hexagone_server.IMAP_USER
+            append_all(server.imap_port, user, STRESS_MAILBOX, STRESS_MESSAGES, args.seed)
+            side.stress = stress(args, "Hexagone", server.imap_port, server.pid, user, password)
         if "idle" in args.parts and listening(side, server.imap_port, "IMAP", server):
             append_all(server.imap_port, hexagone_server.IDLE_USER, "INBOX", IDLE_MAILBOX, args.seed)
             side.idle = idle.measure(
@@ -304,6 +332,35 @@ def rows(peer: Side, ours: Side) -> list[Row]:
             target=False,
         )
     )
+    ps, os_ = peer.stress, ours.stress
+    if ps or os_:
+        out.append(
+            Row(
+                "IMAP stress, full sessions/s",
+                ps and ps.sessions_per_s,
+                os_ and os_.sessions_per_s,
+                peer_cpu_ms=ps and ps.cpu_ms_per_session,
+                ours_cpu_ms=os_ and os_.cpu_ms_per_session,
+            )
+        )
+        for command in imap_stress.COMMANDS:
+            out.append(
+                Row(
+                    f"IMAP stress {command}, median ms",
+                    ps and ps.median_ms(command),
+                    os_ and os_.median_ms(command),
+                    higher_is_better=False,
+                    target=False,
+                )
+            )
+            out.append(
+                Row(
+                    f"IMAP stress {command}, per connection per s (1000 ÷ median ms)",
+                    ps and ps.rate(command),
+                    os_ and os_.rate(command),
+                    target=command not in ("LOGIN", "LOGOUT", "SELECT"),
+                )
+            )
     for sessions in sorted({s.sessions for s in peer.smtp + ours.smtp}):
         p = next((s for s in peer.smtp if s.sessions == sessions), None)
         o = next((s for s in ours.smtp if s.sessions == sessions), None)
@@ -386,7 +443,7 @@ def summary(side: Side) -> str:
         parts.append(f"mailbox loaded in {side.load_s:.1f} s{refused}")
     if side.imap and side.imap.problems:
         parts += [f"WRONG ANSWER, the figure does not count: {p}" for p in side.imap.problems]
-    loads = [x.load for x in (side.imap, side.idle, *side.smtp) if x is not None]
+    loads = [x.load for x in (side.imap, side.stress, side.idle, *side.smtp) if x is not None]
     if loads:
         parts.append("load average after each measure: " + "; ".join(loads))
     return " — ".join(parts) + "".join(f"\n  note: {n}" for n in side.notes)
@@ -409,7 +466,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--smtp-sessions", type=csv(int), default=[10], help="parallel sessions, e.g. 1,10")
     p.add_argument("--smtp-size", type=int, default=4000, help="smtp-source body length in bytes")
     p.add_argument("--idle-connections", type=int, default=1000)
-    p.add_argument("--parts", type=csv(str), default=["imap", "smtp", "idle"])
+    p.add_argument("--stress-clients", type=int, default=10, help="concurrent IMAP sessions of the stress part")
+    p.add_argument("--stress-seconds", type=float, default=30, help="length of the stress part")
+    p.add_argument("--parts", type=csv(str), default=["imap", "stress", "smtp", "idle"])
     p.add_argument("--servers", type=csv(str), default=["peers", "hexagone"])
     p.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite", help="Hexagone's database")
     p.add_argument(
