@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core import audit, auth
@@ -109,20 +109,33 @@ async def throttle(
     return last_login
 
 
+# Statements of every sign-in, built once (building one costs more than running it):
+# the account's latest sign-in from an address, and its failures from there since a moment.
+_HISTORY_HERE = select(
+    func.max(case((AuditEntry.action == audit.LOGIN, AuditEntry.created_at))),
+    func.count(
+        case(
+            (and_(AuditEntry.action == audit.LOGIN_FAILED, AuditEntry.created_at >= bindparam("since")), AuditEntry.id)
+        )
+    ),
+).where(
+    AuditEntry.target_label == bindparam("email"),
+    AuditEntry.ip == bindparam("ip"),
+    AuditEntry.action.in_((audit.LOGIN, audit.LOGIN_FAILED)),
+)
+# A member with the modules their organisation subscribes to.
+_MEMBER = (
+    select(User, Organisation.modules)
+    .join(Organisation, Organisation.id == User.org_id)
+    .where(User.email == bindparam("email"))
+)
+
+
 async def _history_here(db: AsyncSession, *, email: str, ip: str, since: datetime) -> tuple[datetime | None, int]:
     """What :func:`audit.last_login` and :func:`audit.recent_failures` answer for this
     account and address (its latest sign-in from there, its failures from there since
     ``since``), in one query: a mail client signs in many times a day."""
-    failed = and_(AuditEntry.action == audit.LOGIN_FAILED, AuditEntry.created_at >= since)
-    stmt = select(
-        func.max(case((AuditEntry.action == audit.LOGIN, AuditEntry.created_at))),
-        func.count(case((failed, AuditEntry.id))),
-    ).where(
-        AuditEntry.target_label == email,
-        AuditEntry.ip == ip,
-        AuditEntry.action.in_((audit.LOGIN, audit.LOGIN_FAILED)),
-    )
-    last_login, failures = (await db.execute(stmt)).one()
+    last_login, failures = (await db.execute(_HISTORY_HERE, {"email": email, "ip": ip, "since": since})).one()
     return last_login, int(failures)
 
 
@@ -256,13 +269,7 @@ async def verify_module_credentials(
     ``login_cache_seconds`` is not verified again (:mod:`.verified`). The caller commits.
     """
     email = clean_email(email)
-    found = (
-        await db.execute(
-            select(User, Organisation.modules)
-            .join(Organisation, Organisation.id == User.org_id)
-            .where(User.email == email)
-        )
-    ).one_or_none()
+    found = (await db.execute(_MEMBER, {"email": email})).one_or_none()
     user, modules = (found[0], found[1] or []) if found is not None else (None, None)
     last_login = await throttle(db, settings, user=user, email=email, ip=ip, channel=channel)
     reason = _module_refusal(user, modules, module)
