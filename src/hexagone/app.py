@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 from functools import lru_cache
 
@@ -36,9 +37,10 @@ def load_registry() -> Registry:
     return load_modules(names)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or get_settings()
-    registry = load_registry()
+def prepare(registry: Registry) -> None:
+    """What every process needs of the modules, pages or not: catalogues, templates (mail
+    and notifications are rendered by jobs and protocol servers too), the shell's parts
+    and each module's own set-up."""
     i18n.load_catalogues([i18n.CORE_LOCALE_DIR] + [m.locale_dir for m in registry if m.locale_dir])
     templating.configure(
         [templating.Path(shell.TEMPLATES_DIR)] + [m.templates_dir for m in registry if m.templates_dir],
@@ -48,6 +50,51 @@ def create_app(settings: Settings | None = None) -> Starlette:
     for module in registry:
         if module.setup is not None:
             module.setup()
+
+
+@contextlib.asynccontextmanager
+async def background(registry: Registry, settings: Settings) -> AsyncIterator[None]:
+    """What runs beside the pages, as ``HEXAGONE_SERVE_PARTS`` says: the modules' servers
+    (``protocols``) and the job worker (``jobs``); shut down cleanly on exit."""
+    parts = settings.parts
+    get_engine()
+    events.install_handlers(registry)
+    tasks = []
+    if "protocols" in parts:
+        tasks = [asyncio.create_task(server(), name=server.__qualname__) for m in registry for server in m.servers]
+    if "jobs" in parts and settings.jobs_concurrency > 0:
+        tasks.append(asyncio.create_task(jobs.Worker(concurrency=settings.jobs_concurrency).run(), name="jobs"))
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await events.flush()
+        await pubsub.close_bus()
+        await blobs.close_store()
+        await dispose_engine()
+
+
+async def serve_without_web(settings: Settings) -> None:
+    """A process of ``hexagone serve`` without ``web`` in its parts: the protocol servers
+    and/or the job worker until SIGTERM or SIGINT, beside web processes on the same
+    database and event bus."""
+    registry = load_registry()
+    prepare(registry)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with background(registry, settings):
+        log.info("serving %s without web", ", ".join(sorted(settings.parts)))
+        await stop.wait()
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    registry = load_registry()
+    prepare(registry)
 
     routes = [
         *shell.routes(),
@@ -64,21 +111,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        get_engine()
-        events.install_handlers(registry)
-        tasks = [asyncio.create_task(server(), name=server.__qualname__) for m in registry for server in m.servers]
-        if settings.jobs_concurrency > 0:
-            tasks.append(asyncio.create_task(jobs.Worker(concurrency=settings.jobs_concurrency).run(), name="jobs"))
-        try:
+        async with background(registry, settings):
             yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await events.flush()
-            await pubsub.close_bus()
-            await blobs.close_store()
-            await dispose_engine()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     install_error_handlers(app)

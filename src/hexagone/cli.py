@@ -5,9 +5,11 @@ names no module and a module added through ``HEXAGONE_MODULES`` brings its comma
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from hexagone.app import load_registry
 from hexagone.core.config import get_settings
@@ -35,9 +37,20 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port.")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    parts: Annotated[
+        str | None,
+        typer.Option(help="What this process runs: web, protocols, jobs (comma separated; default all three)."),
+    ] = None,
 ) -> None:
-    """Serve the web app, the API and every module's servers in one process."""
-    settings = get_settings()
+    """Serve the web app and the API, every module's servers (IMAP, SMTP) and the job worker:
+    all in one process by default, or each part in processes of its own (--parts)."""
+    if parts is not None:  # through the environment, so that the web workers inherit it
+        os.environ["HEXAGONE_SERVE_PARTS"] = parts
+        get_settings.cache_clear()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        raise typer.BadParameter(exc.errors()[0]["msg"], param_hint="--parts") from None
     run_server(
         settings, host=host or settings.host, port=port or settings.http_port, workers=workers or settings.workers
     )

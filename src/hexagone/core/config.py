@@ -11,8 +11,10 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVE_PARTS = frozenset({"web", "protocols", "jobs"})
 
 
 class Settings(BaseSettings):
@@ -33,6 +35,11 @@ class Settings(BaseSettings):
         description="Extra module import paths, comma separated, added to the installed ones.",
     )
     server: str = "granian"
+    serve_parts: str = Field(
+        default="web,protocols,jobs",
+        description="What `hexagone serve` runs in this process, comma separated: web (pages and API), "
+        "protocols (the modules' servers: IMAP, SMTP), jobs (the job worker).",
+    )
     workers: int = Field(
         default=0,
         ge=0,
@@ -161,6 +168,19 @@ class Settings(BaseSettings):
         if self.pubsub_url.startswith("memory:"):
             return 1
         return os.cpu_count() or 1
+
+    @field_validator("serve_parts")
+    @classmethod
+    def _known_parts(cls, value: str) -> str:
+        parts = {p.strip() for p in value.split(",") if p.strip()}
+        if not parts or parts - SERVE_PARTS:
+            raise ValueError(f"choose one or more of {', '.join(sorted(SERVE_PARTS))}, comma separated")
+        return value
+
+    @property
+    def parts(self) -> frozenset[str]:
+        """:attr:`serve_parts` as a set (checked when the settings are read)."""
+        return frozenset(p.strip() for p in self.serve_parts.split(",") if p.strip())
 
     @property
     def extra_modules(self) -> list[str]:
