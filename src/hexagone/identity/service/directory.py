@@ -154,12 +154,14 @@ async def org_domains(db: AsyncSession) -> list[str]:
 
 
 async def org_for_domain(db: AsyncSession, domain: str) -> OrgInfo | None:
-    """The organisation a domain belongs to (as typed: any case, spaces or trailing dot)."""
-    org = (
+    """The organisation a domain belongs to (as typed: any case, spaces or trailing dot).
+    Its columns only: every inbound message asks, and loading the row would load its
+    domains too."""
+    row = (
         await db.execute(
-            select(Organisation)
+            select(Organisation.id, Organisation.name, Organisation.default_locale, Organisation.modules)
             .join(Domain, Domain.org_id == Organisation.id)
             .where(Domain.name == domain.strip().lower().rstrip("."))
         )
-    ).scalar_one_or_none()
-    return as_org_info(org) if org is not None else None
+    ).one_or_none()
+    return OrgInfo(row.id, row.name, row.default_locale, tuple(row.modules or ())) if row is not None else None
