@@ -13,8 +13,9 @@ import httpx
 import pytest
 from sqlalchemy import event
 
-from hexagone.core import auth
+from hexagone.core import auth, principal_cache
 from hexagone.core.auth import SESSION_COOKIE
+from hexagone.core.config import Settings
 from hexagone.core.db import get_engine, org_session, system_session, utcnow
 from hexagone.identity.models import OrgRole, SpaceRole, User
 from hexagone.identity.service import groups, orgs, spaces, users
@@ -85,6 +86,21 @@ async def test_disabling_a_user_refuses_their_session_on_the_next_request(client
     admin, user = await make_user(org, role=OrgRole.ADMIN), await make_user(org)
     await login(client, user)
     await warmed(client)
+    async with org_session(org.id) as db:
+        await users.set_active(db, await principal(admin), user.id, False)
+        await db.commit()
+    answer = await client.get("/")
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+
+
+async def test_a_process_that_caches_nothing_still_drops_the_servers_entries(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = await make_org()
+    admin, user = await make_user(org, role=OrgRole.ADMIN), await make_user(org)
+    await login(client, user)
+    await warmed(client)
+    monkeypatch.setattr(principal_cache, "_cache", principal_cache.Cache(Settings(principal_cache_seconds=0)))
     async with org_session(org.id) as db:
         await users.set_active(db, await principal(admin), user.id, False)
         await db.commit()

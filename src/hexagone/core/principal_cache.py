@@ -98,8 +98,9 @@ class Generations:
         size = (1 + SLOTS) * 8
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            if os.fstat(fd).st_uid != os.geteuid():
-                raise PermissionError(f"{path} belongs to another user")
+            # Whoever may write it may keep a stale principal alive: trust only our own file
+            # (or root's view of it) for reading; writing drops, which is always safe.
+            self.trusted = os.fstat(fd).st_uid == os.geteuid() or os.geteuid() == 0
             if os.fstat(fd).st_size < size:
                 os.ftruncate(fd, size)  # zeros; several processes doing it at once agree
             self._map = mmap.mmap(fd, size)
@@ -143,17 +144,18 @@ class Cache:
         self.bus_scheme = settings.pubsub_url.split(":", 1)[0]
         self.listening = False  # subscribed to CHANNEL (only needed on a cross-process bus)
         self._listener: asyncio.Task[None] | None = None
-        if self.ttl > 0:
-            name = hashlib.sha256(settings.resolved_database_url.encode()).hexdigest()[:16]
-            try:
-                settings.data_dir.mkdir(parents=True, exist_ok=True)
-                self.generations = Generations(settings.data_dir / f"principal-generations-{name}")
-            except OSError as exc:
-                log.warning("principal cache off: no generations file (%s)", exc)
+        # Opened even with the cache off here: this process' changes must still reach the
+        # processes that cache (a command run with other settings than the server's).
+        name = hashlib.sha256(settings.resolved_database_url.encode()).hexdigest()[:16]
+        try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            self.generations = Generations(settings.data_dir / f"principal-generations-{name}")
+        except OSError as exc:
+            log.warning("principal cache off, and changes made here not shared: no generations file (%s)", exc)
 
     @property
     def enabled(self) -> bool:
-        if self.generations is None:
+        if self.ttl <= 0 or self.generations is None or not self.generations.trusted:
             return False
         if self.bus_scheme == "memory":
             return True
