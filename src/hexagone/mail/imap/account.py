@@ -35,7 +35,7 @@ from hexagone.core.exceptions import ServiceError
 from hexagone.identity.service import Person
 from hexagone.mail.imap.parser import CommandError
 from hexagone.mail.models import Folder, Mailbox, Message
-from hexagone.mail.service import auth, mailboxes, store
+from hexagone.mail.service import auth, mailboxes, store, writers
 from hexagone.mail.service.mailboxes import DELIMITER, INBOX, Access
 
 SHARED = "Shared"
@@ -149,8 +149,9 @@ class Account:
 
     def db(self, *, write: bool = False) -> Any:
         """A database session scoped to the user's organisation; ``write`` for one that
-        changes something (on SQLite it takes the write lock at once, see core.db)."""
-        return org_session(self.user.org_id, write=write)
+        changes something (on SQLite it takes the write lock at once, see core.db, once
+        it is its turn among the process' mail writers: :mod:`..service.writers`)."""
+        return writers.write_session(self.user.org_id) if write else org_session(self.user.org_id)
 
     def may_write(self, access: Access) -> bool:
         """Whether the session may change the mailbox (flags, messages, folders)."""

@@ -53,6 +53,7 @@ from hexagone.core.i18n import gettext as _
 from hexagone.core.pubsub import events
 from hexagone.mail import mime
 from hexagone.mail.models import INBOX, Folder, Mailbox, Message, OutboundMessage
+from hexagone.mail.service import writers
 from hexagone.mail.service.groupcommit import GroupCommit
 
 SYSTEM_FLAGS = {
@@ -403,7 +404,7 @@ async def deliver_stored(
 
 
 async def _deliver_batch(org_id: uuid.UUID, items: list[_Delivery]) -> list[Delivered | Exception]:
-    async with org_session(org_id, write=True) as db:
+    async with writers.write_session(org_id) as db:
         outcomes = await _deliver_in(db, items)
         await db.commit()
     return outcomes

@@ -1,0 +1,42 @@
+"""Mail's write sessions take turns in the process on SQLite (mail/service/writers.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import pytest
+from sqlalchemy import select, update
+
+from hexagone.core.config import get_settings
+from hexagone.core.db import system_session
+from hexagone.mail.models import Mailbox
+from hexagone.mail.service import writers
+from tests.mail.factories import folder_of, make_mail_user
+
+pytestmark = pytest.mark.usefixtures("migrated")
+
+
+async def test_writers_concurrent_write_sessions_all_commit_and_on_sqlite_never_overlap() -> None:
+    user = await make_mail_user()
+    await folder_of(user)  # the mailbox exists from first use
+    spans: list[tuple[float, float]] = []
+
+    async def write(index: int) -> None:
+        async with writers.write_session(user.org_id) as db:
+            start = time.monotonic()  # the session is open: on SQLite, no other writer's is
+            await db.execute(
+                update(Mailbox).where(Mailbox.user_id == user.id).values(used_bytes=Mailbox.used_bytes + 1)
+            )
+            await asyncio.sleep(0.01)  # other writers are waiting meanwhile
+            await db.commit()
+            spans.append((start, time.monotonic()))
+
+    await asyncio.gather(*(write(i) for i in range(10)))
+    async with system_session() as db:
+        used = (await db.execute(select(Mailbox.used_bytes).where(Mailbox.user_id == user.id))).scalar_one()
+    assert used == 10
+    if get_settings().resolved_database_url.startswith("sqlite"):
+        spans.sort()
+        assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans))
