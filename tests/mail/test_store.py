@@ -158,3 +158,27 @@ async def test_store_delete_folder_gives_back_the_quota_of_its_messages() -> Non
     async with system_session() as db:
         mailbox = (await db.execute(select(Mailbox).where(Mailbox.user_id == user.id))).scalar_one()
         assert mailbox.used_bytes == kept.size
+
+
+async def test_store_add_messages_in_bulk_get_consecutive_uids_their_flags_dates_and_one_modseq() -> None:
+    from datetime import UTC, datetime
+
+    from hexagone.mail import mime
+
+    user = await make_mail_user()
+    inbox = await folder_of(user)
+    raws = [make_message(subject=f"bulk {i}") for i in range(3)]
+    when = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    new = [
+        store.NewMessage(await store.put_blob(user.org_id, raw), mime.parse(raw), flags, when)
+        for raw, flags in zip(raws, [("\\Seen",), (), ("\\Flagged", "$Work")], strict=True)
+    ]
+    async with org_session(user.org_id, write=True) as db:
+        folder = await db.get(Folder, inbox.id)
+        assert folder is not None
+        assert await store.add_messages(db, folder, new) == [1, 2, 3]
+        await db.commit()
+    added = await messages_in(user)
+    assert [store.flags_of(m) for m in added] == [["\\Seen"], [], ["\\Flagged", "$Work"]]
+    assert {m.internal_date for m in added} == {when} and len({m.modseq for m in added}) == 1
+    assert [m.subject for m in added] == ["bulk 0", "bulk 1", "bulk 2"]

@@ -26,7 +26,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -41,7 +41,7 @@ from hexagone.mail import mime
 from hexagone.mail.migration import folders as mapping
 from hexagone.mail.migration.sources import Entry, Source, SourceFolder, SourceMessage
 from hexagone.mail.models import Folder, ImportRun, Mailbox, Message
-from hexagone.mail.service import mailboxes, store
+from hexagone.mail.service import mailboxes, store, writers
 
 BATCH_MESSAGES = 50
 BATCH_BYTES = 16 * 1024 * 1024
@@ -267,22 +267,32 @@ class Importer:
         self.report.folders.append(found)
         existing: Counter[tuple[str, Any]] = Counter() if resumable else await self._existing(target)
         handled = 0
-        for batch in _batches(pending, limit):
-            messages = await asyncio.to_thread(self.source.fetch, folder, [e.uid for e in batch])
-            fresh = []
-            for message in messages:
-                parsed = mime.parse(message.raw)
-                key = _key(parsed.message_id, len(message.raw), hashlib.sha256(message.raw).hexdigest())
-                if existing[key] > 0:
-                    existing[key] -= 1
-                else:
-                    fresh.append((message, parsed))
-            await self._store(target, folder, batch, fresh)
-            handled += len(batch)
-            found.copied += len(fresh)
-            found.skipped += len(batch) - len(fresh)
-            self.report.done += len(batch)
-            self.on_progress(self.report.done, self.report.total)
+        writing: asyncio.Task[None] | None = None  # the previous batch's blobs and rows
+        try:
+            for batch in _batches(pending, limit):
+                messages = await asyncio.to_thread(self.source.fetch, folder, [e.uid for e in batch])
+                fresh = []
+                for message in messages:
+                    parsed = mime.parse(message.raw)
+                    key = _key(parsed.message_id, len(message.raw), hashlib.sha256(message.raw).hexdigest())
+                    if existing[key] > 0:
+                        existing[key] -= 1
+                    else:
+                        fresh.append((message, parsed))
+                    await asyncio.sleep(0)  # the previous batch's writes go on meanwhile
+                if writing is not None:
+                    await writing  # batches commit in order: the progress says how far they all went
+                writing = asyncio.create_task(self._store(target, folder, batch, fresh))
+                handled += len(batch)
+                found.copied += len(fresh)
+                found.skipped += len(batch) - len(fresh)
+                self.report.done += len(batch)
+                self.on_progress(self.report.done, self.report.total)
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                await asyncio.gather(writing, return_exceptions=True)  # a failure above: let it finish first
         return handled
 
     async def _store(
@@ -291,28 +301,24 @@ class Importer:
         """Add a batch's new messages and its progress in one transaction. The target
         folder is the one from :meth:`_target` (not read again: the first statement must
         be the store's UPDATE of it)."""
-        refs = [await store.put_blob(self.org_id, message.raw) for message, _parsed in fresh]
-        async with org_session(self.org_id, write=True) as db:
+        refs = await asyncio.gather(*(store.put_blob(self.org_id, message.raw) for message, _parsed in fresh))
+        new = [
+            store.NewMessage(ref, parsed, clean_flags(message.flags), _utc(message.internal_date))
+            for (message, parsed), ref in zip(fresh, refs, strict=True)
+        ]
+        async with writers.write_session(self.org_id) as db:
             try:
-                for (message, parsed), ref in zip(fresh, refs, strict=True):
-                    when = message.internal_date
-                    if when is not None and when.tzinfo is None:
-                        when = when.replace(tzinfo=UTC)
-                    await store.add_message(
-                        db,
-                        target,
-                        message.raw,
-                        ref,
-                        parsed=parsed,
-                        flags=clean_flags(message.flags),
-                        internal_date=when,
-                    )
+                await store.add_messages(db, target, new)
             except NoResultFound:
                 raise Invalid(
                     _("The folder %(folder)s was deleted during the import; run it again.", folder=target.name)
                 ) from None
             await self._save_progress(db, folder, batch[-1].uid, done=len(batch))
             await db.commit()
+
+
+def _utc(when: datetime | None) -> datetime | None:
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
 async def run_import(

@@ -41,8 +41,9 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Row, case, delete, func, select, true, update
+from sqlalchemy import ColumnElement, Row, case, delete, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -51,6 +52,7 @@ from hexagone.core.db import org_session, utcnow
 from hexagone.core.exceptions import Invalid, ServiceError
 from hexagone.core.i18n import gettext as _
 from hexagone.core.pubsub import events
+from hexagone.core.tenancy import CrossOrganisationWrite
 from hexagone.mail import mime
 from hexagone.mail.models import INBOX, Folder, Mailbox, Message, OutboundMessage
 from hexagone.mail.service import writers
@@ -241,25 +243,7 @@ async def _credit(db: AsyncSession, mailbox_id: uuid.UUID, size: int) -> None:
         )
 
 
-async def _thread_of(db: AsyncSession, mailbox_id: uuid.UUID, parsed: mime.Parsed) -> uuid.UUID:
-    """The conversation of a message: that of the first message it answers found in the
-    mailbox (one indexed lookup by Message-ID), else a new one. A reply that arrives
-    before the message it answers starts its own (looking for it would scan every header)."""
-    parents = [i for i in [parsed.in_reply_to, *reversed(parsed.references)] if i]
-    if parents:
-        found = (
-            await db.execute(
-                select(Message.thread_id)
-                .where(Message.mailbox_id == mailbox_id, Message.message_id.in_(parents))
-                .limit(1)
-            )
-        ).scalar()
-        if found is not None:
-            return found
-    return uuid.uuid4()
-
-
-def _new_message(
+def _new_row(
     folder_id: uuid.UUID,
     mailbox_id: uuid.UUID,
     org_id: uuid.UUID,
@@ -269,38 +253,38 @@ def _new_message(
     parsed: mime.Parsed,
     internal_date: datetime,
     thread_id: uuid.UUID,
-) -> Message:
-    return Message(
-        org_id=org_id,
-        mailbox_id=mailbox_id,
-        folder_id=folder_id,
-        uid=uid,
-        modseq=modseq,
-        internal_date=internal_date,
-        size=ref.size,
-        sha256=ref.sha256,
-        blob_key=ref.key,
-        header=parsed.header,
-        envelope=parsed.envelope,
-        structure=parsed.structure,
-        subject=parsed.subject,
-        from_addr=parsed.from_addr,
-        to_addrs=parsed.to_addrs,
-        cc_addrs=parsed.cc_addrs,
-        bcc_addrs=parsed.bcc_addrs,
-        sent_date=parsed.sent_date,
-        message_id=parsed.message_id,
-        preview=parsed.preview,
-        text=parsed.text,
-        has_attachments=parsed.has_attachments,
-        keywords=[],
-        thread_id=thread_id,
-        seen=False,
-        answered=False,
-        flagged=False,
-        deleted=False,
-        draft=False,
-    )
+    flags: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The columns of a new message row; ``flags`` already checked (:func:`check_flags`)."""
+    wanted = set(flags)
+    return {
+        "id": uuid.uuid4(),
+        "org_id": org_id,
+        "mailbox_id": mailbox_id,
+        "folder_id": folder_id,
+        "uid": uid,
+        "modseq": modseq,
+        "internal_date": internal_date,
+        "size": ref.size,
+        "sha256": ref.sha256,
+        "blob_key": ref.key,
+        "header": parsed.header,
+        "envelope": parsed.envelope,
+        "structure": parsed.structure,
+        "subject": parsed.subject,
+        "from_addr": parsed.from_addr,
+        "to_addrs": parsed.to_addrs,
+        "cc_addrs": parsed.cc_addrs,
+        "bcc_addrs": parsed.bcc_addrs,
+        "sent_date": parsed.sent_date,
+        "message_id": parsed.message_id,
+        "preview": parsed.preview,
+        "text": parsed.text,
+        "has_attachments": parsed.has_attachments,
+        "keywords": [f for f in flags if not f.startswith("\\")],
+        "thread_id": thread_id,
+        **{column: flag in wanted for column, flag in FLAG_NAMES.items()},
+    }
 
 
 async def add_message(
@@ -316,26 +300,68 @@ async def add_message(
     """Add a message whose bytes are already stored (``ref``) to ``folder``, in the
     caller's transaction. Raises QuotaExceeded when the mailbox is full. The quota is
     charged first: that UPDATE is the mailbox lock (see the module docstring)."""
-    parsed = parsed or mime.parse(raw)
-    flags = check_flags(flags)
-    await _charge(db, folder.mailbox_id, ref.size)
-    uid, modseq = await _allocate(db, folder, 1)
-    message = _new_message(
-        folder.id,
-        folder.mailbox_id,
-        folder.org_id,
-        uid,
-        modseq,
-        ref,
-        parsed,
-        internal_date or utcnow(),
-        await _thread_of(db, folder.mailbox_id, parsed),
-    )
-    _apply(message, flags, "set")
+    [row] = await _rows(db, folder, [NewMessage(ref, parsed or mime.parse(raw), flags, internal_date)])
+    message = Message(**row)
     db.add(message)
     await db.flush()
     announce(db, folder, "added")
     return message
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message whose bytes are stored, to add to a folder."""
+
+    ref: blobs.BlobRef
+    parsed: mime.Parsed
+    flags: Sequence[str] = ()
+    internal_date: datetime | None = None  # now, if None
+
+
+async def add_messages(db: AsyncSession, folder: Folder, new: Sequence[NewMessage]) -> list[int]:
+    """:func:`add_message` for several messages of one folder (an import's batch), as
+    one INSERT of plain rows (no ORM object each); returns their UIDs."""
+    if not new:
+        return []
+    rows = await _rows(db, folder, new)
+    await _insert(db, rows)
+    announce(db, folder, "added")
+    return [row["uid"] for row in rows]
+
+
+async def _insert(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """One INSERT of message rows. Plain rows pass no flush, where the tenancy layer
+    checks the organisation of what a session writes: checked here."""
+    org_id = db.info.get("org_id")
+    if org_id is not None and any(row["org_id"] != org_id for row in rows):
+        raise CrossOrganisationWrite("Message belongs to another organisation")
+    await db.execute(insert(Message), rows)
+
+
+async def _rows(db: AsyncSession, folder: Folder, new: Sequence[NewMessage]) -> list[dict[str, Any]]:
+    """The rows of new messages of ``folder``: one quota charge for all (QuotaExceeded if
+    they do not all fit), one UID allocation and modseq, one lookup of their
+    conversations."""
+    flags = [check_flags(n.flags) for n in new]
+    await _charge(db, folder.mailbox_id, sum(n.ref.size for n in new))
+    first_uid, modseq = await _allocate(db, folder, len(new))
+    threads = await _threads_of(db, [(folder.mailbox_id, n.parsed) for n in new])
+    now = utcnow()
+    return [
+        _new_row(
+            folder.id,
+            folder.mailbox_id,
+            folder.org_id,
+            first_uid + offset,
+            modseq,
+            item.ref,
+            item.parsed,
+            item.internal_date or now,
+            thread,
+            wanted,
+        )
+        for offset, (item, wanted, thread) in enumerate(zip(new, flags, threads, strict=True))
+    ]
 
 
 async def append(
@@ -425,13 +451,13 @@ async def _deliver_in(db: AsyncSession, items: list[_Delivery]) -> list[Delivere
         inbox_of.update((await db.execute(query)).all())
         folders.update({folder_id: mailbox_id for mailbox_id, folder_id in inbox_of.items()})
     await lock_mailboxes(db, set(folders.values()))
-    rows = await db.execute(
+    quotas = await db.execute(
         select(Mailbox.id, Mailbox.used_bytes, Mailbox.quota_bytes, Mailbox.vacation_enabled).where(
             Mailbox.id.in_(set(folders.values()))
         )
     )
     room, auto_reply = {}, set()
-    for mailbox_id, used, quota, vacation in rows:
+    for mailbox_id, used, quota, vacation in quotas:
         room[mailbox_id] = quota - used
         if vacation:
             auto_reply.add(mailbox_id)
@@ -467,19 +493,18 @@ async def _deliver_in(db: AsyncSession, items: list[_Delivery]) -> list[Delivere
     next_uid = {folder_id: await _reserve(db, folder_id, count) for folder_id, count in sorted(added.items())}
     threads = iter(await _threads_of(db, [(folders[t], item.parsed) for _, item, chosen, _ in plans for t in chosen]))
     now, org_id = utcnow(), db.info["org_id"]
+    rows: list[dict[str, Any]] = []
     for index, item, chosen, full in plans:
         messages = []
         for target in chosen:
             uid, modseq = next_uid[target]
             next_uid[target] = (uid + 1, modseq)
-            message = _new_message(
-                target, folders[target], org_id, uid, modseq, item.ref, item.parsed, now, next(threads)
-            )
-            message.id = uuid.uuid4()
-            messages.append(message)
+            thread = next(threads)
+            rows.append(_new_row(target, folders[target], org_id, uid, modseq, item.ref, item.parsed, now, thread))
+            messages.append(Message(**rows[-1]))  # what the caller reads: not in the session
         outcomes[index] = Delivered(messages, full, {folders[t] for t in chosen} & auto_reply)
-        db.add_all(messages)
-    await db.flush()
+    if rows:
+        await _insert(db, rows)
     for folder_id in added:
         _announce(db, folders[folder_id], folder_id, "added")
     for index, item, _chosen, _full in plans:
@@ -490,9 +515,11 @@ async def _deliver_in(db: AsyncSession, items: list[_Delivery]) -> list[Delivere
 
 
 async def _threads_of(db: AsyncSession, copies: list[tuple[uuid.UUID, mime.Parsed]]) -> list[uuid.UUID]:
-    """The conversation of each of a batch of new copies (mailbox, message), as
-    :func:`_thread_of` finds it, for all of them in one query; a reply to a message of the
-    same batch joins that message's."""
+    """The conversation of each of a batch of new copies (mailbox, message): that of the
+    first message it answers found in its mailbox (one indexed lookup by Message-ID for
+    the whole batch; a reply to a message of the same batch joins it), else a new one. A
+    reply that arrives before the message it answers starts its own (looking for it
+    would scan every header)."""
     parents = {p for _, parsed in copies for p in (parsed.in_reply_to, *parsed.references) if p}
     known: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
     if parents:
