@@ -124,6 +124,8 @@ class Message(IdMixin, OrgScoped, Base):
             "draft",
         ),
         Index("ix_mail_messages_mailbox_thread", "mailbox_id", "thread_id"),
+        Index("ix_mail_messages_folder_internal_date", "folder_id", "internal_date"),  # SEARCH SINCE/BEFORE/ON
+        # and the full-text index of subject and text, made by migration 0002 (hexagone/mail/fulltext.py)
     )
 
     mailbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mail_mailboxes.id", ondelete="CASCADE"), index=True)

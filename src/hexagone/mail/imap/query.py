@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, and_, case, false, func, not_, or_, true
 from sqlalchemy import Text as SqlText
 from sqlalchemy import cast as sql_cast
 
+from hexagone.mail import fulltext
 from hexagone.mail.imap.search import And, Criterion, Node, Not, Or
 from hexagone.mail.imap.structure import header_fields
 from hexagone.mail.mime import decode_header_value
@@ -70,7 +71,11 @@ def uid_condition(ranges: UidRanges) -> ColumnElement[bool]:
 
 
 def _contains(column: Any, needle: str) -> ColumnElement[bool]:
-    return func.lower(column).contains(needle.lower(), autoescape=True)
+    """Whether ``column`` contains ``needle`` in any case; narrowed first through the
+    full-text index where it covers the column (:mod:`hexagone.mail.fulltext`)."""
+    exact = func.lower(column).contains(needle.lower(), autoescape=True)
+    narrowed = fulltext.may_contain(column.key, needle)
+    return exact if narrowed is None else and_(narrowed, exact)
 
 
 def _day(value: Any) -> datetime:
