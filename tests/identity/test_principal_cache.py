@@ -6,8 +6,11 @@ server itself (in process)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
@@ -20,9 +23,11 @@ from hexagone.core.db import get_engine, org_session, system_session, utcnow
 from hexagone.identity.models import OrgRole, SpaceRole, User
 from hexagone.identity.service import groups, orgs, spaces, users
 from hexagone.identity.service.principals import load_principal
+from tests.conftest import Server
 from tests.factories import csrf_token, emailed, login, make_org, make_space, make_user, principal
 
 LINK_RE = re.compile(r"(/password/reset/[A-Za-z0-9_-]+)")
+REDIS = "redis://127.0.0.1:6379/0"
 
 
 async def warmed(client: httpx.AsyncClient, path: str = "/") -> None:
@@ -229,3 +234,33 @@ async def test_choosing_a_language_serves_the_next_page_in_it(client: httpx.Asyn
         await client.post("/lang", data={"lang": lang, "next": "/", "csrf_token": token})
         client.cookies.delete("lang")  # the profile's choice, not the cookie's
         assert word in (await client.get("/")).text
+
+
+@pytest.fixture(scope="module")
+def two_machines(start_server: Callable[..., Server]) -> list[Server]:
+    """Two servers on one database and one Redis, each with a data directory of its own:
+    they share no generations file, as two machines would not."""
+    return [
+        start_server(HEXAGONE_PUBSUB_URL=REDIS, HEXAGONE_DATA_DIR=tempfile.mkdtemp(prefix="hexagone-machine-"))
+        for _ in range(2)
+    ]
+
+
+async def test_signing_out_on_one_machine_reaches_the_other_through_the_bus(two_machines: list[Server]) -> None:
+    first, second = two_machines
+    user = await make_user(await make_org())
+    async with (
+        httpx.AsyncClient(base_url=first.base_url) as on_first,
+        httpx.AsyncClient(base_url=second.base_url) as on_second,
+    ):
+        await login(on_first, user)
+        on_second.cookies.set(SESSION_COOKIE, on_first.cookies[SESSION_COOKIE])
+        await warmed(on_second)
+        token = await csrf_token(on_first, "/")
+        assert (await on_first.post("/logout", data={"csrf_token": token})).status_code == 303
+        # the bus delivers after the commit, in milliseconds: allow it a second
+        deadline = time.monotonic() + 1
+        while (await on_second.get("/")).status_code == 200 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        answer = await on_second.get("/")
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
