@@ -24,6 +24,7 @@ from sqlalchemy.orm import load_only
 
 from hexagone.core import blobs
 from hexagone.core.exceptions import Invalid
+from hexagone.mail import mime
 from hexagone.mail.imap.account import Account, FolderRef, uid_list
 from hexagone.mail.imap.parser import CommandError
 from hexagone.mail.imap.query import Compiled, UidRanges, merge, uid_condition
@@ -279,9 +280,10 @@ async def _targets(account: Account, names: set[str]) -> dict[str, FolderRef | C
 async def append_many(account: Account, requests: list[AppendRequest]) -> list[tuple[FolderRef, int] | CommandError]:
     """APPEND, for one command or for several a client pipelined: the bytes of all of
     them are stored (and fsync'd) side by side before the write transaction begins, then
-    one transaction adds the rows and one commit makes them durable. The database's write
-    lock is never held during the blob store's disk I/O, and a batch of fsyncs costs about
-    what one does. Each request gets its own answer (a full mailbox refuses only the
+    one transaction adds the rows of each folder in one INSERT (:func:`store.add_messages`)
+    and one commit makes them durable. The database's write lock is never held during the
+    blob store's disk I/O nor while the messages are parsed, and a batch of fsyncs costs
+    about what one does. Each request gets its own answer (a full mailbox refuses only the
     messages that do not fit)."""
     targets = await _targets(account, {r.name for r in requests})
     results: list[tuple[FolderRef, int] | CommandError | None] = [
@@ -289,28 +291,39 @@ async def append_many(account: Account, requests: list[AppendRequest]) -> list[t
     ]
     todo = [i for i, result in enumerate(results) if result is None]
     refs = await asyncio.gather(*(store.put_blob(account.org_id, requests[i].raw) for i in todo))
+    parsed = {i: mime.parse(requests[i].raw) for i in todo}  # before the write turn, not during it
     unused = []
     async with account.db(write=True) as db:
         # Several target mailboxes (a shared one beside the user's): lock them all first, in
         # the store's order, so that two pipelined batches never deadlock each other.
         await store.lock_mailboxes(db, {t.mailbox_id for t in targets.values() if isinstance(t, FolderRef)})
-        folders: dict[uuid.UUID, Folder] = {}
+        by_folder: dict[uuid.UUID, list[tuple[int, blobs.BlobRef]]] = {}
         for i, ref in zip(todo, refs, strict=True):
-            request, target = requests[i], targets[requests[i].name]
+            target = targets[requests[i].name]
             assert isinstance(target, FolderRef)
-            folder = folders.get(target.id) or await db.get(Folder, target.id)
-            try:
+            by_folder.setdefault(target.id, []).append((i, ref))
+        room = await store.room(db, {t.mailbox_id for t in targets.values() if isinstance(t, FolderRef)})
+        for folder_id, batch in by_folder.items():
+            folder = await db.get(Folder, folder_id)
+            fitting = []
+            for i, ref in batch:
                 if folder is None:  # deleted meanwhile
-                    raise CommandError("No such mailbox", status="NO", code="TRYCREATE")
-                folders[target.id] = folder
-                message = await store.add_message(
-                    db, folder, request.raw, ref, flags=request.flags, internal_date=request.internal_date
-                )
-            except (store.QuotaExceeded, CommandError) as error:
-                results[i] = error if isinstance(error, CommandError) else _refusal(error)
+                    results[i] = CommandError("No such mailbox", status="NO", code="TRYCREATE")
+                elif ref.size > room.get(folder.mailbox_id, 0):
+                    results[i] = _refusal(store.QuotaExceeded(""))
+                else:
+                    room[folder.mailbox_id] -= ref.size
+                    fitting.append((i, ref))
+                    continue
                 unused.append(ref.key)
+            if folder is None or not fitting:
                 continue
-            results[i] = (target, message.uid)
+            new = [store.NewMessage(ref, parsed[i], requests[i].flags, requests[i].internal_date) for i, ref in fitting]
+            uids = await store.add_messages(db, folder, new)
+            for (i, _ref), uid in zip(fitting, uids, strict=True):
+                target = targets[requests[i].name]
+                assert isinstance(target, FolderRef)
+                results[i] = (target, uid)
         store.forget_blobs(db, account.org_id, unused)  # the bytes of refused messages
         await db.commit()
     assert all(result is not None for result in results)

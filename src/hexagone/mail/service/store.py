@@ -219,6 +219,12 @@ async def _reserve(db: AsyncSession, folder_id: uuid.UUID, count: int) -> tuple[
     return row[0] - count, row[1]
 
 
+async def room(db: AsyncSession, mailbox_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Bytes left under each mailbox's quota (read under the caller's mailbox lock)."""
+    query = select(Mailbox.id, Mailbox.quota_bytes - Mailbox.used_bytes).where(Mailbox.id.in_(set(mailbox_ids)))
+    return dict((await db.execute(query)).all())
+
+
 async def _charge(db: AsyncSession, mailbox_id: uuid.UUID, size: int) -> None:
     """Count ``size`` bytes against the mailbox's quota, or refuse if they do not fit.
     An UPDATE of the mailbox row: it locks the mailbox when nothing did before."""
