@@ -8,8 +8,14 @@ module may not have them all yet). The demo organisation's users are the mailbox
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import time
+from collections.abc import Iterable
 from pathlib import Path
 
+from dovecot import MAILDIR_FLAGS
+from messages import Message
 from procs import free_port, web
 
 DOMAIN = "demo.hexagone.test"  # hexagone.identity.service.demo.DEMO_DOMAIN
@@ -25,6 +31,7 @@ class Hexagone:
         self.imap_port, self.smtp_port, self.submission_port, self.http_port = (free_port() for _ in range(4))
         self.stack = contextlib.ExitStack()
         self.server: web.Server | None = None
+        self.env: dict[str, str] = {}
 
     @property
     def pid(self) -> int:
@@ -40,7 +47,7 @@ class Hexagone:
             db = self.stack.enter_context(web.database(self.database, self.pg_admin))
             data = self.root / "data"
             data.mkdir(parents=True, exist_ok=True)
-            env = web.hexagone_env(data, db) | {
+            env = self.env = web.hexagone_env(data, db) | {
                 "HEXAGONE_HTTP_PORT": str(self.http_port),
                 "HEXAGONE_IMAP_PORT": str(self.imap_port),
                 "HEXAGONE_SMTP_PORT": str(self.smtp_port),
@@ -56,3 +63,25 @@ class Hexagone:
 
     def __exit__(self, *_exc: object) -> None:
         self.stack.close()
+
+    def import_maildir(self, user: str, messages: Iterable[Message], folder: str) -> tuple[float, int, str]:
+        """Load ``messages`` into ``user``'s ``folder`` with ``hexagone mail import`` (the bulk
+        loader) from a Maildir written here: the bytes as they are (CRLF), the flags in the
+        file names, the internal date as the mtime. Returns the seconds the import took
+        (writing the Maildir not counted), the messages written, and the command's output."""
+        top = self.root / f"import-{folder}"
+        cur = top / f".{folder}" / "cur"
+        for sub in (top / "cur", top / "new", top / "tmp", cur, cur.parent / "new", cur.parent / "tmp"):
+            sub.mkdir(parents=True, exist_ok=True)
+        count = 0
+        for message in messages:
+            letters = "".join(sorted(MAILDIR_FLAGS[f] for f in message.flags))
+            path = cur / f"{message.index:08d}.bench:2,{letters}"
+            path.write_bytes(message.data)
+            when = message.internal_date.timestamp()
+            os.utime(path, (when, when))
+            count += 1
+        argv = [web.HEXAGONE, "mail", "import", "--user", user, "--from", f"maildir:{top}"]
+        t0 = time.perf_counter()
+        done = subprocess.run(argv, env=self.env, cwd=web.ROOT, capture_output=True, text=True, check=True)
+        return time.perf_counter() - t0, count, (done.stdout + done.stderr).strip()

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import messages
 from imap_wire import Connection, ImapError
 from messages import SEARCHES
 from procs import load, tree_cpu
@@ -49,7 +50,7 @@ class Rate:
     @property
     def per_s(self) -> float:
         """Messages per second for a FETCH; searches per second for a SEARCH."""
-        return (self.items if self.command.startswith("FETCH") else 1) / self.median
+        return (self.items if self.per_message else 1) / self.median
 
     @property
     def mib_per_s(self) -> float:
@@ -58,8 +59,12 @@ class Rate:
     @property
     def cpu_ms(self) -> float:
         """Server CPU milliseconds per message (FETCH) or per search (SEARCH)."""
-        per = self.items if self.command.startswith("FETCH") else 1
+        per = self.items if self.per_message else 1
         return 1000 * statistics.median(self.cpu) / max(per, 1)
+
+    @property
+    def per_message(self) -> bool:
+        return self.command.startswith(("FETCH", "APPEND"))
 
 
 @dataclass
@@ -70,6 +75,7 @@ class ImapFigures:
     fetches: list[Rate]
     searches: list[Rate]
     load: str  # load average at the end
+    append: Rate | None = None  # APPEND of more messages into the loaded folder, at the end
     problems: list[str] = field(default_factory=list)  # wrong answers: the figures above them do not count
 
 
@@ -99,6 +105,8 @@ def measure(
     repeat: int,
     chunk: int,
     expected_bytes: int,
+    append: int = 0,
+    seed: int = 2026,
     say: Callable[[str], None] = print,
 ) -> ImapFigures:
     """``expected_bytes`` is the size of all the messages loaded: a FETCH of full bodies
@@ -155,5 +163,17 @@ def measure(
             f"  {server}: SEARCH {name:18} {rate.per_s:9.1f} /s   {rate.items} hits, server CPU {rate.cpu_ms:.1f} ms "
             f"(runs {', '.join(f'{s * 1000:.0f}' for s in rate.seconds)} ms)"
         )
+    appended = None
+    if append:
+        appended = Rate("APPEND", "APPEND")
+        cpu0, t0 = tree_cpu(pid), time.perf_counter()
+        refused = conn.append(mailbox, messages.mailbox(append, seed + 1))
+        appended.seconds.append(time.perf_counter() - t0)
+        appended.cpu.append(tree_cpu(pid) - cpu0)
+        appended.items = append - len(refused)
+        say(
+            f"  {server}: APPEND {append} more messages (pipelined): {appended.per_s:.0f} msg/s, "
+            f"server CPU {appended.cpu_ms:.2f} ms/msg, {len(refused)} refused"
+        )
     conn.logout()
-    return ImapFigures(server, exists, first_select, fetches, searches, load(), problems)
+    return ImapFigures(server, exists, first_select, fetches, searches, load(), appended, problems)

@@ -251,6 +251,7 @@ SEARCHES: list[tuple[str, str]] = [
     ("SINCE", f"SINCE {SINCE:%d-%b-%Y}"),
     ("UNSEEN", "UNSEEN"),
     ("BODY", f'BODY "{RARE_WORD}"'),
+    ("TEXT", f'TEXT "{RARE_WORD}"'),
     ("FROM+SINCE+UNSEEN", f'FROM "{FREQUENT_SENDER.split("@")[0]}" SINCE {MIDDLE:%d-%b-%Y} UNSEEN'),
     ("OR SUBJECT/FLAGGED", 'OR SUBJECT "invoice" FLAGGED'),
 ]

@@ -9,11 +9,13 @@
 Dovecot and Postfix are Debian's, started here with their own configuration under a
 temporary directory on loopback ports and stopped at the end; Hexagone is started with a
 fresh data directory, the demo organisation's users being the mailboxes. Dovecot gets the
-messages written into its Maildir; Hexagone gets them by IMAP APPEND, as a client would
-(slower; the time is printed). Figures are printed as they come, then as one table.
+messages written into its Maildir; Hexagone gets them through its bulk loader, ``hexagone
+mail import`` from a Maildir (``--load append``: by IMAP APPEND, as a client would); both
+times are printed. Then each server gets ``--append`` more messages by pipelined IMAP
+APPEND. Figures are printed as they come, then as one table.
 Run as root (Dovecot's and Postfix's masters switch users), with the project's venv:
 
-    .venv/bin/python bench/mail/run.py [--messages 50000] [--parts imap,smtp,idle]
+    .venv/bin/python bench/mail/run.py [--messages 50000] [--parts imap,stress,smtp,idle]
                                        [--servers peers,hexagone] [--json results.json]
 """
 
@@ -96,6 +98,8 @@ def run_peers(args: argparse.Namespace, tmp: Path) -> Side:
                         repeat=args.repeat,
                         chunk=args.chunk,
                         expected_bytes=mailbox_bytes(args),
+                        append=args.append,
+                        seed=args.seed,
                         say=say,
                     )
                 if "stress" in args.parts:
@@ -208,14 +212,23 @@ def run_hexagone(args: argparse.Namespace, tmp: Path) -> Side:
         say(f"Hexagone (IMAP {server.imap_port}, SMTP {server.smtp_port}, {args.database}; log {server.log}):")
         password = hexagone_server.PASSWORD
         if "imap" in args.parts and listening(side, server.imap_port, "IMAP", server):
-            side.load_s, side.load_refused = append_all(
-                server.imap_port, hexagone_server.IMAP_USER, MAILBOX, args.messages, args.seed
-            )
-            say(
-                f"  APPENDed {args.messages} messages in {side.load_s:.1f} s "
-                f"({args.messages / side.load_s:.0f} msg/s), {len(side.load_refused)} refused"
-                + "".join(f"\n    message {i}: {answer}" for i, answer in side.load_refused)
-            )
+            if args.load == "import":
+                side.load_s, count, output = server.import_maildir(
+                    hexagone_server.IMAP_USER, messages.mailbox(args.messages, args.seed), MAILBOX
+                )
+                say(
+                    f"  hexagone mail import: {count} messages in {side.load_s:.1f} s ({count / side.load_s:.0f} msg/s)"
+                )
+                say("    " + output.replace("\n", "\n    "))
+            else:
+                side.load_s, side.load_refused = append_all(
+                    server.imap_port, hexagone_server.IMAP_USER, MAILBOX, args.messages, args.seed
+                )
+                say(
+                    f"  APPENDed {args.messages} messages in {side.load_s:.1f} s "
+                    f"({args.messages / side.load_s:.0f} msg/s), {len(side.load_refused)} refused"
+                    + "".join(f"\n    message {i}: {answer}" for i, answer in side.load_refused)
+                )
             expected = mailbox_bytes(args, (i for i, _answer in side.load_refused))
             side.imap = imap_bench.measure(
                 "Hexagone",
@@ -227,6 +240,8 @@ def run_hexagone(args: argparse.Namespace, tmp: Path) -> Side:
                 repeat=args.repeat,
                 chunk=args.chunk,
                 expected_bytes=expected,
+                append=args.append,
+                seed=args.seed,
                 say=say,
             )
         if "stress" in args.parts and listening(side, server.imap_port, "IMAP", server):
@@ -321,6 +336,26 @@ def rows(peer: Side, ours: Side) -> list[Row]:
                 o and o.per_s,
                 peer_cpu_ms=p and p.cpu_ms,
                 ours_cpu_ms=o and o.cpu_ms,
+            )
+        )
+    pa, oa = pi and pi.append, oi and oi.append
+    if pa or oa:
+        out.append(
+            Row(
+                "IMAP APPEND into the loaded folder, messages/s",
+                pa and pa.per_s,
+                oa and oa.per_s,
+                peer_cpu_ms=pa and pa.cpu_ms,
+                ours_cpu_ms=oa and oa.cpu_ms,
+            )
+        )
+    if peer.load_s and ours.load_s:
+        out.append(
+            Row(
+                "loading the folder (Dovecot: Maildir written; Hexagone: hexagone mail import), messages/s",
+                (pi.messages if pi else 0) / peer.load_s or None,
+                (oi.messages if oi else 0) / ours.load_s or None,
+                target=False,
             )
         )
     out.append(
@@ -462,6 +497,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=2026, help="the mailbox is the same for the same seed")
     p.add_argument("--repeat", type=int, default=3, help="runs of each IMAP measure; the median is kept")
     p.add_argument("--chunk", type=int, default=500, help="UIDs per FETCH command (default 500)")
+    p.add_argument("--append", type=int, default=1000, help="messages APPENDed to the loaded folder at the end")
+    p.add_argument(
+        "--load",
+        choices=["import", "append"],
+        default="import",
+        help="how Hexagone's folder is filled: hexagone mail import from a Maildir (timed), or IMAP APPEND",
+    )
     p.add_argument("--smtp-messages", type=int, default=5000, help="messages per smtp-source run")
     p.add_argument("--smtp-sessions", type=csv(int), default=[10], help="parallel sessions, e.g. 1,10")
     p.add_argument("--smtp-size", type=int, default=4000, help="smtp-source body length in bytes")
