@@ -10,6 +10,8 @@ from hexagone.core.tenancy import CrossOrganisationWrite
 from hexagone.identity.models import Space, SpaceMember, User
 from tests.factories import make_org, make_space, make_user
 
+pytestmark = pytest.mark.usefixtures("migrated")  # the tests use the database, not a server
+
 
 async def test_org_session_queries_only_see_their_organisation() -> None:
     org_a, org_b = await make_org(), await make_org()
