@@ -42,6 +42,9 @@ TEST_ENV = {
     "HEXAGONE_LOGIN_MAX_FAILURES_PER_ACCOUNT": "5",
     "HEXAGONE_DEMO_PASSWORD": "Demo-password-for-tests",
     "HEXAGONE_LOG_LEVEL": "warning",
+    # Many servers share one PostgreSQL (max_connections 100) during a run: half the pool each.
+    "HEXAGONE_DATABASE_POOL_SIZE": "5",
+    "HEXAGONE_DATABASE_MAX_OVERFLOW": "10",
     # argon2id at its cheapest: every user a test creates and every sign-in costs a hash,
     # which at the production cost (64 MiB, 3 passes) was most of the suite's time. The
     # timing tests of sign-in start a server of their own at the production cost.

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a process may reuse a session's principal (dropped at once on any change); 0: never.",
     )
+    database_pool_size: int = Field(
+        default=10, ge=1, description="PostgreSQL connections each process keeps open (SQLite: unused)."
+    )
+    database_max_overflow: int = Field(
+        default=20, ge=0, description="PostgreSQL connections a process may open beyond the pool under load."
+    )
     max_body_bytes: int = 1_048_576
     log_level: str = "info"
     # Mail (the mail module's listeners and delivery; see docs/configuration.md)

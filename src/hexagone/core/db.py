@@ -110,7 +110,9 @@ def make_engine(settings: Settings) -> AsyncEngine:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=settings.database_pool_size, max_overflow=settings.database_max_overflow, pool_pre_ping=True
+    )
 
 
 def get_engine() -> AsyncEngine:
