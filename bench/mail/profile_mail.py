@@ -23,8 +23,9 @@ import hexagone_server
 import imap_stress
 import smtp_bench
 from imap_wire import Connection
+from messages import mailbox
 from procs import wait_port, web
-from run import STRESS_MAILBOX, STRESS_MESSAGES, append_all, inbox_count
+from run import MAILBOX, STRESS_MAILBOX, STRESS_MESSAGES, append_all, inbox_count
 
 
 def _profile_request():  # type: ignore[no-untyped-def]
@@ -55,6 +56,7 @@ def main() -> None:
     p.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres")
     p.add_argument("--sessions", type=int, default=20, help="smtp-source sessions")
     p.add_argument("--clients", type=int, default=10, help="IMAP stress clients")
+    p.add_argument("--messages", type=int, default=0, help="import this many messages into a folder first")
     p.add_argument("--all-threads", action="store_true", help="count every running thread, not the GIL holder")
     p.add_argument("--top", type=int, default=50)
     p.add_argument("--raw", type=Path, help="keep py-spy's collapsed stacks here")
@@ -100,6 +102,9 @@ def main() -> None:
         else:
             wait_port(server.imap_port, None, server.log)
             user = hexagone_server.IMAP_USER
+            if args.messages:
+                seconds, count, _output = server.import_maildir(user, mailbox(args.messages, 2026), MAILBOX)
+                print(f"imported {count} messages in {seconds:.0f} s")
             append_all(server.imap_port, user, STRESS_MAILBOX, STRESS_MESSAGES, 2026)
             spy.start()
             imap_stress.measure(

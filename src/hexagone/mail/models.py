@@ -108,7 +108,10 @@ class Message(IdMixin, OrgScoped, Base):
     __tablename__ = "mail_messages"
     __table_args__ = (
         UniqueConstraint("folder_id", "uid"),
-        Index("ix_mail_messages_mailbox_message_id", "mailbox_id", "message_id"),
+        # org_id last in the mailbox indexes, as in the folder one: the tenancy layer adds it to
+        # every query, and SQLite (without ANALYZE statistics) otherwise prefers the org_id
+        # index and reads every message of the organisation (400 ms on 40,000 messages).
+        Index("ix_mail_messages_mailbox_message_id", "mailbox_id", "message_id", "org_id"),
         Index("ix_mail_messages_folder_modseq", "folder_id", "modseq"),
         # IMAP's hot reads (the UID list of SELECT, SEARCH UNSEEN/FLAGGED/DELETED) answered
         # from the index alone: org_id is in it because the tenancy layer adds it to every query.
@@ -123,7 +126,7 @@ class Message(IdMixin, OrgScoped, Base):
             "answered",
             "draft",
         ),
-        Index("ix_mail_messages_mailbox_thread", "mailbox_id", "thread_id"),
+        Index("ix_mail_messages_mailbox_thread", "mailbox_id", "thread_id", "org_id"),
         Index("ix_mail_messages_folder_internal_date", "folder_id", "internal_date"),  # SEARCH SINCE/BEFORE/ON
         # and the full-text index of subject and text, made by migration 0002 (hexagone/mail/fulltext.py)
     )

@@ -1,5 +1,8 @@
-"""Mail: the full-text (trigram) index of messages' subjects and texts, and an index on
-each folder's internal dates (see hexagone/mail/fulltext.py).
+"""Mail: the full-text (trigram) index of messages' subjects and texts (see
+hexagone/mail/fulltext.py), an index on each folder's internal dates, and org_id at the end
+of the two mailbox indexes (Message-ID, thread), which the tenancy layer's org_id term
+otherwise makes SQLite pass over for the org_id index (every message of the organisation
+read to find one reply's conversation).
 
 Revision ID: 0002_mail_fulltext
 Revises: 0001
@@ -45,8 +48,17 @@ POSTGRES_INDEXES = {
 }
 
 
+MAILBOX_INDEXES = {
+    "ix_mail_messages_mailbox_message_id": ["mailbox_id", "message_id"],
+    "ix_mail_messages_mailbox_thread": ["mailbox_id", "thread_id"],
+}
+
+
 def upgrade() -> None:
     op.create_index("ix_mail_messages_folder_internal_date", "mail_messages", ["folder_id", "internal_date"])
+    for name, columns in MAILBOX_INDEXES.items():
+        op.drop_index(name, table_name="mail_messages")
+        op.create_index(name, "mail_messages", [*columns, "org_id"])
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         for statement in SQLITE_UP:
@@ -71,3 +83,6 @@ def downgrade() -> None:
         for name in POSTGRES_INDEXES:
             op.execute(f"DROP INDEX IF EXISTS {name}")
     op.drop_index("ix_mail_messages_folder_internal_date", table_name="mail_messages")
+    for name, columns in MAILBOX_INDEXES.items():
+        op.drop_index(name, table_name="mail_messages")
+        op.create_index(name, "mail_messages", columns)
