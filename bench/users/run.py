@@ -31,11 +31,13 @@ import csv
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,9 @@ import psutil
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "mail"))
 import procs  # noqa: E402  (bench/mail/procs.py: bench/run.py's server helpers, loaded by path)
+
+sys.path.append(str(HERE.parent))  # after this folder: bench/run.py is not this run.py
+import profile_split  # noqa: E402
 from chart import draw  # noqa: E402
 from schedule import Plan, split_name  # noqa: E402
 
@@ -52,6 +57,7 @@ web = procs.web
 ROOT = HERE.parents[1]
 PYTHON = sys.executable
 LOCUST = str(Path(sys.executable).parent / "locust")
+PY_SPY = str(Path(sys.executable).parent / "py-spy")
 PASSWORD = "Agents-at-work-2026"
 DOMAIN = "bench.hexagone.test"  # seed.DOMAIN
 P95_TARGET_MS = 500.0
@@ -89,12 +95,13 @@ class Step:
     server_cores: float  # CPU seconds per second, over the server's processes, during the hold
     server_rss_mib: float  # the largest during the hold, summed over its processes
     locust_cores: float
-    database_cores: float | None  # every PostgreSQL process of the machine (shared with other work)
+    database_cores: float | None  # PostgreSQL's, with --own-postgres
     loadavg: float
     passed: bool
     worst: str  # the request with the highest p95
     requests_by_name: list[Request] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    profile: str = ""  # py-spy's split by layer and phase (--profile-step)
 
 
 @dataclass
@@ -120,9 +127,10 @@ def say(text: str) -> None:
 
 class Sampler(threading.Thread):
     """Every second: the CPU seconds used so far and the memory of the server's process
-    tree, Locust's process tree and PostgreSQL's processes."""
+    tree, Locust's process tree and, with ``--own-postgres``, PostgreSQL's (the postmaster
+    and its backends, those already gone included)."""
 
-    def __init__(self, server_pid: int, locust_pid: int, postgres: bool):
+    def __init__(self, server_pid: int, locust_pid: int, postgres: int | None):
         super().__init__(daemon=True)
         self.server_pid, self.locust_pid, self.postgres = server_pid, locust_pid, postgres
         self.samples: list[tuple[float, ...]] = []  # t, server CPU, server RSS MiB, Locust CPU, db CPU, load
@@ -138,9 +146,7 @@ class Sampler(threading.Thread):
         return total
 
     def database_cpu(self) -> float:
-        if not self.postgres:
-            return 0.0
-        return self.cpu([p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster")])
+        return procs.tree_cpu(self.postgres) if self.postgres else 0.0
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -338,6 +344,65 @@ def start_locust(
     return proc, t0
 
 
+@contextlib.contextmanager
+def own_postgres() -> Iterator[tuple[str, int]]:
+    """A PostgreSQL cluster of the benchmark's own (Debian's binaries, its default
+    settings), stopped and deleted at the end; yields its admin URL and its postmaster's
+    pid. A server shared with other work may run out of its 100 connections, which
+    Hexagone's two workers (up to 30 each) would then be refused."""
+    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    if not binaries:
+        sys.exit("--own-postgres needs PostgreSQL's server binaries (apt-get install postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="hexagone-users-pg-"))  # not under a 0700 directory of root's
+    bin_dir, data, port = binaries[-1], root / "pgdata", procs.free_port()
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []  # initdb refuses root
+    if as_postgres:
+        shutil.chown(root, "postgres")
+    subprocess.run(
+        [*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    ctl = [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-w"]
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
+    subprocess.run([*ctl, "-o", options, "-l", str(root / "postgres.log"), "start"], check=True, capture_output=True)
+    try:
+        postmaster = int((data / "postmaster.pid").read_text().split()[0])
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres", postmaster
+    finally:
+        subprocess.run([*ctl, "-m", "fast", "stop"], check=False, capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class Profile(threading.Thread):
+    """py-spy on every worker of the server during a step's hold (``--profile-step``):
+    samples of the thread holding the GIL, i.e. the CPU spent in Python, split by layer and
+    by phase by ``bench/profile_split.py``."""
+
+    def __init__(self, server_pid: int, start: float, seconds: float, out: Path):
+        super().__init__(daemon=True)
+        self.server_pid, self.start_at, self.seconds, self.out = server_pid, start, seconds, out
+        self.files: list[Path] = []
+
+    def run(self) -> None:
+        time.sleep(max(self.start_at - time.time(), 0))
+        tree = web.live_tree(self.server_pid)
+        workers = [p.pid for p in tree if p.pid != self.server_pid] or [self.server_pid]
+        spies = []
+        for pid in workers:
+            raw = self.out / f"py-spy-{pid}.txt"
+            argv = [PY_SPY, "record", "--pid", str(pid), "--duration", str(int(self.seconds)), "--rate", "100"]
+            argv += ["--gil", "--nonblocking", "--format", "raw", "--output", str(raw)]
+            spies.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            self.files.append(raw)
+        for spy in spies:
+            spy.wait()
+
+    def report(self) -> str:
+        raw = "\n".join(f.read_text() for f in self.files if f.exists())
+        return profile_split.report(raw) if raw.strip() else "py-spy recorded nothing"
+
+
 def seed(env: dict[str, str], users: int, args: argparse.Namespace) -> dict[str, Any]:
     """Users up to ``users`` with their mail (``seed.py`` adds only what is missing)."""
     argv = [PYTHON, str(HERE / "seed.py"), "--users", str(users), "--messages", str(args.messages)]
@@ -360,7 +425,12 @@ def bench_database(kind: str, args: argparse.Namespace, tmp: Path) -> Result:
     seeds: list[dict[str, Any]] = []
     stopped = ""
     started = time.time()
-    with web.database(kind, args.pg_admin) as db:
+    with contextlib.ExitStack() as stack:
+        pg_admin = args.pg_admin
+        postmaster = None
+        if kind == "postgres" and args.own_postgres:
+            pg_admin, postmaster = stack.enter_context(own_postgres())
+        db = stack.enter_context(web.database(kind, pg_admin))
         env = web.hexagone_env(out / "data", db)
         ports = {name: procs.free_port() for name in ("HTTP", "IMAP", "SMTP", "SUBMISSION")}
         env |= {f"HEXAGONE_{name}_PORT": str(port) for name, port in ports.items()}
@@ -381,14 +451,19 @@ def bench_database(kind: str, args: argparse.Namespace, tmp: Path) -> Result:
                 step_dir.mkdir()
                 locust_log = step_dir / "locust.log"
                 proc, t0 = start_locust(plan, args, server.base, ports["IMAP"], step_dir, locust_log)
-                sampler = Sampler(server.pid, proc.pid, kind == "postgres")
+                sampler = Sampler(server.pid, proc.pid, postmaster)
                 sampler.start()
+                profile = None
+                if users == args.profile_step:
+                    hold = plan.phases[-1]
+                    profile = Profile(server.pid, t0 + hold.start, min(hold.end - hold.start, 60), step_dir)
+                    profile.start()
                 try:
                     watch(proc, plan, t0)
                 finally:
                     sampler.stop.set()
                     if proc.poll() is None:
-                        os.killpg(proc.pid, 2)
+                        os.killpg(proc.pid, signal.SIGTERM)  # Locust writes its statistics, then exits
                         proc.wait(timeout=60)
                 stats_file = step_dir / "locust.json"
                 stats = json.loads(stats_file.read_text()) if stats_file.exists() else []
@@ -398,6 +473,12 @@ def bench_database(kind: str, args: argparse.Namespace, tmp: Path) -> Result:
                     raise RuntimeError("Locust wrote no statistics for the hold")
                 step = measured[0]
                 steps.append(step)
+                if profile is not None:
+                    profile.join()
+                    step.profile = profile.report()
+                    say(f"  where the server's Python time went during the hold ({users} users):\n{step.profile}")
+                if step.sign_ins != users:
+                    say(f"  warning: {step.sign_ins} users signed in during the ramp, not {users}")
                 say(
                     f"  {users} users: {step.per_s:.1f} req/s, p50 {step.p50_ms:.0f} ms, p95 {step.p95_ms:.0f} ms, "
                     f"p99 {step.p99_ms:.0f} ms, {step.failures} failures, slowest {step.worst}; server "
@@ -425,6 +506,7 @@ def bench_database(kind: str, args: argparse.Namespace, tmp: Path) -> Result:
             "hold_s": args.hold,
             "locust_processes": args.processes,
             "messages_per_user": args.messages,
+            "postgres": "" if kind == "sqlite" else "own cluster" if args.own_postgres else "shared server",
         },
         seed=seeds,
         steps=steps,
@@ -443,8 +525,8 @@ def watch(proc: subprocess.Popen[bytes], plan: Plan, t0: float) -> None:
             shown = phase.label
             say(f"  {time.strftime('%H:%M:%S')} {phase.label} (load {procs.load()})")
         if time.time() - t0 > plan.seconds + 120:
-            say("  Locust did not stop on time: interrupting it")
-            os.killpg(proc.pid, 2)
+            say("  Locust did not stop on time: stopping it")
+            os.killpg(proc.pid, signal.SIGTERM)
         time.sleep(1)
 
 
@@ -455,14 +537,15 @@ def report(result: Result) -> str:
     lines = [
         f"\n{result.database} ({result.workers} web worker(s)), commit {result.commit}, {result.started}",
         "| users | web req/s | p50 ms | p95 ms | p99 ms | slowest request (p95) | failures | sign-ins p95 ms | "
-        "IMAP connected | server cores | server RSS MiB | Locust cores | load avg | pass |",
-        "|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|:---:|",
+        "IMAP connected | server cores | server RSS MiB | PostgreSQL cores | Locust cores | load avg | pass |",
+        "|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
     ]
     for s in result.steps:
         lines.append(
             f"| {s.users} | {s.per_s:.1f} | {s.p50_ms:.0f} | {s.p95_ms:.0f} | {s.p99_ms:.0f} | {s.worst} | "
             f"{s.failures} | {s.sign_in_p95_ms:.0f} | {s.imap_connected} | {s.server_cores:.2f} | "
-            f"{s.server_rss_mib:.0f} | {s.locust_cores:.2f} | {s.loadavg:.1f} | {'✓' if s.passed else '✗'} |"
+            f"{s.server_rss_mib:.0f} | {'-' if s.database_cores is None else s.database_cores} | "
+            f"{s.locust_cores:.2f} | {s.loadavg:.1f} | {'✓' if s.passed else '✗'} |"
         )
     lines.append(f"\nlargest passing step: {result.largest_passing} users. {result.stopped_early}")
     for s in result.steps:
@@ -495,7 +578,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--spawn-rate", type=float, default=5.0, help="users started per second in a ramp")
     p.add_argument("--settle", type=float, default=30.0, help="seconds between a ramp and its hold")
     p.add_argument("--hold", type=float, default=90.0, help="seconds measured at each step")
-    p.add_argument("--processes", type=int, default=2, help="Locust worker processes")
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="Locust processes (one is enough: it uses a few hundredths of a core; with several, a worker "
+        "slowed down by a loaded machine misses its heartbeats and the master starts its users again elsewhere)",
+    )
     p.add_argument("--workers", type=int, default=0, help="server workers (default: hexagone serve's)")
     p.add_argument("--messages", type=int, default=20, help="messages in each user's INBOX")
     p.add_argument("--seed-jobs", type=int, default=8, help="mailboxes filled at the same time when seeding")
@@ -505,6 +594,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"),
         help="where to CREATE and DROP the benchmark's PostgreSQL database",
     )
+    p.add_argument(
+        "--own-postgres",
+        action="store_true",
+        help="run PostgreSQL in a cluster of the benchmark's own (initdb, its default settings) instead of --pg-admin",
+    )
+    p.add_argument("--profile-step", type=int, default=0, help="sample the server with py-spy during this step")
     p.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="the event bus of the PostgreSQL runs")
     p.add_argument("--json", type=Path, default=ROOT / "docs" / "users-per-box.json")
     p.add_argument("--chart", type=Path, default=ROOT / "docs" / "users-per-box.svg")
@@ -514,6 +609,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    # Started in the background, this process may have inherited an ignored SIGINT, which
+    # the servers and Locust would inherit in turn: they are stopped with it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     args.steps = [int(n) for n in args.steps.split(",")]
     kinds = [k.strip() for k in args.database.split(",") if k.strip()]
     limit = procs.raise_open_files(OPEN_FILES)
