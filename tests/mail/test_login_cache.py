@@ -39,6 +39,9 @@ from tests.mail.factories import make_mail_org, make_mail_user
 from tests.mail.smtp.helpers import wait_for_port
 from tests.mail.test_protocol_auth import imap_login
 
+pytestmark = pytest.mark.usefixtures("migrated")  # some tests use the database without a server
+
+
 REDIS = "redis://127.0.0.1:6379/0"
 TOKEN_RE = re.compile(r"/password/reset/([A-Za-z0-9_-]+)")
 # Source addresses of their own (see test_protocol_auth): no attempt here counts against another's.

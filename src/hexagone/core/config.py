@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         description="Failures for one account, from all addresses, before unknown devices are slowed down.",
     )
     login_max_delay_seconds: float = 10.0
+    login_failure_floor_seconds: float = Field(
+        default=0.3,
+        ge=0,
+        description="A refused IMAP/SMTP sign-in is answered no sooner than this after it began, whatever the "
+        "account (as Dovecot's auth_failure_delay): known and unknown accounts cost the same to the clock.",
+    )
     login_known_device_days: int = 30
     login_failure_window_seconds: int = 900
     session_max_age_seconds: int = 14 * 24 * 3600

@@ -11,7 +11,9 @@ judges what it may do.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
 import uuid
 from functools import partial
 
@@ -21,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hexagone.core.auth import Principal
 from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import system_session, utcnow
-from hexagone.core.exceptions import Invalid
+from hexagone.core.exceptions import Invalid, ServiceError
 from hexagone.core.i18n import gettext as _
 from hexagone.core.security import token_digest
 from hexagone.identity.service import Person, load_principal, verify_module_credentials
@@ -74,20 +76,28 @@ async def _use_app_password(db: AsyncSession, user_id: uuid.UUID, password: str)
 async def authenticate(email: str, password: str, *, ip: str, channel: str, settings: Settings | None = None) -> Person:
     """The member these credentials open a mail session for, or Invalid / RateLimited:
     identity's rules for a module's protocol login (an account with MFA needs an app
-    password; a guest, or an organisation without mail, gets nothing)."""
-    async with system_session() as db:
-        user = await verify_module_credentials(
-            db,
-            settings or get_settings(),
-            email=email,
-            password=password,
-            ip=ip,
-            channel=channel,
-            module=MODULE_NAME,
-            app_password=partial(_use_app_password, db),
-        )
-        await db.commit()
-        return user
+    password; a guest, or an organisation without mail, gets nothing). A refusal comes no
+    sooner than ``login_failure_floor_seconds`` after the start: with a cheap password hash
+    the database work that differs between a known and an unknown account would show."""
+    settings = settings or get_settings()
+    started = time.monotonic()
+    try:
+        async with system_session() as db:
+            user = await verify_module_credentials(
+                db,
+                settings,
+                email=email,
+                password=password,
+                ip=ip,
+                channel=channel,
+                module=MODULE_NAME,
+                app_password=partial(_use_app_password, db),
+            )
+            await db.commit()
+            return user
+    except ServiceError:
+        await asyncio.sleep(max(0.0, started + settings.login_failure_floor_seconds - time.monotonic()))
+        raise
 
 
 async def session_principal(db: AsyncSession, user: Person) -> Principal:
