@@ -1,21 +1,21 @@
 """Users per box: how many agents at work one machine serves with p95 under 500 ms and no
 error (issue 15). For each database, one command starts Hexagone as ``bench/run.py`` does
 (a temporary data directory, a fresh PostgreSQL database dropped at the end, Redis as the
-event bus on PostgreSQL), creates the users with mail in their INBOX (``seed.py``), then
-runs the Locust scenario (``locustfile.py``) headless through the steps of the plan.
+event bus on PostgreSQL), then, step by step, adds the users the step needs with mail in
+their INBOX (``seed.py``) and runs the Locust scenario (``locustfile.py``) headless.
 
-    .venv/bin/python bench/users/run.py --database sqlite,postgres \\
-        --steps 100,200,300,400,500,750,1000,1500,2000
+    .venv/bin/python bench/users/run.py --database sqlite,postgres --own-postgres \\
+        --steps 100,150,200,250,300,400,500,750,1000,1500,2000 [--profile-step 250]
 
-Each step ramps up to its number of users (``--spawn-rate`` per second, every user signing
-in once and opening its IMAP connection), waits ``--settle`` seconds, then is measured for
-``--hold`` seconds. A step passes when, during its hold, the 95th percentile of the web
-requests (sign-ins apart) is under 500 ms and nothing failed, in the hold or in the ramp
-before it (web, sign-in or IMAP). Locust stops after a hold whose p95 passed
-``--abort-p95-ms`` (the next steps would only be slower). It prints per step the users,
-requests/s, p50/p95/p99 of each request, the failures, the server's CPU and memory and the
-load generator's CPU; writes every figure to ``--json`` (one entry per database, the others
-kept) and draws the curve (``chart.py``) into ``--chart``.
+Each step is one Locust run: it ramps up to the step's number of users (``--spawn-rate``
+per second, every user signing in once and opening its IMAP connection), waits
+``--settle`` seconds, then is measured for ``--hold`` seconds. A step passes when, during
+its hold, the 95th percentile of the web requests (sign-ins apart) is under 500 ms and
+nothing failed, in the hold or in the ramp before it (web, sign-in or IMAP). No larger
+step runs after one whose p95 passed ``--abort-p95-ms``. It prints per step the users,
+requests/s, p50/p95/p99 of each request, the failures, the server's CPU and memory, and
+Locust's and PostgreSQL's CPU; writes every figure to ``--json`` (one entry per database,
+the others kept) and draws the curve (``chart.py``) into ``--chart``.
 
 Bench-only settings, never the defaults: the open-file limit is raised for the server and
 Locust (two sockets per user). Nothing else needs raising: sign-ins are throttled only
