@@ -163,3 +163,12 @@ async def get_user_row(user_id: uuid.UUID) -> User:
         row = await db.get(User, user_id)
         assert row is not None
         return row
+
+
+async def set_password_hash(user_id: uuid.UUID, password_hash: str) -> None:
+    """Store a hash made elsewhere (older parameters, say) as the user's password hash."""
+    async with system_session() as db:
+        row = await db.get(User, user_id)
+        assert row is not None
+        row.password_hash = password_hash
+        await db.commit()

@@ -8,7 +8,7 @@ from hexagone.core import audit
 from hexagone.core.auth import SESSION_COOKIE
 from hexagone.core.config import get_settings
 from hexagone.core.db import org_session
-from tests.factories import DEFAULT_PASSWORD, csrf_token, login, make_org, make_user
+from tests.factories import DEFAULT_PASSWORD, csrf_token, login, make_org, make_user, set_password_hash
 
 
 async def test_login_with_right_password_opens_a_session_and_shows_home(client: httpx.AsyncClient) -> None:
@@ -137,11 +137,7 @@ async def test_login_with_a_hash_of_other_parameters_signs_in_and_rehashes_it(cl
         memory_cost=settings.password_hash_memory_kib * 2,
         parallelism=settings.password_hash_parallelism,
     ).hash(user.password)
-    async with system_session() as db:
-        row = await db.get(User, user.id)
-        assert row is not None
-        row.password_hash = older
-        await db.commit()
+    await set_password_hash(user.id, older)
     assert (await login(client, user)).status_code == 303
     async with system_session() as db:
         row = await db.get(User, user.id)

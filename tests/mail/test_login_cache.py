@@ -30,11 +30,11 @@ from hexagone.core.db import org_session, system_session
 from hexagone.core.exceptions import Invalid
 from hexagone.core.models import AuditEntry
 from hexagone.core.security import password_needs_rehash, verify_password
-from hexagone.identity.models import OrgRole, User
+from hexagone.identity.models import OrgRole
 from hexagone.identity.service import tokens, users, verified
 from hexagone.mail.service import auth
 from tests.conftest import Server
-from tests.factories import TestUser, emailed, get_user_row, principal
+from tests.factories import TestUser, emailed, get_user_row, principal, set_password_hash
 from tests.mail.factories import make_mail_org, make_mail_user
 from tests.mail.smtp.helpers import wait_for_port
 from tests.mail.test_protocol_auth import imap_login
@@ -233,11 +233,7 @@ async def test_login_cache_hash_of_other_parameters_is_upgraded_at_the_next_mail
         memory_cost=settings.password_hash_memory_kib,
         parallelism=settings.password_hash_parallelism,
     ).hash(user.password)
-    async with system_session() as db:
-        row = await db.get(User, user.id)
-        assert row is not None
-        row.password_hash = older
-        await db.commit()
+    await set_password_hash(user.id, older)
     assert imap_login(mail_server, user.email, user.password)[0] == "OK"
     upgraded = (await get_user_row(user.id)).password_hash
     assert upgraded != older and not password_needs_rehash(upgraded)
