@@ -7,6 +7,7 @@ there, and every message submitted from that domain is signed with it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from dataclasses import dataclass
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 import dkim
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.db import utcnow
@@ -45,7 +47,8 @@ class DnsRecord:
     value: str
 
 
-def _new_key(org_id: uuid.UUID, domain: str) -> DkimKey:
+def _new_key() -> dict[str, str]:
+    """A fresh key pair (tens of milliseconds of CPU: run in a thread)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
     private_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
@@ -53,26 +56,32 @@ def _new_key(org_id: uuid.UUID, domain: str) -> DkimKey:
     public_der = key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return DkimKey(
-        org_id=org_id,
-        domain=domain,
-        selector=f"hx{utcnow():%Y%m}",
-        private_key_pem=private_pem,
-        public_key_b64=base64.b64encode(public_der).decode(),
-    )
+    return {"private_key_pem": private_pem, "public_key_b64": base64.b64encode(public_der).decode()}
+
+
+def _query(org_id: uuid.UUID, domain: str) -> Select[DkimKey]:
+    return select(DkimKey).where(DkimKey.org_id == org_id, DkimKey.domain == domain)
 
 
 async def signing_key(db: AsyncSession, org_id: uuid.UUID, domain: str) -> DkimKey:
-    """The domain's key, generated (and flushed in the caller's transaction) on first use."""
+    """The domain's key, generated (and written in the caller's transaction) on first use.
+
+    The first messages of a new organisation are often sent several at once: each may
+    find no key, so the insert yields to whichever committed first (``ON CONFLICT DO
+    NOTHING``: on PostgreSQL it waits for that transaction, then skips) and everyone
+    reads back the one key that was kept."""
     domain = domain.lower().rstrip(".")
-    key = (
-        await db.execute(select(DkimKey).where(DkimKey.org_id == org_id, DkimKey.domain == domain))
-    ).scalar_one_or_none()
-    if key is None:
-        key = _new_key(org_id, domain)
-        db.add(key)
-        await db.flush()
-    return key
+    key = (await db.execute(_query(org_id, domain))).scalar_one_or_none()
+    if key is not None:
+        return key
+    pair = await asyncio.to_thread(_new_key)
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    await db.execute(
+        insert(DkimKey)
+        .values(org_id=org_id, domain=domain, selector=f"hx{utcnow():%Y%m}", **pair)
+        .on_conflict_do_nothing(index_elements=[DkimKey.domain])
+    )
+    return (await db.execute(_query(org_id, domain))).scalar_one()
 
 
 def dns_record(key: DkimKey) -> DnsRecord:
