@@ -73,11 +73,16 @@ def print_profile(stats: pstats.Stats, repeat: int) -> None:
     by_layer: dict[str, float] = {}
     rows = []
     total = 0.0
-    for (path, line, name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+    calls = 0
+    for (path, line, name), (_cc, nc, own, _cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
         total += own
+        calls += nc
         layer = layer_of_file(path)
         by_layer[layer] = by_layer.get(layer, 0.0) + own
         rows.append((own, f"{name} ({path.split('site-packages/')[-1].split('src/')[-1]}:{line})"))
+    # Function calls do not move with the machine's load as times do: the figure to compare
+    # before and after a change on a shared machine.
+    print(f"    Python function calls a request: {calls / repeat:,.0f}")
     print(f"    own time by layer (cProfile, event loop thread, {1000 * total / repeat:.2f} ms a request):")
     for layer, own in sorted(by_layer.items(), key=lambda x: -x[1]):
         print(f"      {100 * own / total:5.1f}%  {layer}")

