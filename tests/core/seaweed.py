@@ -49,6 +49,10 @@ class SeaweedS3:
                 "-ip.bind=127.0.0.1",
                 "-s3",
                 f"-s3.port={s3}",
+                # Its Iceberg and Lance listeners, on fixed ports, are not used here and
+                # stop a second server on the machine (another test run) from starting.
+                "-s3.port.iceberg=0",
+                "-s3.port.lance=0",
                 f"-master.port={master}",
                 f"-volume.port={volume}",
                 f"-filer.port={filer}",

@@ -79,7 +79,16 @@ def make_engine(settings: Settings) -> AsyncEngine:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         # One trip to aiosqlite's thread per statement, not four (core/sqlite_driver.py).
         options = {"module": sqlite_driver.dbapi()} if url.startswith("sqlite+aiosqlite") else {}
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
+        # The configured pool, as on PostgreSQL: with SQLAlchemy's default for SQLite (5 and
+        # 10 overflow) bursts of more sessions opened and closed connections, a thread and
+        # four PRAGMAs each, again and again.
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": 30},
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            **options,
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
