@@ -17,7 +17,6 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from hexagone.core import api as core_api
 from hexagone.core import blobs, i18n, jobs, pubsub, shell, templating
 from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import dispose_engine, get_engine
@@ -92,6 +91,8 @@ async def serve_without_web(settings: Settings) -> None:
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
+    from hexagone.core import api as core_api  # FastAPI: imported by the web processes only, not by each command
+
     settings = settings or get_settings()
     registry = load_registry()
     prepare(registry)

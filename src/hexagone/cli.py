@@ -1,6 +1,10 @@
 """The ``hexagone`` command: the core's commands (serve, migrate) and those of every
 installed module, each contributed by its descriptor (``Module.cli``), so that this file
 names no module and a module added through ``HEXAGONE_MODULES`` brings its commands.
+
+Every command pays for what this file imports, so it imports what building the command
+needs: the registry, whose pages, API and servers load only when read (see
+:class:`~hexagone.core.modules.Lazy`). Each command imports what it runs.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from pydantic import ValidationError
 
 from hexagone.app import load_registry
 from hexagone.core.config import get_settings
-from hexagone.migrations import upgrade
 from hexagone.server import serve as run_server
 
 app = typer.Typer(help="Hexagone, the sovereign collaborative suite.", no_args_is_help=True, add_completion=False)
@@ -28,6 +31,8 @@ def root(ctx: typer.Context) -> None:
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
+    from hexagone.migrations import upgrade  # Alembic: a fifth of a second no other command needs
+
     upgrade(get_settings())
     typer.echo("database is up to date")
 

@@ -7,6 +7,10 @@ providers to unified search, handlers to the event bus, job handlers to the job 
 commands to the ``hexagone`` command, its part of an organisation's export to
 ``hexagone org export``, servers to ``hexagone serve``.
 
+A part may be given :class:`Lazy`: the function that imports it runs the first time the
+core reads the part. A process reads only what it uses: ``hexagone user create`` imports
+neither pages nor API nor protocol servers, which would cost each command over a second.
+
 A *subscribable* module is visible to an organisation only when the organisation
 subscribes to it: its navigation entry is hidden and its routes (all under ``/<name>/``)
 answer 404, exactly as if it did not exist.
@@ -16,10 +20,10 @@ from __future__ import annotations
 
 import importlib
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from starlette.routing import BaseRoute
 
@@ -31,6 +35,8 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
 
     from hexagone.core.auth import Principal
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -59,30 +65,67 @@ EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
 Server = Callable[[], Coroutine[Any, Any, None]]  # run as a task of its own, so a coroutine
 
 
+class Lazy(Generic[T]):
+    """A part of a descriptor given as the function that imports and returns it."""
+
+    def __init__(self, load: Callable[[], T]):
+        self.load = load
+
+
+class _Part(Generic[T]):
+    """A field of :class:`Module` that may be given :class:`Lazy`: loaded the first time
+    it is read, then kept. (A dataclass field whose default is a descriptor: the
+    constructor's argument goes through ``__set__``, reads through ``__get__``.)"""
+
+    def __init__(self, default: T | Lazy[T]):
+        self.default = default
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    @overload
+    def __get__(self, module: None, owner: type) -> T | Lazy[T]: ...
+    @overload
+    def __get__(self, module: Module, owner: type) -> T: ...
+    def __get__(self, module: Module | None, owner: type) -> T | Lazy[T]:
+        if module is None:  # the dataclass asks for the default
+            return self.default
+        value: T | Lazy[T] = getattr(module, self.slot)
+        if isinstance(value, Lazy):
+            value = value.load()
+            setattr(module, self.slot, value)
+        return value
+
+    def __set__(self, module: Module, value: T | Lazy[T]) -> None:
+        setattr(module, self.slot, value)
+
+
 @dataclass
 class Module:
     name: str
     label: str
     package_dir: Path
     subscribable: bool = True
-    routes: Sequence[BaseRoute] = ()
+    routes: _Part[Sequence[BaseRoute]] = _Part(())
     # Routes mounted at the root and answered to anyone, subscribed or not, signed in or
     # not: what a protocol fixes the path of (mail client autoconfiguration).
-    public_routes: Sequence[BaseRoute] = ()
-    api_routers: Sequence[APIRouter] = ()
-    nav: Sequence[NavItem] = ()
-    admin_nav: Sequence[NavItem] = ()  # tabs the module adds to the admin console
-    search_providers: Sequence[SearchProvider] = ()
-    event_handlers: dict[str, Sequence[EventHandler]] = field(default_factory=dict)
-    servers: Sequence[Server] = ()
-    jobs: Sequence[JobSpec] = ()  # the kinds of durable job the module runs, installed in the worker
+    public_routes: _Part[Sequence[BaseRoute]] = _Part(())
+    api_routers: _Part[Sequence[APIRouter]] = _Part(())
+    nav: _Part[Sequence[NavItem]] = _Part(())
+    admin_nav: _Part[Sequence[NavItem]] = _Part(())  # tabs the module adds to the admin console
+    search_providers: _Part[Sequence[SearchProvider]] = _Part(())
+    event_handlers: _Part[Mapping[str, Sequence[EventHandler]]] = _Part(Lazy(dict))  # a dict of its own
+    servers: _Part[Sequence[Server]] = _Part(())
+    # The kinds of durable job the module runs, installed in the worker
+    jobs: _Part[Sequence[JobSpec]] = _Part(())
     # Commands and command groups merged into the ``hexagone`` command (a group named
     # ``mail`` gives ``hexagone mail …``); see :mod:`hexagone.core.cli`.
     cli: typer.Typer | None = None
-    export: Exporter | None = None  # the module's part of ``hexagone org export``
+    export: _Part[Exporter | None] = _Part(None)  # the module's part of ``hexagone org export``
     models_module: str | None = None
-    setup: Callable[[], None] | None = None  # called once when the app is built
-    demo: Callable[[uuid.UUID], Awaitable[None]] | None = None  # fills the demo organisation (``hexagone demo``)
+    setup: _Part[Callable[[], None] | None] = _Part(None)  # called once when the app is built
+    # Fills the demo organisation (``hexagone demo``)
+    demo: _Part[Callable[[uuid.UUID], Awaitable[None]] | None] = _Part(None)
 
     @property
     def templates_dir(self) -> Path | None:
