@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -137,7 +138,9 @@ def import_mail(
         opened = await asyncio.to_thread(open_source, source, password, insecure=insecure)
         try:
             with _progress_bar(not as_json and sys.stderr.isatty(), f"{mailbox.address} ← {opened.label}") as bar:
-                report = await run_import(mailbox, opened, limit=limit, on_progress=bar)
+                report = await run_import(
+                    mailbox, opened, limit=limit, on_progress=bar, parse_processes=min(4, os.cpu_count() or 1)
+                )
         finally:
             await asyncio.to_thread(opened.close)
         return report.as_dict()

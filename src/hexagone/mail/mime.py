@@ -34,6 +34,7 @@ import binascii
 import contextlib
 import email
 import email.header
+import email.parser
 import email.utils
 import quopri
 import re
@@ -63,6 +64,9 @@ _SPACES = re.compile(r"\s+")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _FOREIGN_SURROGATE = re.compile(r"[\ud800-\udc7f\udd00-\udfff]")  # not one of surrogateescape's
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+# Header blocks are read with ``headersonly``: for a multipart header, ``email`` would
+# otherwise compile a regular expression for its boundary (a new one per message).
+_HEADERS = email.parser.BytesParser(policy=compat32)
 
 
 @dataclass
@@ -185,7 +189,7 @@ def _split_header(raw: bytes, start: int, end: int) -> tuple[int, EmailMessage]:
         match = _BLANK_LINE.search(raw, start, end)
         header_end, body_start = (match.start(), match.end()) if match else (end, end)
     header_end = _line_cut(raw, start, header_end, HEADER_LIMIT)
-    headers = email.message_from_bytes(raw[start:header_end] + b"\r\n\r\n", policy=compat32)
+    headers = _HEADERS.parsebytes(raw[start:header_end] + b"\r\n\r\n", headersonly=True)
     return body_start, headers
 
 
@@ -339,7 +343,7 @@ def decode_part(raw: bytes, node: dict[str, Any]) -> bytes:
     if start == body_start:
         return raw[body_start:end]
     header_end = _line_cut(raw, start, body_start, HEADER_LIMIT)
-    headers = email.message_from_bytes(raw[start:header_end], policy=compat32)
+    headers = _HEADERS.parsebytes(raw[start:header_end], headersonly=True)
     maintype = headers.get_content_maintype()
     if maintype == "message":  # ``email`` parses the body as a message: nothing to decode
         return raw[body_start:end]
