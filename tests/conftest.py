@@ -90,7 +90,8 @@ def server_env(**overrides: str) -> dict[str, str]:
 
 
 class Server:
-    """A ``hexagone serve`` process on a free port."""
+    """A ``hexagone serve`` process on a free port: started by the constructor, ready
+    after :meth:`wait_ready` (so that several start side by side)."""
 
     def __init__(self, **env: str):
         self.port = free_port()
@@ -108,24 +109,33 @@ class Server:
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
         )
+
+    def wait_ready(self) -> Server:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
             try:
                 if httpx.get(self.base_url + "/readyz", timeout=1).status_code == 200:
-                    return
+                    return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"server did not become ready: {self.log.read_text()[-2000:]}")
 
     def stop(self) -> None:
-        self.process.terminate()
+        stop([self])
+
+
+def stop(servers: list[Server]) -> None:
+    """Ask every server to stop, then wait for each: their shutdowns overlap."""
+    for srv in servers:
+        srv.process.terminate()
+    for srv in servers:
         try:
-            self.process.wait(timeout=10)
+            srv.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            srv.process.kill()
 
 
 @pytest.fixture(scope="session")
@@ -144,24 +154,35 @@ def migrated() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def server(migrated: None) -> Iterator[Server]:
-    srv = Server()
+    srv = Server().wait_ready()
     yield srv
     srv.stop()
 
 
 @pytest.fixture(scope="session")
-def start_server(migrated: None) -> Iterator[Callable[..., Server]]:
-    """Start an extra server with other settings (same database), stopped at the end."""
+def start_servers(migrated: None) -> Iterator[Callable[..., list[Server]]]:
+    """Start ``count`` extra servers with other settings (same database), side by side
+    (each spends seconds importing and opening its listeners); stopped at the end."""
     started: list[Server] = []
 
-    def start(**env: str) -> Server:
-        srv = Server(**env)
-        started.append(srv)
-        return srv
+    def start(count: int = 1, **env: str) -> list[Server]:
+        servers = [Server(**env) for _ in range(count)]
+        started.extend(servers)
+        return [srv.wait_ready() for srv in servers]
 
     yield start
-    for srv in started:
-        srv.stop()
+    stop(started)
+
+
+@pytest.fixture(scope="session")
+def start_server(start_servers: Callable[..., list[Server]]) -> Callable[..., Server]:
+    """Start an extra server with other settings (same database), stopped at the end."""
+
+    def start(**env: str) -> Server:
+        (srv,) = start_servers(**env)
+        return srv
+
+    return start
 
 
 @pytest.fixture(scope="session")

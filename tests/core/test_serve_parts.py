@@ -26,7 +26,8 @@ REDIS = "redis://127.0.0.1:6379/0"
 
 
 class PartsProcess:
-    """A ``hexagone serve --parts …`` process without web: ready when its IMAP port answers."""
+    """A ``hexagone serve --parts …`` process without web, started by the constructor and
+    ready when its IMAP port answers (:meth:`wait_ready`), so that two start side by side."""
 
     def __init__(self, parts: str):
         self.imap_port, self.smtp_port, self.submission_port = free_port(), free_port(), free_port()
@@ -44,6 +45,8 @@ class PartsProcess:
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
         )
+
+    def wait_ready(self) -> None:
         deadline = time.monotonic() + 60
         while not accepts(self.imap_port):
             assert self.process.poll() is None, self.log.read_text()[-2000:]
@@ -69,6 +72,8 @@ def accepts(port: int) -> bool:
 @pytest.fixture(scope="module")
 def protocol_processes() -> Iterator[tuple[PartsProcess, PartsProcess]]:
     first, second = PartsProcess("protocols"), PartsProcess("protocols,jobs")
+    first.wait_ready()
+    second.wait_ready()
     yield first, second
     for process in (first, second):
         process.stop()

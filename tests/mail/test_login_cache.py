@@ -60,9 +60,9 @@ def mail_server(server: Server) -> Server:
 
 
 @pytest.fixture(scope="module")
-def redis_servers(start_server: Callable[..., Server]) -> list[Server]:
+def redis_servers(start_servers: Callable[..., list[Server]]) -> list[Server]:
     """Two servers on one Redis: two processes of one installation."""
-    return [listening(start_server(HEXAGONE_PUBSUB_URL=REDIS)) for _ in range(2)]
+    return [listening(srv) for srv in start_servers(2, HEXAGONE_PUBSUB_URL=REDIS)]
 
 
 @pytest.fixture(params=["memory", "redis"])
