@@ -124,10 +124,21 @@ async def measure(repeat: int, profile: bool) -> None:
             assert response.status_code == 200
             return response
 
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', (await client.get("/")).text)
+        assert csrf is not None
+
+        async def send() -> object:
+            """A short message to a colleague of the organisation, as the users benchmark sends."""
+            body = {"to": ["carol@demo.hexagone.test"], "subject": "Point", "text": "Bonjour,\n\nVoici le point.\n"}
+            response = await client.post("/api/v1/mail/send", json=body, headers={"X-CSRF-Token": csrf.group(1)})
+            assert response.status_code < 300, response.text
+            return response
+
         await timed("session → principal", repeat, resolve, profile)
         await timed("GET / (home page)", repeat, lambda: get("/"), profile)
         await timed("GET webmail inbox list", repeat, lambda: get(inbox), profile)
         await timed("GET /api/v1/me", repeat, lambda: get("/api/v1/me"), profile)
+        await timed("POST /api/v1/mail/send (a colleague)", max(20, repeat // 5), send, profile)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as anonymous:
             await timed("GET /healthz (no session)", repeat, lambda: anonymous.get("/healthz"), profile)
     await dispose_engine()

@@ -172,3 +172,12 @@ async def set_password_hash(user_id: uuid.UUID, password_hash: str) -> None:
         assert row is not None
         row.password_hash = password_hash
         await db.commit()
+
+
+def shell_badge(response: httpx.Response, element: str) -> str:
+    """The text of one count in the shell's badges fragment (``/shell/badges``): its
+    number, or "" when the element is there but shows none."""
+    found = re.search(rf'<span id="{element}" hx-swap-oob="innerHTML">(.*?)</span>\n', response.text, re.S)
+    assert found is not None, f"no {element} in {response.text!r}"
+    count = re.search(r'<span class="badge">(\d+)', found.group(1))
+    return count.group(1) if count else ""

@@ -3,8 +3,8 @@ then, thinking 5 to 15 s between actions, opens the shell, the webmail's inbox l
 its messages, searches, calls the API and sends mail, while a mail client of theirs keeps
 an IMAP connection in IDLE on their INBOX.
 
-What a browser fetches is fetched: a page brings its two badges (``hx-trigger="load"``:
-the notifications and the unread mail count) and, at most once a minute, ``/branding.css``
+What a browser fetches is fetched: a page brings the shell's badges (``hx-trigger="load"``,
+one request for the notifications and the unread mail count) and, at most once a minute, ``/branding.css``
 (``max-age=60``); a message page brings its body's frame. Static files are left out (a
 browser keeps them: their names carry their digest).
 
@@ -139,8 +139,7 @@ class Agent(FastHttpUser):
             text = r.text or ""
         if token := CSRF.search(text):
             self.csrf = token.group(1)
-        self.client.get("/notifications/badge", name=named("GET /notifications/badge"), headers=HTMX)
-        self.client.get("/mail/unread", name=named("GET /mail/unread (badge)"), headers=HTMX)
+        self.client.get("/shell/badges", name=named("GET /shell/badges"), headers=HTMX)
         if time.monotonic() - self.branding_at > 60:
             self.client.get("/branding.css", name=named("GET /branding.css"))
             self.branding_at = time.monotonic()

@@ -121,7 +121,7 @@ async def open_tab(
 
 
 async def settle(page: Page) -> None:
-    """Waits for htmx's on-load requests (the notification badge) to finish."""
+    """Waits for htmx's on-load requests (the shell's badges) to finish."""
     await page.wait_for_function("() => !document.querySelector('.htmx-request')")
 
 

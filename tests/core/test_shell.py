@@ -6,7 +6,7 @@ import httpx
 
 from hexagone.core import notifications
 from hexagone.core.db import org_session
-from tests.factories import csrf_token, login, make_org, make_space, make_user
+from tests.factories import csrf_token, login, make_org, make_space, make_user, shell_badge
 
 
 async def test_search_finds_people_and_spaces_of_my_org_only(client: httpx.AsyncClient) -> None:
@@ -37,11 +37,11 @@ async def test_notification_centre_shows_unread_and_marks_read(client: httpx.Asy
         notifications.post(db, org_id=user.org_id, user_id=user.id, module="sample", title="Build finished")
         await db.commit()
     await login(client, user)
-    assert ">1<" in (await client.get("/notifications/badge")).text.replace(" ", "").replace('"badge">', ">")
+    assert shell_badge(await client.get("/shell/badges"), "badge-notifications") == "1"
     assert "Build finished" in (await client.get("/notifications")).text
     token = await csrf_token(client, "/notifications")
     await client.post("/notifications", data={"csrf_token": token})
-    assert "badge" not in (await client.get("/notifications/badge")).text
+    assert shell_badge(await client.get("/shell/badges"), "badge-notifications") == ""
 
 
 async def test_language_switch_sets_french_or_english(client: httpx.AsyncClient) -> None:

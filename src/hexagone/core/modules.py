@@ -40,16 +40,34 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class Badge:
+    """What waits behind a navigation entry: the count shown (none at 0), and what a
+    screen reader says after it, translated ("3 unread messages")."""
+
+    count: int
+    label: str = ""
+
+
+# How many things wait for the principal (unread mail). The shell asks every entry's
+# counter in one request per page and again every minute (``/shell/badges``), not one
+# request per entry.
+BadgeCounter = Callable[["Principal"], Awaitable[Badge]]
+
+
+@dataclass(frozen=True)
 class NavItem:
     """An entry of the shell's navigation. ``label`` is a msgid of the module's catalogue."""
 
     path: str
     label: str
     icon: str = "square"
-    # A path under the module answering an HTML fragment (a count: unread mail) that the
-    # shell loads into the entry and refreshes every minute; empty for none.
-    badge: str = ""
+    badge: BadgeCounter | None = None  # the count shown beside the entry; None for none
     guests: bool = True  # False: hidden from guests (they have no mailbox, for instance)
+
+    @property
+    def badge_id(self) -> str:
+        """The element of the page the entry's count goes into."""
+        return "badge-" + (self.path.strip("/").replace("/", "-") or "home")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hexagone.core import i18n, notifications, pubsub, templating
+from hexagone.core.auth import Principal
 from hexagone.core.db import get_engine, org_session
 from hexagone.core.modules import NavItem, Registry, SearchHit
 from hexagone.core.web import LANG_COOKIE, error_response, login_required, principal_of, safe_next
@@ -39,14 +40,21 @@ def registry() -> Registry:
     return _registry
 
 
-def _shell_context(request: Request) -> dict[str, Any]:
-    principal = principal_of(request)
+def _navigation(principal: Principal | None) -> tuple[list[NavItem], list[NavItem]]:
+    """The entries of the modules ``principal``'s organisation subscribes to that they
+    may see, and those of the admin console."""
     nav: list[NavItem] = []
     admin_nav: list[NavItem] = []
     if principal is not None and not principal.mfa_pending:
         for module in registry().visible_to(principal.org_modules):
             nav.extend(item for item in module.nav if item.guests or not principal.is_guest)
             admin_nav.extend(module.admin_nav)
+    return nav, admin_nav
+
+
+def _shell_context(request: Request) -> dict[str, Any]:
+    principal = principal_of(request)
+    nav, admin_nav = _navigation(principal)
     in_admin = request.url.path.startswith("/admin") or any(request.url.path.startswith(i.path) for i in admin_nav)
     return {
         "principal": principal,
@@ -172,12 +180,23 @@ async def notification_centre(request: Request) -> Response:
 
 
 @login_required
-async def notification_badge(request: Request) -> Response:
+async def badges(request: Request) -> Response:
+    """Every count of the shell in one fragment, each put in its place by htmx
+    (out-of-band swaps): each navigation entry's badge, and unread notifications (counted
+    last: a module's counter may post one, as mail's does for new mail). Pages ask once
+    when they load and again every minute."""
     principal = principal_of(request)
     assert principal is not None
+    nav, _admin_nav = _navigation(principal)
+    counts = [(item.badge_id, await item.badge(principal)) for item in nav if item.badge is not None]
     async with org_session(principal.org_id) as db:
-        count = await notifications.unread_count(db, principal.user_id)
-    return templating.render(request, "core/notification_badge.html", {"count": count})
+        unread = await notifications.unread_count(db, principal.user_id)
+    return templating.render(
+        request,
+        "core/badges.html",
+        {"notifications": unread, "counts": counts},
+        headers={"cache-control": "private, no-store"},
+    )
 
 
 async def favicon(_request: Request) -> Response:
@@ -194,5 +213,5 @@ def routes() -> list[Route]:
         Route("/branding.css", branding_css),
         Route("/search", search),
         Route("/notifications", notification_centre, methods=["GET", "POST"]),
-        Route("/notifications/badge", notification_badge),
+        Route("/shell/badges", badges),
     ]

@@ -19,9 +19,8 @@ ROUTES: list[BaseRoute] = [
     *actions.ROUTES,
     *compose.ROUTES,
     *settings.ROUTES,
-    *badge.ROUTES,
 ]
-NAV: list[NavItem] = [NavItem(path="/mail/", label=N_("Mail"), icon="mail", badge="/mail/unread", guests=False)]
+NAV: list[NavItem] = [NavItem(path="/mail/", label=N_("Mail"), icon="mail", badge=badge.unread, guests=False)]
 
 pages.notices(
     {

@@ -46,6 +46,13 @@ async def caller(request: Request, *, write: bool = False) -> AsyncIterator[Call
     takes the write lock at once rather than fail when a delivery commits meanwhile)."""
     principal = principal_of(request)
     assert principal is not None, "the route is behind login_required"
+    async with caller_for(principal, write=write) as c:
+        yield c
+
+
+@asynccontextmanager
+async def caller_for(principal: Principal, *, write: bool = False) -> AsyncIterator[Caller]:
+    """:func:`caller` for a principal the shell hands over (the navigation's badge)."""
     # The principal is the user as of this request (an active one: the core's principal
     # cache drops it at any change to the user), so the person needs no query of its own.
     user = Person(

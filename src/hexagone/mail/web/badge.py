@@ -10,17 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
-from hexagone.core import notifications, templating
+from hexagone.core import notifications
+from hexagone.core.auth import Principal
 from hexagone.core.db import utcnow
 from hexagone.core.i18n import ngettext
-from hexagone.core.web import login_required
+from hexagone.core.modules import Badge
 from hexagone.mail.models import Folder
 from hexagone.mail.service import mailboxes, store, threads
-from hexagone.mail.web.access import Caller, caller
+from hexagone.mail.web.access import Caller, caller_for
 from hexagone.mail.web.common import folder_url
 
 MODULE = "mail"
@@ -60,22 +57,16 @@ async def inbox_unread(c: Caller) -> tuple[int, Callable[[], None] | None]:
     return unseen, await new_mail_notice(c, inbox, unseen)
 
 
-@login_required
-async def unread(request: Request) -> Response:
-    """The count of unread messages in the inbox, as a fragment (empty when none). The
-    shell asks on every page and every minute, so it reads in a read session, and only
-    when the notification must change does it do so again in a write one."""
-    async with caller(request) as c:
+async def unread(principal: Principal) -> Badge:
+    """The count of unread messages in the inbox, for the shell's navigation. The shell
+    asks on every page and every minute, so it reads in a read session, and only when the
+    notification must change does it do so again in a write one."""
+    async with caller_for(principal) as c:
         unseen, notice = (0, None) if c.user.is_guest else await inbox_unread(c)
     if notice is not None:
-        async with caller(request, write=True) as c:
+        async with caller_for(principal, write=True) as c:
             unseen, notice = await inbox_unread(c)
             if notice is not None:
                 notice()
                 await c.db.commit()
-    return templating.render(
-        request, "mail/_unread.html", {"count": unseen}, headers={"cache-control": "private, no-store"}
-    )
-
-
-ROUTES = [Route("/unread", unread)]
+    return Badge(unseen, ngettext("unread message", "unread messages", unseen))
