@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Server, free_port
+from tests.identity.test_principal_cache import statements  # noqa: F401  (fixture: this process' SQL)
 from tests.mail.smtp import dns_server
 from tests.mail.smtp.helpers import wait_for_port
 from tests.mail.smtp.sink import Sink

@@ -1,5 +1,6 @@
 """Turning a user id into the Principal the core carries through a request, and saying
-which rows it is made of, so that the core's principal cache drops it when one changes."""
+which rows who is who is made of, so that the core's caches of it (principals, the
+organisation receiving a domain's mail) drop an answer when one of its rows changes."""
 
 from __future__ import annotations
 
@@ -8,15 +9,18 @@ import uuid
 from sqlalchemy import null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hexagone.core import principal_cache, pubsub
+from hexagone.core import changes, pubsub
 from hexagone.core.auth import Principal
-from hexagone.core.principal_cache import org_key, user_key
-from hexagone.identity.models import Group, GroupMember, Organisation, Space, SpaceMember, User
+from hexagone.core.changes import domain_key, org_key, user_key
+from hexagone.identity.models import Domain, Group, GroupMember, Organisation, Space, SpaceMember, User
 
-# What load_principal reads. Deleting a space or a group removes its members in the
-# database (ON DELETE CASCADE), out of the session's sight: that drops the organisation's.
-principal_cache.declare_sources(
+# What load_principal reads, and which organisation a domain is (directory.org_for_domain).
+# Deleting a space or a group removes its members in the database (ON DELETE CASCADE), out
+# of the session's sight: that drops the organisation's. A renamed domain drops its
+# organisation's entries, the old name's with them.
+changes.directory.declare(
     {
+        Domain: lambda domain: (domain_key(domain.name), org_key(domain.org_id)),
         User: lambda user: (user_key(user.id),),
         SpaceMember: lambda member: (user_key(member.user_id),),
         GroupMember: lambda member: (user_key(member.user_id),),

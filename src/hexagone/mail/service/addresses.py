@@ -60,29 +60,33 @@ async def resolve(db: AsyncSession, address: str) -> Recipient | None:
     address = base_address(address)
     _, _, domain = address.rpartition("@")
     org = await org_for_domain(db, domain) if domain else None
-    if org is None:
-        return None
+    return await resolve_in(db, org.id, address) if org is not None else None
+
+
+async def resolve_in(db: AsyncSession, org_id: uuid.UUID, address: str) -> Recipient | None:
+    """:func:`resolve` once the organisation receiving the domain's mail is known."""
+    address = base_address(address)
     mailbox_id = (
-        await db.execute(select(Mailbox.id).where(Mailbox.org_id == org.id, Mailbox.address == address))
+        await db.execute(select(Mailbox.id).where(Mailbox.org_id == org_id, Mailbox.address == address))
     ).scalar()
     if mailbox_id is not None:
-        return Recipient(org.id, (mailbox_id,))
+        return Recipient(org_id, (mailbox_id,))
     user = await person_by_email(db, address)
-    if user is not None and user.org_id == org.id:
+    if user is not None and user.org_id == org_id:
         if not user.is_active or user.is_guest:
             return None
-        return Recipient(org.id, ((await user_mailbox(db, user)).id,))
+        return Recipient(org_id, ((await user_mailbox(db, user)).id,))
     alias = (
-        await db.execute(select(Address).where(Address.org_id == org.id, Address.address == address))
+        await db.execute(select(Address).where(Address.org_id == org_id, Address.address == address))
     ).scalar_one_or_none()
     if alias is None:
         return None
     if alias.mailbox_id is not None:
-        return Recipient(org.id, (alias.mailbox_id,))
+        return Recipient(org_id, (alias.mailbox_id,))
     assert alias.group_id is not None, "an alias leads to a mailbox or a group"
     members = [member for member in await group_members(db, alias.group_id) if member.is_active and not member.is_guest]
     mailbox_ids = tuple([(await user_mailbox(db, member)).id for member in members])
-    return Recipient(org.id, mailbox_ids) if mailbox_ids else None
+    return Recipient(org_id, mailbox_ids) if mailbox_ids else None
 
 
 async def sendable_addresses(db: AsyncSession, user: Person, principal: Principal | None = None) -> list[str]:

@@ -31,10 +31,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hexagone.core import blobs
-from hexagone.core.db import org_session, system_session
+from hexagone.core import blobs, changes
+from hexagone.core.config import get_settings
+from hexagone.core.db import get_engine, org_session, system_session
 from hexagone.core.failures import log_failure
 from hexagone.core.pubsub import events
+from hexagone.identity.service import OrgInfo, person
 from hexagone.mail import mime
 from hexagone.mail.models import Mailbox
 from hexagone.mail.service import addresses, store
@@ -62,33 +64,113 @@ def domain_of(address: str) -> str:
 # --- where recipients are --------------------------------------------------------------
 
 
+class _Kept:
+    """What each process keeps of who receives mail, until identity's rows change."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        ttl = get_settings().principal_cache_seconds  # the rows principals are made of: their lifetime
+        self.domains: changes.StampedCache[str, tuple[OrgInfo, ...]] = changes.StampedCache(
+            changes.directory, ttl=ttl, max_entries=self.MAX_ENTRIES
+        )
+        self.users: changes.StampedCache[uuid.UUID, bool] = changes.StampedCache(
+            changes.directory, ttl=ttl, max_entries=self.MAX_ENTRIES
+        )
+
+
+@functools.cache
+def _kept() -> _Kept:
+    return _Kept()
+
+
+async def receiving_org(domain: str) -> OrgInfo | None:
+    """The organisation that receives ``domain``'s mail (:func:`addresses.org_for_domain`).
+
+    Every RCPT asks, and reading it was two thirds of RCPT's cost (bench/mail/README.md),
+    for an answer that changes only when an administrator changes a domain or the
+    organisation. So each process keeps it (an empty tuple: not ours) until the domain's
+    or the organisation's rows change: identity declares them on the core's tracker of who
+    is who (:data:`hexagone.core.changes.directory`), which drops the answer in every
+    process at the commit of such a change."""
+    domain = domain.strip().lower().rstrip(".")
+
+    async def load() -> tuple[tuple[OrgInfo, ...], list[changes.Key]]:
+        async with system_session() as db:
+            org = await addresses.org_for_domain(db, domain) if domain else None
+        if org is None:
+            return (), [changes.domain_key(domain)]
+        return (org,), [changes.domain_key(domain), changes.org_key(org.id)]
+
+    found = await _kept().domains.get_or_load(domain, load)
+    return found[0] if found else None
+
+
+async def _receives(user_id: uuid.UUID) -> bool:
+    """Whether the owner of a user's mailbox may receive mail (active, not a guest), kept
+    like :func:`receiving_org` until the user's row changes."""
+
+    async def load() -> tuple[bool, list[changes.Key]]:
+        async with system_session() as db:
+            found = await person(db, user_id)
+        return found is not None and found.is_active and not found.is_guest, [changes.user_key(user_id)]
+
+    return await _kept().users.get_or_load(user_id, load)
+
+
 async def resolve(address: str) -> Recipient | None:
-    """``addresses.resolve`` in a session of its own. It may create a user's mailbox on
-    first use; two first deliveries at once may race to do it, so the loser asks again,
-    with the write lock (on SQLite a read transaction cannot start writing once another
-    writer has committed)."""
+    """Where ``address`` leads (:func:`resolve_with_room`, without the quota)."""
     return (await resolve_with_room(address, room=False))[0]
 
 
 async def resolve_with_room(address: str, *, room: bool = True) -> tuple[Recipient | None, bool]:
-    """:func:`resolve`, and in the same session whether every mailbox the address
-    reaches is already at its quota (:func:`all_full`): what SMTP's RCPT asks."""
+    """The mailboxes ``address`` reaches, and whether every one of them is already at its
+    quota (:func:`all_full`): what SMTP's RCPT asks.
+
+    The usual recipient is a mailbox's own address: one statement outside the ORM answers
+    both (with the organisation and whether the owner may receive mail kept per process).
+    A user's mailbox receives only while its owner is active and no guest, as a user
+    without one yet does. Anything else (an alias, a group, a user whose mailbox is made
+    on first use) takes ``addresses.resolve_in`` in a session of its own. That may create a user's
+    mailbox; two first deliveries at once may race to do it, so the loser asks again with
+    the write lock (on SQLite a read transaction cannot start writing once another writer
+    has committed)."""
+    address = addresses.base_address(address)
+    org = await receiving_org(domain_of(address))
+    if org is None:
+        return None, False
+    own = await _own_mailbox(org.id, address)
+    if own is not None:
+        mailbox_id, owner_id, has_room = own
+        if owner_id is not None and not await _receives(owner_id):
+            return None, False
+        return Recipient(org.id, (mailbox_id,)), room and not has_room
     try:
-        return await _resolve(address, write=False, room=room)
+        return await _resolve(org.id, address, write=False, room=room)
     except (IntegrityError, DBAPIError):
-        return await _resolve(address, write=True, room=room)
+        return await _resolve(org.id, address, write=True, room=room)
 
 
-async def _resolve(address: str, *, write: bool, room: bool) -> tuple[Recipient | None, bool]:
+async def _own_mailbox(org_id: uuid.UUID, address: str) -> tuple[uuid.UUID, uuid.UUID | None, bool] | None:
+    """The mailbox whose address ``address`` is: its id, its owner (a user's mailbox) and
+    whether it has room left, in one statement outside the ORM."""
+    query = select(Mailbox.id, Mailbox.user_id, Mailbox.used_bytes < Mailbox.quota_bytes).where(
+        Mailbox.org_id == org_id, Mailbox.address == address
+    )
+    async with get_engine().connect() as conn:
+        row = (await conn.execute(query)).first()
+    return (row[0], row[1], bool(row[2])) if row is not None else None
+
+
+async def _resolve(org_id: uuid.UUID, address: str, *, write: bool, room: bool) -> tuple[Recipient | None, bool]:
     async with system_session(write=write) as db:
-        found = await addresses.resolve(db, address)
+        found = await addresses.resolve_in(db, org_id, address)
         await db.commit()
         return found, room and found is not None and await _all_full(db, found)
 
 
 async def is_local_domain(domain: str) -> bool:
-    async with system_session() as db:
-        return await addresses.is_local_domain(db, domain)
+    return await receiving_org(domain) is not None
 
 
 async def route(recipients: list[str]) -> tuple[dict[str, Recipient], list[str], list[str]]:
