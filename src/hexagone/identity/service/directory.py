@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hexagone.core.auth import Principal
 from hexagone.core.exceptions import NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.identity.models import Domain, Group, GroupMember, Organisation, OrgRole, User
@@ -35,6 +36,21 @@ class Person:
     role: str
     locale: str | None
     is_active: bool
+
+    @classmethod
+    def signed_in(cls, principal: Principal) -> Person:
+        """The person ``principal`` stands for, without a query: a principal is the user
+        as of the request, an active one (the core's principal cache drops it at any
+        change to the user)."""
+        return cls(
+            id=principal.user_id,
+            org_id=principal.org_id,
+            email=principal.email,
+            display_name=principal.display_name,
+            role=principal.role,
+            locale=principal.locale,
+            is_active=True,
+        )
 
     @property
     def is_guest(self) -> bool:

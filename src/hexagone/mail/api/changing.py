@@ -122,19 +122,23 @@ def _files(body: SendIn) -> list[drafting.File]:
     summary="Send a message, filing a copy in the sender's Sent folder",
 )
 async def send(principal: CurrentPrincipal, body: SendIn) -> SendResult:
-    async with session(principal, write=True) as (db, user):
+    async with session(principal) as (db, user):  # reads: no write turn taken on SQLite
         senders = await addresses.sendable_addresses(db, user, principal)
         sender = (body.sender or senders[0]).strip().lower()
         if sender not in senders:
             raise Forbidden(_("You may not send from this address."))
-        accesses = await mailboxes.accessible(db, user)
-        # The copy goes to the Sent folder of the mailbox sent from when the caller may
-        # write there, else to their own; the name is the shared mailbox's, as in the webmail.
-        writable = [a.mailbox for a in accesses if policy.abilities(principal, a).get("write")]
-        home = next((mailbox for mailbox in writable if mailbox.address == sender), accesses[0].mailbox)
-        name = next((a.mailbox.display_name for a in accesses if a.mailbox.address == sender and not a.own), "")
-        name = name or user.display_name
-        await db.commit()
+        accesses = await mailboxes.existing_accesses(db, user.id)
+    if not any(a.own for a in accesses):  # a first message, before their mailbox exists
+        async with session(principal, write=True) as (db, user):
+            accesses = await mailboxes.accessible(db, user)
+            await db.commit()
+    # The copy goes to the Sent folder of the mailbox sent from when the caller may
+    # write there, else to their own; the name is the shared mailbox's, as in the webmail.
+    own = next(a.mailbox for a in accesses if a.own)
+    writable = [a.mailbox for a in accesses if policy.abilities(principal, a).get("write")]
+    home = next((mailbox for mailbox in writable if mailbox.address == sender), own)
+    name = next((a.mailbox.display_name for a in accesses if a.mailbox.address == sender and not a.own), "")
+    name = name or user.display_name
     draft = drafting.Draft(
         sender=sender,
         to=", ".join(body.to),

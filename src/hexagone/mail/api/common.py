@@ -16,7 +16,6 @@ from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.identity.service import Person
 from hexagone.mail.models import Message
-from hexagone.mail.service import reading
 
 DESCRIBED = {
     400: "The body is not JSON, or a value is refused (an address, a message too large); the message says why.",
@@ -34,11 +33,11 @@ def errors(*statuses: int) -> dict[int | str, dict[str, object]]:
 
 @asynccontextmanager
 async def session(principal: Principal, *, write: bool = False) -> AsyncIterator[tuple[AsyncSession, Person]]:
-    """The caller's organisation-scoped session and user row (a service's refusal becomes
-    the API's error body in :mod:`hexagone.core.api`); ``write`` for a transaction that
-    reads then writes (see ``org_session``)."""
+    """The caller's organisation-scoped session and the person they are (a service's
+    refusal becomes the API's error body in :mod:`hexagone.core.api`); ``write`` for a
+    transaction that reads then writes (see ``org_session``)."""
     async with org_session(principal.org_id, write=write) as db:
-        yield db, await reading.user_of(db, principal.user_id)
+        yield db, Person.signed_in(principal)
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

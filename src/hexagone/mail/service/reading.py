@@ -22,7 +22,7 @@ from hexagone.core import blobs, policy
 from hexagone.core.auth import Principal
 from hexagone.core.exceptions import NotFound
 from hexagone.core.i18n import gettext as _
-from hexagone.identity.service import Person, person
+from hexagone.identity.service import Person
 from hexagone.mail.models import Folder, Mailbox, Message
 from hexagone.mail.service import mailboxes
 from hexagone.mail.service.mailboxes import Access
@@ -31,13 +31,6 @@ MAX_PAGE_SIZE = 200
 SEARCH_COLUMNS = load_only(
     Message.id, Message.org_id, Message.mailbox_id, Message.subject, Message.from_addr, Message.internal_date
 )
-
-
-async def user_of(db: AsyncSession, user_id: uuid.UUID) -> Person:
-    user = await person(db, user_id)
-    if user is None:
-        raise NotFound(_("This page does not exist, or you cannot see it."))
-    return user
 
 
 def require_write(principal: Principal, access: Access) -> None:

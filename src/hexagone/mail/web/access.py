@@ -53,19 +53,8 @@ async def caller(request: Request, *, write: bool = False) -> AsyncIterator[Call
 @asynccontextmanager
 async def caller_for(principal: Principal, *, write: bool = False) -> AsyncIterator[Caller]:
     """:func:`caller` for a principal the shell hands over (the navigation's badge)."""
-    # The principal is the user as of this request (an active one: the core's principal
-    # cache drops it at any change to the user), so the person needs no query of its own.
-    user = Person(
-        id=principal.user_id,
-        org_id=principal.org_id,
-        email=principal.email,
-        display_name=principal.display_name,
-        role=principal.role,
-        locale=principal.locale,
-        is_active=True,
-    )
     async with org_session(principal.org_id, write=write) as db:
-        yield Caller(principal, user, db)
+        yield Caller(principal, Person.signed_in(principal), db)
 
 
 async def mailbox_for(c: Caller, mailbox_id: uuid.UUID, *, write: bool = False) -> Access:
