@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -151,14 +151,17 @@ async def resolve_with_room(address: str, *, room: bool = True) -> tuple[Recipie
         return await _resolve(org.id, address, write=True, room=room)
 
 
+# Built once: building it per RCPT cost a fifth of the statement's time.
+_OWN_MAILBOX = select(Mailbox.id, Mailbox.user_id, Mailbox.used_bytes < Mailbox.quota_bytes).where(
+    Mailbox.org_id == bindparam("org_id"), Mailbox.address == bindparam("address")
+)
+
+
 async def _own_mailbox(org_id: uuid.UUID, address: str) -> tuple[uuid.UUID, uuid.UUID | None, bool] | None:
     """The mailbox whose address ``address`` is: its id, its owner (a user's mailbox) and
     whether it has room left, in one statement outside the ORM."""
-    query = select(Mailbox.id, Mailbox.user_id, Mailbox.used_bytes < Mailbox.quota_bytes).where(
-        Mailbox.org_id == org_id, Mailbox.address == address
-    )
     async with get_engine().connect() as conn:
-        row = (await conn.execute(query)).first()
+        row = (await conn.execute(_OWN_MAILBOX, {"org_id": org_id, "address": address})).first()
     return (row[0], row[1], bool(row[2])) if row is not None else None
 
 

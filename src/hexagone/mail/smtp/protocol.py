@@ -20,7 +20,7 @@ subclass adds what the protocol layer owes every client whatever the handler:
 - a full disk answered ``452 4.3.1`` (RFC 3463) with one log line, not a traceback.
 
 It overrides ``_handle_client`` (to refuse a connection before the greeting),
-``_timeout_cb`` and ``smtp_DATA``, and reads ``_auth_require_tls``, ``_reader`` and
+``_timeout_cb``, ``_getaddr`` (cheaper) and ``smtp_DATA``, and reads ``_auth_require_tls``, ``_reader`` and
 ``_call_handler_hook``: private parts of aiosmtpd, which is pinned for that reason.
 """
 
@@ -35,6 +35,8 @@ import re
 import ssl
 import types
 from collections.abc import Callable
+from email._header_value_parser import get_addr_spec, get_angle_addr
+from email.errors import HeaderParseError
 from typing import Any
 
 import aiosmtpd.smtp
@@ -289,6 +291,21 @@ class Protocol(SMTP):
                 await command(arg)
         finally:
             self._plain_replies = False
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's, less the ``typing.Protocol`` class it defines at each call (for its
+        type checker): building that class was 2-3 % of the inbound CPU (MAIL and RCPT)."""
+        if not arg:
+            return "", ""
+        try:
+            parse = get_angle_addr if arg.lstrip().startswith("<") else get_addr_spec
+            address, rest = parse(arg)
+        except HeaderParseError:
+            return None, None
+        addr: str = address.addr_spec
+        if self.local_part_limit and len(addr.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return addr, rest
 
     @syntax("HELO hostname")
     async def smtp_HELO(self, hostname: str) -> None:
