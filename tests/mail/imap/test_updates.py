@@ -4,6 +4,7 @@ an EXPUNGE in the middle of a FETCH; and UIDs that outlive the server process.""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -166,3 +167,35 @@ async def test_updates_uids_and_uidvalidity_outlive_the_server_process(
     assert b"APPENDUID" in append(client, b"a", make_message())[-1]
     assert client.command(b"v", b"UID SEARCH ALL")[0] == b"* SEARCH 1 3 4"  # 2 is never reused
     client.close()
+
+
+async def test_updates_stores_of_several_sessions_at_once_get_own_modseqs_and_are_heard_by_the_others(
+    raw, user: TestUser
+) -> None:
+    """On SQLite the STOREs of sessions that wait for the write turn share a transaction:
+    each must still get a modseq of its own, or a session would take another's change for
+    its own and never announce it."""
+    for _ in range(5):
+        await deliver(user)
+    clients = [raw(user) for _ in range(5)]
+    for client in clients:
+        client.command(b"e", b"ENABLE CONDSTORE")
+        client.command(b"s", b"SELECT INBOX")
+    for uid, client in enumerate(clients, 1):
+        client.send(b"t UID STORE %d +FLAGS.SILENT (\\Flagged)\r\n" % uid)
+    own, heard = {}, {}
+    answers = [client.until(b"t") for client in clients]  # UID STORE may report others' changes too
+    for uid, client in enumerate(clients, 1):
+        lines = answers[uid - 1] + client.command(b"n", b"NOOP")  # every STORE has completed
+        assert lines.count(b"t OK STORE completed") == 1 and lines[-1] == b"n OK NOOP completed"
+        for line in lines:
+            if m := re.fullmatch(rb"\* (\d) FETCH \(FLAGS \(\\Flagged\) UID \d MODSEQ \((\d+)\)\)", line):
+                own[uid] = (int(m.group(1)), int(m.group(2)))
+            elif m := re.fullmatch(rb"\* \d FETCH \(UID (\d) FLAGS \(\\Flagged\) MODSEQ \((\d+)\)\)", line):
+                heard.setdefault(uid, []).append((int(m.group(1)), int(m.group(2))))
+    assert [number for number, _ in own.values()] == [1, 2, 3, 4, 5]
+    assert len({modseq for _, modseq in own.values()}) == 5  # one each
+    for uid in own:
+        # Every other change, and only those. On PostgreSQL one may be told twice: the catch-up reads
+        # the folder's modseq and the changed rows in two statements, between which another commits.
+        assert sorted(set(heard[uid])) == sorted(own[other] for other in own if other != uid)

@@ -107,7 +107,7 @@ class MessageCommands(SessionBase):
             return "OK FETCH completed"
         seen_now: set[int] = set()
         if plan.sets_seen and not selected.read_only:
-            result = await messages.set_flags(account, selected.folder.id, ranges, ["\\Seen"], "add")
+            result = await messages.set_flags(account, selected.folder, ranges, ["\\Seen"], "add")
             selected.note_own_change(result.modseq)
             selected.update_flags(result.messages)
             seen_now = result.changed
@@ -244,7 +244,7 @@ class MessageCommands(SessionBase):
         if not ranges:
             return "OK STORE completed"
         result = await messages.set_flags(
-            self.account, selected.folder.id, ranges, wanted, mode, unchanged_since=unchanged_since
+            self.account, selected.folder, ranges, wanted, mode, unchanged_since=unchanged_since
         )
         selected.note_own_change(result.modseq)
         selected.update_flags(result.messages)

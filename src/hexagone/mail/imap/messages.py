@@ -20,7 +20,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Integer, Text, case, cast, func, select
-from sqlalchemy.orm import load_only
 
 from hexagone.core import blobs
 from hexagone.core.exceptions import Invalid
@@ -29,7 +28,7 @@ from hexagone.mail.imap.account import Account, FolderRef, uid_list
 from hexagone.mail.imap.parser import CommandError
 from hexagone.mail.imap.query import Compiled, UidRanges, merge, uid_condition
 from hexagone.mail.models import Folder, Message
-from hexagone.mail.service import store
+from hexagone.mail.service import store, writers
 
 RANGES_PER_QUERY = 200
 MESSAGES_PER_CHANGE = 2000  # rows per store call, under every database's parameter limit
@@ -158,7 +157,7 @@ async def _folder(db: Any, folder_id: uuid.UUID) -> Folder:
 
 @dataclass(slots=True)
 class FlagResult:
-    messages: list[Message]  # every message the STORE named, as it is now
+    messages: list[Any]  # every message the STORE named that still exists, as it is now
     changed: set[int]  # UIDs whose flags changed
     refused: list[int]  # UIDs refused by UNCHANGEDSINCE
     modseq: int | None  # the modseq the change used
@@ -166,45 +165,43 @@ class FlagResult:
 
 async def set_flags(
     account: Account,
-    folder_id: uuid.UUID,
+    folder: FolderRef,
     ranges: UidRanges,
     flags: list[str],
     mode: str,
     *,
     unchanged_since: int | None = None,
 ) -> FlagResult:
-    """STORE through the store, in chunks, in one transaction."""
-    changed: list[Message] = []
-    refused: list[int] = []
-    async with account.db(write=True) as db:
-        folder = await _folder(db, folder_id)
-        targets: list[Message] = []
-        for group in _groups(ranges):
-            targets += (
-                await db.execute(
-                    select(Message)
-                    .options(load_only(Message.uid, Message.modseq, *[getattr(Message, f) for f in FLAG_FIELDS]))
-                    .where(Message.folder_id == folder_id, uid_condition(group))
-                    .order_by(Message.uid)
+    """STORE through the store, in one write transaction (shared with other sessions'
+    writes: :func:`.writers.run`). Nothing is read before it: the store reads the flags
+    under the mailbox lock anyway."""
+    try:
+        store.check_flags(flags)  # a refusal before the shared transaction, not inside it
+
+        async def work(db: Any) -> list[store.FlagChange]:
+            await _folder(db, folder.id)
+            return [
+                await store.change_flags(
+                    db, folder.id, folder.mailbox_id, uid_condition(group), flags, mode, unchanged_since=unchanged_since
                 )
-            ).scalars()
-        try:
-            for chunk in _chunks(targets):
-                done, skipped = await store.store_flags(db, folder, chunk, flags, mode, unchanged_since=unchanged_since)
-                changed += done
-                refused += [m.uid for m in skipped]
-        except Invalid as error:
-            raise _refusal(error) from None
-        await db.commit()
-    modseq = max((m.modseq for m in changed), default=None)
-    return FlagResult(targets, {m.uid for m in changed}, refused, modseq)
+                for group in _groups(ranges)
+            ]
+
+        found = await writers.run(account.org_id, work)
+    except Invalid as error:
+        raise _refusal(error) from None
+    rows = [row for change in found for row in change.rows]
+    modseq = max((change.modseq for change in found if change.modseq is not None), default=None)
+    changed = {row.uid for change in found for row in change.changed}
+    return FlagResult(rows, changed, [row.uid for change in found for row in change.refused], modseq)
 
 
 async def copy(
     account: Account, source_id: uuid.UUID, ranges: UidRanges, target_name: str, *, move: bool
 ) -> CopyResult | None:
     """COPY or MOVE into a folder the user may write to; None when no message matched."""
-    async with account.db(write=True) as db:
+
+    async def work(db: Any) -> CopyResult | None:
         target, _ = await account.folder(db, target_name, write=True)
         source = await _folder(db, source_id)
         messages: list[Message] = []
@@ -217,39 +214,31 @@ async def copy(
         if not messages:
             return None
         pairs = []
-        try:
-            for chunk in _chunks(messages):
-                pairs += await (store.move(db, source, chunk, target) if move else store.copy(db, chunk, target))
-        except (store.QuotaExceeded, Invalid) as error:
-            raise _refusal(error) from None
-        await db.commit()
+        for chunk in _chunks(messages):
+            pairs += await (store.move(db, source, chunk, target) if move else store.copy(db, chunk, target))
         if not pairs:  # another session moved or expunged them all meanwhile
             return None
         return CopyResult(target.id, target.uidvalidity, [s.uid for s, _ in pairs], [c.uid for _, c in pairs])
 
+    try:
+        return await writers.run(account.org_id, work)
+    except (store.QuotaExceeded, Invalid) as error:
+        raise _refusal(error) from None
+
 
 async def expunge(account: Account, folder_id: uuid.UUID, ranges: UidRanges | None = None) -> list[int]:
     """Remove the messages marked \\Deleted (only those in ``ranges`` for UID EXPUNGE)."""
-    async with account.db(write=True) as db:
+
+    async def work(db: Any) -> list[int]:
         folder = await _folder(db, folder_id)
         if ranges is None:
-            removed = await store.expunge(db, folder)
-        else:
-            removed = []
-            for group in _groups(ranges):
-                uids = list(
-                    (
-                        await db.execute(
-                            select(Message.uid).where(
-                                Message.folder_id == folder_id, Message.deleted.is_(True), uid_condition(group)
-                            )
-                        )
-                    ).scalars()
-                )
-                for chunk in _chunks(uids):
-                    removed += await store.expunge(db, folder, chunk)
-        await db.commit()
+            return await store.expunge(db, folder)
+        removed: list[int] = []
+        for group in _groups(ranges):
+            removed += await store.expunge_where(db, folder, Message.deleted.is_(True) & uid_condition(group))
         return removed
+
+    return await writers.run(account.org_id, work)
 
 
 @dataclass(slots=True)
@@ -286,14 +275,15 @@ async def append_many(account: Account, requests: list[AppendRequest]) -> list[t
     about what one does. Each request gets its own answer (a full mailbox refuses only the
     messages that do not fit)."""
     targets = await _targets(account, {r.name for r in requests})
-    results: list[tuple[FolderRef, int] | CommandError | None] = [
+    refused: list[tuple[FolderRef, int] | CommandError | None] = [
         target if isinstance(target := targets[r.name], CommandError) else None for r in requests
     ]
-    todo = [i for i, result in enumerate(results) if result is None]
+    todo = [i for i, result in enumerate(refused) if result is None]
     refs = await asyncio.gather(*(store.put_blob(account.org_id, requests[i].raw) for i in todo))
     parsed = {i: mime.parse(requests[i].raw) for i in todo}  # before the write turn, not during it
-    unused = []
-    async with account.db(write=True) as db:
+
+    async def work(db: Any) -> list[tuple[FolderRef, int] | CommandError | None]:
+        results = list(refused)
         # Several target mailboxes (a shared one beside the user's): lock them all first, in
         # the store's order, so that two pipelined batches never deadlock each other.
         await store.lock_mailboxes(db, {t.mailbox_id for t in targets.values() if isinstance(t, FolderRef)})
@@ -303,6 +293,7 @@ async def append_many(account: Account, requests: list[AppendRequest]) -> list[t
             assert isinstance(target, FolderRef)
             by_folder.setdefault(target.id, []).append((i, ref))
         room = await store.room(db, {t.mailbox_id for t in targets.values() if isinstance(t, FolderRef)})
+        unused = []
         for folder_id, batch in by_folder.items():
             folder = await db.get(Folder, folder_id)
             fitting = []
@@ -325,7 +316,9 @@ async def append_many(account: Account, requests: list[AppendRequest]) -> list[t
                 assert isinstance(target, FolderRef)
                 results[i] = (target, uid)
         store.forget_blobs(db, account.org_id, unused)  # the bytes of refused messages
-        await db.commit()
+        return results
+
+    results = await writers.run(account.org_id, work)
     assert all(result is not None for result in results)
     return results  # type: ignore[return-value]
 

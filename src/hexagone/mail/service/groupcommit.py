@@ -85,7 +85,7 @@ class GroupCommit(Generic[K, I, R]):
         except BaseException:
             for waiting in [*batch, *state.pending]:
                 if not waiting.future.done():
-                    waiting.future.set_exception(Interrupted("the delivery was interrupted"))
+                    waiting.future.set_exception(Interrupted("the write was interrupted"))
             state.pending.clear()
             raise
 

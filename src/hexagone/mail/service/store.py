@@ -31,8 +31,8 @@ the quota is credited with what this transaction actually removed.
 On PostgreSQL (READ COMMITTED) the mailbox lock is a row lock, and every statement after
 it sees what the sessions it waited for committed. On SQLite a write session
 (``org_session(..., write=True)``) holds the database's write lock from its first
-statement; the mailbox lock is an UPDATE, which takes that write lock in any other
-session too, before anything is read.
+statement, and the mailbox lock is then nothing more; in any other session it is an
+UPDATE, which takes that write lock before anything is read.
 """
 
 from __future__ import annotations
@@ -41,14 +41,16 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, case, delete, func, insert, select, true, update
+from sqlalchemy import ColumnElement, Row, case, delete, func, insert, inspect, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from hexagone.core import blobs, jobs
-from hexagone.core.db import org_session, utcnow
+from hexagone.core.db import WRITE_OPTION, org_session, utcnow
 from hexagone.core.exceptions import Invalid, ServiceError
 from hexagone.core.i18n import gettext as _
 from hexagone.core.pubsub import events
@@ -68,6 +70,7 @@ SYSTEM_FLAGS = {
 FLAG_NAMES = {column: flag for flag, column in ((f"\\{c.capitalize()}", c) for c in SYSTEM_FLAGS.values())}
 FRESH_COLUMNS = ("modseq", *SYSTEM_FLAGS.values(), "keywords")  # what another session may change in place
 MAX_KEYWORDS = 50
+IDS_PER_STATEMENT = 2000  # under every database's limit of bound parameters
 MAX_KEYWORD_LENGTH = 100
 BLOB_GC_DELAY = timedelta(hours=1)
 GC_JOB = "mail.blob_gc"
@@ -130,17 +133,18 @@ def flags_of(message: Message) -> list[str]:
     return [flag for column, flag in FLAG_NAMES.items() if getattr(message, column)] + list(message.keywords or [])
 
 
-def _apply(message: Message, flags: list[str], mode: str) -> bool:
-    """Set, add or remove ``flags`` on ``message``; True when anything changed."""
-    before = flags_of(message)
+def _flagged(row: Any, flags: list[str], mode: str) -> dict[str, Any] | None:
+    """The flag columns of ``row`` (a message or a plain row) once ``flags`` are set,
+    added or removed; None when nothing changes."""
     wanted = set(flags)
+    values: dict[str, Any] = {}
     for column, flag in FLAG_NAMES.items():
         if mode == "set":
-            setattr(message, column, flag in wanted)
-        elif flag in wanted:
-            setattr(message, column, mode == "add")
+            values[column] = flag in wanted
+        else:
+            values[column] = mode == "add" if flag in wanted else bool(getattr(row, column))
     keywords = [f for f in flags if not f.startswith("\\")]
-    current = list(message.keywords or [])
+    current = list(row.keywords or [])
     if mode == "set":
         current = keywords
     elif mode == "add":
@@ -149,8 +153,11 @@ def _apply(message: Message, flags: list[str], mode: str) -> bool:
         current = [k for k in current if k not in keywords]
     if len(current) > MAX_KEYWORDS:
         raise Invalid(_("Too many keywords on one message."))
-    message.keywords = current
-    return flags_of(message) != before
+    values["keywords"] = current
+    before = {column: bool(getattr(row, column)) for column in FLAG_NAMES}
+    if values == {**before, "keywords": list(row.keywords or [])}:
+        return None
+    return values
 
 
 # --- locking ---------------------------------------------------------------------------
@@ -159,7 +166,13 @@ def _apply(message: Message, flags: list[str], mode: str) -> bool:
 async def lock_mailboxes(db: AsyncSession, mailbox_ids: Iterable[uuid.UUID]) -> None:
     """Lock the rows of these mailboxes until the transaction ends, in id order (the
     first step of the lock order in the module docstring). A no-op UPDATE rather than
-    ``SELECT … FOR UPDATE``, so that it also takes SQLite's write lock."""
+    ``SELECT … FOR UPDATE``, so that it also takes SQLite's write lock; nothing at all in
+    a SQLite write session, which holds that lock since its ``BEGIN IMMEDIATE`` (under
+    ten IMAP sessions' writes, each statement in the write turn costs a trip through a
+    busy event loop that the next writer waits for)."""
+    bind = db.get_bind()
+    if bind.dialect.name == "sqlite" and bind.get_execution_options().get(WRITE_OPTION):
+        return
     for mailbox_id in sorted(set(mailbox_ids)):
         await db.execute(
             update(Mailbox)
@@ -199,12 +212,24 @@ async def _allocate(db: AsyncSession, folder: Folder, count: int) -> tuple[int, 
     """Reserve ``count`` UIDs and one modseq in the folder, atomically; returns the first
     UID and the modseq. Invalid when the folder was deleted meanwhile."""
     uid, modseq = await _reserve(db, folder.id, count)
-    folder.uid_next, folder.highest_modseq = uid + count, modseq
+    # The row already holds these: set as loaded, not as changes a flush would write again.
+    set_committed_value(folder, "uid_next", uid + count)
+    set_committed_value(folder, "highest_modseq", modseq)
     return uid, modseq
 
 
 async def _reserve(db: AsyncSession, folder_id: uuid.UUID, count: int) -> tuple[int, int]:
-    """:func:`_allocate` for a folder known by its id."""
+    """:func:`_allocate` for a folder known by its id. In a transaction that several IMAP
+    writes share (:func:`.writers.run`), where the folder row was read under the write
+    lock, the counters are taken from it in Python and written once before the commit:
+    one UPDATE per folder for the batch, not one per write."""
+    finish = writers.finishing(db)
+    if finish is not None and (folder := _loaded_folder(db, folder_id)) is not None:
+        uid, modseq = folder.uid_next, folder.highest_modseq + 1
+        set_committed_value(folder, "uid_next", uid + count)
+        set_committed_value(folder, "highest_modseq", modseq)
+        finish.setdefault(f"folder {folder_id}", partial(_write_counters, folder))
+        return uid, modseq
     row = (
         await db.execute(
             update(Folder)
@@ -217,6 +242,23 @@ async def _reserve(db: AsyncSession, folder_id: uuid.UUID, count: int) -> tuple[
     if row is None:
         raise Invalid(_("The folder is gone."))
     return row[0] - count, row[1]
+
+
+def _loaded_folder(db: AsyncSession, folder_id: uuid.UUID) -> Folder | None:
+    """The folder's row as this session already holds it, counters loaded; None if not."""
+    folder = db.sync_session.identity_map.get(identity_key(Folder, folder_id))
+    if not isinstance(folder, Folder) or {"uid_next", "highest_modseq"} - inspect(folder).dict.keys():
+        return None
+    return folder
+
+
+async def _write_counters(folder: Folder, db: AsyncSession) -> None:
+    await db.execute(
+        update(Folder)
+        .where(Folder.id == folder.id)
+        .values(uid_next=folder.uid_next, highest_modseq=folder.highest_modseq)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def room(db: AsyncSession, mailbox_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -570,6 +612,89 @@ async def counts(db: AsyncSession, folder_ids: Sequence[uuid.UUID]) -> dict[uuid
 # --- changing --------------------------------------------------------------------------
 
 
+def _flag_request(flags: Sequence[str], mode: str) -> list[str]:
+    if mode not in ("set", "add", "remove"):
+        raise Invalid(_("Unknown flag mode."))
+    return check_flags(flags)
+
+
+class FlagRow(NamedTuple):
+    """A message's flags, as STORE reads and writes them (the columns of FRESH_COLUMNS)."""
+
+    id: uuid.UUID
+    uid: int
+    modseq: int
+    seen: bool
+    answered: bool
+    flagged: bool
+    deleted: bool
+    draft: bool
+    keywords: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class FlagChange:
+    """What a STORE found and did, as plain rows (by UID)."""
+
+    rows: list[FlagRow]  # every message named that still exists, its flags as they are now
+    changed: list[FlagRow]  # those whose flags this change set
+    refused: list[FlagRow]  # those refused by UNCHANGEDSINCE
+    modseq: int | None  # the modseq the change used, if it changed anything
+
+
+async def change_flags(
+    db: AsyncSession,
+    folder_id: uuid.UUID,
+    mailbox_id: uuid.UUID,
+    which: ColumnElement[bool],
+    flags: Sequence[str],
+    mode: str,
+    *,
+    unchanged_since: int | None = None,
+) -> FlagChange:
+    """IMAP STORE on the messages of a folder that meet ``which``, in plain rows. Their
+    flags and modseqs are read under the mailbox lock, so that a concurrent STORE's change
+    is kept and UNCHANGEDSINCE compares with the modseq as it is; a message expunged
+    meanwhile is simply not there. The changed rows are written with one UPDATE per
+    distinct resulting set of flags (one for a ``+FLAGS``): under ten sessions' STOREs,
+    every statement of a write transaction is time that the next writer waits."""
+    flags = _flag_request(flags, mode)
+    await lock_mailboxes(db, [mailbox_id])
+    query = select(Message.id, Message.uid, *[getattr(Message, c) for c in FRESH_COLUMNS]).where(
+        Message.folder_id == folder_id, which
+    )
+    rows = [FlagRow._make(row) for row in await db.execute(query.order_by(Message.uid))]
+    refused = [row for row in rows if unchanged_since is not None and row.modseq > unchanged_since]
+    updates: dict[tuple[Any, ...], list[int]] = {}  # the new flag columns -> positions in rows
+    for index, row in enumerate(rows):
+        if unchanged_since is not None and row.modseq > unchanged_since:
+            continue
+        values = _flagged(row, flags, mode)
+        if values is not None:
+            updates.setdefault(tuple((k, tuple(v) if k == "keywords" else v) for k, v in values.items()), []).append(
+                index
+            )
+    if not updates:
+        return FlagChange(rows, [], refused, None)
+    modseq = (await _reserve(db, folder_id, 0))[1]
+    changed = []
+    for key, positions in updates.items():
+        values = {k: list(v) if k == "keywords" else v for k, v in key}
+        for start in range(0, len(positions), IDS_PER_STATEMENT):
+            ids = [rows[i].id for i in positions[start : start + IDS_PER_STATEMENT]]
+            await db.execute(
+                update(Message)
+                .where(Message.id.in_(ids))
+                .values(modseq=modseq, **values)
+                .execution_options(synchronize_session=False)
+            )
+        for i in positions:
+            rows[i] = rows[i]._replace(modseq=modseq, **values)
+            changed.append(rows[i])
+    _announce(db, mailbox_id, folder_id, "flags")
+    return FlagChange(rows, sorted(changed, key=lambda row: row.uid), refused, modseq)
+
+
 async def store_flags(
     db: AsyncSession,
     folder: Folder,
@@ -579,27 +704,21 @@ async def store_flags(
     *,
     unchanged_since: int | None = None,
 ) -> tuple[list[Message], list[Message]]:
-    """IMAP STORE: returns (changed, refused by UNCHANGEDSINCE). The flags and modseqs
-    are read again under the mailbox lock, so that a concurrent STORE's change is kept and
-    UNCHANGEDSINCE compares with the modseq as it is; a message expunged meanwhile is in
-    neither list (it is simply not updated)."""
-    if mode not in ("set", "add", "remove"):
-        raise Invalid(_("Unknown flag mode."))
-    flags = check_flags(flags)
+    """:func:`change_flags` on loaded messages: returns (changed, refused by
+    UNCHANGEDSINCE), the messages' flags and modseq set to what they are now."""
     if not messages:
+        _flag_request(flags, mode)
         return [], []
-    await lock_mailboxes(db, [folder.mailbox_id])
-    current = await _current(db, messages)
-    refused = [m for m in current if unchanged_since is not None and m.modseq > unchanged_since]
-    candidates = [m for m in current if m not in refused]
-    changed = [m for m in candidates if _apply(m, flags, mode)]
-    if changed:
-        modseq = (await _allocate(db, folder, 0))[1]
-        for message in changed:
-            message.modseq = modseq
-        await db.flush()
-        announce(db, folder, "flags")
-    return changed, refused
+    by_id = {message.id: message for message in messages}
+    change = await change_flags(
+        db, folder.id, folder.mailbox_id, Message.id.in_(list(by_id)), flags, mode, unchanged_since=unchanged_since
+    )
+    for row in change.rows:
+        for column in FRESH_COLUMNS:
+            set_committed_value(by_id[row.id], column, getattr(row, column))
+    if change.modseq is not None:
+        set_committed_value(folder, "highest_modseq", change.modseq)
+    return [by_id[row.id] for row in change.changed], [by_id[row.id] for row in change.refused]
 
 
 async def copy(db: AsyncSession, messages: Sequence[Message], target: Folder) -> list[tuple[Message, Message]]:
@@ -670,16 +789,20 @@ async def expunge(db: AsyncSession, folder: Folder, uids: Sequence[int] | None =
     """Remove messages for good: those with ``uids``, else all marked \\Deleted.
     Returns the UIDs this transaction removed, in order (not those another session
     removed first). Their blobs are collected later if unused."""
-    return await _expunge(db, folder, Message.uid.in_(list(uids)) if uids is not None else Message.deleted.is_(True))
+    return await expunge_where(
+        db, folder, Message.uid.in_(list(uids)) if uids is not None else Message.deleted.is_(True)
+    )
 
 
 async def empty(db: AsyncSession, folder: Folder) -> list[int]:
     """Remove every message of ``folder`` for good (emptying the trash), like
     :func:`expunge`, without the caller listing their UIDs first."""
-    return await _expunge(db, folder, true())
+    return await expunge_where(db, folder, true())
 
 
-async def _expunge(db: AsyncSession, folder: Folder, condition: ColumnElement[bool]) -> list[int]:
+async def expunge_where(db: AsyncSession, folder: Folder, condition: ColumnElement[bool]) -> list[int]:
+    """:func:`expunge` of the messages of ``folder`` that meet ``condition`` (UID EXPUNGE:
+    those marked \\Deleted in its ranges), in one DELETE."""
     await lock_mailboxes(db, [folder.mailbox_id])
     rows = await _remove(db, folder, condition)
     await _credit(db, folder.mailbox_id, sum(row.size for row in rows))
