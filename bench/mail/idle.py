@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from imap_wire import Connection, ImapError
+from imap_wire import Connection, ImapError, signed_in
 from procs import Memory, load, memory, raise_open_files
 
 SETTLE_S = 3.0  # login processes exit and allocators settle before the second reading
@@ -41,8 +41,7 @@ class IdleFigures:
 
 
 def open_idle(port: int, user: str, password: str) -> tuple[Connection, bytes | None]:
-    conn = Connection("127.0.0.1", port)
-    conn.login(user, password)
+    conn = signed_in(port, user, password)
     conn.select("INBOX")
     if "IDLE" not in conn.capabilities:
         return conn, None

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import messages
-from imap_wire import Connection, ImapError
+from imap_wire import Connection, ImapError, signed_in
 from messages import SEARCHES
 from procs import load, tree_cpu
 
@@ -111,8 +111,7 @@ def measure(
 ) -> ImapFigures:
     """``expected_bytes`` is the size of all the messages loaded: a FETCH of full bodies
     must return exactly that, or the server is fast because it answers wrong."""
-    conn = Connection("127.0.0.1", port)
-    conn.login(user, password)
+    conn = signed_in(port, user, password)
     t0 = time.perf_counter()
     exists = conn.select(mailbox)
     first_select = time.perf_counter() - t0

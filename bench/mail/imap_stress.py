@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import messages
-from imap_wire import Connection, ImapError
+from imap_wire import Connection, ImapError, signed_in
 from procs import load, tree_cpu
 
 UID = re.compile(rb"[( ]UID (\d+)")
@@ -83,7 +83,7 @@ def _uids(answer_lines: list[bytes]) -> list[int]:
 def _session(
     port: int, user: str, password: str, folder: str, data: bytes, rng: random.Random, timed: Callable
 ) -> None:
-    conn = timed("LOGIN", lambda: _login(port, user, password))
+    conn = timed("LOGIN", lambda: signed_in(port, user, password))
     try:
         exists = timed("SELECT", lambda: conn.select(folder))
         if exists:
@@ -107,12 +107,6 @@ def _session(
         timed("APPEND", lambda: _append(conn, folder, data))
     finally:
         timed("LOGOUT", conn.logout)
-
-
-def _login(port: int, user: str, password: str) -> Connection:
-    conn = Connection("127.0.0.1", port)
-    conn.command(f'LOGIN "{user}" "{password}"')
-    return conn
 
 
 def _append(conn: Connection, folder: str, data: bytes) -> None:

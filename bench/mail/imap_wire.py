@@ -201,5 +201,12 @@ class Connection:
             self.sock.close()
 
 
+def signed_in(port: int, user: str, password: str) -> Connection:
+    """A connection to the server on this machine's ``port``, logged in as ``user``."""
+    conn = Connection("127.0.0.1", port)
+    conn.login(user, password)
+    return conn
+
+
 def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

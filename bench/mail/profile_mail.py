@@ -22,7 +22,7 @@ from pathlib import Path
 import hexagone_server
 import imap_stress
 import smtp_bench
-from imap_wire import Connection
+from imap_wire import signed_in
 from messages import mailbox
 from procs import wait_port, web
 from run import MAILBOX, STRESS_MAILBOX, STRESS_MESSAGES, append_all, inbox_count
@@ -85,8 +85,7 @@ def main() -> None:
         spy = threading.Thread(target=subprocess.run, kwargs={"args": spy_argv, "check": True, "capture_output": True})
         if args.load == "smtp":
             wait_port(server.smtp_port, None, server.log)
-            counter = Connection("127.0.0.1", server.imap_port)
-            counter.login(hexagone_server.SMTP_RECIPIENT, hexagone_server.PASSWORD)
+            counter = signed_in(server.imap_port, hexagone_server.SMTP_RECIPIENT, hexagone_server.PASSWORD)
             spy.start()
             smtp_bench.measure(
                 "Hexagone",
