@@ -123,15 +123,17 @@ def _files(body: SendIn) -> list[drafting.File]:
 )
 async def send(principal: CurrentPrincipal, body: SendIn) -> SendResult:
     async with session(principal) as (db, user):  # reads: no write turn taken on SQLite
-        senders = await addresses.sendable_addresses(db, user, principal)
-        sender = (body.sender or senders[0]).strip().lower()
-        if sender not in senders:
-            raise Forbidden(_("You may not send from this address."))
         accesses = await mailboxes.existing_accesses(db, user.id)
-    if not any(a.own for a in accesses):  # a first message, before their mailbox exists
+        if any(a.own for a in accesses):
+            senders = await addresses.sendable_addresses(db, user, principal)
+    if not any(a.own for a in accesses):  # a first message: their mailbox is made now
         async with session(principal, write=True) as (db, user):
             accesses = await mailboxes.accessible(db, user)
+            senders = await addresses.sendable_addresses(db, user, principal)
             await db.commit()
+    sender = (body.sender or senders[0]).strip().lower()
+    if sender not in senders:
+        raise Forbidden(_("You may not send from this address."))
     # The copy goes to the Sent folder of the mailbox sent from when the caller may
     # write there, else to their own; the name is the shared mailbox's, as in the webmail.
     own = next(a.mailbox for a in accesses if a.own)

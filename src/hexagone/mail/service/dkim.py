@@ -19,7 +19,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hexagone.core.db import utcnow
+from hexagone.core.db import org_session, utcnow
 from hexagone.mail.models import DkimKey
 
 KEY_BITS = 2048
@@ -82,6 +82,19 @@ async def signing_key(db: AsyncSession, org_id: uuid.UUID, domain: str) -> DkimK
         .on_conflict_do_nothing(index_elements=[DkimKey.domain])
     )
     return (await db.execute(_query(org_id, domain))).scalar_one()
+
+
+async def key_for(org_id: uuid.UUID, domain: str) -> DkimKey:
+    """:func:`signing_key` in sessions of its own, for sending: read in a read session,
+    made in a write one only the first time (on SQLite, every message sent would
+    otherwise take a turn of the write lock to read a key)."""
+    async with org_session(org_id) as db:
+        key = (await db.execute(_query(org_id, domain.lower().rstrip(".")))).scalar_one_or_none()
+    if key is None:
+        async with org_session(org_id, write=True) as db:
+            key = await signing_key(db, org_id, domain)
+            await db.commit()
+    return key
 
 
 def dns_record(key: DkimKey) -> DnsRecord:

@@ -86,8 +86,6 @@ async def submit(principal: Principal, user: Person, raw: bytes, *, mail_from: s
     if unknown:
         raise UnknownRecipients(unknown)
     raw = _prepared(raw, from_domain)
-    async with org_session(user.org_id, write=True) as db:
-        key = await dkim.signing_key(db, user.org_id, from_domain)
-        await db.commit()
+    key = await dkim.key_for(user.org_id, from_domain)
     signed = await asyncio.to_thread(dkim.sign, raw, key) + raw
     await send(signed, mail_from=addresses.normalise(mail_from), local=local, remote=remote, org_id=user.org_id)
