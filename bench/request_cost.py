@@ -94,10 +94,11 @@ def print_profile(stats: pstats.Stats, repeat: int) -> None:
 async def measure(repeat: int, profile: bool) -> None:
     from hexagone.app import create_app
     from hexagone.core import auth
-    from hexagone.core.db import dispose_engine, get_engine
+    from hexagone.core.db import dispose_engine, engines
 
     app = create_app()
-    event.listen(get_engine().sync_engine, "before_cursor_execute", count_statements)
+    for engine in engines():
+        event.listen(engine.sync_engine, "before_cursor_execute", count_statements)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
         page = await client.get("/login")

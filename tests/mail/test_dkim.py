@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from sqlalchemy import event, select
 
-from hexagone.core.db import get_engine, system_session
+from hexagone.core.db import engines, system_session
 from hexagone.mail.models import DkimKey
 from hexagone.mail.service import dkim
 from tests.mail.factories import make_mail_org
@@ -42,10 +42,12 @@ async def test_key_for_a_domain_with_a_key_reads_it_without_writing() -> None:
         if not statement.lstrip().upper().startswith("SELECT"):
             writes.append(statement)
 
-    event.listen(get_engine().sync_engine, "before_cursor_execute", record)
+    for engine in engines():
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
         again = await dkim.key_for(org.id, org.domain.upper())
     finally:
-        event.remove(get_engine().sync_engine, "before_cursor_execute", record)
+        for engine in engines():
+            event.remove(engine.sync_engine, "before_cursor_execute", record)
 
     assert again.id == first.id and writes == []

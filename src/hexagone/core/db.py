@@ -70,66 +70,83 @@ class TimestampMixin:
 
 WRITE_OPTION = "hexagone_write"
 _engine: AsyncEngine | None = None
+_write_engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
 
-def make_engine(settings: Settings) -> AsyncEngine:
+def make_engine(settings: Settings, *, write: bool = False) -> AsyncEngine:
+    """The engine for the configured database. On SQLite there are two, each with its own
+    pool: ``write`` gives the one of write sessions (see :func:`org_session`), whose
+    connections begin every transaction with ``BEGIN IMMEDIATE``. Each connection stays in
+    its mode: switching one between modes was a trip to the driver's thread at every
+    change, inside the write turn that every other writer waits for."""
     url = settings.resolved_database_url
-    if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        # One trip to aiosqlite's thread per statement, not four (core/sqlite_driver.py).
-        options = {"module": sqlite_driver.dbapi()} if url.startswith("sqlite+aiosqlite") else {}
-        # The configured pool, as on PostgreSQL: with SQLAlchemy's default for SQLite (5 and
-        # 10 overflow) bursts of more sessions opened and closed connections, a thread and
-        # four PRAGMAs each, again and again.
-        engine = create_async_engine(
-            url,
-            connect_args={"timeout": 30},
-            pool_size=settings.database_pool_size,
-            max_overflow=settings.database_max_overflow,
-            **options,
+    if not url.startswith("sqlite"):
+        return create_async_engine(
+            url, pool_size=settings.database_pool_size, max_overflow=settings.database_max_overflow, pool_pre_ping=True
         )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # One trip to aiosqlite's thread per statement, not four (core/sqlite_driver.py).
+    options = {"module": sqlite_driver.dbapi()} if url.startswith("sqlite+aiosqlite") else {}
+    # The configured pool, as on PostgreSQL: with SQLAlchemy's default for SQLite (5 and
+    # 10 overflow) bursts of more sessions opened and closed connections, a thread and
+    # four PRAGMAs each, again and again.
+    engine = create_async_engine(
+        url,
+        connect_args={"timeout": 30},
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        **options,
+    )
 
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
+    @event.listens_for(engine.sync_engine, "connect")
+    def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+        if write:
+            dbapi_conn.isolation_level = None  # the BEGIN is ours
 
+    if write:
+        # SQLite cannot turn a read transaction into a write one once another connection
+        # has committed since it began ("database is locked", at once, whatever the busy
+        # timeout). Read sessions keep the driver's way: reads run outside any transaction
+        # and its BEGIN comes just before the first write. A write session takes the
+        # write lock at BEGIN IMMEDIATE instead, so that the reads it makes before writing
+        # are consistent with them.
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
-            # SQLite cannot turn a read transaction into a write one once another
-            # connection has committed since it began ("database is locked", at once,
-            # whatever the busy timeout). Ordinary sessions keep the driver's way: reads
-            # run outside any transaction and its BEGIN comes just before the first write.
-            # A session opened with write=True takes the write lock at BEGIN IMMEDIATE
-            # instead, so that the reads it makes before writing are consistent with them.
-            write = bool(conn.get_execution_options().get(WRITE_OPTION))
-            record = conn.connection
-            if record.info.get(WRITE_OPTION) != write:
-                dbapi_conn = record.dbapi_connection
-                # A connection that is beginning a transaction is checked out, so its driver connection is there.
-                assert dbapi_conn is not None
-                dbapi_conn.isolation_level = None if write else ""
-                record.info[WRITE_OPTION] = write
-            if write:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
-        return engine
-    return create_async_engine(
-        url, pool_size=settings.database_pool_size, max_overflow=settings.database_max_overflow, pool_pre_ping=True
-    )
+    return engine
 
 
 def get_engine() -> AsyncEngine:
-    global _engine, _sessionmaker
+    """The engine of read sessions (and of every session on PostgreSQL)."""
+    global _engine, _write_engine, _sessionmaker
     if _engine is None:
-        _engine = make_engine(get_settings())
+        settings = get_settings()
+        _engine = make_engine(settings)
+        separate = _engine.dialect.name == "sqlite"
+        _write_engine = (make_engine(settings, write=True) if separate else _engine).execution_options(
+            **{WRITE_OPTION: True}
+        )
         _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
     return _engine
+
+
+def engines() -> list[AsyncEngine]:
+    """Every engine with a pool of its own: a listener of the statements sent (a test, a
+    benchmark) listens on each."""
+    get_engine()
+    assert _engine is not None and _write_engine is not None
+    found = [_engine]
+    if _write_engine.sync_engine.pool is not _engine.sync_engine.pool:
+        found.append(_write_engine)
+    return found
 
 
 def null_pool_engine(settings: Settings) -> AsyncEngine:
@@ -138,18 +155,19 @@ def null_pool_engine(settings: Settings) -> AsyncEngine:
 
 
 async def dispose_engine() -> None:
-    global _engine, _sessionmaker
+    global _engine, _write_engine, _sessionmaker
     if _engine is not None:
-        await _engine.dispose()
-    _engine = None
+        for engine in engines():
+            await engine.dispose()
+    _engine = _write_engine = None
     _sessionmaker = None
 
 
 def _session(org_id: uuid.UUID | None, write: bool) -> AsyncSession:
-    engine = get_engine()
+    get_engine()
     assert _sessionmaker is not None
     if write:
-        return _sessionmaker(bind=engine.execution_options(**{WRITE_OPTION: True}), info={"org_id": org_id})
+        return _sessionmaker(bind=_write_engine, info={"org_id": org_id})
     return _sessionmaker(info={"org_id": org_id})
 
 
