@@ -6,10 +6,15 @@ import json
 import subprocess
 
 import httpx
+import pytest
 
 from tests.conftest import ROOT, hexagone_command, server_env
 from tests.factories import login, make_org, make_user
 from tests.oidc.factories_oidc import REDIRECT_URI, OidcApp, relying_party, sign_in
+
+# Each test creates its organisation in this process: the schema must be there even when
+# no earlier test of this worker asked for the server (the tests run in any order).
+pytestmark = pytest.mark.usefixtures("migrated")
 
 
 def hexagone(*args: str) -> subprocess.CompletedProcess[str]:
