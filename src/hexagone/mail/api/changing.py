@@ -17,6 +17,7 @@ from hexagone.core.db import utcnow
 from hexagone.core.exceptions import Forbidden, NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.core.web import allow_large_bodies
+from hexagone.identity.service import Person
 from hexagone.mail.api.common import errors, session
 from hexagone.mail.api.models import FlagsIn, FolderName, FolderOut, MessageSummary, MoveIn, SendIn, SendResult
 from hexagone.mail.models import SpecialUse
@@ -122,15 +123,8 @@ def _files(body: SendIn) -> list[drafting.File]:
     summary="Send a message, filing a copy in the sender's Sent folder",
 )
 async def send(principal: CurrentPrincipal, body: SendIn) -> SendResult:
-    async with session(principal) as (db, user):  # reads: no write turn taken on SQLite
-        accesses = await mailboxes.existing_accesses(db, user.id)
-        if any(a.own for a in accesses):
-            senders = await addresses.sendable_addresses(db, user, principal)
-    if not any(a.own for a in accesses):  # a first message: their mailbox is made now
-        async with session(principal, write=True) as (db, user):
-            accesses = await mailboxes.accessible(db, user)
-            senders = await addresses.sendable_addresses(db, user, principal)
-            await db.commit()
+    user = Person.signed_in(principal)
+    accesses, senders = await addresses.sending_rights(principal, user)
     sender = (body.sender or senders[0]).strip().lower()
     if sender not in senders:
         raise Forbidden(_("You may not send from this address."))
@@ -154,7 +148,7 @@ async def send(principal: CurrentPrincipal, body: SendIn) -> SendResult:
     files = _files(body)
     recipients = drafting.recipients(draft)
     outgoing = drafting.build(draft, files, display_name=name, date=moment, bcc=False)
-    await outbound.submit(principal, user, outgoing, mail_from=sender, recipients=recipients)
+    await outbound.submit(principal, user, outgoing, mail_from=sender, recipients=recipients, sendable=senders)
     copy = drafting.build(draft, files, display_name=name, date=moment, bcc=True)
     async with session(principal, write=True) as (db, user):
         sent = await special_folder(db, home, SpecialUse.SENT, "Sent")

@@ -20,10 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core import policy
 from hexagone.core.auth import Principal
+from hexagone.core.db import org_session
 from hexagone.identity.service import OrgInfo, Person, group_members, load_principal, person_by_email
 from hexagone.identity.service import org_for_domain as _org_of_domain
 from hexagone.mail.models import Address, Mailbox
-from hexagone.mail.service.mailboxes import accessible, user_mailbox
+from hexagone.mail.service.mailboxes import Access, accessible, existing_accesses, user_mailbox
 
 MODULE_NAME = "mail"
 
@@ -105,6 +106,22 @@ async def sendable_addresses(db: AsyncSession, user: Person, principal: Principa
         aliases = select(Address.address).where(Address.mailbox_id.in_([a.mailbox.id for a in sendable]))
         found += list((await db.execute(aliases)).scalars())
     return list(dict.fromkeys(found))
+
+
+async def sending_rights(principal: Principal, user: Person) -> tuple[list[Access], list[str]]:
+    """The user's accesses (their own among them) and what they may send as
+    (:func:`sendable_addresses`), read in a read session: a message sent takes no turn of
+    SQLite's write lock for it. The first time, before their mailbox exists, in a write
+    session that makes it (a guest, who gets none, is refused there)."""
+    async with org_session(user.org_id) as db:
+        accesses = await existing_accesses(db, user.id)
+        if any(a.own for a in accesses):
+            return accesses, await sendable_addresses(db, user, principal)
+    async with org_session(user.org_id, write=True) as db:
+        accesses = await accessible(db, user)
+        sendable = await sendable_addresses(db, user, principal)
+        await db.commit()
+        return accesses, sendable
 
 
 async def may_send_as(db: AsyncSession, user: Person, address: str, principal: Principal | None = None) -> bool:

@@ -11,11 +11,9 @@ from __future__ import annotations
 import asyncio
 import email.utils
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from hexagone.core.auth import Principal
 from hexagone.core.config import get_settings
-from hexagone.core.db import org_session, utcnow
+from hexagone.core.db import utcnow
 from hexagone.core.exceptions import Forbidden, Invalid
 from hexagone.core.i18n import _
 from hexagone.identity.service import Person
@@ -49,25 +47,33 @@ def _prepared(raw: bytes, from_domain: str) -> bytes:
     return header + "".join(f"{f}\r\n" for f in added).encode() + rest
 
 
-async def check_sender(db: AsyncSession, principal: Principal, user: Person, raw: bytes, mail_from: str) -> str:
-    """Refuse a message whose envelope sender, ``From:`` or ``Sender:`` is an address
-    ``user`` (signed in as ``principal``) may not send as; returns the ``From:`` domain
-    (the one that signs)."""
-    sendable = set(await addresses.sendable_addresses(db, user, principal))
+def check_sender(sendable: list[str], raw: bytes, mail_from: str) -> str:
+    """Refuse a message whose envelope sender, ``From:`` or ``Sender:`` is not among the
+    addresses its author may send as (``sendable``); returns the ``From:`` domain (the
+    one that signs)."""
     parsed = headers.parse(raw)
     authors = headers.addresses(parsed, "From")
     if not authors:
         raise Invalid(_("The message has no From: address."))
     claimed = [mail_from, *authors, *headers.addresses(parsed, "Sender")]
-    refused = [a for a in claimed if addresses.base_address(a) not in sendable]
+    refused = [a for a in claimed if addresses.base_address(a) not in set(sendable)]
     if refused:
         raise Forbidden(_("You may not send as %(addresses)s.", addresses=", ".join(dict.fromkeys(refused))))
     return domain_of(authors[0])
 
 
-async def submit(principal: Principal, user: Person, raw: bytes, *, mail_from: str, recipients: list[str]) -> None:
+async def submit(
+    principal: Principal,
+    user: Person,
+    raw: bytes,
+    *,
+    mail_from: str,
+    recipients: list[str],
+    sendable: list[str] | None = None,
+) -> None:
     """Send a message ``user`` wrote, signed in as ``principal`` (the core policy judges
-    who they may send as): checks who it claims to be from, signs it with the
+    who they may send as: ``sendable``, when the caller has just read it with
+    :func:`addresses.sending_rights`): checks who it claims to be from, signs it with the
     sender's domain's DKIM key, delivers local recipients and queues remote ones.
     Returns once every part is durable. Raises Forbidden (send-as refused), Invalid
     (no recipient, too large) or UnknownRecipients (an address of ours reaching nobody)."""
@@ -79,9 +85,9 @@ async def submit(principal: Principal, user: Person, raw: bytes, *, mail_from: s
         raise Invalid(_("At most %(count)s recipients per message.", count=settings.mail_max_recipients))
     if len(raw) > settings.mail_max_message_bytes:
         raise Invalid(_("The message is too large."))
-    async with org_session(user.org_id, write=True) as db:  # the user's mailbox may be created on first use
-        from_domain = await check_sender(db, principal, user, raw, mail_from)
-        await db.commit()
+    if sendable is None:
+        _accesses, sendable = await addresses.sending_rights(principal, user)
+    from_domain = check_sender(sendable, raw, mail_from)
     local, remote, unknown = await route(recipients)
     if unknown:
         raise UnknownRecipients(unknown)
