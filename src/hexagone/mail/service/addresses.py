@@ -90,16 +90,21 @@ async def resolve_in(db: AsyncSession, org_id: uuid.UUID, address: str) -> Recip
     return Recipient(org_id, mailbox_ids) if mailbox_ids else None
 
 
-async def sendable_addresses(db: AsyncSession, user: Person, principal: Principal | None = None) -> list[str]:
+async def sendable_addresses(
+    db: AsyncSession, user: Person, principal: Principal | None = None, accesses: list[Access] | None = None
+) -> list[str]:
     """Every address ``user`` may put in From:, their own first: the addresses and aliases
     of each mailbox the core policy lets them send as (mail's rule: their own, and a shared
     or delegated one granted send-as). ``principal`` is the user as signed in (the one the
-    request or protocol session holds); a caller with only the person has it loaded."""
+    request or protocol session holds); a caller with only the person has it loaded.
+    ``accesses``: the user's accesses, when the caller has just read them."""
     if principal is None:
         principal = await load_principal(db, user.id)
     if principal is None:  # disabled: sends as nobody
         return []
-    sendable = [a for a in await accessible(db, user) if policy.abilities(principal, a).get("send_as")]
+    if accesses is None:
+        accesses = await accessible(db, user)
+    sendable = [a for a in accesses if policy.abilities(principal, a).get("send_as")]
     found = [user.email.lower()] if any(a.own for a in sendable) else []
     found += [a.mailbox.address for a in sendable if not a.own]
     if sendable:
@@ -116,10 +121,10 @@ async def sending_rights(principal: Principal, user: Person) -> tuple[list[Acces
     async with org_session(user.org_id) as db:
         accesses = await existing_accesses(db, user.id)
         if any(a.own for a in accesses):
-            return accesses, await sendable_addresses(db, user, principal)
+            return accesses, await sendable_addresses(db, user, principal, accesses)
     async with org_session(user.org_id, write=True) as db:
         accesses = await accessible(db, user)
-        sendable = await sendable_addresses(db, user, principal)
+        sendable = await sendable_addresses(db, user, principal, accesses)
         await db.commit()
         return accesses, sendable
 
