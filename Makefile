@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
 ASSETS := src/hexagone/core/static/dist/app.js
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
@@ -22,6 +24,13 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(STAMP)
 
+# Test programs with dependencies of their own (tests/tools-requirements.txt says why)
+$(TOOLS_STAMP): tests/tools-requirements.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --upgrade pip
+	$(TOOLS)/bin/pip install --quiet -r tests/tools-requirements.txt
+	touch $@
+
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
@@ -30,7 +39,7 @@ $(ASSETS): node_modules/.package-lock.json frontend/app.js frontend/app.css
 
 assets: $(ASSETS)
 install: $(STAMP) $(ASSETS)
-install-test: $(TEST_STAMP) $(ASSETS) test-debian-packages
+install-test: $(TEST_STAMP) $(TOOLS_STAMP) $(ASSETS) test-debian-packages
 
 ## Install, migrate, seed the demo organisation and serve on http://127.0.0.1:8000
 run: install
@@ -39,8 +48,9 @@ run: install
 	$(BIN)/hexagone serve
 
 # Debian programs the tests drive: chromium (pages), Dovecot (an IMAP server to migrate
-# from), isync's mbsync and swaks (mail clients nobody here wrote).
-TEST_DEBIAN_PACKAGES := chromium dovecot-imapd isync swaks
+# from), isync's mbsync and swaks (mail clients nobody here wrote), vdirsyncer, khal and
+# khard (CalDAV/CardDAV sync and the programs reading what it wrote).
+TEST_DEBIAN_PACKAGES := chromium dovecot-imapd isync swaks vdirsyncer khal khard
 test-debian-packages:
 	@missing=$$(for p in $(TEST_DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -86,4 +96,4 @@ bench-mail: install
 	$(BIN)/python bench/mail/run.py $(BENCH_MAIL_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules src/hexagone/core/static/dist var
+	rm -rf $(VENV) $(TOOLS) node_modules src/hexagone/core/static/dist var

@@ -160,6 +160,7 @@ class Hexagone:
                 "HEXAGONE_IMAP_PORT": str(imap),
                 "HEXAGONE_SMTP_PORT": str(free_port()),
                 "HEXAGONE_SUBMISSION_PORT": str(submission),
+                "HEXAGONE_MANAGESIEVE_PORT": str(free_port()),
             }
         )
         argv = [web.HEXAGONE, "serve", "--port", str(http), "--workers", "1"]

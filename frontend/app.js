@@ -2,6 +2,7 @@
 // request, and keyboard niceties. Pages work without this file; it only enhances them.
 import htmx from "htmx.org";
 import "./mail/webmail.js";
+import "./calendar/agenda.js";
 
 window.htmx = htmx;
 

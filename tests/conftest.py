@@ -16,9 +16,14 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+
+# The mail peers (a DNS server, the outside recipients' mail server) for every test that
+# sends mail beyond the organisation: SMTP's and the calendar's invitations.
+pytest_plugins = ["tests.mail.smtp.peers"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(tempfile.mkdtemp(prefix="hexagone-test-"))
@@ -102,6 +107,7 @@ class Server:
         self.imap_port = int(env.setdefault("HEXAGONE_IMAP_PORT", str(free_port())))
         self.smtp_port = int(env.setdefault("HEXAGONE_SMTP_PORT", str(free_port())))
         self.submission_port = int(env.setdefault("HEXAGONE_SUBMISSION_PORT", str(free_port())))
+        self.managesieve_port = int(env.setdefault("HEXAGONE_MANAGESIEVE_PORT", str(free_port())))
         self.process = subprocess.Popen(
             hexagone_command("serve", "--port", str(self.port)),
             env=server_env(**env),
@@ -136,6 +142,44 @@ def stop(servers: list[Server]) -> None:
             srv.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             srv.process.kill()
+
+
+# Under ``pytest -n`` (``--dist load``) the tests go in runs to whichever worker is free,
+# and each worker builds the session and module fixtures of the tests it gets. The tests
+# under each of these prefixes of node ids share a fixture that costs a minute: they go
+# together to one worker. (Modules whose module-scoped fixtures start a server gained
+# nothing measurable as groups: they lose the second worker's help.)
+XDIST_GROUPS = (
+    "tests/mail/imap/differential/",  # a Dovecot, and the same messages appended to it and to us
+)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist's ``load`` scheduling, but the first test of a group sent to a worker
+    takes the rest of its group along (:data:`XDIST_GROUPS`). Any other ``--dist`` is left
+    to pytest-xdist."""
+    if config.getoption("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScheduling
+
+    class GroupScheduling(LoadScheduling):
+        def _group(self, index: int) -> str | None:
+            assert self.collection is not None
+            return next((prefix for prefix in XDIST_GROUPS if self.collection[index].startswith(prefix)), None)
+
+        def _send_tests(self, node: Any, num: int) -> None:
+            chosen = self.pending[:num]
+            groups = {self._group(i) for i in chosen} - {None}
+            if groups:
+                chosen += [i for i in self.pending[num:] if self._group(i) in groups]
+            sent = set(chosen)
+            self.pending[:] = [i for i in self.pending if i not in sent]
+            if chosen:
+                self.node2pending[node].extend(chosen)
+                node.send_runtest_some(chosen)
+
+    return GroupScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

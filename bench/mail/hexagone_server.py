@@ -52,6 +52,7 @@ class Hexagone:
                 "HEXAGONE_IMAP_PORT": str(self.imap_port),
                 "HEXAGONE_SMTP_PORT": str(self.smtp_port),
                 "HEXAGONE_SUBMISSION_PORT": str(self.submission_port),
+                "HEXAGONE_MANAGESIEVE_PORT": str(free_port()),
             }
             web.prepare(env, self.log)
             argv = [web.HEXAGONE, "serve", "--port", str(self.http_port), "--workers", "1"]

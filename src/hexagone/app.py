@@ -25,7 +25,7 @@ from hexagone.core.modules import Registry, load_modules
 from hexagone.core.pubsub import events
 from hexagone.core.web import RequestContextMiddleware, SecurityHeadersMiddleware
 
-INSTALLED_MODULES = ["hexagone.identity", "hexagone.mail"]
+INSTALLED_MODULES = ["hexagone.identity", "hexagone.mail", "hexagone.calendar"]
 
 log = logging.getLogger("hexagone")
 

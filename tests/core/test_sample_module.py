@@ -10,6 +10,7 @@ import subprocess
 import time
 
 import httpx
+import pytest
 
 from hexagone.core import notifications
 from hexagone.core.db import org_session
@@ -129,6 +130,7 @@ async def test_sample_admin_tab_is_in_the_console_for_an_admin_and_403_for_a_use
         assert (await member.get("/sample/admin")).status_code == 403
 
 
+@pytest.mark.usefixtures("migrated")  # no server fixture here migrates the database first
 async def test_sample_command_counts_an_organisations_notes() -> None:
     org = await make_org()
     user = await make_user(org)

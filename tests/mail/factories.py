@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from hexagone.core.db import org_session, system_session
 from hexagone.identity.models import User
-from hexagone.mail.models import Folder, Message
+from hexagone.mail.models import Folder, Mailbox, Message
 from hexagone.mail.service import mailboxes, store
 from tests.factories import TestOrg, TestUser, make_org, make_user
 
@@ -65,14 +65,26 @@ async def folder_of(user: TestUser, name: str = "INBOX") -> Folder:
 
 
 async def deliver(
-    user: TestUser, raw: bytes | None = None, *, folder: str = "INBOX", flags: tuple[str, ...] = (), **message: object
+    user: TestUser,
+    raw: bytes | None = None,
+    *,
+    folder: str = "INBOX",
+    flags: tuple[str, ...] = (),
+    internal_date: datetime | None = None,
+    **message: object,
 ) -> Message:
     """Put a message in one of ``user``'s folders through the store, as a delivery would."""
     target = await folder_of(user, folder)
     async with org_session(user.org_id) as db:
         target = await db.get(Folder, target.id)
         assert target is not None
-        added = await store.append(db, target, raw or make_message(**message), flags=flags)  # type: ignore[arg-type]
+        added = await store.append(
+            db,
+            target,
+            raw or make_message(**message),  # type: ignore[arg-type]
+            flags=flags,
+            internal_date=internal_date,
+        )
         await db.commit()
         return added
 
@@ -83,3 +95,13 @@ async def messages_in(user: TestUser, folder: str = "INBOX") -> list[Message]:
         return list(
             (await db.execute(select(Message).where(Message.folder_id == target.id).order_by(Message.uid))).scalars()
         )
+
+
+async def grant_shared(org: TestOrg, address: str, user: TestUser, *, can_write: bool) -> None:
+    """Give ``user`` the shared mailbox ``address`` (made on first use)."""
+    async with org_session(org.id, write=True) as db:
+        mailbox = (await db.execute(select(Mailbox).where(Mailbox.address == address))).scalar_one_or_none()
+        if mailbox is None:
+            mailbox = await mailboxes.create_shared_mailbox(db, org.id, address, "Contact")
+        await mailboxes.grant(db, mailbox, user.id, can_write=can_write)
+        await db.commit()

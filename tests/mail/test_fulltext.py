@@ -1,4 +1,4 @@
-"""The full-text index of subjects and texts (mail/fulltext.py, migration 0002): searches
+"""The full-text index of subjects and search texts (mail/fulltext.py, migrations 0002 and 0004): searches
 through it find what the exact condition finds, and it follows expunges and moves."""
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ async def test_fulltext_search_finds_substrings_in_any_case_as_the_exact_conditi
     await deliver(user, subject="none", body="unrelated\n")
     inbox = (await folder_of(user)).id
     assert await _found(user.org_id, inbox, "subject", word) == [f"Re: {word.upper()}-budget"]
-    assert await _found(user.org_id, inbox, "text", word[2:].upper()) == ["other"]
-    assert await _found(user.org_id, inbox, "text", "0% s") == ["other"]  # LIKE's wildcards are plain characters
-    assert await _found(user.org_id, inbox, "text", "un") == ["none"]  # too short for the index: exact only
+    assert await _found(user.org_id, inbox, "search_text", word[2:].upper()) == ["other"]
+    assert await _found(user.org_id, inbox, "search_text", "0% s") == ["other"]  # LIKE's wildcards are plain characters
+    assert await _found(user.org_id, inbox, "search_text", "un") == ["none"]  # too short for the index: exact only
 
 
 async def test_fulltext_index_follows_expunge_and_move() -> None:
@@ -65,5 +65,5 @@ async def test_fulltext_index_follows_expunge_and_move() -> None:
         await store.move(db, source, moving, target)
         await db.commit()
     assert await _indexed(word) in (2, None)
-    assert await _found(user.org_id, inbox.id, "text", word) == ["kept"]
-    assert await _found(user.org_id, archive.id, "text", word) == ["moved"]
+    assert await _found(user.org_id, inbox.id, "search_text", word) == ["kept"]
+    assert await _found(user.org_id, archive.id, "search_text", word) == ["moved"]

@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     smtp_port: int = 2525
     submission_port: int = 2587
     imap_port: int = 1143
+    managesieve_port: int = 4190
     mail_listen_host: str | None = None
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
@@ -104,6 +105,8 @@ class Settings(BaseSettings):
         default="", description="ip[:port] resolvers, comma separated, for MX/SPF/DKIM/DMARC lookups."
     )
     mail_max_recipients: int = 100
+    mail_sieve_max_scripts: int = Field(default=20, ge=1, description="Sieve scripts one mailbox may keep.")
+    mail_sieve_max_script_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest Sieve script, in bytes.")
     mail_queue_lifetime_seconds: int = 5 * 24 * 3600
     mail_retry_base_seconds: int = 60
     mail_platform_sender: str = Field(
@@ -113,6 +116,18 @@ class Settings(BaseSettings):
     smtp_max_connections_per_minute: int = 120
     smtp_max_errors: int = 20
     smtp_limit_exempt: str = Field(default="127.0.0.0/8,::1", description="Networks the per-client limits spare.")
+    # Calendar: the organisation's video-meeting service, as a URL template where {id}
+    # becomes a fresh random room name (e.g. https://visio.example.org/{id}); empty: no link.
+    meeting_url_template: str = Field(
+        default="", description="URL of a new meeting room, {id} replaced by a random name; empty: no meeting link."
+    )
+    # Calendar feeds (ICS subscriptions): how often they are fetched again, and whether a
+    # feed may live on a private or loopback address (off: a user could make the server
+    # fetch from inside its own network).
+    calendar_feed_refresh_minutes: int = Field(default=360, ge=5, description="Minutes between two fetches of a feed.")
+    calendar_feed_allow_private: bool = Field(
+        default=False, description="Allow calendar feeds on private, loopback or link-local addresses."
+    )
     # Password hashing (argon2id). The defaults are OWASP's first argon2id configuration (19 MiB,
     # 2 passes, 1 lane), chosen in docs/security.md; only the test harness lowers them, where
     # hashing cost is all waste.

@@ -31,5 +31,11 @@ class Conflict(ServiceError):
     status = 409
 
 
+class PreconditionFailed(ServiceError):
+    """The caller's If-Match / If-None-Match (an ETag it last saw) no longer holds."""
+
+    status = 412
+
+
 class RateLimited(ServiceError):
     status = 429

@@ -50,6 +50,10 @@ class ExportWriter:
         data = json.dumps(document, default=json_default, ensure_ascii=False, indent=2)
         self._archive.writestr(self._prefix + name, data)
 
+    def write_text(self, name: str, text: str) -> None:
+        """A text file in UTF-8 (an ``.ics`` or ``.vcf`` file, say)."""
+        self._archive.writestr(self._prefix + name, text.encode())
+
     @contextlib.contextmanager
     def staging_dir(self) -> Iterator[Path]:
         """An empty directory on disk to write a bulky part into with tools that need a

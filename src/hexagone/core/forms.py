@@ -25,6 +25,8 @@ def field(form: FormData | None, name: str, max_length: int = MAX_FIELD) -> str:
         raise Invalid(_("The field %(name)s must be text.", name=name))
     if len(value) > max_length:
         raise Invalid(_("The field %(name)s is too long.", name=name))
+    if "\x00" in value:  # no database (PostgreSQL's text refuses it) nor file format keeps it
+        raise Invalid(_("The field %(name)s must not contain NUL characters.", name=name))
     return value
 
 

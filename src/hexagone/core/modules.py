@@ -78,7 +78,36 @@ class SearchHit:
     url: str
 
 
+@dataclass(frozen=True)
+class HomePanel:
+    """What a module shows on the home page: a section titled ``title`` (translated),
+    whose body is the module's template ``template`` rendered with ``context``."""
+
+    title: str
+    template: str
+    context: Mapping[str, Any]
+
+
 SearchProvider = Callable[["Principal", str, int], Awaitable[list[SearchHit]]]
+
+
+@dataclass(frozen=True)
+class AddressSuggestion:
+    """An address offered while someone types recipients (the webmail's compose form):
+    the name to show beside it, and where it comes from, translated ("Contacts")."""
+
+    name: str
+    address: str
+    source: str = ""
+
+
+# The addresses a principal may want to write to that match what they typed (their
+# address books, the organisation's directory): ``(principal, query, limit)``. The
+# module that completes addresses asks every subscribed module's providers, as the
+# shell's search asks search providers, without importing them.
+AddressSuggester = Callable[["Principal", str, int], Awaitable[list[AddressSuggestion]]]
+# The module's panel of the home page for the principal, or None when it has nothing to show.
+HomeProvider = Callable[["Principal"], Awaitable[HomePanel | None]]
 EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
 Server = Callable[[], Coroutine[Any, Any, None]]  # run as a task of its own, so a coroutine
 
@@ -132,6 +161,8 @@ class Module:
     nav: _Part[Sequence[NavItem]] = _Part(())
     admin_nav: _Part[Sequence[NavItem]] = _Part(())  # tabs the module adds to the admin console
     search_providers: _Part[Sequence[SearchProvider]] = _Part(())
+    address_suggestions: _Part[Sequence[AddressSuggester]] = _Part(())  # recipients completed as typed
+    home: _Part[Sequence[HomeProvider]] = _Part(())  # panels of the home page (today's agenda)
     event_handlers: _Part[Mapping[str, Sequence[EventHandler]]] = _Part(Lazy(dict))  # a dict of its own
     servers: _Part[Sequence[Server]] = _Part(())
     # The kinds of durable job the module runs, installed in the worker
@@ -178,6 +209,12 @@ class Registry:
 
     def search_providers(self, subscribed: Sequence[str]) -> list[SearchProvider]:
         return [p for m in self.visible_to(subscribed) for p in m.search_providers]
+
+    def address_suggesters(self, subscribed: Sequence[str]) -> list[AddressSuggester]:
+        return [p for m in self.visible_to(subscribed) for p in m.address_suggestions]
+
+    def home_providers(self, subscribed: Sequence[str]) -> list[HomeProvider]:
+        return [p for m in self.visible_to(subscribed) for p in m.home]
 
     def exporters(self, subscribed: Sequence[str]) -> list[tuple[str, Exporter]]:
         """The parts of an organisation's export, by module, for the modules it sees."""

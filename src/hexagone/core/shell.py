@@ -5,8 +5,9 @@ and the gate that makes an unsubscribed module invisible (404)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +17,16 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hexagone.core import i18n, notifications, pubsub, templating
+from hexagone.core import failures, i18n, notifications, pubsub, templating
 from hexagone.core.auth import Principal
 from hexagone.core.db import get_engine, org_session
-from hexagone.core.modules import NavItem, Registry, SearchHit
+from hexagone.core.modules import AddressSuggestion, HomePanel, NavItem, Registry, SearchHit
 from hexagone.core.web import LANG_COOKIE, error_response, login_required, principal_of, safe_next
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEFAULT_BRAND = "#000091"
+log = logging.getLogger("hexagone.shell")
 
 _registry: Registry | None = None
 
@@ -152,6 +154,22 @@ async def branding_css(request: Request) -> Response:
     return Response(css, media_type="text/css", headers={"cache-control": "private, max-age=60"})
 
 
+async def home_panels(principal: Principal) -> list[HomePanel]:
+    """The panels the subscribed modules show on the principal's home page, in module
+    order. A module whose panel fails is left out (logged): the home page still opens."""
+    if principal.mfa_pending:
+        return []
+    providers = registry().home_providers(principal.org_modules)
+    results = await asyncio.gather(*(p(principal) for p in providers), return_exceptions=True)
+    panels = []
+    for result in results:
+        if isinstance(result, BaseException):
+            failures.log_failure(log, "home panel", result)
+        elif result is not None:
+            panels.append(result)
+    return panels
+
+
 @login_required
 async def search(request: Request) -> Response:
     principal = principal_of(request)
@@ -164,6 +182,24 @@ async def search(request: Request) -> Response:
         hits = [hit for group in results for hit in group]
     template = "core/search_results.html" if request.headers.get("hx-request") else "core/search.html"
     return templating.render(request, template, {"query": query, "hits": hits})
+
+
+async def suggest_addresses(
+    principal: Principal, query: str, limit: int, first: Sequence[AddressSuggestion] = ()
+) -> list[AddressSuggestion]:
+    """What the subscribed modules' address suggesters offer for ``query`` (the module
+    completing recipients passes its own finds as ``first``), one per address, in that
+    order: the caller's own finds, then each module's, at most ``limit``."""
+    providers = registry().address_suggesters(principal.org_modules)
+    results = await asyncio.gather(*(p(principal, query, limit) for p in providers))
+    seen: set[str] = set()
+    found: list[AddressSuggestion] = []
+    for hit in [*first, *(hit for group in results for hit in group)]:
+        key = hit.address.strip().lower()
+        if key and key not in seen:
+            seen.add(key)
+            found.append(hit)
+    return found[:limit]
 
 
 @login_required

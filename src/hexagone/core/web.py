@@ -7,8 +7,11 @@ These are plain ASGI middlewares (no per-request task switching as with
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -22,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hexagone.core import i18n
 from hexagone.core.auth import SESSION_COOKIE, Principal, principal_from_bearer, principal_from_session_token
 from hexagone.core.config import Settings
+from hexagone.core.exceptions import ServiceError
 from hexagone.core.security import new_token, same, sign
 
 log = logging.getLogger("hexagone.web")
@@ -59,6 +63,54 @@ SELF_AUTHENTICATED_PATHS: set[str] = set()
 
 def add_self_authenticated_paths(*paths: str) -> None:
     SELF_AUTHENTICATED_PATHS.update(paths)
+
+
+# Paths whose clients sign in with HTTP Basic on every request (CalDAV, CardDAV): programs
+# that keep no cookie and know no CSRF token. There a request carrying Basic credentials
+# is resolved by the module's resolver (None: 401 asking for credentials, as a request
+# with none at all) and needs no CSRF token: a browser adds remembered Basic credentials
+# by itself only to what another site can make it send (GET, HEAD, a form's POST), which
+# such endpoints must not let change anything. Without Basic credentials the session
+# cookie works as everywhere, CSRF token included. An area is a path and everything
+# under it, or one exact path, for some methods only (a DAV client asking the site's
+# root for its principal). Modules add theirs at import.
+BasicResolver = Callable[[str, str, Scope], Awaitable[Principal | None]]
+
+
+@dataclass(frozen=True)
+class BasicArea:
+    path: str
+    resolver: BasicResolver
+    exact: bool = False
+    methods: frozenset[str] | None = None
+
+    def covers(self, path: str, method: str) -> bool:
+        inside = path == self.path or (not self.exact and path.startswith(self.path + "/"))
+        return inside and (self.methods is None or method in self.methods)
+
+
+BASIC_AUTH_AREAS: list[BasicArea] = []
+
+
+def allow_basic_auth(
+    path: str, resolver: BasicResolver, *, exact: bool = False, methods: frozenset[str] | None = None
+) -> None:
+    BASIC_AUTH_AREAS.append(BasicArea(path, resolver, exact, methods))
+
+
+def basic_challenge(scope: Scope) -> Response:
+    response = error_response(scope, 401, "authentication required")
+    response.headers["www-authenticate"] = 'Basic realm="Hexagone", charset="UTF-8"'
+    return response
+
+
+def _basic_credentials(authorization: str) -> tuple[str, str] | None:
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, colon, password = decoded.partition(":")
+    return (username, password) if colon else None
 
 
 # The only paths where an OAuth2 access token stands for its user: the JSON API. A token
@@ -218,16 +270,29 @@ class RequestContextMiddleware:
         self_authenticated = scope["path"] in SELF_AUTHENTICATED_PATHS
         authorization = headers.get("authorization", "")
         bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " and not self_authenticated else ""
+        method = scope.get("method", "GET")
+        basic = next((a.resolver for a in BASIC_AUTH_AREAS if a.covers(scope["path"], method)), None)
+        basic_auth = basic is not None and authorization[:6].lower() == "basic "
         if bearer:
             if not scope["path"].startswith(TOKEN_PATH_PREFIX):
                 return await token_refused("access tokens open /api/v1 only")(scope, receive, send)
             principal = await principal_from_bearer(bearer)
             if principal is None:
                 return await token_refused("invalid or expired access token")(scope, receive, send)
+        elif basic is not None and basic_auth:
+            credentials = _basic_credentials(authorization)
+            try:
+                principal = await basic(*credentials, scope) if credentials else None
+            except ServiceError as exc:  # too many attempts
+                return await error_response(scope, exc.status, str(exc))(scope, receive, send)
+            if principal is None:
+                return await basic_challenge(scope)(scope, receive, send)
         elif cookies.get(SESSION_COOKIE) and not self_authenticated:
             principal = await principal_from_session_token(cookies[SESSION_COOKIE])
+        if basic is not None and principal is None:
+            return await basic_challenge(scope)(scope, receive, send)
         scope["principal"] = principal
-        scope["auth_method"] = "bearer" if bearer else ("session" if principal else None)
+        scope["auth_method"] = "bearer" if bearer else "basic" if basic_auth else ("session" if principal else None)
         i18n.set_language(
             (principal.locale if principal else None)
             or cookies.get(LANG_COOKIE)
@@ -257,7 +322,8 @@ class RequestContextMiddleware:
                 except BodyTooLarge:
                     return await body_too_large(scope)(scope, receive, send)
                 receive = replay(body)
-                if not bearer and not self_authenticated and not self._csrf_ok(scope, headers, body, new_csrf_cookie):
+                exempt = bearer or self_authenticated or basic_auth
+                if not exempt and not self._csrf_ok(scope, headers, body, new_csrf_cookie):
                     return await error_response(scope, 403, "CSRF token missing or invalid; reload the page")(
                         scope, receive, send
                     )

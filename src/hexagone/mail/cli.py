@@ -1,5 +1,6 @@
 """``hexagone mail import`` and ``hexagone mail export``: bringing mail in from another
-server or from files, and taking it out again, from the command line.
+server or from files, and taking it out again, from the command line; ``hexagone mail
+reparse``: reading stored messages again after an upgrade changed the parser.
 
 Like the other commands, ``--json`` prints exactly one JSON object; an error prints a
 message on standard error and exits with code 2. The progress bar goes to standard
@@ -25,7 +26,10 @@ from hexagone.core.cli import JsonFlag, emit, run
 if TYPE_CHECKING:  # the commands import their code when they run: `hexagone --help` stays fast
     from hexagone.mail.models import Mailbox
 
-app = typer.Typer(help="Mail: import from another server or files, export to mbox or Maildir.", no_args_is_help=True)
+app = typer.Typer(
+    help="Mail: import from another server or files, export to mbox or Maildir, read stored mail again.",
+    no_args_is_help=True,
+)
 T = TypeVar("T")
 
 
@@ -195,6 +199,27 @@ def export_mail(
         for m in payload["mailboxes"]
     ]
     emit(as_json, payload, "\n".join(lines) or "no mailbox to export")
+
+
+@app.command("reparse")
+def reparse_mail(
+    batch: Annotated[int, typer.Option("--batch", min=1, help="Messages per transaction.")] = 100,
+    as_json: JsonFlag = False,
+) -> None:
+    """Read again the stored messages an older parser read (structure, envelope, addresses,
+    dates, search texts), so that they answer as new mail does; run again to resume."""
+
+    async def go() -> dict[str, Any]:
+        from hexagone.mail.service.reparse import reparse
+
+        with _progress_bar(not as_json and sys.stderr.isatty(), "reparse") as bar:
+            return (await reparse(batch, on_progress=bar)).as_dict()
+
+    payload = _run(go)
+    human = f"{payload['reparsed']} messages read again"
+    if payload["unreadable"]:
+        human += f", {payload['unreadable']} whose bytes are missing left as they were"
+    emit(as_json, payload, human)
 
 
 # The module's part of the ``hexagone`` command (``Module.cli``): the ``mail`` group.

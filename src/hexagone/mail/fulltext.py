@@ -1,4 +1,4 @@
-"""The full-text index of messages' subjects and texts, for substring searches.
+"""The full-text index of messages' subjects and search texts, for substring searches.
 
 IMAP SEARCH SUBJECT, BODY and TEXT ask whether a string occurs in a message, anywhere,
 in any case: ``lower(column) LIKE '%needle%'``, which without an index reads every row of
@@ -6,14 +6,14 @@ the folder (on 50,000 messages, the text of all of them). A trigram index answer
 kind of question from the index, for any string of three characters or more:
 
 - **SQLite**: ``mail_messages_fts``, an FTS5 table with the ``trigram`` tokenizer over
-  ``mail_messages``' own ``subject`` and ``text`` (external content: the text is not
+  ``mail_messages``' own ``subject`` and ``search_text`` (external content: the text is not
   stored twice), kept in step by triggers on insert, delete (expunge, move) and update.
   A search first takes the rowids the index gives for the string, then applies the
   exact condition to those rows only. The index maps rowids: after a ``VACUUM`` (which
   may renumber them) it must be rebuilt:
   ``INSERT INTO mail_messages_fts(mail_messages_fts) VALUES ('rebuild')``.
 - **PostgreSQL**: GIN trigram indexes (``pg_trgm``) on ``lower(subject)`` and
-  ``lower(text)``, which the planner uses for the ``LIKE`` itself; nothing to add to the
+  ``lower(search_text)``, which the planner uses for the ``LIKE`` itself; nothing to add to the
   query. Where the extension cannot be created, the migration leaves them out and
   searches read the rows as before.
 
@@ -30,7 +30,7 @@ from sqlalchemy import Boolean, ColumnElement, bindparam, true
 from sqlalchemy.ext.compiler import compiles
 
 FTS_TABLE = "mail_messages_fts"
-INDEXED = ("subject", "text")
+INDEXED = ("subject", "search_text")
 MIN_LENGTH = 3  # a trigram index cannot narrow a shorter string
 
 
@@ -58,7 +58,7 @@ def _sqlite(element: _Candidates, compiler: Any, **kw: Any) -> str:
 
 
 def may_contain(column: str, needle: str) -> ColumnElement[bool] | None:
-    """A condition that narrows a search for ``needle`` in ``column`` (subject or text)
+    """A condition that narrows a search for ``needle`` in ``column`` (subject or search_text)
     through the index, or None when the index cannot help (another column, a string too
     short). AND it with the exact condition."""
     if column not in INDEXED or len(needle) < MIN_LENGTH:

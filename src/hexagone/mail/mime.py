@@ -1,11 +1,11 @@
 """Reading a message once, at delivery, into what IMAP and the webmail ask for later.
 
-Python's :mod:`email` package parses headers, parameters (RFC 2231), encoded words
-(RFC 2047) and transfer encodings; what it does not give is *where* each MIME part lies
-in the raw bytes, and IMAP needs exactly that: ``BODY[1.2.MIME]``, ``BODY[2.TEXT]<0.100>``
-and BODYSTRUCTURE's octet and line counts all refer to the original bytes, untouched.
-So this module walks the boundaries itself, on the bytes, and hands each part's header
-block to :mod:`email` (``compat32``, the policy that never raises on a malformed header).
+The MIME tree is cut by :mod:`hexagone.mail.mimetree`, on the raw bytes, where Dovecot
+cuts it: IMAP needs *where* each part lies (``BODY[1.2.MIME]``, ``BODY[2.TEXT]<0.100>``
+and BODYSTRUCTURE's octet and line counts all refer to the original bytes, untouched).
+Python's :mod:`email` package (``compat32``, the policy that never raises on a malformed
+header) reads the header fields of the message and of the messages it holds, and decodes
+the text parts.
 
 Memory stays well under the message's size whatever its shape (issue 13: a 45 MiB message
 once cost ten times that): the walk keeps offsets, not copies; :mod:`email`, which costs
@@ -14,18 +14,12 @@ and, for the text extract, the first :data:`TEXT_SOURCE_LIMIT` bytes of a text p
 the extract stops decoding parts once it has :data:`TEXT_LIMIT` characters.
 
 :func:`parse` never raises on any input: a broken message still gets a structure (a
-missing boundary makes a one-part multipart, a header without a blank line is all
-header), so a delivery is never refused because a sender's MIME was wrong.
+multipart whose boundary never comes has one empty part, a header without a blank line
+is all header), so a delivery is never refused because a sender's MIME was wrong.
 
-A structure node is plain JSON (stored in the message row)::
-
-    {"type": "text", "subtype": "plain", "params": [["charset", "utf-8"]], "id": None,
-     "description": None, "encoding": "7BIT", "md5": None, "disposition": None,
-     "language": None, "location": None, "lines": 3, "size": 120,
-     "header_start": 0, "body_start": 250, "end": 370,
-     "parts": [...],                     # multipart only
-     "envelope": {...}, "message": {...}  # message/rfc822 only
-    }
+The structure is plain JSON (stored in the message row), described in
+:mod:`hexagone.mail.mimetree`; header values in it may hold raw 8-bit bytes
+(:mod:`hexagone.mail.rawtext`): :func:`filename_of` and :func:`part_text` read them.
 """
 
 from __future__ import annotations
@@ -38,17 +32,17 @@ import email.parser
 import email.utils
 import quopri
 import re
+import urllib.parse
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.message import Message as EmailMessage
 from email.message import _decode_uu  # type: ignore[attr-defined]  # private helper, absent from typeshed
 from email.policy import compat32
 from typing import Any
 
+from hexagone.mail import envelope, mimetree, rawtext, searchtext
 from hexagone.mail.mimetext import strip_tags
 
-MAX_DEPTH = 20
-MAX_PARTS = 1000
 TEXT_LIMIT = 100_000
 PREVIEW_LENGTH = 200
 # Header fields beyond this are not read (Exchange's MaxHeaderSize default); the header
@@ -58,7 +52,6 @@ HEADER_LIMIT = 256 << 10
 # 4 bytes each in UTF-8, a third more in base64 (quoted-printable or HTML may need more:
 # the extract of such a huge part is then shorter, never wrong in what it shows).
 TEXT_SOURCE_LIMIT = 640 << 10
-_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 WINDOW = 1 << 20  # bytes of a large part handled at a time
 _SPACES = re.compile(r"\s+")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -81,11 +74,14 @@ class Parsed:
     to_addrs: str = ""
     cc_addrs: str = ""
     bcc_addrs: str = ""
-    sent_date: datetime | None = None
+    sent_date: datetime | None = None  # in UTC
+    sent_on: date | None = None  # the day of the Date field in its own time zone (SEARCH SENTON)
     message_id: str = ""
     in_reply_to: str = ""
     references: list[str] = field(default_factory=list)
-    text: str = ""
+    text: str = ""  # the readable extract
+    search_text: str = ""  # what SEARCH BODY looks into (hexagone.mail.searchtext)
+    part_headers: str = ""  # and SEARCH TEXT besides the header and the bodies
     preview: str = ""
     has_attachments: bool = False
 
@@ -140,36 +136,6 @@ def _raw_header(msg: EmailMessage, name: str) -> str | None:
     return clean(_SPACES.sub(" ", _header_text(value).replace("\r", "").replace("\n", " ")).strip())
 
 
-def _addresses(msg: EmailMessage, name: str) -> list[list[str | None]] | None:
-    """IMAP envelope addresses: ``[name, adl, mailbox, host]``; names stay encoded."""
-    values = msg.get_all(name)
-    if not values:
-        return None
-    result: list[list[str | None]] = []
-    for display, addr in email.utils.getaddresses([_SPACES.sub(" ", _header_text(v)) for v in values]):
-        if not display and not addr:
-            continue
-        mailbox, _, host = addr.rpartition("@") if "@" in addr else (addr, "", "")
-        result.append([clean(display) or None, None, clean(mailbox) or None, clean(host) or None])
-    return result or None
-
-
-def envelope_of(msg: EmailMessage) -> dict[str, Any]:
-    sender = _addresses(msg, "from")
-    return {
-        "date": _raw_header(msg, "date"),
-        "subject": _raw_header(msg, "subject"),
-        "from": sender,
-        "sender": _addresses(msg, "sender") or sender,
-        "reply-to": _addresses(msg, "reply-to") or sender,
-        "to": _addresses(msg, "to"),
-        "cc": _addresses(msg, "cc"),
-        "bcc": _addresses(msg, "bcc"),
-        "in-reply-to": _raw_header(msg, "in-reply-to"),
-        "message-id": _raw_header(msg, "message-id"),
-    }
-
-
 def _line_cut(raw: bytes, start: int, end: int, limit: int) -> int:
     """``end``, or if ``raw[start:end]`` is longer than ``limit``, the end of its last
     whole line within ``limit`` bytes (a line longer than that is cut)."""
@@ -178,137 +144,23 @@ def _line_cut(raw: bytes, start: int, end: int, limit: int) -> int:
     return raw.rfind(b"\n", start, start + limit) + 1 or start + limit
 
 
-def _split_header(raw: bytes, start: int, end: int) -> tuple[int, EmailMessage]:
-    """Where the body of the entity at ``raw[start:end]`` begins, and its parsed header
-    (the fields within :data:`HEADER_LIMIT` bytes)."""
-    for newline in (b"\r\n", b"\n"):
-        if raw.startswith(newline, start) and start + len(newline) <= end:  # no header at all
-            header_end, body_start = start, start + len(newline)
-            break
-    else:
-        match = _BLANK_LINE.search(raw, start, end)
-        header_end, body_start = (match.start(), match.end()) if match else (end, end)
-    header_end = _line_cut(raw, start, header_end, HEADER_LIMIT)
-    headers = _HEADERS.parsebytes(raw[start:header_end] + b"\r\n\r\n", headersonly=True)
-    return body_start, headers
+def _headers(raw: bytes, start: int, end: int) -> EmailMessage:
+    """The fields of the header block ``raw[start:end]`` (those within
+    :data:`HEADER_LIMIT` bytes) as :mod:`email` reads them."""
+    end = _line_cut(raw, start, end, HEADER_LIMIT)
+    return _HEADERS.parsebytes(raw[start:end] + b"\r\n\r\n", headersonly=True)
 
 
-def _params(msg: EmailMessage, header: str) -> list[list[str]] | None:
-    params = msg.get_params(header=header, failobj=None)
-    if not params:
-        return None
-    result = []
-    for key, value in params[1:]:
-        if isinstance(value, tuple):
-            value = email.utils.collapse_rfc2231_value(value)
-        result.append([clean(str(key)), clean(str(value))])
-    return result or None
-
-
-def _delimiters(raw: bytes, body_start: int, end: int, boundary: str) -> list[tuple[int, int, bool]]:
-    """(line start, line end, is close) of each boundary line in the body: a line that is
-    ``--boundary``, or ``--boundary--`` for the last, with optional trailing blanks. Found
-    with ``bytes.find`` rather than a regular expression: every message has boundaries of
-    its own, and compiling a pattern for each cost more than the rest of the parse."""
-    marker = b"--" + boundary.encode("utf-8", "replace")
-    found = []
-    position = body_start
-    while (start := raw.find(marker, position, end)) >= 0:
-        position = start + len(marker)
-        if start > 0 and raw[start - 1] != 0x0A:  # not at the start of a line
-            continue
-        close = raw.startswith(b"--", position, end)
-        after = position + 2 if close else position
-        while after < end and raw[after] in b" \t":
-            after += 1
-        if after < end and raw[after] == 0x0D:
-            after += 1
-        if after < end and raw[after] != 0x0A:  # more on the line: not a boundary
-            continue
-        line_end = after + 1 if raw.startswith(b"\n", after) else after
-        found.append((start, line_end, close))
-        if close:
-            break
-    return found
-
-
-def _strip_newline_before(raw: bytes, position: int, floor: int) -> int:
-    """The CRLF before a boundary line belongs to the boundary, not to the part."""
-    if position - 2 >= floor and raw[position - 2 : position] == b"\r\n":
-        return position - 2
-    if position - 1 >= floor and raw[position - 1 : position] == b"\n":
-        return position - 1
-    return position
-
-
-class _Walker:
-    def __init__(self, raw: bytes):
-        self.raw = raw
-        self.count = 0
-
-    def entity(
-        self, start: int, end: int, default_type: str = "text/plain", depth: int = 0
-    ) -> tuple[dict[str, Any], EmailMessage]:
-        """The structure node of the entity at ``raw[start:end]``, and its parsed header."""
-        self.count += 1
-        raw = self.raw
-        body_start, headers = _split_header(raw, start, end)
-        content_type = headers.get_content_type() if headers.get("content-type") else default_type
-        maintype, _, subtype = content_type.partition("/")
-        disposition = headers.get_content_disposition()
-        node: dict[str, Any] = {
-            "type": maintype,
-            "subtype": subtype,
-            "params": _params(headers, "content-type"),
-            "id": _raw_header(headers, "content-id"),
-            "description": _raw_header(headers, "content-description"),
-            "encoding": (_raw_header(headers, "content-transfer-encoding") or "7BIT").upper(),
-            "md5": _raw_header(headers, "content-md5"),
-            "disposition": [disposition, _params(headers, "content-disposition")] if disposition else None,
-            "language": _raw_header(headers, "content-language"),
-            "location": _raw_header(headers, "content-location"),
-            "header_start": start,
-            "body_start": body_start,
-            "end": end,
-            "size": end - body_start,
-            "lines": raw.count(b"\n", body_start, end) + (1 if end > body_start and raw[end - 1 : end] != b"\n" else 0),
-        }
-        if maintype == "multipart" and depth < MAX_DEPTH:
-            node["parts"] = self.children(headers, subtype, body_start, end, depth)
-        elif content_type == "message/rfc822" and depth < MAX_DEPTH and self.count < MAX_PARTS:
-            inner, inner_headers = self.entity(body_start, end, "text/plain", depth + 1)
-            node["envelope"] = envelope_of(inner_headers)
-            node["message"] = inner
-        return node, headers
-
-    def children(
-        self, headers: EmailMessage, subtype: str, body_start: int, end: int, depth: int
-    ) -> list[dict[str, Any]]:
-        boundary = headers.get_boundary()
-        child_type = "message/rfc822" if subtype == "digest" else "text/plain"
-        delimiters = _delimiters(self.raw, body_start, end, boundary) if boundary else []
-        if not delimiters:
-            # No usable boundary: the whole body is one plain part, as mail clients show it.
-            return [self._bare_part(body_start, end)]
-        parts = []
-        for (_, line_end, is_close), following in zip(delimiters, [*delimiters[1:], None], strict=True):
-            if is_close or self.count >= MAX_PARTS:
-                break
-            part_end = end if following is None else _strip_newline_before(self.raw, following[0], line_end)
-            parts.append(self.entity(line_end, part_end, child_type, depth + 1)[0])
-        return parts or [self._bare_part(body_start, end)]
-
-    def _bare_part(self, start: int, end: int) -> dict[str, Any]:
-        node, _ = self.entity(end, end)
-        node.update(
-            {
-                "header_start": start,
-                "body_start": start,
-                "size": end - start,
-                "lines": self.raw.count(b"\n", start, end),
-            }
-        )
-        return node
+def _with_envelopes(raw: bytes, node: dict[str, Any]) -> None:
+    """Give every message/rfc822 node of the tree the ENVELOPE of the message it holds."""
+    pending = [node]
+    while pending:
+        node = pending.pop()
+        if "message" in node:
+            inner = node["message"]
+            node["envelope"] = envelope.envelope_of(_header_block(raw, inner))
+            pending.append(inner)
+        pending += node.get("parts", ())
 
 
 def leaves(node: dict[str, Any]) -> list[dict[str, Any]]:
@@ -318,8 +170,8 @@ def leaves(node: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def is_attachment(node: dict[str, Any]) -> bool:
-    disposition = (node.get("disposition") or [None])[0]
-    if disposition == "attachment":
+    disposition = (node.get("disposition") or [""])[0]
+    if disposition.lower() == "attachment":
         return True
     if node["type"] in ("text", "multipart"):
         return False
@@ -327,11 +179,47 @@ def is_attachment(node: dict[str, Any]) -> bool:
 
 
 def filename_of(node: dict[str, Any]) -> str | None:
+    """The file name a part gives itself: Content-Disposition's ``filename``, else
+    Content-Type's ``name``; RFC 2231 (``filename*``) over RFC 2047 or plain text."""
     for params in ((node.get("disposition") or [None, None])[1], node.get("params")):
-        for key, value in params or ():
-            if key.lower() in ("filename", "name"):
-                return decode_header_value(value) or None
+        found = {key.lower(): value for key, value in reversed(params or ())}
+        for key in ("filename*", "name*"):
+            if key in found:
+                return _rfc2231_text(found[key]) or None
+        for key in ("filename", "name"):
+            if key in found:
+                return decode_header_value(rawtext.readable(rawtext.to_bytes(found[key]))) or None
     return None
+
+
+def _rfc2231_text(value: str) -> str:
+    """An RFC 2231 value (``charset'language'percent-encoded``) as text."""
+    charset, _, encoded = email.utils.decode_rfc2231(rawtext.to_bytes(value).decode("latin-1"))
+    return clean(_as_text(urllib.parse.unquote_to_bytes(encoded.encode("latin-1")), charset or "utf-8"))
+
+
+MAX_CALENDAR_PART = 256 * 1024  # an invitation; a larger text/calendar part is an attachment
+MAX_CALENDAR_PARTS = 4
+
+
+def calendar_parts(raw: bytes, structure: dict[str, Any]) -> list[str]:
+    """The ``text/calendar`` parts of a message (iMIP, RFC 6047), decoded to text, for the
+    calendar to read the invitations and replies a message carries; at most a few small
+    ones (a message is not a calendar dump)."""
+    found: list[str] = []
+    stack = [structure]
+    while stack and len(found) < MAX_CALENDAR_PARTS:
+        node = stack.pop(0)
+        if node.get("parts"):
+            stack[:0] = node["parts"]
+        elif (
+            node.get("type") == "text"
+            and node.get("subtype") == "calendar"
+            and node.get("size", 0) <= MAX_CALENDAR_PART
+        ):
+            charset = next((str(v) for k, v in node.get("params", []) if str(k).lower() == "charset"), "utf-8")
+            found.append(clean(_as_text(decode_part(raw, node), charset)))
+    return found
 
 
 def decode_part(raw: bytes, node: dict[str, Any]) -> bytes:
@@ -347,7 +235,7 @@ def decode_part(raw: bytes, node: dict[str, Any]) -> bytes:
     maintype = headers.get_content_maintype()
     if maintype == "message":  # ``email`` parses the body as a message: nothing to decode
         return raw[body_start:end]
-    if maintype == "multipart":  # a leaf only past MAX_DEPTH: rare enough for the long way
+    if maintype == "multipart":  # a leaf only past mimetree.MAX_NESTED: rare enough for the long way
         payload = email.message_from_bytes(raw[start:end], policy=compat32).get_payload(decode=True)
         return payload if isinstance(payload, bytes) else raw[body_start:end]
     # A line of the header block that is not a header starts the body for ``email``.
@@ -442,6 +330,7 @@ def _text_of(raw: bytes, structure: dict[str, Any]) -> str:
 
 
 def _date(value: str | None) -> datetime | None:
+    """The Date field as written, in its own time zone (UTC when it names none)."""
     if not value:
         return None
     try:
@@ -450,17 +339,23 @@ def _date(value: str | None) -> datetime | None:
         return None
     if parsed is None:
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+    try:
+        parsed.astimezone(UTC)  # a zone that pushes the year out of range is no date
+    except (OverflowError, ValueError):
+        return None
+    return parsed
 
 
-def _display_addresses(msg: EmailMessage, name: str) -> str:
-    values = msg.get_all(name) or []
-    people = []
-    for display, addr in email.utils.getaddresses([_header_text(v) for v in values]):
-        display = decode_header_value(display)
-        if addr or display:
-            people.append(f"{display} <{addr}>" if display and addr else (addr or display))
-    return clean(", ".join(people))
+def _addresses_text(block: bytes, name: bytes) -> str:
+    """The addresses of the fields ``name`` as the search columns keep them: one line,
+    display names decoded (:func:`hexagone.mail.envelope.address_line`)."""
+    return decode_header_value(rawtext.readable(envelope.address_line(block, name)))
+
+
+def _header_block(raw: bytes, node: dict[str, Any]) -> bytes:
+    """The header block of an entity, cut as :mod:`email` reads it."""
+    return raw[node["header_start"] : _line_cut(raw, node["header_start"], node["body_start"], HEADER_LIMIT)]
 
 
 def message_ids(value: str | None) -> list[str]:
@@ -469,24 +364,31 @@ def message_ids(value: str | None) -> list[str]:
 
 def parse(raw: bytes) -> Parsed:
     """Read ``raw`` (a whole RFC 5322 message) into a :class:`Parsed`; never raises."""
-    structure, headers = _Walker(raw).entity(0, len(raw))
+    structure = mimetree.structure(raw)
     header_end = structure["body_start"]
+    headers = _headers(raw, 0, header_end)
+    _with_envelopes(raw, structure)
     text = _text_of(raw, structure)
     in_reply_to = message_ids(_raw_header(headers, "in-reply-to"))
+    block = _header_block(raw, structure)
+    sent = _date(_raw_header(headers, "date"))
     return Parsed(
         header=raw[:header_end],
-        envelope=envelope_of(headers),
+        envelope=envelope.envelope_of(block),
         structure=structure,
         subject=decode_header_value(_raw_header(headers, "subject"))[:2000],
-        from_addr=_display_addresses(headers, "from")[:2000],
-        to_addrs=_display_addresses(headers, "to")[:10000],
-        cc_addrs=_display_addresses(headers, "cc")[:10000],
-        bcc_addrs=_display_addresses(headers, "bcc")[:10000],
-        sent_date=_date(_raw_header(headers, "date")),
+        from_addr=_addresses_text(block, b"from")[:2000],
+        to_addrs=_addresses_text(block, b"to")[:10000],
+        cc_addrs=_addresses_text(block, b"cc")[:10000],
+        bcc_addrs=_addresses_text(block, b"bcc")[:10000],
+        sent_date=sent.astimezone(UTC) if sent else None,
+        sent_on=sent.date() if sent else None,
         message_id=(message_ids(_raw_header(headers, "message-id")) or [""])[0][:500],
         in_reply_to=in_reply_to[0] if in_reply_to else "",
         references=message_ids(_raw_header(headers, "references"))[-50:],
         text=text,
+        search_text=searchtext.body_text(raw, structure, part_text),
+        part_headers=searchtext.part_headers(raw, structure, decode_header_value),
         preview=_SPACES.sub(" ", text).strip()[:PREVIEW_LENGTH],
         has_attachments=any(is_attachment(leaf) for leaf in leaves(structure)),
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
@@ -84,6 +84,7 @@ class Address(IdMixin, OrgScoped, Base):
 
 
 INBOX = "INBOX"  # the name of every mailbox's inbox folder
+DELIMITER = "/"  # the hierarchy delimiter of folder names
 
 
 class Folder(IdMixin, OrgScoped, TimestampMixin, Base):
@@ -99,7 +100,22 @@ class Folder(IdMixin, OrgScoped, TimestampMixin, Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     uid_next: Mapped[int] = mapped_column(BigInteger, default=1)
     highest_modseq: Mapped[int] = mapped_column(BigInteger, default=1)
-    subscribed: Mapped[bool] = mapped_column(default=True)
+    # RFC 3501 \Recent: messages from this UID on are recent to the next session that
+    # selects the folder, which moves it to uid_next in one compare-and-set UPDATE, so
+    # exactly one session ever sees a message as recent.
+    first_recent_uid: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
+
+
+class Subscription(IdMixin, OrgScoped, Base):
+    """An IMAP subscription (RFC 3501 6.3.6, RFC 5258): a name in a user's LSUB list.
+    A list of names, not a flag on folders: a client may subscribe to a name that does
+    not exist (yet, or any more), and CREATE and DELETE leave the list alone."""
+
+    __tablename__ = "mail_subscriptions"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(500))
 
 
 class Message(IdMixin, OrgScoped, Base):
@@ -128,7 +144,8 @@ class Message(IdMixin, OrgScoped, Base):
         ),
         Index("ix_mail_messages_mailbox_thread", "mailbox_id", "thread_id", "org_id"),
         Index("ix_mail_messages_folder_internal_date", "folder_id", "internal_date"),  # SEARCH SINCE/BEFORE/ON
-        # and the full-text index of subject and text, made by migration 0002 (hexagone/mail/fulltext.py)
+        Index("ix_mail_messages_folder_sent_on", "folder_id", "sent_on"),  # SEARCH SENTSINCE/SENTBEFORE/SENTON
+        # and the full-text index of subject and search_text (hexagone/mail/fulltext.py, migrations 0002, 0004)
     )
 
     mailbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mail_mailboxes.id", ondelete="CASCADE"), index=True)
@@ -142,6 +159,9 @@ class Message(IdMixin, OrgScoped, Base):
     draft: Mapped[bool] = mapped_column(default=False)
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     internal_date: Mapped[datetime] = mapped_column(default=utcnow)
+    saved_at: Mapped[datetime | None] = mapped_column(
+        default=utcnow
+    )  # RFC 8514 SAVEDATE: when it came into this folder
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     blob_key: Mapped[str] = mapped_column(String(200))
@@ -154,11 +174,29 @@ class Message(IdMixin, OrgScoped, Base):
     cc_addrs: Mapped[str] = mapped_column(Text, default="")
     bcc_addrs: Mapped[str] = mapped_column(Text, default="")
     sent_date: Mapped[datetime | None] = mapped_column(default=None)
+    # the day of the Date header in the header's own time zone (RFC 3501 SENTBEFORE/SENTON/SENTSINCE)
+    sent_on: Mapped[date | None] = mapped_column(default=None)
     message_id: Mapped[str] = mapped_column(String(500), default="")
     thread_id: Mapped[uuid.UUID] = mapped_column(default=uuid.uuid4)
     preview: Mapped[str] = mapped_column(String(300), default="")
-    text: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")  # the readable extract (API, pages)
+    # what IMAP SEARCH BODY and TEXT look into (hexagone/mail/searchtext.py)
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    part_headers: Mapped[str] = mapped_column(Text, default="", server_default="")
     has_attachments: Mapped[bool] = mapped_column(default=False)
+
+
+class SieveScript(IdMixin, OrgScoped, TimestampMixin, Base):
+    """A mailbox's Sieve script (RFC 5228), kept as its owner wrote it (ManageSieve, RFC 5804,
+    or the webmail's rules page). At most one per mailbox is active: delivery runs it."""
+
+    __tablename__ = "mail_sieve_scripts"
+    __table_args__ = (UniqueConstraint("mailbox_id", "name"),)
+
+    mailbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mail_mailboxes.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(default=False)
 
 
 class DkimKey(IdMixin, OrgScoped, TimestampMixin, Base):

@@ -1,4 +1,4 @@
-"""The mail module's descriptor: its listeners (IMAP, SMTP, submission), its pages and
+"""The mail module's descriptor: its listeners (IMAP, SMTP, submission, ManageSieve), its pages and
 its tables. Each part's package lists what it contributes.
 
 The parts a command does not use (pages, API, listeners, search) are
@@ -56,15 +56,15 @@ def _search_providers() -> Sequence[SearchProvider]:
 
 
 def _event_handlers() -> Mapping[str, Sequence[EventHandler]]:
-    from hexagone.mail.service import delivery, vacation
+    from hexagone.mail.service import delivery, forwarding, vacation
 
-    return {delivery.DELIVERED_AUTO_REPLY: [vacation.on_delivered]}
+    return {delivery.DELIVERED_AUTO_REPLY: [vacation.on_delivered], delivery.REDIRECTED: [forwarding.on_redirected]}
 
 
 def _servers() -> Sequence[Server]:
-    from hexagone.mail import imap, smtp
+    from hexagone.mail import imap, managesieve, smtp
 
-    return [*imap.SERVERS, *smtp.SERVERS]
+    return [*imap.SERVERS, *smtp.SERVERS, *managesieve.SERVERS]
 
 
 def _export() -> Exporter:

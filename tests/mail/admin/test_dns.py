@@ -41,6 +41,7 @@ async def test_dns_page_shows_every_record_of_every_domain(client: httpx.AsyncCl
             (f"_autodiscover._tcp.{domain}", "SRV", f"0 0 {server.port} 127.0.0.1"),
             (f"_imap._tcp.{domain}", "SRV", f"0 1 {server.imap_port} localhost"),
             (f"_submission._tcp.{domain}", "SRV", f"0 1 {server.submission_port} localhost"),
+            (f"_sieve._tcp.{domain}", "SRV", f"0 1 {server.managesieve_port} localhost"),
         ]
         for name, kind, value in expected:
             assert f"<code>{name}</code>" in page, name

@@ -10,7 +10,9 @@ import uuid
 import httpx
 import pytest
 
-from tests.factories import unique
+from hexagone.core.db import org_session
+from hexagone.mail.service import subscriptions
+from tests.factories import TestUser, unique
 from tests.mail.api.helpers import API, World, deliver_to, make_world, own_mailbox
 from tests.mail.factories import messages_in
 from tests.mail.web.helpers import reload, where_is
@@ -19,6 +21,11 @@ from tests.mail.web.helpers import reload, where_is
 @pytest.fixture(scope="module")
 async def world(base_url: str) -> World:
     return await make_world(base_url)
+
+
+async def subscribed(user: TestUser) -> set[str]:
+    async with org_session(user.org_id) as db:
+        return await subscriptions.names(db, user.id)
 
 
 async def folder_names(client: httpx.AsyncClient, world: World, mailbox_id: object) -> set[str]:
@@ -50,6 +57,21 @@ async def test_folder_created_with_its_parents_then_renamed(client: httpx.AsyncC
     assert renamed.status_code == 200 and renamed.json()["name"] == f"{name}-old"
     names = await folder_names(client, world, mailbox.id)
     assert {f"{name}-old", f"{name}-old/2026"} <= names and name not in names
+
+
+async def test_folder_made_through_the_api_is_subscribed_and_the_subscription_follows_a_rename(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """IMAP clients that show subscribed folders only (Thunderbird's default) show it too."""
+    mailbox = await own_mailbox(world.alice.user)
+    name = unique("Suivi")
+    created = await client.post(
+        f"{API}/mailboxes/{mailbox.id}/folders", json={"name": name}, headers=world.alice.headers
+    )
+    assert name in await subscribed(world.alice.user)
+    await client.patch(f"{API}/folders/{created.json()['id']}", json={"name": f"{name}-2"}, headers=world.alice.headers)
+    names = await subscribed(world.alice.user)
+    assert f"{name}-2" in names and name not in names
 
 
 async def test_standard_folder_may_not_be_renamed(client: httpx.AsyncClient, world: World) -> None:

@@ -1,6 +1,7 @@
 """A mail workplace the browser tests look at: Camille of the Mairie de Villeneuve with a
 conversation, an attachment, a newsletter with an inline image and a remote one, a
-register too long to show in full, a colleague, a subfolder and a shared mailbox —
+register too long to show in full, a colleague, a subfolder with a mail rule filing into
+it and a shared mailbox —
 something on every page of the webmail.
 Names and dates are fixed so that the screenshot does not change from run to run."""
 
@@ -16,10 +17,17 @@ from email.utils import format_datetime
 from hexagone.core.db import org_session
 from hexagone.identity.models import User
 from hexagone.mail.models import Folder
-from hexagone.mail.service import mailboxes, store
+from hexagone.mail.service import mailboxes, sieve, store
+from hexagone.mail.sieve import generate
 from tests.factories import TestOrg, TestUser, make_org, make_user
 
 START = datetime(2026, 1, 12, 8, 15, tzinfo=UTC)
+VOIRIE_RULE = generate.Rule(
+    "Travaux de voirie",
+    (generate.Condition("subject", "contains", "voirie"), generate.Condition("from", "contains", "@services")),
+    (generate.Action("fileinto", "Projets/Voirie"), generate.Action("flag")),
+    match_all=False,
+)
 # A 16×16 blue square: the newsletter's logo, shown from the message itself (cid:).
 LOGO = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAFElEQVR4nGNkaPjPQApgIkn1qIahAgCpUgHfmvdJpgAAAABJRU5ErkJggg=="
@@ -148,6 +156,7 @@ async def make_mail_workplace() -> MailWorkplace:
         assert owner is not None
         mailbox = await mailboxes.user_mailbox(db, owner)
         await mailboxes.create_folder(db, mailbox, "Projets/Voirie")
+        await sieve.save_rules(db, mailbox, [VOIRIE_RULE])
         shared = await mailboxes.create_shared_mailbox(db, org.id, f"accueil@{org.domain}", "Accueil de la mairie")
         await mailboxes.grant(db, shared, camille.id, can_send_as=True)
         folders = {f.name: f for f in await mailboxes.folders(db, mailbox.id)}

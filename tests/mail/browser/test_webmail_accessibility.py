@@ -71,6 +71,8 @@ async def test_every_webmail_page_passes_axe_and_the_shell_rules(
         "forward with attachment": f"/mail/messages/{messages['Compte rendu du conseil municipal']}/forward",
         "folders": f"/mail/mailboxes/{boxes[mail_workplace.camille.email]}/folders",
         "settings": "/mail/settings",
+        "rules": "/mail/rules",
+        "changing a rule": "/mail/rules?edit=0",
     }
     problems: dict[str, list[str]] = {}
     for label, path in pages.items():

@@ -1,6 +1,6 @@
 """The keyboard alone: through the inbox with j and k, into a message and on to the next
 one, a reply written and sent; shortcuts that stay quiet while typing; the help dialog; address completion; the
-draft saved while typing. Focus shows at every stop."""
+draft saved while typing; a mail rule added. Focus shows at every stop."""
 
 from __future__ import annotations
 
@@ -126,3 +126,36 @@ async def test_hash_deletes_the_focused_conversation_to_the_trash(open_tab: Open
     assert subject == "Les nouvelles de janvier"
     assert [m.subject for m in await messages_in(workplace.camille, "Trash")] == [subject]
     assert subject not in await page.locator(".mail-list").inner_text()
+
+
+async def test_keyboard_alone_adds_a_mail_rule(open_tab: OpenTab) -> None:
+    workplace = await make_mail_workplace()
+    page = (await open_tab(user=workplace.camille)).page
+    unseen: list[str] = []
+    await goto(page, "/mail/rules")
+
+    async def tab_to(wanted: str) -> None:
+        """Tab until the focused element has the id ``wanted`` (or, for a button, that text)."""
+        for _ in range(80):
+            await page.keyboard.press("Tab")
+            if (problem := await focus_problem(page)) is not None:
+                unseen.append(problem)
+            focused = await active_element(page)
+            if wanted in (focused["id"], focused["text"]):
+                return
+        raise AssertionError(f"Tab never reached {wanted}")
+
+    await tab_to("rule-name")
+    await page.keyboard.type("Chantiers")
+    await tab_to("rule-value-1")
+    await page.keyboard.type("chantier")
+    await tab_to("rule-action")
+    await page.keyboard.press("ArrowDown")  # the first action: move to the folder
+    await tab_to("rule-folder")
+    await page.keyboard.press("ArrowDown")  # the folder after the inbox
+    await tab_to("Ajouter la règle")
+    assert (await press_and_follow(page, "Enter")) == "/mail/rules"
+
+    assert await page.locator(".alert-success").count() == 1
+    assert await page.locator(".mail-rules h3").all_inner_texts() == ["Travaux de voirie", "Chantiers"]
+    assert not unseen, "focus does not show on:\n" + "\n".join(unseen)

@@ -8,21 +8,33 @@ import imaplib
 import re
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from imapclient import IMAPClient
 
+from hexagone.core import pubsub
+from hexagone.core.config import get_settings
+from hexagone.core.pubsub import events
 from tests.conftest import Server
 from tests.factories import TestUser
-from tests.mail.factories import make_mail_user
+from tests.mail.factories import deliver, make_mail_user
 
 TIMEOUT = 10
+REDIS = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
 async def user() -> TestUser:
     return await make_mail_user()
+
+
+@pytest.fixture
+async def five(user: TestUser) -> TestUser:
+    """A user with five messages in the INBOX, UIDs 1 to 5."""
+    for n in range(5):
+        await deliver(user, subject=f"message {n + 1}")
+    return user
 
 
 @pytest.fixture
@@ -130,3 +142,19 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 5) -> bool:
             return True
         time.sleep(0.05)
     return predicate()
+
+
+@pytest.fixture(scope="module")
+def redis_server(start_server: Callable[..., Server]) -> Server:
+    """A server on the Redis bus, so that it hears deliveries made in this process."""
+    return start_server(HEXAGONE_PUBSUB_URL=REDIS)
+
+
+@pytest.fixture
+async def redis_bus(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+    """This process publishes its store announcements on Redis too, for the test."""
+    bus = pubsub.load(get_settings().model_copy(update={"pubsub_url": REDIS}))
+    monkeypatch.setattr(pubsub, "_bus", bus)
+    yield
+    await events.flush()
+    await bus.close()

@@ -155,3 +155,13 @@ async def test_bad_input_client_vanishing_mid_literal_harms_nobody(user: TestUse
     client.sock.shutdown(socket.SHUT_RDWR)
     client.close()
     assert still_serving(server, user)
+
+
+async def test_bad_input_message_numbers_in_an_empty_folder_are_bad_but_uids_are_not(raw, user: TestUser) -> None:
+    # RFC 9051 9: a sequence number beyond the messages is BAD, "including '*' if the selected mailbox is empty"
+    client = raw(user)
+    client.command(b"s", b"SELECT INBOX")
+    for command in (b"FETCH 1:* (FLAGS)", b"STORE * +FLAGS (\\Seen)", b"COPY 1 Trash"):
+        assert client.command(b"a", command)[-1].startswith(b"a BAD"), command
+    assert client.command(b"u", b"UID FETCH 1:* (FLAGS)") == [b"u OK FETCH completed"]
+    assert client.command(b"r", b"SEARCH 1:*") == [b"* SEARCH", b"r OK SEARCH completed"]

@@ -16,10 +16,10 @@ from imapclient import IMAPClient
 
 from tests.factories import TestUser
 from tests.mail.factories import deliver, make_mail_user, make_message
+from tests.mail.imap.differential.harness import CORPUS
 
 pytestmark = pytest.mark.usefixtures("migrated")
 
-CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "mail"
 CORPUS_FILES = sorted(CORPUS.rglob("*.eml"))
 MULTIPART = (
     b"From: Alice <alice@example.org>\r\nTo: bob@example.org, Carol <carol@example.org>\r\n"
@@ -42,7 +42,7 @@ async def test_fetch_flags_dates_sizes_and_uid(imapclient, mailbox: TestUser) ->
     client = imapclient(mailbox)
     client.select_folder("INBOX")
     found = client.fetch([1, 2], ["FLAGS", "INTERNALDATE", "RFC822.SIZE"])
-    assert [found[uid][b"FLAGS"] for uid in sorted(found)] == [(), (b"\\Flagged", b"$Work")]
+    assert [found[uid][b"FLAGS"] for uid in sorted(found)] == [(b"\\Recent",), (b"\\Flagged", b"\\Recent", b"$Work")]
     assert found[1][b"RFC822.SIZE"] == len(MULTIPART) and found[1][b"INTERNALDATE"].year >= 2025
 
 
@@ -63,10 +63,10 @@ async def test_fetch_bodystructure_and_body(raw, mailbox: TestUser) -> None:
     client.command(b"s", b"SELECT INBOX")
     [line, _] = client.command(b"a", b"FETCH 1 (BODYSTRUCTURE BODY)")
     assert line == (
-        b'* 1 FETCH (BODYSTRUCTURE (("text" "plain" ("charset" "utf-8") NIL NIL "7BIT" 7 1 NIL NIL NIL NIL)'
-        b'("application" "pdf" ("name" "r.pdf") NIL NIL "BASE64" 12 NIL ("attachment" ("filename" "r.pdf"))'
+        b'* 1 FETCH (BODYSTRUCTURE (("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 7 0 NIL NIL NIL NIL)'
+        b'("application" "pdf" ("name" "r.pdf") NIL NIL "base64" 12 NIL ("attachment" ("filename" "r.pdf"))'
         b' NIL NIL) "mixed" ("boundary" "XX") NIL NIL NIL) BODY (("text" "plain" ("charset" "utf-8") NIL NIL'
-        b' "7BIT" 7 1)("application" "pdf" ("name" "r.pdf") NIL NIL "BASE64" 12) "mixed"))'
+        b' "7bit" 7 0)("application" "pdf" ("name" "r.pdf") NIL NIL "base64" 12) "mixed"))'
     )
 
 
@@ -107,10 +107,10 @@ async def test_fetch_body_sets_seen_and_peek_does_not(imapclient, mailbox: TestU
     client = imapclient(mailbox)
     client.select_folder("INBOX")
     client.fetch([1], ["BODY.PEEK[]"])
-    assert client.get_flags([1])[1] == ()
+    assert client.get_flags([1])[1] == (b"\\Recent",)
     found = client.fetch([1], ["BODY[TEXT]"])[1]
-    assert found[b"FLAGS"] == (b"\\Seen",)  # announced with the body
-    assert client.get_flags([1])[1] == (b"\\Seen",)
+    assert found[b"FLAGS"] == (b"\\Seen", b"\\Recent")  # announced with the body
+    assert client.get_flags([1])[1] == (b"\\Seen", b"\\Recent")
 
 
 async def test_fetch_in_examine_never_sets_seen(imapclient, mailbox: TestUser) -> None:
@@ -118,19 +118,21 @@ async def test_fetch_in_examine_never_sets_seen(imapclient, mailbox: TestUser) -
     client.select_folder("INBOX", readonly=True)
     client.fetch([1], ["RFC822"])
     client.select_folder("INBOX")
-    assert client.get_flags([1])[1] == ()
+    assert client.get_flags([1])[1] == (b"\\Recent",)  # EXAMINE did not claim it either
 
 
 async def test_fetch_macros_and_modseq(raw, mailbox: TestUser) -> None:
     client = raw(mailbox)
     client.command(b"s", b"SELECT INBOX")
     fast = client.command(b"a", b"FETCH 2 FAST")[0]
-    assert fast.startswith(b"* 2 FETCH (FLAGS (\\Flagged $Work) INTERNALDATE ") and b"RFC822.SIZE" in fast
+    assert fast.startswith(b"* 2 FETCH (FLAGS (\\Flagged \\Recent $Work) INTERNALDATE ") and b"RFC822.SIZE" in fast
     assert b"ENVELOPE" in client.command(b"b", b"FETCH 1 ALL")[0]
     full = client.command(b"c", b"FETCH 1 FULL")[0]
     assert b"ENVELOPE" in full and b" BODY (" in full
     changed = client.command(b"d", b"UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)")
-    assert all(b"MODSEQ (" in line for line in changed[:-1]) and len(changed) == 3
+    # CHANGEDSINCE turns CONDSTORE on, which reports the folder's HIGHESTMODSEQ first (RFC 7162 3.1)
+    assert changed[0].startswith(b"* OK [HIGHESTMODSEQ ") and len(changed) == 4
+    assert all(b"MODSEQ (" in line for line in changed[1:-1])
 
 
 async def test_fetch_sequence_numbers_out_of_range_are_refused(raw, mailbox: TestUser) -> None:
@@ -153,8 +155,8 @@ async def test_fetch_large_message_comes_back_whole_among_small_ones(imapclient,
     client.select_folder("INBOX")
     found = client.fetch([1, 2, 3], ["UID", "BODY.PEEK[]", "RFC822.SIZE", "FLAGS"])
     assert [found[uid][b"BODY[]"] for uid in (1, 2, 3)] == [small, large, small]
-    assert found[2][b"RFC822.SIZE"] == len(large) and found[2][b"FLAGS"] == ()
-    assert client.fetch([2], ["BODY[]"])[2][b"FLAGS"] == (b"\\Seen",)
+    assert found[2][b"RFC822.SIZE"] == len(large) and found[2][b"FLAGS"] == (b"\\Recent",)
+    assert client.fetch([2], ["BODY[]"])[2][b"FLAGS"] == (b"\\Seen", b"\\Recent")
 
 
 # --- the corpus ----------------------------------------------------------------------------

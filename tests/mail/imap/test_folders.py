@@ -1,5 +1,5 @@
-"""Folders over IMAP: LIST and its extensions, LSUB, CREATE, RENAME, DELETE, SUBSCRIBE,
-STATUS, NAMESPACE, QUOTA, and names in modified UTF-7."""
+"""Folders over IMAP: LIST, CREATE, RENAME, DELETE, STATUS, NAMESPACE, QUOTA, and names
+in modified UTF-7 (subscriptions: test_subscriptions.py; LIST-EXTENDED: test_list_extended.py)."""
 
 from __future__ import annotations
 
@@ -44,36 +44,6 @@ async def test_folders_list_wildcards_and_children(imapclient, user: TestUser) -
     deep = [name for _, _, name in client.list_folders("Projets/", "*")]
     assert deep == ["Projets/2025", "Projets/2025/Budget"]
     assert [name for _, _, name in client.list_folders("", "inbox")] == ["INBOX"]
-
-
-async def test_folders_list_extended_selection_and_return_options(raw, user: TestUser) -> None:
-    client = raw(user)
-    client.command(b"a", b"UNSUBSCRIBE Junk")
-    special = client.command(b"b", b'LIST (SPECIAL-USE) "" "*"')
-    assert len(special) == 6 and all(b"\\HasNoChildren \\" in line for line in special[:-1])
-    subscribed = client.command(b"c", b'LIST (SUBSCRIBED) "" "*"')
-    assert b"Junk" not in b"".join(subscribed) and b'* LIST (\\HasNoChildren \\Subscribed) "/" "INBOX"' in subscribed
-    returned = client.command(b"d", b'LIST "" ("INBOX" "Junk") RETURN (SUBSCRIBED CHILDREN)')
-    assert returned[:2] == [
-        b'* LIST (\\HasNoChildren \\Subscribed) "/" "INBOX"',
-        b'* LIST (\\HasNoChildren \\Junk) "/" "Junk"',
-    ]
-    assert client.command(b"e", b'LIST (BOGUS) "" "*"')[-1].startswith(b"e BAD")
-
-
-async def test_folders_list_status_returns_counts_with_each_folder(raw, user: TestUser) -> None:
-    await deliver(user)
-    lines = raw(user).command(b"a", b'LIST "" "INBOX" RETURN (STATUS (MESSAGES UNSEEN))')
-    assert lines[:2] == [b'* LIST (\\HasNoChildren) "/" "INBOX"', b'* STATUS "INBOX" (MESSAGES 1 UNSEEN 1)']
-
-
-async def test_folders_lsub_lists_subscribed_folders_only(connect, user: TestUser) -> None:
-    client = connect(user)
-    client.unsubscribe("Archive")
-    _, listing = client.lsub()
-    assert names(listing) == ["INBOX", "Drafts", "Junk", "Sent", "Trash"]
-    client.subscribe("Archive")
-    assert "Archive" in names(client.lsub()[1])
 
 
 async def test_folders_create_rename_delete(imapclient, user: TestUser) -> None:
@@ -134,7 +104,7 @@ async def test_folders_status_reports_every_item(raw, user: TestUser) -> None:
         b"a", b"STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ SIZE DELETED)"
     )[0]
     assert line == (
-        b'* STATUS "INBOX" (MESSAGES 2 RECENT 0 UIDNEXT 3 UIDVALIDITY %d UNSEEN 1 HIGHESTMODSEQ %d '
+        b'* STATUS "INBOX" (MESSAGES 2 RECENT 2 UIDNEXT 3 UIDVALIDITY %d UNSEEN 1 HIGHESTMODSEQ %d '
         b"SIZE %d DELETED 1)" % (inbox.uidvalidity, inbox.highest_modseq, size)
     )
 

@@ -13,6 +13,7 @@ from hexagone.core.db import system_session
 from hexagone.mail.models import Mailbox
 from tests.factories import TestUser
 from tests.mail.factories import deliver, folder_of, make_message, messages_in
+from tests.mail.imap.sessions import selected
 
 pytestmark = pytest.mark.usefixtures("migrated")
 
@@ -65,16 +66,16 @@ async def test_messages_append_bad_flags_and_dates_are_refused(raw, user: TestUs
 
 
 async def test_messages_store_set_add_remove_and_silent(raw, three: TestUser) -> None:
-    client = raw(three)
-    client.command(b"s", b"SELECT INBOX")
-    assert client.command(b"a", b"STORE 1 +FLAGS (\\Seen $Work)")[2] == b"* 1 FETCH (FLAGS (\\Seen $Work))"
-    assert client.command(b"b", b"STORE 1 -FLAGS (\\Seen)")[0] == b"* 1 FETCH (FLAGS ($Work))"
+    client = selected(raw, three)
+    assert client.command(b"a", b"STORE 1 +FLAGS (\\Seen $Work)")[2] == b"* 1 FETCH (FLAGS (\\Seen \\Recent $Work))"
+    assert client.command(b"b", b"STORE 1 -FLAGS (\\Seen)")[0] == b"* 1 FETCH (FLAGS (\\Recent $Work))"
     assert client.command(b"c", b"STORE 1:2 FLAGS (\\Flagged)")[:2] == [
-        b"* 1 FETCH (FLAGS (\\Flagged))",
-        b"* 2 FETCH (FLAGS (\\Flagged))",
+        b"* 1 FETCH (FLAGS (\\Flagged \\Recent))",
+        b"* 2 FETCH (FLAGS (\\Flagged \\Recent))",
     ]
     assert client.command(b"d", b"STORE 3 +FLAGS.SILENT (\\Answered)") == [b"d OK STORE completed"]
-    assert client.command(b"e", b"UID STORE 3 +FLAGS \\Deleted")[0] == b"* 3 FETCH (FLAGS (\\Answered \\Deleted) UID 3)"
+    stored = client.command(b"e", b"UID STORE 3 +FLAGS \\Deleted")[0]
+    assert stored == b"* 3 FETCH (FLAGS (\\Answered \\Deleted \\Recent) UID 3)"
     flags = {m.uid: (m.seen, m.flagged, m.answered, m.deleted, m.keywords) for m in await messages_in(three)}
     assert flags == {
         1: (False, True, False, False, []),
@@ -84,8 +85,7 @@ async def test_messages_store_set_add_remove_and_silent(raw, three: TestUser) ->
 
 
 async def test_messages_store_a_new_keyword_updates_flags(raw, three: TestUser) -> None:
-    client = raw(three)
-    client.command(b"s", b"SELECT INBOX")
+    client = selected(raw, three)
     lines = client.command(b"a", b"STORE 1 +FLAGS ($Projet)")
     assert lines[0].startswith(b"* FLAGS (") and b"$Projet" in lines[0] and b"$Projet \\*)]" in lines[1]
 
@@ -98,7 +98,7 @@ async def test_messages_store_unchangedsince_refuses_changed_messages(raw, three
     client.command(b"b", b"STORE 2 +FLAGS.SILENT (\\Flagged)")
     lines = client.command(b"c", b"STORE 1:2 (UNCHANGEDSINCE %d) +FLAGS (\\Seen)" % modseq)
     assert lines[-1] == b"c OK [MODIFIED 2] Conditional STORE failed"
-    assert lines[0].startswith(b"* 1 FETCH (FLAGS (\\Seen) MODSEQ (")
+    assert lines[0].startswith(b"* 1 FETCH (FLAGS (\\Seen \\Recent) MODSEQ (")
     assert [m.seen for m in await messages_in(three)][:2] == [True, False]
 
 
@@ -112,8 +112,7 @@ async def test_messages_copy_answers_copyuid_and_keeps_the_source(connect, three
 
 
 async def test_messages_move_expunges_the_source(raw, three: TestUser) -> None:
-    client = raw(three)
-    client.command(b"s", b"SELECT INBOX")
+    client = selected(raw, three)
     trash = await folder_of(three, "Trash")
     lines = client.command(b"a", b"MOVE 2:3 Trash")
     assert lines == [
@@ -123,34 +122,32 @@ async def test_messages_move_expunges_the_source(raw, three: TestUser) -> None:
         b"a OK MOVE completed",
     ]
     assert [m.uid for m in await messages_in(three)] == [1]
-    assert client.command(b"b", b"UID MOVE 1 Nowhere")[-1].startswith(b"b NO [NONEXISTENT]")
+    # RFC 3501 6.4.7: a target that does not exist answers TRYCREATE, for COPY and MOVE alike
+    assert client.command(b"b", b"UID MOVE 1 Nowhere")[-1].startswith(b"b NO [TRYCREATE]")
+    assert client.command(b"c", b"COPY 1 Nowhere")[-1].startswith(b"c NO [TRYCREATE]")
 
 
 async def test_messages_copy_of_nothing_is_fine(raw, three: TestUser) -> None:
-    client = raw(three)
-    client.command(b"s", b"SELECT INBOX")
+    client = selected(raw, three)
     assert client.command(b"a", b"UID COPY 99 Archive")[-1].startswith(b"a OK")
 
 
 async def test_messages_expunge_removes_deleted_messages(raw, three: TestUser) -> None:
-    client = raw(three)
-    client.command(b"s", b"SELECT INBOX")
+    client = selected(raw, three)
     client.command(b"a", b"STORE 1,3 +FLAGS.SILENT (\\Deleted)")
     assert client.command(b"b", b"EXPUNGE") == [b"* 3 EXPUNGE", b"* 1 EXPUNGE", b"b OK EXPUNGE completed"]
     assert client.command(b"c", b"FETCH 1 (UID)")[0] == b"* 1 FETCH (UID 2)"
 
 
 async def test_messages_uid_expunge_removes_only_the_named_ones(raw, three: TestUser) -> None:
-    client = raw(three)
-    client.command(b"s", b"SELECT INBOX")
+    client = selected(raw, three)
     client.command(b"a", b"STORE 1:3 +FLAGS.SILENT (\\Deleted)")
     assert client.command(b"b", b"UID EXPUNGE 2") == [b"* 2 EXPUNGE", b"b OK EXPUNGE completed"]
     assert [m.uid for m in await messages_in(three)] == [1, 3]
 
 
 async def test_messages_close_expunges_and_unselect_does_not(raw, three: TestUser) -> None:
-    client = raw(three)
-    client.command(b"s", b"SELECT INBOX")
+    client = selected(raw, three)
     client.command(b"a", b"STORE 1 +FLAGS.SILENT (\\Deleted)")
     assert client.command(b"b", b"UNSELECT") == [b"b OK UNSELECT completed"]
     assert len(await messages_in(three)) == 3
@@ -179,27 +176,18 @@ async def test_messages_select_reports_the_folder(raw, three: TestUser) -> None:
         b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
         b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted",
         b"* 4 EXISTS",
-        b"* 0 RECENT",
+        b"* 4 RECENT",  # the first session to select the folder sees its messages as recent
         b"* OK [UNSEEN 1] First unseen",
         b"* OK [UIDVALIDITY %d] UIDs valid" % inbox.uidvalidity,
         b"* OK [UIDNEXT 5] Predicted next UID",
         b"* OK [HIGHESTMODSEQ %d] Highest" % inbox.highest_modseq,
+        b"* OK [MAILBOXID (F%b)] Ok" % inbox.id.hex.encode(),  # RFC 8474
         b"s OK [READ-WRITE] SELECT completed",
     ]
 
 
-async def test_messages_commands_on_an_empty_folder_name_nothing(raw, user: TestUser) -> None:
-    client = raw(user)
-    assert b"* 0 EXISTS" in client.command(b"s", b"SELECT Drafts")
-    assert client.command(b"a", b"FETCH 1:* (FLAGS)") == [b"a OK FETCH completed"]
-    assert client.command(b"b", b"STORE 1:* +FLAGS (\\Seen)") == [b"b OK STORE completed"]
-    assert client.command(b"c", b"SEARCH 1:*") == [b"* SEARCH", b"c OK SEARCH completed"]
-    assert client.command(b"d", b"UID FETCH 1:* (FLAGS)") == [b"d OK FETCH completed"]
-
-
 async def test_messages_pipelined_appends_are_stored_together_and_answered_in_order(raw, user: TestUser) -> None:
-    client = raw(user)
-    client.command(b"s", b"SELECT INBOX")
+    client = selected(raw, user)
     pipeline = b""
     for n in range(12):
         message = make_message(subject=f"batch {n}")

@@ -21,6 +21,7 @@ from hexagone.mail.imap.parser import (
     Framer,
     LargeLiteral,
     Literal,
+    Literal8,
     Quoted,
     Refused,
 )
@@ -249,3 +250,30 @@ def test_parser_nul_is_refused_outside_an_appended_message() -> None:
     assert isinstance(refused, Refused) and refused.response == b"a BAD NUL in a literal\r\n"
     [command] = events(b"a APPEND INBOX {3+}\r\nb\x00b\r\n")
     assert isinstance(command, Command) and command.args[1] == b"b\x00b"
+
+
+def test_parser_unbalanced_bracket_in_an_atom_is_an_atom_char() -> None:
+    # RFC 3501 9: "[" is an ATOM-CHAR; only a fetch section pairs brackets
+    [command] = events(b"a LIST foo[ %\r\n")
+    assert command == Command("a", "LIST", ["foo[", "%"])
+    [command] = events(b"a STORE 1 +FLAGS (x[y \\Seen)\r\n")
+    assert command.args[2] == ["x[y", "\\Seen"]
+
+
+def test_parser_fetch_section_still_runs_to_its_bracket() -> None:
+    [command] = events(b"t FETCH 1 (BINARY.PEEK[1] BODY[HEADER.FIELDS (A B)])\r\n")
+    assert command.args[1] == ["BINARY.PEEK[1]", "BODY[HEADER.FIELDS (A B)]"]
+
+
+def test_parser_unterminated_fetch_section_is_bad() -> None:
+    [refused] = events(b"t FETCH 1 (BODY[HEADER\r\n")
+    assert isinstance(refused, Refused) and refused.response.startswith(b"t BAD")
+
+
+def test_parser_literal8_is_read_and_may_hold_nul() -> None:
+    f = framer(limit=1000)
+    [command] = events(b"a APPEND INBOX ~{3+}\r\na\0b\r\n", f)
+    assert command.args[1] == b"a\0b" and isinstance(command.args[1], Literal8)
+    assert events(b"b X ~{2}\r\n", f) == [CONTINUE]
+    [command] = events(b"\0\0\r\n", f)
+    assert command.args == [b"\0\0"]

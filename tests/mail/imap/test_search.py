@@ -12,6 +12,7 @@ from tests.conftest import Server
 from tests.factories import TestUser
 from tests.mail.factories import deliver, make_mail_user, make_message
 from tests.mail.imap.conftest import Raw
+from tests.mail.imap.sessions import ok, selected, signed_in
 
 pytestmark = pytest.mark.usefixtures("migrated")
 
@@ -49,11 +50,9 @@ async def mailbox() -> TestUser:
 @pytest.fixture(scope="module")
 def client(server: Server, mailbox: TestUser) -> Iterator[Raw]:
     """One read-only session for all the cases (signing in costs an argon2 hash)."""
-    opened = Raw(server.imap_port)
-    opened.login(mailbox)
-    assert opened.command(b"s", b"EXAMINE INBOX")[-1].startswith(b"s OK")
-    yield opened
-    opened.close()
+    with signed_in(server, mailbox) as opened:
+        ok(opened, b"s", b"EXAMINE INBOX")
+        yield opened
 
 
 def search(client: Raw, criteria: bytes, *, uid: bool = False) -> list[int]:
@@ -111,9 +110,9 @@ CASES = [
     (b"SEEN FROM alice", [1]),
     (b"OR (SEEN ANSWERED) DELETED", [1, 3]),
     (b"MODSEQ 1", [1, 2, 3]),
-    (b"RECENT", []),
-    (b"NEW", []),
-    (b"OLD", [1, 2, 3]),
+    (b"RECENT", [1, 2, 3]),  # this session is the first to open the folder (RFC 3501 2.3.2)
+    (b"NEW", [2, 3]),
+    (b"OLD", []),
     (b"9:10", []),
 ]
 
@@ -128,8 +127,7 @@ async def test_search_key_finds_the_expected_messages(client: Raw, criteria: byt
 async def test_search_internal_dates(raw) -> None:
     owner = await make_mail_user()
     await deliver(owner)
-    client = raw(owner)
-    client.command(b"s", b"SELECT INBOX")
+    client = selected(raw, owner)
     today = datetime.now(UTC).strftime("%d-%b-%Y").encode()
     assert search(client, b"ON " + today) == [1] and search(client, b"SINCE " + today) == [1]
     assert search(client, b"BEFORE " + today) == [] and search(client, b"BEFORE 1-Jan-2100") == [1]
@@ -183,9 +181,7 @@ async def test_search_by_flags_follows_changes_of_this_and_other_sessions(raw) -
     owner = await make_mail_user()
     for _ in range(4):
         await deliver(owner)
-    client, other = raw(owner), raw(owner)
-    client.command(b"s", b"SELECT INBOX")
-    other.command(b"s", b"SELECT INBOX")
+    client, other = selected(raw, owner), selected(raw, owner)
     assert search(client, b"UNSEEN") == [1, 2, 3, 4]
     client.command(b"a", b"STORE 1 +FLAGS (\\Seen)")
     assert search(client, b"UNSEEN") == [2, 3, 4]
@@ -199,3 +195,30 @@ async def test_search_by_flags_follows_changes_of_this_and_other_sessions(raw) -
     client.command(b"m", b"NOOP")
     assert search(client, b"FLAGGED") == [4] and search(client, b"OR FLAGGED SEEN NOT 2") == [1, 4]
     assert search(client, b"NOT (UNSEEN 1:2)") == [1, 3, 4]
+
+
+async def test_search_return_save_makes_dollar_the_saved_result(client: Raw) -> None:
+    assert client.command(b"a", b"SEARCH RETURN (SAVE) UNSEEN")[0] == b"a OK SEARCH completed"
+    assert search(client, b"$") == [2, 3] and search(client, b"UID $ NOT DELETED") == [2]
+    lines = client.command(b"b", b"SEARCH RETURN (SAVE MIN) ALL")
+    assert lines[0] == b'* ESEARCH (TAG "b") MIN 1' and search(client, b"$") == [1]
+
+
+async def test_search_partial_returns_the_asked_window(client: Raw) -> None:
+    assert client.command(b"a", b"SEARCH RETURN (PARTIAL 2:3) ALL")[0] == b'* ESEARCH (TAG "a") PARTIAL (2:3 2:3)'
+    assert client.command(b"b", b"SEARCH RETURN (PARTIAL -1:-1) ALL")[0] == b'* ESEARCH (TAG "b") PARTIAL (-1:-1 3)'
+    assert client.command(b"c", b"SEARCH RETURN (PARTIAL 5:9) ALL")[0] == b'* ESEARCH (TAG "c") PARTIAL (5:9 NIL)'
+    assert client.command(b"d", b"SEARCH RETURN (PARTIAL 0:2) ALL")[-1].startswith(b"d BAD")
+
+
+async def test_search_within_and_savedate_keys_use_the_internal_and_save_dates(client: Raw) -> None:
+    assert search(client, b"YOUNGER 3600") == [1, 2, 3] and search(client, b"OLDER 3600") == []
+    assert search(client, b"SAVEDSINCE 1-Jan-2020") == [1, 2, 3] and search(client, b"SAVEDBEFORE 1-Jan-2020") == []
+    assert search(client, b"SAVEDATESUPPORTED") == [1, 2, 3]
+
+
+async def test_search_esearch_modseq_with_min_only_is_that_of_the_min_message(client: Raw) -> None:
+    lines = client.command(b"f", b"FETCH 1:3 (MODSEQ)")
+    modseqs = [int(line.split(b"MODSEQ (")[1].split(b")")[0]) for line in lines if b"MODSEQ (" in line]
+    line = client.command(b"a", b"SEARCH RETURN (MIN) MODSEQ 1")[0]
+    assert line == b'* ESEARCH (TAG "a") MIN 1 MODSEQ %d' % modseqs[0]

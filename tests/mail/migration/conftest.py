@@ -17,9 +17,10 @@ from imapclient import IMAPClient
 
 from tests.conftest import ROOT, hexagone_command, server_env
 from tests.mail.factories import make_message
+from tests.mail.imap.differential.harness import CORPUS as SHARED_CORPUS
 from tests.mail.migration.dovecot import Dovecot
 
-CORPUS = ROOT.parent / "shared" / "corpus" / "mail" / "stalwart-mail-parser"
+CORPUS = SHARED_CORPUS / "stalwart-mail-parser"
 PASSWORD = "Old-server-password-1"
 PARIS = dt.timezone(dt.timedelta(hours=2))
 

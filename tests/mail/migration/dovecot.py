@@ -110,10 +110,11 @@ def _self_signed(root: Path) -> None:
 
 
 class Dovecot:
-    """``Dovecot(root, {"login": "password"}).start()`` … ``.stop()``."""
+    """``Dovecot(root, {"login": "password"}).start()`` … ``.stop()``; ``config`` (a
+    template like :data:`CONFIG`) for another layout of folders."""
 
-    def __init__(self, root: Path, users: dict[str, str]):
-        self.root, self.users = root, users
+    def __init__(self, root: Path, users: dict[str, str], config: str = CONFIG):
+        self.root, self.users, self.config = root, users, config
         self.imap_port, self.imaps_port = _free_port(), _free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         entry = pwd.getpwnam(MAIL_USER)
@@ -140,7 +141,7 @@ class Dovecot:
             self.home(user).mkdir(parents=True, exist_ok=True)
             os.chown(self.home(user), self.uid, self.gid)
         config = self.root / "dovecot.conf"
-        config.write_text(CONFIG.format(root=self.root, imap_port=self.imap_port, imaps_port=self.imaps_port))
+        config.write_text(self.config.format(root=self.root, imap_port=self.imap_port, imaps_port=self.imaps_port))
         self.proc = subprocess.Popen(
             ["dovecot", "-F", "-c", str(config)],
             stdout=(self.root / "dovecot.out").open("wb"),

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from hexagone.core.db import system_session
 from hexagone.mail.models import ImportRun, Mailbox, Message
+from hexagone.mail.service import subscriptions
 from tests.conftest import ROOT, hexagone_command, server_env
 from tests.mail.factories import make_mail_user
 from tests.mail.migration.conftest import BULK, OldServer, hexagone
@@ -77,6 +78,9 @@ async def test_import_over_imaps_copies_every_folder_with_flags_dates_and_bytes(
         assert ours[target] == expected[source], source
     assert {f["source"]: f["target"] for f in report["folders"]} == EXPECTED_TARGETS
     assert any("$Label1" in flags for _raw, flags, _date in ours["Projets/2024"])
+    async with system_session() as db:  # clients showing subscribed folders only see them
+        subscribed = set(await subscriptions.names(db, user.id))
+    assert set(EXPECTED_TARGETS.values()) <= subscribed
 
 
 async def test_import_run_again_copies_nothing_new(old_server: OldServer) -> None:

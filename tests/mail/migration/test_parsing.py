@@ -3,11 +3,8 @@ the importing process gives, message for message, in order (the real-world corpu
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from hexagone.mail.migration.engine import _Parser
-
-CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "mail"
+from tests.mail.imap.differential.harness import CORPUS
 
 
 async def test_parser_in_worker_processes_gives_what_the_importing_process_gives() -> None:

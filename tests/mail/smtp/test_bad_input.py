@@ -24,6 +24,13 @@ def started(server: Server, recipient: str) -> Dialogue:
     return dialogue
 
 
+def data(dialogue: Dialogue, message: bytes) -> bytes:
+    """The reply to DATA then ``message`` (ending with its lone ``.`` line, or not)."""
+    assert dialogue.command(b"DATA").startswith(b"354")
+    dialogue.send(message)
+    return dialogue.reply()
+
+
 def still_works(server: Server, user: TestUser) -> None:
     """A well-formed message still goes through after whatever came before."""
     with inbound(server) as client:
@@ -63,9 +70,8 @@ async def test_bad_input_malformed_command_gets_an_error_and_the_session_goes_on
 async def test_bad_input_gigantic_line_in_data_is_refused_and_nothing_stored(mail_server: Server) -> None:
     user = await mail_user()
     with started(mail_server, user.email) as dialogue:
-        assert dialogue.command(b"DATA").startswith(b"354")
-        dialogue.send(b"Subject: long\r\n\r\n" + b"y" * 200_000 + b"\r\n.\r\n")
-        assert dialogue.reply().startswith(b"500 5.5.2")
+        long_line = b"Subject: long\r\n\r\n" + b"y" * 200_000 + b"\r\n.\r\n"
+        assert data(dialogue, long_line).startswith(b"500 5.5.2")
         assert dialogue.command(b"NOOP").startswith(b"250")
     assert await messages_in(user) == []
     still_works(mail_server, user)
@@ -80,9 +86,7 @@ async def test_bad_input_eight_bit_headers_and_broken_mime_are_stored_as_they_ca
         b"no boundary at all\r\n\x00 a NUL byte\r\n--half-a-boundary\r\n"
     )
     with started(mail_server, user.email) as dialogue:
-        assert dialogue.command(b"DATA").startswith(b"354")
-        dialogue.send(raw + b".\r\n")
-        assert dialogue.reply().startswith(b"250 2.0.0")
+        assert data(dialogue, raw + b".\r\n").startswith(b"250 2.0.0")
     [message] = await messages_in(user)
     assert message.subject.startswith("caf") and message.size > len(raw)
 
@@ -91,11 +95,8 @@ async def test_bad_input_bare_lf_dot_does_not_end_the_data(mail_server: Server) 
     """SMTP smuggling: ``\\n.\\n`` inside the data must not end it (only CRLF.CRLF does)."""
     user = await mail_user()
     with started(mail_server, user.email) as dialogue:
-        assert dialogue.command(b"DATA").startswith(b"354")
-        dialogue.send(
-            b"Subject: smuggle\r\n\r\nfirst\n.\nMAIL FROM:<evil@example.net>\r\nRCPT TO:<x@example.org>\r\n.\r\n"
-        )
-        assert dialogue.reply().startswith(b"250 2.0.0")
+        smuggled = b"Subject: smuggle\r\n\r\nfirst\n.\nMAIL FROM:<evil@example.net>\r\nRCPT TO:<x@example.org>\r\n.\r\n"
+        assert data(dialogue, smuggled).startswith(b"250 2.0.0")
         assert dialogue.command(b"QUIT").startswith(b"221")
     [message] = await messages_in(user)
     assert "MAIL FROM:<evil@example.net>" in message.text
@@ -105,9 +106,8 @@ async def test_bad_input_message_over_the_size_limit_is_refused_and_the_session_
     small = strict_server  # messages of at most 20,000 bytes
     user = await mail_user()
     with started(small, user.email) as dialogue:
-        assert dialogue.command(b"DATA").startswith(b"354")
-        dialogue.send(b"Subject: big\r\n\r\n" + (b"z" * 998 + b"\r\n") * 40 + b".\r\n")
-        assert dialogue.reply().startswith(b"552 5.3.4")
+        big = b"Subject: big\r\n\r\n" + (b"z" * 998 + b"\r\n") * 40 + b".\r\n"
+        assert data(dialogue, big).startswith(b"552 5.3.4")
         assert dialogue.command(b"NOOP").startswith(b"250")
     assert await messages_in(user) == []
     still_works(small, user)
@@ -184,7 +184,6 @@ async def test_bad_input_field_folded_over_many_lines_is_stored_in_seconds(mail_
     server busy for minutes per message; now it is stored well within the client's wait."""
     user = await mail_user()
     with started(mail_server, user.email) as dialogue:
-        assert dialogue.command(b"DATA").startswith(b"354")
-        dialogue.send(b"Subject: folded\r\nX-Folded: start\r\n" + b" more\r\n" * 300_000 + b"\r\nbody\r\n.\r\n")
-        assert dialogue.reply().startswith(b"250 2.0.0")  # the Dialogue waits 30 seconds at most
+        folded = b"Subject: folded\r\nX-Folded: start\r\n" + b" more\r\n" * 300_000 + b"\r\nbody\r\n.\r\n"
+        assert data(dialogue, folded).startswith(b"250 2.0.0")  # the Dialogue waits 30 seconds at most
     assert [m.subject for m in await messages_in(user)] == ["folded"]

@@ -11,18 +11,19 @@ from sqlalchemy import func, select
 from hexagone.core.db import org_session, system_session
 from hexagone.core.jobs import Job, JobStatus
 from hexagone.identity.models import User
-from hexagone.mail.service import mailboxes, vacation
+from hexagone.mail.service import mailboxes, sieve, vacation
 from tests.conftest import Server
 from tests.factories import TestUser
 from tests.mail.factories import make_mail_org, make_message, messages_in
-from tests.mail.smtp.conftest import REMOTE_DOMAIN
 from tests.mail.smtp.helpers import eventually, inbound, inbox_bytes, mail_user
+from tests.mail.smtp.peers import REMOTE_DOMAIN
 from tests.mail.smtp.sink import Sink
 
 pytestmark = pytest.mark.usefixtures("migrated")
 
 
 async def away(user: TestUser) -> None:
+    """The user's automatic reply turned on, as the settings page does it."""
     async with org_session(user.org_id) as db:
         row = await db.get(User, user.id)
         assert row is not None
@@ -30,6 +31,7 @@ async def away(user: TestUser) -> None:
         mailbox.vacation_enabled = True
         mailbox.vacation_subject = "Absent jusqu'au 2 janvier"
         mailbox.vacation_body = "Je suis absent.\nEn cas d'urgence : accueil@example.org"
+        await sieve.vacation_changed(db, mailbox, None)
         await db.commit()
 
 

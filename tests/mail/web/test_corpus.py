@@ -4,15 +4,15 @@ broken ones included, shows its page, its body and each of its attachments."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.mail.factories import deliver, make_mail_user
+from tests.mail.imap.differential.harness import CORPUS as SHARED_CORPUS
 from tests.mail.web.helpers import signed_in
 
-CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "mail" / "stalwart-mail-parser"
+CORPUS = SHARED_CORPUS / "stalwart-mail-parser"
 SETS = ["rfc", "legacy", "thirdparty", "malformed"]
 
 

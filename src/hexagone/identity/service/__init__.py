@@ -27,6 +27,7 @@ from hexagone.identity.service.directory import (
     people_matching,
     person,
     person_by_email,
+    space_names,
 )
 from hexagone.identity.service.login import clean_email, verify_module_credentials
 from hexagone.identity.service.orgs import normalise_domain, require_admin
@@ -60,5 +61,6 @@ __all__ = [
     "person",
     "person_by_email",
     "require_admin",
+    "space_names",
     "verify_module_credentials",
 ]

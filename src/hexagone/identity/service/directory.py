@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hexagone.core.auth import Principal
 from hexagone.core.exceptions import NotFound
 from hexagone.core.i18n import gettext as _
-from hexagone.identity.models import Domain, Group, GroupMember, Organisation, OrgRole, User
+from hexagone.identity.models import Domain, Group, GroupMember, Organisation, OrgRole, Space, User
 
 ROLE_ADMIN = OrgRole.ADMIN.value
 ROLE_USER = OrgRole.USER.value
@@ -157,6 +157,15 @@ async def group_names(db: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.U
     if not wanted:
         return {}
     return dict((await db.execute(select(Group.id, Group.name).where(Group.id.in_(wanted)))).tuples().all())
+
+
+async def space_names(db: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names of the spaces among ``ids`` that are not archived (a module's things per space)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    query = select(Space.id, Space.name).where(Space.id.in_(wanted), Space.archived_at.is_(None))
+    return dict((await db.execute(query)).all())
 
 
 async def org_info(db: AsyncSession, org_id: uuid.UUID) -> OrgInfo | None:

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from hexagone.core import auth, templating
+from hexagone.core import auth, shell, templating
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import Invalid
@@ -26,7 +26,8 @@ async def home(request: Request) -> Response:
     principal = _me(request)
     async with org_session(principal.org_id) as db:
         my_spaces = await spaces.visible_spaces(db, principal)
-    return templating.render(request, "identity/home.html", {"spaces": my_spaces})
+    panels = await shell.home_panels(principal)
+    return templating.render(request, "identity/home.html", {"spaces": my_spaces, "panels": panels})
 
 
 @login_required

@@ -21,7 +21,7 @@ from hexagone.identity.service import Person
 from hexagone.mail.api.common import errors, session
 from hexagone.mail.api.models import FlagsIn, FolderName, FolderOut, MessageSummary, MoveIn, SendIn, SendResult
 from hexagone.mail.models import SpecialUse
-from hexagone.mail.service import addresses, mailboxes, outbound, reading, store
+from hexagone.mail.service import addresses, mailboxes, outbound, reading, store, subscriptions
 from hexagone.mail.web import drafting
 from hexagone.mail.web.access import special_folder
 from hexagone.mail.web.body import content_type_of
@@ -45,6 +45,7 @@ async def create_folder(principal: CurrentPrincipal, mailbox_id: uuid.UUID, body
     async with session(principal, write=True) as (db, user):
         access = await reading.mailbox_for(db, principal, user, mailbox_id, write=True)
         folder = await mailboxes.create_folder(db, access.mailbox, body.name)
+        await subscriptions.follow_new(db, access, folder.name)
         await db.commit()
     return FolderOut.of(folder)
 
@@ -60,7 +61,9 @@ async def rename_folder(principal: CurrentPrincipal, folder_id: uuid.UUID, body:
         folder, access = await reading.folder_for(db, principal, user, folder_id, write=True)
         if folder.name == mailboxes.INBOX or folder.special_use:
             raise Forbidden(_("The standard folders cannot be renamed or deleted."))
-        await mailboxes.rename_folder(db, access.mailbox, folder.name, body.name)
+        old = folder.name
+        await mailboxes.rename_folder(db, access.mailbox, old, body.name)
+        await subscriptions.follow_rename(db, access, old, folder.name)
         await db.commit()
         counts = await store.counts(db, [folder.id])
     return FolderOut.of(folder, *counts.get(folder.id, (0, 0)))

@@ -10,6 +10,11 @@ folder is absent, in a mailbox without a grant, or in another organisation: ever
 query runs in a session scoped to the user's organisation, and every folder is looked up
 inside a mailbox that :func:`~hexagone.mail.service.mailboxes.accessible` returned.
 
+Subscriptions are the user's list of names (:mod:`hexagone.mail.service.subscriptions`),
+not a property of folders; ACL rights (RFC 4314) are the policy's abilities spelled as
+rights (:mod:`.acl`), and changing them is delegating the mailbox
+(:mod:`hexagone.mail.service.delegation`).
+
 What the session may do with a mailbox is the core policy's answer (mail's rule,
 :mod:`hexagone.mail.policy`) for the principal loaded when the user signed in: a mailbox
 it may not view is not there, and a change to one it may not write (a read-only grant)
@@ -25,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Text as SqlText
-from sqlalchemy import case, cast, func, select
+from sqlalchemy import case, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core import policy
@@ -33,13 +38,13 @@ from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import ServiceError
 from hexagone.identity.service import Person
+from hexagone.mail.imap import acl
+from hexagone.mail.imap.listing import Node, Tree
 from hexagone.mail.imap.parser import CommandError
 from hexagone.mail.models import Folder, Mailbox, Message
-from hexagone.mail.service import auth, mailboxes, store, writers
+from hexagone.mail.service import auth, delegation, mailboxes, store, subscriptions, writers
 from hexagone.mail.service.mailboxes import DELIMITER, INBOX, Access
-
-SHARED = "Shared"
-SHARED_PREFIX = SHARED + DELIMITER
+from hexagone.mail.service.subscriptions import SHARED, SHARED_PREFIX
 
 
 def nonexistent() -> CommandError:
@@ -57,15 +62,6 @@ class FolderRef:
     writable: bool
 
 
-@dataclass(frozen=True, slots=True)
-class ListEntry:
-    name: str
-    exists: bool  # False for the shared namespace's nodes, which hold only folders
-    special_use: str | None
-    subscribed: bool
-    has_children: bool
-
-
 @dataclass(slots=True)
 class Snapshot:
     """What SELECT reports, read in one go."""
@@ -74,6 +70,7 @@ class Snapshot:
     uids: array[int]
     highest_modseq: int
     uid_next: int
+    first_recent_uid: int
     first_unseen_uid: int | None
     keywords: list[str]
 
@@ -87,6 +84,17 @@ class Status:
     uid_next: int
     uidvalidity: int
     highest_modseq: int
+    recent: int
+    folder_id: uuid.UUID  # RFC 8474 MAILBOXID
+
+
+@dataclass(frozen=True, slots=True)
+class Acl:
+    """A mailbox's access control list, as RFC 4314 spells it, and the names of all its
+    folders (a change to one is a change to all, see :mod:`.acl`)."""
+
+    entries: list[tuple[str, str]]
+    folders: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +115,7 @@ async def uid_list(db: AsyncSession, folder_id: uuid.UUID, max_uid: int | None =
 
 
 def _external(access: Access, name: str) -> str:
-    return name if access.own else f"{SHARED_PREFIX}{access.mailbox.address}{DELIMITER}{name}"
+    return subscriptions.external_name(access.mailbox, access.own, name)
 
 
 def _root(access: Access) -> str:
@@ -206,7 +214,36 @@ class Account:
                 )
             ).scalar()
             keywords = await self.keywords(db, folder.id)
-            return Snapshot(ref, uids, folder.highest_modseq, folder.uid_next, first_unseen, keywords)
+            return Snapshot(
+                ref, uids, folder.highest_modseq, folder.uid_next, folder.first_recent_uid, first_unseen, keywords
+            )
+
+    async def claim_recent(self, folder_id: uuid.UUID, *, claim: bool) -> range:
+        """The UIDs no session has seen as recent yet (RFC 3501 2.3.2), claimed for this
+        session when ``claim``: the folder's mark moves to ``uid_next`` by a
+        compare-and-set, so of two sessions racing for them exactly one gets them (the
+        other reads again, and finds what arrived since, if anything). Nothing is written
+        when there is nothing to claim."""
+        while True:
+            async with self.db() as db:
+                row = (
+                    await db.execute(select(Folder.first_recent_uid, Folder.uid_next).where(Folder.id == folder_id))
+                ).first()
+            if row is None or row.first_recent_uid >= row.uid_next:
+                return range(0)
+            first, uid_next = row
+            if not claim:
+                return range(first, uid_next)
+            async with self.db(write=True) as db:
+                moved = await db.execute(
+                    update(Folder)
+                    .where(Folder.id == folder_id, Folder.first_recent_uid == first)
+                    .values(first_recent_uid=uid_next)
+                    .execution_options(synchronize_session=False)
+                )
+                await db.commit()
+            if moved.rowcount == 1:
+                return range(first, uid_next)
 
     @staticmethod
     async def keywords(db: AsyncSession, folder_id: uuid.UUID) -> list[str]:
@@ -218,56 +255,65 @@ class Account:
             found += [w for w in json.loads(words or "[]") if w not in found]
         return found
 
-    async def listing(self) -> list[ListEntry]:
-        """Every folder the user may see, with the shared namespace's nodes, sorted."""
+    async def listing(self) -> tuple[Tree, set[str]]:
+        """Every folder the user may see (the tree LIST walks), and their subscriptions."""
         async with self.db() as db:
             accesses = await self.accesses(db)
             rows = (
                 await db.execute(
-                    select(Folder.mailbox_id, Folder.name, Folder.special_use, Folder.subscribed).where(
+                    select(Folder.mailbox_id, Folder.name, Folder.special_use).where(
                         Folder.mailbox_id.in_([a.mailbox.id for a in accesses])
                     )
                 )
             ).all()
+            subscribed = await subscriptions.names(db, self.user.id)
         by_mailbox = {a.mailbox.id: a for a in accesses}
-        entries: dict[str, tuple[bool, str | None, bool]] = {}
-        for mailbox_id, name, special_use, subscribed in rows:
+        nodes: dict[str, Node] = {}
+        for mailbox_id, name, special_use in rows:
             access = by_mailbox[mailbox_id]
             if access.own and (name == SHARED or name.startswith(SHARED_PREFIX)):
                 continue  # hidden by the shared namespace
-            entries[_external(access, name)] = (True, special_use, subscribed)
-        for name in list(entries):  # a parent deleted under its children, and the shared nodes
-            parts = name.split(DELIMITER)
-            for depth in range(1, len(parts)):
-                entries.setdefault(DELIMITER.join(parts[:depth]), (False, None, False))
-        names = sorted(entries, key=lambda n: (n != INBOX, n.lower()))
-        children = {n.rsplit(DELIMITER, 1)[0] for n in names if DELIMITER in n}
-        return [ListEntry(n, *entries[n], has_children=n in children) for n in names]
+            nodes[_external(access, name)] = Node(True, special_use)
+        return Tree(nodes), subscribed
 
     async def status(self, name: str) -> Status:
         async with self.db() as db:
             folder, _ = await self.folder(db, name)
-            total, unseen, deleted, size = (
-                await db.execute(
-                    select(
-                        func.count(),
-                        func.sum(case((Message.seen.is_(False), 1), else_=0)),
-                        func.sum(case((Message.deleted.is_(True), 1), else_=0)),
-                        func.sum(Message.size),
-                    ).where(Message.folder_id == folder.id)
-                )
-            ).one()
-            return Status(
-                total,
-                int(unseen or 0),
-                int(deleted or 0),
-                int(size or 0),
-                folder.uid_next,
-                folder.uidvalidity,
-                folder.highest_modseq,
-            )
+            return await _status(db, folder)
 
-    async def create(self, name: str) -> None:
+    async def statuses(self, folder_ids: list[uuid.UUID]) -> list[tuple[str, Status]]:
+        """The names and counters of those folders the user may view, the others left
+        out without a trace (NOTIFY hears of every folder's changes and must never tell
+        of one the user may not see)."""
+        async with self.db() as db:
+            by_mailbox = {access.mailbox.id: access for access in await self.accesses(db)}
+            folders = (await db.execute(select(Folder).where(Folder.id.in_(folder_ids)))).scalars().all()
+            found = []
+            for folder in folders:
+                access = by_mailbox.get(folder.mailbox_id)
+                if access is None or (access.own and (folder.name == SHARED or folder.name.startswith(SHARED_PREFIX))):
+                    continue
+                found.append((_external(access, folder.name), await _status(db, folder)))
+            return found
+
+    async def mailbox_ids(self) -> set[uuid.UUID]:
+        """The mailboxes the user may view now (their own and those granted)."""
+        async with self.db() as db:
+            return {access.mailbox.id for access in await self.accesses(db)}
+
+    async def known_as(self, folders: list[tuple[str, str]]) -> list[str | None]:
+        """The names the user knows folders by, given as (mailbox id, folder name); None
+        for a folder of a mailbox they may not view now."""
+        async with self.db() as db:
+            views = {str(access.mailbox.id): access for access in await self.accesses(db)}
+        return [_external(views[mailbox], name) if mailbox in views else None for mailbox, name in folders]
+
+    async def subscribed(self) -> set[str]:
+        async with self.db() as db:
+            return await subscriptions.names(db, self.user.id)
+
+    async def create(self, name: str) -> uuid.UUID:
+        """Create a folder (and its missing parents); its id (RFC 8474 MAILBOXID)."""
         if name.rstrip(DELIMITER) == SHARED:
             raise CommandError("That name is the shared namespace", status="NO", code="CANNOT")
         async with self.db(write=True) as db:
@@ -276,8 +322,9 @@ class Account:
                 raise read_only()
             if await mailboxes.folder_by_name(db, access.mailbox.id, folder_name.rstrip(DELIMITER)) is not None:
                 raise CommandError("Mailbox already exists", status="NO", code="ALREADYEXISTS")
-            await _service(mailboxes.create_folder(db, access.mailbox, folder_name))
+            folder = await _service(mailboxes.create_folder(db, access.mailbox, folder_name))
             await db.commit()
+            return folder.id
 
     async def delete(self, name: str) -> None:
         async with self.db(write=True) as db:
@@ -298,13 +345,85 @@ class Account:
             if await mailboxes.folder_by_name(db, access.mailbox.id, new_name) is not None:
                 raise CommandError("Mailbox already exists", status="NO", code="ALREADYEXISTS")
             await _service(mailboxes.rename_folder(db, access.mailbox, folder.name, new_name))
+            await subscriptions.rename(db, self.user.id, old, new)
             await db.commit()
 
     async def subscribe(self, name: str, subscribed: bool) -> None:
+        """SUBSCRIBE or UNSUBSCRIBE a name, whether a folder has it or not (RFC 3501 6.3.6
+        lets a server check; we do not, so that a client may subscribe first)."""
+        if not subscriptions.valid(name):
+            raise CommandError("Invalid mailbox name", status="NO", code="CANNOT")
         async with self.db(write=True) as db:
-            folder, _ = await self.folder(db, name)
-            folder.subscribed = subscribed
+            if subscribed:
+                await subscriptions.subscribe(db, self.org_id, self.user.id, [name])
+            else:
+                await subscriptions.unsubscribe(db, self.user.id, name)
             await db.commit()
+
+    # --- ACL (RFC 4314) over delegation --------------------------------------------------
+
+    def rights(self, access: Access) -> str:
+        return acl.rights_of(policy.abilities(self.principal, access))
+
+    async def my_rights(self, name: str) -> str:
+        """MYRIGHTS: the session's rights on the mailbox a name is in (as in Dovecot, the
+        folder itself need not exist)."""
+        async with self.db() as db:
+            access, _ = self.locate(await self.accesses(db), name)
+        return self.rights(access)
+
+    async def _administered(self, db: AsyncSession, name: str) -> Access:
+        """The mailbox of an existing folder the session administers: NONEXISTENT for what
+        it cannot see, NOPERM for what it sees but does not own (RFC 4314 4: GETACL,
+        LISTRIGHTS, SETACL and DELETEACL need the a right)."""
+        _, access = await self.folder(db, name)
+        if not delegation.may_manage(self.principal, access):
+            raise CommandError("You lack administrator rights on this mailbox", status="NO", code="NOPERM")
+        return access
+
+    async def _acl(self, db: AsyncSession, access: Access) -> Acl:
+        entries = [(access.mailbox.address, acl.OWNER)]
+        for person, grant in await delegation.delegates(db, self.principal, access):
+            entries.append((person.email, acl.READ + (acl.WRITE if grant.can_write else "")))
+        names = (await db.execute(select(Folder.name).where(Folder.mailbox_id == access.mailbox.id))).scalars()
+        return Acl(entries, sorted((_external(access, n) for n in names), key=lambda n: (n != INBOX, n.lower())))
+
+    async def get_acl(self, name: str) -> Acl:
+        async with self.db() as db:
+            return await self._acl(db, await self._administered(db, name))
+
+    async def list_rights(self, name: str, identifier: str) -> list[str]:
+        """LISTRIGHTS: what is always granted to ``identifier``, then the sets it may be
+        given (nothing for anyone but the owner and active colleagues)."""
+        async with self.db() as db:
+            access = await self._administered(db, name)
+            if identifier.lower() == access.mailbox.address:
+                return [acl.OWNER]
+            if await delegation.colleague(db, identifier) is None:
+                return [""]
+        return ["", acl.READ, acl.WRITE]
+
+    async def set_acl(self, name: str, identifier: str, change: str | None) -> Acl:
+        """SETACL (``change``) or DELETEACL (None) for a colleague: their grant on the
+        whole mailbox becomes what the rights amount to (:func:`.acl.grant_after`)."""
+        async with self.db(write=True) as db:
+            access = await self._administered(db, name)
+            who = await delegation.colleague(db, identifier)
+            if identifier.lower() == access.mailbox.address:
+                raise acl.cannot("The owner's rights cannot change")
+            if who is None:
+                if change is None:
+                    return await self._acl(db, access)  # nothing to delete, as in Dovecot
+                raise acl.cannot("Only active members of your organisation can be given a mailbox")
+            current = dict((await self._acl(db, access)).entries).get(who.email, "")
+            can_write = None if change is None else acl.grant_after(current, change)
+            if can_write is None:
+                await delegation.undelegate(db, self.principal, access, who)
+            else:
+                await _service(delegation.delegate(db, self.principal, access, who.email, can_write=can_write))
+            result = await self._acl(db, access)
+            await db.commit()
+            return result
 
     async def quota_roots(self, name: str) -> list[Quota]:
         async with self.db() as db:
@@ -318,6 +437,31 @@ class Account:
             if _root(access) == root:
                 return Quota(root, access.mailbox.used_bytes, access.mailbox.quota_bytes)
         raise CommandError("No such quota root", status="NO", code="NONEXISTENT")
+
+
+async def _status(db: AsyncSession, folder: Folder) -> Status:
+    total, unseen, deleted, size, recent = (
+        await db.execute(
+            select(
+                func.count(),
+                func.sum(case((Message.seen.is_(False), 1), else_=0)),
+                func.sum(case((Message.deleted.is_(True), 1), else_=0)),
+                func.sum(Message.size),
+                func.sum(case((Message.uid >= folder.first_recent_uid, 1), else_=0)),
+            ).where(Message.folder_id == folder.id)
+        )
+    ).one()
+    return Status(
+        total,
+        int(unseen or 0),
+        int(deleted or 0),
+        int(size or 0),
+        folder.uid_next,
+        folder.uidvalidity,
+        folder.highest_modseq,
+        int(recent or 0),
+        folder.id,
+    )
 
 
 async def _service(awaitable: Any) -> Any:

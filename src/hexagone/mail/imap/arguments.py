@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from hexagone.mail.imap import utf7
-from hexagone.mail.imap.parser import Atom, CommandError, Literal, Quoted, Token
+from hexagone.mail.imap.parser import Atom, CommandError, Literal, Literal8, Quoted, Token
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 _MONTH = {m.upper(): i + 1 for i, m in enumerate(MONTHS)}
@@ -23,12 +23,17 @@ STAR = 0  # "*" in a sequence set: the largest number in use
 
 @dataclass(frozen=True, slots=True)
 class SequenceSet:
-    """A parsed ``seq-set``: ranges whose bounds may be :data:`STAR`, in the order given."""
+    """A parsed ``seq-set``: ranges whose bounds may be :data:`STAR`, in the order given;
+    or ``$`` (RFC 5182: ``saved``), the messages the last ``RETURN (SAVE)`` kept, which
+    only the selected folder knows (:meth:`.Selected.uid_ranges`)."""
 
     ranges: tuple[tuple[int, int], ...]
+    saved: bool = False
 
     @classmethod
     def parse(cls, text: str) -> SequenceSet:
+        if text == "$":
+            return cls((), saved=True)
         if not _SET_RE.fullmatch(text):
             raise CommandError("Invalid sequence set")
 
@@ -59,6 +64,8 @@ class SequenceSet:
         def show(n: int) -> str:
             return "*" if n == STAR else str(n)
 
+        if self.saved:
+            return "$"
         return ",".join(show(lo) if lo == hi else f"{show(lo)}:{show(hi)}" for lo, hi in self.ranges)
 
 
@@ -110,15 +117,13 @@ def parse_date_time(text: str) -> datetime:
 
 
 def decode_mailbox(raw: bytes) -> str:
-    """A mailbox name from the wire: modified UTF-7, or UTF-8 (RFC 6855) when 8-bit."""
+    """A mailbox name from the wire: modified UTF-7, or UTF-8 (RFC 6855) when 8-bit or
+    once the session enabled UTF8=ACCEPT."""
     try:
-        text = raw.decode("ascii")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise CommandError("Mailbox name is neither modified UTF-7 nor UTF-8") from None
-    else:
+        raise CommandError("Mailbox name is neither modified UTF-7 nor UTF-8") from None
+    if text.isascii() and not utf7.utf8_names.get():
         try:
             text = utf7.decode(text)
         except utf7.Utf7Error:
@@ -167,9 +172,9 @@ class Args:
         token = self.next(what)
         if isinstance(token, Atom):
             return token.encode()
-        if isinstance(token, Quoted | Literal):
+        if isinstance(token, Quoted | Literal) and not isinstance(token, Literal8):
             return bytes(token)
-        raise CommandError(f"Invalid {what}")
+        raise CommandError(f"Invalid {what}")  # a literal8 is message data only (RFC 3516 4.3)
 
     def text(self, what: str) -> str:
         try:

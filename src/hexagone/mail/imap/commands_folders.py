@@ -1,38 +1,47 @@
 """Commands on folders: SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE,
-LIST (with LIST-EXTENDED, SPECIAL-USE and LIST-STATUS), LSUB, STATUS, APPEND, NAMESPACE
+LIST (with LIST-EXTENDED, SPECIAL-USE and LIST-STATUS), LSUB, STATUS, NAMESPACE
 and the QUOTA commands."""
 
 from __future__ import annotations
 
-import errno
 import logging
-import re
+from typing import ClassVar
 
-from hexagone.core import blobs
-from hexagone.core.exceptions import Invalid
-from hexagone.core.failures import log_failure
 from hexagone.mail.imap import messages, wire
-from hexagone.mail.imap.account import SHARED_PREFIX, ListEntry, Status
-from hexagone.mail.imap.arguments import Args, decode_mailbox, parse_date_time
-from hexagone.mail.imap.command_base import SessionBase
-from hexagone.mail.imap.parser import Atom, Command, CommandError, Literal, Quoted, Token
+from hexagone.mail.imap.account import SHARED_PREFIX, Status
+from hexagone.mail.imap.arguments import Args, decode_mailbox
+from hexagone.mail.imap.command_base import AUTH, CommandTable, SessionBase
+from hexagone.mail.imap.fetch import FLAG_COLUMNS, flag_list
+from hexagone.mail.imap.listing import Line, ListOptions, canonical, pattern
+from hexagone.mail.imap.objectid import mailbox_id
+from hexagone.mail.imap.parser import Atom, CommandError, Token
+from hexagone.mail.imap.qresync import Resync, format_ranges, missing, parse_resync
 from hexagone.mail.imap.selected import Selected
-from hexagone.mail.service import store
-from hexagone.mail.service.mailboxes import DELIMITER, INBOX
+from hexagone.mail.models import INBOX
 
 log = logging.getLogger("hexagone.mail.imap")
 
-APPEND_BATCH = 64
-APPEND_BATCH_BYTES = 32 * 1024 * 1024
-STATUS_ITEMS = ("MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED")
+STATUS_ITEMS = (
+    "MESSAGES",
+    "RECENT",
+    "UIDNEXT",
+    "UIDVALIDITY",
+    "UNSEEN",
+    "HIGHESTMODSEQ",
+    "SIZE",
+    "DELETED",
+    "MAILBOXID",
+    "APPENDLIMIT",
+)
 LIST_SELECTION = ("SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE")
 LIST_RETURN = ("SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS")
 
 
-def _status_items(tokens: list[Token]) -> list[str]:
+def _status_items(tokens: list[Token], *, rev2: bool) -> list[str]:
+    """The items asked for; RECENT is not one in IMAP4rev2 (RFC 9051 has no \\Recent)."""
     items = []
     for token in tokens:
-        if not isinstance(token, Atom) or token.upper() not in STATUS_ITEMS:
+        if not isinstance(token, Atom) or token.upper() not in STATUS_ITEMS or (rev2 and token.upper() == "RECENT"):
             raise CommandError("Unknown STATUS item")
         items.append(token.upper())
     if not items:
@@ -40,28 +49,22 @@ def _status_items(tokens: list[Token]) -> list[str]:
     return items
 
 
-def _status_values(status: Status, items: list[str]) -> bytes:
+def _status_values(status: Status, items: list[str], append_limit: int) -> bytes:
+    """The values of STATUS items; APPENDLIMIT (RFC 7889 3) is the same for every folder,
+    the largest message APPEND takes, as the capability APPENDLIMIT=n says."""
     values = {
         "MESSAGES": status.messages,
-        "RECENT": 0,
+        "RECENT": status.recent,
         "UIDNEXT": status.uid_next,
         "UIDVALIDITY": status.uidvalidity,
         "UNSEEN": status.unseen,
         "HIGHESTMODSEQ": status.highest_modseq,
         "SIZE": status.size,
         "DELETED": status.deleted,
+        "MAILBOXID": f"({mailbox_id(status.folder_id)})",
+        "APPENDLIMIT": append_limit,
     }
     return " ".join(f"{item} {values[item]}" for item in items).encode()
-
-
-def _pattern(reference: str, pattern: str) -> re.Pattern[str]:
-    """A LIST pattern as a regular expression: ``*`` matches anything, ``%`` anything
-    but the hierarchy delimiter; INBOX matches in any case."""
-    full = pattern if pattern.startswith(DELIMITER) or not reference else reference + pattern
-    if full[:5].upper() == INBOX:
-        full = INBOX + full[5:]
-    regex = "".join(".*" if c == "*" else f"[^{DELIMITER}]*" if c == "%" else re.escape(c) for c in full)
-    return re.compile(regex, re.S)
 
 
 def _decode_pattern(token: Token) -> str:
@@ -70,7 +73,44 @@ def _decode_pattern(token: Token) -> str:
     return decode_mailbox(token.encode() if isinstance(token, Atom) else bytes(token))
 
 
+def _line(kind: bytes, line: Line, old_name: str | None = None) -> bytes:
+    """A LIST or LSUB response, with its extended data items (RFC 9051 7.3.1): CHILDINFO,
+    or OLDNAME when ``old_name`` is the name a RENAME changed."""
+    extended = b' (CHILDINFO ("SUBSCRIBED"))' if line.childinfo else b""
+    if old_name is not None:
+        extended = b' ("OLDNAME" (%b))' % wire.mailbox(old_name)
+    attributes = " ".join(line.attributes).encode()
+    return b'* %b (%b) "/" %b%b\r\n' % (kind, attributes, wire.mailbox(line.name), extended)
+
+
 class FolderCommands(SessionBase):
+    COMMANDS: ClassVar[CommandTable] = {
+        "SELECT": ("cmd_select", AUTH),
+        "EXAMINE": ("cmd_examine", AUTH),
+        "CREATE": ("cmd_create", AUTH),
+        "DELETE": ("cmd_delete", AUTH),
+        "RENAME": ("cmd_rename", AUTH),
+        "SUBSCRIBE": ("cmd_subscribe", AUTH),
+        "UNSUBSCRIBE": ("cmd_unsubscribe", AUTH),
+        "LIST": ("cmd_list", AUTH),
+        "LSUB": ("cmd_lsub", AUTH),
+        "STATUS": ("cmd_status", AUTH),
+        "NAMESPACE": ("cmd_namespace", AUTH),
+        "GETQUOTAROOT": ("cmd_getquotaroot", AUTH),
+        "GETQUOTA": ("cmd_getquota", AUTH),
+        "SETQUOTA": ("cmd_setquota", AUTH),
+    }
+    CAPABILITIES: ClassVar[tuple[str, ...]] = (
+        "NAMESPACE",
+        "CHILDREN",
+        "LIST-EXTENDED",
+        "LIST-STATUS",
+        "SPECIAL-USE",
+        "QUOTA",
+        "QUOTA=RES-STORAGE",
+        "STATUS=SIZE",
+    )
+
     # --- SELECT and EXAMINE --------------------------------------------------------------
 
     async def cmd_select(self, tag: str, args: Args) -> str:
@@ -82,28 +122,74 @@ class FolderCommands(SessionBase):
     async def _select(self, args: Args, *, read_only: bool) -> str:
         assert self.account is not None
         name = args.mailbox()
-        if args.more():
-            for param in args.list("select parameters"):
-                if not isinstance(param, Atom) or param.upper() != "CONDSTORE":
-                    raise CommandError("Unknown SELECT parameter")
-                self.enabled.add("CONDSTORE")
-        args.end()
+        resync = self._select_parameters(args)
+        if self.selected is not None:  # RFC 7162 3.2.11: what follows is the new folder's
+            self.send(b"* OK [CLOSED] Previous mailbox closed\r\n")
         self.deselect()  # a failed SELECT leaves no folder selected (RFC 3501 6.3.1)
         snapshot = await self.account.snapshot(name)
         selected = Selected(snapshot, read_only)
+        if snapshot.first_recent_uid < snapshot.uid_next:
+            selected.claim(await self.account.claim_recent(snapshot.folder.id, claim=not selected.read_only))
         self.select(selected)
         self.send_flags()
-        self.send(b"* %d EXISTS\r\n* 0 RECENT\r\n" % selected.exists)
-        if snapshot.first_unseen_uid is not None and (first := selected.seq_of(snapshot.first_unseen_uid)):
+        self.send_exists()
+        first_unseen = None if self.rev2 else snapshot.first_unseen_uid  # RFC 9051 dropped [UNSEEN]
+        if first_unseen is not None and (first := selected.seq_of(first_unseen)):
             self.send(b"* OK [UNSEEN %d] First unseen\r\n" % first)
         self.send(
             b"* OK [UIDVALIDITY %d] UIDs valid\r\n* OK [UIDNEXT %d] Predicted next UID\r\n"
             b"* OK [HIGHESTMODSEQ %d] Highest\r\n"
             % (snapshot.folder.uidvalidity, snapshot.uid_next, snapshot.highest_modseq)
         )
+        self.send(b"* OK [MAILBOXID (%b)] Ok\r\n" % mailbox_id(snapshot.folder.id).encode())
+        if self.rev2:  # RFC 9051 6.3.2: the folder's LIST response is required
+            tree, _ = await self.account.listing()
+            self.send(_line(b"LIST", tree.entry(name)))
+        if resync is not None and resync.uidvalidity == snapshot.folder.uidvalidity:
+            await self._resynchronise(resync, resync.ranges(snapshot.uid_next))
         if selected.read_only:
             return f"OK [READ-ONLY] {'EXAMINE' if read_only else 'SELECT'} completed"
         return "OK [READ-WRITE] SELECT completed"
+
+    def _select_parameters(self, args: Args) -> Resync | None:
+        """``(CONDSTORE)`` and ``(QRESYNC (...))`` (RFC 7162 3.1.8, 3.2.5), read before
+        anything changes: a BAD leaves the selected folder as it was."""
+        resync = None
+        if args.more():
+            params = Args(args.list("select parameters"))
+            while params.more():
+                param = params.keyword("select parameter")
+                if param == "CONDSTORE":
+                    self.enabled.add("CONDSTORE")
+                elif param == "QRESYNC" and resync is None:
+                    if "QRESYNC" not in self.enabled:
+                        raise CommandError("QRESYNC is not enabled")
+                    resync = parse_resync(params.list("QRESYNC parameters"))
+                else:
+                    raise CommandError("Unknown SELECT parameter")
+        args.end()
+        return resync
+
+    async def _resynchronise(self, resync: Resync, ranges: list[tuple[int, int]]) -> None:
+        """What changed since the client's modseq among the UIDs it knows (RFC 7162
+        3.2.5.2): ``VANISHED (EARLIER)`` for those gone, then a FETCH of UID, FLAGS and
+        MODSEQ for each one changed."""
+        selected = self.selected
+        assert selected is not None and self.account is not None
+        if resync.modseq >= selected.modseq or not ranges:
+            return
+        if gone := missing(selected.uids, ranges):
+            self.send(b"* VANISHED (EARLIER) %b\r\n" % format_ranges(gone).encode())
+        for row in await messages.rows(
+            self.account, selected.folder.id, ranges, ("modseq", *FLAG_COLUMNS), changed_since=resync.modseq
+        ):
+            number = selected.seq_of(row.uid)
+            if number is not None:
+                recent = self.shows_recent and row.uid in selected.recent
+                self.send(
+                    b"* %d FETCH (UID %d FLAGS %b MODSEQ (%d))\r\n"
+                    % (number, row.uid, flag_list(row.flag_bits, row.keywords, recent), row.modseq)
+                )
 
     # --- the folder tree -------------------------------------------------------------------
 
@@ -111,8 +197,8 @@ class FolderCommands(SessionBase):
         assert self.account is not None
         name = args.mailbox()
         args.end()
-        await self.account.create(name)
-        return "OK CREATE completed"
+        created = await self.account.create(name)
+        return f"OK [MAILBOXID ({mailbox_id(created)})] CREATE completed"
 
     async def cmd_delete(self, tag: str, args: Args) -> str:
         assert self.account is not None
@@ -129,6 +215,10 @@ class FolderCommands(SessionBase):
         old, new = args.mailbox(), args.mailbox()
         args.end()
         await self.account.rename(old, new)
+        if self.rev2:  # RFC 9051 7.3.1: the new name's LIST, with the old one as OLDNAME
+            tree, _ = await self.account.listing()  # (but INBOX stays: its messages moved)
+            old = canonical(old)
+            self.send(_line(b"LIST", tree.entry(new), old_name=None if old == INBOX else old))
         return "OK RENAME completed"
 
     async def cmd_subscribe(self, tag: str, args: Args) -> str:
@@ -148,20 +238,26 @@ class FolderCommands(SessionBase):
     # --- LIST and LSUB -----------------------------------------------------------------
 
     async def cmd_list(self, tag: str, args: Args) -> str:
+        """LIST, in RFC 3501's form or RFC 5258's (selection options, several patterns,
+        return options, LIST-STATUS)."""
+        assert self.account is not None
         selection: set[str] = set()
-        if isinstance(args.peek(), list):
+        extended = isinstance(args.peek(), list)
+        if extended:
             for option in args.list("selection options"):
                 if not isinstance(option, Atom) or option.upper() not in LIST_SELECTION:
                     raise CommandError("Unknown LIST selection option")
                 selection.add(option.upper())
         reference = _decode_pattern(args.next("reference name"))
         token = args.next("mailbox pattern")
+        extended |= isinstance(token, list)
         patterns = [_decode_pattern(t) for t in token] if isinstance(token, list) else [_decode_pattern(token)]
         returns: set[str] = set()
         status_items: list[str] = []
         if args.more():
             if args.keyword("RETURN") != "RETURN":
                 raise CommandError("Expected RETURN")
+            extended = True
             options = Args(args.list("return options"))
             while options.more():
                 returned = options.keyword("return option")
@@ -169,52 +265,36 @@ class FolderCommands(SessionBase):
                     raise CommandError("Unknown LIST return option")
                 returns.add(returned)
                 if returned == "STATUS":
-                    status_items = _status_items(options.list("status items"))
+                    status_items = _status_items(options.list("status items"), rev2=self.rev2)
         args.end()
         if "RECURSIVEMATCH" in selection and not selection - {"RECURSIVEMATCH", "REMOTE"}:
-            raise CommandError("RECURSIVEMATCH needs another selection option")
-        if patterns == [""]:
+            raise CommandError("RECURSIVEMATCH must not be the only selection option")
+        if patterns == [""] and not extended:  # the delimiter; in the extended syntax, nothing (as Dovecot)
             self.send(b'* LIST (\\Noselect) "/" ""\r\n')
             return "OK LIST completed"
-        show_subscribed = "SUBSCRIBED" in selection or "SUBSCRIBED" in returns
-        for entry in await self._matching(reference, patterns):
-            if "SUBSCRIBED" in selection and not entry.subscribed:
-                continue
-            if "SPECIAL-USE" in selection and not entry.special_use:
-                continue
-            self.send(self._list_line(b"LIST", entry, subscribed=show_subscribed))
-            if status_items and entry.exists:
-                await self._send_status(entry.name, status_items)
+        tree, subscribed = await self.account.listing()
+        chosen = ListOptions(frozenset(selection), frozenset(returns), extended)
+        for line in tree.listed([pattern(reference, p) for p in patterns], subscribed, chosen):
+            self.send(_line(b"LIST", line))
+            if status_items and line.selectable:
+                await self._send_status(line.name, status_items)
         return "OK LIST completed"
 
     async def cmd_lsub(self, tag: str, args: Args) -> str:
-        reference = _decode_pattern(args.next("reference name"))
-        pattern = _decode_pattern(args.next("mailbox pattern"))
-        args.end()
-        for entry in await self._matching(reference, [pattern]):
-            if entry.subscribed:
-                self.send(self._list_line(b"LSUB", entry, subscribed=False))
-        return "OK LSUB completed"
-
-    async def _matching(self, reference: str, patterns: list[str]) -> list[ListEntry]:
         assert self.account is not None
-        regexes = [_pattern(reference, p) for p in patterns]
-        return [e for e in await self.account.listing() if any(r.fullmatch(e.name) for r in regexes)]
-
-    def _list_line(self, kind: bytes, entry: ListEntry, *, subscribed: bool) -> bytes:
-        attributes = [] if entry.exists else ["\\Noselect"]
-        attributes.append("\\HasChildren" if entry.has_children else "\\HasNoChildren")
-        if entry.special_use:
-            attributes.append(entry.special_use)
-        if subscribed and entry.subscribed:
-            attributes.append("\\Subscribed")
-        return b'* %b (%b) "/" %b\r\n' % (kind, " ".join(attributes).encode(), wire.mailbox(entry.name))
+        reference = _decode_pattern(args.next("reference name"))
+        text = _decode_pattern(args.next("mailbox pattern"))
+        args.end()
+        tree, subscribed = await self.account.listing()
+        for line in tree.lsub([pattern(reference, text)], subscribed):
+            self.send(_line(b"LSUB", line))
+        return "OK LSUB completed"
 
     # --- STATUS, NAMESPACE, QUOTA --------------------------------------------------------
 
     async def cmd_status(self, tag: str, args: Args) -> str:
         name = args.mailbox()
-        items = _status_items(args.list("status items"))
+        items = _status_items(args.list("status items"), rev2=self.rev2)
         args.end()
         await self._send_status(name, items)
         return "OK STATUS completed"
@@ -222,7 +302,10 @@ class FolderCommands(SessionBase):
     async def _send_status(self, name: str, items: list[str]) -> None:
         assert self.account is not None
         status = await self.account.status(name)
-        self.send(b"* STATUS %b (%b)\r\n" % (wire.mailbox(name), _status_values(status, items)))
+        self.send(
+            b"* STATUS %b (%b)\r\n"
+            % (wire.mailbox(name), _status_values(status, items, self.settings.mail_max_message_bytes))
+        )
 
     async def cmd_namespace(self, tag: str, args: Args) -> str:
         args.end()
@@ -256,84 +339,3 @@ class FolderCommands(SessionBase):
 
     async def cmd_setquota(self, tag: str, args: Args) -> str:
         raise CommandError("Quotas are set by the administrators", status="NO", code="NOPERM")
-
-    # --- APPEND --------------------------------------------------------------------------
-
-    async def cmd_append(self, tag: str, args: Args) -> str | None:
-        """APPEND, together with the APPENDs the client pipelined behind it (LITERAL+ lets
-        a client send many): they are stored as one batch (see messages.append_many) and
-        answered in order."""
-        assert self.account is not None
-        batch: list[tuple[str, messages.AppendRequest | CommandError]] = [(tag, _append_request(args))]
-        size = len(batch[0][1].raw)  # type: ignore[union-attr]
-        while len(batch) < APPEND_BATCH and size < APPEND_BATCH_BYTES:
-            event = self.conn.buffered_event()
-            if event is None:
-                break
-            if not isinstance(event, Command) or event.name != "APPEND":
-                self.conn.push_back(event)
-                break
-            try:
-                appended = _append_request(Args(event.args))
-                size += len(appended.raw)
-                request: messages.AppendRequest | CommandError = appended
-            except CommandError as error:
-                request = error
-            batch.append((event.tag, request))
-        requests = [r for _, r in batch if isinstance(r, messages.AppendRequest)]
-        try:
-            stored = iter(await messages.append_many(self.account, requests) if requests else [])
-        except Exception as error:  # every command of the batch must be answered
-            stored = iter([_append_failure(tag, error)] * len(requests))
-        answers = []
-        for command_tag, request in batch:
-            result = request if isinstance(request, CommandError) else next(stored)
-            if isinstance(result, CommandError):
-                answers.append(result.response(command_tag))
-                continue
-            ref, uid = result
-            if self.selected is not None and self.selected.folder.id == ref.id:
-                self.selected.dirty = True
-            answers.append(
-                b"%b OK [APPENDUID %d %d] APPEND completed\r\n" % (command_tag.encode(), ref.uidvalidity, uid)
-            )
-        await self.report_changes()  # the new EXISTS before the completions
-        for answer in answers:
-            self.send(answer)
-        return None  # answered here: the session adds nothing after
-
-
-def _append_failure(tag: str, error: Exception) -> CommandError:
-    """The answer to APPENDs that could not be stored, logged in one line: a full disk
-    (or quota of the server's account) is a temporary condition the client may retry
-    (RFC 5530 UNAVAILABLE), anything else a bug."""
-    if blobs.is_storage_full(error):
-        log.error(
-            "IMAP %s APPEND refused: no space left for message data (%s)",
-            tag[:40],
-            errno.errorcode.get(getattr(error, "errno", 0) or 0, "?"),
-        )
-        return CommandError("No space left to store the message, try again later", status="NO", code="UNAVAILABLE")
-    log_failure(log, f"IMAP {tag[:40]} APPEND", error)
-    return CommandError("Internal server error", status="NO", code="SERVERBUG")
-
-
-def _append_request(args: Args) -> messages.AppendRequest:
-    """APPEND's arguments: mailbox [flags] [date-time] literal."""
-    name = args.mailbox()
-    flags = args.flags() if isinstance(args.peek(), list) else []
-    internal_date = None
-    if isinstance(date_time := args.peek(), Quoted):
-        args.next("date-time")
-        internal_date = parse_date_time(bytes(date_time).decode("ascii", "replace"))
-    message = args.next("message literal")
-    args.end()
-    if not isinstance(message, Literal):
-        raise CommandError("The message must be a literal")
-    if not message:
-        raise CommandError("Empty message", status="NO")
-    try:
-        flags = store.check_flags(flags)
-    except Invalid as error:
-        raise CommandError(error.message) from None
-    return messages.AppendRequest(name, bytes(message), flags, internal_date)

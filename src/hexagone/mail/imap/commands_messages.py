@@ -1,4 +1,4 @@
-"""Commands on the selected folder's messages: FETCH, STORE, SEARCH, COPY, MOVE,
+"""Commands on the selected folder's messages: FETCH, STORE, COPY, MOVE,
 EXPUNGE, CLOSE, UNSELECT and IDLE, with their UID variants.
 
 FETCH reads every row it needs in one query and, when bodies are asked for, reads the
@@ -12,13 +12,13 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from hexagone.core import blobs
 from hexagone.core.blobs import BlobNotFound
-from hexagone.mail.imap import flagsearch, messages
-from hexagone.mail.imap.arguments import Args, format_uid_set
-from hexagone.mail.imap.command_base import SessionBase
+from hexagone.mail.imap import messages
+from hexagone.mail.imap.arguments import Args, SequenceSet, format_uid_set
+from hexagone.mail.imap.command_base import AUTH, SELECTED, CommandTable, SessionBase
 from hexagone.mail.imap.connection import Closed
 from hexagone.mail.imap.fetch import (
     FLAG_COLUMNS,
@@ -32,8 +32,7 @@ from hexagone.mail.imap.fetch import (
     without_nul,
 )
 from hexagone.mail.imap.parser import CommandError
-from hexagone.mail.imap.query import Context, compile_search
-from hexagone.mail.imap.search import parse_search
+from hexagone.mail.imap.qresync import format_ranges, given, missing
 from hexagone.mail.imap.state import State
 
 if TYPE_CHECKING:
@@ -47,6 +46,18 @@ STREAM_BYTES = 1024 * 1024
 IDLE_SECONDS = 30 * 60
 _STORE_RE = re.compile(r"([+-]?)FLAGS(\.SILENT)?")
 _MODES = {"+": "add", "-": "remove", "": "set"}
+
+
+def enable_condstore(session: SessionBase) -> None:
+    """Turn CONDSTORE on for a CONDSTORE enabling command (RFC 7162 3.1: FETCH MODSEQ or
+    CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH MODSEQ, ENABLE, SELECT (CONDSTORE)); the
+    first one in a selected folder reports its HIGHESTMODSEQ (3.1.2.1), which a SELECT
+    made before CONDSTORE was on need not have told."""
+    if "CONDSTORE" in session.enabled:
+        return
+    session.enabled.add("CONDSTORE")
+    if session.selected is not None:
+        session.send(b"* OK [HIGHESTMODSEQ %d] Highest\r\n" % session.selected.modseq)
 
 
 def _batches(rows: list[Any], stream: bool) -> list[tuple[list[Any], bool]]:
@@ -81,6 +92,33 @@ async def _read(rows: list[Any]) -> list[bytes | None]:
 
 
 class MessageCommands(SessionBase):
+    COMMANDS: ClassVar[CommandTable] = {
+        "IDLE": ("cmd_idle", AUTH),
+        "CHECK": ("cmd_noop", SELECTED),
+        "CLOSE": ("cmd_close", SELECTED),
+        "UNSELECT": ("cmd_unselect", SELECTED),
+        "EXPUNGE": ("cmd_expunge", SELECTED),
+        "UID EXPUNGE": ("cmd_uid_expunge", SELECTED),
+        "FETCH": ("cmd_fetch", SELECTED),
+        "UID FETCH": ("cmd_uid_fetch", SELECTED),
+        "STORE": ("cmd_store", SELECTED),
+        "UID STORE": ("cmd_uid_store", SELECTED),
+        "COPY": ("cmd_copy", SELECTED),
+        "UID COPY": ("cmd_uid_copy", SELECTED),
+        "MOVE": ("cmd_move", SELECTED),
+        "UID MOVE": ("cmd_uid_move", SELECTED),
+    }
+    CAPABILITIES: ClassVar[tuple[str, ...]] = (
+        "UIDPLUS",
+        "MOVE",
+        "UNSELECT",
+        "CONDSTORE",
+        "QRESYNC",
+        "BINARY",
+        "OBJECTID",
+        "SAVEDATE",
+    )
+
     def _writable(self) -> Selected:
         assert self.selected is not None
         if self.selected.read_only:
@@ -100,8 +138,12 @@ class MessageCommands(SessionBase):
         assert selected is not None and account is not None
         numbers = args.sequence_set()
         plan = parse_fetch(args, uid=uid)
+        if plan.vanished and not (uid and plan.changed_since is not None and "QRESYNC" in self.enabled):
+            raise CommandError("VANISHED needs UID FETCH, CHANGEDSINCE and QRESYNC enabled")
         if "MODSEQ" in plan.items:
-            self.enabled.add("CONDSTORE")  # RFC 7162 3.1: using it turns it on
+            enable_condstore(self)  # RFC 7162 3.1: a CONDSTORE enabling command
+        if plan.vanished:
+            await self._vanished_earlier(numbers)
         ranges = selected.uid_ranges(numbers, uid=uid)
         if not ranges:
             return "OK FETCH completed"
@@ -151,6 +193,16 @@ class MessageCommands(SessionBase):
         if missing:
             return "NO [SERVERBUG] Some messages could not be read"
         return "OK FETCH completed"
+
+    async def _vanished_earlier(self, numbers: SequenceSet) -> None:
+        """``* VANISHED (EARLIER)`` for the UIDs of ``numbers`` no longer in the folder
+        (RFC 7162 3.2.6), compared with the folder as it is now rather than with what
+        this session knows: a message that arrived since is not gone (see :mod:`.qresync`)."""
+        assert self.selected is not None and self.account is not None
+        present, uid_next = await messages.present_uids(self.account, self.selected.folder.id)
+        ranges = self.selected.saved if numbers.saved else given(numbers, uid_next)
+        if gone := missing(present, ranges):
+            self.send(b"* VANISHED (EARLIER) %b\r\n" % format_ranges(gone).encode())
 
     async def _stream_one(
         self, plan: FetchPlan, row: Any, seen_now: set[int], condstore: bool, rendered: dict[str, bytes]
@@ -205,7 +257,7 @@ class MessageCommands(SessionBase):
             row,
             raw,
             write or self.conn.write,
-            recent=row.uid in self.selected.recent,
+            recent=self.shows_recent and row.uid in self.selected.recent,
             extra=extra,
             rendered=rendered,
         )
@@ -229,7 +281,7 @@ class MessageCommands(SessionBase):
                 raise CommandError("Unknown STORE modifier")
             unchanged_since = modifiers.number("mod-sequence")
             modifiers.end()
-            self.enabled.add("CONDSTORE")
+            enable_condstore(self)
         match = _STORE_RE.fullmatch(args.keyword("store action"))
         if match is None:
             raise CommandError("Invalid STORE action")
@@ -257,7 +309,7 @@ class MessageCommands(SessionBase):
             seq = selected.seq_of(message.uid)
             if seq is None:
                 continue
-            items = [b"FLAGS " + flags(message, message.uid in selected.recent)]
+            items = [b"FLAGS " + flags(message, self.shows_recent and message.uid in selected.recent)]
             if uid:
                 items.append(b"UID %d" % message.uid)
             if condstore:
@@ -267,64 +319,6 @@ class MessageCommands(SessionBase):
             numbers_refused = sorted(refused) if uid else sorted(filter(None, map(selected.seq_of, refused)))
             return f"OK [MODIFIED {format_uid_set(numbers_refused)}] Conditional STORE failed"
         return "OK STORE completed"
-
-    # --- SEARCH --------------------------------------------------------------------------
-
-    async def cmd_search(self, tag: str, args: Args) -> str:
-        return await self._search(tag, args, uid=False)
-
-    async def cmd_uid_search(self, tag: str, args: Args) -> str:
-        return await self._search(tag, args, uid=True)
-
-    async def _search(self, tag: str, args: Args, *, uid: bool) -> str:
-        selected, account = self.selected, self.account
-        assert selected is not None and account is not None
-        request = parse_search(args)
-        if request.uses_modseq:
-            self.enabled.add("CONDSTORE")
-        highest = None
-        if not request.uses_modseq and not selected.dirty and flagsearch.answerable(request.criteria):
-            if selected.flags is None:
-                selected.load_flags(await messages.flag_bits(account, selected.folder.id, selected.max_uid))
-            uids, seqs = flagsearch.search(selected, request.criteria)
-            numbers = uids if uid else seqs
-        else:
-            context = Context(
-                seq_ranges=lambda s: selected.uid_ranges(s, uid=False, strict=False),  # type: ignore[arg-type]
-                uid_ranges=lambda s: selected.uid_ranges(s, uid=True),  # type: ignore[arg-type]
-                recent=sorted(selected.recent),
-            )
-            found = await messages.search(
-                account,
-                selected.folder.id,
-                compile_search(request.criteria, context),
-                selected.max_uid,
-                with_modseq=request.uses_modseq,
-            )
-            numbers = [row.uid for row in found] if uid else [n for row in found if (n := selected.seq_of(row.uid))]
-            if request.uses_modseq:
-                highest = max((row.modseq for row in found), default=None)
-        if request.returns is None:
-            line = b"* SEARCH" + b"".join(b" %d" % n for n in numbers)
-            if request.uses_modseq and highest is not None:
-                line += b" (MODSEQ %d)" % highest
-            self.send(line + b"\r\n")
-            return "OK SEARCH completed"
-        result = [b'* ESEARCH (TAG "%b")' % tag.encode()]
-        if uid:
-            result.append(b"UID")
-        if numbers and "MIN" in request.returns:
-            result.append(b"MIN %d" % min(numbers))
-        if numbers and "MAX" in request.returns:
-            result.append(b"MAX %d" % max(numbers))
-        if "COUNT" in request.returns:
-            result.append(b"COUNT %d" % len(numbers))
-        if numbers and "ALL" in request.returns:
-            result.append(b"ALL " + format_uid_set(sorted(numbers)).encode())
-        if request.uses_modseq and highest is not None:
-            result.append(b"MODSEQ %d" % highest)
-        self.send(b" ".join(result) + b"\r\n")
-        return "OK SEARCH completed"
 
     # --- COPY and MOVE -------------------------------------------------------------------
 
@@ -358,8 +352,7 @@ class MessageCommands(SessionBase):
         if not move:
             return f"OK [{code}] COPY completed"
         self.send(f"* OK [{code}] Moved\r\n".encode())
-        for number in selected.remove(result.source_uids):
-            self.send(b"* %d EXPUNGE\r\n" % number)
+        self.announce_expunged(result.source_uids)
         return "OK MOVE completed"
 
     # --- EXPUNGE, CLOSE, UNSELECT --------------------------------------------------------
@@ -380,9 +373,15 @@ class MessageCommands(SessionBase):
         if ranges == []:
             return "OK EXPUNGE completed"
         removed = await messages.expunge(self.account, selected.folder.id, ranges)
-        for number in selected.remove(removed):
-            self.send(b"* %d EXPUNGE\r\n" % number)
+        self.announce_expunged(removed)
         return "OK EXPUNGE completed"
+
+    def announce_expunged(self, removed: list[int]) -> None:
+        """Forget messages this session removed, and say so (:meth:`send_expunged`)."""
+        assert self.selected is not None
+        self.expunging_from_contexts(set(removed))
+        known = sorted(uid for uid in removed if self.selected.seq_of(uid) is not None)
+        self.send_expunged(self.selected.remove(known), known)
 
     async def cmd_close(self, tag: str, args: Args) -> str:
         assert self.selected is not None and self.account is not None
@@ -411,9 +410,8 @@ class MessageCommands(SessionBase):
             async with asyncio.timeout(IDLE_SECONDS):
                 while (line := self.conn.framer.read_line()) is None:
                     await self.conn.wait_data()
-                    if self.selected is not None and self.selected.dirty:
-                        await self.report_changes()
-                        await self.conn.flush()
+                    await self.unsolicited(idling=True)
+                    await self.conn.flush()
         except TimeoutError:
             self.send(b"* BYE Autologout; idle for too long\r\n")
             self.state = State.LOGOUT

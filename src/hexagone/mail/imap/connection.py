@@ -8,18 +8,31 @@ the client down: a client can queue as many commands as it likes, the server hol
 most that much of them). Writing is buffered by the session and flushed in large chunks;
 a client that stops reading its responses is disconnected after ``WRITE_TIMEOUT``.
 
+:func:`session_guard` is the life of a session over a connection, the same for every
+protocol served this way (IMAP, ManageSieve).
+
 STARTTLS swaps the transport in place; whatever the client had sent after the command,
 in clear, is dropped (RFC 3501 6.2.1 and the command-injection attacks of 2011).
+
+COMPRESS=DEFLATE (RFC 4978, with :mod:`zlib`, raw deflate both ways) sits between the
+transport and the framer: what arrives is inflated ``INFLATE_CHUNK`` bytes at a time and
+only while the framer holds less than ``READ_AHEAD``, so a small compressed input that
+inflates to gigabytes (a deflate bomb) is never inflated ahead of the session; what the
+session writes is compressed at each flush and pushed out with a sync flush.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import ssl
-from collections.abc import Callable
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+from hexagone.core import i18n
+from hexagone.core.failures import log_failure
 from hexagone.mail.imap.parser import Event, Framer
 
 log = logging.getLogger("hexagone.mail.imap")
@@ -27,10 +40,32 @@ log = logging.getLogger("hexagone.mail.imap")
 READ_AHEAD = 1024 * 1024
 WRITE_TIMEOUT = 300.0
 FLUSH_BYTES = 256 * 1024
+INFLATE_CHUNK = 64 * 1024
 
 
 class Closed(Exception):
     """The client went away, or stopped reading."""
+
+
+@contextlib.asynccontextmanager
+async def session_guard(
+    conn: Connection, log: logging.Logger, what: str, *, before_close: Callable[[], None] | None = None
+) -> AsyncIterator[None]:
+    """Around a session's whole run on ``conn``: service messages in English (the
+    protocol's language); the client going away (:class:`Closed`) ends it quietly; any
+    other failure is logged as ``what`` and ends this session only, never the others;
+    however it ends, ``before_close`` runs, then the connection is closed."""
+    i18n.set_language("en")  # service messages reach the client in the protocol's language
+    try:
+        yield
+    except Closed:
+        pass
+    except Exception as error:  # the last guard: one broken session never takes others down
+        log_failure(log, what, error)
+    finally:
+        if before_close is not None:
+            before_close()
+        conn.close()
 
 
 class Connection(asyncio.Protocol):
@@ -38,8 +73,11 @@ class Connection(asyncio.Protocol):
 
     __slots__ = (
         "_closed",
+        "_compressed_in",
         "_data_waiter",
+        "_deflater",
         "_drain_waiter",
+        "_inflater",
         "_paused_reading",
         "_paused_writing",
         "_session_factory",
@@ -68,6 +106,9 @@ class Connection(asyncio.Protocol):
         self._closed = False
         self.task: asyncio.Task[None] | None = None
         self.pushed_back: Event | None = None  # an event looked at ahead of its turn
+        self._inflater: zlib._Decompress | None = None  # COMPRESS=DEFLATE, once started
+        self._deflater: zlib._Compress | None = None
+        self._compressed_in = b""  # received, not yet inflated
 
     # --- asyncio.Protocol --------------------------------------------------------------
 
@@ -82,11 +123,19 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.framer is None:
             return
-        self.framer.feed(data)
+        if self._inflater is not None:
+            self._compressed_in += data
+            self._inflate()
+        else:
+            self.framer.feed(data)
         if self._data_waiter is not None:
             if not self._data_waiter.done():
                 self._data_waiter.set_result(None)
-        elif len(self.framer.buffer) > READ_AHEAD and not self._paused_reading and self.transport is not None:
+        elif (
+            (len(self.framer.buffer) > READ_AHEAD or self._compressed_in)
+            and not self._paused_reading
+            and self.transport is not None
+        ):
             self.transport.pause_reading()
             self._paused_reading = True
 
@@ -124,8 +173,46 @@ class Connection(asyncio.Protocol):
         except ValueError:
             return False
 
+    # --- COMPRESS=DEFLATE -----------------------------------------------------------------
+
+    @property
+    def compressed(self) -> bool:
+        return self._inflater is not None
+
+    def start_deflate(self) -> None:
+        """Compress both ways from now on; the bytes already buffered arrived compressed."""
+        assert self.framer is not None
+        self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        self._deflater = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+        self._compressed_in = bytes(self.framer.buffer)
+        self.framer.buffer.clear()
+        self._inflate()
+
+    def _inflate(self) -> bool:
+        """Inflate what was received while the framer has room; True if bytes were added."""
+        assert self._inflater is not None and self.framer is not None
+        added = False
+        while self._compressed_in and len(self.framer.buffer) <= READ_AHEAD:
+            try:
+                out = self._inflater.decompress(self._compressed_in, INFLATE_CHUNK)
+            except zlib.error:
+                log.info("IMAP client sent invalid deflate data")
+                self._compressed_in = b""
+                self.abort()
+                return added
+            self._compressed_in = self._inflater.unconsumed_tail
+            if out:
+                self.framer.feed(out)
+                added = True
+            elif not self._compressed_in or self._inflater.eof:
+                self._compressed_in = b""
+                break
+        return added
+
     async def wait_data(self) -> None:
         """Wait for more bytes; raises :class:`Closed` when none can come."""
+        if self._compressed_in and self._inflate():
+            return
         if self._closed:
             raise Closed
         if self._paused_reading and self.transport is not None:
@@ -157,12 +244,17 @@ class Connection(asyncio.Protocol):
         assert self.pushed_back is None
         self.pushed_back = event
 
-    async def next_event(self) -> Event:
+    async def next_event(self, between: Callable[[], Awaitable[None]] | None = None) -> Event:
+        """The client's next command (or part of one). ``between`` runs each time the
+        wait is woken with nothing of a command received: what a session tells without
+        being asked goes there, never inside a command (RFC 5465's NOTIFY)."""
         assert self.framer is not None
         while (event := self.buffered_event()) is None:
             if self._closed:
                 raise Closed
             await self.wait_data()
+            if between is not None and self.framer.idle:
+                await between()
         return event
 
     async def read_line(self) -> bytes:
@@ -181,7 +273,7 @@ class Connection(asyncio.Protocol):
     async def flush(self) -> None:
         """Send what is buffered and wait until the transport can take more."""
         if self.out and self.transport is not None and not self._closed:
-            self.transport.writelines(self.out)
+            self.transport.writelines(self._outgoing())
         self.out = []
         self.out_size = 0
         await self.drain()
@@ -211,11 +303,17 @@ class Connection(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
             if self.out:
-                self.transport.writelines(self.out)
+                self.transport.writelines(self._outgoing())
                 self.out = []
                 self.out_size = 0
             self.transport.close()
         self._closed = True
+
+    def _outgoing(self) -> list[bytes]:
+        if self._deflater is None:
+            return self.out
+        deflater = self._deflater
+        return [*(deflater.compress(piece) for piece in self.out), deflater.flush(zlib.Z_SYNC_FLUSH)]
 
     def abort(self) -> None:
         if self.transport is not None:

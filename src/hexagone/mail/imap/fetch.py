@@ -17,12 +17,16 @@ from typing import Any
 
 import orjson
 
+from hexagone.mail import mimetree
 from hexagone.mail.imap.arguments import Args
 from hexagone.mail.imap.messages import FLAG_BITS, bits_of
+from hexagone.mail.imap.objectid import email_id, thread_id
 from hexagone.mail.imap.parser import Atom, CommandError, Token
 from hexagone.mail.imap.rendered import cache
 from hexagone.mail.imap.structure import Section, body_structure, envelope
+from hexagone.mail.imap.structure import _resolve as resolve
 from hexagone.mail.imap.wire import internal_date
+from hexagone.mail.mime import decode_part
 
 FLAG_COLUMNS = ("flag_bits", "keywords")  # flag_bits: the five system flags packed by the database
 MACROS = {
@@ -39,6 +43,9 @@ SIMPLE = {
     "BODYSTRUCTURE": ("sha256",),
     "BODY": ("sha256",),
     "MODSEQ": ("modseq",),
+    "EMAILID": ("sha256",),  # RFC 8474
+    "THREADID": ("thread_id",),
+    "SAVEDATE": ("saved_at",),  # RFC 8514
 }
 # Rendered once per message content and remembered (see rendered.py): key prefix, JSON column, renderer.
 CACHED = {
@@ -47,6 +54,9 @@ CACHED = {
     "BODY": ("B", "structure", lambda node: body_structure(node, False)),
 }
 _BODY_RE = re.compile(r"(BODY(?:\.PEEK)?)\[(.*)\](?:<(\d{1,10})(?:\.(\d{1,10}))?>)?", re.I | re.S)
+_BINARY_RE = re.compile(r"(BINARY(?:\.PEEK|\.SIZE)?)\[([\d.]*)\](?:<(\d{1,10})(?:\.(\d{1,10}))?>)?", re.I)
+# The transfer encodings BINARY can undo (RFC 3516 4.1: any other is answered UNKNOWN-CTE).
+KNOWN_ENCODINGS = frozenset({"7BIT", "8BIT", "BINARY", "BASE64", "QUOTED-PRINTABLE"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +73,41 @@ class BodyItem:
         return not self.section.path and not self.section.text and self.partial is None
 
 
+@dataclass(frozen=True, slots=True)
+class BinaryItem:
+    """``BINARY[part]<partial>``, ``BINARY.PEEK[...]`` or ``BINARY.SIZE[part]`` (RFC 3516):
+    a part's content with its transfer encoding undone."""
+
+    path: tuple[int, ...]
+    peek: bool
+    partial: tuple[int, int | None] | None
+    size_only: bool
+    label: bytes
+
+    whole = False
+
+    def content(self, structure: Any, raw: bytes) -> bytes:
+        if not self.path:
+            return raw
+        node = resolve(structure, self.path)
+        if node is None:
+            return b""
+        if "parts" in node or "message" in node:  # nothing to decode in a container
+            return raw[node["body_start"] : node["end"]]
+        if (node.get("encoding") or "7BIT").upper() not in KNOWN_ENCODINGS:
+            raise CommandError("Unknown Content-Transfer-Encoding", status="NO", code="UNKNOWN-CTE")
+        return decode_part(raw, node)
+
+
 @dataclass
 class FetchPlan:
-    items: list[str | BodyItem] = field(default_factory=list)
+    items: list[str | BodyItem | BinaryItem] = field(default_factory=list)
     columns: set[str] = field(default_factory=lambda: {"uid"})
     needs_blob: bool = False
     sections: bool = False  # a body item needs the MIME structure's offsets
     sets_seen: bool = False
     changed_since: int | None = None
+    vanished: bool = False
 
     def add(self, name: str) -> None:
         if name not in self.items:
@@ -81,7 +118,16 @@ class FetchPlan:
     def streamable(self) -> bool:
         """True when every body asked for is the whole message, as it is stored: then a
         large message can be copied from the blob store to the socket piece by piece."""
-        return self.needs_blob and all(item.whole for item in self.items if isinstance(item, BodyItem))
+        return self.needs_blob and all(item.whole for item in self.items if not isinstance(item, str))
+
+    def add_binary(self, item: BinaryItem) -> None:
+        self.items.append(item)
+        self.sets_seen |= not item.peek
+        self.needs_blob = True
+        self.columns.update(("blob_key", "size"))
+        if item.path:
+            self.columns.add("structure")
+            self.sections = True
 
     def add_body(self, item: BodyItem) -> None:
         self.items.append(item)
@@ -118,12 +164,34 @@ def _item(plan: FetchPlan, token: Token) -> None:
             partial = (int(match.group(3)), count)
         label = b"BODY[" + str(section).encode() + b"]" + (b"<%d>" % partial[0] if partial else b"")
         plan.add_body(BodyItem(section, match.group(1).upper() == "BODY.PEEK", partial, label))
+    elif match := _BINARY_RE.fullmatch(token):
+        plan.add_binary(_binary_item(match))
     else:
         raise CommandError(f"Unknown fetch item {name[:40]}")
 
 
+def _binary_item(match: re.Match[str]) -> BinaryItem:
+    kind, spec = match.group(1).upper(), match.group(2)
+    parts = spec.split(".") if spec else []
+    if any(not p.isdigit() or p.startswith("0") or len(p) > 9 for p in parts):
+        raise CommandError("Invalid binary section")
+    path = tuple(int(p) for p in parts)
+    partial = None
+    if match.group(3) is not None:
+        if kind == "BINARY.SIZE":
+            raise CommandError("BINARY.SIZE takes no partial range")
+        count = int(match.group(4)) if match.group(4) is not None else None
+        if count == 0:
+            raise CommandError("Invalid partial range")
+        partial = (int(match.group(3)), count)
+    name = "BINARY.SIZE" if kind == "BINARY.SIZE" else "BINARY"
+    label = f"{name}[{spec}]".encode() + (b"<%d>" % partial[0] if partial else b"")
+    return BinaryItem(path, kind != "BINARY", partial, kind == "BINARY.SIZE", label)
+
+
 def parse_fetch(args: Args, *, uid: bool) -> FetchPlan:
-    """The items after the sequence set, and the CHANGEDSINCE modifier (RFC 7162)."""
+    """The items after the sequence set, and the CHANGEDSINCE and VANISHED modifiers
+    (RFC 7162; VANISHED only with UID FETCH and CHANGEDSINCE, checked by the caller)."""
     plan = FetchPlan()
     if uid:
         plan.add("UID")
@@ -146,6 +214,8 @@ def parse_fetch(args: Args, *, uid: bool) -> FetchPlan:
             if name == "CHANGEDSINCE":
                 plan.changed_since = reader.number("mod-sequence")
                 plan.add("MODSEQ")
+            elif name == "VANISHED":
+                plan.vanished = True
             else:
                 raise CommandError(f"Unknown fetch modifier {name[:40]}")
         args.end()
@@ -206,12 +276,15 @@ _SIMPLE_ITEMS: dict[str, Callable[[Any, bool, dict[str, bytes]], bytes]] = {
     "BODYSTRUCTURE": lambda row, recent, rendered: b"BODYSTRUCTURE " + rendered["S" + row.sha256],
     "BODY": lambda row, recent, rendered: b"BODY " + rendered["B" + row.sha256],
     "MODSEQ": lambda row, recent, rendered: b"MODSEQ (%d)" % row.modseq,
+    "EMAILID": lambda row, recent, rendered: b"EMAILID (%b)" % email_id(row.sha256).encode(),
+    "THREADID": lambda row, recent, rendered: b"THREADID (%b)" % thread_id(row.thread_id).encode(),
+    "SAVEDATE": lambda row, recent, rendered: b"SAVEDATE " + (internal_date(row.saved_at) if row.saved_at else b"NIL"),
 }
 
 
 def without_nul(data: bytes) -> bytes:
     """Message bytes fit for an IMAP literal: RFC 3501 forbids NUL there (only BINARY's
-    literal8 may hold one, and this server does not offer BINARY). A message is stored
+    literal8 may hold one). A message is stored
     as received; each NUL is sent as 0x80, as Dovecot does, so that sizes (RFC822.SIZE,
     partial fetches) stay those of the stored message."""
     return data.replace(b"\0", b"\x80") if b"\0" in data else data
@@ -233,8 +306,11 @@ def render(
     for the caller to stream. ``extra`` adds items the server volunteers (FLAGS after an
     implicit \\Seen, MODSEQ once CONDSTORE is on); ``rendered`` holds the ENVELOPE and
     BODYSTRUCTURE of the command's messages (see :func:`prerender`)."""
-    parts = [b"* %d FETCH (" % seq]  # the response line so far, joined before each body
     structure = decoded(row.structure) if plan.sections else None
+    binaries = {  # decoded first: an UNKNOWN-CTE refusal comes before anything is written
+        item: _binary(item, structure, raw) for item in plan.items if isinstance(item, BinaryItem)
+    }
+    parts = [b"* %d FETCH (" % seq]  # the response line so far, joined before each body
     separator = b""
     data: bytes  # the body: WHOLE_MESSAGE, or the section itself
     for item in [*plan.items, *(e for e in extra if e not in plan.items)] if extra else plan.items:
@@ -242,6 +318,16 @@ def render(
         separator = b" "
         if isinstance(item, str):
             parts.append(_SIMPLE_ITEMS[item](row, recent, rendered))  # type: ignore[arg-type]
+            continue
+        if isinstance(item, BinaryItem):
+            content = binaries[item]
+            if item.size_only:
+                parts.append(b"%b %d" % (item.label, len(content)))
+                continue
+            parts.append(b"%b %b{%d}\r\n" % (item.label, b"~" if b"\0" in content else b"", len(content)))
+            write(b"".join(parts))
+            write(content)
+            parts = []
             continue
         if raw is None and item.whole:  # the caller streams it from the blob store
             size, data = row.size, WHOLE_MESSAGE
@@ -254,6 +340,15 @@ def render(
         parts = []
     parts.append(b")\r\n")
     write(b"".join(parts))
+
+
+def _binary(item: BinaryItem, structure: Any, raw: bytes | None) -> bytes:
+    assert raw is not None
+    content = item.content(structure, raw)
+    if item.partial is not None:
+        start, count = item.partial
+        content = content[start:] if count is None else content[start : start + count]
+    return content
 
 
 def prerender(plan: FetchPlan, rows: list[Any], json_of: dict[int, Any], rendered: dict[str, bytes]) -> list[int]:
@@ -275,7 +370,10 @@ def prerender(plan: FetchPlan, rows: list[Any], json_of: dict[int, Any], rendere
                 if source is None:
                     needed.add(row.uid)
                     continue
-                found = cache.put(key, draw(decoded(getattr(source, column))))
+                value = decoded(getattr(source, column))
+                found = draw(value)
+                if column != "structure" or value.get("v") == mimetree.VERSION:
+                    cache.put(key, found)  # one drawn from an older tree changes once it is parsed again
             rendered[key] = found
     return sorted(needed)
 

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Integer, Text, case, cast, func, select
 
 from hexagone.core import blobs
+from hexagone.core.blobs import BlobNotFound
 from hexagone.core.exceptions import Invalid
 from hexagone.mail import mime
 from hexagone.mail.imap.account import Account, FolderRef, uid_list
@@ -196,13 +197,22 @@ async def set_flags(
     return FlagResult(rows, changed, [row.uid for change in found for row in change.refused], modseq)
 
 
+def _as_target(error: CommandError) -> CommandError:
+    """The refusal of a missing target of APPEND, COPY or MOVE: ``[TRYCREATE]`` (RFC
+    3501 6.3.11 and 6.4.7; a MUST in RFC 9051)."""
+    return CommandError("No such mailbox", status="NO", code="TRYCREATE") if error.code == "NONEXISTENT" else error
+
+
 async def copy(
     account: Account, source_id: uuid.UUID, ranges: UidRanges, target_name: str, *, move: bool
 ) -> CopyResult | None:
     """COPY or MOVE into a folder the user may write to; None when no message matched."""
 
     async def work(db: Any) -> CopyResult | None:
-        target, _ = await account.folder(db, target_name, write=True)
+        try:
+            target, _ = await account.folder(db, target_name, write=True)
+        except CommandError as error:
+            raise _as_target(error) from None
         source = await _folder(db, source_id)
         messages: list[Message] = []
         for group in _groups(ranges):
@@ -256,24 +266,23 @@ async def _targets(account: Account, names: set[str]) -> dict[str, FolderRef | C
             try:
                 folder, access = await account.folder(db, name, write=True)
             except CommandError as error:
-                found[name] = (
-                    CommandError("No such mailbox", status="NO", code="TRYCREATE")
-                    if (error.code == "NONEXISTENT")
-                    else error
-                )
+                found[name] = _as_target(error)
                 continue
             found[name] = account.ref(folder, access, name)
     return found
 
 
-async def append_many(account: Account, requests: list[AppendRequest]) -> list[tuple[FolderRef, int] | CommandError]:
+async def append_many(
+    account: Account, requests: list[AppendRequest], *, atomic: bool = False
+) -> list[tuple[FolderRef, int] | CommandError]:
     """APPEND, for one command or for several a client pipelined: the bytes of all of
     them are stored (and fsync'd) side by side before the write transaction begins, then
     one transaction adds the rows of each folder in one INSERT (:func:`store.add_messages`)
     and one commit makes them durable. The database's write lock is never held during the
     blob store's disk I/O nor while the messages are parsed, and a batch of fsyncs costs
     about what one does. Each request gets its own answer (a full mailbox refuses only the
-    messages that do not fit)."""
+    messages that do not fit). With ``atomic`` (MULTIAPPEND, RFC 3502) one refusal
+    refuses them all, and none is stored."""
     targets = await _targets(account, {r.name for r in requests})
     refused: list[tuple[FolderRef, int] | CommandError | None] = [
         target if isinstance(target := targets[r.name], CommandError) else None for r in requests
@@ -284,6 +293,9 @@ async def append_many(account: Account, requests: list[AppendRequest]) -> list[t
 
     async def work(db: Any) -> list[tuple[FolderRef, int] | CommandError | None]:
         results = list(refused)
+        if atomic and (error := await _all_or_none(db, requests, targets, refused)) is not None:
+            store.forget_blobs(db, account.org_id, [ref.key for ref in refs])
+            return [error] * len(requests)
         # Several target mailboxes (a shared one beside the user's): lock them all first, in
         # the store's order, so that two pipelined batches never deadlock each other.
         await store.lock_mailboxes(db, {t.mailbox_id for t in targets.values() if isinstance(t, FolderRef)})
@@ -321,6 +333,63 @@ async def append_many(account: Account, requests: list[AppendRequest]) -> list[t
     results = await writers.run(account.org_id, work)
     assert all(result is not None for result in results)
     return results  # type: ignore[return-value]
+
+
+async def _all_or_none(
+    db: Any,
+    requests: list[AppendRequest],
+    targets: dict[str, FolderRef | CommandError],
+    refused: list[Any],
+) -> CommandError | None:
+    """Why a MULTIAPPEND cannot store every one of its messages, if it cannot."""
+    first = next((r for r in refused if isinstance(r, CommandError)), None)
+    if first is not None:
+        return first
+    refs = [targets[r.name] for r in requests]
+    await store.lock_mailboxes(db, {t.mailbox_id for t in refs if isinstance(t, FolderRef)})
+    need: dict[uuid.UUID, int] = {}
+    for target, request in zip(refs, requests, strict=True):
+        assert isinstance(target, FolderRef)
+        if await db.get(Folder, target.id) is None:
+            return CommandError("No such mailbox", status="NO", code="TRYCREATE")
+        need[target.mailbox_id] = need.get(target.mailbox_id, 0) + len(request.raw)
+    room = await store.room(db, need)
+    if any(size > room.get(mailbox_id, 0) for mailbox_id, size in need.items()):
+        return _refusal(store.QuotaExceeded(""))
+    return None
+
+
+async def url_part(account: Account, name: str, uidvalidity: int | None, uid: int) -> tuple[bytes, Any] | None:
+    """The bytes and MIME structure of a message an IMAP URL names (CATENATE, RFC 4469),
+    in a folder this user may read; None when there is no such message."""
+    async with account.db() as db:
+        try:
+            folder, _ = await account.folder(db, name)
+        except CommandError:
+            return None
+        if uidvalidity is not None and folder.uidvalidity != uidvalidity:
+            return None
+        row = (
+            await db.execute(
+                select(Message.blob_key, _column("structure")).where(Message.folder_id == folder.id, Message.uid == uid)
+            )
+        ).first()
+    if row is None:
+        return None
+    try:
+        [raw] = await read_blobs([row.blob_key])
+    except BlobNotFound:
+        return None
+    return raw, row.structure
+
+
+async def present_uids(account: Account, folder_id: uuid.UUID) -> tuple[array[int], int]:
+    """The UIDs in a folder now, and its UIDNEXT."""
+    async with account.db() as db:
+        uid_next = (await db.execute(select(Folder.uid_next).where(Folder.id == folder_id))).scalar()
+        if uid_next is None:
+            raise FolderGone
+        return await uid_list(db, folder_id), uid_next
 
 
 async def changes(

@@ -19,8 +19,9 @@ not once per step. A literal of :data:`LARGE_LITERAL` bytes or more is announced
 :class:`LargeLiteral` event before it is read, so that the session can bound how many
 are read at once (see :mod:`.literals`).
 
-Tokens: :class:`Atom` (a ``str``; a ``[...]`` section spec such as
-``BODY.PEEK[HEADER.FIELDS (FROM)]<0.10>`` is one atom), :class:`Quoted` (``bytes``),
+Tokens: :class:`Atom` (a ``str``; a fetch item with its ``[...]`` section such as
+``BODY.PEEK[HEADER.FIELDS (FROM)]<0.10>`` is one atom; elsewhere ``[`` is an ordinary
+atom character, unbalanced or not), :class:`Quoted` (``bytes``),
 :class:`Literal` (``bytes(literal)`` gives its bytes), and ``list`` for a parenthesised
 list. No token holds a NUL but a literal's (RFC 3501 9: ``CHAR8`` excludes it).
 """
@@ -35,9 +36,13 @@ from typing import TypeAlias
 
 MAX_LINE = 64 * 1024
 MAX_COMMAND = 1024 * 1024  # all of a command but its literals' limit
-LITERAL_RE = re.compile(rb"\{(\d{1,20})(\+?)\}\Z")
+LITERAL_RE = re.compile(rb"(~?)\{(\d{1,20})(\+?)\}\Z")  # "~": a literal8 (RFC 3516, RFC 6855)
 TAG_RE = re.compile(r"[\x21\x23-\x24\x26-\x27\x2c-\x5b\x5d-\x7a\x7c-\x7e]+")  # ASTRING-CHAR but "+"
 SEPARATORS = b' ()"'
+# The fetch items followed by a bracketed section (RFC 3501 "section", RFC 3516
+# "section-binary"): the only place where "[" opens a group that runs, spaces and
+# parentheses included, to its "]". Anywhere else "[" is an ATOM-CHAR like any other.
+SECTION_ITEMS = frozenset({b"BODY", b"BODY.PEEK", b"BINARY", b"BINARY.PEEK", b"BINARY.SIZE"})
 LARGE_LITERAL = 4 * 1024 * 1024  # a literal this large is announced (LargeLiteral) before it is read
 _SKIP_TAIL = 40  # what an overlong line keeps of its end, to see a literal announced there
 
@@ -93,6 +98,12 @@ class Literal:
 
     def __repr__(self) -> str:
         return f"Literal({self.data[:40]!r}{'...' if len(self.data) > 40 else ''})"
+
+
+class Literal8(Literal):
+    """A literal8 (``~{n}``, RFC 3516): binary content, NUL allowed."""
+
+    __slots__ = ()
 
 
 Token: TypeAlias = "Atom | Quoted | Literal | list[Token]"  # a parenthesised list holds tokens
@@ -156,6 +167,7 @@ class Framer:
     """
 
     __slots__ = (
+        "_binary",
         "_discard",
         "_literal",
         "_overlong",
@@ -177,6 +189,7 @@ class Framer:
         self.max_line = max_line
         self.max_command = max_command
         self._parts: list[bytes] = []  # line, literal, line, literal, …, line
+        self._binary: list[int] = []  # indexes in _parts of the literal8s
         self._literal: int | None = None  # bytes still due for the literal being read
         self._sink: io.BytesIO | None = None  # where the literal being read goes
         self._discard = False  # skipping the rest of a refused command
@@ -199,6 +212,7 @@ class Framer:
 
     def _reset(self) -> None:
         self._parts = []
+        self._binary = []
         self._literal = None
         self._sink = None
         self._discard = False
@@ -257,8 +271,8 @@ class Framer:
                 self._overlong = False
                 self._discard = True
             if self._discard:
-                if match is not None and match.group(2):
-                    self._literal = int(match.group(1))  # sent anyway: skip it
+                if match is not None and match.group(3):
+                    self._literal = int(match.group(2))  # sent anyway: skip it
                 else:
                     self._reset()
                 continue
@@ -269,7 +283,9 @@ class Framer:
                 self._parts.append(line)
                 return self._complete()
             self._parts.append(line[: match.start()])
-            size, plus = int(match.group(1)), bool(match.group(2))
+            size, plus = int(match.group(2)), bool(match.group(3))
+            if match.group(1):
+                self._binary.append(len(self._parts))  # the index the literal will have
             first = self._parts[0]
             limit = self.literal_limit(_name_of(first))
             error = None
@@ -325,20 +341,21 @@ class Framer:
         return refused
 
     def _complete(self) -> Event:
-        parts = self._parts
+        parts, binary = self._parts, self._binary
         self._reset()
         try:
-            return tokenize(parts)
+            return tokenize(parts, binary)
         except CommandError as error:
             return Refused(_tag_of(parts[0]), error)
 
 
-def tokenize(parts: list[bytes]) -> Command:
-    """Tokens of a whole command: ``parts`` alternates line fragments and literals."""
+def tokenize(parts: list[bytes], binary: list[int] | tuple[int, ...] = ()) -> Command:
+    """Tokens of a whole command: ``parts`` alternates line fragments and literals;
+    ``binary`` lists the indexes of the literals sent as literal8 (``~{n}``)."""
     stack: list[list[Token]] = [[]]
     for index, part in enumerate(parts):
         if index % 2:
-            stack[-1].append(Literal(part))
+            stack[-1].append(Literal8(part) if index in binary else Literal(part))
             continue
         _scan(part, stack, after_literal=index > 0, before_literal=index < len(parts) - 1)
     if len(stack) != 1:
@@ -353,7 +370,7 @@ def tokenize(parts: list[bytes]) -> Command:
         if not args or not isinstance(command := args.pop(0), Atom):
             raise CommandError("Missing command after UID")
         name = "UID " + command.upper()
-    if name != "APPEND" and any(b"\0" in part for part in parts[1::2]):
+    if name != "APPEND" and any(b"\0" in part for i, part in enumerate(parts) if i % 2 and i not in binary):
         raise CommandError("NUL in a literal")  # APPEND's message is stored as received (as Dovecot does)
     return Command(tag, name, args)
 
@@ -425,7 +442,7 @@ def _atom(line: bytes, i: int) -> tuple[Atom, int]:
             raise CommandError("8-bit characters belong in quoted strings or literals")
         if c == 0x7B:  # "{" not at the end of the line
             raise CommandError("Misplaced literal")
-        if c == 0x5B:  # "[": a section spec runs to its "]", spaces and parentheses included
+        if c == 0x5B and line[start:i].upper() in SECTION_ITEMS:  # a section spec runs to its "]"
             close = line.find(b"]", i)
             if close < 0:
                 raise CommandError("Unterminated [")

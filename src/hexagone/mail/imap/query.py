@@ -1,9 +1,10 @@
 """SEARCH criteria as SQL over the message rows.
 
 Everything but two keys is a condition on a column: flags are booleans, FROM/TO/CC/BCC/
-SUBJECT the decoded address and subject columns, BODY the extracted text, dates and sizes
-plain columns. HEADER (any field) and TEXT (header and body) are answered in Python from
-the stored header block; when such a key sits under OR or NOT with SQL keys, the SQL part
+SUBJECT the decoded address and subject columns, BODY the search text (every text part,
+:mod:`hexagone.mail.searchtext`), dates and sizes plain columns. HEADER (any field) and
+TEXT (headers, those of the MIME parts too, and bodies) are answered in Python from the
+stored header blocks; when such a key sits under OR or NOT with SQL keys, the SQL part
 is selected as a boolean column and combined in Python, so every search stays one query.
 
 The SQL never grows with the client's input beyond a fixed bound: the number of keys is
@@ -27,6 +28,7 @@ from sqlalchemy import Text as SqlText
 from sqlalchemy import cast as sql_cast
 
 from hexagone.mail import fulltext
+from hexagone.mail.imap.objectid import email_hash_prefix, thread_uuid
 from hexagone.mail.imap.search import And, Criterion, Node, Not, Or
 from hexagone.mail.imap.structure import header_fields
 from hexagone.mail.mime import decode_header_value
@@ -44,6 +46,7 @@ class Context:
     seq_ranges: Callable[[object], UidRanges]  # a SequenceSet of message numbers → UID ranges
     uid_ranges: Callable[[object], UidRanges]  # a SequenceSet of UIDs → UID ranges
     recent: Sequence[int] = ()
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))  # OLDER and YOUNGER count from it
 
 
 @dataclass
@@ -73,13 +76,20 @@ def uid_condition(ranges: UidRanges) -> ColumnElement[bool]:
 def _contains(column: Any, needle: str) -> ColumnElement[bool]:
     """Whether ``column`` contains ``needle`` in any case; narrowed first through the
     full-text index where it covers the column (:mod:`hexagone.mail.fulltext`)."""
-    exact = func.lower(column).contains(needle.lower(), autoescape=True)
+    needle = needle.lower()
+    exact = func.lower(column).contains(needle, autoescape=True)
     narrowed = fulltext.may_contain(column.key, needle)
     return exact if narrowed is None else and_(narrowed, exact)
 
 
-def _day(value: Any) -> datetime:
-    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+def _on(column: Any, op: str, day: Any) -> ColumnElement[bool]:
+    """A date-time column before, on or since a day (UTC)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    if op == "<":
+        return column < start
+    if op == ">=":
+        return column >= start
+    return and_(column >= start, column < start + timedelta(days=1))
 
 
 class _Compiler:
@@ -133,16 +143,22 @@ class _Compiler:
             column, needle = args
             return _contains(getattr(Message, str(column)), str(needle))
         if kind == "body":
-            return _contains(Message.text, str(args[0]))
+            return _contains(Message.search_text, str(args[0]))
         if kind == "date":
             column_name, op, day = args
             column = getattr(Message, str(column_name))
-            start = _day(day)
-            if op == "<":
-                return column < start
-            if op == ">=":
-                return column >= start
-            return and_(column >= start, column < start + timedelta(days=1))
+            if column_name == "sent_on":  # a day already; a row delivered without it has the UTC instant
+                on_day = column < day if op == "<" else column >= day if op == ">=" else column == day
+                # Never NULL (a message without a date is false, not unknown), so that NOT works.
+                return or_(
+                    and_(column.is_not(None), on_day),
+                    and_(column.is_(None), Message.sent_date.is_not(None), _on(Message.sent_date, str(op), day)),
+                )
+            return _on(column, str(op), day)
+        if kind == "within":
+            op, seconds = args
+            cutoff = self.context.now - timedelta(seconds=min(int(str(seconds)), 10**11))  # datetime's range
+            return Message.internal_date <= cutoff if op == "<=" else Message.internal_date > cutoff
         if kind == "size":
             op, size = args
             return Message.size > size if op == ">" else Message.size < size
@@ -151,6 +167,13 @@ class _Compiler:
             return uid_condition(ranges) if len(ranges) <= SQL_RANGES else _uid_predicate(ranges)
         if kind == "modseq":
             return Message.modseq >= args[0]
+        if kind == "objectid":
+            objectid = str(args[1])
+            if args[0] == "EMAILID":
+                prefix = email_hash_prefix(objectid)
+                return Message.sha256.startswith(prefix) if prefix else false()
+            thread = thread_uuid(objectid)
+            return Message.thread_id == thread if thread else false()
         if kind in ("recent", "new", "old"):
             recent = Message.uid.in_(list(self.context.recent)) if self.context.recent else false()
             if kind == "recent":
@@ -162,9 +185,16 @@ class _Compiler:
             return _header_predicate(str(name).lower().encode(), str(needle).lower())
         if kind == "text":
             self.need(Message.header)
-            body = self.selected(_contains(Message.text, str(args[0])))
+            self.need(Message.part_headers)
+            body = self.selected(_contains(Message.search_text, str(args[0])))
             needle = str(args[0]).lower()
-            return lambda row: needle in row.header.decode("utf-8", "replace").lower() or body(row)
+            header = _header_predicate(None, needle)
+            return lambda row: (
+                needle in row.header.decode("utf-8", "replace").lower()
+                or header(row)
+                or needle in row.part_headers.lower()
+                or body(row)
+            )
         raise ValueError(f"unknown search key {kind}")
 
 
@@ -179,10 +209,13 @@ def _uid_predicate(ranges: UidRanges) -> Predicate:
     return matches
 
 
-def _header_predicate(name: bytes, needle: str) -> Predicate:
+def _header_predicate(name: bytes | None, needle: str) -> Predicate:
+    """Whether a field named ``name`` (any field when None) contains ``needle`` once its
+    encoded words are decoded and its lines unfolded."""
+
     def matches(row: Any) -> bool:
         for field_name, raw in header_fields(row.header):
-            if field_name == name:
+            if name is None or field_name == name:
                 value = raw.split(b":", 1)[1] if b":" in raw else b""
                 text = decode_header_value(value.decode("utf-8", "replace")).lower()
                 if needle in text:

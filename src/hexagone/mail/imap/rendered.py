@@ -5,7 +5,9 @@ rest of a message-list FETCH, and clients ask for the same envelopes again and a
 (at every start, every resynchronisation). Dovecot keeps them in its cache file; this
 module keeps them in memory, in a least-recently-used map bounded by bytes and keyed by
 the message's SHA-256: copies of a message share an entry, and an entry is never stale,
-since the same bytes always render the same way.
+since the same bytes always render the same way. A BODYSTRUCTURE drawn from a tree of an
+older version (stored before the parser changed, until ``hexagone mail reparse`` runs) is
+not remembered: the tree is replaced behind the server's back, by another process.
 """
 
 from __future__ import annotations

@@ -12,10 +12,11 @@ in different sessions, so the session maps them when it runs the search.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from hexagone.mail.imap.arguments import Args, SequenceSet, parse_date
+from hexagone.mail.imap.arguments import MAX_NZ, Args, SequenceSet, parse_date
 from hexagone.mail.imap.parser import Atom, CommandError, Literal, Quoted, Token
 
 CHARSETS = ("UTF-8", "US-ASCII")
@@ -36,11 +37,16 @@ DATE_KEYS = {
     "BEFORE": ("internal_date", "<"),
     "ON": ("internal_date", "="),
     "SINCE": ("internal_date", ">="),
-    "SENTBEFORE": ("sent_date", "<"),
-    "SENTON": ("sent_date", "="),
-    "SENTSINCE": ("sent_date", ">="),
+    # the day of the Date header in its own time zone (RFC 3501 6.4.4: "disregarding time and timezone")
+    "SENTBEFORE": ("sent_on", "<"),
+    "SENTON": ("sent_on", "="),
+    "SENTSINCE": ("sent_on", ">="),
+    # when the message came into its folder (RFC 8514)
+    "SAVEDBEFORE": ("saved_at", "<"),
+    "SAVEDON": ("saved_at", "="),
+    "SAVEDSINCE": ("saved_at", ">="),
 }
-RETURN_OPTIONS = ("MIN", "MAX", "COUNT", "ALL", "SAVE")
+RETURN_OPTIONS = ("MIN", "MAX", "COUNT", "ALL", "SAVE", "PARTIAL", "UPDATE")  # UPDATE: RFC 5267 4
 MAX_DEPTH = 50
 MAX_KEYS = 250
 
@@ -49,7 +55,9 @@ MAX_KEYS = 250
 class Criterion:
     """One search key: ``kind`` names it, ``args`` are its already typed arguments."""
 
-    kind: str  # all, flag, keyword, field, header, body, text, date, size, uid, seq, recent, new, old, modseq
+    # all, flag, keyword, field, header, body, text, date, within, size, uid, seq, saved, recent, new, old, modseq,
+    # objectid
+    kind: str
     args: tuple[object, ...] = ()
 
 
@@ -73,47 +81,89 @@ Node = Criterion | Not | Or | And
 
 
 @dataclass(slots=True)
+class Returns:
+    """RFC 4731's RETURN options; PARTIAL (RFC 9394, and RFC 5267's positive form) is
+    the range of the result to send, counted from its end when negative."""
+
+    options: list[str] = field(default_factory=list)
+    partial: tuple[int, int] | None = None
+
+
+@dataclass(slots=True)
 class SearchRequest:
     criteria: Node
-    returns: list[str] | None = None  # None: a plain SEARCH answer; a list: ESEARCH
+    returns: Returns | None = None  # None: a plain SEARCH answer; else ESEARCH
     charset: str = "US-ASCII"
     uses_modseq: bool = False
-    options: set[str] = field(default_factory=set)
 
 
-def parse_search(args: Args) -> SearchRequest:
-    returns: list[str] | None = None
-    if isinstance(args.peek(), Atom) and args.peek().upper() == "RETURN":  # type: ignore[union-attr]
-        args.next("RETURN")
-        returns = []
-        for option in args.list("RETURN options"):
-            if not isinstance(option, Atom) or option.upper() not in RETURN_OPTIONS:
-                raise CommandError("Unknown RETURN option")
-            returns.append(option.upper())
-        if not returns:
-            returns = ["ALL"]
-    charset = "US-ASCII"
-    if isinstance(args.peek(), Atom) and args.peek().upper() == "CHARSET":  # type: ignore[union-attr]
-        args.next("CHARSET")
-        charset = args.text("charset").upper()
-        if charset not in CHARSETS:
-            raise CommandError("Unsupported charset", status="NO", code="BADCHARSET (UTF-8 US-ASCII)")
-    reader = _Reader(args.tokens[args.pos :], charset)
+def parse_returns(args: Args) -> Returns | None:
+    """``RETURN (options)`` when it comes next (``RETURN ()`` means ALL)."""
+    if not (isinstance(args.peek(), Atom) and args.peek().upper() == "RETURN"):  # type: ignore[union-attr]
+        return None
+    args.next("RETURN")
+    returns = Returns()
+    options = args.list("RETURN options")
+    while options:
+        option = options.pop(0)
+        if not isinstance(option, Atom) or option.upper() not in RETURN_OPTIONS:
+            raise CommandError("Unknown RETURN option")
+        if option.upper() == "PARTIAL":
+            returns.partial = _partial_range(options.pop(0) if options else None)
+        returns.options.append(option.upper())
+    if not returns.options:
+        returns.options = ["ALL"]
+    return returns
+
+
+def _partial_range(token: Token | None) -> tuple[int, int]:
+    """RFC 9394 ``partial-range``: ``first:last``, both positive or both negative."""
+    match = re.fullmatch(r"(-?)(\d{1,10}):(-?)(\d{1,10})", token if isinstance(token, Atom) else "")
+    if match is None or match.group(1) != match.group(3) or "0" in (match.group(2), match.group(4)):
+        raise CommandError("Invalid PARTIAL range")
+    low, high = sorted((int(match.group(2)), int(match.group(4))))
+    if high > MAX_NZ:
+        raise CommandError("Invalid PARTIAL range")
+    return (-low, -high) if match.group(1) else (low, high)
+
+
+def check_charset(charset: str) -> str:
+    if charset.upper() not in CHARSETS:
+        raise CommandError("Unsupported charset", status="NO", code="BADCHARSET (UTF-8 US-ASCII)")
+    return charset.upper()
+
+
+def parse_criteria(args: Args, charset: str, *, recent: bool = True) -> tuple[Node, bool]:
+    """The search keys up to the end of the command, and whether MODSEQ is one of them.
+    ``recent`` False (an IMAP4rev2 session): RECENT, NEW and OLD are no keys (RFC 9051
+    has no \\Recent flag)."""
+    reader = _Reader(args.tokens[args.pos :], charset, recent)
     nodes = []
     while reader.more():
         nodes.append(reader.key(0))
     if not nodes:
         raise CommandError("Missing search criteria")
     args.pos = len(args.tokens)
-    criteria = nodes[0] if len(nodes) == 1 else And(tuple(nodes))
-    return SearchRequest(criteria, returns, charset, reader.uses_modseq)
+    return (nodes[0] if len(nodes) == 1 else And(tuple(nodes))), reader.uses_modseq
+
+
+def parse_search(args: Args, *, recent: bool = True) -> SearchRequest:
+    """SEARCH's arguments: ``[RETURN (...)] [CHARSET name] keys``."""
+    returns = parse_returns(args)
+    charset = "US-ASCII"
+    if isinstance(args.peek(), Atom) and args.peek().upper() == "CHARSET":  # type: ignore[union-attr]
+        args.next("CHARSET")
+        charset = check_charset(args.text("charset"))
+    criteria, uses_modseq = parse_criteria(args, charset, recent=recent)
+    return SearchRequest(criteria, returns, charset, uses_modseq)
 
 
 class _Reader:
-    def __init__(self, tokens: list[Token], charset: str):
+    def __init__(self, tokens: list[Token], charset: str, recent: bool):
         self.tokens = tokens
         self.pos = 0
         self.charset = charset
+        self.recent = recent
         self.uses_modseq = False
         self.keys = 0
 
@@ -177,7 +227,15 @@ class _Reader:
             column, op = DATE_KEYS[name]
             return Criterion("date", (column, op, self._date()))
         if name in ("ALL", "RECENT", "NEW", "OLD"):
+            if name != "ALL" and not self.recent:
+                raise CommandError(f"{name} is not an IMAP4rev2 search key")
             return Criterion(name.lower())
+        if name == "SAVEDATESUPPORTED":  # every folder keeps the save date (RFC 8514)
+            return Criterion("all")
+        if name in ("OLDER", "YOUNGER"):  # RFC 5032, in seconds
+            return Criterion("within", ("<=" if name == "OLDER" else ">", self._number("interval")))
+        if name == "$":  # the saved result (RFC 5182)
+            return Criterion("seq", (SequenceSet.parse(name),))
         if name in ("KEYWORD", "UNKEYWORD"):
             return Criterion("keyword", (self._atom("keyword"), name == "KEYWORD"))
         if name in ("BODY", "TEXT"):
@@ -189,6 +247,8 @@ class _Reader:
             return Criterion("size", (">" if name == "LARGER" else "<", self._number("size")))
         if name == "UID":
             return Criterion("uid", (SequenceSet.parse(self._atom("UID set")),))
+        if name in ("EMAILID", "THREADID"):  # RFC 8474 6
+            return Criterion("objectid", (name, self._atom("objectid")))
         if name == "NOT":
             return Not(self.key(depth + 1))
         if name == "OR":

@@ -1,9 +1,10 @@
 """One IMAP session: the state machine between a client's commands and the server's
 replies (RFC 3501 section 3), with no storage code of its own.
 
-Commands are looked up in :data:`COMMANDS` (name → handler, states where it is valid);
-handlers live in three command groups by family (:mod:`.commands_auth`,
-:mod:`.commands_folders`, :mod:`.commands_messages`), classes over one base
+Commands are looked up in :attr:`Session.COMMANDS` (name → handler, states where it is
+valid), gathered from the command groups by family (:mod:`.commands_auth`,
+:mod:`.commands_folders`, :mod:`.commands_append`, :mod:`.commands_messages`,
+:mod:`.commands_search`, :mod:`.commands_sort`), classes over one base
 (:class:`.command_base.SessionBase`: connection, state, account, selected folder), each
 returning the text of its tagged completion and writing its untagged data through
 :meth:`SessionBase.send`. Before each tagged completion the session
@@ -24,68 +25,28 @@ import asyncio
 import logging
 import time
 
-from hexagone.core import i18n
 from hexagone.core.config import Settings
 from hexagone.core.failures import log_failure
 from hexagone.mail.imap import messages
 from hexagone.mail.imap.arguments import Args
+from hexagone.mail.imap.command_base import REV1_ONLY, SELECTED
+from hexagone.mail.imap.commands_acl import AclCommands
+from hexagone.mail.imap.commands_append import AppendCommands
 from hexagone.mail.imap.commands_auth import AuthCommands
 from hexagone.mail.imap.commands_folders import FolderCommands
 from hexagone.mail.imap.commands_messages import MessageCommands
-from hexagone.mail.imap.connection import Closed, Connection
+from hexagone.mail.imap.commands_notify import NotifyCommands
+from hexagone.mail.imap.commands_search import SearchCommands
+from hexagone.mail.imap.commands_sort import SortCommands
+from hexagone.mail.imap.connection import Closed, Connection, session_guard
 from hexagone.mail.imap.parser import Command, CommandError, Continue, Framer, LargeLiteral, Refused
 from hexagone.mail.imap.state import State
 
 log = logging.getLogger("hexagone.mail.imap")
 
 
-ANY = frozenset({State.NOT_AUTHENTICATED, State.AUTHENTICATED, State.SELECTED})
-NOT_AUTH = frozenset({State.NOT_AUTHENTICATED})
-AUTH = frozenset({State.AUTHENTICATED, State.SELECTED})
-SELECTED = frozenset({State.SELECTED})
-
-COMMANDS: dict[str, tuple[str, frozenset[State]]] = {
-    "CAPABILITY": ("cmd_capability", ANY),
-    "NOOP": ("cmd_noop", ANY),
-    "LOGOUT": ("cmd_logout", ANY),
-    "ID": ("cmd_id", ANY),
-    "STARTTLS": ("cmd_starttls", NOT_AUTH),
-    "LOGIN": ("cmd_login", NOT_AUTH),
-    "AUTHENTICATE": ("cmd_authenticate", NOT_AUTH),
-    "ENABLE": ("cmd_enable", AUTH),
-    "SELECT": ("cmd_select", AUTH),
-    "EXAMINE": ("cmd_examine", AUTH),
-    "CREATE": ("cmd_create", AUTH),
-    "DELETE": ("cmd_delete", AUTH),
-    "RENAME": ("cmd_rename", AUTH),
-    "SUBSCRIBE": ("cmd_subscribe", AUTH),
-    "UNSUBSCRIBE": ("cmd_unsubscribe", AUTH),
-    "LIST": ("cmd_list", AUTH),
-    "LSUB": ("cmd_lsub", AUTH),
-    "STATUS": ("cmd_status", AUTH),
-    "APPEND": ("cmd_append", AUTH),
-    "NAMESPACE": ("cmd_namespace", AUTH),
-    "GETQUOTAROOT": ("cmd_getquotaroot", AUTH),
-    "GETQUOTA": ("cmd_getquota", AUTH),
-    "SETQUOTA": ("cmd_setquota", AUTH),
-    "IDLE": ("cmd_idle", AUTH),
-    "CHECK": ("cmd_noop", SELECTED),
-    "CLOSE": ("cmd_close", SELECTED),
-    "UNSELECT": ("cmd_unselect", SELECTED),
-    "EXPUNGE": ("cmd_expunge", SELECTED),
-    "UID EXPUNGE": ("cmd_uid_expunge", SELECTED),
-    "SEARCH": ("cmd_search", SELECTED),
-    "UID SEARCH": ("cmd_uid_search", SELECTED),
-    "FETCH": ("cmd_fetch", SELECTED),
-    "UID FETCH": ("cmd_uid_fetch", SELECTED),
-    "STORE": ("cmd_store", SELECTED),
-    "UID STORE": ("cmd_uid_store", SELECTED),
-    "COPY": ("cmd_copy", SELECTED),
-    "UID COPY": ("cmd_uid_copy", SELECTED),
-    "MOVE": ("cmd_move", SELECTED),
-    "UID MOVE": ("cmd_uid_move", SELECTED),
-}
-NO_EXPUNGE_AFTER = frozenset({"FETCH", "STORE", "SEARCH"})  # RFC 3501 7.4.1
+# RFC 3501 7.4.1, and RFC 5256 for SORT and THREAD, which answer message numbers as SEARCH does
+NO_EXPUNGE_AFTER = frozenset({"FETCH", "STORE", "SEARCH", "SORT", "THREAD"})
 AUTOLOGOUT_SECONDS = 30 * 60
 LOGIN_SECONDS = 3 * 60
 PRE_AUTH_LITERAL = 8 * 1024
@@ -93,7 +54,16 @@ COMMAND_LITERAL = 1024 * 1024
 MAX_BAD_COMMANDS = 20  # consecutive BAD answers before the session is closed
 
 
-class Session(AuthCommands, FolderCommands, MessageCommands):
+class Session(
+    AuthCommands,
+    FolderCommands,
+    AclCommands,
+    AppendCommands,
+    MessageCommands,
+    SortCommands,
+    SearchCommands,
+    NotifyCommands,
+):
     """One client's session: the command groups over :class:`.command_base.SessionBase`,
     and the loop that reads commands and dispatches them."""
 
@@ -113,14 +83,13 @@ class Session(AuthCommands, FolderCommands, MessageCommands):
         return LOGIN_SECONDS if self.state == State.NOT_AUTHENTICATED else AUTOLOGOUT_SECONDS
 
     async def run(self) -> None:
-        i18n.set_language("en")  # service messages reach the client in the protocol's language
-        try:
+        async with session_guard(self.conn, log, "IMAP session", before_close=self._release):
             self.send(b"* OK [CAPABILITY %b] Hexagone IMAP ready\r\n" % self.capabilities().encode())
             await self.conn.flush()
             while self.state != State.LOGOUT:
                 try:
                     async with asyncio.timeout(self.timeout):
-                        event = await self.conn.next_event()
+                        event = await self.conn.next_event(self._between_commands)
                 except TimeoutError:
                     self.send(b"* BYE Autologout; idle for too long\r\n")
                     break
@@ -138,23 +107,39 @@ class Session(AuthCommands, FolderCommands, MessageCommands):
                     else:
                         await self.execute(event)
                     self.literal_permit.give_back()
+                if self.state != State.LOGOUT and self.conn.framer is not None and self.conn.framer.idle:
+                    await self._between_commands()
                 if self.bad_commands >= MAX_BAD_COMMANDS:
                     self.send(b"* BYE Too many invalid commands\r\n")
                     break
                 await self.conn.flush()
+
+    def _release(self) -> None:
+        """Give back what the session holds, however it ended."""
+        self.literal_permit.give_back()
+        self.stop_notifying()
+        self.deselect()
+
+    async def _between_commands(self) -> None:
+        """Tell what the session tells unasked (NOTIFY); a failure there is logged and
+        the session goes on, as after a failed command."""
+        try:
+            await self.unsolicited(idling=False)
+            await self.conn.flush()
+        except messages.FolderGone:
+            self.send(b"* BYE The selected mailbox was deleted\r\n")
+            await self.conn.flush()
+            raise Closed from None
         except Closed:
-            pass
-        except Exception as error:  # the last guard: one broken session never takes others down
-            log_failure(log, "IMAP session", error)
-        finally:
-            self.literal_permit.give_back()
-            self.deselect()
-            self.conn.close()
+            raise
+        except Exception as error:
+            log_failure(log, "IMAP unsolicited responses", error)
 
     async def execute(self, command: Command) -> None:
-        entry = COMMANDS.get(command.name)
-        if entry is None:
-            self.send(b"%b BAD Unknown command\r\n" % command.tag.encode())
+        entry = self.COMMANDS.get(command.name)
+        if entry is None or (self.rev2 and command.name in REV1_ONLY):
+            unknown = b"Unknown command" if entry is None else b"%b is not part of IMAP4rev2" % command.name.encode()
+            self.send(b"%b BAD %b\r\n" % (command.tag.encode(), unknown))
             self.count_bad("BAD")
             return
         handler, states = entry
@@ -204,6 +189,12 @@ class Session(AuthCommands, FolderCommands, MessageCommands):
         """Count consecutive BAD answers: a client that sends nothing but invalid commands
         is probing or broken, and is disconnected (as SMTP does after 20 errors)."""
         self.bad_commands = self.bad_commands + 1 if status == "BAD" else 0
+
+
+# every group's commands and capabilities, in the order of the groups
+_groups = Session.__mro__[::-1]
+Session.COMMANDS = {name: entry for group in _groups for name, entry in vars(group).get("COMMANDS", {}).items()}
+Session.CAPABILITIES = tuple(dict.fromkeys(cap for group in _groups for cap in vars(group).get("CAPABILITIES", ())))
 
 
 def _safe(text: str) -> bytes:

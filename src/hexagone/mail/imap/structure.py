@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from hexagone.mail import rawtext
 from hexagone.mail.imap.parser import CommandError
-from hexagone.mail.imap.wire import MAX_QUOTED, not_plain, nstring, plist, string
+from hexagone.mail.imap.wire import MAX_QUOTED, not_plain, plist, string
 
 SECTION_TEXTS = ("", "HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT", "TEXT", "MIME")
 _WITH_FIELDS_RE = re.compile(r"([^ ]*) \((.*)\)", re.S)
@@ -29,13 +30,14 @@ Node = dict[str, Any]
 
 def _text(value: str | None) -> str:
     """An nstring as text: NIL, a quoted string, or (8-bit, long, line ends) a literal whose
-    bytes ride through as Latin-1 characters. Every ENVELOPE has about twenty of them, so
-    plain ASCII takes one regular expression test and one concatenation."""
+    bytes ride through as Latin-1 characters. The stored text gives back the header's own
+    bytes (:mod:`hexagone.mail.rawtext`). Every ENVELOPE has about twenty of them, so plain
+    ASCII takes one regular expression test and one concatenation."""
     if value is None:
         return "NIL"
     if len(value) <= MAX_QUOTED and not not_plain(value):
         return '"' + value + '"'
-    return string(value).decode("latin-1")
+    return string(rawtext.to_bytes(value)).decode("latin-1")
 
 
 def _addresses(value: list[list[str | None]] | None) -> str:
@@ -76,60 +78,86 @@ def envelope(env: dict[str, Any]) -> bytes:
     ).encode("latin-1")
 
 
-def _params(params: list[list[str]] | None) -> bytes:
-    if not params:
-        return b"NIL"
-    return plist(string(item) for pair in params for item in pair)
+def _string(value: str) -> bytes:
+    """A stored header value as the message wrote it (see :mod:`hexagone.mail.rawtext`)."""
+    return string(rawtext.to_bytes(value))
+
+
+def _nstring(value: str | None) -> bytes:
+    return b"NIL" if value is None else _string(value)
+
+
+def _params(params: list[list[str]] | None, default_charset: bool = False) -> bytes:
+    """A parameter list; a text part without a charset says ``"charset" "us-ascii"``,
+    the default RFC 2046 4.1.2 gives it (Dovecot says so too, and clients rely on it)."""
+    items = [_string(item) for pair in params or () for item in pair]
+    if default_charset and not any(key.isascii() and key.lower() == "charset" for key, _ in params or ()):
+        items += [b'"charset"', b'"us-ascii"']
+    return plist(items) if items else b"NIL"
 
 
 def _disposition(node: Node) -> bytes:
     disposition = node.get("disposition")
     if not disposition:
         return b"NIL"
-    return plist([string(disposition[0]), _params(disposition[1])])
+    return plist([_string(disposition[0]), _params(disposition[1])])
 
 
 def _language(node: Node) -> bytes:
-    value = node.get("language")
-    if not value:
-        return b"NIL"
-    tags = [t.strip() for t in value.split(",") if t.strip()]
-    if len(tags) == 1:
-        return string(tags[0])
-    return plist(string(t) for t in tags)
+    """Always a list: RFC 3501's body-fld-lang allows a lone string for one tag, and
+    Dovecot (whose answers clients have cached) always sends the list."""
+    tags = node.get("language")
+    if isinstance(tags, str):  # a tree stored before version 2
+        tags = [t.strip() for t in tags.split(",") if t.strip()]
+    return plist(_string(tag) for tag in tags) if tags else b"NIL"
 
 
 def _extension(node: Node) -> list[bytes]:
-    return [_disposition(node), _language(node), nstring(node.get("location"))]
+    return [_disposition(node), _language(node), _nstring(node.get("location"))]
 
 
-def body_structure(node: Node, extensible: bool = True) -> bytes:
-    """BODYSTRUCTURE (``extensible``) or BODY of one entity, recursively."""
+def _content_type(node: Node, legacy: bool) -> list[str] | None:
+    """The type and subtype as written, None when the part has no Content-Type (or is
+    no MIME entity). A tree stored before version 2 only has them in lower case."""
+    return [node["type"], node["subtype"]] if legacy else node.get("content_type")
+
+
+def body_structure(node: Node, extensible: bool = True, legacy: bool | None = None) -> bytes:
+    """BODYSTRUCTURE (``extensible``) or BODY of one entity, recursively, written as
+    Dovecot 2.3 writes it (``imap-bodystructure.c``). ``node`` is the root of a tree
+    :mod:`hexagone.mail.mimetree` made, or of an older one (``legacy``: no version)."""
+    if legacy is None:
+        legacy = "v" not in node
     if "parts" in node:
-        out = b"(" + b"".join([body_structure(part, extensible) for part in node["parts"]])
-        out += b" " + string(node["subtype"])
+        out = b"(" + b"".join([body_structure(part, extensible, legacy) for part in node["parts"]])
+        out += b" " + _string((_content_type(node, legacy) or ["", ""])[1])
         if extensible:
             out += b" " + b" ".join([_params(node.get("params")), *_extension(node)])
         return out + b")"
+    if "message" in node:
+        kind, text = [b'"message"', b'"rfc822"'], False
+    elif (content_type := _content_type(node, legacy)) is None:
+        kind, text = [b'"text"', b'"plain"'], True
+    else:
+        kind, text = [_string(content_type[0]), _string(content_type[1])], content_type[0].lower() == "text"
     fields = [
-        string(node["type"]),
-        string(node["subtype"]),
-        _params(node.get("params")),
-        nstring(node.get("id")),
-        nstring(node.get("description")),
-        string(node.get("encoding") or "7BIT"),
+        *kind,
+        _params(node.get("params"), default_charset=text),
+        _nstring(node.get("id")),
+        _nstring(node.get("description")),
+        _string(node.get("encoding") or "7bit"),
         b"%d" % node["size"],
     ]
     if "message" in node:
         fields += [
             envelope(node.get("envelope") or {}),
-            body_structure(node["message"], extensible),
+            body_structure(node["message"], extensible, legacy),
             b"%d" % node["lines"],
         ]
-    elif node["type"] == "text":
+    elif text:
         fields.append(b"%d" % node["lines"])
     if extensible:
-        fields += [nstring(node.get("md5")), *_extension(node)]
+        fields += [_nstring(node.get("md5")), *_extension(node)]
     return plist(fields)
 
 
@@ -170,6 +198,10 @@ class Section:
         if names is not None:
             raise CommandError("Invalid section")
         return cls(tuple(path), text)
+
+    def names_a_part_of(self, structure: Node) -> bool:
+        """Whether the message has the part this section names (a CATENATE URL must)."""
+        return not self.path or _resolve(structure, self.path) is not None
 
     def __str__(self) -> str:
         spec = ".".join(str(n) for n in self.path)
@@ -230,14 +262,12 @@ def header_fields(header: bytes) -> list[tuple[bytes, bytes]]:
 
 def _resolve(structure: Node, path: tuple[int, ...]) -> Node | None:
     """The entity a part number names (RFC 3501 6.4.5): a multipart's children count from
-    1; a single-part entity has only part 1, itself; an encapsulated message's parts are
-    those of its body."""
+    1; a single-part entity has only part 1, itself (so ``1.1`` of a leaf is the leaf, as
+    Dovecot answers); an encapsulated message's parts are those of its body."""
     node = structure
     for depth, number in enumerate(path):
         if depth and "message" in node:
             node = node["message"]
-        elif depth and "parts" not in node:
-            return None
         if "parts" in node:
             if number > len(node["parts"]):
                 return None

@@ -3,12 +3,21 @@
 Printable ASCII stands for itself except ``&``, written ``&-``; any other run of
 characters is UTF-16BE, base64 with ``,`` instead of ``/`` and no padding, between ``&``
 and ``-``. Folder names are stored as plain Unicode; this module converts at the wire.
+
+A session that enabled UTF8=ACCEPT (RFC 6855 3) spells them in UTF-8 instead, both ways,
+and ``&`` is then an ordinary character: :data:`utf8_names` says so. It is a context
+variable because each session runs in an asyncio task of its own (a value set there is
+that session's) and names are read and written in many places that know nothing of the
+session, as the protocol language is (:mod:`hexagone.core.i18n`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from contextvars import ContextVar
+
+utf8_names: ContextVar[bool] = ContextVar("imap_utf8_names", default=False)
 
 
 class Utf7Error(ValueError):

@@ -32,6 +32,16 @@ def string(value: str | bytes) -> bytes:
     return b'"' + _ESCAPE.sub(rb"\\\1", data) + b'"'
 
 
+_ATOM = re.compile(r"[!#$&'+-Z^-z|~]+").fullmatch  # ATOM-CHARs (a few more are quoted: "}")
+
+
+def astring(value: str) -> bytes:
+    """An astring as an atom when it can be one (RFC 3501 9), as Dovecot writes ACL
+    identifiers and rights (some clients, IMAPClient's getacl among them, read them
+    without unquoting), quoted or literal otherwise."""
+    return value.encode() if _ATOM(value) else string(value)
+
+
 def nstring(value: str | bytes | None) -> bytes:
     return b"NIL" if value is None else string(value)
 
@@ -73,5 +83,9 @@ def internal_date(value: datetime | str) -> bytes:
 
 
 def mailbox(name: str) -> bytes:
-    """A folder name as a quoted string, in modified UTF-7."""
-    return string(utf7.encode(name))
+    """A folder name as a quoted string: in modified UTF-7, or in UTF-8 once the session
+    enabled UTF8=ACCEPT (RFC 6855 3 lets quoted strings hold it then; a name holds no
+    control character, :func:`~.arguments.decode_mailbox` refuses them)."""
+    if not utf7.utf8_names.get():
+        return string(utf7.encode(name))
+    return b'"' + _ESCAPE.sub(rb"\\\1", name.encode()) + b'"'

@@ -46,7 +46,7 @@ from hexagone.mail import mime
 from hexagone.mail.migration import folders as mapping
 from hexagone.mail.migration.sources import Entry, Source, SourceFolder, SourceMessage
 from hexagone.mail.models import Folder, ImportRun, Mailbox, Message
-from hexagone.mail.service import mailboxes, store, writers
+from hexagone.mail.service import mailboxes, store, subscriptions, writers
 
 BATCH_MESSAGES = 50
 BATCH_BYTES = 16 * 1024 * 1024
@@ -288,6 +288,8 @@ class Importer:
                     mailbox = await db.get(Mailbox, self.mailbox.id)
                     assert mailbox is not None
                     target = await mailboxes.create_folder(db, mailbox, name, special)
+                    if mailbox.user_id is not None:  # what was visible in the old client stays so
+                        await subscriptions.subscribe(db, mailbox.org_id, mailbox.user_id, [target.name])
             await db.commit()
             return target
 

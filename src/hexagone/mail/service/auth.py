@@ -62,7 +62,7 @@ async def revoke_app_password(db: AsyncSession, user_id: uuid.UUID, app_password
     await db.execute(delete(AppPassword).where(AppPassword.user_id == user_id, AppPassword.id == app_password_id))
 
 
-async def _use_app_password(db: AsyncSession, user_id: uuid.UUID, password: str) -> bool:
+async def use_app_password(db: AsyncSession, user_id: uuid.UUID, password: str) -> bool:
     """Whether ``password`` is one of the user's app passwords (then marked used)."""
     digest = token_digest(_normalise_app_password(password))
     row = (
@@ -91,7 +91,7 @@ async def authenticate(email: str, password: str, *, ip: str, channel: str, sett
                 ip=ip,
                 channel=channel,
                 module=MODULE_NAME,
-                app_password=partial(_use_app_password, db),
+                app_password=partial(use_app_password, db),
             )
             await db.commit()
             return user

@@ -1,7 +1,8 @@
 """Local delivery: where recipients are, and putting a message in local mailboxes.
 
 A **local** recipient (an address of an organisation here) gets the message in its
-INBOX through the store, never over SMTP: one blob and one transaction per
+INBOX, or where its mailbox's mail rules put it (:mod:`.filtering`), through the store,
+never over SMTP: one blob and one transaction per
 organisation (shared with the other deliveries of the moment: a group commit), so a
 user of one organisation writing to another's is delivered into that organisation's
 mailbox, scoped to it. The stored copy carries the envelope sender
@@ -12,14 +13,19 @@ whose transaction failed is handed back to the caller to queue
 Each delivered copy is announced as a domain event (mailbox, message, envelope sender),
 published once its transaction commits and with its handlers' jobs committed in it, so
 that what reacts to new mail subscribes to it instead of being called from here: on
-:data:`DELIVERED_AUTO_REPLY` for a mailbox whose auto-reply is on (the vacation
-responder listens there), on :data:`DELIVERED_PLAIN` otherwise; ``mail.delivered.*``
-hears both. The split keeps the cost of the event where it was
+:data:`DELIVERED_AUTO_REPLY` for a copy whose mailbox's script asked for an automatic
+reply (Sieve ``vacation``: the vacation responder listens there), on
+:data:`DELIVERED_PLAIN` otherwise; ``mail.delivered.*`` hears both. A copy carrying
+calendar parts (invitations, replies) is also announced on :data:`DELIVERED_CALENDAR`
+with their text, for the calendar. A copy a rule
+redirects is announced on :data:`REDIRECTED` (sent on by
+:mod:`hexagone.mail.service.forwarding`). The split keeps the cost of the event where it was
 before: a handler job only for the few mailboxes that may answer, not for every copy.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import uuid
@@ -39,15 +45,24 @@ from hexagone.core.pubsub import events
 from hexagone.identity.service import OrgInfo, person
 from hexagone.mail import mime
 from hexagone.mail.models import Mailbox
-from hexagone.mail.service import addresses, store
+from hexagone.mail.service import addresses, filtering, store
 from hexagone.mail.service.addresses import Recipient
 from hexagone.mail.transport import dsn, headers
 
 log = logging.getLogger("hexagone.mail.outbound")
 
-# Payload of both: org_id, mailbox_id, message_id (our Message.id), mail_from.
+# Payload of both: org_id, mailbox_id, message_id (our Message.id), mail_from; and for an
+# auto-reply, "vacation": the arguments of the Sieve vacation action (interpreter.Vacation),
+# and for a message discarded (message_id None), "header": its header fields (Latin-1 text).
 DELIVERED_AUTO_REPLY = "mail.delivered.auto_reply"
 DELIVERED_PLAIN = "mail.delivered.plain"
+# A copy carrying text/calendar parts (iMIP invitations and replies, RFC 6047): the
+# payload of DELIVERED_PLAIN plus "calendars", the parts' texts. The calendar listens.
+DELIVERED_CALENDAR = "mail.calendar.delivered"  # not under mail.delivered.*: one event per copy there
+# A mail rule redirects a copy: org_id, mailbox_id, blob_key (the copy as stored),
+# mail_from, address (the mailbox's), recipients.
+REDIRECTED = "mail.redirected"
+MAX_HEADER = 64 * 1024  # of a discarded message, carried for its automatic reply
 
 
 @dataclass
@@ -55,6 +70,12 @@ class Outcome:
     delivered: list[str] = field(default_factory=list)
     queued: list[str] = field(default_factory=list)
     failed: list[dsn.Failure] = field(default_factory=list)
+
+
+async def mailbox_owner(org_id: uuid.UUID, mailbox_id: uuid.UUID) -> uuid.UUID | None:
+    """The user whose own mailbox this is; None for a shared mailbox (or one gone)."""
+    async with org_session(org_id) as db:
+        return await db.scalar(select(Mailbox.user_id).where(Mailbox.id == mailbox_id))
 
 
 def domain_of(address: str) -> str:
@@ -232,6 +253,7 @@ async def deliver_local(raw: bytes, local: dict[str, Recipient], *, mail_from: s
     outcome, retry = Outcome(), []
     stored = with_return_path(raw, mail_from)
     parsed = mime.parse(stored) if local else None
+    invitations = mime.calendar_parts(stored, parsed.structure) if parsed is not None else []
     by_org: dict[uuid.UUID, dict[uuid.UUID, list[str]]] = defaultdict(lambda: defaultdict(list))
     for address, recipient in local.items():
         for mailbox_id in recipient.mailbox_ids:
@@ -241,13 +263,25 @@ async def deliver_local(raw: bytes, local: dict[str, Recipient], *, mail_from: s
         addresses_ = list(dict.fromkeys(a for addrs in mailboxes.values() for a in addrs))
         try:
             ref = await store.put_blob(org_id, stored)
+            ruled = await filtering.plans(org_id, mailboxes, stored, mail_from=mail_from)
+            targets = {folder: flags for plan in ruled.values() for folder, flags in plan.folders.items()}
             delivered = await store.deliver_stored(
                 org_id,
                 ref,
                 parsed,
-                inboxes=list(mailboxes),
+                folder_ids=list(targets),
+                inboxes=[m for m in mailboxes if m not in ruled],
+                flags=targets,
                 skip_full=True,
-                on_stored=functools.partial(_stored, org_id=org_id, ref=ref, mail_from=mail_from),
+                on_stored=functools.partial(
+                    _stored,
+                    org_id=org_id,
+                    ref=ref,
+                    mail_from=mail_from,
+                    plans=ruled,
+                    header=parsed.header,
+                    calendars=invitations,
+                ),
             )
         except Exception as error:
             if blobs.is_storage_full(error):
@@ -256,23 +290,50 @@ async def deliver_local(raw: bytes, local: dict[str, Recipient], *, mail_from: s
             retry += sorted(addresses_)
             continue
         reached = {a for m in delivered.messages for a in mailboxes[m.mailbox_id]}
+        reached |= {a for m, plan in ruled.items() if not plan.folders for a in mailboxes[m]}  # discarded by a rule
         outcome.delivered += sorted(reached)
         outcome.failed += [dsn.Failure(a, "5.2.2", "552 5.2.2 Mailbox full") for a in addresses_ if a not in reached]
     return outcome, retry
 
 
 def _stored(
-    db: AsyncSession, delivered: store.Delivered, *, org_id: uuid.UUID, ref: blobs.BlobRef, mail_from: str
+    db: AsyncSession,
+    delivered: store.Delivered,
+    *,
+    org_id: uuid.UUID,
+    ref: blobs.BlobRef,
+    mail_from: str,
+    plans: dict[uuid.UUID, filtering.Plan],
+    header: bytes,
+    calendars: list[str],
 ) -> None:
     """In the delivery's transaction: publish the delivery of each stored copy (the
     handlers' jobs are committed with the messages, before the caller answers ``250``),
-    or have the blob collected when every mailbox was full."""
-    if not delivered.messages:
+    and each mailbox's redirects, or have the blob collected when nothing needs it (every
+    mailbox full or discarding it; a redirect's job has it collected once sent). A
+    mailbox that asked for an automatic reply but kept no copy (``discard``) has its
+    reply announced with the message's header fields instead."""
+    if not delivered.messages and not any(plan.redirects for plan in plans.values()):
         store.forget_blobs(db, org_id, [ref.key])
+    answered = set()
     for message in delivered.messages:
-        channel = DELIVERED_AUTO_REPLY if message.mailbox_id in delivered.auto_reply else DELIVERED_PLAIN
-        payload = {"org_id": org_id, "mailbox_id": message.mailbox_id, "message_id": message.id}
-        events.on_commit(db, channel, {**payload, "mail_from": mail_from})
+        payload = {"org_id": org_id, "mailbox_id": message.mailbox_id, "message_id": message.id, "mail_from": mail_from}
+        plan = plans.get(message.mailbox_id)
+        if plan is not None and plan.vacation is not None and message.mailbox_id not in answered:
+            answered.add(message.mailbox_id)
+            events.on_commit(db, DELIVERED_AUTO_REPLY, {**payload, "vacation": dataclasses.asdict(plan.vacation)})
+        else:
+            events.on_commit(db, DELIVERED_PLAIN, payload)
+        if calendars:
+            events.on_commit(db, DELIVERED_CALENDAR, {**payload, "calendars": calendars})
+    for mailbox_id, plan in plans.items():
+        if plan.vacation is not None and mailbox_id not in answered:
+            vacation = {"vacation": dataclasses.asdict(plan.vacation), "header": header[:MAX_HEADER].decode("latin-1")}
+            payload = {"org_id": org_id, "mailbox_id": mailbox_id, "message_id": None, "mail_from": mail_from}
+            events.on_commit(db, DELIVERED_AUTO_REPLY, {**payload, **vacation})
+        if plan.redirects:
+            redirect = {"org_id": org_id, "mailbox_id": mailbox_id, "blob_key": ref.key, "mail_from": mail_from}
+            events.on_commit(db, REDIRECTED, {**redirect, "address": plan.address, "recipients": plan.redirects})
 
 
 async def after_delivery(step: Awaitable[None]) -> None:

@@ -68,6 +68,12 @@ def records(domain: str, dkim_record: dkim.DnsRecord, settings: Settings) -> lis
             "SRV",
             f"0 1 {settings.submission_port} {mail_host}",
         ),
+        Record(
+            _("Mail rule editors find the ManageSieve server (RFC 5804)"),
+            f"_sieve._tcp.{domain}",
+            "SRV",
+            f"0 1 {settings.managesieve_port} {mail_host}",
+        ),
     ]
 
 

@@ -12,15 +12,16 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.config import get_settings
 from hexagone.core.exceptions import Conflict, Forbidden, Invalid, NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.identity.service import Person
-from hexagone.mail.models import INBOX, Folder, Mailbox, MailboxGrant, MailboxKind, Message, SpecialUse
+from hexagone.mail.models import DELIMITER, INBOX, Folder, Mailbox, MailboxGrant, MailboxKind, Message, SpecialUse
+from hexagone.mail.service import subscriptions
 
-DELIMITER = "/"
 DEFAULT_FOLDERS: list[tuple[str, str | None]] = [
     (INBOX, None),
     ("Drafts", SpecialUse.DRAFTS),
@@ -70,7 +71,10 @@ async def _add_folders(db: AsyncSession, mailbox: Mailbox) -> None:
 
 
 async def user_mailbox(db: AsyncSession, user: Person) -> Mailbox:
-    """The user's own mailbox, created with its default folders on first use."""
+    """The user's own mailbox, created with its default folders on first use. Several
+    first uses at once (a phone's ten connections signing in together) race to create it:
+    the losers' inserts are refused by the unique address, in a savepoint, and they take
+    the winner's mailbox."""
     mailbox = (await db.execute(select(Mailbox).where(Mailbox.user_id == user.id))).scalar_one_or_none()
     if mailbox is not None:
         return mailbox
@@ -85,9 +89,14 @@ async def user_mailbox(db: AsyncSession, user: Person) -> Mailbox:
         display_name=user.display_name,
         quota_bytes=get_settings().mail_default_quota_bytes,
     )
-    db.add(mailbox)
-    await _add_folders(db, mailbox)
-    await db.flush()
+    try:
+        async with db.begin_nested():
+            db.add(mailbox)
+            await _add_folders(db, mailbox)
+            await db.flush()
+            await subscriptions.subscribe(db, mailbox.org_id, user.id, [name for name, _ in DEFAULT_FOLDERS])
+    except IntegrityError:
+        return (await db.execute(select(Mailbox).where(Mailbox.user_id == user.id))).scalar_one()
     return mailbox
 
 
@@ -119,9 +128,10 @@ async def grant(
             select(MailboxGrant).where(MailboxGrant.mailbox_id == mailbox.id, MailboxGrant.user_id == user_id)
         )
     ).scalar_one_or_none()
-    if existing is None:
+    if existing is None:  # a new grantee sees every folder in clients that show subscribed ones only
         existing = MailboxGrant(org_id=mailbox.org_id, mailbox_id=mailbox.id, user_id=user_id)
         db.add(existing)
+        await subscriptions.subscribe_mailbox(db, mailbox, user_id, own=False)
     existing.can_write = can_write
     existing.can_send_as = can_send_as
     await db.flush()
@@ -224,15 +234,23 @@ async def create_folder(db: AsyncSession, mailbox: Mailbox, name: str, special_u
         raise Conflict(_("A folder of that name exists."))
     # Parents are created as needed, as RFC 3501 CREATE allows.
     parts = name.split(DELIMITER)
+    made: list[Folder] = []
     for depth in range(1, len(parts)):
         parent = DELIMITER.join(parts[:depth])
         if await folder_by_name(db, mailbox.id, parent) is None:
-            db.add(Folder(org_id=mailbox.org_id, mailbox_id=mailbox.id, name=parent, uidvalidity=new_uidvalidity()))
+            made.append(
+                Folder(org_id=mailbox.org_id, mailbox_id=mailbox.id, name=parent, uidvalidity=new_uidvalidity())
+            )
     folder = Folder(
         org_id=mailbox.org_id, mailbox_id=mailbox.id, name=name, special_use=special_use, uidvalidity=new_uidvalidity()
     )
-    db.add(folder)
+    made.append(folder)
+    db.add_all(made)
     await db.flush()
+    from hexagone.mail.service import store  # store builds on this module
+
+    for one in made:
+        store.announce_name(db, one, "created")
     return folder
 
 
@@ -258,9 +276,13 @@ async def rename_folder(db: AsyncSession, mailbox: Mailbox, old: str, new: str) 
             )
         )
     ).scalars()
+    from hexagone.mail.service import store  # store builds on this module
+
     for child in children:
-        child.name = new + child.name[len(folder.name) :]
-    folder.name = new
+        before, child.name = child.name, new + child.name[len(folder.name) :]
+        store.announce_name(db, child, "renamed", before)
+    before, folder.name = folder.name, new
+    store.announce_name(db, folder, "renamed", before)
     await db.flush()
 
 
@@ -288,14 +310,7 @@ async def delete_folder(db: AsyncSession, mailbox: Mailbox, name: str) -> list[s
         .execution_options(synchronize_session=False)
     )
     keys = [row.blob_key for row in removed]
+    store.announce_name(db, folder, "deleted")
     await db.delete(folder)
     await db.flush()
     return keys
-
-
-async def set_subscribed(db: AsyncSession, mailbox_id: uuid.UUID, name: str, subscribed: bool) -> None:
-    folder = await folder_by_name(db, mailbox_id, name)
-    if folder is None:
-        raise NotFound(_("No such folder."))
-    folder.subscribed = subscribed
-    await db.flush()

@@ -9,18 +9,26 @@ recipients (:mod:`hexagone.mail.service.delivery`) and queues remote ones.
 from __future__ import annotations
 
 import asyncio
+import email.header
 import email.utils
 
 from hexagone.core.auth import Principal
 from hexagone.core.config import get_settings
-from hexagone.core.db import utcnow
+from hexagone.core.db import org_session, utcnow
 from hexagone.core.exceptions import Forbidden, Invalid
 from hexagone.core.i18n import _
+from hexagone.core.pubsub import events
 from hexagone.identity.service import Person
 from hexagone.mail.service import addresses, dkim
 from hexagone.mail.service.delivery import domain_of, route
 from hexagone.mail.service.relay import send
 from hexagone.mail.transport import headers
+
+# The domain event of a message a user sent (webmail, API or SMTP submission), once it is
+# durable: ``{"user_id": str, "recipients": [{"address": str, "name": str}]}``, ``name``
+# as the To: or Cc: field gave it ('' for Bcc). Other modules react to it through their
+# descriptor's ``event_handlers`` (the calendar module collects the addresses).
+SUBMITTED = "mail.submitted"
 
 
 class UnknownRecipients(Invalid):
@@ -75,7 +83,7 @@ async def submit(
     who they may send as: ``sendable``, when the caller has just read it with
     :func:`addresses.sending_rights`): checks who it claims to be from, signs it with the
     sender's domain's DKIM key, delivers local recipients and queues remote ones.
-    Returns once every part is durable. Raises Forbidden (send-as refused), Invalid
+    Returns once every part is durable, then announces :data:`SUBMITTED`. Raises Forbidden (send-as refused), Invalid
     (no recipient, too large) or UnknownRecipients (an address of ours reaching nobody)."""
     settings = get_settings()
     recipients = list(dict.fromkeys(addresses.normalise(r) for r in recipients if r.strip()))
@@ -95,3 +103,21 @@ async def submit(
     key = await dkim.key_for(user.org_id, from_domain)
     signed = await asyncio.to_thread(dkim.sign, raw, key) + raw
     await send(signed, mail_from=addresses.normalise(mail_from), local=local, remote=remote, org_id=user.org_id)
+    async with org_session(user.org_id) as db:
+        events.on_commit(db, SUBMITTED, {"user_id": user.id, "recipients": _named(raw, recipients)})
+        await db.commit()
+
+
+def _named(raw: bytes, recipients: list[str]) -> list[dict[str, str]]:
+    """Each recipient with the name the author's ``To:`` or ``Cc:`` gave it (decoded), or
+    '' (Bcc, or a bare address): what :data:`SUBMITTED` tells."""
+    parsed = headers.parse(raw)
+    fields = [str(v) for name in ("To", "Cc") for v in parsed.get_all(name, [])]
+    names: dict[str, str] = {}
+    for display, address in email.utils.getaddresses(fields):
+        try:
+            decoded = str(email.header.make_header(email.header.decode_header(display)))
+        except (ValueError, LookupError, UnicodeError):  # an undecodable encoded word: keep it as written
+            decoded = display
+        names.setdefault(addresses.normalise(address), " ".join(decoded.split())[:200])
+    return [{"address": r, "name": names.get(r, "")} for r in recipients]

@@ -38,7 +38,7 @@ UPDATE, which takes that write lock before anything is read.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -90,6 +90,13 @@ def announce(db: AsyncSession, folder: Folder, kind: str) -> None:
 
 def _announce(db: AsyncSession, mailbox_id: uuid.UUID, folder_id: uuid.UUID, kind: str) -> None:
     events.publish_on_commit(db, change_channel(mailbox_id), {"folder_id": folder_id, "kind": kind})
+
+
+def announce_name(db: AsyncSession, folder: Folder, kind: str, old: str = "") -> None:
+    """A folder was ``created``, ``renamed`` (from ``old``) or ``deleted``: announced with its
+    name, which is gone from the database once a deletion is committed (RFC 5465 MailboxName)."""
+    payload = {"folder_id": folder.id, "kind": kind, "name": folder.name, "old": old}
+    events.publish_on_commit(db, change_channel(folder.mailbox_id), payload)
 
 
 def blob_key(org_id: uuid.UUID) -> str:
@@ -316,6 +323,17 @@ def _new_row(
         "size": ref.size,
         "sha256": ref.sha256,
         "blob_key": ref.key,
+        **parsed_columns(parsed),
+        "keywords": [f for f in flags if not f.startswith("\\")],
+        "thread_id": thread_id,
+        **{column: flag in wanted for column, flag in FLAG_NAMES.items()},
+    }
+
+
+def parsed_columns(parsed: mime.Parsed) -> dict[str, Any]:
+    """The columns of a message row that come from reading the message itself: what a
+    later release may read differently (:mod:`hexagone.mail.service.reparse`)."""
+    return {
         "header": parsed.header,
         "envelope": parsed.envelope,
         "structure": parsed.structure,
@@ -325,13 +343,13 @@ def _new_row(
         "cc_addrs": parsed.cc_addrs,
         "bcc_addrs": parsed.bcc_addrs,
         "sent_date": parsed.sent_date,
+        "sent_on": parsed.sent_on,
         "message_id": parsed.message_id,
         "preview": parsed.preview,
         "text": parsed.text,
+        "search_text": parsed.search_text,
+        "part_headers": parsed.part_headers,
         "has_attachments": parsed.has_attachments,
-        "keywords": [f for f in flags if not f.startswith("\\")],
-        "thread_id": thread_id,
-        **{column: flag in wanted for column, flag in FLAG_NAMES.items()},
     }
 
 
@@ -434,13 +452,11 @@ async def deliver(org_id: uuid.UUID, folder_ids: Sequence[uuid.UUID], raw: bytes
 
 @dataclass(frozen=True)
 class Delivered:
-    """What a delivery stored: the messages, in the order of its targets, the targets left
-    out because their mailbox was full (with ``skip_full``), and which of the mailboxes
-    delivered to have their auto-reply on."""
+    """What a delivery stored: the messages, in the order of its targets, and the targets
+    left out because their mailbox was full (with ``skip_full``)."""
 
     messages: list[Message]
     full: list[uuid.UUID]
-    auto_reply: set[uuid.UUID]
 
 
 # Called in the delivery's transaction once its rows are added (to publish events with it).
@@ -453,6 +469,7 @@ class _Delivery:
     parsed: mime.Parsed
     folder_ids: tuple[uuid.UUID, ...]  # target folders, or
     inboxes: tuple[uuid.UUID, ...]  # mailboxes whose INBOX is a target (folder_ids come first)
+    flags: Mapping[uuid.UUID, Sequence[str]]  # of some of folder_ids, checked (check_flags)
     skip_full: bool
     on_stored: OnStored | None
 
@@ -464,6 +481,7 @@ async def deliver_stored(
     *,
     folder_ids: Sequence[uuid.UUID] = (),
     inboxes: Sequence[uuid.UUID] = (),
+    flags: Mapping[uuid.UUID, Sequence[str]] | None = None,
     skip_full: bool = False,
     on_stored: OnStored | None = None,
 ) -> Delivered:
@@ -472,8 +490,10 @@ async def deliver_stored(
     Returns once the rows are committed, in a transaction shared with the deliveries that
     arrived meanwhile (:mod:`.groupcommit`): one commit, and on SQLite one turn of the
     write lock, for all of them. A full mailbox refuses the whole delivery
-    (QuotaExceeded), or with ``skip_full`` only its own copies (in ``Delivered.full``)."""
-    item = _Delivery(ref, parsed, tuple(folder_ids), tuple(inboxes), skip_full, on_stored)
+    (QuotaExceeded), or with ``skip_full`` only its own copies (in ``Delivered.full``).
+    ``flags`` are those of the copies in some of ``folder_ids`` (a mail rule's), already
+    checked with :func:`check_flags`."""
+    item = _Delivery(ref, parsed, tuple(folder_ids), tuple(inboxes), flags or {}, skip_full, on_stored)
     return await _deliveries.submit(org_id, item)
 
 
@@ -500,15 +520,9 @@ async def _deliver_in(db: AsyncSession, items: list[_Delivery]) -> list[Delivere
         folders.update({folder_id: mailbox_id for mailbox_id, folder_id in inbox_of.items()})
     await lock_mailboxes(db, set(folders.values()))
     quotas = await db.execute(
-        select(Mailbox.id, Mailbox.used_bytes, Mailbox.quota_bytes, Mailbox.vacation_enabled).where(
-            Mailbox.id.in_(set(folders.values()))
-        )
+        select(Mailbox.id, Mailbox.used_bytes, Mailbox.quota_bytes).where(Mailbox.id.in_(set(folders.values())))
     )
-    room, auto_reply = {}, set()
-    for mailbox_id, used, quota, vacation in quotas:
-        room[mailbox_id] = quota - used
-        if vacation:
-            auto_reply.add(mailbox_id)
+    room = {mailbox_id: quota - used for mailbox_id, used, quota in quotas}
     outcomes: list[Delivered | Exception | None] = []
     plans: list[tuple[int, _Delivery, list[uuid.UUID], list[uuid.UUID]]] = []  # outcome index, item, folders, full
     charges: dict[uuid.UUID, int] = {}
@@ -548,9 +562,12 @@ async def _deliver_in(db: AsyncSession, items: list[_Delivery]) -> list[Delivere
             uid, modseq = next_uid[target]
             next_uid[target] = (uid + 1, modseq)
             thread = next(threads)
-            rows.append(_new_row(target, folders[target], org_id, uid, modseq, item.ref, item.parsed, now, thread))
+            flags = item.flags.get(target, ())
+            rows.append(
+                _new_row(target, folders[target], org_id, uid, modseq, item.ref, item.parsed, now, thread, flags)
+            )
             messages.append(Message(**rows[-1]))  # what the caller reads: not in the session
-        outcomes[index] = Delivered(messages, full, {folders[t] for t in chosen} & auto_reply)
+        outcomes[index] = Delivered(messages, full)
     if rows:
         await _insert(db, rows)
     for folder_id in added:
@@ -743,7 +760,8 @@ async def _add_copies(db: AsyncSession, sources: Sequence[Message], target: Fold
             **{
                 c.key: getattr(source, c.key)
                 for c in Message.__table__.columns
-                if c.key not in ("id", "folder_id", "mailbox_id", "uid", "modseq")
+                # saved_at: a copy is saved now (RFC 8514 SAVEDATE), its column default
+                if c.key not in ("id", "folder_id", "mailbox_id", "uid", "modseq", "saved_at")
             }
         )
         copied.id = uuid.uuid4()

@@ -1,4 +1,4 @@
-"""The webmail: folders and conversations, reading, writing, settings. Server-rendered
+"""The webmail: folders and conversations, reading, writing, settings, mail rules. Server-rendered
 pages (htmx and a small script enhance them; everything essential works without).
 
 Each file is one family of pages; :mod:`access` is the only way they reach mail, through
@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute
 from hexagone.core import pages
 from hexagone.core.i18n import N_
 from hexagone.core.modules import NavItem
-from hexagone.mail.web import actions, badge, compose, deleting, folders, reading, settings
+from hexagone.mail.web import actions, badge, compose, deleting, folders, reading, rules, settings
 
 ROUTES: list[BaseRoute] = [
     *folders.ROUTES,
@@ -19,6 +19,7 @@ ROUTES: list[BaseRoute] = [
     *actions.ROUTES,
     *compose.ROUTES,
     *settings.ROUTES,
+    *rules.ROUTES,
 ]
 NAV: list[NavItem] = [NavItem(path="/mail/", label=N_("Mail"), icon="mail", badge=badge.unread, guests=False)]
 
@@ -45,6 +46,7 @@ pages.notices(
         "images": N_("Images from this sender will always be shown."),
         "delegate_added": N_("Access granted."),
         "delegate_removed": N_("Access removed."),
+        "rules_active": N_("Your rules apply to new mail again."),
         "app_password_revoked": N_("The app password is revoked: the client using it is signed out."),
     }
 )

@@ -26,7 +26,9 @@ from hexagone.core.exceptions import Invalid, NotFound, ServiceError
 from hexagone.core.formatting import human_size
 from hexagone.core.forms import field
 from hexagone.core.i18n import gettext as _
+from hexagone.core.modules import AddressSuggestion
 from hexagone.core.pages import done, render
+from hexagone.core.shell import suggest_addresses
 from hexagone.core.web import allow_large_bodies, login_required
 from hexagone.identity.service import people_matching
 from hexagone.mail import mime
@@ -349,15 +351,23 @@ async def discard(request: Request) -> Response:
     return done("/mail/", "discarded")
 
 
+PEOPLE_SUGGESTED = 8
+
+
 @login_required
 async def people(request: Request) -> Response:
-    """Address completion from the organisation's directory: ``[{"name", "address"}]``."""
+    """Address completion: the organisation's people, then what other modules suggest
+    through the kit's hook (the calendar module's address books and collected
+    addresses), one entry per address: ``[{"name", "address"}]``."""
     query = request.query_params.get("q", "").strip()[:100]
     if not query:
         return JSONResponse([])
     async with caller(request) as c:
-        found = await people_matching(c.db, c.principal.org_id, query, limit=8)
-        return JSONResponse([{"name": p.display_name, "address": p.email} for p in found])
+        found = await people_matching(c.db, c.principal.org_id, query, limit=PEOPLE_SUGGESTED)
+        principal = c.principal
+    own = [AddressSuggestion(p.display_name, p.email) for p in found]
+    offered = await suggest_addresses(principal, query, PEOPLE_SUGGESTED, first=own)
+    return JSONResponse([{"name": s.name, "address": s.address} for s in offered])
 
 
 ROUTES = [

@@ -20,7 +20,7 @@ from hexagone.core.i18n import gettext as _
 from hexagone.core.pages import done, render
 from hexagone.core.web import login_required
 from hexagone.mail.models import Folder, Mailbox, SpecialUse
-from hexagone.mail.service import mailboxes, store
+from hexagone.mail.service import mailboxes, store, subscriptions
 from hexagone.mail.web.access import Caller, caller, folder_for, special_folder
 from hexagone.mail.web.common import folder_url, full_label, navigation
 from hexagone.mail.web.folders import refused
@@ -124,9 +124,11 @@ async def delete(request: Request) -> Response:
             elif form is None:
                 return await _confirmation(request, c, folder, tree, forever=False)
             else:
+                old = folder.name
                 await mailboxes.rename_folder(
-                    c.db, access.mailbox, folder.name, await _free_name(c.db, access.mailbox, trash, folder)
+                    c.db, access.mailbox, old, await _free_name(c.db, access.mailbox, trash, folder)
                 )
+                await subscriptions.follow_rename(c.db, access, old, folder.name)
                 notice = "folder_trashed"
             await c.db.commit()
     except ServiceError as exc:

@@ -15,7 +15,7 @@ from hexagone.core.i18n import gettext as _
 from hexagone.core.pages import done, page_number, pager, render
 from hexagone.core.web import login_required
 from hexagone.mail.models import SpecialUse
-from hexagone.mail.service import mailboxes, store, threads
+from hexagone.mail.service import mailboxes, store, subscriptions, threads
 from hexagone.mail.web.access import abilities, caller, folder_for, mailbox_for
 from hexagone.mail.web.common import folder_label, folder_url, full_label, navigation, people
 
@@ -108,7 +108,8 @@ async def manage(request: Request) -> Response:
             name = field(form, "name", mailboxes.MAX_FOLDER_NAME).strip()
             parent = field(form, "parent", mailboxes.MAX_FOLDER_NAME).strip()
             path = f"{parent}{mailboxes.DELIMITER}{name}" if parent else name
-            await mailboxes.create_folder(c.db, access.mailbox, path)
+            folder = await mailboxes.create_folder(c.db, access.mailbox, path)
+            await subscriptions.follow_new(c.db, access, folder.name)
             await c.db.commit()
     except ServiceError as exc:
         if isinstance(exc, NotFound):
@@ -138,9 +139,11 @@ async def rename(request: Request) -> Response:
                 raise Invalid(_("The standard folders cannot be renamed or deleted."))
             name = field(form, "name", mailboxes.MAX_FOLDER_NAME).strip()
             parent = folder.name.rpartition(mailboxes.DELIMITER)[0]
+            old = folder.name
             await mailboxes.rename_folder(
-                c.db, access.mailbox, folder.name, f"{parent}{mailboxes.DELIMITER}{name}" if parent else name
+                c.db, access.mailbox, old, f"{parent}{mailboxes.DELIMITER}{name}" if parent else name
             )
+            await subscriptions.follow_rename(c.db, access, old, folder.name)
             await c.db.commit()
     except ServiceError as exc:
         return await refused(request, mailbox_id, exc)

@@ -1,13 +1,16 @@
 """The reader's mail settings: signature, vacation auto-reply, app passwords for mail
 clients (the secret shown once), and delegation (colleagues who may open the mailbox).
 
-The auto-reply itself is sent by the SMTP side from the fields saved here.
+The auto-reply is a Sieve ``vacation`` in the webmail's script, written from the fields
+saved here (:func:`hexagone.mail.service.sieve.vacation_changed`); the page says when
+that script does not run (edited by hand, or another one active).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -19,8 +22,9 @@ from hexagone.core.forms import field, required_uuid
 from hexagone.core.i18n import gettext as _
 from hexagone.core.pages import done, render
 from hexagone.core.web import login_required
-from hexagone.identity.service import person, person_by_email
-from hexagone.mail.service import administration, auth, mailboxes
+from hexagone.identity.service import person
+from hexagone.mail.service import administration, auth, delegation, mailboxes, sieve
+from hexagone.mail.web import changes
 from hexagone.mail.web.access import Caller, caller
 from hexagone.mail.web.common import navigation
 
@@ -40,6 +44,8 @@ async def _page(
         "secret": secret,
         "app_passwords": await auth.app_passwords(c.db, c.user.id),
         "mailboxes": await navigation(c),
+        "rules": await sieve.webmail(c.db, mailbox),
+        "webmail_script": sieve.WEBMAIL,
     }
     return render(
         request,
@@ -71,36 +77,35 @@ def _until(value: str) -> datetime | None:
     return until
 
 
-async def _save(request: Request, change: str) -> Response:
-    form = await request.form()
-    try:
-        async with caller(request, write=True) as c:
-            mailbox = await c.own_mailbox()
-            if change == "signature":
-                mailbox.signature = field(form, "signature", MAX_SIGNATURE).replace("\r\n", "\n").strip("\n")
-            else:
-                enabled = field(form, "vacation_enabled", 2) == "1"
-                subject = field(form, "vacation_subject", 300).strip()
-                message = field(form, "vacation_body", MAX_VACATION_BODY).replace("\r\n", "\n").strip()
-                if enabled and not message:
-                    raise Invalid(_("Write the message your correspondents will receive."))
-                mailbox.vacation_until = _until(field(form, "vacation_until", 10).strip())
-                mailbox.vacation_enabled, mailbox.vacation_subject, mailbox.vacation_body = enabled, subject, message
-            await c.db.commit()
-    except Invalid as exc:
-        async with caller(request) as c:
-            return await _page(request, c, error=exc)
-    return done(SETTINGS_PATH, "saved")
+async def _signature(c: Caller, form: FormData) -> str:
+    mailbox = await c.own_mailbox()
+    mailbox.signature = field(form, "signature", MAX_SIGNATURE).replace("\r\n", "\n").strip("\n")
+    return "saved"
+
+
+async def _vacation(c: Caller, form: FormData) -> str:
+    mailbox = await c.own_mailbox()
+    enabled = field(form, "vacation_enabled", 2) == "1"
+    subject = field(form, "vacation_subject", 300).strip()
+    message = field(form, "vacation_body", MAX_VACATION_BODY).replace("\r\n", "\n").strip()
+    if enabled and not message:
+        raise Invalid(_("Write the message your correspondents will receive."))
+    until = _until(field(form, "vacation_until", 10).strip())
+    before = sieve.vacation_of(mailbox)
+    mailbox.vacation_enabled, mailbox.vacation_subject, mailbox.vacation_body = enabled, subject, message
+    mailbox.vacation_until = until
+    await sieve.vacation_changed(c.db, mailbox, before)
+    return "saved"
 
 
 @login_required
 async def save_signature(request: Request) -> Response:
-    return await _save(request, "signature")
+    return await changes.apply(request, SETTINGS_PATH, _signature, _page)
 
 
 @login_required
 async def save_vacation(request: Request) -> Response:
-    return await _save(request, "vacation")
+    return await changes.apply(request, SETTINGS_PATH, _vacation, _page)
 
 
 @login_required
@@ -149,36 +154,18 @@ async def add_delegate(request: Request) -> Response:
     """Lets a member of the organisation open this mailbox (and write, send as it)."""
     form = await request.form()
     async with caller(request, write=True) as c:
+        mailbox = await c.own_mailbox()
         try:
-            colleague = await person_by_email(c.db, field(form, "email", 320))
-            if colleague is None or not colleague.is_active or colleague.is_guest:
-                raise Invalid(_("No member of your organisation has this address."))
-            if colleague.id == c.user.id:
-                raise Invalid(_("This is your own mailbox."))
-            mailbox = await c.own_mailbox()
-            await mailboxes.grant(
+            await delegation.delegate(
                 c.db,
-                mailbox,
-                colleague.id,
+                c.principal,
+                await mailboxes.access_to(c.db, c.user, mailbox.id),
+                field(form, "email", 320),
                 can_write=field(form, "can_write", 2) == "1",
                 can_send_as=field(form, "can_send_as", 2) == "1",
             )
         except Invalid as exc:
             return await _page(request, c, error=exc)
-        audit.record(
-            c.db,
-            "mail.delegation_granted",
-            org_id=c.user.org_id,
-            actor=c.principal,
-            target_type="user",
-            target_id=colleague.id,
-            target_label=colleague.email,
-            details={
-                "mailbox": mailbox.address,
-                "can_write": field(form, "can_write", 2) == "1",
-                "can_send_as": field(form, "can_send_as", 2) == "1",
-            },
-        )
         await c.db.commit()
     return done(SETTINGS_PATH, "delegate_added")
 
@@ -187,22 +174,11 @@ async def add_delegate(request: Request) -> Response:
 async def remove_delegate(request: Request) -> Response:
     form = await request.form()
     async with caller(request, write=True) as c:
-        colleague_id = required_uuid(form, "user")
-        mailbox = await c.own_mailbox()
-        colleague = await person(c.db, colleague_id)
+        colleague = await person(c.db, required_uuid(form, "user"))
         if colleague is None:
             raise NotFound(_("This person does not exist, or you cannot see them."))
-        await mailboxes.revoke(c.db, mailbox, colleague_id)
-        audit.record(
-            c.db,
-            "mail.delegation_revoked",
-            org_id=c.user.org_id,
-            actor=c.principal,
-            target_type="user",
-            target_id=colleague_id,
-            target_label=colleague.email,
-            details={"mailbox": mailbox.address},
-        )
+        mailbox = await c.own_mailbox()
+        await delegation.undelegate(c.db, c.principal, await mailboxes.access_to(c.db, c.user, mailbox.id), colleague)
         await c.db.commit()
     return done(SETTINGS_PATH, "delegate_removed")
 

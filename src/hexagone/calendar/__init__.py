@@ -1,0 +1,1 @@
+"""Calendars and contacts: CalDAV and CardDAV, shared agendas, invitations, rooms, address books."""

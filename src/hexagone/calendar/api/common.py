@@ -1,0 +1,34 @@
+"""What the calendar API's routes share: the error responses they declare, and the
+caller's session."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hexagone.core.api import error_responses
+from hexagone.core.auth import Principal
+from hexagone.core.db import org_session
+
+DESCRIBED = {
+    400: "A value is refused (a range too long, an end before the start, an unknown time zone, "
+    "an address that is not one, an occurrence the event does not have); the message says why.",
+    403: "The calendar may be read but not changed (a read share, a subscription, the directory).",
+    409: "Another event of this calendar has the same UID.",
+    412: "The event changed since the caller read it (its ETag, sent as If-Match, is stale): read it again.",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, object]]:
+    """The error responses of a calendar route, beside the 401/403/404 every route declares."""
+    return error_responses(DESCRIBED, *statuses)
+
+
+@asynccontextmanager
+async def session(principal: Principal, *, write: bool = False) -> AsyncIterator[AsyncSession]:
+    """The caller's organisation-scoped session (a service's refusal becomes the API's
+    error body in :mod:`hexagone.core.api`)."""
+    async with org_session(principal.org_id, write=write) as db:
+        yield db
