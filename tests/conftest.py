@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.core.seaweed import SeaweedS3, blob_environment, shared
+
 # The mail peers (a DNS server, the outside recipients' mail server) for every test that
 # sends mail beyond the organisation: SMTP's and the calendar's invitations.
 pytest_plugins = ["tests.mail.smtp.peers"]
@@ -59,6 +61,20 @@ TEST_ENV = {
 }
 os.environ.update(TEST_ENV)
 sys.path.insert(0, str(ROOT))
+
+# The blob backend of the test process and its servers: the local folder by default;
+# `HEXAGONE_TEST_BLOB_BACKEND=s3` (or file+encrypted, s3+encrypted) runs the chosen tests
+# on another (`make test-s3` runs the drive's so). tests/core/test_blobs.py runs on all four.
+BLOB_BACKEND = os.environ.get("HEXAGONE_TEST_BLOB_BACKEND", "file")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Apply :data:`BLOB_BACKEND` before any test reads the settings; under ``pytest -n``
+    in each worker, not in the process that only hands out the tests."""
+    if BLOB_BACKEND == "file" or (config.getoption("numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ):
+        return
+    TEST_ENV.update(blob_environment(BLOB_BACKEND, DATA_DIR, prefix=f"run-{DATA_DIR.name}"))
+    os.environ.update(TEST_ENV)
 
 
 def _postgres_admin(statement: str) -> None:
@@ -151,6 +167,7 @@ def stop(servers: list[Server]) -> None:
 # nothing measurable as groups: they lose the second worker's help.)
 XDIST_GROUPS = (
     "tests/mail/imap/differential/",  # a Dovecot, and the same messages appended to it and to us
+    "tests/core/test_blobs.py",  # a SeaweedFS (3 to 4 s to start): one worker starts it, not each
 )
 
 
@@ -180,6 +197,13 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
                 node.send_runtest_some(chosen)
 
     return GroupScheduling(config, log)
+
+
+@pytest.fixture(scope="session")
+def seaweed() -> SeaweedS3:
+    """The S3 server of this test process (SeaweedFS), started on first use: take a prefix
+    of its bucket with :meth:`SeaweedS3.url`."""
+    return shared()
 
 
 @pytest.fixture(scope="session")

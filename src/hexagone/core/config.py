@@ -6,12 +6,14 @@ code. ``docs/configuration.md`` documents each field; keep the two in step.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVE_PARTS = frozenset({"web", "protocols", "jobs"})
@@ -28,6 +30,15 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     pubsub_url: str = "memory://"
     blob_url: str | None = None
+    # Encryption at rest (core/blobs/encrypted.py; docs/configuration.md): each
+    # organisation's blobs under its own key, the keys sealed by the master key.
+    blob_encryption: bool = Field(default=False, description="Encrypt blobs at rest (AES-256-GCM).")
+    blob_master_key: SecretStr | None = Field(
+        default=None, description="Base64 of 32 random bytes (openssl rand -base64 32); required by encryption."
+    )
+    blob_master_key_previous: SecretStr | None = Field(
+        default=None, description="The master key being replaced, still accepted until `hexagone blobs rewrap` ran."
+    )
     jobs_concurrency: int = 4
     demo_password: str = "Hexagone-demo-2026"
     modules: str = Field(
@@ -204,6 +215,19 @@ class Settings(BaseSettings):
             raise ValueError(f"choose one or more of {', '.join(sorted(SERVE_PARTS))}, comma separated")
         return value
 
+    @field_validator("blob_master_key", "blob_master_key_previous")
+    @classmethod
+    def _master_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(decode_key(value)) != 32:
+            raise ValueError("a blob master key is the base64 of 32 random bytes (openssl rand -base64 32)")
+        return value
+
+    @model_validator(mode="after")
+    def _encryption_has_a_key(self) -> Settings:
+        if self.blob_encryption and self.blob_master_key is None:
+            raise ValueError("HEXAGONE_BLOB_ENCRYPTION is on: set HEXAGONE_BLOB_MASTER_KEY")
+        return self
+
     @property
     def parts(self) -> frozenset[str]:
         """:attr:`serve_parts` as a set (checked when the settings are read)."""
@@ -212,6 +236,14 @@ class Settings(BaseSettings):
     @property
     def extra_modules(self) -> list[str]:
         return [m.strip() for m in self.modules.split(",") if m.strip()]
+
+
+def decode_key(value: SecretStr) -> bytes:
+    """The bytes of a base64 key setting (empty if it is not base64)."""
+    try:
+        return base64.b64decode(value.get_secret_value(), validate=True)
+    except binascii.Error:
+        return b""
 
 
 @lru_cache(maxsize=1)

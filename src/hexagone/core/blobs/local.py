@@ -5,6 +5,12 @@ A put writes a temporary file under ``.tmp/`` (keys never start with a dot, so i
 outside every key), fsyncs it, renames it into place, then fsyncs the directory: after a
 crash a blob is either entirely there or absent, never truncated. Blocking file calls run
 in threads, in pieces of about a megabyte, so a large upload never stalls the event loop.
+
+A copy, and the assembly of a multipart upload, go through ``copy_file_range``: the
+kernel moves the bytes (and shares the blocks on btrfs or XFS), this process never sees
+them. An upload keeps its state and its parts under ``.uploads/<id>/``, each part a file
+named after its number and a random etag, so that sending a part again never leaves
+``complete`` with a half-written one.
 """
 
 from __future__ import annotations
@@ -12,18 +18,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import os
+import secrets
+import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
-from hexagone.core.blobs import BlobError, BlobNotFound, BlobRef, BlobStore, BlobTooLarge, Usage, content_key
+from hexagone.core.blobs import (
+    PIECE,
+    UPLOAD_ID_RE,
+    BlobError,
+    BlobNotFound,
+    BlobRef,
+    BlobStore,
+    BlobTooLarge,
+    Chunks,
+    InvalidUpload,
+    PartRef,
+    Upload,
+    UploadNotFound,
+    Usage,
+    check_range,
+    content_key,
+    nothing,
+)
 
 WRITE_BUFFER = 1 << 20
-READ_CHUNK = 256 << 10
 TEMP_DIR = ".tmp"
+UPLOADS_DIR = ".uploads"
+STATE = "state.json"
+MISSING = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -46,18 +74,30 @@ def _ensure_dir(directory: Path) -> None:
             _fsync_dir(path.parent)
 
 
-class _TempFile:
-    """A file being written and hashed; published by rename, or discarded."""
+def _append(source: BinaryIO, target: BinaryIO, offset: int, count: int) -> None:
+    """Append ``count`` bytes of ``source`` from ``offset`` to ``target``, in the kernel."""
+    target.flush()
+    while count > 0:
+        sent = os.copy_file_range(source.fileno(), target.fileno(), min(count, 1 << 30), offset)
+        if sent == 0:
+            raise BlobError("a blob shrank while it was copied")
+        offset += sent
+        count -= sent
 
-    def __init__(self, folder: Path):
+
+class _TempFile:
+    """A file being written (and hashed, for a put); published by rename, or discarded."""
+
+    def __init__(self, folder: Path, *, hashing: bool = True):
         self.path = folder / f"{uuid.uuid4().hex}.part"
         self.file: BinaryIO = self.path.open("xb")
-        self.hash = hashlib.sha256()
+        self.hash = hashlib.sha256() if hashing else None
         self.size = 0
 
     def write(self, data: bytes) -> None:
         self.file.write(data)
-        self.hash.update(data)
+        if self.hash is not None:
+            self.hash.update(data)
         self.size += len(data)
 
     def publish(self, target: Path) -> None:
@@ -65,7 +105,10 @@ class _TempFile:
         os.fsync(self.file.fileno())
         self.file.close()
         _ensure_dir(target.parent)
-        os.replace(self.path, target)
+        try:
+            os.replace(self.path, target)
+        except (NotADirectoryError, IsADirectoryError, FileExistsError):
+            raise BlobError(f"blob {target.name!r} clashes with a blob or a folder of this store") from None
         _fsync_dir(target.parent)
 
     def discard(self) -> None:
@@ -80,6 +123,27 @@ async def _chained(head: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterat
         yield chunk
 
 
+async def _fill(temp: _TempFile, chunks: AsyncIterator[bytes], max_size: int | None) -> None:
+    """Write the stream into ``temp`` by the megabyte; :class:`BlobTooLarge` past ``max_size``."""
+    buffer = bytearray()
+    async for chunk in chunks:
+        buffer += chunk
+        if max_size is not None and temp.size + len(buffer) > max_size:
+            raise BlobTooLarge(f"blob larger than {max_size} bytes")
+        if len(buffer) >= WRITE_BUFFER:
+            await asyncio.to_thread(temp.write, bytes(buffer))
+            buffer.clear()
+    if buffer:
+        await asyncio.to_thread(temp.write, bytes(buffer))
+
+
+def _open(path: Path, key: str) -> BinaryIO:
+    try:
+        return path.open("rb")
+    except MISSING:
+        raise BlobNotFound(key) from None
+
+
 class Backend(BlobStore):
     def __init__(self, url: str):
         parts = urlsplit(url)
@@ -87,6 +151,7 @@ class Backend(BlobStore):
             raise ValueError("HEXAGONE_BLOB_URL: a file URL names a local absolute folder (file:///path)")
         self.root = Path(unquote(parts.path)).resolve()
         self.temp = self.root / TEMP_DIR
+        self.uploads = self.root / UPLOADS_DIR
         self.temp.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
@@ -103,12 +168,10 @@ class Backend(BlobStore):
 
     def _publish(self, temp: _TempFile, key: str | None) -> BlobRef:
         """Put a written temporary file in place under ``key`` (its hash without one)."""
+        assert temp.hash is not None
         sha256 = temp.hash.hexdigest()
         key = key or content_key(sha256)
-        try:
-            temp.publish(self._path(key))
-        except (NotADirectoryError, IsADirectoryError, FileExistsError):
-            raise BlobError(f"blob key {key!r} clashes with a blob or a folder of this store") from None
+        temp.publish(self._path(key))
         return BlobRef(key=key, size=temp.size, sha256=sha256)
 
     async def _put(self, chunks: AsyncIterator[bytes], key: str | None, max_size: int | None) -> BlobRef:
@@ -124,36 +187,36 @@ class Backend(BlobStore):
             if max_size is not None and len(data) > max_size:
                 raise BlobTooLarge(f"blob larger than {max_size} bytes")
             return await asyncio.to_thread(self._put_bytes, data, key)
-        return await self._put_stream(_chained(head, chunks), key, max_size)
-
-    async def _put_stream(self, chunks: AsyncIterator[bytes], key: str | None, max_size: int | None) -> BlobRef:
         temp = await asyncio.to_thread(_TempFile, self.temp)
         try:
-            buffer = bytearray()
-            async for chunk in chunks:
-                buffer += chunk
-                if max_size is not None and temp.size + len(buffer) > max_size:
-                    raise BlobTooLarge(f"blob larger than {max_size} bytes")
-                if len(buffer) >= WRITE_BUFFER:
-                    await asyncio.to_thread(temp.write, bytes(buffer))
-                    buffer.clear()
-            if buffer:
-                await asyncio.to_thread(temp.write, bytes(buffer))
+            await _fill(temp, _chained(head, chunks), max_size)
             return await asyncio.to_thread(self._publish, temp, key)
         except BaseException:
             await asyncio.to_thread(temp.discard)
             raise
 
-    async def _get(self, key: str) -> AsyncIterator[bytes]:
-        try:
-            file = await asyncio.to_thread(self._path(key).open, "rb")
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            raise BlobNotFound(key) from None
-        return self._stream(file)
+    async def _get(self, key: str, start: int, end: int | None) -> tuple[int, Chunks]:
+        def opened() -> tuple[int, int, BinaryIO | None]:
+            file = _open(self._path(key), key)
+            try:
+                size = os.fstat(file.fileno()).st_size
+                stop = check_range(size, start, end)
+                if stop > start:
+                    file.seek(start)
+                    return size, stop, file
+            except BaseException:
+                file.close()
+                raise
+            file.close()
+            return size, stop, None
 
-    async def _stream(self, file: BinaryIO) -> AsyncIterator[bytes]:
+        size, stop, file = await asyncio.to_thread(opened)
+        return size, (nothing() if file is None else self._stream(file, stop - start))
+
+    async def _stream(self, file: BinaryIO, count: int) -> Chunks:
         try:
-            while chunk := await asyncio.to_thread(file.read, READ_CHUNK):
+            while count > 0 and (chunk := await asyncio.to_thread(file.read, min(PIECE, count))):
+                count -= len(chunk)
                 yield chunk
         finally:
             file.close()
@@ -164,7 +227,7 @@ class Backend(BlobStore):
             for key in keys:
                 try:
                     found.append(self._path(key).read_bytes())
-                except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                except MISSING:
                     raise BlobNotFound(key) from None
             return found
 
@@ -179,18 +242,33 @@ class Backend(BlobStore):
         def remove() -> bool:
             try:
                 path.unlink()
-            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            except MISSING:
                 return False
             _fsync_dir(path.parent)
             return True
 
         return await asyncio.to_thread(remove)
 
-    async def _usage(self, prefix: str) -> Usage:
+    async def _copy(self, source: str, target: str, head: bytes = b"", skip: int = 0) -> None:
+        def copy() -> None:
+            with _open(self._path(source), source) as file:
+                size = os.fstat(file.fileno()).st_size
+                temp = _TempFile(self.temp, hashing=False)
+                try:
+                    temp.write(head)
+                    _append(file, temp.file, skip, size - skip)
+                    temp.publish(self._path(target))
+                except BaseException:
+                    temp.discard()
+                    raise
+
+        await asyncio.to_thread(copy)
+
+    async def _usage(self, prefix: str, measure: Callable[[int], int]) -> Usage:
         def walk() -> Usage:
             top = self._path(prefix) if prefix else self.root
             if top.is_file():
-                return Usage(1, top.stat().st_size)
+                return Usage(1, measure(top.stat().st_size))
             count = size = 0
             for folder, dirs, files in os.walk(top):
                 dirs[:] = [d for d in dirs if not d.startswith(".")]
@@ -198,8 +276,120 @@ class Backend(BlobStore):
                     if name.startswith("."):
                         continue
                     with contextlib.suppress(FileNotFoundError):  # deleted while we walk
-                        size += os.stat(os.path.join(folder, name)).st_size
+                        size += measure(os.stat(os.path.join(folder, name)).st_size)
                         count += 1
             return Usage(count, size)
 
         return await asyncio.to_thread(walk)
+
+    async def _names(self, prefix: str) -> list[str]:
+        def walk() -> list[str]:
+            top = self._path(prefix)
+            return sorted(path.relative_to(self.root).as_posix() for path in top.rglob("*") if path.is_file())
+
+        return await asyncio.to_thread(walk)
+
+    async def _create(self, key: str, data: bytes) -> bool:
+        def create() -> bool:
+            target = self._path(key)
+            temp = _TempFile(self.temp, hashing=False)
+            try:
+                temp.write(data)
+                temp.file.flush()
+                os.fsync(temp.file.fileno())
+                _ensure_dir(target.parent)
+                os.link(temp.path, target)  # unlike a rename, fails if the key exists
+            except FileExistsError:
+                return False
+            finally:
+                temp.discard()
+            _fsync_dir(target.parent)
+            return True
+
+        return await asyncio.to_thread(create)
+
+    # --- multipart uploads -----------------------------------------------------------
+
+    def _upload_dir(self, upload: str) -> Path:
+        return self.uploads / upload
+
+    async def _start(self, key: str, extra: bytes) -> str:
+        upload = secrets.token_hex(16)
+        folder = self._upload_dir(upload)
+        state = json.dumps({"key": key, "extra": extra.hex()}).encode()
+
+        def start() -> None:
+            _ensure_dir(folder)
+            temp = _TempFile(folder, hashing=False)
+            temp.write(state)
+            temp.publish(folder / STATE)
+
+        await asyncio.to_thread(start)
+        return upload
+
+    async def _upload(self, upload: str) -> Upload:
+        try:
+            state = json.loads(await asyncio.to_thread((self._upload_dir(upload) / STATE).read_bytes))
+        except MISSING:
+            raise UploadNotFound(upload) from None
+        return Upload(key=state["key"], extra=bytes.fromhex(state["extra"]))
+
+    async def _put_part(self, upload: str, number: int, chunks: AsyncIterator[bytes], max_size: int) -> PartRef:
+        folder = self._upload_dir(upload)
+        if not await asyncio.to_thread((folder / STATE).is_file):
+            raise UploadNotFound(upload)
+        temp = await asyncio.to_thread(_TempFile, folder, hashing=False)
+        try:
+            await _fill(temp, chunks, max_size)
+            etag = secrets.token_hex(16)
+
+            def publish() -> None:
+                try:
+                    temp.publish(folder / f"{number}.{etag}")
+                except FileNotFoundError:  # aborted meanwhile
+                    raise UploadNotFound(upload) from None
+                for older in folder.glob(f"{number}.*"):
+                    if older.name != f"{number}.{etag}":
+                        older.unlink(missing_ok=True)
+
+            await asyncio.to_thread(publish)
+        except BaseException:
+            await asyncio.to_thread(temp.discard)
+            raise
+        return PartRef(number=number, size=temp.size, etag=etag)
+
+    async def _complete(self, upload: str, parts: list[PartRef]) -> str:
+        key = (await self._upload(upload)).key
+        folder = self._upload_dir(upload)
+
+        def assemble() -> None:
+            temp = _TempFile(self.temp, hashing=False)
+            try:
+                for part in parts:  # an etag is 32 hex digits: no path to elsewhere
+                    path = folder / f"{part.number}.{part.etag}"
+                    if not UPLOAD_ID_RE.fullmatch(part.etag) or not path.is_file() or path.stat().st_size != part.size:
+                        raise InvalidUpload(f"part {part.number} is not the one uploaded with etag {part.etag!r}")
+                    with path.open("rb") as file:
+                        _append(file, temp.file, 0, part.size)
+                temp.publish(self._path(key))
+            except BaseException:
+                temp.discard()
+                raise
+            shutil.rmtree(folder)
+            _fsync_dir(self.uploads)
+
+        await asyncio.to_thread(assemble)
+        return key
+
+    async def _abort(self, upload: str) -> bool:
+        folder = self._upload_dir(upload)
+
+        def remove() -> bool:
+            try:
+                shutil.rmtree(folder)
+            except FileNotFoundError:
+                return False
+            _fsync_dir(self.uploads)
+            return True
+
+        return await asyncio.to_thread(remove)
