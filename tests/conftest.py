@@ -267,6 +267,8 @@ async def client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture(scope="session", autouse=True)
 async def _dispose_engine() -> AsyncIterator[None]:
     yield
+    from hexagone.core.blobs import close_store
     from hexagone.core.db import dispose_engine
 
     await dispose_engine()
+    await close_store()  # the S3 client's connections, when the run stores blobs in S3

@@ -61,6 +61,30 @@ def serve(
     )
 
 
+blobs_app = typer.Typer(help="The blob store (files, mail bodies, attachments).", no_args_is_help=True)
+app.add_typer(blobs_app, name="blobs")
+
+
+@blobs_app.command()
+def rewrap() -> None:
+    """Seal the keys of the encrypted blob store with HEXAGONE_BLOB_MASTER_KEY, the former
+    master key being in HEXAGONE_BLOB_MASTER_KEY_PREVIOUS; the blobs are not rewritten."""
+    from hexagone.core import blobs
+    from hexagone.core.blobs.encrypted import Encrypted
+    from hexagone.core.cli import run
+
+    store = blobs.get_store()
+    if not isinstance(store, Encrypted):
+        typer.echo("error: HEXAGONE_BLOB_ENCRYPTION is off: there is no key to seal", err=True)
+        raise typer.Exit(2)
+    try:
+        count = run(store.keys.rewrap)
+    except blobs.WrongMasterKey as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{count} key(s) sealed again with the master key")
+
+
 for module in load_registry():
     if module.cli is not None:
         app.add_typer(module.cli)

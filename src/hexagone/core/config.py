@@ -215,6 +215,11 @@ class Settings(BaseSettings):
             raise ValueError(f"choose one or more of {', '.join(sorted(SERVE_PARTS))}, comma separated")
         return value
 
+    @field_validator("blob_master_key", "blob_master_key_previous", mode="before")
+    @classmethod
+    def _empty_master_key_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("blob_master_key", "blob_master_key_previous")
     @classmethod
     def _master_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
