@@ -305,7 +305,11 @@ class BlobStore(ABC):
         """Release what the backend holds open (the S3 client's connections)."""
 
     @abstractmethod
-    async def _put(self, chunks: AsyncIterator[bytes], key: str | None, max_size: int | None) -> BlobRef: ...
+    async def _put(
+        self, chunks: AsyncIterator[bytes], key: str | None, max_size: int | None, hashing: bool = True
+    ) -> BlobRef:
+        """Store the stream; without ``hashing`` (the encryption layer hashes the
+        plaintext itself) under a given key, and the SHA-256 of the answer is empty."""
 
     @abstractmethod
     async def _get(self, key: str, start: int, end: int | None) -> tuple[int, Chunks]:

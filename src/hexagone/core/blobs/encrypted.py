@@ -307,9 +307,9 @@ class KeyRing:
             for key_id in stale:
                 entries[key_id] = self._seal(scope, int(key_id), self._open(scope, int(key_id), entries[key_id]))
             if stale:
-                await self.store._put(chunks_of(json.dumps({"keys": entries}).encode()), name, None)
+                await self.store._put(chunks_of(json.dumps({"keys": entries}).encode()), name, None, hashing=False)
                 count += len(stale)
-        await self.store._put(chunks_of(json.dumps({"master": self.current}).encode()), CHECK, None)
+        await self.store._put(chunks_of(json.dumps({"master": self.current}).encode()), CHECK, None, hashing=False)
         return count
 
 
@@ -345,13 +345,15 @@ class Encrypted(BlobStore):
         secret = hmac.digest(store_key, b"hexagone content names", "sha256")
         return content_key(hmac.new(secret, sha256.encode(), "sha256").hexdigest())
 
-    async def _put(self, chunks: AsyncIterator[bytes], key: str | None, max_size: int | None) -> BlobRef:
+    async def _put(
+        self, chunks: AsyncIterator[bytes], key: str | None, max_size: int | None, hashing: bool = True
+    ) -> BlobRef:
         # Content-addressed: sealed under a temporary name, then copied under its own.
         name = key or f".tmp/{uuid.uuid4().hex}"
         data_key = AESGCM.generate_key(256)
         sealer = _Sealer(AESGCM(data_key), hashing=True)
         header = await self._header(name, data_key)
-        await self.inner._put(_sealed(chunks, sealer, header, max_size, None), name, None)
+        await self.inner._put(_sealed(chunks, sealer, header, max_size, None), name, None, hashing=False)
         assert sealer.digest is not None
         sha256 = sealer.digest.hexdigest()
         if key is None:

@@ -157,8 +157,8 @@ class Backend(BlobStore):
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*key.split("/"))
 
-    def _put_bytes(self, data: bytes, key: str | None) -> BlobRef:
-        temp = _TempFile(self.temp)
+    def _put_bytes(self, data: bytes, key: str | None, hashing: bool) -> BlobRef:
+        temp = _TempFile(self.temp, hashing=hashing)
         try:
             temp.write(data)
             return self._publish(temp, key)
@@ -168,13 +168,14 @@ class Backend(BlobStore):
 
     def _publish(self, temp: _TempFile, key: str | None) -> BlobRef:
         """Put a written temporary file in place under ``key`` (its hash without one)."""
-        assert temp.hash is not None
-        sha256 = temp.hash.hexdigest()
+        sha256 = "" if temp.hash is None else temp.hash.hexdigest()
         key = key or content_key(sha256)
         temp.publish(self._path(key))
         return BlobRef(key=key, size=temp.size, sha256=sha256)
 
-    async def _put(self, chunks: AsyncIterator[bytes], key: str | None, max_size: int | None) -> BlobRef:
+    async def _put(
+        self, chunks: AsyncIterator[bytes], key: str | None, max_size: int | None, hashing: bool = True
+    ) -> BlobRef:
         """A blob that comes in one piece (a message in memory, most of the time) is
         written, fsync'd and renamed in one trip to a thread, not three."""
         head: list[bytes] = []
@@ -186,8 +187,8 @@ class Backend(BlobStore):
             data = bytes(head[0]) if head else b""
             if max_size is not None and len(data) > max_size:
                 raise BlobTooLarge(f"blob larger than {max_size} bytes")
-            return await asyncio.to_thread(self._put_bytes, data, key)
-        temp = await asyncio.to_thread(_TempFile, self.temp)
+            return await asyncio.to_thread(self._put_bytes, data, key, hashing)
+        temp = await asyncio.to_thread(_TempFile, self.temp, hashing=hashing)
         try:
             await _fill(temp, _chained(head, chunks), max_size)
             return await asyncio.to_thread(self._publish, temp, key)

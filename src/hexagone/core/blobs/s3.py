@@ -20,6 +20,7 @@ object ``.uploads/<our id>`` (and cached here), so that any process can carry on
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import hashlib
@@ -101,22 +102,28 @@ class Backend(BlobStore):
     def _object(self, key: str) -> str:
         return self.prefix + key
 
-    async def _put(self, chunks: AsyncIterator[bytes], key: str | None, max_size: int | None) -> BlobRef:
+    async def _put(
+        self, chunks: AsyncIterator[bytes], key: str | None, max_size: int | None, hashing: bool = True
+    ) -> BlobRef:
         s3 = await self.client()
-        digest, size, buffer = hashlib.sha256(), 0, bytearray()
+        digest, size, buffer = hashlib.sha256() if hashing else None, 0, bytearray()
         upload: _Multipart | None = None
         try:
             async for chunk in chunks:
                 size += len(chunk)
                 if max_size is not None and size > max_size:
                     raise BlobTooLarge(f"blob larger than {max_size} bytes")
-                digest.update(chunk)
                 buffer += chunk
                 if len(buffer) >= PART_SIZE:
-                    upload = upload or await _Multipart.start(s3, self.bucket, self._object(key or _temp_key()))
-                    await upload.send(bytes(buffer))
+                    part = bytes(buffer)
                     buffer.clear()
-            sha256 = digest.hexdigest()
+                    if digest is not None:  # in a thread: 8 MiB would hold the event loop for ms
+                        await asyncio.to_thread(digest.update, part)
+                    upload = upload or await _Multipart.start(s3, self.bucket, self._object(key or _temp_key()))
+                    await upload.send(part)
+            if digest is not None:
+                await asyncio.to_thread(digest.update, buffer)
+            sha256 = "" if digest is None else digest.hexdigest()
             final = key or content_key(sha256)
             if upload is None:
                 await s3.put_object(Bucket=self.bucket, Key=self._object(final), Body=bytes(buffer))
