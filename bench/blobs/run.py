@@ -27,11 +27,12 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,11 +50,15 @@ BLOCK = os.urandom(16 * MIB)  # the content: this block over and over, handed ou
 class Row:
     backend: str
     operation: str
-    seconds: float
-    megabytes_per_second: float
+    megabytes: float
+    seconds: list[float] = field(default_factory=list)
+    peak_rss_mib: list[float] = field(default_factory=list)
     peer: str = ""
-    ratio: float | None = None
-    peak_rss_mib: float | None = None
+
+    @property
+    def speed(self) -> float:
+        """MB/s over the median time."""
+        return self.megabytes / statistics.median(self.seconds)
 
 
 def say(text: str) -> None:
@@ -110,31 +115,29 @@ def open_store(url: str, encrypted: bool) -> blobs.BlobStore:
     return blobs.load(Settings(blob_url=url, blob_encryption=encrypted, blob_master_key=key))
 
 
-async def bench_store(name: str, store: blobs.BlobStore, size: int, peers: dict[str, float], drop: bool) -> list[Row]:
-    rows = []
+async def bench_store(name: str, store: blobs.BlobStore, size: int, drop: bool, rows: dict[str, Row]) -> None:
+    async def step(operation: str, action: Callable[[], Awaitable[object]], count: int, peer: str = "") -> None:
+        if operation == "get":
+            drop_caches(drop)
+        seconds, rss = await measured(action)
+        row = rows.setdefault(f"{name} {operation}", Row(name, operation, count / 1e6, peer=peer))
+        row.seconds.append(seconds)
+        row.peak_rss_mib.append(rss)
+        say(f"{name:15} {operation:22} {seconds:7.2f} s {count / seconds / 1e6:8.1f} MB/s  peak +{rss:5.1f} MiB")
 
-    def row(operation: str, seconds: float, rss: float, count: int, peer: str = "") -> None:
-        speed = count / seconds / 1e6
-        ratio = speed / peers[peer] if peer in peers else None
-        rows.append(Row(name, operation, seconds, speed, peer, ratio, rss))
-        shown = f"  {ratio:.2f}× {peer}" if ratio is not None else ""
-        say(f"{name:15} {operation:22} {seconds:7.2f} s {speed:8.1f} MB/s  peak +{rss:5.1f} MiB{shown}")
-
-    seconds, rss = await measured(lambda: store.put(content(size), key="org/bench/big"))
-    row("put", seconds, rss, size, "write")
-    drop_caches(drop)
-    seconds, rss = await measured(lambda: read_all(store, "org/bench/big"))
-    row("get", seconds, rss, size, "read")
+    await store.put(b"warm-up", key="org/bench/warm-up")  # the S3 client loads its models once
     middle, length = size // 2, min(100 * MIB, size // 4)
-    seconds, rss = await measured(lambda: read_all(store, "org/bench/big", start=middle, end=middle + length))
-    row(f"get {length // MIB} MiB range", seconds, rss, length)
-    seconds, rss = await measured(lambda: store.copy("org/bench/big", "org/bench/copy"))
-    row("copy", seconds, rss, size)
-    seconds, rss = await measured(lambda: upload_in_parts(store, size))
-    row("multipart + complete", seconds, rss, size, "write")
-    for key in ("org/bench/big", "org/bench/copy", "org/bench/parts"):
+    await step("put", lambda: store.put(content(size), key="org/bench/big"), size, "write")
+    await step("get", lambda: read_all(store, "org/bench/big"), size, "read")
+    await step(
+        f"get {length // MIB} MiB range",
+        lambda: read_all(store, "org/bench/big", start=middle, end=middle + length),
+        length,
+    )
+    await step("copy", lambda: store.copy("org/bench/big", "org/bench/copy"), size)
+    await step("multipart + complete", lambda: upload_in_parts(store, size), size, "write")
+    for key in ("org/bench/warm-up", "org/bench/big", "org/bench/copy", "org/bench/parts"):
         await store.delete(key)
-    return rows
 
 
 async def read_all(store: blobs.BlobStore, key: str, **where: int) -> int:
@@ -149,19 +152,23 @@ async def upload_in_parts(store: blobs.BlobStore, size: int) -> blobs.BlobRef:
     return await store.complete(upload, parts)
 
 
-def dd_peers(folder: Path, size: int, drop: bool) -> dict[str, float]:
+def peer_row(rows: dict[str, Row], name: str, operation: str, seconds: float, size: int) -> None:
+    rows.setdefault(f"{name} {operation}", Row(name, operation, size / 1e6)).seconds.append(seconds)
+    say(f"{name:15} {operation:22} {seconds:7.2f} s {size / seconds / 1e6:8.1f} MB/s")
+
+
+def dd_peers(folder: Path, size: int, drop: bool, rows: dict[str, Row]) -> None:
     target = folder / "dd.bin"
     count = size // MIB
     write = timed_command(["dd", "if=/dev/zero", f"of={target}", "bs=1M", f"count={count}", "conv=fdatasync"])
     drop_caches(drop)
     read = timed_command(["dd", f"if={target}", "of=/dev/null", "bs=1M"])
     target.unlink()
-    say(f"{'dd':15} {'write (fdatasync)':22} {write:7.2f} s {size / write / 1e6:8.1f} MB/s")
-    say(f"{'dd':15} {'read':22} {read:7.2f} s {size / read / 1e6:8.1f} MB/s")
-    return {"write": size / write / 1e6, "read": size / read / 1e6}
+    peer_row(rows, "dd", "write", write, size)
+    peer_row(rows, "dd", "read", read, size)
 
 
-def curl_peers(server: SeaweedS3, folder: Path, size: int) -> dict[str, float]:
+def curl_peers(server: SeaweedS3, folder: Path, size: int, rows: dict[str, Row]) -> None:
     source = folder / "curl.bin"
     with source.open("wb") as file:
         for offset in range(0, size, len(BLOCK)):
@@ -171,9 +178,18 @@ def curl_peers(server: SeaweedS3, folder: Path, size: int) -> dict[str, float]:
     get = timed_command(["curl", "-sS", "-f", "-o", "/dev/null", url])
     subprocess.run(["curl", "-sS", "-X", "DELETE", url], check=True, capture_output=True)
     source.unlink()
-    say(f"{'curl':15} {'PUT':22} {put:7.2f} s {size / put / 1e6:8.1f} MB/s")
-    say(f"{'curl':15} {'GET':22} {get:7.2f} s {size / get / 1e6:8.1f} MB/s")
-    return {"write": size / put / 1e6, "read": size / get / 1e6}
+    peer_row(rows, "curl", "write", put, size)
+    peer_row(rows, "curl", "read", get, size)
+
+
+def summary(rows: dict[str, Row]) -> None:
+    """Medians, each row beside its peer's median (dd for the folder, curl for S3)."""
+    say("\nmedians")
+    for row in rows.values():
+        peer = rows.get(f"{'curl' if row.backend.startswith('s3') else 'dd'} {row.peer}") if row.peer else None
+        ratio = f"{row.speed / peer.speed:5.2f}× {peer.backend} {row.peer}" if peer else ""
+        memory = f"peak +{max(row.peak_rss_mib):5.1f} MiB" if row.peak_rss_mib else ""
+        say(f"{row.backend:15} {row.operation:22} {row.speed:8.1f} MB/s  {memory:17} {ratio}")
 
 
 async def main() -> None:
@@ -181,34 +197,37 @@ async def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--dir", type=Path, default=Path("/var/tmp/hexagone-bench-blobs"))
     parser.add_argument("--backends", default="file,file+encrypted,s3,s3+encrypted")
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--drop-caches", action="store_true")
     parser.add_argument("--json", type=Path)
     options = parser.parse_args()
     size, backends = options.size_mib * MIB, options.backends.split(",")
     options.dir.mkdir(parents=True, exist_ok=True)
-    say(f"{size / MIB:.0f} MiB in {options.dir}; load average {load_average()}")
-    rows: list[Row] = []
-    if any(name.startswith("file") for name in backends):
-        peers = dd_peers(options.dir, size, options.drop_caches)
-        for name in [name for name in backends if name.startswith("file")]:
-            folder = options.dir / name.replace("+", "-")
-            store = open_store(folder.as_uri(), name.endswith("+encrypted"))
-            rows += await bench_store(name, store, size, peers, options.drop_caches)
-            await store.close()
-            shutil.rmtree(folder)
-    if any(name.startswith("s3") for name in backends):
-        server = SeaweedS3()
-        try:
-            peers = curl_peers(server, options.dir, size)
-            for name in [name for name in backends if name.startswith("s3")]:
-                store = open_store(server.url(), name.endswith("+encrypted"))
-                rows += await bench_store(name, store, size, peers, False)
+    say(f"{size / MIB:.0f} MiB in {options.dir}, {options.repeat} times; load average {load_average()}")
+    rows: dict[str, Row] = {}
+    server = SeaweedS3() if any(name.startswith("s3") for name in backends) else None
+    try:
+        for _ in range(options.repeat):
+            for name in backends:
+                if name.startswith("file"):  # the peer just before, as the disk's speed drifts
+                    dd_peers(options.dir, size, options.drop_caches, rows)
+                    folder = options.dir / name.replace("+", "-")
+                    store = open_store(folder.as_uri(), name.endswith("+encrypted"))
+                else:
+                    assert server is not None
+                    curl_peers(server, options.dir, size, rows)
+                    store = open_store(server.url(), name.endswith("+encrypted"))
+                await bench_store(name, store, size, options.drop_caches, rows)
                 await store.close()
-        finally:
+                if name.startswith("file"):
+                    shutil.rmtree(folder)
+    finally:
+        if server is not None:
             server.stop()
+    summary(rows)
     say(f"load average {load_average()}")
     if options.json:
-        options.json.write_text(json.dumps([asdict(row) for row in rows], indent=2))
+        options.json.write_text(json.dumps([asdict(row) for row in rows.values()], indent=2))
 
 
 if __name__ == "__main__":
