@@ -473,6 +473,19 @@ async def test_abort_leaves_nothing_and_the_upload_is_gone(store: BlobStore) -> 
         await store.complete(upload, [part])
 
 
+async def test_abort_while_a_part_arrives_leaves_nothing(store: BlobStore) -> None:
+    upload = await store.start("org/a/raced")
+
+    async def aborted_midway() -> AsyncIterator[bytes]:
+        yield b"x" * MIB
+        assert await store.abort(upload)  # another request, in the middle of this one
+        yield b"y" * MIB
+
+    with pytest.raises(UploadNotFound):
+        await store.put_part(upload, 1, aborted_midway())
+    assert await leftovers(store) == []
+
+
 async def test_upload_continues_in_another_process(environment: dict[str, str], store: BlobStore) -> None:
     upload = await store.start("org/a/shared")
     first = await store.put_part(upload, 1, b"x" * store.part_size)
@@ -676,6 +689,7 @@ TAMPERING = {
     "cut at a segment boundary": lambda data, other: data[: HEADER + 2 * SEALED],
     "cut inside a segment": lambda data, other: data[:-1000],
     "cut to an empty blob": lambda data, other: data[: HEADER + 16],
+    "cut inside the header": lambda data, other: data[:40],
     "a byte more": lambda data, other: data + b"\x00",
     "segments swapped": lambda data, other: _swapped(data),
     "a segment of another blob": lambda data, other: (
@@ -704,6 +718,11 @@ async def test_tampering_with_an_encrypted_blob_is_an_error_never_wrong_data(sea
         assert bytes(handed) == data[start : start + len(handed)], (start, end)  # what came out is genuine
     with pytest.raises(blobs.BlobCorrupt):
         await sealed.encrypted.read("org/a/drive/doc")
+    with contextlib.suppress(blobs.BlobCorrupt):  # a damaged header is found at once
+        await sealed.encrypted.copy("org/a/drive/doc", "org/b/drive/copy")
+    if await sealed.encrypted.exists("org/b/drive/copy"):  # else the copy is as damaged
+        with pytest.raises(blobs.BlobCorrupt):
+            await sealed.encrypted.read("org/b/drive/copy")
 
 
 async def test_wrong_master_key_is_refused(sealed: Sealed) -> None:

@@ -403,7 +403,10 @@ class Encrypted(BlobStore):
 
     async def _copy(self, source: str, target: str, head: bytes = b"", skip: int = 0) -> None:
         assert not head and not skip, "an encrypted store is wrapped by nothing"
-        _stored, chunks = await self.inner._get(source, 0, HEADER)
+        try:
+            _stored, chunks = await self.inner._get(source, 0, HEADER)
+        except InvalidRange:
+            raise BlobCorrupt(f"blob {source!r} is shorter than its header") from None
         header = b"".join([chunk async for chunk in chunks])
         data_key = await self._data_key(source, header)
         await self.inner._copy(source, target, await self._header(target, data_key), HEADER)

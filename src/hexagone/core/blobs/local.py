@@ -100,11 +100,13 @@ class _TempFile:
             self.hash.update(data)
         self.size += len(data)
 
-    def publish(self, target: Path) -> None:
+    def publish(self, target: Path, *, create: bool = True) -> None:
+        """Put the file in place, durably; ``create``: and the folders it needs."""
         self.file.flush()
         os.fsync(self.file.fileno())
         self.file.close()
-        _ensure_dir(target.parent)
+        if create:
+            _ensure_dir(target.parent)
         try:
             os.replace(self.path, target)
         except (NotADirectoryError, IsADirectoryError, FileExistsError):
@@ -346,8 +348,8 @@ class Backend(BlobStore):
 
             def publish() -> None:
                 try:
-                    temp.publish(folder / f"{number}.{etag}")
-                except FileNotFoundError:  # aborted meanwhile
+                    temp.publish(folder / f"{number}.{etag}", create=False)
+                except FileNotFoundError:  # aborted meanwhile: its folder is gone
                     raise UploadNotFound(upload) from None
                 for older in folder.glob(f"{number}.*"):
                     if older.name != f"{number}.{etag}":
