@@ -21,6 +21,7 @@ from hexagone.calendar import ical
 from hexagone.calendar.service import itip
 from tests.calendar.dav.helpers import NS
 from tests.calendar.factories import event
+from tests.calendar.scheduling.helpers import attendee_props
 from tests.conftest import Server
 from tests.factories import TestOrg, TestUser, make_user
 
@@ -36,7 +37,7 @@ def _meeting(uid: str, summary: str = "Point projet", start: datetime = MAY) -> 
 
 
 def _params(calendar: icalendar.Calendar, address: str) -> dict[str, str]:
-    for _component, prop in itip.walk_attendees(calendar):
+    for prop in attendee_props(calendar):
         if ical.mailto_address(prop) == address:
             return {k: str(v) for k, v in prop.params.items()}
     raise AssertionError(f"{address} is not an attendee")

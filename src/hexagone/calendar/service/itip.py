@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -92,6 +91,10 @@ class Recipients:
     addresses: tuple[str, ...]
     invalid: tuple[str, ...]
     forced: frozenset[str]  # those whose ATTENDEE asks SCHEDULE-FORCE-SEND=REQUEST
+    by_client: frozenset[str] = frozenset()  # SCHEDULE-AGENT=CLIENT or NONE: left alone
+
+
+NOBODY = Recipients((), (), frozenset())
 
 
 def recipients(calendar: icalendar.Calendar, organizer: str) -> Recipients:
@@ -117,6 +120,7 @@ def recipients(calendar: icalendar.Calendar, organizer: str) -> Recipients:
         addresses=tuple(a for a in found if a not in by_client),
         invalid=tuple(v for v in invalid if v not in by_client),
         forced=frozenset(force),
+        by_client=frozenset(by_client),
     )
 
 
@@ -332,31 +336,12 @@ def organizer_status(calendar: icalendar.Calendar, status: str) -> bool:
     return changed
 
 
-def organizer_prop(calendar: icalendar.Calendar) -> Any:
-    return ical.master(calendar).get("ORGANIZER")
-
-
-def with_method(calendar: icalendar.Calendar, method: str) -> icalendar.Calendar:
-    """A copy of the calendar as an iTIP message (METHOD set), for an inbox or a mail."""
-    message = copy.deepcopy(calendar)
-    if "METHOD" in message:
-        del message["METHOD"]
-    message.add("method", method)
-    return message
-
-
-def walk_attendees(calendar: icalendar.Calendar) -> Iterator[tuple[Any, Any]]:
-    for component in components(calendar):
-        for prop in _attendee_props(component):
-            yield component, prop
-
-
 _SERVER_PARAMS = ("SCHEDULE-AGENT", "SCHEDULE-STATUS", "SCHEDULE-FORCE-SEND")
 
 
-def for_sending(calendar: icalendar.Calendar, method: str | None = None) -> icalendar.Calendar:
-    """A copy fit to leave the organiser's calendar: without the parameters that speak to
-    this server only (RFC 6638 7.1-7.3), and as an iTIP message when ``method`` is given."""
+def for_sending(calendar: icalendar.Calendar) -> icalendar.Calendar:
+    """A copy fit to leave the organiser's calendar: without METHOD, nor the parameters
+    that speak to this server only (RFC 6638 7.1-7.3)."""
     result = copy.deepcopy(calendar)
     if "METHOD" in result:
         del result["METHOD"]
@@ -364,8 +349,6 @@ def for_sending(calendar: icalendar.Calendar, method: str | None = None) -> ical
         for prop in [*_attendee_props(component), component.get("ORGANIZER")]:
             for name in _SERVER_PARAMS:
                 getattr(prop, "params", {}).pop(name, None)
-    if method:
-        result.add("method", method)
     return result
 
 

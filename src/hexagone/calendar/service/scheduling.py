@@ -174,17 +174,21 @@ async def _as_organizer(
     if new is not None:
         itip.sign_organizer(new, actor.sent_by)
     live = new is not None and not _cancelled(new)
-    before = itip.recipients(old, me) if old is not None else itip.Recipients((), (), frozenset())
-    after = itip.recipients(new, me) if new is not None else itip.Recipients((), (), frozenset())
+    told_before = old is not None and _cancelled(old)  # a cancelled event is cancelled once
+    before = itip.recipients(old, me) if old is not None else itip.NOBODY
+    after = itip.recipients(new, me) if new is not None else itip.NOBODY
     found: dict[str, str] = dict.fromkeys(after.invalid, itip.INVALID_USER)
     answers: dict[str, str] = {}
     for address in dict.fromkeys((*before.addresses, *after.addresses)):
+        if address in after.by_client:
+            continue  # the client schedules this calendar user from now on (RFC 6638 7.1)
         was = itip.view(old, address) if old is not None and address in before.addresses else None
         now = itip.view(new, address) if new is not None and address in after.addresses else None
         if not live or now is None:
             told = now if new is not None and now is not None else was
             assert told is not None
-            outcome = await _tell(db, actor, address, told, imip.CANCEL, announce=True, keep=itip.cancelled(told))
+            keep = itip.cancelled(told)
+            outcome = await _tell(db, actor, address, told, imip.CANCEL, announce=not told_before, keep=keep)
         else:
             gone = itip.dropped(was, now)
             if gone and was is not None and old is not None and new is not None:
