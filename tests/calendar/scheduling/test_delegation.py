@@ -163,15 +163,23 @@ async def test_delegate_answers_on_the_managers_event_page(office: Office, base_
     assert organised is not None and prop_of(organised, office.manager.email.lower()).params["PARTSTAT"] == "DECLINED"
 
 
-async def test_delegate_writing_through_caldav_is_signed_sent_by(office: Office, base_url: str) -> None:
+async def _put_for_the_manager(office: Office, base_url: str, who: TestUser) -> tuple[str, httpx.Response, str]:
+    """``who`` writes a meeting the manager organises into the manager's calendar, as
+    their CalDAV client sees it in their own home; the UID, the PUT's answer, the text
+    stored."""
     uid = f"{uuid.uuid4()}@tests"
     text = event(uid=uid, start=START, organizer=office.manager.email, attendees=(office.colleague.email,))
-    shared = f"{ROOT}calendars/{office.delegate.id}/{office.calendar.hex}/meeting.ics"
-    async with dav_client(base_url, office.delegate) as client:
+    shared = f"{ROOT}calendars/{who.id}/{office.calendar.hex}/meeting.ics"
+    async with dav_client(base_url, who) as client:
         put = await client.put(shared, content=text, headers={"content-type": CALDAV_TYPE})
         fetched = await client.get(shared)
+    return uid, put, fetched.text
+
+
+async def test_delegate_writing_through_caldav_is_signed_sent_by(office: Office, base_url: str) -> None:
+    uid, put, fetched = await _put_for_the_manager(office, base_url, office.delegate)
     assert put.status_code == 201 and "etag" not in put.headers  # the server signed it: fetch again
-    stored = icalendar.Calendar.from_ical(fetched.text)
+    stored = icalendar.Calendar.from_ical(fetched)
     received = await copy_of(office.colleague, uid)
     delegate = f"mailto:{office.delegate.email.lower()}"
     assert _sent_by(prop_of(stored, office.manager.email.lower())) == delegate
@@ -179,11 +187,7 @@ async def test_delegate_writing_through_caldav_is_signed_sent_by(office: Office,
 
 
 async def test_write_access_alone_does_not_act_for_the_manager(office: Office, base_url: str) -> None:
-    uid = f"{uuid.uuid4()}@tests"
-    text = event(uid=uid, start=START, organizer=office.manager.email, attendees=(office.colleague.email,))
-    shared = f"{ROOT}calendars/{office.writer.id}/{office.calendar.hex}/written.ics"
-    async with dav_client(base_url, office.writer) as client:
-        put = await client.put(shared, content=text, headers={"content-type": CALDAV_TYPE})
+    uid, put, _stored = await _put_for_the_manager(office, base_url, office.writer)
     assert put.status_code == 201
     assert await copy_of(office.colleague, uid) is None
     assert await inbox_of(office.colleague) == []

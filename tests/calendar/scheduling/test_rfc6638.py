@@ -95,16 +95,26 @@ async def test_schedule_agent_client_attendee_gets_nothing_from_the_server() -> 
     assert len(await inbox_of(carol)) == 1
 
 
-async def test_schedule_force_send_sends_an_unchanged_invitation_again() -> None:
+async def _meeting() -> tuple[TestUser, TestUser, str]:
+    """Alice invites Bob, both of a new organisation."""
     org = await make_calendar_org()
     alice, bob = await make_user(org), await make_user(org)
     uid = f"{uuid.uuid4()}@tests"
-    text = event(uid=uid, start=START, organizer=alice.email, attendees=(bob.email,))
-    await write_event(await principal(alice), "force.ics", text)
-    await write_event(await principal(alice), "force.ics", text)  # no news: nothing sent
+    await write_event(await principal(alice), f"{uid}-organised.ics", _text(alice, bob, uid))
+    return alice, bob, uid
+
+
+def _text(alice: TestUser, bob: TestUser, uid: str) -> str:
+    return event(uid=uid, start=START, organizer=alice.email, attendees=(bob.email,))
+
+
+async def test_schedule_force_send_sends_an_unchanged_invitation_again() -> None:
+    alice, bob, uid = await _meeting()
+    text = _text(alice, bob, uid)
+    await write_event(await principal(alice), f"{uid}-organised.ics", text)  # no news: nothing sent
     assert len(await inbox_of(bob)) == 1
     forced = text.replace(f"ATTENDEE:mailto:{bob.email}", f"ATTENDEE;SCHEDULE-FORCE-SEND=REQUEST:mailto:{bob.email}")
-    await write_event(await principal(alice), "force.ics", forced)
+    await write_event(await principal(alice), f"{uid}-organised.ics", forced)
     stored = await copy_of(alice, uid)
     assert len(await inbox_of(bob)) == 2
     assert stored is not None and "SCHEDULE-FORCE-SEND" not in prop_of(stored, bob.email).params
@@ -122,12 +132,7 @@ async def _answer(user: TestUser, uid: str, partstat: str, *, organizer_agent: s
 
 
 async def test_attendee_answer_lands_in_the_organisers_inbox_and_on_their_copys_organizer() -> None:
-    org = await make_calendar_org()
-    alice, bob = await make_user(org), await make_user(org)
-    uid = f"{uuid.uuid4()}@tests"
-    await write_event(
-        await principal(alice), "answer.ics", event(uid=uid, start=START, organizer=alice.email, attendees=(bob.email,))
-    )
+    alice, bob, uid = await _meeting()
     await _answer(bob, uid, "TENTATIVE")
     [reply] = await inbox_of(alice)
     mine = await copy_of(bob, uid)
@@ -140,12 +145,7 @@ async def test_attendee_answer_lands_in_the_organisers_inbox_and_on_their_copys_
 
 
 async def test_attendee_with_organizer_schedule_agent_client_sends_no_answer() -> None:
-    org = await make_calendar_org()
-    alice, bob = await make_user(org), await make_user(org)
-    uid = f"{uuid.uuid4()}@tests"
-    await write_event(
-        await principal(alice), "quiet.ics", event(uid=uid, start=START, organizer=alice.email, attendees=(bob.email,))
-    )
+    alice, bob, uid = await _meeting()
     await _answer(bob, uid, "DECLINED", organizer_agent="CLIENT")
     organised = await copy_of(alice, uid)
     assert organised is not None and prop_of(organised, bob.email).params.get("PARTSTAT") in (None, "NEEDS-ACTION")
@@ -153,13 +153,8 @@ async def test_attendee_with_organizer_schedule_agent_client_sends_no_answer() -
 
 
 async def test_cancelled_event_reaches_the_inbox_as_a_cancel() -> None:
-    org = await make_calendar_org()
-    alice, bob = await make_user(org), await make_user(org)
-    uid = f"{uuid.uuid4()}@tests"
-    await write_event(
-        await principal(alice), "gone.ics", event(uid=uid, start=START, organizer=alice.email, attendees=(bob.email,))
-    )
-    await write_event(await principal(alice), "gone.ics", None)
+    alice, bob, uid = await _meeting()
+    await write_event(await principal(alice), f"{uid}-organised.ics", None)
     methods = [str(m["METHOD"]) for m in await inbox_of(bob)]
     copy = await copy_of(bob, uid)
     assert methods == ["REQUEST", "CANCEL"]

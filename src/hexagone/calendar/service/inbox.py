@@ -43,20 +43,14 @@ def _own_inbox(principal: Principal, ability: str) -> uuid.UUID:
     return principal.user_id
 
 
+_SHARED = ("id", "name", "uid", "component", "etag", "seq", "size")  # columns named as a resource's
+
+
 def _info(row: InboxMessage) -> ObjectInfo:
+    """A message as the DAV layer lists a resource (a message has no dates to index)."""
+    shared = {key: getattr(row, key) for key in _SHARED}
     return ObjectInfo(
-        id=row.id,
-        collection_id=row.user_id,
-        name=row.name,
-        uid=row.uid,
-        component=row.component,
-        etag=row.etag,
-        seq=row.seq,
-        size=row.size,
-        title=row.method,
-        starts_at=None,
-        ends_at=None,
-        recurring=False,
+        collection_id=row.user_id, title=row.method, starts_at=None, ends_at=None, recurring=False, **shared
     )
 
 

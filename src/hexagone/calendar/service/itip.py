@@ -303,21 +303,23 @@ def sign_organizer(calendar: icalendar.Calendar, sent_by: str) -> bool:
     return changed
 
 
+def _mark(prop: Any, status: str) -> bool:
+    """SCHEDULE-STATUS on one ORGANIZER or ATTENDEE, SCHEDULE-FORCE-SEND dropped (it was
+    obeyed); whether anything changed."""
+    changed = str(prop.params.get("SCHEDULE-STATUS", "")) != status
+    prop.params["SCHEDULE-STATUS"] = status
+    return prop.params.pop("SCHEDULE-FORCE-SEND", None) is not None or changed
+
+
 def statuses(calendar: icalendar.Calendar, found: dict[str, str]) -> bool:
     """Write SCHEDULE-STATUS on the ATTENDEE properties of the addresses (or invalid
     values) in ``found``; whether the calendar changed."""
     changed = False
     for component in components(calendar):
         for prop in _attendee_props(component):
-            key = ical.mailto_address(prop) or str(prop)
-            status = found.get(key) or found.get(str(prop))
-            if status is None or not hasattr(prop, "params"):
-                continue
-            if str(prop.params.get("SCHEDULE-STATUS", "")) != status:
-                prop.params["SCHEDULE-STATUS"] = status
-                changed = True
-            if prop.params.pop("SCHEDULE-FORCE-SEND", None) is not None:
-                changed = True
+            status = found.get(ical.mailto_address(prop)) or found.get(str(prop))
+            if status is not None and hasattr(prop, "params"):
+                changed = _mark(prop, status) or changed
     return changed
 
 
@@ -326,13 +328,8 @@ def organizer_status(calendar: icalendar.Calendar, status: str) -> bool:
     changed = False
     for component in components(calendar):
         prop = component.get("ORGANIZER")
-        if prop is None or not hasattr(prop, "params"):
-            continue
-        if str(prop.params.get("SCHEDULE-STATUS", "")) != status:
-            prop.params["SCHEDULE-STATUS"] = status
-            changed = True
-        if prop.params.pop("SCHEDULE-FORCE-SEND", None) is not None:
-            changed = True
+        if prop is not None and hasattr(prop, "params"):
+            changed = _mark(prop, status) or changed
     return changed
 
 
