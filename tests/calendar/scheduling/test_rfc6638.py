@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 
 import icalendar
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hexagone.calendar import ical
-from hexagone.calendar.models import Collection, DavObject
+from hexagone.calendar.models import Collection, DavObject, InboxMessage
 from hexagone.calendar.service import itip, resources
 from hexagone.core.db import org_session
 from hexagone.identity.service import users
@@ -159,3 +159,21 @@ async def test_cancelled_event_reaches_the_inbox_as_a_cancel() -> None:
     copy = await copy_of(bob, uid)
     assert methods == ["REQUEST", "CANCEL"]
     assert copy is not None and str(copy.walk("VEVENT")[0]["STATUS"]) == "CANCELLED"
+
+
+async def test_guest_attendee_gets_the_copy_but_no_inbox_message() -> None:
+    """A guest reads the invitation in the agenda; they have no scheduling inbox."""
+    org = await make_calendar_org()
+    alice, guest = await make_user(org), await make_user(org, role="guest")
+    uid = f"{uuid.uuid4()}@tests"
+    await write_event(
+        await principal(alice),
+        "guest.ics",
+        event(uid=uid, start=START, organizer=alice.email, attendees=(guest.email,)),
+    )
+    async with org_session(org.id) as db:
+        messages = await db.scalar(
+            select(func.count()).select_from(InboxMessage).where(InboxMessage.user_id == guest.id)
+        )
+    assert await copy_of(guest, uid) is not None
+    assert messages == 0

@@ -268,7 +268,8 @@ async def _tell(
         if keep is not None:
             await _deliver(db, attendee, itip.for_sending(keep))
         if announce:
-            await inbox.deliver(db, attendee, method, copy.deepcopy(message))
+            if not attendee.is_guest:  # a guest has no scheduling inbox (nor CalDAV)
+                await inbox.deliver(db, attendee, method, copy.deepcopy(message))
             title = (
                 _("{name} invites you: {summary}") if method == imip.REQUEST else _("Cancelled by {name}: {summary}")
             )
