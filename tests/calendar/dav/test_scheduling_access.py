@@ -301,9 +301,15 @@ async def _post(server: Server, user: TestUser, body: bytes | str, content_type:
         return await client.post(outbox(user), content=body, headers={"content-type": content_type})
 
 
-async def test_outbox_wrong_content_type_is_refused_with_supported_calendar_data(server: Server, org: TestOrg) -> None:
+@pytest.mark.parametrize(
+    "content_type", ["application/xml", "application/x-www-form-urlencoded", "text/plain", "multipart/form-data"]
+)
+async def test_outbox_wrong_content_type_is_refused_with_supported_calendar_data(
+    server: Server, org: TestOrg, content_type: str
+) -> None:
+    """Also what a cross-site form could post with credentials a browser remembered."""
     owner = await make_user(org)
-    response = await _post(server, owner, freebusy_request(owner.email, (owner.email,)), "application/xml")
+    response = await _post(server, owner, freebusy_request(owner.email, (owner.email,)), content_type)
     assert response.status_code == 403
     assert condition(response) == "C:supported-calendar-data"
 

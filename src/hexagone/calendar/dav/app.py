@@ -9,7 +9,8 @@ DAV tree either. An OAuth access token opens ``/api/`` only (401). A browser ses
 works, with the CSRF token on every method but GET, HEAD and OPTIONS, as everywhere.
 A cross-site page can make a browser send only GET, HEAD and POST without a preflight
 we never answer: GET and HEAD change nothing and POST is refused (405), so remembered
-Basic credentials cannot be used to forge a change.
+Basic credentials cannot be used to forge a change. (The scheduling outbox takes a POST
+with a ``text/calendar`` body only, which no form can send, and it changes nothing.)
 """
 
 from __future__ import annotations
