@@ -133,7 +133,8 @@ class Server:
         )
 
     def wait_ready(self) -> Server:
-        deadline = time.monotonic() + 30
+        # Generous: a loaded 2-core machine has taken over 30 s to import and start one.
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")

@@ -131,3 +131,17 @@ async def test_unsafe_api_call_with_session_but_without_csrf_header_is_forbidden
     await login(client, await make_user(await make_org()))
     response = await client.post("/api/v1/me", json={})
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "target", ["/search?q=a%00b", "/calendar/contacts/?q=%00", "/admin/users?q=x%00", "/api/v1/me?x=%00", "/a%00b"]
+)
+async def test_a_nul_in_the_address_is_refused_with_400_for_anyone(client: httpx.AsyncClient, target: str) -> None:
+    anonymous = await client.get(target)
+    user = await make_user(await make_org())
+    await login(client, user)
+    signed_in = await client.get(target)
+
+    for response in (anonymous, signed_in):
+        assert response.status_code == 400, response.text
+        assert "NUL" in response.text

@@ -19,7 +19,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hexagone.core.db import Base, IdMixin, TimestampMixin, utcnow
@@ -73,6 +73,8 @@ class Collection(IdMixin, OrgScoped, TimestampMixin, Base):
     address: Mapped[str] = mapped_column(String(320), default="", index=True)
     resource_kind: Mapped[str] = mapped_column(String(16), default="")  # room or equipment
     subscription_url: Mapped[str] = mapped_column(String(2000), default="")  # an ICS feed it mirrors
+    # RFC 6638 9.1 schedule-calendar-transp: its events leave its owner free (free/busy).
+    transparent: Mapped[bool] = mapped_column(default=False, server_default=false())
     sync_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -132,3 +134,38 @@ class Share(IdMixin, OrgScoped, TimestampMixin, Base):
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     group_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
     access: Mapped[str] = mapped_column(String(16), default=Access.READ)
+
+
+class ScheduleInbox(OrgScoped, Base):
+    """A user's scheduling inbox (RFC 6638 2.2): the counter of its changes, as a
+    collection's ``sync_seq``; its sync token names the user. Made at the first message."""
+
+    __tablename__ = "cal_schedule_inboxes"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    sync_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class InboxMessage(IdMixin, OrgScoped, Base):
+    """An iTIP message (RFC 5546) delivered to a user's scheduling inbox (RFC 6638 4.1):
+    an invitation, an update, a cancellation or an answer, with its METHOD. Several may
+    share a UID. A message the user deleted stays as a tombstone (``deleted``, no text)
+    so that sync-collection reports it."""
+
+    __tablename__ = "cal_inbox_messages"
+    __table_args__ = (
+        UniqueConstraint("user_id", "name", name="uq_cal_inbox_messages_name"),
+        Index("ix_cal_inbox_messages_sync", "user_id", "seq"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cal_schedule_inboxes.user_id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    uid: Mapped[str] = mapped_column(String(255))
+    method: Mapped[str] = mapped_column(String(16))
+    component: Mapped[str] = mapped_column(String(16))
+    data: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    size: Mapped[int] = mapped_column(Integer)
+    deleted: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -65,3 +65,28 @@ def collection_abilities(principal: Principal, reach: Reach) -> dict[str, bool]:
 def access_name(rank: int) -> str:
     """The name of a rank, for the face (``"read"``, ``"write"``…; ``"owner"`` for one's own)."""
     return {0: "", 1: Access.FREEBUSY, 2: Access.READ, 3: Access.WRITE, 4: Access.DELEGATE}[rank]
+
+
+INBOX, OUTBOX = "inbox", "outbox"
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """A user's scheduling inbox or outbox (RFC 6638 2.1, 2.2) as a principal asks for
+    it: only its owner reaches it (a delegate answers in the owner's calendar instead)."""
+
+    org_id: uuid.UUID
+    owner_id: uuid.UUID
+    kind: str  # INBOX or OUTBOX
+
+
+@policy.rule(Mailbox)
+def mailbox_abilities(principal: Principal, box: Mailbox) -> dict[str, bool]:
+    """``view`` lists and reads it, ``unbind`` deletes a message of the inbox,
+    ``schedule-send`` asks free/busy through the outbox (RFC 6638 6.1)."""
+    mine = box.owner_id == principal.user_id and not principal.is_guest
+    return {
+        "view": mine,
+        "unbind": mine and box.kind == INBOX,
+        "schedule-send": mine and box.kind == OUTBOX,
+    }

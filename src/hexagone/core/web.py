@@ -251,6 +251,13 @@ def parse_cookies(scope: Scope) -> dict[str, str]:
     return cookie_parser(raw) if raw else {}
 
 
+def _names_a_nul(scope: Scope) -> bool:
+    """A NUL in the path or the query string: no page or protocol of ours has one, and
+    no database keeps one (PostgreSQL's text refuses it), so it is refused here once for
+    every route rather than turning into a 500 wherever a search reaches the database."""
+    return "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")
+
+
 class RequestContextMiddleware:
     """Resolves the principal and language, enforces CSRF and the MFA gate, buffers
     bodies up to the configured limit (413 beyond), and sets ``scope['csrf_token']``."""
@@ -300,6 +307,10 @@ class RequestContextMiddleware:
             or (principal.org_default_locale if principal else None)
             or i18n.DEFAULT_LANGUAGE
         )
+
+        if _names_a_nul(scope):
+            message = i18n.gettext("An address may not contain a NUL character.")
+            return await error_response(scope, 400, message)(scope, receive, send)
 
         csrf_cookie = cookies.get(CSRF_COOKIE, "")
         new_csrf_cookie = None

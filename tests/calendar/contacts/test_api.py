@@ -153,4 +153,4 @@ async def test_search_with_a_nul_character_gets_a_4xx_with_a_message(
     client: httpx.AsyncClient, world: World, route: str
 ) -> None:
     response = await client.get(API + route.format(book=world.book), headers=world.owner)
-    assert response.status_code == 422 and "NUL" in response.text, response.text
+    assert response.status_code == 400 and "NUL" in response.text, response.text

@@ -4,6 +4,8 @@ docs/calendar-dav.md) find every feature the server claims fully supported."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -26,6 +28,11 @@ CHECKS = (
     "CheckSubstringSearch",
     "CheckCalendarProperties",
     "CheckPrincipalSearch",
+    "CheckScheduling",
+    "CheckSchedulingDetails",
+    "CheckFreeBusyQueryRFC6638",
+    "CheckSchedulingInboxDelivery",
+    "CheckScheduleTag",
 )
 EXPECTED_FULL = {
     "create-calendar",
@@ -41,15 +48,27 @@ EXPECTED_FULL = {
     "search.is-not-defined",
     "calendar-color",
     "principal-search",
+    "scheduling",
+    "scheduling.mailbox",
+    "scheduling.calendar-user-address-set",
+    "scheduling.freebusy-query",
+    "scheduling.mailbox.inbox-delivery",
+    "scheduling.auto-schedule",
 }
 
 
-async def test_caldav_server_tester_finds_the_claimed_features(server: Server, org: TestOrg) -> None:
-    user = await make_user(org)
-    command = [str(TESTER), "--caldav-url", server.base_url + "/calendar/dav/"]
+async def test_caldav_server_tester_finds_the_claimed_features(server: Server, org: TestOrg, tmp_path: Path) -> None:
+    """The scheduling checks need a second account (the attendee): a caldav config
+    section given to the tester with --config-section."""
+    user, attendee = await make_user(org), await make_user(org)
+    config = tmp_path / "calendar.conf"
+    second = {"url": server.base_url + "/calendar/dav/", "username": attendee.email, "password": attendee.password}
+    config.write_text(json.dumps({"attendee": second}))
+    command = [str(TESTER), "--caldav-url", server.base_url + "/calendar/dav/", "--config-section", "attendee"]
     command += ["--caldav-username", user.email, "--caldav-password", user.password, "--format", "text", "--verbose"]
     for check in CHECKS:
         command += ["--run-checks", check]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    environment = {**os.environ, "CALDAV_CONFIG_FILE": str(config)}
+    run = subprocess.run(command, capture_output=True, text=True, timeout=240, env=environment)
     found = dict(re.findall(r"## (\S+)\nFeature support level found: (\S+)", run.stdout))
     assert {name: found.get(name) for name in EXPECTED_FULL} == dict.fromkeys(EXPECTED_FULL, "full"), run.stderr[-3000:]

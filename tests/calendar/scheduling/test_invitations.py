@@ -21,6 +21,7 @@ from hexagone.calendar.service import agenda, collections, objects, scheduling
 from hexagone.core.db import org_session
 from hexagone.core.models import Notification
 from tests.calendar.factories import event, make_calendar_org, write_event
+from tests.calendar.scheduling.helpers import copy_of
 from tests.conftest import Server
 from tests.factories import TestUser, principal
 from tests.mail.factories import folder_of
@@ -32,18 +33,8 @@ pytestmark = pytest.mark.usefixtures("migrated")
 START = datetime(2027, 5, 10, 9, 0, tzinfo=UTC)
 
 
-async def _event_of(user: TestUser, uid: str) -> icalendar.Calendar | None:
-    me = await principal(user)
-    async with org_session(me.org_id) as db:
-        for reach in await collections.visible(db, me, CollectionKind.CALENDAR):
-            found = await objects.by_uid(db, reach, uid)
-            if found is not None:
-                return ical.parse(found.data)
-    return None
-
-
 async def _partstat(user: TestUser, uid: str, attendee: str) -> str | None:
-    found = await _event_of(user, uid)
+    found = await copy_of(user, uid)
     return None if found is None else scheduling.attendees(found).get(attendee)
 
 
@@ -75,7 +66,7 @@ async def test_invitation_reaches_a_colleague_in_their_calendar_with_a_notificat
     meeting: tuple[TestUser, TestUser, str, str],
 ) -> None:
     _alice, bob, _partner, uid = meeting
-    copy = await _event_of(bob, uid)
+    copy = await copy_of(bob, uid)
     assert copy is not None and str(copy.walk("VEVENT")[0]["SUMMARY"]) == "Comité de pilotage"
     assert any("Comité de pilotage" in title for title in await _notes(bob))
     [invite] = await eventually(lambda: inbox_bytes(bob))
@@ -150,7 +141,7 @@ async def test_cancelling_the_event_marks_the_colleagues_copy_cancelled_and_mail
 ) -> None:
     alice, bob, partner, uid = meeting
     await write_event(await principal(alice), "comite.ics", None)
-    copy = await _event_of(bob, uid)
+    copy = await copy_of(bob, uid)
     assert copy is not None and str(copy.walk("VEVENT")[0]["STATUS"]) == "CANCELLED"
     cancels = await eventually(
         lambda: _async([m for m in sink.messages_for(partner) if _calendar_part(m.content)[0] == "CANCEL"]), timeout=30
@@ -185,7 +176,7 @@ async def test_event_created_in_the_agenda_with_a_colleague_invites_them_and_the
         event_id = await agenda.create(db, alice, own.collection.id, fields)
         await db.commit()
         uid = (await agenda.event(db, alice, own.collection.id, event_id)).uid
-    copy = await _event_of(bob_user, uid)
+    copy = await copy_of(bob_user, uid)
     assert copy is not None and scheduling.attendees(copy)[bob_user.email] == "NEEDS-ACTION"
     async with org_session(org.id, write=True) as db:
         [mine] = [

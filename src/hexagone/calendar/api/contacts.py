@@ -150,7 +150,7 @@ async def list_books(principal: CurrentPrincipal) -> list[AddressBookOut]:
 async def list_contacts(
     principal: CurrentPrincipal,
     book_id: uuid.UUID,
-    q: Annotated[Text, Query(max_length=200)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> ContactPage:
     async with org_session(principal.org_id) as db:
@@ -161,7 +161,7 @@ async def list_contacts(
 @router.get("/search", response_model=list[ContactOut], summary="Contacts of every readable address book matching q")
 async def search(
     principal: CurrentPrincipal,
-    q: Annotated[Text, Query(min_length=1, max_length=200)],
+    q: Annotated[str, Query(min_length=1, max_length=200)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[ContactOut]:
     async with org_session(principal.org_id) as db:

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from hexagone.calendar.api.common import errors, session
-from hexagone.calendar.api.models import EventIn, EventOut, MoveIn, OccurrenceOut, ReplyIn, Text
+from hexagone.calendar.api.models import EventIn, EventOut, MoveIn, OccurrenceOut, ReplyIn
 from hexagone.calendar.service import agenda
 from hexagone.core.api import CurrentPrincipal
 from hexagone.core.exceptions import Invalid
@@ -40,7 +40,7 @@ async def list_events(
     start: Annotated[datetime, Query(description="Start of the range (with its offset).")],
     end: Annotated[datetime, Query(description="End of the range, excluded; at most 400 days after start.")],
     calendar: Annotated[list[uuid.UUID] | None, Query(description="Only these calendars (repeatable).")] = None,
-    timezone: Annotated[Text, Query(max_length=64, description="Times in this zone; default the caller's.")] = "",
+    timezone: Annotated[str, Query(max_length=64, description="Times in this zone; default the caller's.")] = "",
 ) -> list[OccurrenceOut]:
     if start.tzinfo is None or end.tzinfo is None:
         raise Invalid(_("Give the range with a time zone."))
@@ -119,7 +119,7 @@ async def delete_event(
     principal: CurrentPrincipal,
     calendar_id: uuid.UUID,
     event_id: uuid.UUID,
-    recurrence_id: Annotated[Text, Query(max_length=40, description="Only this occurrence.")] = "",
+    recurrence_id: Annotated[str, Query(max_length=40, description="Only this occurrence.")] = "",
     if_match: IfMatch = None,
 ) -> Response:
     async with session(principal, write=True) as db:

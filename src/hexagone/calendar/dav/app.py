@@ -9,7 +9,8 @@ DAV tree either. An OAuth access token opens ``/api/`` only (401). A browser ses
 works, with the CSRF token on every method but GET, HEAD and OPTIONS, as everywhere.
 A cross-site page can make a browser send only GET, HEAD and POST without a preflight
 we never answer: GET and HEAD change nothing and POST is refused (405), so remembered
-Basic credentials cannot be used to forge a change.
+Basic credentials cannot be used to forge a change. (The scheduling outbox takes a POST
+with a ``text/calendar`` body only, which no form can send, and it changes nothing.)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from hexagone.calendar.dav import collection, propfind, reports, resources, targets
+from hexagone.calendar.dav import collection, propfind, reports, resources, scheduling, targets
 from hexagone.calendar.dav.auth import basic_principal
 from hexagone.calendar.dav.context import Context
 from hexagone.calendar.dav.errors import DavError
@@ -33,7 +34,7 @@ from hexagone.core.exceptions import ServiceError
 from hexagone.core.i18n import _
 from hexagone.core.web import add_self_authenticated_paths, allow_basic_auth, principal_of
 
-DAV_HEADER = "1, 3, calendar-access, addressbook, extended-mkcol"
+DAV_HEADER = "1, 3, calendar-access, calendar-auto-schedule, addressbook, extended-mkcol"
 METHODS = ["OPTIONS", "PROPFIND", "PROPPATCH", "MKCALENDAR", "MKCOL", "GET", "HEAD", "PUT", "DELETE", "REPORT"]
 WRITES = frozenset({"PROPPATCH", "MKCALENDAR", "MKCOL", "PUT", "DELETE"})
 CREATES = frozenset({"MKCALENDAR", "MKCOL", "PUT"})
@@ -101,7 +102,8 @@ async def endpoint(request: Request) -> Response:
     if method == "OPTIONS":
         return _options()
     handler = HANDLERS.get(method)
-    if handler is None:
+    mailbox = scheduling.owns(request.url.path)  # RFC 6638 inbox and outbox: their own handler
+    if handler is None and not (mailbox and method == "POST"):
         return Response(status_code=405, headers={"allow": ", ".join(METHODS)})
     await _ensure_defaults(principal)
     if request.url.path.startswith(ADDRESS_BOOKS):
@@ -109,12 +111,16 @@ async def endpoint(request: Request) -> Response:
     body = await request.body()
     try:
         async with org_session(principal.org_id, write=method in WRITES) as db:
+            if mailbox:
+                target = targets.Target("mailbox", request.url.path)
+                return _with_dav(await scheduling.handle(Context(request, body, principal, db, target)))
             try:
                 target = await targets.resolve(db, principal, request.url.path)
             except targets.NotThere:
                 raise DavError(404, _("Not found.")) from None
             if target.kind == "missing" and method not in CREATES:
                 raise DavError(404, _("Not found."))
+            assert handler is not None  # only the outbox takes POST
             response = await handler(Context(request, body, principal, db, target))
     except DavError as exc:
         response = exc.response()
@@ -122,6 +128,10 @@ async def endpoint(request: Request) -> Response:
         response = DavError(400, _("The request body is not valid XML: {reason}").format(reason=exc)).response()
     except ServiceError as exc:
         response = DavError(exc.status, str(exc)).response()
+    return _with_dav(response)
+
+
+def _with_dav(response: Response) -> Response:
     response.headers["dav"] = DAV_HEADER
     return response
 

@@ -7,6 +7,7 @@ others with 424 Failed Dependency, and nothing is changed."""
 
 from __future__ import annotations
 
+from typing import Any
 from xml.etree.ElementTree import Element
 
 import icalendar
@@ -29,6 +30,7 @@ SETTABLE = {
     tag(CALDAV, "calendar-description"): "description",
     tag(CARDDAV, "addressbook-description"): "description",
     tag(CALDAV, "calendar-timezone"): "timezone",
+    tag(CALDAV, "schedule-calendar-transp"): "transparent",  # RFC 6638 9.1
 }
 _COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
 
@@ -52,6 +54,8 @@ def _values(set_elements: list[Element]) -> tuple[dict[str, str], list[str], lis
                 value = value if len(value) in (7, 9) else value[:7]
             if field == "timezone":
                 value = _tzid(value)
+            if field == "transparent":
+                value = "1" if child.find(tag(CALDAV, "transparent")) is not None else ""
             values[field] = value
     return values, refused, extra
 
@@ -68,6 +72,11 @@ def _tzid(text: str) -> str:
     if len(zones) != 1 or not zones[0].get("TZID"):
         raise DavError(403, _("The time zone holds exactly one VTIMEZONE."), tag(CALDAV, "valid-calendar-data"))
     return str(zones[0]["TZID"])
+
+
+def _settings(values: dict[str, str]) -> dict[str, Any]:
+    """The values of :func:`_values` as :func:`collections.change` takes them."""
+    return {k: bool(v) if k == "transparent" else v for k, v in values.items()}
 
 
 async def mkcalendar(ctx: Context) -> Response:
@@ -135,8 +144,9 @@ async def _make(ctx: Context, root: Element | None, kind: str) -> Response:
             description=values.get("description", ""),
             components=components,
         )
-        if values.get("timezone"):
-            await collections.change(ctx.db, ctx.principal, created.id, timezone=values["timezone"])
+        later = {k: v for k, v in values.items() if k in ("timezone", "transparent") and v}
+        if later:
+            await collections.change(ctx.db, ctx.principal, created.id, **_settings(later))
     except Conflict as exc:
         raise DavError(405, str(exc)) from exc
     except Invalid as exc:
@@ -170,7 +180,7 @@ async def proppatch(ctx: Context) -> Response:
         values[SETTABLE[name]] = ""
     assert target.reach is not None
     try:
-        await collections.change(ctx.db, ctx.principal, target.reach.collection.id, **values)
+        await collections.change(ctx.db, ctx.principal, target.reach.collection.id, **_settings(values))
     except Invalid as exc:
         raise DavError(403, str(exc)) from exc
     await ctx.db.commit()

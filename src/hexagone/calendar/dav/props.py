@@ -18,7 +18,7 @@ import icalendar
 from hexagone.calendar.dav import targets
 from hexagone.calendar.dav.xml import APPLE, CALDAV, CARDDAV, CS, DAV, element, href, tag, text
 from hexagone.calendar.models import CollectionKind, Purpose
-from hexagone.calendar.policy import Reach
+from hexagone.calendar.policy import INBOX, OUTBOX, Reach
 from hexagone.calendar.service.objects import MAX_RESOURCE_BYTES, ObjectInfo
 from hexagone.core import policy
 from hexagone.core.auth import Principal
@@ -97,6 +97,8 @@ def _principal_props(principal: Principal) -> dict[str, str]:
         tag(CALDAV, "calendar-user-address-set"): href(f"mailto:{principal.email}") + me,
         tag(CALDAV, "calendar-user-type"): "INDIVIDUAL",
         tag(DAV, "principal-collection-set"): href(f"{targets.ROOT}principals/"),
+        tag(CALDAV, "schedule-inbox-URL"): href(targets.mailbox_path(principal, INBOX)),
+        tag(CALDAV, "schedule-outbox-URL"): href(targets.mailbox_path(principal, OUTBOX)),
     }
 
 
@@ -154,6 +156,7 @@ def _collection_props(principal: Principal, reach: Reach, me: str) -> dict[str, 
         props[tag(CALDAV, "supported-calendar-data")] = '<C:calendar-data content-type="text/calendar" version="2.0"/>'
         props[tag(CALDAV, "max-resource-size")] = str(MAX_RESOURCE_BYTES)
         props[tag(APPLE, "calendar-color")] = text(collection.color)
+        props[tag(CALDAV, "schedule-calendar-transp")] = "<C:transparent/>" if collection.transparent else "<C:opaque/>"
         if timezone := _timezone(collection.timezone):
             props[tag(CALDAV, "calendar-timezone")] = text(timezone)
     else:

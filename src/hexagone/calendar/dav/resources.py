@@ -118,6 +118,7 @@ async def delete(ctx: Context) -> Response:
         target.name,
         before=before[0].data,
         if_match=(_etags(if_match) or [""])[0] if if_match else None,
+        reply=ctx.header("schedule-reply").strip().upper() != "F",  # RFC 6638 8.1
     )
     await ctx.db.commit()
     return Response(status_code=204)

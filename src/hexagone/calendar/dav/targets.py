@@ -61,6 +61,15 @@ def home_path(principal: Principal, home: str) -> str:
     return f"{ROOT}{home}/{principal.user_id}/"
 
 
+SCHEDULE = f"{ROOT}schedule/"  # scheduling inboxes and outboxes (dav/scheduling.py)
+
+
+def mailbox_path(principal: Principal, kind: str) -> str:
+    """The principal's scheduling inbox or outbox (RFC 6638 2.1, 2.2): outside the
+    calendar home, so that no calendar's slug can take its name."""
+    return f"{SCHEDULE}{principal.user_id}/{kind}/"
+
+
 def segment_of(principal: Principal, collection: Collection) -> str:
     mine = collection.purpose == Purpose.PERSONAL and collection.owner_id == principal.user_id
     return collection.slug if mine else collection.id.hex

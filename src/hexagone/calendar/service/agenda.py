@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hexagone.calendar import ical
 from hexagone.calendar.models import Collection, CollectionKind, DavObject, Purpose
 from hexagone.calendar.policy import Reach
-from hexagone.calendar.service import collections, objects, scheduling
+from hexagone.calendar.service import collections, delegation, objects, scheduling
 from hexagone.core import policy
 from hexagone.core.auth import Principal
 from hexagone.core.config import get_settings
@@ -116,6 +116,8 @@ class Event:
     meeting_url: str
     writable: bool
     overrides: int = 0  # occurrences changed one by one
+    answers_as: str = ""  # the attendee address the viewer answers for here (theirs, or a manager's)
+    answers_for: str = ""  # the manager's name when the viewer answers as their delegate
 
 
 def zone(name: str) -> ZoneInfo:
@@ -309,6 +311,7 @@ async def _resource(
 async def event(db: AsyncSession, principal: Principal, calendar_id: uuid.UUID, event_id: uuid.UUID) -> Event:
     """An event's fields (its master's), to show or to change."""
     reach, stored = await _resource(db, principal, calendar_id, event_id, "view")
+    actor = await delegation.acting_for(db, principal, reach)
     calendar = ical.parse(stored.data)
     master = ical.master(calendar)
     start = master.start
@@ -358,6 +361,8 @@ async def event(db: AsyncSession, principal: Principal, calendar_id: uuid.UUID, 
         meeting_url=_meeting_url(master),
         writable=_can_write(principal, reach),
         overrides=sum(1 for c in calendar.walk("VEVENT") if "RECURRENCE-ID" in c),
+        answers_as=actor.address,
+        answers_for=actor.name if actor.sent_by else "",
     )
 
 
@@ -429,7 +434,7 @@ def _naive_in(moment: datetime, tz: str) -> datetime:
 
 
 def _fill(
-    component: Any, fields: EventFields, principal: Principal, kept: dict[str, Attendee], meeting_url: str
+    component: Any, fields: EventFields, actor: delegation.Actor, kept: dict[str, Attendee], meeting_url: str
 ) -> None:
     """Write ``fields`` into the VEVENT ``component`` (a new one, or the master being
     changed: what the form does not carry stays)."""
@@ -461,7 +466,8 @@ def _fill(
             )
         component.add("rrule", rule)
     if fields.attendees and "ORGANIZER" not in component:
-        component.add("organizer", f"mailto:{principal.email}", parameters={"CN": principal.display_name})
+        organizer = {"CN": actor.name} | ({"SENT-BY": f"mailto:{actor.sent_by}"} if actor.sent_by else {})
+        component.add("organizer", f"mailto:{actor.address}", parameters=organizer)
     for address in fields.attendees:
         partstat = kept[address].partstat if address in kept else "NEEDS-ACTION"
         params = {"PARTSTAT": partstat, "ROLE": "REQ-PARTICIPANT", "RSVP": "TRUE"}
@@ -531,7 +537,8 @@ async def create(
     component = icalendar.Event()
     uid = f"{uuid.uuid4()}@hexagone"
     component.add("uid", uid)
-    _fill(component, fields, principal, {}, meeting_link(template) if fields.meeting else "")
+    actor = await delegation.acting_for(db, principal, reach)
+    _fill(component, fields, actor, {}, meeting_link(template) if fields.meeting else "")
     calendar.add_component(component)
     saved = await scheduling.store(
         db, principal, reach, resource_name(uid), _text(calendar), before=None, if_none_match=True
@@ -560,7 +567,7 @@ async def update(
         template = get_settings().meeting_url_template if meeting_url_template is None else meeting_url_template
         url = meeting_link(template)
     kept = {a.email: a for a in _attendees(master)}
-    _fill(master, fields, principal, kept, url)
+    _fill(master, fields, await delegation.acting_for(db, principal, reach), kept, url)
     _bump(master)
     saved = await scheduling.store(
         db, principal, reach, stored.name, _text(calendar), before=stored.data, if_match=etag or stored.etag
@@ -710,13 +717,15 @@ async def reply(
     etag: str | None = None,
 ) -> str:
     """Set the principal's answer (ACCEPTED, DECLINED, TENTATIVE) in their copy of an
-    event they are invited to; scheduling tells the organiser."""
+    event they are invited to, or, as a delegate in their manager's calendar, the
+    manager's answer (signed SENT-BY the delegate); scheduling tells the organiser."""
     partstat = partstat.upper()
     if partstat not in PARTSTATS:
         raise Invalid(_("Answer accepted, declined or tentative."))
     reach, stored = await _resource(db, principal, calendar_id, event_id, "write")
+    actor = await delegation.acting_for(db, principal, reach)
     calendar = ical.parse(stored.data)
-    me = principal.email.lower()
+    me = actor.address
     found = False
     for component in calendar.walk("VEVENT"):
         attendees = ical.as_list(component.get("ATTENDEE"))
@@ -728,6 +737,9 @@ async def reply(
             if _address(attendee) == me:
                 params["PARTSTAT"] = partstat
                 params.pop("RSVP", None)
+                params.pop("SENT-BY", None)
+                if actor.sent_by:
+                    params["SENT-BY"] = f"mailto:{actor.sent_by}"
                 found = True
             component.add("attendee", attendee, parameters=params)
         _stamp(component)

@@ -240,8 +240,10 @@ async def change(
     color: str | None = None,
     description: str | None = None,
     timezone: str | None = None,
+    transparent: bool | None = None,
 ) -> CollectionInfo:
-    """Rename, recolour or describe a collection (PROPPATCH, the web's settings)."""
+    """Rename, recolour or describe a collection (PROPPATCH, the web's settings);
+    ``transparent``: its events leave its owner free (RFC 6638 schedule-calendar-transp)."""
     found = await reach(db, principal, collection_id, "manage")
     collection = found.collection
     if name is not None:
@@ -252,6 +254,8 @@ async def change(
         collection.description = description[:2000]
     if timezone is not None:
         collection.timezone = timezone[:64]
+    if transparent is not None:
+        collection.transparent = transparent
     collection.updated_at = utcnow()
     await db.flush()
     return info(principal, found)

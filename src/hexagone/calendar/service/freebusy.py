@@ -4,7 +4,8 @@ when colleagues and rooms are taken over a span, without what they are doing.
 Every member of the organisation may see when another member or a resource is busy (as
 in Exchange's default "free/busy time" sharing); guests may not, and addresses outside
 the organisation are unknown (None). Busy time comes from the events of the person's own
-calendars, or the resource's, that are neither cancelled nor transparent; a tentative
+calendars (but those marked transparent: RFC 6638 9.1 ``schedule-calendar-transp``), or
+the resource's, that are neither cancelled nor transparent; a tentative
 event (or one they have not answered) is BUSY-TENTATIVE.
 """
 
@@ -75,6 +76,7 @@ async def _busy_of(
                         Collection.owner_id == who.id,
                         Collection.kind == CollectionKind.CALENDAR,
                         Collection.purpose == Purpose.PERSONAL,
+                        Collection.transparent.is_(False),
                     )
                 )
             ).scalars()
@@ -116,13 +118,18 @@ def _merged(spans: list[Busy]) -> list[Busy]:
     return merged
 
 
-def vfreebusy(organizer: str, address: str, start: datetime, end: datetime, busy: list[Busy]) -> icalendar.Calendar:
-    """The VFREEBUSY reply for one attendee (RFC 6638 3.2.3, RFC 5545 3.6.4)."""
+def vfreebusy(
+    organizer: str, address: str, start: datetime, end: datetime, busy: list[Busy], *, uid: str | None = None
+) -> icalendar.Calendar:
+    """The VFREEBUSY reply for one attendee (RFC 6638 5, RFC 5546 3.3.2: with the
+    request's UID when it had one)."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Hexagone//Calendar//FR")
     calendar.add("version", "2.0")
     calendar.add("method", "REPLY")
     reply = icalendar.FreeBusy()
+    if uid:
+        reply.add("uid", uid)
     reply.add("dtstamp", datetime.now(UTC))
     reply.add("dtstart", start)
     reply.add("dtend", end)

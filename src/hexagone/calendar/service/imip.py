@@ -27,10 +27,18 @@ class Invitation:
 
 
 def message(
-    *, method: str, sender: str, sender_name: str, recipients: list[str], calendar: icalendar.Calendar
+    *,
+    method: str,
+    sender: str,
+    sender_name: str,
+    recipients: list[str],
+    calendar: icalendar.Calendar,
+    on_behalf_of: tuple[str, str] | None = None,
 ) -> bytes:
     """The e-mail carrying ``calendar`` with ``method``: a readable summary, and the
-    ``text/calendar; method=…`` part clients act on (RFC 6047 2.4)."""
+    ``text/calendar; method=…`` part clients act on (RFC 6047 2.4). A delegate's message
+    (``on_behalf_of``: the name and address of the calendar user they act for) comes from
+    the delegate, the SENT-BY of the iCalendar part, says for whom, and answers to them."""
     calendar = _with_method(calendar, method)
     event = next(c for c in calendar.subcomponents if c.name in ical.SCHEDULED)
     summary = str(event.get("SUMMARY", ""))
@@ -46,7 +54,13 @@ def message(
     mail["Date"] = email.utils.formatdate(localtime=False)
     mail["Message-ID"] = email.utils.make_msgid(domain=sender.rsplit("@", 1)[-1])
     mail["Auto-Submitted"] = "auto-generated"
-    mail.set_content(_readable(event, subject))
+    lines = _readable(event, subject)
+    if on_behalf_of is not None:
+        owner_name, owner_address = on_behalf_of
+        mail["Reply-To"] = email.utils.formataddr((owner_name, owner_address))
+        on_behalf = _("{delegate} sends this on behalf of {owner}.").format(delegate=sender_name, owner=owner_name)
+        lines = on_behalf + "\n\n" + lines
+    mail.set_content(lines)
     mail.add_alternative(calendar.to_ical(), maintype="text", subtype="calendar", params={"method": method})
     return mail.as_bytes()
 

@@ -19,8 +19,11 @@ write that did not commit, and a message the relay could not take is tried again
 
 from __future__ import annotations
 
+import copy
 import logging
+import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import icalendar
@@ -30,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hexagone.calendar import ical
 from hexagone.calendar.models import Collection, CollectionKind, DavObject, Purpose
 from hexagone.calendar.policy import Reach
-from hexagone.calendar.service import imip, objects, reminders, resources
+from hexagone.calendar.service import delegation, imip, inbox, itip, objects, reminders, resources
 from hexagone.calendar.service.collections import DEFAULT_CALENDAR
 from hexagone.core import i18n, jobs, notifications
 from hexagone.core.auth import Principal
@@ -42,6 +45,8 @@ from hexagone.mail.service import mailbox_owner, submit
 log = logging.getLogger("hexagone.calendar.scheduling")
 SEND_JOB = "calendar.imip"
 # What makes an update worth telling attendees again (RFC 5546 2.1.4: a rescheduling).
+# A delivered copy is named after its UID when the UID makes a plain resource name.
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9@._-]{1,200}\.ics$")
 SIGNIFICANT = ("DTSTART", "DTEND", "DURATION", "DUE", "RRULE", "RDATE", "EXDATE", "SUMMARY", "LOCATION", "STATUS")
 
 
@@ -110,19 +115,28 @@ async def store(
 
 
 async def discard(
-    db: AsyncSession, principal: Principal, reach: Reach, name: str, *, before: str, if_match: str | None = None
+    db: AsyncSession,
+    principal: Principal,
+    reach: Reach,
+    name: str,
+    *,
+    before: str,
+    if_match: str | None = None,
+    reply: bool = True,
 ) -> None:
-    """Delete a resource as its author asked, and schedule it (cancellations, a decline)."""
+    """Delete a resource as its author asked, and schedule it (cancellations, a decline;
+    ``reply=False``: an attendee's deletion tells the organiser nothing, RFC 6638 8.1)."""
     await objects.remove(db, reach, name, if_match=if_match)
-    await after_write(db, principal, reach, before, None)
+    await after_write(db, principal, reach, before, None, reply=reply)
 
 
 async def after_write(
-    db: AsyncSession, principal: Principal, reach: Reach, before: str | None, after: str | None
+    db: AsyncSession, principal: Principal, reach: Reach, before: str | None, after: str | None, *, reply: bool = True
 ) -> None:
     """Schedule what a write to an event means for the others, in the writer's
     transaction (the caller commits). ``before`` / ``after``: the resource's text before
-    and after the write (None: created / deleted)."""
+    and after the write (None: created / deleted). The write speaks for the calendar's
+    owner when a delegate made it (:func:`delegation.acting_for`)."""
     if reach.collection.kind != CollectionKind.CALENDAR or reach.collection.purpose != Purpose.PERSONAL:
         return
     if after and "BEGIN:VALARM" in after:
@@ -134,123 +148,195 @@ async def after_write(
     current = new or old
     if current is None:
         return
-    me = principal.email.lower()
     chief = organizer(current)
     if not chief:
         return
-    if chief == me:
-        await _as_organizer(db, principal, old, new)
-    elif me in attendees(current):
-        await _as_attendee(db, principal, chief, old, new)
+    actor = await delegation.acting_for(db, principal, reach)
+    if chief != actor.address and chief == principal.email.lower():
+        actor = delegation.self_actor(principal)  # a delegate's own meeting kept in the owner's calendar
+    if chief == actor.address:
+        await _as_organizer(db, reach, actor, old, new)
+    elif itip.partstats(current, actor.address):
+        await _as_attendee(db, reach, actor, chief, old, new, reply=reply)
 
 
 async def _as_organizer(
-    db: AsyncSession, principal: Principal, old: icalendar.Calendar | None, new: icalendar.Calendar | None
+    db: AsyncSession,
+    reach: Reach,
+    actor: delegation.Actor,
+    old: icalendar.Calendar | None,
+    new: icalendar.Calendar | None,
 ) -> None:
-    me = principal.email.lower()
-    before = {a: s for a, s in (attendees(old) if old else {}).items() if a != me}
+    """Send each attendee what changed for them (their view of the event: RFC 6638 3.2),
+    then write into the organiser's event what came of it: rooms' answers, SCHEDULE-STATUS,
+    the delegate who wrote (SENT-BY)."""
+    me = actor.address
+    if new is not None:
+        itip.sign_organizer(new, actor.sent_by)
     live = new is not None and not _cancelled(new)
-    after = {a: s for a, s in (attendees(new) if new is not None else {}).items() if a != me}
-    changed = old is None or new is None or _significant(old) != _significant(new)
-    cancelled_for = set(before) - set(after) if live else set(before) | set(after)
-    for address in sorted(cancelled_for):
-        source = new if new is not None else old
-        assert source is not None
-        await _tell(db, principal, address, source, imip.CANCEL, announce=True)
-    if not live or new is None:
-        return
-    answers = {}
-    for address in sorted(after):
-        answer = await _tell(db, principal, address, new, imip.REQUEST, announce=changed or address not in before)
-        if answer is not None and answer != after[address]:
-            answers[address] = answer
-    if answers:  # rooms answered at once: the organiser's event says so
-        await _record_answers(db, principal, str(ical.master(new)["UID"]), answers)
+    told_before = old is not None and _cancelled(old)  # a cancelled event is cancelled once
+    before = itip.recipients(old, me) if old is not None else itip.NOBODY
+    after = itip.recipients(new, me) if new is not None else itip.NOBODY
+    found: dict[str, str] = dict.fromkeys(after.invalid, itip.INVALID_USER)
+    answers: dict[str, str] = {}
+    for address in dict.fromkeys((*before.addresses, *after.addresses)):
+        if address in after.by_client:
+            continue  # the client schedules this calendar user from now on (RFC 6638 7.1)
+        was = itip.view(old, address) if old is not None and address in before.addresses else None
+        now = itip.view(new, address) if new is not None and address in after.addresses else None
+        if not live or now is None:
+            told = now if new is not None and now is not None else was
+            assert told is not None
+            keep = itip.cancelled(told)
+            outcome = await _tell(db, actor, address, told, imip.CANCEL, announce=not told_before, keep=keep)
+        else:
+            gone = itip.dropped(was, now)
+            if gone and was is not None and old is not None and new is not None:
+                whole = itip.MASTER in gone
+                cancel = was if whole else itip.cancellation(old, new, gone, was, address)
+                await _tell(db, actor, address, cancel, imip.CANCEL, announce=True, keep=None, partial=not whole)
+            news = was is None or bool(gone) or address in after.forced or _significant(was) != _significant(now)
+            outcome = await _tell(db, actor, address, now, imip.REQUEST, announce=news, keep=now)
+            if outcome.answer is not None and outcome.answer != itip.partstats(now, address).get(itip.MASTER):
+                answers[address] = outcome.answer
+        if outcome.status:
+            found[address] = outcome.status
+    if new is not None:
+        await _record(db, reach, actor, new, answers, found)
 
 
-async def _record_answers(db: AsyncSession, principal: Principal, uid: str, answers: dict[str, str]) -> None:
-    stored = await _find(db, Person.signed_in(principal), uid)
-    if stored is None:
+async def _record(
+    db: AsyncSession,
+    reach: Reach,
+    actor: delegation.Actor,
+    sent: icalendar.Calendar,
+    answers: dict[str, str],
+    found: dict[str, str],
+) -> None:
+    """Write rooms' answers, SCHEDULE-STATUS and SENT-BY into the organiser's event as
+    stored (only when something differs: a write that changes nothing keeps its ETag)."""
+    row = await objects.by_uid(db, reach, str(ical.master(sent)["UID"]))
+    if row is None:
         return
-    reach, row = stored
     calendar = ical.parse(row.data)
+    changed = itip.sign_organizer(calendar, actor.sent_by)
     for address, answer in answers.items():
-        set_partstat(calendar, address, answer)
-    await objects.put(db, reach, row.name, _text(calendar), if_match=row.etag)
+        changed = set_partstat(calendar, address, answer) or changed
+    changed = itip.statuses(calendar, found) or changed
+    if changed:
+        await objects.put(db, reach, row.name, _text(calendar), if_match=row.etag)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What came of telling one attendee: the SCHEDULE-STATUS to record ("" when nothing
+    was sent), and a room's answer."""
+
+    status: str = ""
+    answer: str | None = None
 
 
 async def _tell(
-    db: AsyncSession, principal: Principal, address: str, calendar: icalendar.Calendar, method: str, *, announce: bool
-) -> str | None:
-    """Bring one attendee up to date: their own copy if they are one of ours (always),
-    and an e-mail when there is news (``announce``). A room or equipment answers at
-    once: its answer is returned."""
+    db: AsyncSession,
+    actor: delegation.Actor,
+    address: str,
+    calendar: icalendar.Calendar,
+    method: str,
+    *,
+    announce: bool,
+    keep: icalendar.Calendar | None,
+    partial: bool = False,
+) -> Outcome:
+    """Bring one attendee up to date: their own copy becomes ``keep`` if they are one of
+    ours (always), and when there is news (``announce``) the message goes to their inbox
+    with a notification and by e-mail. A room or equipment answers at once (a
+    ``partial`` cancellation is left to the request that follows)."""
     room = await resources.by_address(db, address)
     if room is not None:
         uid = str(ical.master(calendar)["UID"])
+        if partial:
+            return Outcome()
         if method == imip.CANCEL:
             await resources.release(db, room, uid)
-            return None
-        return await resources.book(db, room, icalendar.Calendar.from_ical(calendar.to_ical()), uid)
+            return Outcome(itip.DELIVERED)
+        return Outcome(itip.DELIVERED, await resources.book(db, room, copy.deepcopy(calendar), uid))
+    message = itip.for_sending(calendar)
     attendee = await person_by_email(db, address)
-    if attendee is not None and attendee.org_id == principal.org_id and attendee.is_active:
-        copy = icalendar.Calendar.from_ical(calendar.to_ical())
-        if method == imip.CANCEL:
-            for component in _components(copy):
-                component["STATUS"] = "CANCELLED"
-        await _deliver(db, attendee, copy)
+    if attendee is not None and attendee.org_id == actor.person.org_id:
+        if not attendee.is_active:
+            return Outcome(itip.NOT_ALLOWED)
+        if keep is not None:
+            await _deliver(db, attendee, itip.for_sending(keep))
         if announce:
+            if not attendee.is_guest:  # a guest has no scheduling inbox (nor CalDAV)
+                await inbox.deliver(db, attendee, method, copy.deepcopy(message))
             title = (
                 _("{name} invites you: {summary}") if method == imip.REQUEST else _("Cancelled by {name}: {summary}")
             )
-            _notify(
-                db, attendee, title.format(name=principal.display_name, summary=ical.master(copy).get("SUMMARY", ""))
-            )
+            _notify(db, attendee, title.format(name=_signed(actor), summary=ical.master(message).get("SUMMARY", "")))
+    elif not announce:
+        return Outcome()
     if announce:
-        queue_mail(db, principal, method, [address], calendar)
-    return None
+        queue_mail(db, actor, method, [address], message)
+    return Outcome(itip.DELIVERED if attendee is not None and attendee.org_id == actor.person.org_id else itip.SENT)
+
+
+def _signed(actor: delegation.Actor) -> str:
+    """The name a notification gives: the calendar user, and the delegate who acted."""
+    if not actor.sent_by:
+        return actor.name
+    return _("{owner} (through {delegate})").format(owner=actor.name, delegate=actor.delegate_name)
 
 
 async def _as_attendee(
     db: AsyncSession,
-    principal: Principal,
+    reach: Reach,
+    actor: delegation.Actor,
     chief: str,
     old: icalendar.Calendar | None,
     new: icalendar.Calendar | None,
+    *,
+    reply: bool,
 ) -> None:
-    me = principal.email.lower()
-    was = attendees(old).get(me) if old is not None else None
-    now = attendees(new).get(me, "NEEDS-ACTION") if new is not None else "DECLINED"
-    if now == was or now == "NEEDS-ACTION":
-        return
+    """Tell the organiser the attendee's new answers (per occurrence), unless the client
+    asked not to (``Schedule-Reply: F``, ``SCHEDULE-AGENT=CLIENT`` on the ORGANIZER), then
+    record on the ORGANIZER of the attendee's copy how it went (SCHEDULE-STATUS)."""
+    me = actor.address
+    was = itip.partstats(old, me)
+    now = itip.partstats(new, me) if new is not None else dict.fromkeys(was, "DECLINED")
     source = new if new is not None else old
     assert source is not None
+    forced = itip.forced(ical.master(source).get("ORGANIZER")) == "REPLY"
+    answers = {k: s for k, s in now.items() if (forced or s != was.get(k)) and s != "NEEDS-ACTION"}
+    if not answers or not reply or itip.client_scheduled(ical.master(source).get("ORGANIZER")):
+        return
+    uid = str(ical.master(source)["UID"])
     host = await person_by_email(db, chief)
-    if host is not None and host.org_id == principal.org_id:
-        stored = await _find(db, host, str(ical.master(source)["UID"]))
+    if host is not None and host.org_id == actor.person.org_id:
+        stored = await _find(db, host, uid)
         if stored is None:
             return
-        reach, row = stored
+        host_reach, row = stored
         calendar = ical.parse(row.data)
-        if set_partstat(calendar, me, now):
-            await objects.put(db, reach, row.name, _text(calendar), if_match=row.etag)
+        if itip.set_partstat(calendar, me, answers, actor.sent_by):
+            await objects.put(db, host_reach, row.name, _text(calendar), if_match=row.etag)
+            answer = answers.get(itip.MASTER) or next(iter(answers.values()))
             title = {
                 "ACCEPTED": _("{name} accepted: {summary}"),
                 "DECLINED": _("{name} declined: {summary}"),
                 "TENTATIVE": _("{name} may come: {summary}"),
-            }.get(now, _("{name} answered: {summary}"))
-            _notify(
-                db, host, title.format(name=principal.display_name, summary=ical.master(calendar).get("SUMMARY", ""))
-            )
-        return
-    reply = icalendar.Calendar.from_ical(source.to_ical())
-    for component in _components(reply):
-        mine = [a for a in ical.as_list(component.get("ATTENDEE")) if ical.mailto_address(a) == me]
-        component.pop("ATTENDEE", None)
-        for attendee in mine:
-            attendee.params["PARTSTAT"] = now
-            component.add("attendee", attendee)
-    queue_mail(db, principal, imip.REPLY, [chief], reply)
+            }.get(answer, _("{name} answered: {summary}"))
+            _notify(db, host, title.format(name=_signed(actor), summary=ical.master(calendar).get("SUMMARY", "")))
+            await inbox.deliver(db, host, imip.REPLY, itip.for_sending(itip.reply(source, me, answers, actor.sent_by)))
+        status = itip.DELIVERED
+    else:
+        queue_mail(db, actor, imip.REPLY, [chief], itip.for_sending(itip.reply(source, me, answers, actor.sent_by)))
+        status = itip.SENT
+    if new is not None:
+        row_now = await objects.by_uid(db, reach, uid)
+        mine = ical.parse(row_now.data) if row_now is not None else None
+        if row_now is not None and mine is not None and itip.organizer_status(mine, status):
+            await objects.put(db, reach, row_now.name, _text(mine), if_match=row_now.etag)
 
 
 async def _find(db: AsyncSession, owner: Person, uid: str) -> tuple[Reach, DavObject] | None:
@@ -270,16 +356,25 @@ async def _find(db: AsyncSession, owner: Person, uid: str) -> tuple[Reach, DavOb
     return None if found is None else (Reach(found[0]), found[1])
 
 
-async def _default_calendar(db: AsyncSession, owner: Person) -> Reach:
-    collection = await db.scalar(
+async def default_calendar(db: AsyncSession, owner_id: uuid.UUID) -> Collection | None:
+    """Where invitations land for a user who has no copy yet (RFC 6638 9.2
+    schedule-default-calendar-URL): their calendar ``agenda``, else their oldest one."""
+    found: Collection | None = await db.scalar(
         select(Collection)
         .where(
-            Collection.owner_id == owner.id,
+            Collection.owner_id == owner_id,
             Collection.kind == CollectionKind.CALENDAR,
             Collection.purpose == Purpose.PERSONAL,
+            Collection.subscription_url == "",
         )
         .order_by(Collection.slug != DEFAULT_CALENDAR, Collection.created_at)
+        .limit(1)
     )
+    return found
+
+
+async def _default_calendar(db: AsyncSession, owner: Person) -> Reach:
+    collection = await default_calendar(db, owner.id)
     if collection is None:
         collection = Collection(
             org_id=owner.org_id,
@@ -298,8 +393,9 @@ async def _deliver(
     db: AsyncSession, owner: Person, calendar: icalendar.Calendar, *, keep_partstat: bool = False
 ) -> None:
     """Put the event into the owner's calendar: over their copy if they have one, in
-    their default calendar otherwise. ``keep_partstat``: their answer in their copy
-    survives (an organiser outside sent a new version)."""
+    their default calendar otherwise, named after its UID when that is free (as a client
+    saving an invitation from its inbox names it). ``keep_partstat``: their answer in
+    their copy survives (an organiser outside sent a new version)."""
     uid = str(ical.master(calendar)["UID"])
     if "METHOD" in calendar:
         del calendar["METHOD"]
@@ -313,7 +409,10 @@ async def _deliver(
         written, _created = await objects.put(db, reach, row.name, _text(calendar), if_match=row.etag)
     else:
         reach = await _default_calendar(db, owner)
-        written, _created = await objects.put(db, reach, f"{uuid.uuid4()}.ics", _text(calendar))
+        name = f"{uid}.ics"
+        if not _SAFE_NAME.match(name) or await objects.many(db, reach, [name]):
+            name = f"{uuid.uuid4()}.ics"
+        written, _created = await objects.put(db, reach, name, _text(calendar))
     reminders.plan(db, reach.collection, written, _text(calendar))
 
 
@@ -322,19 +421,32 @@ def _notify(db: AsyncSession, user: Person, title: str) -> None:
 
 
 def queue_mail(
-    db: AsyncSession, principal: Principal, method: str, recipients: list[str], calendar: icalendar.Calendar
+    db: AsyncSession, actor: delegation.Actor, method: str, recipients: list[str], calendar: icalendar.Calendar
 ) -> None:
-    """Send an iMIP message as ``principal`` once the caller's transaction commits."""
-    payload = {"user_id": principal.user_id, "method": method, "recipients": recipients, "calendar": _text(calendar)}
-    jobs.enqueue(db, SEND_JOB, payload, org_id=principal.org_id)
+    """Send an iMIP message once the caller's transaction commits, as the calendar user
+    the write spoke for, or as their delegate on their behalf."""
+    payload: dict[str, Any] = {
+        "user_id": actor.person.id,
+        "method": method,
+        "recipients": recipients,
+        "calendar": _text(calendar),
+    }
+    if actor.sent_by:
+        payload["delegate"] = actor.sent_by
+    jobs.enqueue(db, SEND_JOB, payload, org_id=actor.person.org_id)
 
 
 async def send_mail(job: jobs.Claimed) -> None:
-    """The job: build the iMIP message and submit it through mail as its author."""
+    """The job: build the iMIP message and submit it through mail as its author (a
+    delegate's message goes out from the delegate, for the calendar user: RFC 6047 says
+    SENT-BY, when there is one, is the message's sender)."""
     assert job.org_id is not None
+    delegate = str(job.payload.get("delegate") or "")
     async with org_session(job.org_id) as db:
-        author = await load_principal(db, uuid.UUID(str(job.payload["user_id"])))
-    if author is None:
+        owner = await load_principal(db, uuid.UUID(str(job.payload["user_id"])))
+        acting = await person_by_email(db, delegate) if delegate else None
+        author = await load_principal(db, acting.id) if acting is not None else owner
+    if owner is None or author is None:
         return  # the author is gone: nobody to send as
     i18n.set_language(author.locale or author.org_default_locale)  # the author's words, as if they wrote it
     raw = imip.message(
@@ -343,6 +455,7 @@ async def send_mail(job: jobs.Claimed) -> None:
         sender_name=author.display_name,
         recipients=list(job.payload["recipients"]),
         calendar=ical.parse(str(job.payload["calendar"])),
+        on_behalf_of=(owner.display_name, owner.email) if author is not owner else None,
     )
     await submit(
         author, Person.signed_in(author), raw, mail_from=author.email, recipients=list(job.payload["recipients"])
@@ -373,32 +486,41 @@ async def on_calendar_mail(event: dict[str, Any]) -> None:
 
 
 async def _receive(db: AsyncSession, owner: Person, sender: str, invitation: imip.Invitation) -> None:
+    """Apply an iTIP message from outside to the owner's calendar, and put it in their
+    scheduling inbox. A message about some occurrences only changes those."""
     calendar = invitation.calendar
     summary = ical.master(calendar).get("SUMMARY", "")
     if invitation.method == imip.REPLY:
         stored = await _find(db, owner, invitation.uid)
-        answer = attendees(calendar).get(sender)  # only the sender's own answer counts
-        if stored is None or answer is None:
+        answers = itip.partstats(calendar, sender)  # only the sender's own answer counts
+        if stored is None or not answers:
             return
         reach, row = stored
         mine = ical.parse(row.data)
-        if organizer(mine) != owner.email.lower() or not set_partstat(mine, sender, answer):
+        if organizer(mine) != owner.email.lower() or not itip.set_partstat(mine, sender, answers):
             return
         await objects.put(db, reach, row.name, _text(mine), if_match=row.etag)
         _notify(db, owner, _("{name} answered: {summary}").format(name=sender, summary=summary))
+        await inbox.deliver(db, owner, imip.REPLY, copy.deepcopy(calendar))
         return
     if organizer(calendar) != sender:
         log.info("iTIP %s for %s from %s, not its organiser: ignored", invitation.method, invitation.uid, sender)
         return
+    stored = await _find(db, owner, invitation.uid)
     if invitation.method == imip.CANCEL:
-        stored = await _find(db, owner, invitation.uid)
         if stored is None:
             return
-        calendar = ical.parse(stored[1].data)
-        for component in _components(calendar):
-            component["STATUS"] = "CANCELLED"
-        await objects.put(db, stored[0], stored[1].name, _text(calendar), if_match=stored[1].etag)
+        current = ical.parse(stored[1].data)
+        if itip.only_instances(calendar):
+            current = itip.merge_instances(current, calendar, cancel=True)
+        else:
+            current = itip.cancelled(current)
+        await objects.put(db, stored[0], stored[1].name, _text(current), if_match=stored[1].etag)
         _notify(db, owner, _("Cancelled by {name}: {summary}").format(name=sender, summary=summary))
-        return
-    await _deliver(db, owner, calendar, keep_partstat=True)
-    _notify(db, owner, _("{name} invites you: {summary}").format(name=sender, summary=summary))
+    else:
+        received = copy.deepcopy(calendar)
+        if stored is not None and itip.only_instances(received):
+            received = itip.merge_instances(ical.parse(stored[1].data), received, cancel=False)
+        await _deliver(db, owner, received, keep_partstat=True)
+        _notify(db, owner, _("{name} invites you: {summary}").format(name=sender, summary=summary))
+    await inbox.deliver(db, owner, invitation.method, copy.deepcopy(calendar))

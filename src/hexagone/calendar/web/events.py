@@ -138,7 +138,6 @@ async def detail(request: Request) -> Response:
 
 
 async def _detail(request: Request, error: ServiceError | None) -> Response:
-    principal = pages.me(request)
     calendar_id, event_id = _ids(request.path_params)
     loaded = await _load(request)
     viewer, event, shown, occurrence = loaded.viewer, loaded.event, loaded.shown, loaded.occurrence
@@ -152,7 +151,7 @@ async def _detail(request: Request, error: ServiceError | None) -> Response:
             "calendar": calendar,
             "occurrence": occurrence,
             "when": common.occurrence_when(shown) if shown else "",
-            "invited": any(a.email == principal.email.lower() for a in event.attendees),
+            "invited": any(a.email == event.answers_as for a in event.attendees),
             "back": common.view_url("week", shown.start.date(), viewer) if shown else "/calendar/week",
             "url": event_url(calendar_id, event_id, occurrence),
             "move_url": event_url(calendar_id, event_id, occurrence, "/move"),
