@@ -25,10 +25,14 @@ async def test_user_list_shows_members_and_finds_them_by_search(client: httpx.As
     assert alice.email in found and admin.email not in found
 
 
-async def test_user_search_ignores_control_characters_and_refuses_overlong_terms(client: httpx.AsyncClient) -> None:
+async def test_user_search_ignores_control_characters_and_refuses_nul_and_overlong_terms(
+    client: httpx.AsyncClient,
+) -> None:
     _org, admin = await signed_in(client)
-    response = await client.get("/admin/users", params={"q": admin.email[:8] + "\x00"})
+    response = await client.get("/admin/users", params={"q": admin.email[:8] + "\x01"})
     assert response.status_code == 200 and admin.email in response.text
+    nul = await client.get("/admin/users", params={"q": admin.email[:8] + "\x00"})
+    assert nul.status_code == 400 and "NUL" in nul.text
     overlong = await client.get("/admin/users", params={"q": "x" * 201})
     assert overlong.status_code == 400 and 'role="alert"' in overlong.text
 

@@ -8,8 +8,8 @@ methods) or an OAuth2 bearer token from our own provider. Errors are always
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -50,6 +50,7 @@ class ValidationErrorBody(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorBody, "description": "The request is not valid (a NUL in the address, for one)."},
     401: {"model": ErrorBody, "description": "Not signed in, or the token is invalid."},
     403: {"model": ErrorBody, "description": "Signed in, but not allowed."},
     404: {"model": ErrorBody, "description": "No such object in the caller's organisation."},
@@ -145,4 +146,40 @@ def build(registry: Registry) -> FastAPI:
         for router in module.api_routers:
             prefix = f"/{module.name}" if module.subscribable else ""
             api.include_router(router, prefix=prefix)
+    api.openapi = _with_url_rules(api)  # type: ignore[method-assign]
     return api
+
+
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _with_url_rules(api: FastAPI) -> Callable[[], dict[str, Any]]:
+    """The document FastAPI generates, plus the rule core's request middleware applies to
+    every address (``_names_a_nul`` in :mod:`hexagone.core.web`): no text parameter of the
+    path or the query may hold a NUL. Stated once here, so that clients and schemathesis
+    know it whatever module declared the parameter."""
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = api.openapi_schema
+        if document is None:
+            document = generate()  # FastAPI keeps it in api.openapi_schema
+            for path in document.get("paths", {}).values():
+                for operation in path.values():
+                    for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                        if parameter.get("in") in ("path", "query"):
+                            _refuse_nul(parameter.get("schema", {}))
+        return document
+
+    return openapi
+
+
+def _refuse_nul(schema: dict[str, Any]) -> None:
+    """Add the pattern to every string of a parameter's schema that states none."""
+    if schema.get("type") == "string" and "pattern" not in schema:
+        schema["pattern"] = NO_NUL
+    for key in ("anyOf", "oneOf", "allOf"):
+        for option in schema.get(key, []):
+            _refuse_nul(option)
+    if isinstance(schema.get("items"), dict):
+        _refuse_nul(schema["items"])
