@@ -104,6 +104,11 @@ async def chunks_of(data: Data) -> AsyncIterator[bytes]:
             yield chunk
 
 
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield b""  # an async generator that yields nothing
+
+
 class BlobStore(ABC):
     """Public methods validate keys once; a backend implements the underscored hooks."""
 
@@ -113,10 +118,20 @@ class BlobStore(ABC):
         bytes raise :class:`BlobTooLarge` and store nothing."""
         return await self._put(chunks_of(data), None if key is None else check_key(key), max_size)
 
-    async def get(self, key: str) -> AsyncIterator[bytes]:
-        """The content as chunks. Raises :class:`BlobNotFound` here, before the first
-        chunk, so that a caller can answer 404 before it starts a response."""
-        return await self._get(check_key(key))
+    async def get(self, key: str, *, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """The content as chunks, or the bytes ``start`` to ``end`` (excluded; None: to the
+        end) for an HTTP Range: the backend reads only those (a seek, an S3 ranged GET).
+        A range past the end gives what is there, maybe nothing. Raises
+        :class:`BlobNotFound` here, before the first chunk, so that a caller can answer
+        404 before it starts a response."""
+        if start < 0 or (end is not None and end < start):
+            raise ValueError(f"invalid blob range {start}-{end}")
+        if end == start:
+            check_key(key)
+            if not await self._exists(key):
+                raise BlobNotFound(key)
+            return _nothing()
+        return await self._get(check_key(key), start, end)
 
     async def read(self, key: str) -> bytes:
         return b"".join([chunk async for chunk in await self.get(key)])
@@ -129,7 +144,7 @@ class BlobStore(ABC):
 
     async def _read_many(self, keys: list[str]) -> list[bytes]:
         async def read(key: str) -> bytes:
-            return b"".join([chunk async for chunk in await self._get(key)])
+            return b"".join([chunk async for chunk in await self._get(key, 0, None)])
 
         return list(await asyncio.gather(*(read(key) for key in keys)))
 
@@ -152,7 +167,7 @@ class BlobStore(ABC):
     async def _put(self, chunks: AsyncIterator[bytes], key: str | None, max_size: int | None) -> BlobRef: ...
 
     @abstractmethod
-    async def _get(self, key: str) -> AsyncIterator[bytes]: ...
+    async def _get(self, key: str, start: int, end: int | None) -> AsyncIterator[bytes]: ...
 
     @abstractmethod
     async def _exists(self, key: str) -> bool: ...

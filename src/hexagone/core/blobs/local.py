@@ -144,16 +144,27 @@ class Backend(BlobStore):
             await asyncio.to_thread(temp.discard)
             raise
 
-    async def _get(self, key: str) -> AsyncIterator[bytes]:
+    async def _get(self, key: str, start: int, end: int | None) -> AsyncIterator[bytes]:
+        def opened() -> BinaryIO:
+            file = self._path(key).open("rb")
+            if start:
+                file.seek(start)
+            return file
+
         try:
-            file = await asyncio.to_thread(self._path(key).open, "rb")
+            file = await asyncio.to_thread(opened)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise BlobNotFound(key) from None
-        return self._stream(file)
+        return self._stream(file, None if end is None else end - start)
 
-    async def _stream(self, file: BinaryIO) -> AsyncIterator[bytes]:
+    async def _stream(self, file: BinaryIO, left: int | None) -> AsyncIterator[bytes]:
         try:
-            while chunk := await asyncio.to_thread(file.read, READ_CHUNK):
+            while left is None or left > 0:
+                chunk = await asyncio.to_thread(file.read, READ_CHUNK if left is None else min(left, READ_CHUNK))
+                if not chunk:
+                    break
+                if left is not None:
+                    left -= len(chunk)
                 yield chunk
         finally:
             file.close()

@@ -107,13 +107,16 @@ class Backend(BlobStore):
             raise
         return BlobRef(key=final, size=size, sha256=sha256)
 
-    async def _get(self, key: str) -> AsyncIterator[bytes]:
+    async def _get(self, key: str, start: int, end: int | None) -> AsyncIterator[bytes]:
         s3 = await self.client()
+        ranged = {"Range": f"bytes={start}-{'' if end is None else end - 1}"} if start or end is not None else {}
         try:
-            response = await s3.get_object(Bucket=self.bucket, Key=self._object(key))
+            response = await s3.get_object(Bucket=self.bucket, Key=self._object(key), **ranged)
         except ClientError as exc:
             if _missing(exc):
                 raise BlobNotFound(key) from None
+            if str(exc.response.get("Error", {}).get("Code")) == "InvalidRange":  # starts past the end
+                return _stream(None)
             raise
         return _stream(response["Body"])
 
@@ -186,6 +189,8 @@ def _missing(exc: ClientError) -> bool:
 
 
 async def _stream(body: Any) -> AsyncIterator[bytes]:
+    if body is None:
+        return
     try:
         async for chunk in body.iter_chunks(READ_CHUNK):
             yield chunk
