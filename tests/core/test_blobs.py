@@ -108,6 +108,27 @@ async def test_streamed_put_and_get_handle_content_larger_than_the_buffers(store
     assert len(received) > 1 and b"".join(received) == chunk * 12
 
 
+async def test_ranged_get_reads_only_the_bytes_asked_for(store: BlobStore) -> None:
+    data = os.urandom(700_000)  # several read chunks
+    await store.put(data, key="org/o1/ranged")
+
+    async def part(start: int, end: int | None) -> bytes:
+        return b"".join([c async for c in await store.get("org/o1/ranged", start=start, end=end)])
+
+    assert await part(0, 10) == data[:10]
+    assert await part(300_000, 600_001) == data[300_000:600_001]
+    assert await part(699_990, None) == data[699_990:]
+    assert await part(699_990, 2_000_000) == data[699_990:]  # past the end: what is there
+    assert await part(700_000, None) == b"" and await part(5, 5) == b""
+    assert await part(900_000, None) == b""  # starts past the end
+    with pytest.raises(ValueError):
+        await store.get("org/o1/ranged", start=10, end=5)
+    with pytest.raises(BlobNotFound):
+        await store.get("org/o1/missing", start=1, end=2)
+    with pytest.raises(BlobNotFound):
+        await store.get("org/o1/missing", start=3, end=3)
+
+
 async def test_content_larger_than_an_upload_part_goes_up_in_parts(store: BlobStore) -> None:
     chunk = os.urandom(1 << 20)
     count = PART_SIZE // len(chunk) * 2 + 3

@@ -15,6 +15,7 @@ the path never holds a half-written export.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -22,7 +23,7 @@ import shutil
 import tempfile
 import uuid
 import zipfile
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,13 @@ class ExportWriter:
     def write_text(self, name: str, text: str) -> None:
         """A text file in UTF-8 (an ``.ics`` or ``.vcf`` file, say)."""
         self._archive.writestr(self._prefix + name, text.encode())
+
+    async def write_stream(self, name: str, chunks: AsyncIterator[bytes]) -> None:
+        """A file whose bytes come as chunks (a blob read from the store): written as they
+        come, never held whole; compressing runs in a thread, off the event loop."""
+        with self._archive.open(self._prefix + name, "w", force_zip64=True) as target:
+            async for chunk in chunks:
+                await asyncio.to_thread(target.write, chunk)
 
     @contextlib.contextmanager
     def staging_dir(self) -> Iterator[Path]:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hexagone.core import policy
 from hexagone.core.auth import Principal
 from hexagone.core.db import utcnow
-from hexagone.core.exceptions import NotFound
+from hexagone.core.exceptions import Forbidden, NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.drive.models import Drive, Lock, Node, NodeKind, Share
 from hexagone.drive.policy import RANK, Reach, granted, role_name
@@ -252,8 +252,18 @@ async def load(
     found = await found_from_chain(db, principal, await chain_of(db, node_id, for_update=for_update))
     if found is None or found.drive.org_id != principal.org_id or (found.in_trash and not trashed):
         raise NotFound(not_found())
-    policy.require(principal, found.reach, ability, not_found())
+    require(found, ability)
     return found
+
+
+def require(found: Found, ability: str, index: int = 0) -> None:
+    """:class:`NotFound` unless the principal sees the node ``index`` steps up the chain,
+    :class:`Forbidden` unless they may also do ``ability`` there."""
+    abilities = found.abilities(index)
+    if not abilities.get("view"):
+        raise NotFound(not_found())
+    if not abilities.get(ability):
+        raise Forbidden(_("You are not allowed to do this with this file or folder."))
 
 
 async def load_folder(db: AsyncSession, principal: Principal, folder_id: uuid.UUID, ability: str = "view") -> Found:

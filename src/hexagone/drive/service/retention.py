@@ -44,9 +44,9 @@ async def prune_node(db: AsyncSession, node: Node, rules: quotas.Settings) -> se
     cutoff = utcnow() - timedelta(days=rules.keep_version_days)
     keep: list[Version] = []
     drop: list[Version] = []
-    for version in rows:
+    for position, version in enumerate(rows):  # newest first
         current = version.id == node.current_version_id
-        if current or (len(keep) < rules.keep_versions and version.created_at >= cutoff):
+        if current or (position < rules.keep_versions and version.created_at >= cutoff):
             keep.append(version)
         else:
             drop.append(version)

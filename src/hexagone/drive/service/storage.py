@@ -14,7 +14,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hexagone.core import policy
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import Forbidden, Invalid, NotFound
@@ -22,7 +21,7 @@ from hexagone.core.i18n import gettext as _
 from hexagone.drive.models import Drive, DriveKind, Node, NodeKind, Share
 from hexagone.drive.policy import own_rank, role_name
 from hexagone.drive.service import quotas
-from hexagone.drive.service.access import Found, grantee, shares_on
+from hexagone.drive.service.access import Found, grantee, require, shares_on
 from hexagone.identity.service import people_by_ids, space_names
 
 
@@ -158,8 +157,7 @@ async def drive(db: AsyncSession, principal: Principal, drive_id: uuid.UUID) -> 
     found = await db.get(Drive, drive_id)
     if found is None or found.org_id != principal.org_id:
         raise NotFound(_no_drive())
-    root = await _root_found(db, principal, found)
-    policy.require(principal, root.reach, "view", _no_drive())
+    await root_found(db, principal, drive_id)
     return await describe(db, principal, found)
 
 
@@ -169,7 +167,9 @@ async def root_found(db: AsyncSession, principal: Principal, drive_id: uuid.UUID
     if found is None or found.org_id != principal.org_id:
         raise NotFound(_no_drive())
     root = await _root_found(db, principal, found)
-    policy.require(principal, root.reach, ability, _no_drive())
+    if not root.abilities().get("view"):
+        raise NotFound(_no_drive())
+    require(root, ability)
     return root
 
 

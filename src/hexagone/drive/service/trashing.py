@@ -18,14 +18,14 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hexagone.core import jobs, policy
+from hexagone.core import jobs
 from hexagone.core.auth import Principal
 from hexagone.core.db import utcnow
 from hexagone.core.exceptions import Conflict, Invalid
 from hexagone.core.i18n import gettext as _
 from hexagone.drive.models import Node, NodeKind, Version
 from hexagone.drive.service import locking, names, quotas, storage
-from hexagone.drive.service.access import Found, NodeInfo, info, load, node_info, node_rows, not_found, subtree_ids
+from hexagone.drive.service.access import Found, NodeInfo, info, load, node_info, node_rows, require, subtree_ids
 from hexagone.drive.service.folders import child, free_name, touch_folder
 
 PURGE_JOB = "drive.purge"
@@ -37,10 +37,9 @@ async def trash(
 ) -> NodeInfo:
     """Put a node (and what is under it) in the trash; whoever writes in its folder may."""
     found = await load(db, principal, node_id, "view", for_update=True)
-    parent = found.parent
-    if parent is None:
+    if found.parent is None:
         raise Invalid(_("A drive's root cannot go to the trash."))
-    policy.require(principal, parent, "write", not_found())
+    require(found, "write", 1)
     await locking.require_unlocked(db, found, lock_tokens, subtree=True)
     now = utcnow()
     row = found.node
@@ -71,7 +70,7 @@ async def _trashed(db: AsyncSession, principal: Principal, node_id: uuid.UUID) -
     found = await load(db, principal, node_id, "view", trashed=True, for_update=True)
     if found.node.trashed_at is None:
         raise Conflict(_("This is not in the trash."))
-    policy.require(principal, found.reach_at(1), "write", not_found())
+    require(found, "write", 1)
     return found
 
 

@@ -19,7 +19,6 @@ from typing import Literal
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hexagone.core import policy
 from hexagone.core.auth import Principal
 from hexagone.core.db import utcnow
 from hexagone.core.exceptions import Conflict, Invalid, NotFound
@@ -37,6 +36,7 @@ from hexagone.drive.service.access import (
     node_info,
     node_rows,
     not_found,
+    require,
     subtree_ids,
 )
 from hexagone.drive.service.folders import child, free_name, new_etag, touch_folder
@@ -126,7 +126,7 @@ async def find_path(
         return root
     found = await found_from_chain(db, principal, chain)
     assert found is not None
-    policy.require(principal, found.reach, ability, not_found())
+    require(found, ability)
     return found
 
 
@@ -268,9 +268,7 @@ async def move(
     found = await load(db, principal, node_id, "write", for_update=True)
     if found.node.parent_id is None:
         raise Invalid(_("A drive's root cannot be moved."))
-    parent = found.parent
-    assert parent is not None
-    policy.require(principal, parent, "write", not_found())
+    require(found, "write", 1)
     await locking.require_unlocked(db, found, lock_tokens, subtree=True)
     target = await _target(db, principal, found, folder_id, lock_tokens)
     node_row = found.node

@@ -1,0 +1,49 @@
+"""One drive exported to a zip (``hexagone drive export``), in the format of the drive's
+part of the organisation export, so that one reader serves both. The zip is written
+under a temporary name and renamed at the end: the path never holds half an export."""
+
+from __future__ import annotations
+
+import uuid
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from hexagone.core.auth import Principal
+from hexagone.core.db import org_session
+from hexagone.core.exceptions import Invalid
+from hexagone.core.export import ExportWriter
+from hexagone.core.i18n import gettext as _
+from hexagone.drive import org_export, service
+from hexagone.drive.models import Drive
+
+
+def _check(destination: Path) -> None:
+    if destination.suffix.lower() != ".zip":
+        raise Invalid(_("The export is a .zip file: %(path)s", path=str(destination)))
+    if destination.exists():
+        raise Invalid(_("%(path)s already exists: choose a new file.", path=str(destination)))
+    if not destination.parent.is_dir():
+        raise Invalid(_("The folder %(path)s does not exist.", path=str(destination.parent)))
+
+
+async def export_one(who: Principal, drive_id: uuid.UUID, destination: Path) -> dict[str, Any]:
+    """Write the drive ``who`` reaches to ``destination``; what was written."""
+    _check(destination)
+    partial = destination.with_name(destination.name + ".part")
+    async with org_session(who.org_id) as db:
+        await service.drive(db, who, drive_id)  # theirs to read, or NotFound
+        drive = await db.scalar(select(Drive).where(Drive.id == drive_id))
+        assert drive is not None
+        try:
+            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+                writer = ExportWriter(archive, "drive/", destination.parent)
+                folder = await org_export.folder_of(db, drive)
+                entry = await org_export.export_drive(db, drive, writer, folder)
+                writer.write_json(org_export.INDEX, [entry])
+            partial.replace(destination)
+        finally:
+            partial.unlink(missing_ok=True)
+    return {"drive": drive_id, "folder": entry["folder"], "files": entry["files"], "versions": entry["versions"]}
