@@ -88,7 +88,7 @@ class ExportWriter:
 Exporter = Callable[[AsyncSession, uuid.UUID, ExportWriter], Awaitable[None]]
 
 
-def _check_destination(destination: Path) -> None:
+def check_destination(destination: Path) -> None:
     """An export never overwrites a file: it goes to a new ``.zip`` in an existing folder."""
     if destination.suffix.lower() != ".zip":
         raise Invalid(_("The export is a .zip file: %(path)s", path=str(destination)))
@@ -105,7 +105,7 @@ async def export_organisation(
     return its manifest. ``parts`` are the exporters of the modules the organisation
     sees, by module name (:meth:`~hexagone.core.modules.Registry.exporters`);
     ``organisation`` says in the manifest which one it is (id, name, domain)."""
-    _check_destination(destination)
+    check_destination(destination)
     manifest = {
         "format": FORMAT_VERSION,
         "organisation": organisation,

@@ -33,7 +33,7 @@ class Report:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    skipped: list[str] = field(default_factory=list)  # "path: why"
+    skipped: list[str] = field(default_factory=list)  # "path in the source folder: why"
 
 
 async def _read(path: Path) -> AsyncIterator[bytes]:
@@ -95,12 +95,13 @@ async def import_tree(
     for part in [p for p in into.split("/") if p]:
         folder_id = await _folder(who, folder_id, part)
         prefix = f"{prefix}/{part}" if prefix else part
-    await _walk(who, source, folder_id, drive_id, prefix, report, progress)
+    await _walk(who, source, source, folder_id, drive_id, prefix, report, progress)
     return report
 
 
 async def _walk(
     who: Principal,
+    source: Path,
     directory: Path,
     folder_id: uuid.UUID,
     drive_id: uuid.UUID,
@@ -109,20 +110,21 @@ async def _walk(
     progress: Callable[[str], None] | None,
 ) -> None:
     for entry in sorted(await asyncio.to_thread(lambda: list(directory.iterdir())), key=lambda p: p.name):
-        path = f"{prefix}/{entry.name}" if prefix else entry.name
+        path = f"{prefix}/{entry.name}" if prefix else entry.name  # in the drive
+        local = entry.relative_to(source).as_posix()  # what the report names
         try:
             if entry.is_symlink():
-                report.skipped.append(f"{path}: a symbolic link")
+                report.skipped.append(f"{local}: a symbolic link")
             elif entry.is_dir():
                 child = await _folder(who, folder_id, entry.name)
                 report.folders += 1
-                await _walk(who, entry, child, drive_id, path, report, progress)
+                await _walk(who, source, entry, child, drive_id, path, report, progress)
             elif entry.is_file():
                 await _file(who, entry, folder_id, drive_id, path, report)
                 if progress is not None:
-                    progress(path)
+                    progress(local)
         except (Invalid, Conflict) as exc:
-            report.skipped.append(f"{path}: {exc.message}")
+            report.skipped.append(f"{local}: {exc.message}")
         except ServiceError:
             raise  # a full drive, a lost right: the rest would fail the same way
 

@@ -13,25 +13,14 @@ from sqlalchemy import select
 
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
-from hexagone.core.exceptions import Invalid
-from hexagone.core.export import ExportWriter
-from hexagone.core.i18n import gettext as _
+from hexagone.core.export import ExportWriter, check_destination
 from hexagone.drive import org_export, service
 from hexagone.drive.models import Drive
 
 
-def _check(destination: Path) -> None:
-    if destination.suffix.lower() != ".zip":
-        raise Invalid(_("The export is a .zip file: %(path)s", path=str(destination)))
-    if destination.exists():
-        raise Invalid(_("%(path)s already exists: choose a new file.", path=str(destination)))
-    if not destination.parent.is_dir():
-        raise Invalid(_("The folder %(path)s does not exist.", path=str(destination.parent)))
-
-
 async def export_one(who: Principal, drive_id: uuid.UUID, destination: Path) -> dict[str, Any]:
     """Write the drive ``who`` reaches to ``destination``; what was written."""
-    _check(destination)
+    check_destination(destination)
     partial = destination.with_name(destination.name + ".part")
     async with org_session(who.org_id) as db:
         await service.drive(db, who, drive_id)  # theirs to read, or NotFound
@@ -46,4 +35,4 @@ async def export_one(who: Principal, drive_id: uuid.UUID, destination: Path) -> 
             partial.replace(destination)
         finally:
             partial.unlink(missing_ok=True)
-    return {"drive": drive_id, "folder": entry["folder"], "files": entry["files"], "versions": entry["versions"]}
+    return {"drive": str(drive_id), "folder": entry["folder"], "files": entry["files"], "versions": entry["versions"]}

@@ -18,9 +18,9 @@ from hexagone.core.auth import Principal
 from hexagone.core.db import utcnow
 from hexagone.core.exceptions import Conflict, Invalid, NotFound
 from hexagone.core.i18n import gettext as _
-from hexagone.drive.models import DriveKind, Favourite, FieldDef, FieldKind, FieldValue, Node, Property, Recent, Tag
+from hexagone.drive.models import DriveKind, Favourite, FieldDef, FieldKind, FieldValue, Property, Recent, Tag
 from hexagone.drive.service import names, storage
-from hexagone.drive.service.access import NodeInfo, info, load, node_info, node_rows
+from hexagone.drive.service.access import NodeInfo, load, node_info
 from hexagone.identity.service import clean_label
 
 MAX_DESCRIPTION = 10_000
@@ -233,8 +233,7 @@ async def _still_reached(db: AsyncSession, principal: Principal, ids: list[uuid.
             reached = await load(db, principal, node_id)
         except NotFound:
             continue
-        row = (await db.execute(node_rows().where(Node.id == node_id))).one()
-        found.append(info(row, reached.abilities()))
+        found.append(await node_info(db, reached))
     return found
 
 

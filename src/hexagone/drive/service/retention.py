@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -66,15 +66,22 @@ async def prune_node(db: AsyncSession, node: Node, rules: quotas.Settings) -> se
     return {v.blob_key for v in drop}
 
 
-async def prune(job: Claimed) -> None:
-    org_id = _org(job)
-    async with org_session(org_id, write=True) as db:
+async def _on_node(job: Claimed, apply: Callable[[AsyncSession, Node, quotas.Settings], Awaitable[object]]) -> None:
+    """Run ``apply`` on the job's node in one write transaction, if the node still exists."""
+    async with org_session(_org(job), write=True) as db:
         node = await db.get(Node, uuid.UUID(str(job.payload["node_id"])))
         if node is None:
             return
-        keys = await prune_node(db, node, await quotas.settings(db))
-        trashing.collect_later(db, org_id, keys)
+        await apply(db, node, await quotas.settings(db))
         await db.commit()
+
+
+async def _prune_and_collect(db: AsyncSession, node: Node, rules: quotas.Settings) -> None:
+    trashing.collect_later(db, node.org_id, await prune_node(db, node, rules))
+
+
+async def prune(job: Claimed) -> None:
+    await _on_node(job, _prune_and_collect)
 
 
 async def purge_node(db: AsyncSession, node: Node, rules: quotas.Settings) -> bool:
@@ -90,13 +97,7 @@ async def purge_node(db: AsyncSession, node: Node, rules: quotas.Settings) -> bo
 
 
 async def purge(job: Claimed) -> None:
-    org_id = _org(job)
-    async with org_session(org_id, write=True) as db:
-        node = await db.get(Node, uuid.UUID(str(job.payload["node_id"])))
-        if node is None:
-            return
-        await purge_node(db, node, await quotas.settings(db))
-        await db.commit()
+    await _on_node(job, purge_node)
 
 
 async def collect_blobs(org_id: uuid.UUID, keys: Iterable[str]) -> int:

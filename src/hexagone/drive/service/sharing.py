@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hexagone.core.auth import Principal
 from hexagone.core.exceptions import Invalid, NotFound
 from hexagone.core.i18n import gettext as _
-from hexagone.drive.models import Node, Share
+from hexagone.drive.models import Share
 from hexagone.drive.policy import ROLES
-from hexagone.drive.service.access import NodeInfo, grantee, info, load, node_rows
+from hexagone.drive.service.access import NodeInfo, grantee, load, node_info
 from hexagone.identity.service import ROLE_GUEST, group, person, space_names
 
 
@@ -124,6 +124,5 @@ async def shared_with_me(db: AsyncSession, principal: Principal) -> list[NodeInf
             continue
         if any(n.id in reached.shares for n in reached.chain[1:]):
             continue  # inside something else shared with them: listed there
-        row = (await db.execute(node_rows().where(Node.id == node_id))).one()
-        found.append(info(row, reached.abilities()))
+        found.append(await node_info(db, reached))
     return found

@@ -25,7 +25,17 @@ from hexagone.core.exceptions import Conflict, Invalid
 from hexagone.core.i18n import gettext as _
 from hexagone.drive.models import Node, NodeKind, Version
 from hexagone.drive.service import locking, names, quotas, storage
-from hexagone.drive.service.access import Found, NodeInfo, info, load, node_info, node_rows, require, subtree_ids
+from hexagone.drive.service.access import (
+    Found,
+    NodeInfo,
+    info,
+    infos,
+    load,
+    node_info,
+    node_rows,
+    require,
+    subtree_ids,
+)
 from hexagone.drive.service.folders import child, free_name, touch_folder
 
 PURGE_JOB = "drive.purge"
@@ -62,7 +72,7 @@ async def in_trash(db: AsyncSession, principal: Principal, drive_id: uuid.UUID) 
         .order_by(Node.trashed_at.desc(), Node.name_key)
     )
     abilities = root.abilities()
-    return [info(row, abilities) for row in rows]
+    return infos(rows, abilities)
 
 
 async def _trashed(db: AsyncSession, principal: Principal, node_id: uuid.UUID) -> Found:

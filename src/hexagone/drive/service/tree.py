@@ -31,6 +31,7 @@ from hexagone.drive.service.access import (
     NodeInfo,
     found_from_chain,
     info,
+    infos,
     load,
     load_folder,
     node_info,
@@ -83,16 +84,16 @@ async def list_folder(
     abilities = found.abilities()
     columns = [c.desc() if descending else c.asc() for c in SORTS[order]]
     query = (
-        node_rows()
+        node_rows(listing=True)
         .where(Node.parent_id == folder_id, Node.trashed_at.is_(None))
         .order_by((Node.kind == NodeKind.FILE).asc(), *columns, Node.id)
         .offset(offset)
     )
     if limit is not None:
         query = query.limit(limit + 1)
-    rows = (await db.execute(query)).all()
-    has_more = limit is not None and len(rows) > limit
-    entries = [info(row, abilities) for row in rows[:limit]]
+    entries = infos(await db.execute(query), abilities, found.node)
+    has_more = limit is not None and len(entries) > limit
+    entries = entries[:limit]
     return Listing(await node_info(db, found), entries, has_more)
 
 
@@ -252,6 +253,30 @@ async def _target(
     return target
 
 
+async def _place_in(
+    db: AsyncSession,
+    principal: Principal,
+    target: Found,
+    node: Node,
+    name: str | None,
+    on_conflict: OnConflict,
+    tokens: Collection[str],
+    *,
+    moving: bool,
+) -> str:
+    """The name ``node`` (moved, or copied) takes in ``target``: its own unless ``name``."""
+    return await place(
+        db,
+        principal,
+        target,
+        name if name is not None else node.name,
+        on_conflict=on_conflict,
+        moving=node.id if moving else None,
+        folder_kind=node.kind == NodeKind.FOLDER,
+        tokens=tokens,
+    )
+
+
 async def move(
     db: AsyncSession,
     principal: Principal,
@@ -273,16 +298,7 @@ async def move(
     target = await _target(db, principal, found, folder_id, lock_tokens)
     node_row = found.node
     old_parent = found.chain[1]
-    name = await place(
-        db,
-        principal,
-        target,
-        name if name is not None else node_row.name,
-        on_conflict=on_conflict,
-        moving=node_row.id,
-        folder_kind=node_row.kind == NodeKind.FOLDER,
-        tokens=lock_tokens,
-    )
+    name = await _place_in(db, principal, target, found.node, name, on_conflict, lock_tokens, moving=True)
     if target.drive.id != found.drive.id:
         ids = await subtree_ids(db, node_row.id)
         size = await _subtree_bytes(db, ids)
@@ -322,15 +338,7 @@ async def copy(
     found = await load(db, principal, node_id, "read")
     target = await _target(db, principal, found, folder_id, lock_tokens)
     source = found.node
-    name = await place(
-        db,
-        principal,
-        target,
-        name if name is not None else source.name,
-        on_conflict=on_conflict,
-        folder_kind=source.kind == NodeKind.FOLDER,
-        tokens=lock_tokens,
-    )
+    name = await _place_in(db, principal, target, source, name, on_conflict, lock_tokens, moving=False)
     originals = await _live_subtree(db, source)
     mapping: dict[uuid.UUID, uuid.UUID] = {}
     now = utcnow()
