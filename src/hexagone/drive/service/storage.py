@@ -174,10 +174,9 @@ async def root_found(db: AsyncSession, principal: Principal, drive_id: uuid.UUID
 
 
 async def drives(db: AsyncSession, principal: Principal) -> list[DriveInfo]:
-    """The drives whose root the principal reaches: their own (created if missing; the
-    caller commits), their spaces' (those already made), and drives shared with them whole."""
-    if not principal.is_guest:
-        await _ensure(db, principal.org_id, owner_id=principal.user_id)
+    """The drives whose root the principal reaches, those made already (by
+    :func:`drive_of_user` and :func:`drive_of_space`): their own, their spaces', and
+    drives shared with them whole. Only reads, so a page may list them in a read session."""
     shared_roots = (
         select(Node.drive_id).join(Share, Share.node_id == Node.id).where(Node.parent_id.is_(None), grantee(principal))
     )

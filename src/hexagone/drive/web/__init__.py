@@ -12,7 +12,7 @@ the larger body limit they need applies there and nowhere else.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -49,12 +49,11 @@ pages.notices(
 async def _folder_page(request: Request, folder_id: uuid.UUID, error: ServiceError | None = None) -> Response:
     principal = pages.me(request)
     number = pages.page_number(request)
-    async with org_session(principal.org_id, write=True) as db:
-        drives = await service.drives(db, principal)  # makes the person's own drive on first visit
+    async with org_session(principal.org_id) as db:
+        drives = await service.drives(db, principal)
         listing = await service.list_folder(db, principal, folder_id, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         crumbs = await service.path_of(db, principal, folder_id)
-        drive = next((d for d in drives if d.id == listing.folder.drive_id), None)
-        await db.commit()
+    drive = next((d for d in drives if d.id == listing.folder.drive_id), None)
     context = {
         "drives": drives,
         "drive": drive,
@@ -73,20 +72,37 @@ async def home(request: Request) -> Response:
         async with org_session(principal.org_id) as db:
             drives = await service.drives(db, principal)
         return pages.render(request, "drive/drives.html", {"drives": drives})
-    async with org_session(principal.org_id, write=True) as db:
-        own = await service.drive_of_user(db, principal)
-        await db.commit()
-    return await _folder_page(request, own.root_id)
+    root = await _root_of(
+        principal, lambda d: d.owner_id == principal.user_id, lambda db: service.drive_of_user(db, principal)
+    )
+    return await _folder_page(request, root)
+
+
+async def _root_of(
+    principal: Principal,
+    pick: Callable[[service.DriveInfo], bool],
+    make: Callable[[AsyncSession], Awaitable[service.DriveInfo]],
+) -> uuid.UUID:
+    """The root of the drive ``pick`` chooses among the principal's, made by ``make`` in a
+    write transaction the first time only: a page view otherwise only reads (on SQLite a
+    write transaction would make every other writer wait)."""
+    async with org_session(principal.org_id) as db:
+        found = next((d for d in await service.drives(db, principal) if pick(d)), None)
+    if found is None:
+        async with org_session(principal.org_id, write=True) as db:
+            found = await make(db)
+            await db.commit()
+    return found.root_id
 
 
 @login_required
 async def space_home(request: Request) -> Response:
     principal = pages.me(request)
     space_id = parse_uuid(request.path_params["space_id"])
-    async with org_session(principal.org_id, write=True) as db:
-        drive = await service.drive_of_space(db, principal, space_id)
-        await db.commit()
-    return await _folder_page(request, drive.root_id)
+    root = await _root_of(
+        principal, lambda d: d.space_id == space_id, lambda db: service.drive_of_space(db, principal, space_id)
+    )
+    return await _folder_page(request, root)
 
 
 @login_required
