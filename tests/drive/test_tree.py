@@ -279,10 +279,12 @@ async def test_lock_by_path_covers_a_name_before_it_exists_and_its_token_opens_i
     drive = await own_drive(me)
     folder = await _folder(me, drive.root_id, "docs")
     async with org_session(me.org_id, write=True) as db:
-        held = await service.lock(db, me, drive.id, "docs/new.txt")
+        held = await service.lock(db, me, drive.id, "Docs/New.txt")
         await db.commit()
     with pytest.raises(Locked):
         await put(me, folder.id, "new.txt", b"no token")
+    with pytest.raises(Locked):  # the same name in another case
+        await put(me, folder.id, "NEW.TXT", b"no token")
     made = await put(me, folder.id, "new.txt", b"token", lock_tokens=[held.token])
     async with org_session(me.org_id, write=True) as db:
         assert [lock.token for lock in await service.locks(db, me, made.id)] == [held.token]

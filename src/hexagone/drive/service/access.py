@@ -176,11 +176,6 @@ class Found:
     def in_trash(self) -> bool:
         return any(n.trashed_at is not None for n in self.chain)
 
-    @property
-    def path(self) -> str:
-        """Its path from the drive's root, "a/b/c" ("" for the root)."""
-        return "/".join(n.name for n in reversed(self.chain[:-1]))
-
     def abilities(self, index: int = 0) -> dict[str, bool]:
         return policy.abilities(self.principal, self.reach_at(index))
 

@@ -103,8 +103,7 @@ async def _target(
         chained = await load(db, principal, existing.id, "write")
         await locking.require_unlocked(db, chained, lock_tokens)
     else:
-        path = f"{folder.path}/{name}" if folder.path else name
-        await locking.require_unlocked(db, folder, lock_tokens, path=path)
+        await locking.require_unlocked(db, folder, lock_tokens, path=locking.name_path(folder, name))
         await locking.require_unlocked(db, folder, lock_tokens)
     return _Target(folder, name, existing)
 
@@ -170,8 +169,7 @@ async def _add_version(
         )
         db.add(node)
         number = 1
-        path = f"{target.folder.path}/{target.name}" if target.folder.path else target.name
-        await locking.adopt(db, target.folder.drive.id, path, node.id)
+        await locking.adopt(db, target.folder.drive.id, locking.name_path(target.folder, target.name), node.id)
     else:
         last = await db.scalar(select(func.max(Version.number)).where(Version.node_id == node.id))
         number = (last or 0) + 1

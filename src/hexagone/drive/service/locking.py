@@ -6,7 +6,8 @@ A write to a node passes when no active lock covers it (a lock on the node, or a
 depth-infinity lock on one of its folders), or when the writer satisfies one of the locks
 that do: it sent the lock's token (WebDAV's ``If`` header), or it is the user who checked
 the document out. A lock on a name that does not exist yet (WebDAV's lock on an unmapped
-URL) is kept by path and moves onto the node the first write there creates.
+URL) is kept by its path of name keys (:func:`name_path`) and moves onto the node the
+first write there creates.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from hexagone.core.db import utcnow
 from hexagone.core.exceptions import Conflict, Invalid, Locked, NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.drive.models import Lock, LockKind, Node, NodeKind
+from hexagone.drive.service import names
 from hexagone.drive.service.access import Found, LockInfo, NodeInfo, active_lock, load, node_info, subtree_ids
 
 MAX_TIMEOUT = timedelta(days=7)
@@ -35,6 +37,13 @@ def _locked() -> Locked:
 def _lock_info(lock: Lock, principal: Principal) -> LockInfo:
     mine = lock.user_id == principal.user_id
     return LockInfo(kind=lock.kind, user_id=lock.user_id, expires_at=lock.expires_at, token=lock.token if mine else "")
+
+
+def name_path(folder: Found, name: str) -> str:
+    """The key of the name ``name`` in ``folder`` for a lock taken before it exists: the
+    names' keys from the root, so that a lock on "Docs/Plan.odt" covers the "docs/plan.ODT"
+    a client then writes, as the names themselves would match."""
+    return "/".join([*(names.key(n.name) for n in reversed(folder.chain[:-1])), names.key(name)])
 
 
 async def covering(db: AsyncSession, chain: Sequence[Node], *, drive_id: uuid.UUID, path: str = "") -> list[Lock]:
@@ -176,7 +185,8 @@ async def unlock(db: AsyncSession, principal: Principal, token: str) -> None:
 
 
 async def adopt(db: AsyncSession, drive_id: uuid.UUID, path: str, node_id: uuid.UUID) -> None:
-    """A node was just made at ``path``: the locks taken on that name now lock it."""
+    """A node was just made at ``path`` (:func:`name_path`): the locks taken on that name
+    now lock it."""
     await db.execute(
         update(Lock)
         .where(Lock.drive_id == drive_id, Lock.node_id.is_(None), Lock.path == path)

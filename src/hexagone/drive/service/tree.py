@@ -193,13 +193,9 @@ async def create_folder(
     )
     db.add(folder)
     await touch_folder(db, parent.node, principal)
-    await locking.adopt(db, parent.drive.id, _child_path(parent, name), folder.id)
+    await locking.adopt(db, parent.drive.id, locking.name_path(parent, name), folder.id)
     await db.flush()
     return await node_info(db, await load(db, principal, folder.id))
-
-
-def _child_path(folder: Found, name: str) -> str:
-    return f"{folder.path}/{name}" if folder.path else name
 
 
 async def rename(
@@ -461,4 +457,4 @@ async def lock(
     if existing is not None:
         found = await load(db, principal, existing.id, "write")
         return await locking.lock(db, principal, found, **options)  # type: ignore[arg-type]
-    return await locking.lock(db, principal, folder, path=_child_path(folder, name), **options)  # type: ignore[arg-type]
+    return await locking.lock(db, principal, folder, path=locking.name_path(folder, name), **options)  # type: ignore[arg-type]
