@@ -108,3 +108,17 @@ async def test_migration_0003_makes_subscriptions_of_owners_and_of_grantees(
     if owner is not None:
         expected.add((str(owner).replace("-", ""), "INBOX"))
     assert names == expected
+
+
+async def test_migration_0010_drive_goes_down_and_up_again_with_the_demo_files(
+    database_url: str, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    alembic(database_url, tmp_path, "upgrade", "head")
+    seed_demo(database_url, tmp_path)
+    async with engine.connect() as conn:
+        names = set((await conn.execute(text("SELECT name FROM drive_nodes WHERE parent_id IS NOT NULL"))).scalars())
+    assert {"Documents", "Bienvenue.txt", "Compte rendu de lancement.txt"} <= names
+    alembic(database_url, tmp_path, "downgrade", "0010_drive-1")  # the one before the drive
+    alembic(database_url, tmp_path, "upgrade", "head")
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM drive_nodes"))).scalar() == 0

@@ -14,18 +14,18 @@ from collections.abc import AsyncIterator
 from functools import lru_cache
 
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from hexagone.core import blobs, i18n, jobs, pubsub, shell, templating
 from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import dispose_engine, get_engine
 from hexagone.core.errors import install_error_handlers
-from hexagone.core.modules import Registry, load_modules
+from hexagone.core.modules import Module, Registry, load_modules
 from hexagone.core.pubsub import events
 from hexagone.core.web import RequestContextMiddleware, SecurityHeadersMiddleware
 
-INSTALLED_MODULES = ["hexagone.identity", "hexagone.mail", "hexagone.calendar"]
+INSTALLED_MODULES = ["hexagone.identity", "hexagone.mail", "hexagone.calendar", "hexagone.drive"]
 
 log = logging.getLogger("hexagone")
 
@@ -90,6 +90,17 @@ async def serve_without_web(settings: Settings) -> None:
         await stop.wait()
 
 
+def _prefix_routes(module: Module) -> list[BaseRoute]:
+    """The module's routes mounted at the root, each of which must lie under one of its
+    declared prefixes: one that did not would escape the subscription gate."""
+    routes = list(module.prefix_routes)
+    for route in routes:
+        path = getattr(route, "path", "")
+        if not module.owns(path):
+            raise RuntimeError(f"module {module.name}: the route {path!r} lies under none of its prefixes")
+    return routes
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     from hexagone.core import api as core_api  # FastAPI: imported by the web processes only, not by each command
 
@@ -104,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     # Before the modules' mounts: a public path may lie under a module's prefix.
     routes.extend(route for module in registry for route in module.public_routes)
+    routes.extend(route for module in registry for route in _prefix_routes(module))
     for module in registry:
         if module.subscribable:
             routes.append(Mount(f"/{module.name}", routes=list(module.routes)))

@@ -145,3 +145,20 @@ async def test_a_nul_in_the_address_is_refused_with_400_for_anyone(client: httpx
     for response in (anonymous, signed_in):
         assert response.status_code == 400, response.text
         assert "NUL" in response.text
+
+
+async def test_a_streamed_body_reaches_the_page_whole_beyond_the_buffered_limit(client: httpx.AsyncClient) -> None:
+    """``allow_streamed_bodies``: the sample module's /sample/upload reads its body as it
+    arrives, up to 8 MiB, more than the 1 MiB every other page buffers; its CSRF token
+    comes in the header, or as the first field of a multipart form."""
+    user = await make_user(await make_org(modules=("sample",)))
+    await login(client, user)
+    token = await csrf_token(client, "/sample/")
+    data = b"x" * (5 * 2**20)
+    answer = await client.post("/sample/upload", content=data, headers={"x-csrf-token": token})
+    assert answer.status_code == 200 and answer.json() == {"bytes": len(data)}
+    form = await client.post("/sample/upload", data={"csrf_token": token}, files={"file": ("a.bin", data)})
+    assert form.status_code == 200 and form.json()["bytes"] > len(data)
+    assert (await client.post("/sample/upload", files={"file": ("a.bin", data)})).status_code == 403
+    too_large = await client.post("/sample/upload", content=b"x" * (9 * 2**20), headers={"x-csrf-token": token})
+    assert too_large.status_code == 413

@@ -32,6 +32,12 @@ def _routes() -> Sequence[BaseRoute]:
     return web.ROUTES
 
 
+def _prefix_routes() -> Sequence[BaseRoute]:
+    from tests.sample_module import web
+
+    return web.PREFIX_ROUTES
+
+
 def _api_routers() -> Sequence[APIRouter]:
     from tests.sample_module import api
 
@@ -43,6 +49,8 @@ MODULE = Module(
     label="Sample",
     package_dir=Path(__file__).parent,
     routes=Lazy(_routes),
+    prefixes=("/sample-feeds",),
+    prefix_routes=Lazy(_prefix_routes),
     api_routers=Lazy(_api_routers),
     nav=[NavItem(path="/sample/", label=N_("Notes"))],
     admin_nav=[NavItem(path="/sample/admin", label=N_("Notes"))],

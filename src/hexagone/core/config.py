@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     # Calendar feeds (ICS subscriptions): how often they are fetched again, and whether a
     # feed may live on a private or loopback address (off: a user could make the server
     # fetch from inside its own network).
+    drive_max_upload_bytes: int = Field(
+        default=10 * 1024**3, ge=1, description="The largest file a drive's upload form takes, in bytes."
+    )
     calendar_feed_refresh_minutes: int = Field(default=360, ge=5, description="Minutes between two fetches of a feed.")
     calendar_feed_allow_private: bool = Field(
         default=False, description="Allow calendar feeds on private, loopback or link-local addresses."

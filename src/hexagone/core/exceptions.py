@@ -37,5 +37,17 @@ class PreconditionFailed(ServiceError):
     status = 412
 
 
+class Locked(ServiceError):
+    """The object is locked by someone else (a WebDAV lock, a document checked out)."""
+
+    status = 423
+
+
 class RateLimited(ServiceError):
     status = 429
+
+
+class InsufficientStorage(ServiceError):
+    """What was sent does not fit in the room left (a quota): WebDAV's 507."""
+
+    status = 507

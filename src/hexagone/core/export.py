@@ -15,6 +15,7 @@ the path never holds a half-written export.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -22,7 +23,7 @@ import shutil
 import tempfile
 import uuid
 import zipfile
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,13 @@ class ExportWriter:
         """A text file in UTF-8 (an ``.ics`` or ``.vcf`` file, say)."""
         self._archive.writestr(self._prefix + name, text.encode())
 
+    async def write_stream(self, name: str, chunks: AsyncIterator[bytes]) -> None:
+        """A file whose bytes come as chunks (a blob read from the store): written as they
+        come, never held whole; compressing runs in a thread, off the event loop."""
+        with self._archive.open(self._prefix + name, "w", force_zip64=True) as target:
+            async for chunk in chunks:
+                await asyncio.to_thread(target.write, chunk)
+
     @contextlib.contextmanager
     def staging_dir(self) -> Iterator[Path]:
         """An empty directory on disk to write a bulky part into with tools that need a
@@ -80,7 +88,7 @@ class ExportWriter:
 Exporter = Callable[[AsyncSession, uuid.UUID, ExportWriter], Awaitable[None]]
 
 
-def _check_destination(destination: Path) -> None:
+def check_destination(destination: Path) -> None:
     """An export never overwrites a file: it goes to a new ``.zip`` in an existing folder."""
     if destination.suffix.lower() != ".zip":
         raise Invalid(_("The export is a .zip file: %(path)s", path=str(destination)))
@@ -97,7 +105,7 @@ async def export_organisation(
     return its manifest. ``parts`` are the exporters of the modules the organisation
     sees, by module name (:meth:`~hexagone.core.modules.Registry.exporters`);
     ``organisation`` says in the manifest which one it is (id, name, domain)."""
-    _check_destination(destination)
+    check_destination(destination)
     manifest = {
         "format": FORMAT_VERSION,
         "organisation": organisation,

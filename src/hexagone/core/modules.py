@@ -19,6 +19,7 @@ answer 404, exactly as if it did not exist.
 from __future__ import annotations
 
 import importlib
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -112,6 +113,17 @@ EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
 Server = Callable[[], Coroutine[Any, Any, None]]  # run as a task of its own, so a coroutine
 
 
+# A prefix is whole path segments without a trailing slash; the core's own stay the core's.
+PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)+")
+RESERVED_PREFIXES = frozenset({"api", "static", "login", "logout", "admin", "search", "notifications", "shell"})
+
+
+def under(path: str, prefix: str) -> bool:
+    """Whether ``path`` is ``prefix`` or below it, by whole segments (``/dav/files/x``
+    is under ``/dav/files``, ``/dav/filesx`` is not)."""
+    return path == prefix or path.startswith(prefix + "/")
+
+
 class Lazy(Generic[T]):
     """A part of a descriptor given as the function that imports and returns it."""
 
@@ -157,6 +169,11 @@ class Module:
     # Routes mounted at the root and answered to anyone, subscribed or not, signed in or
     # not: what a protocol fixes the path of (mail client autoconfiguration).
     public_routes: _Part[Sequence[BaseRoute]] = _Part(())
+    # URL prefixes outside ``/<name>/`` that a protocol fixes (WebDAV's ``/dav/files``):
+    # ``prefix_routes`` are mounted at the root, each under one of them, and the
+    # subscription gate guards every prefix exactly as it guards ``/<name>/``.
+    prefixes: Sequence[str] = ()
+    prefix_routes: _Part[Sequence[BaseRoute]] = _Part(())
     api_routers: _Part[Sequence[APIRouter]] = _Part(())
     nav: _Part[Sequence[NavItem]] = _Part(())
     admin_nav: _Part[Sequence[NavItem]] = _Part(())  # tabs the module adds to the admin console
@@ -175,6 +192,15 @@ class Module:
     setup: _Part[Callable[[], None] | None] = _Part(None)  # called once when the app is built
     # Fills the demo organisation (``hexagone demo``)
     demo: _Part[Callable[[uuid.UUID], Awaitable[None]] | None] = _Part(None)
+
+    def __post_init__(self) -> None:
+        for prefix in self.prefixes:
+            if not PREFIX.fullmatch(prefix) or prefix.split("/")[1] in RESERVED_PREFIXES:
+                raise ValueError(f"module {self.name}: {prefix!r} is not a prefix it may take (/word[/word…])")
+
+    def owns(self, path: str) -> bool:
+        """Whether ``path`` lies under one of the module's :attr:`prefixes`."""
+        return any(under(path, prefix) for prefix in self.prefixes)
 
     @property
     def templates_dir(self) -> Path | None:

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hexagone.core import failures, i18n, notifications, pubsub, templating
 from hexagone.core.auth import Principal
 from hexagone.core.db import get_engine, org_session
-from hexagone.core.modules import AddressSuggestion, HomePanel, NavItem, Registry, SearchHit
+from hexagone.core.modules import AddressSuggestion, HomePanel, NavItem, Registry, SearchHit, under
 from hexagone.core.web import LANG_COOKIE, error_response, login_required, principal_of, safe_next
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -71,14 +71,25 @@ def _shell_context(request: Request) -> dict[str, Any]:
 class SubscriptionGate:
     """``/<module>/…`` and ``/api/v1/<module>/…`` answer 404 to an organisation that does
     not subscribe to ``<module>``, and ``/<module>/…`` to anonymous callers — except a
-    module's public routes, which anyone may reach. An anonymous API call goes on to the
-    API's guard, which answers 401 as on every other API path: a client without its token
-    is told to authenticate, and learns nothing of any organisation."""
+    module's public routes, which anyone may reach. The extra prefixes a module declares
+    (``Module.prefixes``: ``/dav/files``) are guarded as its ``/<module>/``. An anonymous
+    API call goes on to the API's guard, which answers 401 as on every other API path: a
+    client without its token is told to authenticate, and learns nothing of any
+    organisation."""
 
     def __init__(self, app: ASGIApp, registry: Registry):
         self.app = app
-        self.names = {m.name for m in registry.subscribable}
+        subscribable = registry.subscribable
+        self.names = {m.name for m in subscribable}
+        self.prefixes = [(prefix, m.name) for m in subscribable for prefix in m.prefixes]
         self.public = {path for m in registry for r in m.public_routes if (path := getattr(r, "path", None))}
+
+    def _module(self, path: str) -> str:
+        """The subscribable module whose URLs ``path`` (without ``/api/v1``) is among, or ''."""
+        name = path.split("/", 2)[1] if path.count("/") >= 1 else ""
+        if name in self.names:
+            return name
+        return next((owner for prefix, owner in self.prefixes if under(path, prefix)), "")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and self.names:
@@ -86,8 +97,8 @@ class SubscriptionGate:
             in_api = path.startswith("/api/v1/")
             if in_api:
                 path = path[7:]
-            name = path.split("/", 2)[1] if path.count("/") >= 1 else ""
-            if name in self.names and scope["path"] not in self.public:
+            name = self._module(path)
+            if name and scope["path"] not in self.public:
                 principal = scope.get("principal")
                 if (principal is None and not in_api) or (principal is not None and name not in principal.org_modules):
                     return await error_response(scope, 404, "not found")(scope, receive, send)

@@ -128,6 +128,30 @@ def allow_large_bodies(path: str, limit: int) -> None:
     BODY_LIMITS[path] = limit
 
 
+# Path prefixes whose request bodies reach the application as they arrive instead of
+# being buffered first (file uploads: a drive's form, WebDAV's PUT), each with its limit.
+STREAMED_BODIES: dict[str, int] = {}
+# How much of a streamed body is read ahead for its CSRF token (the form's first field).
+CSRF_HEAD = 64 * 1024
+
+
+def allow_streamed_bodies(prefix: str, limit: int) -> None:
+    """Hand the bodies of requests under ``prefix`` (whole segments: ``/dav`` covers
+    ``/dav/x``, not ``/davx``) to the application as they arrive, never held whole in
+    memory, up to ``limit`` bytes: past it the application reads a disconnect (and a
+    ``Content-Length`` above it is refused with 413 before anything is read). A form
+    posted there by a browser carries its CSRF token in the ``X-CSRF-Token`` header or as
+    the first field of a multipart body, which is read ahead for it."""
+    STREAMED_BODIES[prefix.rstrip("/")] = limit
+
+
+def _streamed_limit(path: str) -> int | None:
+    for prefix, limit in STREAMED_BODIES.items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return limit
+    return None
+
+
 # Paths a user who still owes a second factor may reach.
 MFA_PENDING_PATHS = (
     "/login/mfa",
@@ -231,6 +255,39 @@ async def read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
+async def read_head(receive: Receive, limit: int) -> tuple[bytes, Receive]:
+    """Read the first :data:`CSRF_HEAD` bytes of a body (less if it is shorter) and return
+    them with a ``receive`` that gives them again, then the rest as it arrives, counting:
+    past ``limit`` bytes in all it says the client went away."""
+    head = bytearray()
+    more = True
+    while more and len(head) < CSRF_HEAD:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BodyTooLarge("client went away")
+        head += message.get("body", b"")
+        more = message.get("more_body", False)
+    if len(head) > limit:
+        raise BodyTooLarge
+    size = len(head)
+    replayed = False
+
+    async def streamed() -> Message:
+        nonlocal replayed, size
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": bytes(head), "more_body": more}
+        if not more:
+            return {"type": "http.disconnect"}
+        message = await receive()
+        size += len(message.get("body", b""))
+        if size > limit:
+            return {"type": "http.disconnect"}
+        return message
+
+    return bytes(head), streamed
+
+
 def replay(body: bytes) -> Receive:
     sent = False
 
@@ -260,7 +317,8 @@ def _names_a_nul(scope: Scope) -> bool:
 
 class RequestContextMiddleware:
     """Resolves the principal and language, enforces CSRF and the MFA gate, buffers
-    bodies up to the configured limit (413 beyond), and sets ``scope['csrf_token']``."""
+    bodies up to the configured limit (413 beyond; uploads under a prefix given to
+    :func:`allow_streamed_bodies` are streamed instead), and sets ``scope['csrf_token']``."""
 
     def __init__(self, app: ASGIApp, settings: Settings):
         self.app = app
@@ -319,7 +377,8 @@ class RequestContextMiddleware:
         scope["csrf_token"] = sign(self.secret, "csrf:" + csrf_cookie)
 
         if scope["type"] == "http":
-            limit = max(self.settings.max_body_bytes, BODY_LIMITS.get(scope["path"], 0))
+            streamed = _streamed_limit(scope["path"])
+            limit = streamed or max(self.settings.max_body_bytes, BODY_LIMITS.get(scope["path"], 0))
             length = headers.get("content-length")
             if length is not None and not length.isdigit():
                 return await error_response(scope, 400, "invalid Content-Length")(scope, receive, send)
@@ -329,15 +388,22 @@ class RequestContextMiddleware:
                 return await body_too_large(scope)(scope, receive, send)
             if scope["method"] not in SAFE_METHODS:
                 try:
-                    body = await read_body(receive, limit)
+                    if streamed:
+                        body, receive = await read_head(receive, limit)
+                    else:
+                        body = await read_body(receive, limit)
+                        receive = replay(body)
                 except BodyTooLarge:
                     return await body_too_large(scope)(scope, receive, send)
-                receive = replay(body)
                 exempt = bearer or self_authenticated or basic_auth
                 if not exempt and not self._csrf_ok(scope, headers, body, new_csrf_cookie):
-                    return await error_response(scope, 403, "CSRF token missing or invalid; reload the page")(
-                        scope, receive, send
-                    )
+                    refused = error_response(scope, 403, "CSRF token missing or invalid; reload the page")
+                    if streamed:  # the rest of the body is still coming: read it away, or close
+                        if length is not None and int(length) <= DRAIN_LIMIT:
+                            await drain(receive)
+                        else:
+                            refused.headers["connection"] = "close"
+                    return await refused(scope, receive, send)
 
         gate = self._mfa_gate(scope, principal)
         if gate is not None:
