@@ -31,6 +31,7 @@ from hexagone.app import create_app, load_registry
 from hexagone.core import api as core_api
 from hexagone.core.auth import SESSION_COOKIE, open_session
 from hexagone.core.db import system_session, utcnow
+from hexagone.core.modules import under
 from hexagone.core.security import new_token, token_digest
 from hexagone.core.web import (
     MFA_PENDING_PATHS,
@@ -212,6 +213,11 @@ def _module_names() -> set[str]:
     return {module.name for module in load_registry().subscribable}
 
 
+def _under_a_module_prefix(path: str) -> bool:
+    """Among the extra prefixes a module declares (``Module.prefixes``), gated as its own."""
+    return any(under(path, prefix) for module in load_registry().subscribable for prefix in module.prefixes)
+
+
 def _public_module_paths() -> set[str]:
     return {
         path for module in load_registry() for route in module.public_routes if (path := getattr(route, "path", None))
@@ -235,7 +241,8 @@ def expected(target: Target, kind: Kind) -> Outcome:
     outcome = table[target.guard].get(kind, table[target.guard][Kind.USER])  # a session past its gate
     module = path.removeprefix(API_PREFIX).split("/")[1]
     # The API's guard answers anonymous calls itself (401), under a module's prefix too.
-    if kind is Kind.ANONYMOUS and not target.api and module in _module_names() and path not in _public_module_paths():
+    in_module = module in _module_names() or _under_a_module_prefix(path)
+    if kind is Kind.ANONYMOUS and not target.api and in_module and path not in _public_module_paths():
         return Outcome.NOT_FOUND
     return outcome
 

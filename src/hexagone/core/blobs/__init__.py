@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import hashlib
+import importlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Sequence
@@ -369,10 +370,11 @@ def load(settings: Settings) -> BlobStore:
     when ``HEXAGONE_BLOB_ENCRYPTION`` is on."""
     store: BlobStore = load_backend(__name__, "HEXAGONE_BLOB_URL", blob_url(settings), BACKENDS)
     if settings.blob_encryption:
-        # Loaded, like a backend, only when the settings ask for it.
-        from hexagone.core.blobs.encrypted import Encrypted, master_keys
-
-        return Encrypted(store, master_keys(settings))
+        # Loaded by name, like a backend, and only when the settings ask for it: the
+        # wrapper builds on this module, which must not import it back.
+        encrypted = importlib.import_module(f"{__name__}.encrypted")
+        wrapped: BlobStore = encrypted.Encrypted(store, encrypted.master_keys(settings))
+        return wrapped
     return store
 
 
