@@ -20,6 +20,7 @@ write that did not commit, and a message the relay could not take is tried again
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -122,19 +123,29 @@ async def after_write(
 ) -> None:
     """Schedule what a write to an event means for the others, in the writer's
     transaction (the caller commits). ``before`` / ``after``: the resource's text before
-    and after the write (None: created / deleted)."""
+    and after the write (None: created / deleted).
+
+    Each text is parsed at most once, and not at all when there is nothing to do: no
+    alarm to plan and the writer's address in neither text (then they are neither the
+    organiser nor an attendee, and there is nobody to schedule for)."""
     if reach.collection.kind != CollectionKind.CALENDAR or reach.collection.purpose != Purpose.PERSONAL:
         return
-    if after and "BEGIN:VALARM" in after:
-        written = await objects.by_uid(db, reach, str(ical.master(ical.parse(after)).get("UID", "")))
+    me = principal.email.lower()
+    alarms = after is not None and "BEGIN:VALARM" in after
+    involved = any(text and me in _unfolded(text).lower() for text in (before, after))
+    if not alarms and not involved:
+        return
+    new = ical.parse(after) if after else None
+    if alarms and after and new is not None:
+        written = await objects.by_uid(db, reach, str(ical.master(new).get("UID", "")))
         if written is not None:
             reminders.plan(db, reach.collection, written, after)
+    if not involved:
+        return
     old = ical.parse(before) if before else None
-    new = ical.parse(after) if after else None
     current = new or old
     if current is None:
         return
-    me = principal.email.lower()
     chief = organizer(current)
     if not chief:
         return
@@ -142,6 +153,14 @@ async def after_write(
         await _as_organizer(db, principal, old, new)
     elif me in attendees(current):
         await _as_attendee(db, principal, chief, old, new)
+
+
+def _unfolded(text: str) -> str:
+    """The text with its folded lines joined (RFC 5545 3.1): an address may be cut anywhere."""
+    return _FOLD.sub("", text)
+
+
+_FOLD = re.compile(r"\r?\n[ \t]")
 
 
 async def _as_organizer(
