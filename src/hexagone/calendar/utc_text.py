@@ -14,6 +14,7 @@ the caller then takes the general path (:func:`hexagone.calendar.ical.in_utc`).
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,21 +26,18 @@ DATED = ("DTSTART", "DTEND", "DUE", "RECURRENCE-ID")
 UTC_FORMAT = "%Y%m%dT%H%M%SZ"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Line:
-    """One content line: unfolded (to read it) and as written, folds included (to copy it)."""
+    """One content line: unfolded (to read it), as written, folds included (to copy it),
+    and its property name in capitals."""
 
     text: str
     written: str
+    name: str
 
-    @property
-    def name(self) -> str:
-        end = len(self.text)
-        for mark in (";", ":"):
-            found = self.text.find(mark)
-            if 0 <= found < end:
-                end = found
-        return self.text[:end].upper()
+
+_NAME = re.compile(r"[^;:]*")
+_LOCAL_TIME = re.compile(r"(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)")
 
 
 @dataclass(frozen=True)
@@ -54,15 +52,15 @@ class Layout:
 def lines(text: str) -> list[Line]:
     """The content lines of ``text`` (RFC 5545 3.1: a line that begins with a space or a
     tab continues the one before)."""
-    found: list[Line] = []
+    found: list[tuple[str, str]] = []
     for physical in text.split("\n"):
         physical = physical.removesuffix("\r")
         if physical[:1] in (" ", "\t") and found:
-            last = found[-1]
-            found[-1] = Line(last.text + physical[1:], f"{last.written}\r\n{physical}")
+            unfolded, written = found[-1]
+            found[-1] = (unfolded + physical[1:], f"{written}\r\n{physical}")
         elif physical:
-            found.append(Line(physical, physical))
-    return found
+            found.append((physical, physical))
+    return [Line(unfolded, written, _NAME.match(unfolded).group().upper()) for unfolded, written in found]  # type: ignore[union-attr]
 
 
 def layout(text: str) -> Layout | None:
@@ -123,8 +121,12 @@ def utc_line(line: Line) -> str | None:
         return line.written
     if str(params.get("VALUE", "DATE-TIME")).upper() != "DATE-TIME":
         return None
+    local = _LOCAL_TIME.fullmatch(value)
+    if local is None:
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in local.groups())
     try:
-        moment = datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=zoneinfo.ZoneInfo(str(tzid)))
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=zoneinfo.ZoneInfo(str(tzid)))
     except (ValueError, zoneinfo.ZoneInfoNotFoundError):
         return None
     return str(Contentline.from_parts(name, params, moment.astimezone(UTC).strftime(UTC_FORMAT)))
