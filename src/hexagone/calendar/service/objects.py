@@ -45,11 +45,10 @@ class UidConflict(Conflict):
 
 
 @dataclass(frozen=True)
-class ObjectInfo:
-    """A stored resource without its text: enough for a listing, an ETag or a sync."""
+class ObjectEntry:
+    """A stored resource as a listing or a sync names it: what its URL, its ETag and its
+    properties need, without its id (10,000 UUIDs less to read for a sync) or its text."""
 
-    id: uuid.UUID
-    collection_id: uuid.UUID
     name: str
     uid: str
     component: str
@@ -58,6 +57,14 @@ class ObjectInfo:
     size: int
     title: str
     recurring: bool
+
+
+@dataclass(frozen=True)
+class ObjectInfo(ObjectEntry):
+    """A stored resource without its text: with its id, for the pages and the jobs."""
+
+    id: uuid.UUID
+    collection_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,7 @@ class Changes:
     """What changed in a collection after a sync token: resources written (with their
     ETags) and names deleted, and the token to ask with next time."""
 
-    changed: list[ObjectInfo]
+    changed: list[ObjectEntry]
     deleted: list[str]
     token: int
     truncated: bool = False  # more changes follow the token: ask again from it
@@ -91,12 +98,10 @@ def _info(row: DavObject) -> ObjectInfo:
     )
 
 
-# The columns of an ObjectInfo, in its order after the collection's id: listings, syncs
-# and range queries read them as plain rows, without the resource text unless they need
-# it, and without the dates (building 10,000 ORM objects, their texts and their dates cost
-# most of a full sync). The collection's id is the caller's: one UUID less to parse per row.
-_INFO_COLUMNS = (
-    DavObject.id,
+# The columns of an ObjectEntry, in its order: listings, syncs and range queries read them
+# as plain rows, without the resource text unless they need it, and without the dates
+# (building 10,000 ORM objects, their texts and their dates cost most of a full sync).
+_ENTRY_COLUMNS = (
     DavObject.name,
     DavObject.uid,
     DavObject.component,
@@ -245,12 +250,11 @@ async def remove(db: AsyncSession, reach: Reach, name: str, *, if_match: str | N
     await db.flush()
 
 
-async def listing(db: AsyncSession, reach: Reach) -> list[ObjectInfo]:
+async def listing(db: AsyncSession, reach: Reach) -> list[ObjectEntry]:
     rows = await db.execute(
-        select(*_INFO_COLUMNS).where(DavObject.collection_id == reach.collection.id).order_by(DavObject.name)
+        select(*_ENTRY_COLUMNS).where(DavObject.collection_id == reach.collection.id).order_by(DavObject.name)
     )
-    collection_id = reach.collection.id
-    return [ObjectInfo(r[0], collection_id, *r[1:]) for r in rows]
+    return [ObjectEntry(*row) for row in rows]
 
 
 async def many(db: AsyncSession, reach: Reach, names: list[str]) -> list[StoredObject]:
@@ -271,15 +275,14 @@ async def changes(db: AsyncSession, reach: Reach, since: int, limit: int | None 
     token = reach.collection.sync_seq
     if since < 0 or since > token:
         raise Invalid(_("Unknown sync token."))
-    written = select(*_INFO_COLUMNS).where(DavObject.collection_id == reach.collection.id, DavObject.seq > since)
+    written = select(*_ENTRY_COLUMNS).where(DavObject.collection_id == reach.collection.id, DavObject.seq > since)
     written = written.order_by(DavObject.seq)
     if limit is not None:
         written = written.limit(limit + 1)
-    events: list[tuple[int, ObjectInfo | str]] = []
-    collection_id = reach.collection.id
+    events: list[tuple[int, ObjectEntry | str]] = []
     for row in await db.execute(written):
-        info = ObjectInfo(row[0], collection_id, *row[1:])
-        events.append((info.seq, info))
+        entry = ObjectEntry(*row)
+        events.append((entry.seq, entry))
     if since:
         gone = select(Tombstone.seq, Tombstone.name).where(
             Tombstone.collection_id == reach.collection.id, Tombstone.seq > since
@@ -293,7 +296,7 @@ async def changes(db: AsyncSession, reach: Reach, since: int, limit: int | None 
     if truncated:
         events = events[:limit]
         token = events[-1][0] if events else since
-    changed = [e for _seq, e in events if isinstance(e, ObjectInfo)]
+    changed = [e for _seq, e in events if isinstance(e, ObjectEntry)]
     present = {c.name for c in changed}
     deleted = sorted({e for _seq, e in events if isinstance(e, str) and e not in present})
     return Changes(changed=changed, deleted=deleted, token=token, truncated=truncated)
@@ -309,7 +312,7 @@ async def overlapping(
     which began at most ``SHORT_SPAN`` before the range; the others (recurring, long,
     endless, undated: a tenth of a calendar or less) by both ends. One range over every
     row would read all those that started before the range ends: half the calendar."""
-    query = select(*_INFO_COLUMNS, DavObject.floating, DavObject.data).where(
+    query = select(*_ENTRY_COLUMNS, DavObject.id, DavObject.floating, DavObject.data).where(
         DavObject.collection_id == reach.collection.id
     )
     if component:
@@ -332,7 +335,7 @@ async def overlapping(
     found = []
     for each in queries:
         for row in await db.execute(each.order_by(DavObject.starts_at)):
-            object_id, name, uid, kind, etag, seq, size, title, recurring, floating, data = row
+            name, uid, kind, etag, seq, size, title, recurring, object_id, floating, data = row
             if (
                 (recurring or floating)
                 and start is not None
@@ -341,7 +344,7 @@ async def overlapping(
             ):
                 continue
             found.append(
-                StoredObject(object_id, collection_id, name, uid, kind, etag, seq, size, title, recurring, data)
+                StoredObject(name, uid, kind, etag, seq, size, title, recurring, object_id, collection_id, data)
             )
     return found
 
