@@ -12,12 +12,14 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Boolean, Uuid, column, table, text
+from sqlalchemy import BigInteger, Boolean, Integer, String, Uuid, column, select, table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from hexagone.core.db import UTCDateTime
 from tests.conftest import PG_ADMIN_URL, PG_DATABASE, ROOT, _postgres_admin, hexagone_command, server_env
 
 GRANTS = table(  # mail_grants as revision 0002 has it
@@ -25,6 +27,23 @@ GRANTS = table(  # mail_grants as revision 0002 has it
     *(column(name, Uuid()) for name in ("id", "org_id", "mailbox_id", "user_id")),
     column("can_write", Boolean()),
     column("can_send_as", Boolean()),
+)
+COLLECTIONS = table(  # cal_collections as revision 0007 has it
+    "cal_collections",
+    *(column(name, Uuid()) for name in ("id", "org_id")),
+    *(column(name, String()) for name in ("kind", "purpose", "slug", "name", "description", "color", "timezone")),
+    *(column(name, String()) for name in ("components", "address", "resource_kind", "subscription_url")),
+    column("sync_seq", BigInteger()),
+    *(column(name, UTCDateTime()) for name in ("created_at", "updated_at")),
+)
+OBJECTS = table(  # cal_objects as revision 0007 has it
+    "cal_objects",
+    *(column(name, Uuid()) for name in ("id", "org_id", "collection_id")),
+    *(column(name, String()) for name in ("name", "uid", "component", "data", "etag", "title", "emails")),
+    column("seq", BigInteger()),
+    column("size", Integer()),
+    *(column(name, UTCDateTime()) for name in ("starts_at", "ends_at", "updated_at")),
+    *(column(name, Boolean()) for name in ("recurring", "floating")),
 )
 
 
@@ -65,12 +84,17 @@ def seed_demo(database_url: str, data_dir: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
 
 
+def seeded_at(database_url: str, data_dir: Path, revision: str) -> None:
+    """A database filled by the demo seed at the head, then taken down to ``revision``."""
+    alembic(database_url, data_dir, "upgrade", "head")
+    seed_demo(database_url, data_dir)
+    alembic(database_url, data_dir, "downgrade", revision)
+
+
 async def test_migration_0003_makes_subscriptions_of_owners_and_of_grantees(
     database_url: str, engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    alembic(database_url, tmp_path, "upgrade", "head")
-    seed_demo(database_url, tmp_path)
-    alembic(database_url, tmp_path, "downgrade", "0002_mail_fulltext")
+    seeded_at(database_url, tmp_path, "0002_mail_fulltext")
     async with engine.begin() as conn:
         mailbox = (await conn.execute(text("SELECT id, org_id, address FROM mail_mailboxes LIMIT 1"))).one()
         grantee = (
@@ -122,3 +146,45 @@ async def test_migration_0010_drive_goes_down_and_up_again_with_the_demo_files(
     alembic(database_url, tmp_path, "upgrade", "head")
     async with engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM drive_nodes"))).scalar() == 0
+
+
+async def test_migration_0009_marks_the_objects_whose_span_is_short(
+    database_url: str, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    seeded_at(database_url, tmp_path, "0007_calendar")
+    when = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    spans = {  # name: (starts_at, ends_at), as revision 0007 stores them
+        "hour.ics": (when, when + timedelta(hours=1)),
+        "nine-days.ics": (when, when + timedelta(days=9)),
+        "month.ics": (when, when + timedelta(days=31)),
+        "endless.ics": (when, None),
+        "undated.ics": (None, None),
+    }
+    async with engine.begin() as conn:
+        org_id = uuid.UUID(str((await conn.execute(text("SELECT id FROM organisations LIMIT 1"))).scalar_one()))
+        collection_id = uuid.uuid4()
+        await conn.execute(
+            COLLECTIONS.insert().values(
+                id=collection_id, org_id=org_id, kind="calendar", purpose="personal", slug="migrated",
+                name="Migrated", description="", color="#3465a4", timezone="UTC", components="VEVENT",
+                address="", resource_kind="", subscription_url="", sync_seq=len(spans),
+                created_at=when, updated_at=when,
+            )
+        )  # fmt: skip
+        for seq, (name, (starts_at, ends_at)) in enumerate(spans.items(), start=1):
+            await conn.execute(
+                OBJECTS.insert().values(
+                    id=uuid.uuid4(), org_id=org_id, collection_id=collection_id, name=name, uid=name,
+                    component="VEVENT", data="", etag=name, seq=seq, size=0, starts_at=starts_at,
+                    ends_at=ends_at, recurring=False, floating=False, title="", emails="", updated_at=when,
+                )
+            )  # fmt: skip
+    alembic(database_url, tmp_path, "upgrade", "0009_calendar_short_spans")
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(OBJECTS.c.name, column("short_span", Boolean())).where(OBJECTS.c.collection_id == collection_id)
+            )
+        ).all()
+    assert {name for name, short in rows if short} == {"hour.ics", "nine-days.ics"}
+    assert len(rows) == len(spans)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mail"))
-from procs import free_port, load, tree_cpu, web  # noqa: F401  (bench/run.py's helpers, as bench/mail uses them)
+from procs import free_port, load, load_profile_request, tree_cpu, web  # noqa: F401  (bench/run.py's helpers, as bench/mail uses them)
 
 BENCH_DOMAIN = "calbench.hexagone.test"
 BENCH_USER = f"bench@{BENCH_DOMAIN}"

@@ -12,9 +12,7 @@ which shows where sessions wait (aiosqlite's threads, the DNS resolver's).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -24,27 +22,10 @@ import imap_stress
 import smtp_bench
 from imap_wire import signed_in
 from messages import mailbox
-from procs import wait_port, web
+from procs import load_profile_request, wait_port
 from run import MAILBOX, STRESS_MAILBOX, STRESS_MESSAGES, append_all, inbox_count
 
-
-def _profile_request():  # type: ignore[no-untyped-def]
-    """``bench/profile_request.py``, whose ``import run`` means ``bench/run.py`` (here
-    ``run`` is this folder's): loaded by path with that module in place."""
-    bench = Path(__file__).resolve().parents[1]
-    sys.path.append(str(bench))
-    ours, sys.modules["run"] = sys.modules["run"], web
-    try:
-        spec = importlib.util.spec_from_file_location("profile_request", bench / "profile_request.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.modules["run"] = ours
-
-
-profile_request = _profile_request()
+profile_request = load_profile_request()
 PY_SPY, summarise, worker_pid = profile_request.PY_SPY, profile_request.summarise, profile_request.worker_pid
 
 

@@ -235,3 +235,64 @@ async def test_defaults_each_space_gets_a_calendar_its_members_write_and_readers
             await collections.reach(db, reader_p, shared.collection.id, "write")
         with pytest.raises(NotFound):
             await collections.reach(db, outsider, shared.collection.id)
+
+
+async def test_overlapping_after_an_edit_that_makes_an_event_repeat_finds_its_later_occurrences() -> None:
+    _org, me = await _member()
+    far = (datetime(2031, 3, 3, tzinfo=UTC), datetime(2031, 3, 10, tzinfo=UTC))
+    async with org_session(me.org_id, write=True) as db:
+        reach = await collections.reach(db, me, await _own(me), "write")
+        first = datetime(2027, 3, 1, 9, tzinfo=UTC)
+        await objects.put(db, reach, "e.ics", event(uid="e", start=first))
+        single = [o.name for o in await objects.overlapping(db, reach, *far)]
+        await objects.put(db, reach, "e.ics", event(uid="e", start=first, rrule={"FREQ": "WEEKLY"}))
+        weekly = [o.name for o in await objects.overlapping(db, reach, *far)]
+        await objects.put(db, reach, "e.ics", event(uid="e", start=first, rrule={"FREQ": "WEEKLY", "COUNT": 3}))
+        counted = [o.name for o in await objects.overlapping(db, reach, *far)]
+        third_week = [
+            o.name for o in await objects.overlapping(db, reach, first + timedelta(weeks=2), first + timedelta(weeks=3))
+        ]
+    assert (single, weekly, counted, third_week) == ([], ["e.ics"], [], ["e.ics"])
+
+
+async def test_overlapping_after_an_edit_that_ends_a_rule_forgets_its_later_occurrences() -> None:
+    _org, me = await _member()
+    async with org_session(me.org_id, write=True) as db:
+        reach = await collections.reach(db, me, await _own(me), "write")
+        first = datetime(2027, 3, 1, 9, tzinfo=UTC)
+        await objects.put(db, reach, "e.ics", event(uid="e", start=first, rrule={"FREQ": "DAILY"}))
+        before = [
+            o.name
+            for o in await objects.overlapping(
+                db, reach, datetime(2028, 1, 1, tzinfo=UTC), datetime(2028, 1, 2, tzinfo=UTC)
+            )
+        ]
+        until = datetime(2027, 3, 10, tzinfo=UTC)
+        await objects.put(db, reach, "e.ics", event(uid="e", start=first, rrule={"FREQ": "DAILY", "UNTIL": until}))
+        after = [
+            o.name
+            for o in await objects.overlapping(
+                db, reach, datetime(2028, 1, 1, tzinfo=UTC), datetime(2028, 1, 2, tzinfo=UTC)
+            )
+        ]
+        last_day = [o.name for o in await objects.overlapping(db, reach, datetime(2027, 3, 9, tzinfo=UTC), until)]
+    assert (before, after, last_day) == (["e.ics"], [], ["e.ics"])
+
+
+async def test_overlapping_finds_short_and_long_events_whatever_the_range_cuts() -> None:
+    _org, me = await _member()
+    async with org_session(me.org_id, write=True) as db:
+        reach = await collections.reach(db, me, await _own(me), "write")
+        monday = datetime(2027, 3, 1, tzinfo=UTC)
+        # begins 8 days before the range and ends inside it: still short, found by its start
+        await objects.put(
+            db, reach, "eight-days.ics", event(start=monday - timedelta(days=8), length=timedelta(days=8, hours=1))
+        )
+        # a three-week conference around the range: long, found by both ends
+        await objects.put(
+            db, reach, "conference.ics", event(start=monday - timedelta(days=10), length=timedelta(weeks=3))
+        )
+        await objects.put(db, reach, "ended.ics", event(start=monday - timedelta(days=8), length=timedelta(days=8)))
+        await objects.put(db, reach, "later.ics", event(start=monday + timedelta(days=7)))
+        found = await objects.overlapping(db, reach, monday, monday + timedelta(days=7))
+    assert sorted(o.name for o in found) == ["conference.ics", "eight-days.ics"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ import dateutil.rrule
 import icalendar
 import recurring_ical_events
 
+from hexagone.calendar import utc_text
 from hexagone.core.i18n import _
 
 SCHEDULED = ("VEVENT", "VTODO", "VJOURNAL")
@@ -47,6 +48,9 @@ class CalendarObjectInfo:
     emails: tuple[str, ...]
     organizer: str
     method: str
+    # The occurrences of a repeating or floating resource, for the per-process memory of
+    # time-range queries (:func:`keep_timeline`); None otherwise or when not for dateutil.
+    timeline: Timeline | None = field(default=None, compare=False, repr=False)
 
 
 def parse(text: str) -> icalendar.Calendar:
@@ -78,8 +82,12 @@ def inspect(text: str) -> CalendarObjectInfo:
     masters = [c for c in components if "RECURRENCE-ID" not in c]
     if len(masters) > 1:
         raise InvalidCalendarData(_("A calendar object holds one component without RECURRENCE-ID."))
+    floating = any(_is_floating(c) for c in components)
+    kept = None
+    if floating or any(c.get("RRULE") or c.get("RDATE") for c in components):
+        kept = _safe_timeline(text, calendar)
     try:
-        starts, ends, recurring = _span(calendar, components)
+        starts, ends, recurring = _span(calendar, components, kept)
     except (ValueError, TypeError, OverflowError, KeyError) as exc:
         raise InvalidCalendarData(_("The dates of the component cannot be read: {reason}").format(reason=exc)) from exc
     main = masters[0] if masters else components[0]
@@ -89,15 +97,18 @@ def inspect(text: str) -> CalendarObjectInfo:
         starts_at=starts,
         ends_at=ends,
         recurring=recurring,
-        floating=any(_is_floating(c) for c in components),
+        floating=floating,
         title=str(main.get("SUMMARY", ""))[:500],
         emails=tuple(sorted({e for c in components for e in _addresses(c)})),
         organizer=mailto_address(main.get("ORGANIZER")),
         method=str(calendar.get("METHOD", "")).upper(),
+        timeline=kept,
     )
 
 
-def _span(calendar: icalendar.Calendar, components: list[Any]) -> tuple[datetime | None, datetime | None, bool]:
+def _span(
+    calendar: icalendar.Calendar, components: list[Any], kept: Timeline | None
+) -> tuple[datetime | None, datetime | None, bool]:
     """When the first occurrence starts and the last ends (UTC, widened for floating
     times); None for no date or no end. A task without dates is always listed."""
     starts: list[datetime] = []
@@ -111,7 +122,7 @@ def _span(calendar: icalendar.Calendar, components: list[Any]) -> tuple[datetime
         starts.append(start)
         if component.get("RRULE") or component.get("RDATE"):
             recurring = True
-            ends.append(_last_end(calendar, component, end - start))
+            ends.append(_last_end(calendar, component, end - start, kept))
         else:
             ends.append(end)
     last = None if any(e is None for e in ends) else max(e for e in ends if e is not None)
@@ -144,14 +155,19 @@ def _end(component: Any, start: datetime) -> datetime:
     return _utc(dtstart, early=False)
 
 
-def _last_end(calendar: icalendar.Calendar, component: Any, length: timedelta) -> datetime | None:
+def _last_end(
+    calendar: icalendar.Calendar, component: Any, length: timedelta, kept: Timeline | None
+) -> datetime | None:
     """Where a repeating component's last occurrence ends, or None when it never does
-    (or would take too long to count: a query then treats it as endless)."""
+    (or would take too long to count: a query then treats it as endless). A COUNT is
+    counted on the resource's occurrences when they are all known (``kept``)."""
     last: datetime | None = None
     for rule in as_list(component.get("RRULE")):
         until: datetime | None = None
         if rule.get("UNTIL"):
             until = _utc(rule["UNTIL"][0], early=False)
+        elif rule.get("COUNT") and kept is not None and kept.until is None and kept.ends:
+            until = max(kept.ends)
         elif rule.get("COUNT") and int(rule["COUNT"][0]) <= COUNT_EXPANSION_LIMIT:
             until = _counted_end(calendar, str(component["UID"]))
         if until is None:
@@ -321,10 +337,11 @@ def expand(text: str, start: datetime, end: datetime, limit: int = MAX_INSTANCES
 
 def in_utc(text: str) -> str:
     """A resource that does not repeat as ``expand`` returns it: its times in UTC, without
-    VTIMEZONE (unchanged when it names no zone)."""
+    VTIMEZONE (unchanged when it names no zone). Line by line (:mod:`.utc_text`) when its
+    zones are known ones, through the parser otherwise."""
     if "TZID" not in text:
         return text
-    return _utc_calendar([c for c in parse(text).subcomponents if c.name in SCHEDULED])
+    return utc_text.in_utc(text) or _utc_calendar([c for c in parse(text).subcomponents if c.name in SCHEDULED])
 
 
 def _utc_calendar(components: list[Any]) -> str:
@@ -384,41 +401,88 @@ TIMELINE_ENTRIES = 20_000  # resources remembered per process
 
 
 @dataclass(frozen=True)
+class Expansion:
+    """What ``expand`` writes for a repeating event, kept as text to be copied: the
+    calendar's own lines, the master's lines but its dates and rules (its instances get
+    DTSTART, DTEND when it has one, and RECURRENCE-ID in UTC), and each moved instance
+    (an override) with its dates in UTC."""
+
+    head: str
+    master: str
+    dtend: bool
+    overrides: list[str]
+
+    def instance(self, start: datetime, end: datetime, source: int) -> str:
+        if source >= 0:
+            return self.overrides[source]
+        begins = start.strftime(utc_text.UTC_FORMAT)
+        ends = f"DTEND:{end.strftime(utc_text.UTC_FORMAT)}\r\n" if self.dtend else ""
+        return f"BEGIN:VEVENT\r\nDTSTART:{begins}\r\n{ends}RECURRENCE-ID:{begins}\r\n{self.master}END:VEVENT\r\n"
+
+
+@dataclass(frozen=True)
 class Timeline:
     """A resource's occurrence spans in UTC, sorted by start, complete up to ``until``
-    (None: all of them)."""
+    (None: all of them); for an event in known zones, where each comes from (``sources``:
+    -1 the master, i the i-th override) and what ``expand`` writes for it."""
 
     starts: list[datetime]
     ends: list[datetime]
     longest: timedelta
     until: datetime | None
+    sources: list[int]
+    expansion: Expansion | None
+
+    def _candidates(self, start: datetime, end: datetime) -> range | None:
+        """The spans that may overlap [start, end); None when the range passes ``until``."""
+        if self.until is not None and end > self.until:
+            return None
+        return range(bisect.bisect_left(self.starts, start - self.longest), bisect.bisect_left(self.starts, end))
 
     def overlaps(self, start: datetime, end: datetime) -> bool | None:
         """Whether an occurrence overlaps [start, end); None when the range passes ``until``."""
-        if self.until is not None and end > self.until:
+        found = self._candidates(start, end)
+        return None if found is None else any(self.ends[i] > start for i in found)
+
+    def expand(self, start: datetime, end: datetime, limit: int) -> str | None:
+        """:func:`expand` from the kept text; None when it is not kept or the range passes
+        ``until``."""
+        candidates = self._candidates(start, end) if self.expansion is not None else None
+        if self.expansion is None or candidates is None:
             return None
-        last = bisect.bisect_left(self.starts, end)
-        first = bisect.bisect_left(self.starts, start - self.longest)
-        return any(self.ends[i] > start for i in range(first, last))
+        found = [i for i in candidates if self.ends[i] > start]
+        if len(found) > limit:
+            raise TooManyInstances
+        parts = [self.expansion.instance(self.starts[i], self.ends[i], self.sources[i]) for i in found]
+        return f"{self.expansion.head}{''.join(parts)}END:VCALENDAR\r\n"
 
 
 _timelines: OrderedDict[str, Timeline | None] = OrderedDict()
 
 
 def remember_timeline(etag: str, text: str) -> Timeline | None:
-    """The occurrences of the resource ``etag``, computed now if this process has not yet
-    (a PUT of a recurring resource calls it, so that the first query does not pay)."""
+    """The occurrences of the resource ``etag``, computed now if this process has not yet."""
     if etag in _timelines:
         _timelines.move_to_end(etag)
         return _timelines[etag]
-    try:
-        found = timeline(text)
-    except (ValueError, TypeError, KeyError, OverflowError, InvalidCalendarData):
-        found = None
+    return keep_timeline(etag, _safe_timeline(text))
+
+
+def keep_timeline(etag: str, found: Timeline | None) -> Timeline | None:
+    """Remember the occurrences of the resource ``etag`` (a PUT gives those :func:`inspect`
+    computed, so that the first query does not pay)."""
     _timelines[etag] = found
+    _timelines.move_to_end(etag)
     if len(_timelines) > TIMELINE_ENTRIES:
         _timelines.popitem(last=False)
     return found
+
+
+def _safe_timeline(text: str, calendar: icalendar.Calendar | None = None) -> Timeline | None:
+    try:
+        return timeline(text, calendar)
+    except (ValueError, TypeError, KeyError, OverflowError, InvalidCalendarData):
+        return None
 
 
 def overlaps_by_etag(etag: str, text: str, start: datetime, end: datetime) -> bool:
@@ -426,6 +490,13 @@ def overlaps_by_etag(etag: str, text: str, start: datetime, end: datetime) -> bo
     found = remember_timeline(etag, text)
     answer = found.overlaps(start, end) if found is not None else None
     return overlaps(text, start, end) if answer is None else answer
+
+
+def expand_by_etag(etag: str, text: str, start: datetime, end: datetime, limit: int = MAX_INSTANCES) -> str:
+    """:func:`expand`, written from the remembered occurrences and text of the resource ``etag``."""
+    found = remember_timeline(etag, text)
+    answer = found.expand(start, end, limit) if found is not None else None
+    return expand(text, start, end, limit) if answer is None else answer
 
 
 def _wall(value: date | datetime) -> datetime:
@@ -449,15 +520,16 @@ def _span_utc(moment: datetime, length: timedelta) -> tuple[datetime, datetime]:
     return moment.replace(tzinfo=UTC) - FLOATING_MARGIN, (moment + length).replace(tzinfo=UTC)
 
 
-def timeline(text: str) -> Timeline | None:
-    """The occurrences of ``text``, or None when they are not for dateutil alone."""
-    calendar = parse(text)
+def timeline(text: str, calendar: icalendar.Calendar | None = None) -> Timeline | None:
+    """The occurrences of ``text`` (``calendar``: the text already parsed, not changed
+    here), or None when they are not for dateutil alone."""
+    calendar = parse(text) if calendar is None else calendar
     components: list[Any] = [c for c in calendar.subcomponents if c.name in SCHEDULED]
     if not components or any("DTSTART" not in c for c in components):
         return None
     overrides = [c for c in components if "RECURRENCE-ID" in c]
     masters = [c for c in components if "RECURRENCE-ID" not in c]
-    spans: list[tuple[datetime, datetime]] = []
+    spans: list[tuple[datetime, datetime, int]] = []
     longest = timedelta(0)
     until: datetime | None = None
     for master in masters:
@@ -482,15 +554,61 @@ def timeline(text: str) -> Timeline | None:
                 last = _span_utc(moment, timedelta(0))[0]
                 until = last if until is None else min(until, last)
                 break
-            spans.append(_span_utc(moment, length))
-    for override in overrides:
+            spans.append((*_span_utc(moment, length), -1))
+    for index, override in enumerate(overrides):
         length = _length(override)
         longest = max(longest, length)
-        spans.append(_span_utc(_wall(override["DTSTART"].dt), length))
+        spans.append((*_span_utc(_wall(override["DTSTART"].dt), length), index))
     spans.sort()
     return Timeline(
-        starts=[s for s, _e in spans],
-        ends=[e for _s, e in spans],
+        starts=[s for s, _e, _i in spans],
+        ends=[e for _s, e, _i in spans],
         longest=longest + 2 * FLOATING_MARGIN,
         until=until,
+        sources=[i for _s, _e, i in spans],
+        expansion=_expansion(text, components),
+    )
+
+
+_RULES = ("DTSTART", "DTEND", "RRULE", "RDATE", "EXDATE", "EXRULE")
+
+
+def _zoned(component: Any, key: str) -> bool:
+    value = component.get(key)
+    return value is None or (isinstance(value.dt, datetime) and value.dt.tzinfo is not None)
+
+
+def _expansion(text: str, components: list[Any]) -> Expansion | None:
+    """The text ``expand`` copies for a repeating event whose dates are all in zones; None
+    for anything else (tasks, dates, floating times, a RANGE, a zone not in the database),
+    which the general path expands."""
+    masters = [c for c in components if "RECURRENCE-ID" not in c]
+    if (
+        len(masters) != 1
+        or any(c.name != "VEVENT" or not _zoned(c, "DTSTART") or not _zoned(c, "DTEND") for c in components)
+        or any("RANGE" in c["RECURRENCE-ID"].params for c in components if "RECURRENCE-ID" in c)
+    ):
+        return None
+    layout = utc_text.layout(text)
+    if layout is None:
+        return None
+    events = [c for c in layout.components if utc_text.kind(c) == "VEVENT"]
+    moved = [c for c in events if any(line.name == "RECURRENCE-ID" for _i, line in utc_text.own_lines(c))]
+    plain = [c for c in events if c not in moved]
+    if len(plain) != 1 or len(events) != len(components):
+        return None
+    master = plain[0]
+    overrides = []
+    for component in moved:
+        converted = utc_text.utc_component(component)
+        if converted is None:
+            return None
+        overrides.append("\r\n".join(converted) + "\r\n")
+    skipped = {i for i, line in utc_text.own_lines(master) if line.name in _RULES}
+    kept = [line.written for i, line in enumerate(master) if 0 < i < len(master) - 1 and i not in skipped]
+    return Expansion(
+        head="\r\n".join(["BEGIN:VCALENDAR", *(line.written for line in layout.head)]) + "\r\n",
+        master="".join(f"{line}\r\n" for line in kept),
+        dtend="DTEND" in masters[0],
+        overrides=overrides,
     )

@@ -10,20 +10,27 @@ changes since a sync token are one indexed range, and the CTag is that number.
 An object keeps its resource text as the client sent it (or as the web wrote it) and the
 columns a query needs without parsing it: for an event, the span of its first occurrence
 and of its last one (``None``: it repeats forever), so a time-range REPORT reads only the
-rows that can overlap the range and expands only the recurring ones.
+rows that can overlap the range and expands only the recurring ones. Most events are
+short, single occurrences (``short_span``): their rows are found by a range of start
+times alone (one that ends after a range begins started at most ``SHORT_SPAN`` earlier),
+so that a query does not scan every row that started before the range ends.
 """
 
 from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hexagone.core.db import Base, IdMixin, TimestampMixin, utcnow
 from hexagone.core.tenancy import OrgScoped
+
+# The longest span from first start to last end an object may have and still be found by
+# its start alone (a week, widened twice by the floating margin of 14 hours, and a day).
+SHORT_SPAN = timedelta(days=9)
 
 
 class CollectionKind(enum.StrEnum):
@@ -88,7 +95,7 @@ class DavObject(IdMixin, OrgScoped, Base):
         UniqueConstraint("collection_id", "name", name="uq_cal_objects_name"),
         UniqueConstraint("collection_id", "uid", name="uq_cal_objects_uid"),
         Index("ix_cal_objects_sync", "collection_id", "seq"),
-        Index("ix_cal_objects_span", "collection_id", "starts_at"),
+        Index("ix_cal_objects_range", "collection_id", "short_span", "starts_at", "ends_at"),
     )
 
     collection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cal_collections.id", ondelete="CASCADE"))
@@ -106,6 +113,8 @@ class DavObject(IdMixin, OrgScoped, Base):
     ends_at: Mapped[datetime | None] = mapped_column(default=None)
     recurring: Mapped[bool] = mapped_column(default=False)
     floating: Mapped[bool] = mapped_column(default=False)  # dates or zoneless times: span widened
+    # Both ends known and at most SHORT_SPAN apart: a range query finds it by starts_at alone.
+    short_span: Mapped[bool] = mapped_column(default=False, server_default=false())
     # For search and the web without parsing: the summary (events) or the formatted name
     # (contacts), and the e-mail addresses it names (attendees, or a contact's e-mails).
     title: Mapped[str] = mapped_column(String(500), default="")

@@ -226,3 +226,27 @@ async def test_directory_refresh_stores_the_cards_and_follows_changes_with_sync_
         changes = await objects.changes(db, reach, unchanged)
     assert first == 2 and unchanged == first
     assert changes.deleted == [f"{leaving.id}.vcf"] and changes.changed == []
+
+
+async def test_directory_up_to_date_says_when_a_refresh_would_write() -> None:
+    org = await make_calendar_org()
+    await make_user(org)
+    async with org_session(org.id) as db:
+        never_stored = await directory.up_to_date(db)
+    async with org_session(org.id, write=True) as db:
+        await directory.refresh(db, org.id)
+        await db.commit()
+    async with org_session(org.id) as db:
+        stored = await directory.up_to_date(db)
+    newcomer = await make_user(org)
+    async with org_session(org.id) as db:
+        with_newcomer = await directory.up_to_date(db)
+    async with org_session(org.id, write=True) as db:
+        await directory.refresh(db, org.id)
+        user = await db.get(User, newcomer.id)
+        assert user is not None
+        user.display_name = "Nouveau Nom"
+        await db.commit()
+    async with org_session(org.id) as db:
+        renamed = await directory.up_to_date(db)
+    assert (never_stored, stored, with_newcomer, renamed) == (False, True, False, False)

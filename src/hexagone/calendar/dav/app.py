@@ -84,7 +84,11 @@ async def _ensure_defaults(principal: Principal) -> None:
 
 async def _refresh_directory(principal: Principal) -> None:
     """Bring the directory's stored cards up to date before a CardDAV client reads them
-    (generated from identity on read: three queries, nothing written when unchanged)."""
+    (generated from identity on read): a read-only check, and a write transaction only
+    when something changed."""
+    async with org_session(principal.org_id) as db:
+        if await directory.up_to_date(db):
+            return
     async with org_session(principal.org_id, write=True) as db:
         await directory.refresh(db, principal.org_id)
         await db.commit()

@@ -19,7 +19,7 @@ from hexagone.calendar.dav import targets
 from hexagone.calendar.dav.xml import APPLE, CALDAV, CARDDAV, CS, DAV, element, href, tag, text
 from hexagone.calendar.models import CollectionKind, Purpose
 from hexagone.calendar.policy import INBOX, OUTBOX, Reach
-from hexagone.calendar.service.objects import MAX_RESOURCE_BYTES, ObjectInfo
+from hexagone.calendar.service.objects import MAX_RESOURCE_BYTES, ObjectEntry
 from hexagone.core import policy
 from hexagone.core.auth import Principal
 
@@ -61,7 +61,7 @@ class Node:
     kind: str  # root, principals, principal, home, collection, object
     home: str = ""
     reach: Reach | None = None
-    obj: ObjectInfo | None = None
+    obj: ObjectEntry | None = None
 
 
 def sync_token(reach: Reach) -> str:
@@ -183,14 +183,14 @@ def _timezone(tzid: str) -> str:
     return calendar.to_ical().decode()
 
 
-def content_type(obj: ObjectInfo) -> str:
+def content_type(obj: ObjectEntry) -> str:
     if obj.component == "VCARD":
         return VCARD_TYPE
     return f"text/calendar; charset=utf-8; component={obj.component.lower()}"
 
 
 # A resource's properties, one function each: a listing of 10,000 asks for one or two.
-OBJECT_PROPS: dict[str, Callable[[ObjectInfo], str]] = {
+OBJECT_PROPS: dict[str, Callable[[ObjectEntry], str]] = {
     tag(DAV, "getetag"): lambda obj: f"&quot;{obj.etag}&quot;",  # hex digits: nothing else to escape
     tag(DAV, "getcontenttype"): lambda obj: content_type(obj),
     tag(DAV, "getcontentlength"): lambda obj: str(obj.size),

@@ -70,7 +70,7 @@ def _data_props(stored: StoredObject, want: Wanted, expand: tuple[datetime, date
         data = ical.in_utc(data)
     elif expand is not None:
         try:
-            data = ical.expand(data, *expand)
+            data = ical.expand_by_etag(stored.etag, data, *expand)
         except ical.TooManyInstances as exc:
             raise too_many_instances() from exc
     return {CALENDAR_DATA: xml.text(data)}

@@ -65,7 +65,9 @@ async def put(ctx: Context) -> Response:
         raise DavError(403, _("The resource is not UTF-8 text."), _valid_data(calendar)) from exc
     if_match = ctx.header("if-match")
     if_none = ctx.header("if-none-match")
-    before = await objects.many(ctx.db, reach, [target.name])
+    create_only = if_none.strip() == "*"
+    # Creating only: there is nothing before (a resource there makes the write fail).
+    before = [] if create_only else await objects.many(ctx.db, reach, [target.name])
     try:
         stored = await scheduling.store(
             ctx.db,
@@ -75,7 +77,7 @@ async def put(ctx: Context) -> Response:
             data,
             before=before[0].data if before else None,
             if_match=(_etags(if_match) or [""])[0] if if_match else None,
-            if_none_match=if_none.strip() == "*",
+            if_none_match=create_only,
         )
     except objects.UidConflict as exc:
         path = target.path.rsplit("/", 1)[0] + "/" + exc.name
@@ -86,9 +88,9 @@ async def put(ctx: Context) -> Response:
         raise DavError(403, str(exc), tag(namespace, exc.condition)) from exc
     # Scheduling may have changed what was stored (a room's answer written into the
     # organiser's event): then no ETag, so the client fetches it (RFC 4791 5.3.4).
-    [now] = await objects.many(ctx.db, reach, [target.name])
+    now = await objects.current_etag(ctx.db, reach, target.name)
     await ctx.db.commit()
-    headers = {"etag": etag_header(stored.etag)} if now.etag == stored.etag else {}
+    headers = {"etag": etag_header(stored.etag)} if now == stored.etag else {}
     return Response(status_code=204 if before else 201, headers=headers)
 
 

@@ -37,7 +37,7 @@ from hexagone.calendar.dav.resources import etag_header
 from hexagone.calendar.dav.xml import CALDAV, CS, DAV, href, tag, text
 from hexagone.calendar.policy import INBOX, OUTBOX
 from hexagone.calendar.service import freebusy, inbox, scheduling
-from hexagone.calendar.service.objects import ObjectInfo, StoredObject
+from hexagone.calendar.service.objects import ObjectEntry, StoredObject
 from hexagone.core import policy
 from hexagone.core.exceptions import Invalid
 from hexagone.core.i18n import _
@@ -140,7 +140,7 @@ def _box_response(ctx: Context, kind: str, available: dict[str, str], want: Want
     )
 
 
-def _node(ctx: Context, info: ObjectInfo) -> Node:
+def _node(ctx: Context, info: ObjectEntry) -> Node:
     return Node(targets.mailbox_path(ctx.principal, INBOX) + info.name, "object", obj=info)
 
 

@@ -9,10 +9,10 @@ no event to miss and no job to wait for. Guests are not in it.
 CardDAV needs more than the present state: ETags and sync tokens. :func:`refresh`
 brings the stored objects of the organisation's directory collection in line with the
 generated cards (puts the new and changed ones, removes the gone ones, each a sync
-change), and the CardDAV layer calls it before it answers on that collection. An
-unchanged directory costs the three queries and one comparison per entry: a card's text
-is made once per process for a given entry (:func:`card_text` is cached on the frozen
-entry).
+change). The CardDAV layer first asks :func:`up_to_date` in a read-only transaction and
+calls it only when something changed. An unchanged directory costs the three queries and
+one comparison per entry: a card's text and ETag are made once per process for a given
+entry (:func:`card_text` and :func:`card_etag` are cached on the frozen entry).
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ SLUG = "directory"
 KIND_USER, KIND_GROUP, KIND_ROOM = "individual", "group", "location"
 
 
-async def collection(db: AsyncSession, org_id: uuid.UUID) -> Collection:
-    """The organisation's directory collection, created on first need (the oldest one if
-    two requests raced to create it). The caller commits."""
-    found = (
+async def _existing(db: AsyncSession) -> Collection | None:
+    """The organisation's directory collection (the oldest one if two requests raced to
+    create it), if it was made."""
+    return (
         await db.execute(
             select(Collection)
             .where(Collection.purpose == Purpose.DIRECTORY, Collection.kind == CollectionKind.ADDRESS_BOOK)
@@ -47,6 +47,11 @@ async def collection(db: AsyncSession, org_id: uuid.UUID) -> Collection:
             .limit(1)
         )
     ).scalar_one_or_none()
+
+
+async def collection(db: AsyncSession, org_id: uuid.UUID) -> Collection:
+    """The organisation's directory collection, created on first need. The caller commits."""
+    found = await _existing(db)
     if found is None:
         found = Collection(
             org_id=org_id,
@@ -140,18 +145,40 @@ def card_text(entry: Contact) -> str:
     return str(card.serialize())
 
 
+@functools.lru_cache(maxsize=20_000)
+def card_etag(entry: Contact) -> str:
+    return objects.etag_of(card_text(entry))
+
+
+async def _differences(db: AsyncSession, book: Collection) -> tuple[list[Contact], list[str]]:
+    """The entries whose stored card is missing or out of date, and the names of stored
+    cards that no longer have an entry."""
+    found = await entries(db, book.id)
+    rows = await db.execute(select(DavObject.name, DavObject.etag).where(DavObject.collection_id == book.id))
+    stored: dict[str, str] = {row[0]: row[1] for row in rows.all()}
+    changed = [e for e in found if stored.get(e.name) != card_etag(e)]
+    return changed, sorted(set(stored) - {e.name for e in found})
+
+
+async def up_to_date(db: AsyncSession) -> bool:
+    """Whether the stored directory holds exactly the generated cards: reads only, so that
+    a CardDAV request takes no write lock when nobody changed (nearly always)."""
+    found = await _existing(db)
+    if found is None:
+        return False
+    changed, gone = await _differences(db, found)
+    return not changed and not gone
+
+
 async def refresh(db: AsyncSession, org_id: uuid.UUID) -> Collection:
     """Make the stored directory collection hold exactly the generated cards (for CardDAV
     sync tokens and ETags). The caller commits."""
     found = await collection(db, org_id)
     reach = Reach(found)
-    wanted = {e.name: card_text(e) for e in await entries(db, found.id)}
-    rows = await db.execute(select(DavObject.name, DavObject.etag).where(DavObject.collection_id == found.id))
-    stored: dict[str, str] = {row[0]: row[1] for row in rows.all()}
-    for name, text in wanted.items():
-        if stored.get(name) != objects.etag_of(text):
-            await objects.put(db, reach, name, text)
-    for name in set(stored) - set(wanted):
+    changed, gone = await _differences(db, found)
+    for entry in changed:
+        await objects.put(db, reach, entry.name, card_text(entry))
+    for name in gone:
         await objects.remove(db, reach, name)
     return found
 

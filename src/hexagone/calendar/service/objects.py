@@ -13,11 +13,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.calendar import ical, vcard
-from hexagone.calendar.models import CollectionKind, DavObject, Tombstone
+from hexagone.calendar.models import SHORT_SPAN, CollectionKind, DavObject, Tombstone
 from hexagone.calendar.policy import Reach
 from hexagone.calendar.service.collections import next_seq
 from hexagone.core.db import utcnow
@@ -45,11 +45,10 @@ class UidConflict(Conflict):
 
 
 @dataclass(frozen=True)
-class ObjectInfo:
-    """A stored resource without its text: enough for a listing, an ETag or a sync."""
+class ObjectEntry:
+    """A stored resource as a listing or a sync names it: what its URL, its ETag and its
+    properties need, without its id (10,000 UUIDs less to read for a sync) or its text."""
 
-    id: uuid.UUID
-    collection_id: uuid.UUID
     name: str
     uid: str
     component: str
@@ -57,9 +56,15 @@ class ObjectInfo:
     seq: int
     size: int
     title: str
-    starts_at: datetime | None
-    ends_at: datetime | None
     recurring: bool
+
+
+@dataclass(frozen=True)
+class ObjectInfo(ObjectEntry):
+    """A stored resource without its text: with its id, for the pages and the jobs."""
+
+    id: uuid.UUID
+    collection_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ class Changes:
     """What changed in a collection after a sync token: resources written (with their
     ETags) and names deleted, and the token to ask with next time."""
 
-    changed: list[ObjectInfo]
+    changed: list[ObjectEntry]
     deleted: list[str]
     token: int
     truncated: bool = False  # more changes follow the token: ask again from it
@@ -89,17 +94,14 @@ def _info(row: DavObject) -> ObjectInfo:
         seq=row.seq,
         size=row.size,
         title=row.title,
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
         recurring=row.recurring,
     )
 
 
-# The columns of an ObjectInfo: listings and syncs read them without the resource text,
-# as plain rows (building 10,000 ORM objects and their texts cost most of a full sync).
-# The collection's id is the caller's: one UUID less to parse per row.
-_INFO_COLUMNS = (
-    DavObject.id,
+# The columns of an ObjectEntry, in its order: listings, syncs and range queries read them
+# as plain rows, without the resource text unless they need it, and without the dates
+# (building 10,000 ORM objects, their texts and their dates cost most of a full sync).
+_ENTRY_COLUMNS = (
     DavObject.name,
     DavObject.uid,
     DavObject.component,
@@ -107,8 +109,6 @@ _INFO_COLUMNS = (
     DavObject.seq,
     DavObject.size,
     DavObject.title,
-    DavObject.starts_at,
-    DavObject.ends_at,
     DavObject.recurring,
 )
 
@@ -145,6 +145,7 @@ def _indexed(kind: str, data: str, allowed: tuple[str, ...]) -> dict[str, object
     if event.method:
         raise Refused(_("A stored calendar object has no METHOD property."), "valid-calendar-object-resource")
     return {
+        "timeline": event.timeline,
         "uid": event.uid[:255],
         "component": event.component,
         "title": event.title,
@@ -153,6 +154,9 @@ def _indexed(kind: str, data: str, allowed: tuple[str, ...]) -> dict[str, object
         "ends_at": event.ends_at,
         "recurring": event.recurring,
         "floating": event.floating,
+        "short_span": event.starts_at is not None
+        and event.ends_at is not None
+        and event.ends_at - event.starts_at <= SHORT_SPAN,
     }
 
 
@@ -176,6 +180,7 @@ async def put(
     if not name or "/" in name or len(name) > 255:
         raise Invalid(_("Invalid resource name."))
     columns = _indexed(collection.kind, data, tuple(x for x in collection.components.split(",") if x))
+    kept = columns.pop("timeline", None)
     row = await db.scalar(select(DavObject).where(DavObject.collection_id == collection.id, DavObject.name == name))
     if if_none_match and row is not None:
         raise PreconditionFailed(_("The resource already exists."))
@@ -195,13 +200,13 @@ async def put(
         db.add(row)
     for key in ("starts_at", "ends_at"):
         setattr(row, key, None)
-    row.recurring = row.floating = False
+    row.recurring = row.floating = row.short_span = False
     for key, value in columns.items():
         setattr(row, key, value)
     row.data = data
     row.etag = etag_of(data)
     if row.recurring or row.floating:
-        ical.remember_timeline(row.etag, data)  # time-range queries read it from memory
+        ical.keep_timeline(row.etag, kept if isinstance(kept, ical.Timeline) else None)  # for time-range queries
     row.size = len(data.encode())
     row.seq = seq
     row.updated_at = utcnow()
@@ -216,6 +221,13 @@ async def get(db: AsyncSession, reach: Reach, name: str) -> StoredObject:
     if row is None:
         raise NotFound(_("No such resource."))
     return _stored(row)
+
+
+async def current_etag(db: AsyncSession, reach: Reach, name: str) -> str | None:
+    """The ETag of the resource ``name`` as stored now (None: there is none), without its text."""
+    return await db.scalar(
+        select(DavObject.etag).where(DavObject.collection_id == reach.collection.id, DavObject.name == name)
+    )
 
 
 async def by_uid(db: AsyncSession, reach: Reach, uid: str) -> StoredObject | None:
@@ -238,12 +250,11 @@ async def remove(db: AsyncSession, reach: Reach, name: str, *, if_match: str | N
     await db.flush()
 
 
-async def listing(db: AsyncSession, reach: Reach) -> list[ObjectInfo]:
+async def listing(db: AsyncSession, reach: Reach) -> list[ObjectEntry]:
     rows = await db.execute(
-        select(*_INFO_COLUMNS).where(DavObject.collection_id == reach.collection.id).order_by(DavObject.name)
+        select(*_ENTRY_COLUMNS).where(DavObject.collection_id == reach.collection.id).order_by(DavObject.name)
     )
-    collection_id = reach.collection.id
-    return [ObjectInfo(collection_id=collection_id, **r._mapping) for r in rows]
+    return [ObjectEntry(*row) for row in rows]
 
 
 async def many(db: AsyncSession, reach: Reach, names: list[str]) -> list[StoredObject]:
@@ -264,15 +275,14 @@ async def changes(db: AsyncSession, reach: Reach, since: int, limit: int | None 
     token = reach.collection.sync_seq
     if since < 0 or since > token:
         raise Invalid(_("Unknown sync token."))
-    written = select(*_INFO_COLUMNS).where(DavObject.collection_id == reach.collection.id, DavObject.seq > since)
+    written = select(*_ENTRY_COLUMNS).where(DavObject.collection_id == reach.collection.id, DavObject.seq > since)
     written = written.order_by(DavObject.seq)
     if limit is not None:
         written = written.limit(limit + 1)
-    events: list[tuple[int, ObjectInfo | str]] = []
-    collection_id = reach.collection.id
+    events: list[tuple[int, ObjectEntry | str]] = []
     for row in await db.execute(written):
-        info = ObjectInfo(collection_id=collection_id, **row._mapping)
-        events.append((info.seq, info))
+        entry = ObjectEntry(*row)
+        events.append((entry.seq, entry))
     if since:
         gone = select(Tombstone.seq, Tombstone.name).where(
             Tombstone.collection_id == reach.collection.id, Tombstone.seq > since
@@ -286,7 +296,7 @@ async def changes(db: AsyncSession, reach: Reach, since: int, limit: int | None 
     if truncated:
         events = events[:limit]
         token = events[-1][0] if events else since
-    changed = [e for _seq, e in events if isinstance(e, ObjectInfo)]
+    changed = [e for _seq, e in events if isinstance(e, ObjectEntry)]
     present = {c.name for c in changed}
     deleted = sorted({e for _seq, e in events if isinstance(e, str) and e not in present})
     return Changes(changed=changed, deleted=deleted, token=token, truncated=truncated)
@@ -296,26 +306,46 @@ async def overlapping(
     db: AsyncSession, reach: Reach, start: datetime | None, end: datetime | None, *, component: str | None = None
 ) -> list[StoredObject]:
     """The resources with an occurrence overlapping [start, end) (RFC 4791 9.9): the
-    index gives the candidates, and recurring ones are expanded to be sure."""
-    query = select(DavObject).where(DavObject.collection_id == reach.collection.id)
+    index gives the candidates, and recurring ones are expanded to be sure.
+
+    Two ranges of the index: the short objects (``short_span``) by their start alone,
+    which began at most ``SHORT_SPAN`` before the range; the others (recurring, long,
+    endless, undated: a tenth of a calendar or less) by both ends. One range over every
+    row would read all those that started before the range ends: half the calendar."""
+    query = select(*_ENTRY_COLUMNS, DavObject.id, DavObject.floating, DavObject.data).where(
+        DavObject.collection_id == reach.collection.id
+    )
     if component:
         query = query.where(DavObject.component == component)
-    if end is not None:
-        query = query.where(or_(DavObject.starts_at.is_(None), DavObject.starts_at < end))
-    if start is not None:
-        query = query.where(or_(DavObject.starts_at.is_(None), DavObject.ends_at.is_(None), DavObject.ends_at > start))
-    rows = (await db.execute(query.order_by(DavObject.starts_at))).scalars()
+    if start is None and end is None:
+        queries = [query]
+    else:
+        short = query.where(DavObject.short_span == true())
+        long = query.where(DavObject.short_span == false())
+        if end is not None:
+            short = short.where(DavObject.starts_at < end)
+            long = long.where(or_(DavObject.starts_at.is_(None), DavObject.starts_at < end))
+        if start is not None:
+            short = short.where(DavObject.starts_at >= start - SHORT_SPAN, DavObject.ends_at > start)
+            long = long.where(
+                or_(DavObject.starts_at.is_(None), DavObject.ends_at.is_(None), DavObject.ends_at > start)
+            )
+        queries = [short, long]
+    collection_id = reach.collection.id
     found = []
-    for row in rows:
-        exact = not (row.recurring or row.floating)
-        if (
-            not exact
-            and start is not None
-            and end is not None
-            and not ical.overlaps_by_etag(row.etag, row.data, start, end)
-        ):
-            continue
-        found.append(_stored(row))
+    for each in queries:
+        for row in await db.execute(each.order_by(DavObject.starts_at)):
+            name, uid, kind, etag, seq, size, title, recurring, object_id, floating, data = row
+            if (
+                (recurring or floating)
+                and start is not None
+                and end is not None
+                and not ical.overlaps_by_etag(etag, data, start, end)
+            ):
+                continue
+            found.append(
+                StoredObject(name, uid, kind, etag, seq, size, title, recurring, object_id, collection_id, data)
+            )
     return found
 
 

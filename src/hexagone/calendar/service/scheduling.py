@@ -136,15 +136,25 @@ async def after_write(
     """Schedule what a write to an event means for the others, in the writer's
     transaction (the caller commits). ``before`` / ``after``: the resource's text before
     and after the write (None: created / deleted). The write speaks for the calendar's
-    owner when a delegate made it (:func:`delegation.acting_for`)."""
+    owner when a delegate made it (:func:`delegation.acting_for`).
+
+    Each text is parsed at most once, and not at all when there is nothing to do: no
+    alarm to plan and no ORGANIZER in either text (then nobody is to be scheduled for,
+    whoever wrote it)."""
     if reach.collection.kind != CollectionKind.CALENDAR or reach.collection.purpose != Purpose.PERSONAL:
         return
-    if after and "BEGIN:VALARM" in after:
-        written = await objects.by_uid(db, reach, str(ical.master(ical.parse(after)).get("UID", "")))
+    alarms = after is not None and "BEGIN:VALARM" in after
+    involved = any(text and "ORGANIZER" in text for text in (before, after))
+    if not alarms and not involved:
+        return
+    new = ical.parse(after) if after else None
+    if alarms and after and new is not None:
+        written = await objects.by_uid(db, reach, str(ical.master(new).get("UID", "")))
         if written is not None:
             reminders.plan(db, reach.collection, written, after)
+    if not involved:
+        return
     old = ical.parse(before) if before else None
-    new = ical.parse(after) if after else None
     current = new or old
     if current is None:
         return

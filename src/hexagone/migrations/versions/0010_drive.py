@@ -3,7 +3,7 @@ locks, dead properties, tags, custom fields, favourites, recent files, shares, e
 text and the organisations' drive settings.
 
 Revision ID: 0010_drive
-Revises: 0007_calendar
+Revises: 0009_calendar_short_spans
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import hexagone.core.db
 
 
 revision = "0010_drive"
-down_revision = "0008_calendar_scheduling"
+down_revision = "0009_calendar_short_spans"
 branch_labels = None
 depends_on = None
 
