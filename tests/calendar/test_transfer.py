@@ -27,7 +27,8 @@ from hexagone.calendar.service import collections, contacts, objects
 from hexagone.core.db import org_session
 from hexagone.core.export import export_organisation
 from tests.calendar.factories import contact, event, make_calendar_org
-from tests.conftest import free_port, hexagone_command, server_env
+from tests.commands import hexagone
+from tests.conftest import free_port, server_env
 from tests.factories import TestUser, make_user, principal
 
 pytestmark = pytest.mark.usefixtures("migrated")
@@ -101,13 +102,7 @@ async def test_org_export_holds_ics_and_vcf_and_restore_brings_them_back(tmp_pat
 
 
 def _import(*args: str) -> dict[str, object]:
-    done = subprocess.run(
-        hexagone_command("calendar", "import", *args, "--json"),
-        env=server_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = hexagone("calendar", "import", *args, "--json")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -120,13 +115,7 @@ async def test_cli_imports_an_ics_file_into_a_named_calendar_and_says_when_there
     path.write_bytes(calendar.to_ical())
 
     first = await asyncio.to_thread(_import, str(path), "--user", user.email, "--calendar", "ancien")
-    bad = subprocess.run(
-        hexagone_command("calendar", "import", str(tmp_path / "missing.ics"), "--user", user.email),
-        env=server_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    bad = hexagone("calendar", "import", str(tmp_path / "missing.ics"), "--user", user.email)
 
     assert first["collections"] == {"ancien": {"created": 2, "updated": 0}}
     assert await _stored(user) == {"a@t": "Un", "b@t": "Deux"}
@@ -198,12 +187,15 @@ async def test_cli_imports_every_calendar_and_address_book_of_a_radicale_account
     result = await asyncio.to_thread(
         _import, f"{radicale}/alice/", "--user", user.email, "--username", "alice", "--password", "secret"
     )
-    refused = subprocess.run(
-        hexagone_command("calendar", "import", f"{radicale}/alice/", "--user", user.email, "--username", "alice"),
+    refused = hexagone(
+        "calendar",
+        "import",
+        f"{radicale}/alice/",
+        "--user",
+        user.email,
+        "--username",
+        "alice",
         env=server_env(HEXAGONE_IMPORT_PASSWORD="wrong"),
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
 
     assert result["collections"] == {"travail": {"created": 2, "updated": 0}, "carnet": {"created": 2, "updated": 0}}

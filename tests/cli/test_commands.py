@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 
 import httpx
 
-from tests.conftest import ROOT, hexagone_command, server_env
+from tests.commands import hexagone
+from tests.conftest import server_env
 from tests.factories import TestUser, login
-
-
-def hexagone(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        hexagone_command(*args), env=server_env(), cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=60
-    )
 
 
 def test_org_and_user_create_print_one_json_object_each(migrated: None) -> None:

@@ -39,7 +39,8 @@ from hexagone.core.blobs import (
 from hexagone.core.blobs.encrypted import Encrypted
 from hexagone.core.blobs.s3 import PART_SIZE
 from hexagone.core.config import Settings
-from tests.conftest import ROOT, hexagone_command, server_env
+from tests.commands import hexagone
+from tests.conftest import server_env
 from tests.core.seaweed import BLOB_BACKENDS, blob_environment
 
 MIB = 1 << 20
@@ -779,17 +780,15 @@ async def test_rewrap_command_seals_the_keys_with_the_new_master_key(tmp_path: P
     await before.put(b"kept", key="org/a/doc")
     old, new = environment["HEXAGONE_BLOB_MASTER_KEY"], new_master_key()
 
-    def hexagone(**changes: str) -> subprocess.CompletedProcess[str]:
+    def rewrap(**changes: str) -> subprocess.CompletedProcess[str]:
         env = server_env(**{**environment, "HEXAGONE_BLOB_MASTER_KEY_PREVIOUS": "", **changes})
-        return subprocess.run(
-            hexagone_command("blobs", "rewrap"), env=env, cwd=ROOT, capture_output=True, text=True, check=False
-        )
+        return hexagone("blobs", "rewrap", env=env)
 
-    refused = hexagone(HEXAGONE_BLOB_MASTER_KEY=new)  # the former key is not given
+    refused = rewrap(HEXAGONE_BLOB_MASTER_KEY=new)  # the former key is not given
     assert refused.returncode == 2 and "is not the master key of this store" in refused.stderr
-    done = hexagone(HEXAGONE_BLOB_MASTER_KEY=new, HEXAGONE_BLOB_MASTER_KEY_PREVIOUS=old)
+    done = rewrap(HEXAGONE_BLOB_MASTER_KEY=new, HEXAGONE_BLOB_MASTER_KEY_PREVIOUS=old)
     assert done.returncode == 0 and "1 key(s) sealed again" in done.stdout, done.stderr
     after = open_store(environment, HEXAGONE_BLOB_MASTER_KEY=new)
     assert await after.read("org/a/doc") == b"kept"
-    plain = hexagone(HEXAGONE_BLOB_ENCRYPTION="false")
+    plain = rewrap(HEXAGONE_BLOB_ENCRYPTION="false")
     assert plain.returncode == 2 and "HEXAGONE_BLOB_ENCRYPTION is off" in plain.stderr

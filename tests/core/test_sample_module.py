@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import time
 
 import httpx
@@ -16,7 +15,7 @@ from hexagone.core import notifications
 from hexagone.core.db import org_session
 from hexagone.identity.models import OrgRole
 from tests.admin.factories_admin import post
-from tests.conftest import ROOT, hexagone_command, server_env
+from tests.commands import hexagone
 from tests.factories import TestUser, login, make_org, make_user, unique
 from tests.mail.api.helpers import token_for
 from tests.oidc.factories_oidc import bearer
@@ -136,9 +135,6 @@ async def test_sample_command_counts_an_organisations_notes() -> None:
     user = await make_user(org)
     await make_note(user, "one")
     await make_note(user, "two")
-
-    def hexagone(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(hexagone_command(*args), env=server_env(), cwd=ROOT, capture_output=True, text=True)
 
     counted = hexagone("sample", "count", org.domain, "--json")
     assert counted.returncode == 0 and json.loads(counted.stdout) == {"domain": org.domain, "notes": 2}

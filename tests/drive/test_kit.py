@@ -5,7 +5,6 @@ export|import|sweep`` as commands, and the demo organisation's files."""
 from __future__ import annotations
 
 import json
-import subprocess
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +16,7 @@ from hexagone.core.db import org_session, utcnow
 from hexagone.core.export import export_organisation
 from hexagone.drive import org_export, search, service
 from hexagone.drive.models import ExtractedText, Node
-from tests.conftest import ROOT, hexagone_command, server_env
+from tests.commands import hexagone
 from tests.drive.factories import make_drive_org, make_member, own_drive, put, read
 from tests.factories import make_space, make_user, principal
 
@@ -92,12 +91,6 @@ async def test_org_export_holds_every_drive_with_files_versions_and_metadata(tmp
     )
 
 
-def _hexagone(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        hexagone_command(*args), env=server_env(), cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-
-
 async def test_drive_import_copies_a_tree_once_and_export_gives_it_back(tmp_path: Path) -> None:
     user, me = await make_member()
     source = tmp_path / "serveur"
@@ -106,7 +99,7 @@ async def test_drive_import_copies_a_tree_once_and_export_gives_it_back(tmp_path
     (source / "lisez-moi.txt").write_text("Bonjour")
     (source / "CON").write_text("refusé")
     (source / "lien").symlink_to(source / "lisez-moi.txt")
-    first = _hexagone("drive", "import", str(source), "--user", user.email, "--into", "Archives", "--json")
+    first = hexagone("drive", "import", str(source), "--user", user.email, "--into", "Archives", "--json")
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
     assert (report["created"], report["updated"], report["folders"]) == (2, 0, 2), report
@@ -114,7 +107,7 @@ async def test_drive_import_copies_a_tree_once_and_export_gives_it_back(tmp_path
     assert any(line.startswith("lien:") for line in report["skipped"])
     (source / "lisez-moi.txt").write_text("Bonjour à tous")
     again = json.loads(
-        _hexagone("drive", "import", str(source), "--user", user.email, "--into", "Archives", "--json").stdout
+        hexagone("drive", "import", str(source), "--user", user.email, "--into", "Archives", "--json").stdout
     )
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 1, 1)
     drive = await own_drive(me)
@@ -124,14 +117,14 @@ async def test_drive_import_copies_a_tree_once_and_export_gives_it_back(tmp_path
     assert await read(me, readme.id) == "Bonjour à tous".encode()
 
     target = tmp_path / "mine.zip"
-    exported = _hexagone("drive", "export", str(target), "--user", user.email, "--json")
+    exported = hexagone("drive", "export", str(target), "--user", user.email, "--json")
     assert exported.returncode == 0, exported.stderr
     assert json.loads(exported.stdout)["files"] == 2 and json.loads(exported.stdout)["versions"] == 3
     with zipfile.ZipFile(target) as archive:
         assert archive.read(f"drive/users/{user.email}/files/Archives/Comptabilité/2027/bilan.ods") == b"bilan" * 1000
-    refused = _hexagone("drive", "export", str(target), "--user", user.email)
+    refused = hexagone("drive", "export", str(target), "--user", user.email)
     assert refused.returncode == 2 and "already exists" in refused.stderr
-    nobody = _hexagone("drive", "import", str(source), "--user", "nobody@nowhere.test")
+    nobody = hexagone("drive", "import", str(source), "--user", "nobody@nowhere.test")
     assert nobody.returncode == 2 and "no active user" in nobody.stderr
 
 
@@ -140,9 +133,9 @@ async def test_drive_export_of_a_space_needs_its_membership(tmp_path: Path) -> N
     owner = await make_user(org)
     outsider = await make_user(org)
     space = await make_space(owner)
-    refused = _hexagone("drive", "export", str(tmp_path / "s.zip"), "--user", outsider.email, "--space", str(space.id))
+    refused = hexagone("drive", "export", str(tmp_path / "s.zip"), "--user", outsider.email, "--space", str(space.id))
     assert refused.returncode == 2 and not (tmp_path / "s.zip").exists()
-    done = _hexagone("drive", "export", str(tmp_path / "s.zip"), "--user", owner.email, "--space", str(space.id))
+    done = hexagone("drive", "export", str(tmp_path / "s.zip"), "--user", owner.email, "--space", str(space.id))
     assert done.returncode == 0, done.stderr
 
 
@@ -155,7 +148,7 @@ async def test_drive_sweep_applies_the_trash_period_now() -> None:
         await service.trash(db, me, doc.id)
         await db.execute(update(Node).where(Node.id == doc.id).values(trashed_at=utcnow() - timedelta(days=40)))
         await db.commit()
-    swept = _hexagone("drive", "sweep", org.domain, "--json")
+    swept = hexagone("drive", "sweep", org.domain, "--json")
     assert swept.returncode == 0, swept.stderr
     assert json.loads(swept.stdout) == {"versions_pruned": 0, "purged": 1}
     async with org_session(org.id) as db:

@@ -6,7 +6,6 @@ users' mailboxes), and ``hexagone demo`` on a new installation of its own."""
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,8 @@ from sqlalchemy import func, select
 from hexagone.core.db import system_session
 from hexagone.mail.models import Folder, Mailbox, Message
 from hexagone.mail.service import demo
-from tests.conftest import ROOT, hexagone_command, server_env
+from tests.commands import hexagone
+from tests.conftest import server_env
 from tests.factories import TestOrg
 from tests.mail.factories import make_mail_org, make_mail_user
 
@@ -62,9 +62,7 @@ def test_demo_command_on_a_new_installation_fills_the_inboxes(tmp_path: Path) ->
         HEXAGONE_DATA_DIR=str(tmp_path), HEXAGONE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
     )
     for command in (("migrate",), ("demo",), ("demo",)):
-        done = subprocess.run(
-            hexagone_command(*command), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
-        )
+        done = hexagone(*command, env=env)
         assert done.returncode == 0, done.stderr
     with sqlite3.connect(tmp_path / "demo.sqlite3") as db:
         rows = db.execute(

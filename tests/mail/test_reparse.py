@@ -11,8 +11,8 @@ from sqlalchemy import update
 
 from hexagone.core.db import system_session
 from hexagone.mail.models import Message
+from tests.commands import hexagone
 from tests.mail.factories import deliver, make_mail_user, messages_in
-from tests.mail.migration.conftest import hexagone
 
 pytestmark = pytest.mark.usefixtures("migrated")
 

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import httpx
 import pytest
 
-from tests.conftest import ROOT, hexagone_command, server_env
+from tests.commands import hexagone
 from tests.factories import login, make_org, make_user
 from tests.oidc.factories_oidc import REDIRECT_URI, OidcApp, relying_party, sign_in
 
 # Each test creates its organisation in this process: the schema must be there even when
 # no earlier test of this worker asked for the server (the tests run in any order).
 pytestmark = pytest.mark.usefixtures("migrated")
-
-
-def hexagone(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(hexagone_command(*args), env=server_env(), cwd=ROOT, capture_output=True, text=True)
 
 
 async def test_cli_creates_a_client_that_signs_users_in(client: httpx.AsyncClient, base_url: str) -> None:

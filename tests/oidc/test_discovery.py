@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import stat
-import subprocess
 
 import httpx
 from authlib.oidc.discovery import OpenIDProviderMetadata
@@ -13,7 +12,7 @@ from joserfc.jwk import KeySet
 
 from hexagone.core.config import get_settings
 from hexagone.identity.oidc.keys import key_folder
-from tests.conftest import ROOT, hexagone_command, server_env
+from tests.commands import hexagone
 from tests.factories import login, make_org, make_user
 from tests.oidc.factories_oidc import make_app, relying_party, sign_in
 
@@ -59,14 +58,8 @@ async def test_key_rotation_publishes_both_keys_and_signs_with_the_new_one(
     client: httpx.AsyncClient, base_url: str
 ) -> None:
     before = {k["kid"] for k in (await client.get("/oidc/jwks")).json()["keys"]}
-    done = subprocess.run(
-        hexagone_command("oidc-key", "rotate", "--json"),
-        env=server_env(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    done = hexagone("oidc-key", "rotate", "--json")
+    assert done.returncode == 0, done.stderr
     new_kid = json.loads(done.stdout)["kid"]
     jwks = (await client.get("/oidc/jwks")).json()
     assert {k["kid"] for k in jwks["keys"]} == before | {new_kid}  # no restart needed

@@ -5,7 +5,6 @@ running IMAP server answers from the new tree at once."""
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +17,7 @@ from hexagone.core import blobs
 from hexagone.core.db import system_session
 from hexagone.mail import mime, mimetree
 from hexagone.mail.models import Message
-from tests.conftest import ROOT, hexagone_command, server_env
+from tests.commands import hexagone
 from tests.factories import TestUser
 from tests.mail.factories import deliver, make_message, messages_in
 from tests.mail.imap.differential.mime_cases import MIME_CASES
@@ -59,14 +58,7 @@ async def _store_older_trees(messages: list[Message], raws: list[bytes]) -> None
 
 
 def reparse(*args: str) -> dict[str, int]:
-    done = subprocess.run(
-        hexagone_command("mail", "reparse", "--json", *args),
-        env=server_env(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = hexagone("mail", "reparse", "--json", *args)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

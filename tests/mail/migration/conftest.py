@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +14,6 @@ from pathlib import Path
 import pytest
 from imapclient import IMAPClient
 
-from tests.conftest import ROOT, hexagone_command, server_env
 from tests.mail.factories import make_message
 from tests.mail.imap.differential.harness import CORPUS as SHARED_CORPUS
 from tests.mail.migration.dovecot import Dovecot
@@ -104,15 +102,3 @@ def old_server() -> Iterator[OldServer]:
     finally:
         dovecot.stop()
         shutil.rmtree(root, ignore_errors=True)
-
-
-def hexagone(*args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        hexagone_command(*args),
-        env=server_env(),
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )

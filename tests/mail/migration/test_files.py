@@ -15,9 +15,10 @@ import pytest
 from hexagone.core.db import org_session
 from hexagone.identity.models import User
 from hexagone.mail.service import mailboxes, store
+from tests.commands import hexagone
 from tests.factories import TestUser
 from tests.mail.factories import deliver, make_mail_org, make_mail_user, make_message
-from tests.mail.migration.conftest import OldServer, hexagone
+from tests.mail.migration.conftest import OldServer
 from tests.mail.migration.contents import imap_contents, mailbox_contents
 from tests.mail.migration.test_imap_import import EXPECTED_TARGETS
 

@@ -17,9 +17,10 @@ from sqlalchemy import select, update
 from hexagone.core.db import system_session
 from hexagone.mail.models import ImportRun, Mailbox, Message
 from hexagone.mail.service import subscriptions
+from tests.commands import hexagone
 from tests.conftest import ROOT, hexagone_command, server_env
 from tests.mail.factories import make_mail_user
-from tests.mail.migration.conftest import BULK, OldServer, hexagone
+from tests.mail.migration.conftest import BULK, OldServer
 from tests.mail.migration.contents import imap_contents, mailbox_contents
 
 pytestmark = pytest.mark.usefixtures("migrated")
