@@ -177,10 +177,13 @@ class _Walker:
             name = name.rstrip(b" \t")
             stripped = value.lstrip(b" \t")
             value = stripped if stripped or not value else value[1:]
+        pieces = [value]  # joined once: adding each continuation line to the value was quadratic
         while position < len(raw) and raw[position] in b" \t":
-            folded = b"\r\n" if newline == 2 else b"\n"
+            pieces.append(b"\r\n" if newline == 2 else b"\n")
             line, position, newline = self.line(position)
-            value += folded + line
+            pieces.append(line)
+        if len(pieces) > 1:
+            value = b"".join(pieces)
         name = name.lower()
         if name == b"mime-version":
             part.mime = True
