@@ -24,8 +24,9 @@ SUITES = ("basic", "copymove", "props", "locks", "http")
 SUMMARY = re.compile(r"<- summary for `(\w+)': of (\d+) tests run: (\d+) passed, (\d+) failed")
 
 
-def _run(command: list[str], *, env: dict[str, str] | None = None, stdin: str = "", timeout: int = 300) -> str:
-    done = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=timeout, env=env)
+def _run(command: list[str], *, cwd: Path, env: dict[str, str], stdin: str = "", timeout: int = 300) -> str:
+    """The program's output; it runs in ``cwd`` (litmus writes its logs there)."""
+    done = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
     return done.stdout + done.stderr
 
 
@@ -34,7 +35,7 @@ async def test_litmus_suite_passes_without_failure(server: Server, org: TestOrg,
     user = await make_user(org)
     url = server.base_url + files(user)
     env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "TESTS": suite}
-    output = _run(["litmus", url, user.email, user.password], env=env)
+    output = _run(["litmus", url, user.email, user.password], cwd=tmp_path, env=env)
     summaries = {m.group(1): m.groups()[1:] for m in SUMMARY.finditer(output)}
     assert suite in summaries, output
     run, passed, failed = (int(n) for n in summaries[suite])
@@ -126,7 +127,7 @@ async def test_cadaver_scripted_session_reports_no_failure(server: Server, org: 
         ]
     )
     url = server.base_url + files(user)
-    output = _run(["cadaver", url], env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}, stdin=script + "\n")
+    output = _run(["cadaver", url], cwd=tmp_path, env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}, stdin=script + "\n")
     assert not re.search(r"failed|error|denied", output, re.IGNORECASE), output
     assert (tmp_path / "back.txt").read_text() == "bonjour cadaver\n"
     assert "blue" in output
