@@ -143,9 +143,12 @@ async def test_access_mfa_pending_session_reaches_nothing(server: Server, org: T
     user = await make_user(org, mfa=True)
     async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as browser:
         await login(browser, user, second_factor=False)
-        response = await browser.request("PROPFIND", files(user), headers={"depth": "0"})
-    assert response.status_code in (303, 401)
-    assert response.headers.get("location", "/login/mfa").startswith("/login/mfa")
+        token = {"x-csrf-token": await csrf_token(browser, "/login/mfa")}
+        read = await browser.get(files(user))
+        listed = await browser.request("PROPFIND", files(user), headers={"depth": "0", **token})
+    for response in (read, listed):
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login/mfa")
 
 
 async def test_access_api_bearer_token_is_refused(server: Server, org: TestOrg) -> None:

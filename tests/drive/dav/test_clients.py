@@ -127,7 +127,9 @@ async def test_cadaver_scripted_session_reports_no_failure(server: Server, org: 
         ]
     )
     url = server.base_url + files(user)
-    output = _run(["cadaver", url], cwd=tmp_path, env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}, stdin=script + "\n")
+    output = _run(
+        ["cadaver", url], cwd=tmp_path, env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}, stdin=script + "\n"
+    )
     assert not re.search(r"failed|error|denied", output, re.IGNORECASE), output
     assert (tmp_path / "back.txt").read_text() == "bonjour cadaver\n"
     assert "blue" in output
