@@ -166,6 +166,8 @@ http {{
 def start_nginx(work: Path) -> Peer:
     root = work / "nginx-root"
     (root / ".tmp").mkdir(parents=True)
+    for folder in (root, root / ".tmp"):
+        folder.chmod(0o777)  # its worker runs as nobody
     port = _free_port()
     conf = work / "nginx.conf"
     conf.write_text(NGINX_CONF.format(work=work, root=root, port=port))
@@ -205,7 +207,7 @@ def start_apache(work: Path) -> Peer:
     root.mkdir()
     (work / "apache-lock").mkdir()
     for folder in (root, work / "apache-lock"):
-        folder.chmod(0o777)
+        folder.chmod(0o777)  # its workers run as nobody
     port = _free_port()
     conf = work / "apache.conf"
     conf.write_text(APACHE_CONF.format(work=work, root=root, port=port))
@@ -348,6 +350,7 @@ def main() -> None:
     only = set(args.only.split(","))
     print("load average at the start:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
     work = Path(tempfile.mkdtemp(prefix="dav-bench-", dir=args.dir))
+    work.chmod(0o755)  # nginx's and Apache's workers (nobody) go through it
     try:
         with _peers(work, args.peers.split(",")) as peers:
             if any(p.name == "hexagone" for p in peers):  # our user, and its folder for PROPFIND

@@ -45,14 +45,15 @@ async def put(ctx: Context) -> Response:
     location = ctx.location
     if not location.names:
         raise DavError(405, _("A drive's root is a folder."))
+    if_match, if_none = ctx.header("if-match"), ctx.header("if-none-match")
     async with org_session(ctx.principal.org_id) as db:
         await ctx.check_if(db)
-        existing = await targets.find(db, ctx.principal, location)
         folder = await targets.find_folder(db, ctx.principal, location)
+        # What is there matters here to a conditional PUT only; the store finds it anyway.
+        existing = await targets.find(db, ctx.principal, location) if if_match or if_none else None
     if existing is not None and existing.is_folder:
         raise DavError(405, _("A folder is there: a PUT cannot replace it."))
-    if_match = ctx.header("if-match")
-    if (if_none := ctx.header("if-none-match")) and existing is not None and _matches(if_none, existing):
+    if if_none and existing is not None and _matches(if_none, existing):
         raise DavError(412, _("Something is already there."))
     if if_match and (existing is None or not _matches(if_match, existing)):
         raise DavError(412, _("The file changed since you last read it."))
@@ -66,7 +67,10 @@ async def put(ctx: Context) -> Response:
         content_type=media or None,
         lock_tokens=ctx.tokens,
     )
-    return Response(status_code=204 if existing is not None else 201, headers={"etag": props.etag_header(stored)})
+    # A file the store made has not been modified since (both are the store's moment); one
+    # it gave a new version to was modified after it was made.
+    created = stored.modified_at == stored.created_at
+    return Response(status_code=201 if created else 204, headers={"etag": props.etag_header(stored)})
 
 
 async def mkcol(ctx: Context) -> Response:
