@@ -6,6 +6,7 @@ is closed; a folder's GET lists its entries as text."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response, StreamingResponse
@@ -64,16 +65,13 @@ async def _describe(db: AsyncSession, ctx: Context, node: NodeInfo, want: Wanted
     inherited = (
         [lock for lock in await locks_of(db, ctx.principal, node) if lock.depth == "infinity"] if discovery else []
     )
+    prefix = location.href(True)  # each entry's href is the folder's and its own name, quoted once
     for entry in listing.entries:
-        child = location.child(entry.name)
         entry_locks = ""
         if discovery and (inherited or entry.lock is not None):
-            entry_locks = await lock_discovery(db, ctx, entry, child)
-        parts.append(
-            props.describe(
-                child.href(entry.is_folder), entry, want, dead=by_node.get(entry.id, {}), locks=entry_locks, drive=drive
-            )
-        )
+            entry_locks = await lock_discovery(db, ctx, entry, location.child(entry.name))
+        href = prefix + quote(entry.name, safe=targets.SAFE) + ("/" if entry.kind == "folder" else "")
+        parts.append(props.describe(href, entry, want, dead=by_node.get(entry.id, {}), locks=entry_locks, drive=drive))
     return parts
 
 
