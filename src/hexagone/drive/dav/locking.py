@@ -67,9 +67,7 @@ async def lock(ctx: Context) -> Response:
 
 async def _refresh(ctx: Context, duration: timedelta) -> Response:
     async with org_session(ctx.principal.org_id, write=True) as db:
-        node = await targets.find(db, ctx.principal, ctx.location)
-        if node is None:
-            raise targets.not_found()
+        node = await targets.existing(db, ctx.principal, ctx.location)
         held = {lock.token for lock in await locks_of(db, ctx.principal, node) if lock.token}
         token = next((t for t in ctx.tokens if t in held), None)
         if token is None:
@@ -84,9 +82,7 @@ async def _refresh(ctx: Context, duration: timedelta) -> Response:
 async def unlock(ctx: Context) -> Response:
     token = headers.lock_token(ctx.request)
     async with org_session(ctx.principal.org_id, write=True) as db:
-        node = await targets.find(db, ctx.principal, ctx.location)
-        if node is None:
-            raise targets.not_found()
+        node = await targets.existing(db, ctx.principal, ctx.location)
         if token not in {lock.token for lock in await locks_of(db, ctx.principal, node)}:
             raise DavError(409, _("This lock does not cover this address."), tag(DAV, "lock-token-matches-request-uri"))
         await service.unlock(db, ctx.principal, token)

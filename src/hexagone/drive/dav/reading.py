@@ -40,9 +40,7 @@ async def propfind(ctx: Context) -> Response:
     depth = headers.propfind_depth(ctx.request)
     want = propfind_wanted(xml.parse(await ctx.body(), tag(DAV, "propfind")))
     async with org_session(ctx.principal.org_id) as db:
-        node = await targets.find(db, ctx.principal, ctx.location)
-        if node is None:
-            raise targets.not_found()
+        node = await targets.existing(db, ctx.principal, ctx.location)
         return xml.multistatus(await _describe(db, ctx, node, want, depth))
 
 
@@ -110,9 +108,7 @@ def _unsatisfiable(size: int) -> DavError:
 
 async def get(ctx: Context, head: bool = False) -> Response:
     async with org_session(ctx.principal.org_id) as db:
-        node = await targets.find(db, ctx.principal, ctx.location)
-        if node is None:
-            raise targets.not_found()
+        node = await targets.existing(db, ctx.principal, ctx.location)
         if node.is_folder:
             return await _folder_text(db, ctx, node, head)
         validators = {"etag": props.etag_header(node), "last-modified": props.http_date(node.modified_at)}

@@ -143,6 +143,14 @@ async def find(db: AsyncSession, principal: Principal, location: Location) -> No
         return None
 
 
+async def existing(db: AsyncSession, principal: Principal, location: Location) -> NodeInfo:
+    """The node at ``location``: 404 when there is none (or none the principal sees)."""
+    node = await find(db, principal, location)
+    if node is None:
+        raise not_found()
+    return node
+
+
 async def find_folder(db: AsyncSession, principal: Principal, location: Location) -> NodeInfo:
     """The folder a new entry at ``location`` goes into: 409 when it is missing or not a
     folder (RFC 4918 9.3.1, 9.7.1)."""

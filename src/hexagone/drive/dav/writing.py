@@ -94,9 +94,7 @@ async def delete(ctx: Context) -> Response:
         raise DavError(400, _("DELETE of a folder takes everything in it (Depth: infinity)."))
     async with org_session(ctx.principal.org_id, write=True) as db:
         await ctx.check_if(db)
-        node = await targets.find(db, ctx.principal, location)
-        if node is None:
-            raise targets.not_found()
+        node = await targets.existing(db, ctx.principal, location)
         if node.is_root:
             raise DavError(403, _("A drive's root cannot be deleted."))
         await service.trash(db, ctx.principal, node.id, lock_tokens=ctx.tokens)
@@ -109,9 +107,7 @@ async def proppatch(ctx: Context) -> Response:
     names = list(dict.fromkeys(change.name for change in changes))
     async with org_session(ctx.principal.org_id, write=True) as db:
         await ctx.check_if(db)
-        node = await targets.find(db, ctx.principal, ctx.location)
-        if node is None:
-            raise targets.not_found()
+        node = await targets.existing(db, ctx.principal, ctx.location)
         href = ctx.location.href(node.is_folder)
         protected = [name for name in names if name in props.LIVE]
         if protected:
@@ -168,9 +164,7 @@ async def _transfer(ctx: Context, *, moving: bool) -> Response:
         raise DavError(403, _("The source and the destination overlap."))
     async with org_session(ctx.principal.org_id, write=True) as db:
         await ctx.check_if(db)
-        node = await targets.find(db, ctx.principal, source)
-        if node is None:
-            raise targets.not_found()
+        node = await targets.existing(db, ctx.principal, source)
         folder = await targets.find_folder(db, ctx.principal, destination)
         existing = await targets.find(db, ctx.principal, destination)
         if existing is not None and existing.id == node.id:
