@@ -14,9 +14,19 @@ from hexagone.core import blobs
 from hexagone.core.db import org_session
 from hexagone.drive import service
 from tests.conftest import Server
-from tests.drive.dav.helpers import LOCK_BODY, condition, dav_client, files, hrefs, parse, prop_text, propfind_body
-from tests.drive.factories import make_drive_org, own_drive
-from tests.factories import TestOrg, TestUser, make_user, principal
+from tests.drive.dav.helpers import (
+    LOCK_BODY,
+    condition,
+    dav_client,
+    files,
+    hrefs,
+    parse,
+    prop_text,
+    propfind_body,
+    space,
+)
+from tests.drive.factories import make_drive_org, own_drive, space_drive
+from tests.factories import TestOrg, TestUser, make_space, make_user, principal
 
 DEPTH0 = {"depth": "0"}
 DEPTH1 = {"depth": "1"}
@@ -330,3 +340,43 @@ async def test_a_malformed_if_header_is_400(server: Server, org: TestOrg) -> Non
     async with dav_client(server.base_url, user) as client:
         response = await client.put(files(user, "if.txt"), content=b"x", headers={"if": "(<unclosed"})
     assert response.status_code == 400
+
+
+async def test_if_header_tagged_lists_not_and_etags_are_evaluated(server: Server, org: TestOrg) -> None:
+    user = await _me(org)
+    async with dav_client(server.base_url, user) as client:
+        await client.request("MKCOL", files(user, "Verrou/"))
+        locked = await client.request("LOCK", files(user, "Verrou/"), content=LOCK_BODY, headers={"depth": "infinity"})
+        token = locked.headers["lock-token"]
+        folder = server.base_url + files(user, "Verrou/")
+        inside = files(user, "Verrou/dedans.txt")
+        untagged_wrong = await client.put(inside, content=b"x", headers={"if": "(<urn:uuid:nope>)"})
+        no_token = await client.put(inside, content=b"x", headers={"if": "(Not <DAV:no-lock>)"})
+        tagged = await client.put(inside, content=b"x", headers={"if": f"<{folder}> ({token})"})
+        etag = tagged.headers["etag"]
+        stale_etag = await client.put(inside, content=b"y", headers={"if": f'({token} ["stale"])'})
+        with_etag = await client.put(inside, content=b"y", headers={"if": f"({token} [{etag}])"})
+    assert (untagged_wrong.status_code, no_token.status_code, tagged.status_code) == (412, 423, 201)
+    assert (stale_etag.status_code, with_etag.status_code) == (412, 204)
+
+
+async def test_copy_to_a_space_drive_charges_its_quota(server: Server) -> None:
+    alone = await make_drive_org()
+    user = await _me(alone)
+    shared = await make_space(user)
+    me = await principal(user)
+    admin = await principal(await make_user(alone, role="admin"))
+    async with dav_client(server.base_url, user) as client:
+        await client.put(files(user, "rapport.pdf"), content=b"r" * 3000)
+        copied = await client.request(
+            "COPY", files(user, "rapport.pdf"), headers={"destination": space(shared.id, "rapport.pdf")}
+        )
+        target = await space_drive(me, shared.id)
+        async with org_session(me.org_id, write=True) as db:
+            await service.set_quota(db, admin, target.id, 4000)
+            await db.commit()
+        refused = await client.request(
+            "COPY", files(user, "rapport.pdf"), headers={"destination": space(shared.id, "copie.pdf")}
+        )
+    assert (copied.status_code, refused.status_code) == (201, 507)
+    assert (await space_drive(me, shared.id)).used_bytes == 3000
