@@ -380,3 +380,19 @@ async def test_copy_to_a_space_drive_charges_its_quota(server: Server) -> None:
         )
     assert (copied.status_code, refused.status_code) == (201, 507)
     assert (await space_drive(me, shared.id)).used_bytes == 3000
+
+
+async def test_propfind_shows_a_folders_infinite_lock_on_its_entries(server: Server, org: TestOrg) -> None:
+    user = await _me(org)
+    async with dav_client(server.base_url, user) as client:
+        await client.request("MKCOL", files(user, "Bloqué/"))
+        token = (await client.request("LOCK", files(user, "Bloqué/"), content=LOCK_BODY)).headers["lock-token"]
+        await client.put(files(user, "Bloqué/a.txt"), content=b"a", headers={"if": f"({token})"})
+        listing = await client.request(
+            "PROPFIND", files(user, "Bloqué/"), headers=DEPTH1, content=propfind_body("D:lockdiscovery")
+        )
+    responses = parse(listing).findall("{DAV:}response")
+    assert len(responses) == 2
+    for response in responses:
+        assert response.findtext(".//{DAV:}locktoken/{DAV:}href") == token.strip("<>")
+        assert response.findtext(".//{DAV:}lockroot/{DAV:}href") == files(user, "Bloqu%C3%A9/")

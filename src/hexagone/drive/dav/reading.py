@@ -24,15 +24,20 @@ from hexagone.drive.dav.targets import Location
 from hexagone.drive.service import DriveInfo, NodeInfo
 
 
-async def lock_discovery(db: AsyncSession, ctx: Context, node: NodeInfo, location: Location) -> str:
-    """The content of a node's DAV:lockdiscovery: each lock covering it, with its root."""
+async def lock_discovery(
+    db: AsyncSession, ctx: Context, node: NodeInfo, location: Location, *, inherited_only: bool = False
+) -> str:
+    """The content of a node's DAV:lockdiscovery: each lock covering it, with its root
+    (``inherited_only``: those of depth infinity alone, which also cover its entries)."""
     found = []
     for lock in await locks_of(db, ctx.principal, node):
+        if inherited_only and lock.depth != "infinity":
+            continue
         root = location
         if lock.node_id is not None and lock.node_id != node.id:
             chain = await service.path_of(db, ctx.principal, lock.node_id)
             root = Location(location.drive_id, location.base, tuple(n.name for n in chain[1:]))
-        found.append(props.active_lock(lock, root.href(True if lock.node_id != node.id else node.is_folder)))
+        found.append(props.active_lock(lock, root.href(lock.node_id != node.id or node.is_folder)))
     return "".join(found)
 
 
@@ -58,22 +63,20 @@ async def _describe(db: AsyncSession, ctx: Context, node: NodeInfo, want: Wanted
         return parts
     listing = await service.list_folder(db, ctx.principal, node.id, limit=None)
     by_node = await service.folder_properties(db, ctx.principal, node.id) if dead else {}
-    # Locks of the folder's own with depth infinity cover every entry; an entry with a
-    # lock of its own (the listing says so) is asked for its locks.
-    inherited = (
-        [lock for lock in await locks_of(db, ctx.principal, node) if lock.depth == "infinity"] if discovery else []
-    )
+    # The folder's locks of depth infinity (its own or from above) cover every entry alike:
+    # written once. An entry with a lock of its own (the listing says so) is asked for its locks.
+    inherited = await lock_discovery(db, ctx, node, location, inherited_only=True) if discovery else ""
     prefix = location.href(True)  # each entry's href is the folder's and its own name, quoted once
     for entry in listing.entries:
-        entry_locks = ""
-        if discovery and (inherited or entry.lock is not None):
+        entry_locks = inherited
+        if discovery and entry.lock is not None:
             entry_locks = await lock_discovery(db, ctx, entry, location.child(entry.name))
         href = prefix + quote(entry.name, safe=targets.SAFE) + ("/" if entry.kind == "folder" else "")
         parts.append(props.describe(href, entry, want, dead=by_node.get(entry.id, {}), locks=entry_locks, drive=drive))
     return parts
 
 
-def _matches(header: str, node: NodeInfo) -> bool:
+def matches(header: str, node: NodeInfo) -> bool:
     """Whether an If-Match / If-None-Match value names the node's ETag (or is ``*``)."""
     tags = [t.strip().removeprefix("W/").strip('"') for t in header.split(",")]
     return "*" in tags or node.etag in tags
@@ -112,9 +115,9 @@ async def get(ctx: Context, head: bool = False) -> Response:
         if node.is_folder:
             return await _folder_text(db, ctx, node, head)
         validators = {"etag": props.etag_header(node), "last-modified": props.http_date(node.modified_at)}
-        if (if_match := ctx.header("if-match")) and not _matches(if_match, node):
+        if (if_match := ctx.header("if-match")) and not matches(if_match, node):
             raise DavError(412, _("The file changed since you last read it."))
-        if (if_none := ctx.header("if-none-match")) and _matches(if_none, node):
+        if (if_none := ctx.header("if-none-match")) and matches(if_none, node):
             return Response(status_code=304, headers=validators)
         wanted = _range(ctx.header("range"), node.size) if ctx.header("range") else None
         if wanted is not None and (if_range := ctx.header("if-range")) and if_range.strip('"') != node.etag:

@@ -23,7 +23,7 @@ from hexagone.core.i18n import _
 from hexagone.drive import service
 from hexagone.drive.dav import props, targets
 from hexagone.drive.dav.context import Context
-from hexagone.drive.dav.reading import _matches
+from hexagone.drive.dav.reading import matches
 from hexagone.drive.dav.targets import Location
 from hexagone.drive.service import NodeInfo
 
@@ -53,9 +53,9 @@ async def put(ctx: Context) -> Response:
         existing = await targets.find(db, ctx.principal, location) if if_match or if_none else None
     if existing is not None and existing.is_folder:
         raise DavError(405, _("A folder is there: a PUT cannot replace it."))
-    if if_none and existing is not None and _matches(if_none, existing):
+    if if_none and existing is not None and matches(if_none, existing):
         raise DavError(412, _("Something is already there."))
-    if if_match and (existing is None or not _matches(if_match, existing)):
+    if if_match and (existing is None or not matches(if_match, existing)):
         raise DavError(412, _("The file changed since you last read it."))
     media = ctx.header("content-type").strip()
     stored = await service.store(
