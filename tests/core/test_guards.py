@@ -34,6 +34,7 @@ from hexagone.core.db import system_session, utcnow
 from hexagone.core.modules import under
 from hexagone.core.security import new_token, token_digest
 from hexagone.core.web import (
+    BASIC_AUTH_AREAS,
     MFA_PENDING_PATHS,
     MFA_SETUP_PATHS,
     SELF_AUTHENTICATED_PATHS,
@@ -71,6 +72,7 @@ class Outcome(Enum):
     SECOND_FACTOR = "sent to /login/mfa"  # the MFA gate, before any guard
     MFA_SETUP = "sent to /account/mfa"  # the MFA gate, before any guard
     NOT_FOUND = "404"  # the subscription gate, before any guard
+    BASIC_CHALLENGE = "401 asking for Basic credentials"  # a protocol's area (WebDAV), before the gate
 
 
 API_PREFIX = "/api/v1"
@@ -242,6 +244,9 @@ def expected(target: Target, kind: Kind) -> Outcome:
     module = path.removeprefix(API_PREFIX).split("/")[1]
     # The API's guard answers anonymous calls itself (401), under a module's prefix too.
     in_module = module in _module_names() or _under_a_module_prefix(path)
+    basic_area = any(area.covers(path, target.method) for area in BASIC_AUTH_AREAS)
+    if kind is Kind.ANONYMOUS and basic_area:
+        return Outcome.BASIC_CHALLENGE  # its clients sign in with every request: no gate asks first
     if kind is Kind.ANONYMOUS and not target.api and in_module and path not in _public_module_paths():
         return Outcome.NOT_FOUND
     return outcome
@@ -258,6 +263,8 @@ def check(response: httpx.Response, outcome: Outcome) -> bool:
             return status == 303 and location == "/account/mfa"
         case Outcome.NOT_FOUND:
             return status == 404
+        case Outcome.BASIC_CHALLENGE:
+            return status == 401 and response.headers.get("www-authenticate", "").startswith("Basic ")
         case Outcome.LOGIN:
             return status == 303 and location.startswith("/login?next=")
         case Outcome.FORBIDDEN:

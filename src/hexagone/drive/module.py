@@ -31,6 +31,12 @@ def _routes() -> Sequence[BaseRoute]:
     return web.ROUTES
 
 
+def _dav_routes() -> Sequence[BaseRoute]:
+    from hexagone.drive.dav import app
+
+    return app.ROUTES
+
+
 def _search() -> Sequence[SearchProvider]:
     from hexagone.drive import search
 
@@ -55,6 +61,7 @@ MODULE = Module(
     package_dir=Path(__file__).parent,
     routes=Lazy(_routes),
     prefixes=DAV_PREFIXES,
+    prefix_routes=Lazy(_dav_routes),
     nav=[NavItem(path="/drive/", label=N_("Drive"), icon="folder")],
     search_providers=Lazy(_search),
     jobs=JOBS,

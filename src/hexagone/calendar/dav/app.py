@@ -25,10 +25,10 @@ from starlette.routing import Route
 from hexagone.calendar.dav import collection, propfind, reports, resources, scheduling, targets
 from hexagone.calendar.dav.auth import basic_principal
 from hexagone.calendar.dav.context import Context
-from hexagone.calendar.dav.errors import DavError
-from hexagone.calendar.dav.xml import MalformedXml
 from hexagone.calendar.service import collections, directory
 from hexagone.core.auth import Principal
+from hexagone.core.dav.errors import DavError
+from hexagone.core.dav.xml import MalformedXml
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import ServiceError
 from hexagone.core.i18n import _

@@ -13,14 +13,15 @@ from xml.etree.ElementTree import Element
 import icalendar
 from starlette.responses import Response
 
-from hexagone.calendar.dav import xml
 from hexagone.calendar.dav.context import Context
-from hexagone.calendar.dav.errors import DavError
-from hexagone.calendar.dav.propfind import multistatus
-from hexagone.calendar.dav.xml import APPLE, CALDAV, CARDDAV, DAV, tag
+from hexagone.calendar.dav.namespaces import APPLE, CALDAV, CARDDAV
 from hexagone.calendar.models import CollectionKind
 from hexagone.calendar.service import collections
 from hexagone.core import policy
+from hexagone.core.dav import xml
+from hexagone.core.dav.bodies import property_update
+from hexagone.core.dav.errors import DavError
+from hexagone.core.dav.xml import DAV, tag
 from hexagone.core.exceptions import Conflict, Invalid
 from hexagone.core.i18n import _
 
@@ -35,28 +36,27 @@ SETTABLE = {
 _COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
 
 
-def _values(set_elements: list[Element]) -> tuple[dict[str, str], list[str], list[Element]]:
-    """The settings named in DAV:set/DAV:prop elements, and the properties we cannot set."""
+def _values(properties: list[Element]) -> tuple[dict[str, str], list[str], list[Element]]:
+    """The settings named by property elements being set, and the properties we cannot set."""
     values: dict[str, str] = {}
     refused: list[str] = []
     extra: list[Element] = []
-    for prop in set_elements:
-        for child in prop:
-            field = SETTABLE.get(child.tag)
-            if field is None:
-                if child.tag in (tag(DAV, "resourcetype"), tag(CALDAV, "supported-calendar-component-set")):
-                    extra.append(child)
-                else:
-                    refused.append(child.tag)
-                continue
-            value = "".join(child.itertext()).strip()
-            if field == "color":
-                value = value if len(value) in (7, 9) else value[:7]
-            if field == "timezone":
-                value = _tzid(value)
-            if field == "transparent":
-                value = "1" if child.find(tag(CALDAV, "transparent")) is not None else ""
-            values[field] = value
+    for child in properties:
+        field = SETTABLE.get(child.tag)
+        if field is None:
+            if child.tag in (tag(DAV, "resourcetype"), tag(CALDAV, "supported-calendar-component-set")):
+                extra.append(child)
+            else:
+                refused.append(child.tag)
+            continue
+        value = "".join(child.itertext()).strip()
+        if field == "color":
+            value = value if len(value) in (7, 9) else value[:7]
+        if field == "timezone":
+            value = _tzid(value)
+        if field == "transparent":
+            value = "1" if child.find(tag(CALDAV, "transparent")) is not None else ""
+        values[field] = value
     return values, refused, extra
 
 
@@ -114,9 +114,10 @@ async def _make(ctx: Context, root: Element | None, kind: str) -> Response:
             tag(DAV, "valid-resourcetype"),
         )
     sets = [
-        prop
+        child
         for s in (root.findall(tag(DAV, "set")) if root is not None else [])
         for prop in s.findall(tag(DAV, "prop"))
+        for child in prop
     ]
     values, refused, extra = _values(sets)
     if refused:
@@ -157,12 +158,10 @@ async def _make(ctx: Context, root: Element | None, kind: str) -> Response:
 
 async def proppatch(ctx: Context) -> Response:
     target = ctx.target
-    root = xml.parse(ctx.body, tag(DAV, "propertyupdate"))
-    if root is None:
-        raise DavError(400, _("PROPPATCH needs a body."))
-    sets = [p for s in root.findall(tag(DAV, "set")) for p in s.findall(tag(DAV, "prop"))]
-    removes = [child.tag for r in root.findall(tag(DAV, "remove")) for p in r.findall(tag(DAV, "prop")) for child in p]
-    names = [child.tag for p in sets for child in p] + removes
+    changes = property_update(xml.parse(ctx.body, tag(DAV, "propertyupdate")))
+    sets = [change.element for change in changes if change.element is not None]
+    removes = [change.name for change in changes if change.element is None]
+    names = [change.name for change in changes]
     allowed = target.kind == "collection" and target.reach is not None
     if allowed:
         assert target.reach is not None
@@ -175,7 +174,7 @@ async def proppatch(ctx: Context) -> Response:
         parts = "".join(
             f"<D:propstat><D:prop>{xml.element(n)}</D:prop>{xml.status(code)}</D:propstat>" for n, code in found.items()
         )
-        return multistatus([xml.response(target.path, parts)])
+        return xml.multistatus([xml.response(target.path, parts)])
     for name in removes:
         values[SETTABLE[name]] = ""
     assert target.reach is not None
@@ -185,6 +184,6 @@ async def proppatch(ctx: Context) -> Response:
         raise DavError(403, str(exc)) from exc
     await ctx.db.commit()
     body = "".join(xml.element(n) for n in names)
-    return multistatus(
+    return xml.multistatus(
         [xml.response(target.path, f"<D:propstat><D:prop>{body}</D:prop>{xml.status(200)}</D:propstat>")]
     )

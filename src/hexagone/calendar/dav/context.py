@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from hexagone.calendar.dav.errors import DavError
 from hexagone.calendar.dav.targets import Target
 from hexagone.calendar.policy import Reach
 from hexagone.core import policy
 from hexagone.core.auth import Principal
+from hexagone.core.dav.errors import DavError
 from hexagone.core.i18n import _
 
 

@@ -13,8 +13,9 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from hexagone.calendar import ical
-from hexagone.calendar.dav.errors import DavError
-from hexagone.calendar.dav.xml import CALDAV, CARDDAV, tag
+from hexagone.calendar.dav.namespaces import CALDAV, CARDDAV
+from hexagone.core.dav.errors import DavError
+from hexagone.core.dav.xml import tag
 from hexagone.core.i18n import _
 
 COLLATIONS = ("i;ascii-casemap", "i;octet", "i;unicode-casemap")

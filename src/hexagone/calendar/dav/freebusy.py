@@ -12,9 +12,11 @@ from starlette.responses import Response
 from hexagone.calendar import ical
 from hexagone.calendar.dav import filters
 from hexagone.calendar.dav.context import Context
-from hexagone.calendar.dav.errors import DavError, too_many_instances
-from hexagone.calendar.dav.xml import CALDAV, tag
+from hexagone.calendar.dav.errors import too_many_instances
+from hexagone.calendar.dav.namespaces import CALDAV
 from hexagone.calendar.service import objects
+from hexagone.core.dav.errors import DavError
+from hexagone.core.dav.xml import tag
 from hexagone.core.i18n import _
 
 

@@ -1,48 +1,20 @@
-"""PROPFIND (RFC 4918 9.1): the properties of a node and, at depth 1, of its members.
-Depth infinity is refused (403 DAV:propfind-finite-depth); a request without Depth is
-answered as depth 1, as most servers do, since some clients omit it."""
+"""PROPFIND (RFC 4918 9.1): the properties of a node and, at depth 1, of its members
+(the depth as the DAV kit's :func:`~hexagone.core.dav.headers.propfind_depth` reads it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from xml.etree.ElementTree import Element
-
 from starlette.responses import Response
 
-from hexagone.calendar.dav import props, targets, xml
+from hexagone.calendar.dav import props, targets
 from hexagone.calendar.dav.context import Context
-from hexagone.calendar.dav.errors import DavError
 from hexagone.calendar.dav.props import Node
-from hexagone.calendar.dav.xml import DAV, tag
 from hexagone.calendar.models import CollectionKind, Purpose
 from hexagone.calendar.service import collections, objects
 from hexagone.core import policy
-from hexagone.core.i18n import _
-
-
-@dataclass(frozen=True)
-class Wanted:
-    """Which properties a request asks for: named ones, all of them, or only their names."""
-
-    names: tuple[str, ...] = ()
-    allprop: bool = False
-    propname: bool = False
-
-
-ALLPROP = Wanted(allprop=True)
-
-
-def wanted(root: Element | None) -> Wanted:
-    """The properties a propfind element (or a REPORT's DAV:prop sibling) asks for."""
-    if root is None:
-        return ALLPROP
-    prop = root.find(tag(DAV, "prop"))
-    if prop is not None:
-        return Wanted(names=tuple(child.tag for child in prop))
-    if root.find(tag(DAV, "propname")) is not None:
-        return Wanted(propname=True)
-    include = root.find(tag(DAV, "include"))
-    return Wanted(names=tuple(c.tag for c in include) if include is not None else (), allprop=True)
+from hexagone.core.dav import xml
+from hexagone.core.dav.bodies import Wanted, wanted
+from hexagone.core.dav.headers import propfind_depth
+from hexagone.core.dav.xml import DAV, tag
 
 
 def describe(ctx: Context, node: Node, want: Wanted, extra: dict[str, str] | None = None) -> str:
@@ -80,15 +52,8 @@ def _describe_object(node: Node, want: Wanted, extra: dict[str, str]) -> str:
     return xml.response(node.path, xml.propstat(found, missing))
 
 
-def multistatus(parts: list[str], extra: str = "") -> Response:
-    body = xml.document(f"<D:multistatus>{''.join(parts)}{extra}</D:multistatus>")
-    return Response(body, status_code=207, media_type=xml.XML_TYPE)
-
-
 async def propfind(ctx: Context) -> Response:
-    depth = ctx.header("depth").strip().lower() or "1"
-    if depth not in ("0", "1"):
-        raise DavError(403, _("PROPFIND with Depth: infinity is not supported."), tag(DAV, "propfind-finite-depth"))
+    depth = propfind_depth(ctx.request)
     root = xml.parse(ctx.body, tag(DAV, "propfind"))
     want = wanted(root)
     target = ctx.target
@@ -101,7 +66,7 @@ async def propfind(ctx: Context) -> Response:
     parts = [describe(ctx, node, want)]
     if depth == "1":
         parts += [describe(ctx, child, want) for child in await members(ctx, node)]
-    return multistatus(parts)
+    return xml.multistatus(parts)
 
 
 def _readable(ctx: Context) -> None:

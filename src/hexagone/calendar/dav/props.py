@@ -16,12 +16,13 @@ from email.utils import format_datetime
 import icalendar
 
 from hexagone.calendar.dav import targets
-from hexagone.calendar.dav.xml import APPLE, CALDAV, CARDDAV, CS, DAV, element, href, tag, text
+from hexagone.calendar.dav.namespaces import APPLE, CALDAV, CARDDAV, CS
 from hexagone.calendar.models import CollectionKind, Purpose
 from hexagone.calendar.policy import INBOX, OUTBOX, Reach
 from hexagone.calendar.service.objects import MAX_RESOURCE_BYTES, ObjectEntry
 from hexagone.core import policy
 from hexagone.core.auth import Principal
+from hexagone.core.dav.xml import DAV, element, href, tag, text
 
 SYNC_TOKEN_PREFIX = "urn:hexagone:sync:"
 CALENDAR_TYPE = "text/calendar; charset=utf-8"

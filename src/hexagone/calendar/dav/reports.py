@@ -12,16 +12,20 @@ from xml.etree.ElementTree import Element
 from starlette.responses import Response
 
 from hexagone.calendar import ical, vcard
-from hexagone.calendar.dav import filters, freebusy, xml
+from hexagone.calendar.dav import filters, freebusy
 from hexagone.calendar.dav.context import Context
-from hexagone.calendar.dav.errors import DavError, too_many_instances
-from hexagone.calendar.dav.propfind import Wanted, describe, multistatus, wanted
+from hexagone.calendar.dav.errors import too_many_instances
+from hexagone.calendar.dav.namespaces import CALDAV, CARDDAV
+from hexagone.calendar.dav.propfind import describe
 from hexagone.calendar.dav.props import SYNC_TOKEN_PREFIX, Node
 from hexagone.calendar.dav.targets import object_path, principal_path
-from hexagone.calendar.dav.xml import CALDAV, CARDDAV, DAV, tag
 from hexagone.calendar.models import CollectionKind
 from hexagone.calendar.service import objects
 from hexagone.calendar.service.objects import StoredObject
+from hexagone.core.dav import xml
+from hexagone.core.dav.bodies import Wanted, wanted
+from hexagone.core.dav.errors import DavError
+from hexagone.core.dav.xml import DAV, tag
 from hexagone.core.exceptions import Invalid
 from hexagone.core.i18n import _
 
@@ -96,7 +100,7 @@ async def calendar_query(ctx: Context, root: Element) -> Response:
     found = await objects.overlapping(ctx.db, ctx.target.reach, query.start, query.end, component=query.component)
     if query.rest is not None:
         found = [s for s in found if filters.matches(ical.parse(s.data), query)]
-    return multistatus(_describe_objects(ctx, found, wanted(root), root))
+    return xml.multistatus(_describe_objects(ctx, found, wanted(root), root))
 
 
 def _names(ctx: Context, root: Element) -> tuple[list[str], list[str]]:
@@ -122,7 +126,7 @@ async def multiget(ctx: Context, root: Element) -> Response:
     parts = _describe_objects(ctx, found, wanted(root), root)
     missing = [object_path(ctx.target.path, n) for n in names if n not in present] + outside
     parts += [xml.response(path, xml.status(404)) for path in missing]
-    return multistatus(parts)
+    return xml.multistatus(parts)
 
 
 async def addressbook_query(ctx: Context, root: Element) -> Response:
@@ -134,7 +138,7 @@ async def addressbook_query(ctx: Context, root: Element) -> Response:
             found.append(stored)
             if query.limit is not None and len(found) >= query.limit:
                 break
-    return multistatus(_describe_objects(ctx, found, wanted(root), root))
+    return xml.multistatus(_describe_objects(ctx, found, wanted(root), root))
 
 
 def parse_token(ctx: Context, token: str) -> int:
@@ -179,7 +183,7 @@ async def sync_collection(ctx: Context, root: Element) -> Response:
     if changes.truncated:  # RFC 6578 3.6: the rest comes with the next token
         parts.append(xml.response(base, xml.status(507) + "<D:error><D:number-of-matches-within-limits/></D:error>"))
     new_token = f"{SYNC_TOKEN_PREFIX}{reach.collection.id.hex}:{changes.token}"
-    return multistatus(parts, f"<D:sync-token>{xml.text(new_token)}</D:sync-token>")
+    return xml.multistatus(parts, f"<D:sync-token>{xml.text(new_token)}</D:sync-token>")
 
 
 _HANDLERS: dict[str, tuple[str | None, Callable[[Context, Element], Awaitable[Response]]]] = {
@@ -209,13 +213,13 @@ async def principal_search(ctx: Context, root: Element) -> Response:
         names = [p.tag for p in prop] if prop is not None else []
         results.append(any(needle in values.get(n, "").casefold() for n in names))
     if results and not (any(results) if anyof else all(results)):
-        return multistatus([])
+        return xml.multistatus([])
     # Properties wanted are in DAV:prop; some clients (the caldav library) put them beside it.
     skip = (tag(DAV, "property-search"), tag(DAV, "prop"), tag(DAV, "apply-to-principal-collection-set"))
     loose = [c.tag for c in root if c.tag not in skip]
     want = Wanted(names=(*wanted(root).names, *loose))
     node = Node(principal_path(ctx.principal), "principal")
-    return multistatus([describe(ctx, node, want)])
+    return xml.multistatus([describe(ctx, node, want)])
 
 
 async def principal_search_properties(ctx: Context, _root: Element) -> Response:

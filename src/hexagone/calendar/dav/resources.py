@@ -8,10 +8,11 @@ from starlette.responses import Response
 
 from hexagone.calendar.dav import props
 from hexagone.calendar.dav.context import Context
-from hexagone.calendar.dav.errors import DavError
-from hexagone.calendar.dav.xml import CALDAV, CARDDAV, DAV, href, tag
+from hexagone.calendar.dav.namespaces import CALDAV, CARDDAV
 from hexagone.calendar.models import CollectionKind
 from hexagone.calendar.service import collections, objects, scheduling
+from hexagone.core.dav.errors import DavError
+from hexagone.core.dav.xml import DAV, href, tag
 from hexagone.core.i18n import _
 
 _TYPES: dict[str, tuple[str, ...]] = {

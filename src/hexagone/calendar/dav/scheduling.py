@@ -27,18 +27,22 @@ import icalendar
 from starlette.responses import Response
 
 from hexagone.calendar import ical
-from hexagone.calendar.dav import filters, props, targets, xml
+from hexagone.calendar.dav import filters, props, targets
 from hexagone.calendar.dav.context import Context, need_privileges
-from hexagone.calendar.dav.errors import DavError
-from hexagone.calendar.dav.propfind import Wanted, describe, multistatus, wanted
+from hexagone.calendar.dav.namespaces import CALDAV, CS
+from hexagone.calendar.dav.propfind import describe
 from hexagone.calendar.dav.props import SYNC_TOKEN_PREFIX, Node
 from hexagone.calendar.dav.reports import CALENDAR_DATA
 from hexagone.calendar.dav.resources import etag_header
-from hexagone.calendar.dav.xml import CALDAV, CS, DAV, href, tag, text
 from hexagone.calendar.policy import INBOX, OUTBOX
 from hexagone.calendar.service import freebusy, inbox, scheduling
 from hexagone.calendar.service.objects import ObjectEntry, StoredObject
 from hexagone.core import policy
+from hexagone.core.dav import xml
+from hexagone.core.dav.bodies import Wanted, wanted
+from hexagone.core.dav.errors import DavError
+from hexagone.core.dav.headers import propfind_depth
+from hexagone.core.dav.xml import DAV, href, tag, text
 from hexagone.core.exceptions import Invalid
 from hexagone.core.i18n import _
 
@@ -145,16 +149,14 @@ def _node(ctx: Context, info: ObjectEntry) -> Node:
 
 
 async def _propfind(ctx: Context, kind: str, name: str) -> Response:
-    depth = ctx.header("depth").strip().lower() or "1"
-    if depth not in ("0", "1"):
-        raise DavError(403, _("PROPFIND with Depth: infinity is not supported."), tag(DAV, "propfind-finite-depth"))
+    depth = propfind_depth(ctx.request)
     want = wanted(xml.parse(ctx.body, tag(DAV, "propfind")))
     if name:
-        return multistatus([describe(ctx, _node(ctx, await inbox.get(ctx.db, ctx.principal, name)), want)])
+        return xml.multistatus([describe(ctx, _node(ctx, await inbox.get(ctx.db, ctx.principal, name)), want)])
     parts = [_box_response(ctx, kind, await _box_props(ctx, kind), want)]
     if depth == "1" and kind == INBOX:
         parts += [describe(ctx, _node(ctx, info), want) for info in await inbox.listing(ctx.db, ctx.principal)]
-    return multistatus(parts)
+    return xml.multistatus(parts)
 
 
 # --- messages ------------------------------------------------------------------------------------
@@ -206,11 +208,11 @@ async def _report(ctx: Context) -> Response:
         present = {s.name for s in found}
         parts = [describe(ctx, _node(ctx, s), want, _data(s, want)) for s in found]
         parts += [xml.response(a, xml.status(404)) for a in asked if a[len(base) :] not in present]
-        return multistatus(parts)
+        return xml.multistatus(parts)
     query = _loose(root)
     found = await inbox.many(ctx.db, ctx.principal, [i.name for i in await inbox.listing(ctx.db, ctx.principal)])
     chosen = [s for s in found if query is None or filters.matches(ical.parse(s.data), query)]
-    return multistatus(
+    return xml.multistatus(
         [describe(ctx, _node(ctx, s), want, _data(s, want)) for s in sorted(chosen, key=lambda s: s.seq)]
     )
 
@@ -253,7 +255,7 @@ async def _sync(ctx: Context, root: Element, want: Wanted) -> Response:
     parts += [xml.response(base + name, xml.status(404)) for name in changes.deleted]
     if changes.truncated:
         parts.append(xml.response(base, xml.status(507) + "<D:error><D:number-of-matches-within-limits/></D:error>"))
-    return multistatus(parts, f"<D:sync-token>{xml.text(_token(ctx, changes.token))}</D:sync-token>")
+    return xml.multistatus(parts, f"<D:sync-token>{xml.text(_token(ctx, changes.token))}</D:sync-token>")
 
 
 # --- free/busy through the outbox (RFC 6638 5) ---------------------------------------------------------

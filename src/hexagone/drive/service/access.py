@@ -37,6 +37,11 @@ class LockInfo:
     user_id: uuid.UUID | None
     expires_at: datetime | None
     token: str = ""  # given only to its holder
+    # What WebDAV's lockdiscovery shows (filled by the lock functions, not in listings):
+    scope: str = "exclusive"  # or shared
+    depth: str = "0"  # or infinity
+    owner_xml: str = ""  # the DAV:owner element as the client sent it
+    node_id: uuid.UUID | None = None  # the node locked (its lock root)
 
 
 @dataclass(frozen=True)

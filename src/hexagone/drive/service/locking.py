@@ -36,7 +36,16 @@ def _locked() -> Locked:
 
 def _lock_info(lock: Lock, principal: Principal) -> LockInfo:
     mine = lock.user_id == principal.user_id
-    return LockInfo(kind=lock.kind, user_id=lock.user_id, expires_at=lock.expires_at, token=lock.token if mine else "")
+    return LockInfo(
+        kind=lock.kind,
+        user_id=lock.user_id,
+        expires_at=lock.expires_at,
+        token=lock.token if mine else "",
+        scope=lock.scope,
+        depth=lock.depth,
+        owner_xml=lock.owner_xml,
+        node_id=lock.node_id,
+    )
 
 
 def name_path(folder: Found, name: str) -> str:

@@ -6,7 +6,7 @@ decision's date), WebDAV's dead properties, and each person's favourites and rec
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -18,8 +18,8 @@ from hexagone.core.auth import Principal
 from hexagone.core.db import utcnow
 from hexagone.core.exceptions import Conflict, Invalid, NotFound
 from hexagone.core.i18n import gettext as _
-from hexagone.drive.models import DriveKind, Favourite, FieldDef, FieldKind, FieldValue, Property, Recent, Tag
-from hexagone.drive.service import names, storage
+from hexagone.drive.models import DriveKind, Favourite, FieldDef, FieldKind, FieldValue, Node, Property, Recent, Tag
+from hexagone.drive.service import locking, names, storage
 from hexagone.drive.service.access import NodeInfo, load, node_info
 from hexagone.identity.service import clean_label
 
@@ -180,6 +180,23 @@ async def set_field_values(
     return await field_values(db, principal, node_id)
 
 
+async def folder_properties(
+    db: AsyncSession, principal: Principal, folder_id: uuid.UUID
+) -> dict[uuid.UUID, dict[tuple[str, str], str]]:
+    """The dead properties of a folder's entries (outside the trash), by node id, in one
+    statement: a WebDAV listing of thousands asks for them all at once."""
+    found = await load(db, principal, folder_id)
+    rows = await db.execute(
+        select(Property.node_id, Property.namespace, Property.name, Property.value)
+        .join(Node, Node.id == Property.node_id)
+        .where(Node.parent_id == found.node.id, Node.trashed_at.is_(None))
+    )
+    by_node: dict[uuid.UUID, dict[tuple[str, str], str]] = {}
+    for node_id, namespace, name, value in rows:
+        by_node.setdefault(node_id, {})[(namespace, name)] = value
+    return by_node
+
+
 async def properties(db: AsyncSession, principal: Principal, node_id: uuid.UUID) -> dict[tuple[str, str], str]:
     """A node's WebDAV dead properties: (namespace, name) -> the element's XML."""
     found = await load(db, principal, node_id)
@@ -196,10 +213,12 @@ async def change_properties(
     *,
     set_: Mapping[tuple[str, str], str] | None = None,
     remove: Sequence[tuple[str, str]] = (),
+    lock_tokens: Collection[str] = (),
 ) -> None:
     """Set and remove dead properties together (PROPPATCH is all or nothing: the caller
     rolls back when this raises)."""
     found = await load(db, principal, node_id, "write")
+    await locking.require_unlocked(db, found, lock_tokens)
     for namespace, name in [*remove, *(set_ or {})]:
         await db.execute(
             delete(Property).where(

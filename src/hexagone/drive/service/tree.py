@@ -170,12 +170,19 @@ async def place(
 
 
 async def create_folder(
-    db: AsyncSession, principal: Principal, parent_id: uuid.UUID, name: str, *, rename: bool = False
+    db: AsyncSession,
+    principal: Principal,
+    parent_id: uuid.UUID,
+    name: str,
+    *,
+    rename: bool = False,
+    lock_tokens: Collection[str] = (),
 ) -> NodeInfo:
     """A new folder; a taken name is a :class:`Conflict`, or with ``rename`` "name (2)"."""
     parent = await load_folder(db, principal, parent_id, "write")
-    await locking.require_unlocked(db, parent)
+    await locking.require_unlocked(db, parent, lock_tokens)
     name = await place(db, principal, parent, name, on_conflict="rename" if rename else "error", folder_kind=True)
+    await locking.require_unlocked(db, parent, lock_tokens, path=locking.name_path(parent, name))
     now = utcnow()
     folder = Node(
         id=uuid.uuid4(),

@@ -1,9 +1,11 @@
-"""The XML of WebDAV, CalDAV and CardDAV: reading a request body safely and writing a
-multistatus. Requests are parsed with ``defusedxml`` (no DTD, no entity: an XML bomb or
+"""The XML of WebDAV and the protocols built on it (CalDAV, CardDAV): reading a request
+body safely and writing a multistatus. Requests are parsed with ``defusedxml`` (no DTD, no entity: an XML bomb or
 an external entity is refused as malformed); answers are written as text with fixed
 prefixes, which is several times faster than building a tree for a large REPORT.
 
-Properties and elements are named in Clark notation, ``{namespace}local``.
+Properties and elements are named in Clark notation, ``{namespace}local``. A module
+whose protocol has namespaces of its own gives them their fixed prefix with
+:func:`declare_prefix` at import.
 """
 
 from __future__ import annotations
@@ -14,16 +16,31 @@ from xml.sax.saxutils import escape, quoteattr
 
 import defusedxml.ElementTree
 from defusedxml import DefusedXmlException
+from starlette.responses import Response
 
 DAV = "DAV:"
-CALDAV = "urn:ietf:params:xml:ns:caldav"
-CARDDAV = "urn:ietf:params:xml:ns:carddav"
-CS = "http://calendarserver.org/ns/"
-APPLE = "http://apple.com/ns/ical/"
 HEXAGONE = "https://hexagone.fr/ns/dav"
-PREFIXES = {DAV: "D", CALDAV: "C", CARDDAV: "CR", CS: "CS", APPLE: "A", HEXAGONE: "HX"}
-DECLARATIONS = " ".join(f'xmlns:{prefix}="{ns}"' for ns, prefix in PREFIXES.items())
+PREFIXES = {DAV: "D", HEXAGONE: "HX"}
 XML_TYPE = 'application/xml; charset="utf-8"'
+# Request bodies are small (a PROPFIND, a PROPPATCH, a LOCK): anything larger is refused
+# before it is parsed, so that a client cannot make the server build a huge tree.
+MAX_BODY = 1 << 20
+_declarations = ""
+
+
+def declare_prefix(namespace: str, prefix: str) -> None:
+    """Write ``namespace`` with ``prefix`` in every answer (declared on its root element)."""
+    global _declarations
+    PREFIXES[namespace] = prefix
+    _declarations = ""
+    _names.cache_clear()
+
+
+def _declared() -> str:
+    global _declarations
+    if not _declarations:
+        _declarations = " ".join(f'xmlns:{prefix}="{ns}"' for ns, prefix in PREFIXES.items())
+    return _declarations
 
 
 class MalformedXml(ValueError):
@@ -45,6 +62,8 @@ def parse(body: bytes, root: str | None = None) -> Element | None:
     """The document's root element (None for an empty body), checked to be ``root``."""
     if not body.strip():
         return None
+    if len(body) > MAX_BODY:
+        raise MalformedXml(f"more than {MAX_BODY} bytes")
     try:
         element = defusedxml.ElementTree.fromstring(body, forbid_dtd=True)
     except (ParseError, DefusedXmlException, ValueError) as exc:
@@ -85,14 +104,17 @@ def document(inner: str) -> bytes:
     head, _, rest = inner.partition(">")
     closing = head.endswith("/")
     head = head[:-1] if closing else head
-    return f'<?xml version="1.0" encoding="utf-8"?>\n{head} {DECLARATIONS}{"/" if closing else ""}>{rest}'.encode()
+    return f'<?xml version="1.0" encoding="utf-8"?>\n{head} {_declared()}{"/" if closing else ""}>{rest}'.encode()
 
 
 STATUS_TEXT = {
     200: "OK",
+    400: "Bad Request",
     403: "Forbidden",
     404: "Not Found",
     409: "Conflict",
+    412: "Precondition Failed",
+    423: "Locked",
     424: "Failed Dependency",
     507: "Insufficient Storage",
 }
@@ -104,15 +126,28 @@ def status(code: int) -> str:
 
 def propstat(found: dict[str, str], missing: list[str], missing_status: int = 404) -> str:
     """The propstat blocks of one response: found properties (their inner XML) and absent ones."""
+    elements = [element(name, value) for name, value in found.items()]
+    return propstat_elements(elements, {missing_status: missing} if missing else {})
+
+
+def propstat_elements(found: list[str], failed: dict[int, list[str]]) -> str:
+    """The propstat blocks of one response: ``found`` the properties' whole elements
+    (200), ``failed`` the names of the others by their status."""
     parts = []
     if found:
-        props = "".join(element(name, value) for name, value in found.items())
-        parts.append(f"<D:propstat><D:prop>{props}</D:prop>{status(200)}</D:propstat>")
-    if missing:
-        props = "".join(element(name) for name in missing)
-        parts.append(f"<D:propstat><D:prop>{props}</D:prop>{status(missing_status)}</D:propstat>")
+        parts.append(f"<D:propstat><D:prop>{''.join(found)}</D:prop>{status(200)}</D:propstat>")
+    for code, names in failed.items():
+        if names:
+            props = "".join(element(name) for name in names)
+            parts.append(f"<D:propstat><D:prop>{props}</D:prop>{status(code)}</D:propstat>")
     return "".join(parts)
 
 
 def response(path: str, body: str) -> str:
     return f"<D:response>{href(path)}{body}</D:response>"
+
+
+def multistatus(parts: list[str], extra: str = "") -> Response:
+    """A 207 Multi-Status answer of ``parts`` (each a DAV:response)."""
+    body = document(f"<D:multistatus>{''.join(parts)}{extra}</D:multistatus>")
+    return Response(body, status_code=207, media_type=XML_TYPE)
