@@ -89,7 +89,8 @@ async def test_link_management_refuses_every_caller_who_may_not_share(client: ht
     page = f"/drive/links/{doc.id}"
     assert (await client.get(page)).status_code == 404  # anonymous: the module is not there
     guest = await make_user(org, role="guest")
-    space = await make_space(owner_user, members={guest: "manager"})
+    space = await make_space(owner_user, members={guest: "member"})
+    owner = await principal(owner_user)
     space_doc = await put(owner, (await space_drive(owner, space.id)).root_id, "s.txt")
     cases = [
         (await make_user(org), page, 404),
@@ -149,7 +150,7 @@ async def test_public_link_pages_for_each_kind_of_visitor(client: httpx.AsyncCli
         assert (await client.get(bad)).status_code == 404, bad
     other = await put(owner, (await own_drive(owner)).root_id, "private.txt", b"private")
     assert (await client.get(f"{path}/files/{other.id}")).status_code == 404
-    assert (await client.get(f"{path}/files/not-an-id")).status_code in (400, 404)
+    assert (await client.get(f"{path}/files/not-an-id")).status_code == 400
 
 
 async def test_password_link_asks_refuses_a_wrong_one_and_opens_with_the_right_one(
@@ -204,7 +205,7 @@ async def test_file_drop_form_streams_the_upload_and_refuses_bad_names_and_overf
         done = await anonymous.get(sent.headers["location"])
         assert "Votre fichier est envoyé" in done.text and "cv" not in done.text.split("<main", 1)[1]
         traversal = await send("../../etc/passwd", b"x")
-        assert traversal.status_code in (303, 400)  # browsers' multipart keeps the base name only
+        assert traversal.status_code == 400 and "/" in traversal.text  # the message names the character
         refused = await send("CON", b"x")
         assert refused.status_code == 400
         admin = await principal(await make_user(org, role="admin"))

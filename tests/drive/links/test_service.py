@@ -82,10 +82,10 @@ async def test_link_download_serves_one_byte_range_and_refuses_one_past_the_end(
 async def test_link_is_made_only_by_who_may_share_and_never_by_a_guest() -> None:
     org = await make_drive_org()
     owner_user = await make_user(org)
-    owner = await principal(owner_user)
     guest_user = await make_user(org, role="guest")
     member_user = await make_user(org)
-    space = await make_space(owner_user, members={guest_user: "manager", member_user: "member"})
+    space = await make_space(owner_user, members={guest_user: "member", member_user: "member"})
+    owner = await principal(owner_user)
     folder = await space_drive(owner, space.id)
     doc = await put(owner, folder.root_id, "cr.txt", b"notes")
     for who in (await principal(guest_user), await principal(member_user)):
