@@ -24,6 +24,7 @@ from hexagone.drive.extraction.formats import PREVIEW_SIZE
 from hexagone.drive.models import ExtractedText, Version
 from tests.drive.extraction import documents
 from tests.drive.factories import make_drive_org, make_member, own_drive, put
+from tests.drive.links.helpers import answer_to_pending_second_factor
 from tests.factories import login, make_user, principal
 from tests.mail.api.helpers import bearer, token_for
 
@@ -213,7 +214,4 @@ async def test_preview_route_serves_cached_png_and_refuses_others(client: httpx.
             assert (await browser.get(path)).status_code == 404, role
     token = await token_for(base_url, user)
     assert (await client.get(path, headers=bearer(token))).status_code == 401
-    mfa_user = await make_user(org, mfa=True)
-    async with httpx.AsyncClient(base_url=base_url, follow_redirects=False, timeout=30) as browser:
-        await login(browser, mfa_user, second_factor=False)
-        assert (await browser.get(path)).status_code == 303
+    assert (await answer_to_pending_second_factor(base_url, org, path)).status_code == 303

@@ -15,6 +15,7 @@ from hexagone.core.models import AuditEntry, Notification
 from hexagone.drive import service
 from hexagone.drive.service import links as links_service
 from tests.drive.factories import make_drive_org, make_member, own_drive, put, space_drive
+from tests.drive.links.helpers import answer_to_pending_second_factor, drop_box
 from tests.factories import csrf_token, login, make_org, make_space, make_user, principal
 from tests.mail.api.helpers import bearer, token_for
 
@@ -111,11 +112,8 @@ async def test_link_management_refuses_every_caller_who_may_not_share(client: ht
         assert await service.node_links(db, owner, space_doc.id) == []
     token = await token_for(base_url, owner_user)
     assert (await client.get(page, headers=bearer(token))).status_code == 401
-    mfa_user = await make_user(org, mfa=True)
-    async with httpx.AsyncClient(base_url=base_url, follow_redirects=False, timeout=30) as browser:
-        await login(browser, mfa_user, second_factor=False)
-        pending = await browser.get(page)
-        assert pending.status_code == 303 and pending.headers["location"].startswith("/login/mfa")
+    pending = await answer_to_pending_second_factor(base_url, org, page)
+    assert pending.status_code == 303 and pending.headers["location"].startswith("/login/mfa")
     unsubscribed = await make_user(await make_org(modules=("calendar",)))
     async with httpx.AsyncClient(base_url=base_url, follow_redirects=False, timeout=30) as browser:
         await login(browser, unsubscribed)
@@ -140,11 +138,8 @@ async def test_public_link_pages_for_each_kind_of_visitor(client: httpx.AsyncCli
     token = await token_for(base_url, owner_user)
     assert (await client.get(path, headers=bearer(token))).status_code == 401
     # a session owing its second factor finishes signing in first
-    mfa_user = await make_user(org, mfa=True)
-    async with httpx.AsyncClient(base_url=base_url, follow_redirects=False, timeout=30) as browser:
-        await login(browser, mfa_user, second_factor=False)
-        pending = await browser.get(path)
-        assert pending.status_code == 303 and pending.headers["location"].startswith("/login/mfa")
+    pending = await answer_to_pending_second_factor(base_url, org, path)
+    assert pending.status_code == 303 and pending.headers["location"].startswith("/login/mfa")
     # tokens that name nothing, and a file the link does not show
     for bad in ("/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "/s/..%2F..%2Fetc%2Fpasswd", "/s/x"):
         assert (await client.get(bad)).status_code == 404, bad
@@ -182,11 +177,7 @@ async def test_file_drop_form_streams_the_upload_and_refuses_bad_names_and_overf
 ) -> None:
     org = await make_drive_org()
     user, me = await make_member(org)
-    drive = await own_drive(me)
-    async with org_session(org.id, write=True) as db:
-        box = await service.create_folder(db, me, drive.root_id, "Dépôt")
-        await db.commit()
-    await put(me, box.id, "cv.pdf", b"mine")
+    drive, box = await drop_box(me)
     await login(client, user)
     path = await _make_link(client, box.id, mode="upload")
     async with httpx.AsyncClient(base_url=base_url, follow_redirects=False, timeout=60) as anonymous:

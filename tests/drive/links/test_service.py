@@ -19,6 +19,7 @@ from hexagone.drive import service
 from hexagone.drive.models import Link
 from hexagone.drive.service import links as links_service
 from tests.drive.factories import chunks, make_drive_org, make_member, own_drive, put, space_drive
+from tests.drive.links.helpers import drop_box
 from tests.factories import make_org, make_space, make_user, principal
 
 pytestmark = pytest.mark.usefixtures("migrated")
@@ -234,11 +235,7 @@ async def test_folder_link_browses_below_its_folder_and_nowhere_else() -> None:
 async def test_file_drop_stores_numbered_files_shows_nothing_and_counts_in_the_quota() -> None:
     org = await make_drive_org()
     _user, me = await make_member(org)
-    drive = await own_drive(me)
-    async with org_session(me.org_id, write=True) as db:
-        box = await service.create_folder(db, me, drive.root_id, "Dépôt")
-        await db.commit()
-    await put(me, box.id, "cv.pdf", b"mine")
+    drive, box = await drop_box(me)
     made = await _link(me, box.id, mode="upload")
     view = await service.view_link(made.token, ANONYMOUS)
     assert view.entries == [] and view.folder is None

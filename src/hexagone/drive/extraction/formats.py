@@ -59,6 +59,7 @@ KINDS = {
 TEXT_KINDS = frozenset({"pdf", "docx", "pptx", "xlsx", "odf", "text"})
 PREVIEW_KINDS = frozenset({"pdf", "image"})  # and, through LibreOffice, every office document
 OFFICE_KINDS = frozenset({"docx", "pptx", "xlsx", "odf", "office"})
+ZIPPED_KINDS = frozenset({"docx", "pptx", "xlsx", "odf"})
 
 
 def kind_of(name: str, content_type: str) -> str | None:

@@ -40,6 +40,9 @@ from hexagone.drive.extraction.formats import (
     OFFICE_KINDS,
     PREVIEW_KINDS,
     TEXT_KINDS,
+    ZIPPED_KINDS,
+    Unreadable,
+    check_zip,
     decode_text,
     kind_of,
 )
@@ -181,6 +184,11 @@ async def _fetch(key: str, target: Path) -> None:
 async def _preview(kind: str, source: Path, folder: Path) -> bytes | None:
     if kind in PREVIEW_KINDS:
         return await run_sandboxed("preview", kind, source, folder / "preview.png")
+    if kind in ZIPPED_KINDS:  # LibreOffice gets no zip bomb either
+        try:
+            await asyncio.to_thread(check_zip, source)
+        except Unreadable:
+            return None
     converted = await _to_pdf(source, folder)
     if converted is None:
         return None
