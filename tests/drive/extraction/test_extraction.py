@@ -215,3 +215,22 @@ async def test_preview_route_serves_cached_png_and_refuses_others(client: httpx.
     token = await token_for(base_url, user)
     assert (await client.get(path, headers=bearer(token))).status_code == 401
     assert (await answer_to_pending_second_factor(base_url, org, path)).status_code == 303
+
+
+async def test_a_copy_is_found_by_its_text_and_shares_its_preview() -> None:
+    _user, me = await make_member()
+    root = (await own_drive(me)).root_id
+    photo = await put(me, root, "photo.jpg", documents.jpeg(64, 32))
+    note = await put(me, root, "note.txt", b"le mot albatros")
+    async with org_session(me.org_id) as db:
+        photo = await service.node(db, me, photo.id)
+        note = await service.node(db, me, note.id)
+    await _extract(me, photo)
+    await _extract(me, note)
+    async with org_session(me.org_id, write=True) as db:
+        photo_copy = await service.copy(db, me, photo.id, root, name="copie.jpg")
+        note_copy = await service.copy(db, me, note.id, root, name="copie.txt")
+        await db.commit()
+    assert await _preview_size(me, photo_copy.id) == (64, 32)  # the same blob, the same preview
+    await _extract(me, note_copy)
+    assert sorted(hit.title for hit in await search.files(me, "albatros", 10)) == ["copie.txt", "note.txt"]

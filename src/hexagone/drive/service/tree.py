@@ -23,6 +23,7 @@ from hexagone.core.auth import Principal
 from hexagone.core.db import utcnow
 from hexagone.core.exceptions import Conflict, Invalid, NotFound
 from hexagone.core.i18n import gettext as _
+from hexagone.drive.extraction import jobs as extraction
 from hexagone.drive.models import Drive, FieldValue, Lock, Node, NodeKind, Property, Tag, Version
 from hexagone.drive.service import locking, names, quotas, storage, trashing
 from hexagone.drive.service.access import (
@@ -391,6 +392,7 @@ async def copy(
                     created_at=now,
                 )
             )
+            extraction.plan(db, principal.org_id, version_id)  # the text; the preview is the blob's already
     await db.flush()
     await _copy_metadata(db, mapping)
     await quotas.charge(db, target.drive.id, total)
