@@ -376,7 +376,7 @@ async def copy(
                 modified_at=now,
             )
         )
-        if version is not None:
+        if version is not None and version_id is not None:
             total += version.size
             db.add(
                 Version(
