@@ -42,7 +42,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core import audit, downloads, notifications
@@ -370,11 +370,10 @@ async def unlock_link(token: str, password: str, visitor: Visitor) -> str:
 
 
 async def _count(db: AsyncSession, row: Link, counter: str) -> None:
-    """Add one use to the link's counter, in the transaction that audits it."""
-    stored = await db.get(Link, row.id)
-    if stored is not None:
-        setattr(stored, counter, getattr(stored, counter) + 1)
-        stored.last_used_at = utcnow()
+    """Add one use to the link's counter, in the transaction that audits it (an UPDATE of
+    the column by itself: two visits at once both count)."""
+    column = getattr(Link, counter)
+    await db.execute(update(Link).where(Link.id == row.id).values({column: column + 1, Link.last_used_at: utcnow()}))
 
 
 def _within(found: Found, link_node: uuid.UUID) -> bool:
