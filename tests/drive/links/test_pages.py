@@ -194,7 +194,8 @@ async def test_file_drop_form_streams_the_upload_and_refuses_bad_names_and_overf
         sent = await send("cv.pdf", data)
         assert sent.status_code == 303 and sent.headers["location"].endswith("done=drive_link_uploaded")
         done = await anonymous.get(sent.headers["location"])
-        assert "Votre fichier est envoyé" in done.text and "cv" not in done.text.split("<main", 1)[1]
+        shown = done.text.split("<main", 1)[1].replace(path, "")  # the token may hold "cv" by chance
+        assert "Votre fichier est envoyé" in shown and "cv" not in shown
         traversal = await send("../../etc/passwd", b"x")
         assert traversal.status_code == 400 and "/" in traversal.text  # the message names the character
         refused = await send("CON", b"x")
