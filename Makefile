@@ -49,8 +49,10 @@ run: install
 
 # Debian programs the tests drive: chromium (pages), Dovecot (an IMAP server to migrate
 # from), isync's mbsync and swaks (mail clients nobody here wrote), vdirsyncer, khal and
-# khard (CalDAV/CardDAV sync and the programs reading what it wrote).
-TEST_DEBIAN_PACKAGES := chromium dovecot-imapd isync swaks vdirsyncer khal khard litmus cadaver
+# khard (CalDAV/CardDAV sync and the programs reading what it wrote), litmus and cadaver
+# (WebDAV clients), LibreOffice's writer without a display (the drive's previews of
+# office documents).
+TEST_DEBIAN_PACKAGES := chromium dovecot-imapd isync swaks vdirsyncer khal khard litmus cadaver libreoffice-writer-nogui
 test-debian-packages:
 	@missing=$$(for p in $(TEST_DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -62,14 +62,32 @@ async def recent_failures(
     db: AsyncSession, *, window: timedelta, account: str | None = None, ip: str | None = None
 ) -> int:
     """Failed logins in the window, for one account (by e-mail), one client address, or both."""
+    return await recent(db, LOGIN_FAILED, window=window, target_label=account, ip=ip)
+
+
+async def recent(
+    db: AsyncSession,
+    action: str,
+    *,
+    window: timedelta,
+    target_label: str | None = None,
+    target_id: object = None,
+    actor_id: uuid.UUID | None = None,
+    ip: str | None = None,
+) -> int:
+    """How many ``action`` entries the window holds, for one target, actor or client
+    address (any of them together): what a throttle counts (failed logins, wrong
+    passwords of a module's own secrets, requests someone may not repeat too often)."""
     since: datetime = utcnow() - window
     stmt = (
-        select(func.count())
-        .select_from(AuditEntry)
-        .where(AuditEntry.action == LOGIN_FAILED, AuditEntry.created_at >= since)
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action, AuditEntry.created_at >= since)
     )
-    if account is not None:
-        stmt = stmt.where(AuditEntry.target_label == account)
+    if target_label is not None:
+        stmt = stmt.where(AuditEntry.target_label == target_label)
+    if target_id is not None:
+        stmt = stmt.where(AuditEntry.target_id == str(target_id))
+    if actor_id is not None:
+        stmt = stmt.where(AuditEntry.actor_id == actor_id)
     if ip is not None:
         stmt = stmt.where(AuditEntry.ip == ip)
     return int((await db.execute(stmt)).scalar_one())

@@ -265,3 +265,31 @@ class ExtractedText(OrgScoped, Base):
     text: Mapped[str] = mapped_column(Text, default="")
     extractor: Mapped[str] = mapped_column(String(64), default="")  # which library, which version
     extracted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LinkMode(enum.StrEnum):
+    VIEW = "view"  # see and download what the link names
+    UPLOAD = "upload"  # a file drop: send files into the folder, see nothing of it
+
+
+class Link(IdMixin, OrgScoped, TimestampMixin, Base):
+    """A public link to a node (:mod:`hexagone.drive.service.links`). Only the SHA-256 of
+    its token is kept: the address is shown once, when the link is made; ``hint`` (the
+    token's first characters) lets its owner tell links apart. It acts with the rights
+    of ``created_by`` at each use, so it dies with them."""
+
+    __tablename__ = "drive_links"
+
+    node_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("drive_nodes.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(8))
+    mode: Mapped[str] = mapped_column(String(16), default=LinkMode.VIEW)
+    password_hash: Mapped[str | None] = mapped_column(Text, default=None)  # argon2id, core's hasher
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    opened: Mapped[int] = mapped_column(Integer, default=0)  # pages seen
+    downloads: Mapped[int] = mapped_column(Integer, default=0)
+    uploads: Mapped[int] = mapped_column(Integer, default=0)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)

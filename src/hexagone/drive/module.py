@@ -15,6 +15,7 @@ from hexagone.core.i18n import N_
 from hexagone.core.modules import Lazy, Module, NavItem, SearchProvider
 from hexagone.drive import policy  # noqa: F401 - registers the node ability rule
 from hexagone.drive.cli import cli
+from hexagone.drive.extraction import jobs as extraction
 from hexagone.drive.service.retention import JOBS
 
 if TYPE_CHECKING:
@@ -27,8 +28,15 @@ DAV_PREFIXES = ("/dav/files", "/dav/spaces")
 
 def _routes() -> Sequence[BaseRoute]:
     from hexagone.drive import web
+    from hexagone.drive.web import links, previews
 
-    return web.ROUTES
+    return [*web.ROUTES, *links.ROUTES, *previews.ROUTES]
+
+
+def _public_routes() -> Sequence[BaseRoute]:
+    from hexagone.drive.web import links
+
+    return links.PUBLIC_ROUTES
 
 
 def _dav_routes() -> Sequence[BaseRoute]:
@@ -60,11 +68,12 @@ MODULE = Module(
     label="Drive",
     package_dir=Path(__file__).parent,
     routes=Lazy(_routes),
+    public_routes=Lazy(_public_routes),
     prefixes=DAV_PREFIXES,
     prefix_routes=Lazy(_dav_routes),
     nav=[NavItem(path="/drive/", label=N_("Drive"), icon="folder")],
     search_providers=Lazy(_search),
-    jobs=JOBS,
+    jobs=[*JOBS, *extraction.JOBS],
     cli=cli,
     export=Lazy(_export),
     demo=Lazy(_demo),

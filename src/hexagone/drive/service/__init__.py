@@ -13,6 +13,22 @@ import hexagone.drive.policy  # noqa: F401 - registers the node ability rule the
 from hexagone.drive.service.access import LockInfo, NodeInfo
 from hexagone.drive.service.content import VersionInfo, open, restore_version, store, versions
 from hexagone.drive.service.content import note_recent as mark_recent
+from hexagone.drive.service.links import (
+    LinkInfo,
+    LinkView,
+    NewLink,
+    PasswordNeeded,
+    Visitor,
+    create_link,
+    download_link,
+    link_path,
+    node_links,
+    request_access,
+    revoke_link,
+    unlock_link,
+    upload_link,
+    view_link,
+)
 from hexagone.drive.service.locking import checkin, checkout, locks, refresh, unlock
 from hexagone.drive.service.metadata import (
     FieldInfo,
@@ -32,6 +48,7 @@ from hexagone.drive.service.metadata import (
     tags,
 )
 from hexagone.drive.service.names import clean as clean_name
+from hexagone.drive.service.previews import PreviewInfo, preview
 from hexagone.drive.service.quotas import Settings, change_settings, settings
 from hexagone.drive.service.sharing import ShareInfo, share, shared_with_me, shares, unshare
 from hexagone.drive.service.storage import (
@@ -64,14 +81,20 @@ from hexagone.drive.service.tree import (
 __all__ = [
     "DriveInfo",
     "FieldInfo",
+    "LinkInfo",
+    "LinkView",
     "Listing",
     "LockInfo",
+    "NewLink",
     "NodeInfo",
     "OnConflict",
+    "PasswordNeeded",
+    "PreviewInfo",
     "Settings",
     "ShareInfo",
     "Usage",
     "VersionInfo",
+    "Visitor",
     "change_properties",
     "change_settings",
     "checkin",
@@ -79,7 +102,9 @@ __all__ = [
     "clean_name",
     "copy",
     "create_folder",
+    "create_link",
     "define_field",
+    "download_link",
     "drive",
     "drive_of_space",
     "drive_of_user",
@@ -90,24 +115,29 @@ __all__ = [
     "fields",
     "folder_properties",
     "in_trash",
+    "link_path",
     "list_folder",
     "lock",
     "locks",
     "mark_recent",
     "move",
     "node",
+    "node_links",
     "open",
     "org_usage",
     "path_of",
+    "preview",
     "properties",
     "purge",
     "recent",
     "refresh",
     "remove_field",
     "rename",
+    "request_access",
     "resolve_path",
     "restore",
     "restore_version",
+    "revoke_link",
     "set_description",
     "set_favourite",
     "set_field_values",
@@ -121,7 +151,10 @@ __all__ = [
     "tags",
     "trash",
     "unlock",
+    "unlock_link",
     "unshare",
+    "upload_link",
     "usage",
     "versions",
+    "view_link",
 ]

@@ -28,6 +28,7 @@ from hexagone.core.blobs import BlobRef, BlobTooLarge
 from hexagone.core.db import org_session, utcnow
 from hexagone.core.exceptions import Conflict, Invalid, NotFound, PreconditionFailed
 from hexagone.core.i18n import gettext as _
+from hexagone.drive.extraction import jobs as extraction
 from hexagone.drive.models import Node, NodeKind, Recent, Version
 from hexagone.drive.service import locking, names, quotas
 from hexagone.drive.service.access import Found, NodeInfo, load, load_folder, node_info
@@ -197,6 +198,7 @@ async def _add_version(
     await note_recent(db, principal, node.id)
     if number > 1:
         jobs.enqueue(db, PRUNE_JOB, {"node_id": node.id}, org_id=principal.org_id)
+    extraction.plan(db, principal.org_id, version_id)
     return node.id
 
 
@@ -305,4 +307,5 @@ async def restore_version(
     await db.flush()
     await quotas.charge(db, found.drive.id, old.size)
     jobs.enqueue(db, PRUNE_JOB, {"node_id": found.node.id}, org_id=principal.org_id)
+    extraction.plan(db, principal.org_id, new_id)
     return await node_info(db, found)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hexagone.core import blobs, jobs
 from hexagone.core.db import org_session, utcnow
 from hexagone.core.jobs import Claimed, JobSpec, PermanentFailure
+from hexagone.drive.extraction import jobs as extraction
 from hexagone.drive.models import Node, Version
 from hexagone.drive.service import quotas, trashing
 from hexagone.drive.service.content import PRUNE_JOB
@@ -112,6 +113,7 @@ async def collect_blobs(org_id: uuid.UUID, keys: Iterable[str]) -> int:
     for key in wanted:
         if key not in named and await store.delete(key):
             removed += 1
+            await store.delete(extraction.preview_key(key))
     return removed
 
 

@@ -23,6 +23,7 @@ from hexagone.core.auth import Principal
 from hexagone.core.db import utcnow
 from hexagone.core.exceptions import Conflict, Invalid, NotFound
 from hexagone.core.i18n import gettext as _
+from hexagone.drive.extraction import jobs as extraction
 from hexagone.drive.models import Drive, FieldValue, Lock, Node, NodeKind, Property, Tag, Version
 from hexagone.drive.service import locking, names, quotas, storage, trashing
 from hexagone.drive.service.access import (
@@ -382,7 +383,7 @@ async def copy(
                 modified_at=now,
             )
         )
-        if version is not None:
+        if version is not None and version_id is not None:
             total += version.size
             db.add(
                 Version(
@@ -398,6 +399,7 @@ async def copy(
                     created_at=now,
                 )
             )
+            extraction.plan(db, principal.org_id, version_id)  # the text; the preview is the blob's already
     await db.flush()
     await _copy_metadata(db, mapping)
     await quotas.charge(db, target.drive.id, total)

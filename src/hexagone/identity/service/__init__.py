@@ -28,6 +28,7 @@ from hexagone.identity.service.directory import (
     person,
     person_by_email,
     space_names,
+    space_people,
 )
 from hexagone.identity.service.login import clean_email, verify_module_credentials
 from hexagone.identity.service.orgs import normalise_domain, require_admin
@@ -62,5 +63,6 @@ __all__ = [
     "person_by_email",
     "require_admin",
     "space_names",
+    "space_people",
     "verify_module_credentials",
 ]

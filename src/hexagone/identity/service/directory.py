@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hexagone.core.auth import Principal
 from hexagone.core.exceptions import NotFound
 from hexagone.core.i18n import gettext as _
-from hexagone.identity.models import Domain, Group, GroupMember, Organisation, OrgRole, Space, User
+from hexagone.identity.models import Domain, Group, GroupMember, Organisation, OrgRole, Space, SpaceMember, User
 
 ROLE_ADMIN = OrgRole.ADMIN.value
 ROLE_USER = OrgRole.USER.value
@@ -166,6 +166,18 @@ async def space_names(db: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.U
         return {}
     query = select(Space.id, Space.name).where(Space.id.in_(wanted), Space.archived_at.is_(None))
     return dict((await db.execute(query)).all())
+
+
+async def space_people(db: AsyncSession, space_id: uuid.UUID, roles: Iterable[str]) -> list[Person]:
+    """The active members of a space who hold one of ``roles`` there (its owners and
+    managers: whom a module asks about the space's things), by address."""
+    stmt = (
+        select(User)
+        .join(SpaceMember, SpaceMember.user_id == User.id)
+        .where(SpaceMember.space_id == space_id, SpaceMember.role.in_(list(roles)), User.is_active.is_(True))
+        .order_by(User.email)
+    )
+    return [as_person(user) for user in (await db.execute(stmt)).scalars()]
 
 
 async def org_info(db: AsyncSession, org_id: uuid.UUID) -> OrgInfo | None:

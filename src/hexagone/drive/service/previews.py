@@ -1,0 +1,45 @@
+"""A file's preview, for whoever may read the file: the PNG the extraction job made of
+its current version (:mod:`hexagone.drive.extraction.jobs`), or :class:`NotFound` while
+there is none (a folder, a kind without previews, a file not read yet or unreadable)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hexagone.core import blobs
+from hexagone.core.auth import Principal
+from hexagone.core.blobs import BlobNotFound
+from hexagone.core.exceptions import NotFound
+from hexagone.core.i18n import gettext as _
+from hexagone.drive.extraction.jobs import preview_key
+from hexagone.drive.models import NodeKind, Version
+from hexagone.drive.service.access import load
+
+PREVIEW_TYPE = "image/png"
+
+
+@dataclass(frozen=True)
+class PreviewInfo:
+    """A preview: of which file and version (a new version has a new one), and its size."""
+
+    node_id: uuid.UUID
+    version_id: uuid.UUID
+    size: int
+    content_type: str = PREVIEW_TYPE
+
+
+async def preview(db: AsyncSession, principal: Principal, node_id: uuid.UUID) -> tuple[PreviewInfo, bytes]:
+    """The preview of the file's current version, whole: a preview is small (512 pixels)."""
+    found = await load(db, principal, node_id, "read")
+    version_id = found.node.current_version_id
+    version = await db.get(Version, version_id) if found.node.kind == NodeKind.FILE and version_id else None
+    if version is None:
+        raise NotFound(_("This file has no preview."))
+    try:
+        image = await blobs.get_store().read(preview_key(version.blob_key))
+    except BlobNotFound:
+        raise NotFound(_("This file has no preview.")) from None
+    return PreviewInfo(found.node.id, version.id, len(image)), image
