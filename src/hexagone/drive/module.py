@@ -1,5 +1,5 @@
 """The drive module's descriptor: its tables, its jobs (version retention, trash purge,
-blob collection), its pages, search, commands, export and demo files, and the URL
+blob collection, expired uploads), its pages, its JSON API, search, commands, export and demo files, and the URL
 prefixes WebDAV fixes outside ``/drive/`` (``/dav/files/<user>/``,
 ``/dav/spaces/<space id>/``), which the subscription gate guards as it guards
 ``/drive/``. Parts a command does not use are :class:`Lazy`."""
@@ -18,6 +18,7 @@ from hexagone.drive.cli import cli
 from hexagone.drive.service.retention import JOBS
 
 if TYPE_CHECKING:
+    from fastapi import APIRouter
     from starlette.routing import BaseRoute
 
     from hexagone.core.export import Exporter
@@ -29,6 +30,12 @@ def _routes() -> Sequence[BaseRoute]:
     from hexagone.drive import web
 
     return web.ROUTES
+
+
+def _api() -> Sequence[APIRouter]:
+    from hexagone.drive import api
+
+    return api.ROUTERS
 
 
 def _search() -> Sequence[SearchProvider]:
@@ -54,6 +61,7 @@ MODULE = Module(
     label="Drive",
     package_dir=Path(__file__).parent,
     routes=Lazy(_routes),
+    api_routers=Lazy(_api),
     prefixes=DAV_PREFIXES,
     nav=[NavItem(path="/drive/", label=N_("Drive"), icon="folder")],
     search_providers=Lazy(_search),

@@ -11,7 +11,16 @@ upload never holds a transaction open.
 
 import hexagone.drive.policy  # noqa: F401 - registers the node ability rule these services enforce
 from hexagone.drive.service.access import LockInfo, NodeInfo
-from hexagone.drive.service.content import VersionInfo, open, restore_version, store, versions
+from hexagone.drive.service.content import (
+    UploadPlan,
+    VersionInfo,
+    open,
+    plan_upload,
+    restore_version,
+    store,
+    store_uploaded,
+    versions,
+)
 from hexagone.drive.service.content import note_recent as mark_recent
 from hexagone.drive.service.locking import checkin, checkout, locks, refresh, unlock
 from hexagone.drive.service.metadata import (
@@ -21,6 +30,7 @@ from hexagone.drive.service.metadata import (
     favourites,
     field_values,
     fields,
+    node_fields,
     properties,
     recent,
     remove_field,
@@ -59,6 +69,7 @@ from hexagone.drive.service.tree import (
     rename,
     resolve_path,
 )
+from hexagone.drive.service.uploads import UploadInfo, append_upload, cancel_upload, start_upload, upload_state
 
 __all__ = [
     "DriveInfo",
@@ -69,8 +80,12 @@ __all__ = [
     "OnConflict",
     "Settings",
     "ShareInfo",
+    "UploadInfo",
+    "UploadPlan",
     "Usage",
     "VersionInfo",
+    "append_upload",
+    "cancel_upload",
     "change_properties",
     "change_settings",
     "checkin",
@@ -94,9 +109,11 @@ __all__ = [
     "mark_recent",
     "move",
     "node",
+    "node_fields",
     "open",
     "org_usage",
     "path_of",
+    "plan_upload",
     "properties",
     "purge",
     "recent",
@@ -115,11 +132,14 @@ __all__ = [
     "share",
     "shared_with_me",
     "shares",
+    "start_upload",
     "store",
+    "store_uploaded",
     "tags",
     "trash",
     "unlock",
     "unshare",
+    "upload_state",
     "usage",
     "versions",
 ]
