@@ -107,7 +107,7 @@ async def _cut_patch(base_url: str, who: Caller, location: str, offset: int, bod
     _reader, writer = await asyncio.open_connection(address.hostname, address.port)
     head = (
         f"PATCH {urlsplit(location).path} HTTP/1.1\r\nHost: {address.netloc}\r\n"
-        f"Authorization: {who.headers['Authorization']}\r\nTus-Resumable: 1.0.0\r\n"
+        f"Authorization: {who.headers['authorization']}\r\nTus-Resumable: 1.0.0\r\n"
         f"Upload-Offset: {offset}\r\nContent-Type: application/offset+octet-stream\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     )
