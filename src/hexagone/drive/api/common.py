@@ -23,8 +23,10 @@ DESCRIBED = {
     "is wanted, an unknown field); the message says why.",
     409: "The name is taken in the target folder (or a folder would go inside itself, or an upload is not at "
     "the offset sent).",
-    412: "The node changed since the caller read it (its ETag, sent as If-Match, is stale).",
+    412: "Another version of the tus protocol than 1.0.0 (Tus-Version names the one spoken).",
+    411: "A tus PATCH must state its Content-Length.",
     413: "The upload is larger than the largest file the drive takes.",
+    415: "A tus PATCH sends application/offset+octet-stream.",
     416: "The byte range asked for is not in the file.",
     423: "Someone else holds a lock on the node (a check-out or a WebDAV lock).",
     507: "The drive (or the organisation) has not enough room left.",

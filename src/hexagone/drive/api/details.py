@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.api import CurrentPrincipal, Text
 from hexagone.core.auth import Principal
+from hexagone.core.exceptions import Conflict
+from hexagone.core.i18n import gettext as _
 from hexagone.drive import service
 from hexagone.drive.api.common import NodeOut, errors, session
 from hexagone.drive.api.downloads import send_file
@@ -188,10 +190,12 @@ async def list_fields(principal: CurrentPrincipal, drive_id: uuid.UUID) -> list[
     response_model=FieldOut,
     status_code=201,
     responses=errors(400, 409),
-    summary="Define a custom field (the space's managers)",
+    summary="Define a custom field (the space's managers; 409 on a personal drive)",
 )
 async def define_field(principal: CurrentPrincipal, drive_id: uuid.UUID, body: FieldIn) -> FieldOut:
     async with session(principal, write=True) as db:
+        if (await service.drive(db, principal, drive_id)).kind != "space":  # the drive's kind conflicts
+            raise Conflict(_("Custom fields belong to a space's drive."))
         made = await service.define_field(db, principal, drive_id, body.label, body.kind, body.choices)
         await db.commit()
     return _field_out(made)

@@ -84,7 +84,7 @@ async def discover() -> Response:
 @router.post(
     "/uploads",
     status_code=201,
-    responses=errors(400, 409, 413, 423, 507),
+    responses=errors(400, 409, 412, 413, 423, 507),
     summary="Begin an upload (tus creation): Upload-Length and Upload-Metadata (filename, folder)",
 )
 async def create(
@@ -131,7 +131,7 @@ async def offset(principal: CurrentPrincipal, upload_id: uuid.UUID) -> Response:
 @router.patch(
     "/uploads/{upload_id}",
     status_code=204,
-    responses=errors(400, 409, 423, 507),
+    responses=errors(400, 409, 411, 412, 413, 415, 423, 507),
     summary="Add bytes at Upload-Offset (application/offset+octet-stream)",
     openapi_extra={
         "requestBody": {"required": True, "content": {CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}}
@@ -163,7 +163,9 @@ async def append(
     return Response(status_code=204, headers=headers)
 
 
-@router.delete("/uploads/{upload_id}", status_code=204, summary="Give up an upload (tus termination)")
+@router.delete(
+    "/uploads/{upload_id}", status_code=204, responses=errors(409, 412), summary="Give up an upload (tus termination)"
+)
 async def terminate(
     principal: CurrentPrincipal, upload_id: uuid.UUID, tus_resumable: Annotated[str | None, Header()] = None
 ) -> Response:
