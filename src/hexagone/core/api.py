@@ -52,6 +52,17 @@ Text = Annotated[
 ]
 
 
+# Something to show (a character that is neither a space nor a control), and no NUL.
+_LINE = r"^[^\x00]*[^\s\x00-\x1f\x7f][^\x00]*$"
+
+
+def line(max_length: int) -> Any:
+    """A label a person reads on one line (a tag, a field's name, a choice), of 1 to
+    ``max_length`` characters with something to show: what services' ``clean_label``
+    keeps, stated in the schema so that clients (and schemathesis) know it."""
+    return Annotated[str, Field(min_length=1, max_length=max_length, pattern=_LINE), AfterValidator(_valid_unicode)]
+
+
 class ErrorBody(BaseModel):
     error: str
     status: int

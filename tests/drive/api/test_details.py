@@ -68,7 +68,7 @@ async def test_metadata_description_tags_fields_and_favourite(client: httpx.Asyn
     )
     assert status.status_code == 201
     no_choice = await client.post(fields, json={"label": "Vide", "kind": "choice"}, headers=owner.headers)
-    assert no_choice.status_code == 400 and no_choice.json()["error"]
+    assert no_choice.status_code == 422 and no_choice.json()["problems"]
     field_id = status.json()["id"]
     path = f"{API}/nodes/{doc.id}/metadata"
     body = {

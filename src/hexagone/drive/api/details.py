@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hexagone.core.api import CurrentPrincipal, Text
+from hexagone.core.api import CurrentPrincipal, Text, line
 from hexagone.core.auth import Principal
 from hexagone.core.exceptions import Conflict
 from hexagone.core.i18n import gettext as _
@@ -124,7 +124,7 @@ class MetadataOut(BaseModel):
 
 class MetadataIn(BaseModel):
     description: Text | None = Field(default=None, max_length=10_000)
-    tags: list[Annotated[Text, Field(max_length=100)]] | None = Field(default=None, max_length=100)
+    tags: list[line(100)] | None = Field(default=None, max_length=50)  # type: ignore[valid-type]
     values: dict[uuid.UUID, Annotated[Text, Field(max_length=1000)]] | None = Field(
         default=None, description="Field id to value; an empty value removes it."
     )
@@ -174,9 +174,24 @@ async def change_metadata(principal: CurrentPrincipal, node_id: uuid.UUID, body:
 
 
 class FieldIn(BaseModel):
-    label: Text = Field(min_length=1, max_length=100)
+    """A field; a choice field names at least one choice (stated in the schema too)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"kind": {"const": "choice"}}, "required": ["kind"]},
+            "then": {"properties": {"choices": {"minItems": 1}}, "required": ["choices"]},
+        }
+    )
+
+    label: line(100)  # type: ignore[valid-type]
     kind: Literal["text", "number", "date", "choice"] = "text"
-    choices: list[Annotated[Text, Field(max_length=200)]] = Field(default_factory=list, max_length=100)
+    choices: list[line(200)] = Field(default_factory=list, max_length=100)  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _choices_for_a_choice(self) -> FieldIn:
+        if self.kind == "choice" and not self.choices:
+            raise ValueError("a choice field needs at least one choice")
+        return self
 
 
 @router.get("/drives/{drive_id}/fields", response_model=list[FieldOut], summary="A space drive's custom fields")
