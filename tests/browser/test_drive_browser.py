@@ -1,6 +1,6 @@
 """The drive in Debian's chromium: axe-core (WCAG 2.1 A and AA) and the shell's rules on
 every drive page in French (light) and English (dark); journeys with the mouse (an
-upload through the file picker with its progress bar, over tus; a rename; a version
+upload through the file picker with its progress bar, over tus; files dropped on the form; a rename; a version
 restored; the trash emptied; a share with a colleague) and one with the keyboard alone
 (opening a file's details, renaming it, putting it in the trash)."""
 
@@ -120,6 +120,26 @@ async def test_upload_through_the_file_picker_goes_over_tus_with_progress(open_t
         stored = await service.resolve_path(db, me, drive.id, "présentation.bin")
     assert await read(me, stored.id) == data
     assert not tab.watch.drain()
+
+
+async def test_files_dropped_on_the_upload_form_go_over_tus(open_tab: OpenTab) -> None:
+    user = await make_user(await make_drive_org())
+    me = await principal(user)
+    drive = await own_drive(me)
+    page = (await open_tab(user=user)).page
+    await goto(page, "/drive/")
+    drop = """() => {
+      const files = new DataTransfer();
+      files.items.add(new File(["premier"], "un.txt", {type: "text/plain"}));
+      files.items.add(new File(["second"], "deux.txt", {type: "text/plain"}));
+      const zone = document.querySelector("[data-drive-upload]");
+      zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: files, bubbles: true, cancelable: true}));
+      zone.dispatchEvent(new DragEvent("drop", {dataTransfer: files, bubbles: true, cancelable: true}));
+    }"""
+    async with page.expect_navigation(url="**done=drive_uploaded**", timeout=60_000):
+        await page.evaluate(drop)
+    await settle(page)
+    assert sorted(await _names(me, drive.root_id)) == ["deux.txt", "un.txt"]
 
 
 async def test_rename_restore_a_version_empty_the_trash_and_share(open_tab: OpenTab) -> None:
