@@ -3,6 +3,7 @@
 import htmx from "htmx.org";
 import "./mail/webmail.js";
 import "./calendar/agenda.js";
+import "./drive/drive.js";
 
 window.htmx = htmx;
 

@@ -3,7 +3,10 @@ statement every way in uses: the web page, the API, WebDAV's PROPFIND Depth 1), 
 process, on SQLite or PostgreSQL: p50, p99 and max over the rounds, the process' CPU
 time per listing (every thread: the driver's too; steadier than the wall clock on a
 shared machine), with the statements sent per listing, and the same rows read as ORM objects for comparison (what the service
-avoids).
+avoids). Then the folder's web page (``/drive/folders/<id>``, signed in, through the
+ASGI application in process: no server, no network), which shows a page of 200
+entries: the first page, one in the middle, and the first sorted by size, newest first;
+and the API's page of 200 entries.
 
     .venv/bin/python bench/drive/listing.py [--files 10000] [--rounds 30] [--database postgres]
 
@@ -17,16 +20,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+EMAIL, PASSWORD = "b@bench.test", "Bench-password-123"
 
 
 def _environment(database: str) -> tuple[str, str | None]:
@@ -63,9 +72,7 @@ async def _fill(files: int) -> tuple[object, uuid.UUID]:
 
     async with system_session() as db:
         org = await create_org(db, name="Bench", domain="bench.test", modules=["drive"])
-        user, _ = await create_user(
-            db, org_id=org.id, email="b@bench.test", display_name="B", password="Bench-password-123"
-        )
+        user, _ = await create_user(db, org_id=org.id, email=EMAIL, display_name="B", password=PASSWORD)
         await db.commit()
         me = await load_principal(db, user.id)
     assert me is not None
@@ -124,7 +131,8 @@ async def _measure(files: int, rounds: int) -> None:
         async with org_session(me.org_id) as db:  # type: ignore[attr-defined]
             return len((await db.execute(select(Node).where(Node.parent_id == folder_id))).scalars().all())
 
-    for name, run in (("service list_folder", listing), ("ORM objects, for comparison", orm_rows)):
+    async def timed(name: str, run: Callable[[], Awaitable[object]]) -> None:
+        nonlocal statements
         await run()  # warm
         statements = 0
         times = []
@@ -137,10 +145,43 @@ async def _measure(files: int, rounds: int) -> None:
         times.sort()
         p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
         print(
-            f"{name}: {found} entries, p50 {statistics.median(times):.1f} ms, p99 {p99:.1f} ms, "
-            f"max {times[-1]:.1f} ms, CPU {cpu:.1f} ms, {statements / rounds:.0f} statements per listing"
+            f"{name}: {found}, p50 {statistics.median(times):.1f} ms, p99 {p99:.1f} ms, "
+            f"max {times[-1]:.1f} ms, CPU {cpu:.1f} ms, {statements / rounds:.0f} statements each"
         )
+
+    await timed("service list_folder (entries)", listing)
+    await timed("ORM objects, for comparison (entries)", orm_rows)
+    async with _signed_in() as client:
+        middle = max(1, files // 400)
+        for label, path in (
+            ("page /drive/folders/<id> (bytes)", f"/drive/folders/{folder_id}"),
+            (f"page {middle} of the folder (bytes)", f"/drive/folders/{folder_id}?page={middle}"),
+            ("page sorted by size, descending (bytes)", f"/drive/folders/{folder_id}?sort=size&desc=1"),
+            ("API page of 200 entries (bytes)", f"/api/v1/drive/folders/{folder_id}/entries?limit=200"),
+        ):
+
+            async def page(path: str = path) -> int:
+                answer = await client.get(path)
+                assert answer.status_code == 200, answer.text[:500]
+                return len(answer.content)
+
+            await timed(label, page)
     await dispose_engine()
+
+
+@asynccontextmanager
+async def _signed_in() -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the application in process, signed in through the login form."""
+    from hexagone.app import create_app
+
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
+        form = await client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None
+        data = {"email": EMAIL, "password": PASSWORD, "csrf_token": token.group(1), "next": "/"}
+        assert (await client.post("/login", data=data)).status_code == 303
+        yield client
 
 
 def main() -> None:

@@ -13,7 +13,9 @@ from tests.factories import csrf_token, login, make_org, make_space, make_user
 
 
 async def test_api_honours_its_openapi_document(client: httpx.AsyncClient, base_url: str) -> None:
-    org = await make_org(modules=("sample", "mail", "calendar"))  # every module with an API, so it is all fuzzed
+    org = await make_org(
+        modules=("sample", "mail", "calendar", "drive")
+    )  # every module with an API, so it is all fuzzed
     admin = await make_user(org, role="admin")
     member = await make_user(org)
     await make_space(admin, members={member: "member"})
@@ -41,6 +43,10 @@ async def test_api_honours_its_openapi_document(client: httpx.AsyncClient, base_
         "--seed",
         "1",
         "--no-color",
+        # tus speaks in headers and raw bytes no schema describes: tests/drive/api/test_uploads.py
+        # drives it with a real tus client instead.
+        "--exclude-path-regex",
+        "/drive/uploads",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyCookie, HTTPBearer
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hexagone import __version__
@@ -29,6 +29,38 @@ session_scheme = APIKeyCookie(
     auto_error=False,
     description="The browser session; unsafe methods also need the X-CSRF-Token header of the page.",
 )
+
+
+def _valid_unicode(value: str) -> str:
+    """Refuse lone UTF-16 surrogates and NUL: JSON carries them, no database (PostgreSQL's
+    text refuses NUL) or file format can; the calendar's and the drive's APIs take text as :data:`Text`."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
+Text = Annotated[
+    str,
+    AfterValidator(_valid_unicode),
+    # The NUL rule, stated in the OpenAPI document so that clients (and schemathesis) know
+    # it; a lone surrogate is not a character JSON Schema's regex engines can name.
+    Field(json_schema_extra={"pattern": r"^[^\u0000]*$"}),
+]
+
+
+# Something to show (a character that is neither a space nor a control), and no NUL.
+_LINE = r"^[^\x00]*[^\s\x00-\x1f\x7f][^\x00]*$"
+
+
+def line(max_length: int) -> Any:
+    """A label a person reads on one line (a tag, a field's name, a choice), of 1 to
+    ``max_length`` characters with something to show: what services' ``clean_label``
+    keeps, stated in the schema so that clients (and schemathesis) know it."""
+    return Annotated[str, Field(min_length=1, max_length=max_length, pattern=_LINE), AfterValidator(_valid_unicode)]
 
 
 class ErrorBody(BaseModel):

@@ -293,3 +293,24 @@ class Link(IdMixin, OrgScoped, TimestampMixin, Base):
     downloads: Mapped[int] = mapped_column(Integer, default=0)
     uploads: Mapped[int] = mapped_column(Integer, default=0)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Upload(IdMixin, OrgScoped, TimestampMixin, Base):
+    """A resumable (tus) upload under way: the bytes go to the blob store's multipart
+    upload ``blob_upload`` in parts of the store's part size, the bytes past the last
+    whole part wait in a blob of their own (``<blob key>.tail<offset>``) until the next
+    request brings more; ``parts`` is the JSON list of the parts stored so far. Completing
+    it makes the file (through the same checks as any store); expiring it drops it all."""
+
+    __tablename__ = "drive_uploads"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    folder_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("drive_nodes.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    on_conflict: Mapped[str] = mapped_column(String(16), default="rename")
+    version_id: Mapped[uuid.UUID] = mapped_column()
+    blob_upload: Mapped[str] = mapped_column(String(64))
+    length: Mapped[int] = mapped_column(BigInteger)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    parts: Mapped[str] = mapped_column(Text, default="[]")
+    expires_at: Mapped[datetime] = mapped_column(index=True)

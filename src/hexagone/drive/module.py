@@ -1,5 +1,5 @@
 """The drive module's descriptor: its tables, its jobs (version retention, trash purge,
-blob collection), its pages, search, commands, export and demo files, and the URL
+blob collection, expired uploads), its pages, its JSON API, search, commands, export and demo files, and the URL
 prefixes WebDAV fixes outside ``/drive/`` (``/dav/files/<user>/``,
 ``/dav/spaces/<space id>/``), which the subscription gate guards as it guards
 ``/drive/``. Parts a command does not use are :class:`Lazy`."""
@@ -19,6 +19,7 @@ from hexagone.drive.extraction import jobs as extraction
 from hexagone.drive.service.retention import JOBS
 
 if TYPE_CHECKING:
+    from fastapi import APIRouter
     from starlette.routing import BaseRoute
 
     from hexagone.core.export import Exporter
@@ -45,6 +46,12 @@ def _dav_routes() -> Sequence[BaseRoute]:
     return app.ROUTES
 
 
+def _api() -> Sequence[APIRouter]:
+    from hexagone.drive import api
+
+    return api.ROUTERS
+
+
 def _search() -> Sequence[SearchProvider]:
     from hexagone.drive import search
 
@@ -69,6 +76,7 @@ MODULE = Module(
     package_dir=Path(__file__).parent,
     routes=Lazy(_routes),
     public_routes=Lazy(_public_routes),
+    api_routers=Lazy(_api),
     prefixes=DAV_PREFIXES,
     prefix_routes=Lazy(_dav_routes),
     nav=[NavItem(path="/drive/", label=N_("Drive"), icon="folder")],

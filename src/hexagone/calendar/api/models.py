@@ -6,31 +6,11 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, WithJsonSchema, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool, WithJsonSchema, model_validator
 
 from hexagone.calendar.service import agenda
 from hexagone.calendar.service.collections import CollectionInfo
-
-
-def _valid_unicode(value: str) -> str:
-    """Refuse lone UTF-16 surrogates and NUL: JSON carries them, no database (PostgreSQL's
-    text refuses NUL) or calendar file can."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
-    if "\x00" in value:
-        raise ValueError("text must not contain NUL characters")
-    return value
-
-
-Text = Annotated[
-    str,
-    AfterValidator(_valid_unicode),
-    # The NUL rule, stated in the OpenAPI document so that clients (and schemathesis) know
-    # it; a lone surrogate is not a character JSON Schema's regex engines can name.
-    Field(json_schema_extra={"pattern": r"^[^\u0000]*$"}),
-]
+from hexagone.core.api import Text
 
 
 def _moment(value: object) -> object:

@@ -11,7 +11,16 @@ upload never holds a transaction open.
 
 import hexagone.drive.policy  # noqa: F401 - registers the node ability rule these services enforce
 from hexagone.drive.service.access import LockInfo, NodeInfo
-from hexagone.drive.service.content import VersionInfo, open, restore_version, store, versions
+from hexagone.drive.service.content import (
+    UploadPlan,
+    VersionInfo,
+    open,
+    plan_upload,
+    restore_version,
+    store,
+    store_uploaded,
+    versions,
+)
 from hexagone.drive.service.content import note_recent as mark_recent
 from hexagone.drive.service.links import (
     LinkInfo,
@@ -38,6 +47,7 @@ from hexagone.drive.service.metadata import (
     field_values,
     fields,
     folder_properties,
+    node_fields,
     properties,
     recent,
     remove_field,
@@ -77,6 +87,7 @@ from hexagone.drive.service.tree import (
     rename,
     resolve_path,
 )
+from hexagone.drive.service.uploads import UploadInfo, append_upload, cancel_upload, start_upload, upload_state
 
 __all__ = [
     "DriveInfo",
@@ -92,9 +103,13 @@ __all__ = [
     "PreviewInfo",
     "Settings",
     "ShareInfo",
+    "UploadInfo",
+    "UploadPlan",
     "Usage",
     "VersionInfo",
     "Visitor",
+    "append_upload",
+    "cancel_upload",
     "change_properties",
     "change_settings",
     "checkin",
@@ -122,10 +137,12 @@ __all__ = [
     "mark_recent",
     "move",
     "node",
+    "node_fields",
     "node_links",
     "open",
     "org_usage",
     "path_of",
+    "plan_upload",
     "preview",
     "properties",
     "purge",
@@ -147,13 +164,16 @@ __all__ = [
     "share",
     "shared_with_me",
     "shares",
+    "start_upload",
     "store",
+    "store_uploaded",
     "tags",
     "trash",
     "unlock",
     "unlock_link",
     "unshare",
     "upload_link",
+    "upload_state",
     "usage",
     "versions",
     "view_link",

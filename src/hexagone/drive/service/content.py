@@ -109,6 +109,41 @@ async def _target(
     return _Target(folder, name, existing)
 
 
+@dataclass(frozen=True)
+class UploadPlan:
+    """Where a resumable upload (tus) assembles its bytes before :func:`store_uploaded`
+    makes them a file: the cleaned name and the blob key of the version to come."""
+
+    name: str
+    version_id: uuid.UUID
+    blob_key: str
+
+
+async def plan_upload(
+    principal: Principal,
+    folder_id: uuid.UUID,
+    name: str,
+    size: int,
+    *,
+    overwrite: bool = True,
+    rename: bool = False,
+    lock_tokens: Collection[str] = (),
+) -> UploadPlan:
+    """Check, before a resumable upload of ``size`` bytes begins, what :func:`store`
+    checks before it streams (the folder, the name, the locks) and that the drive has
+    room for all of it (:class:`InsufficientStorage` otherwise): a client learns at once,
+    not after sending gigabytes. Everything is checked again when the upload completes."""
+    name = names.clean(name)
+    options = {"overwrite": overwrite, "rename": rename, "if_match": None, "lock_tokens": lock_tokens}
+    async with org_session(principal.org_id) as db:
+        target = await _target(db, principal, folder_id, name, **options)  # type: ignore[arg-type]
+        room = await quotas.room(db, target.folder.drive)
+    if room is not None and size > room:
+        raise quotas.too_large()
+    version_id = uuid.uuid4()
+    return UploadPlan(name, version_id, blob_key(principal.org_id, version_id))
+
+
 async def store(
     principal: Principal,
     folder_id: uuid.UUID,
@@ -133,18 +168,39 @@ async def store(
         room = await quotas.room(db, target.folder.drive)
     version_id = uuid.uuid4()
     key = blob_key(principal.org_id, version_id)
-    store_ = blobs.get_store()
     try:
-        ref = await store_.put(chunks, key=key, max_size=room)
+        ref = await blobs.get_store().put(chunks, key=key, max_size=room)
     except BlobTooLarge:
         raise quotas.too_large() from None
+    plan = UploadPlan(name, version_id, key)
+    return await store_uploaded(principal, folder_id, plan, ref, content_type, **options)  # type: ignore[arg-type]
+
+
+async def store_uploaded(
+    principal: Principal,
+    folder_id: uuid.UUID,
+    plan: UploadPlan,
+    ref: BlobRef,
+    content_type: str | None = None,
+    *,
+    overwrite: bool = True,
+    rename: bool = False,
+    if_match: str | None = None,
+    lock_tokens: Collection[str] = (),
+) -> NodeInfo:
+    """Make the blob ``ref``, stored at ``plan``'s key (by :func:`store`, or assembled
+    by the blob store's multipart API for a resumable upload), the file's new content, in
+    one short transaction that checks everything again (folder, name, ETag, locks, quota).
+    A refusal deletes the blob: nothing is left behind."""
+    options = {"overwrite": overwrite, "rename": rename, "if_match": if_match, "lock_tokens": lock_tokens}
+    name = plan.name
     try:
         async with org_session(principal.org_id, write=True) as db:
             target = await _target(db, principal, folder_id, name, for_update=True, **options)  # type: ignore[arg-type]
-            node_id = await _add_version(db, principal, target, version_id, ref, content_type or guess_type(name))
+            node_id = await _add_version(db, principal, target, plan.version_id, ref, content_type or guess_type(name))
             await db.commit()
     except BaseException:
-        await store_.delete(key)
+        await blobs.get_store().delete(ref.key)
         raise
     async with org_session(principal.org_id) as db:
         return await node_info(db, await load(db, principal, node_id))

@@ -78,6 +78,16 @@ def _field_info(row: FieldDef) -> FieldInfo:
 async def fields(db: AsyncSession, principal: Principal, drive_id: uuid.UUID) -> list[FieldInfo]:
     """The custom fields a drive defines, in order."""
     await storage.root_found(db, principal, drive_id)
+    return await _defined(db, drive_id)
+
+
+async def node_fields(db: AsyncSession, principal: Principal, node_id: uuid.UUID) -> list[FieldInfo]:
+    """The custom fields of the drive a node is in, for whoever sees the node (someone a
+    file was shared with sees its fields without reaching the drive's root)."""
+    return await _defined(db, (await load(db, principal, node_id)).drive.id)
+
+
+async def _defined(db: AsyncSession, drive_id: uuid.UUID) -> list[FieldInfo]:
     rows = await db.execute(
         select(FieldDef).where(FieldDef.drive_id == drive_id).order_by(FieldDef.position, FieldDef.key)
     )

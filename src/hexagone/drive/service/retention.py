@@ -24,7 +24,7 @@ from hexagone.core.db import org_session, utcnow
 from hexagone.core.jobs import Claimed, JobSpec, PermanentFailure
 from hexagone.drive.extraction import jobs as extraction
 from hexagone.drive.models import Node, Version
-from hexagone.drive.service import quotas, trashing
+from hexagone.drive.service import quotas, trashing, uploads
 from hexagone.drive.service.content import PRUNE_JOB
 
 log = logging.getLogger("hexagone.drive.retention")
@@ -143,4 +143,9 @@ async def sweep(org_id: uuid.UUID) -> dict[str, int]:
     return {"versions_pruned": pruned, "purged": purged}
 
 
-JOBS = [JobSpec(PRUNE_JOB, prune), JobSpec(trashing.PURGE_JOB, purge), JobSpec(trashing.COLLECT_JOB, collect)]
+JOBS = [
+    JobSpec(PRUNE_JOB, prune),
+    JobSpec(trashing.PURGE_JOB, purge),
+    JobSpec(trashing.COLLECT_JOB, collect),
+    JobSpec(uploads.EXPIRE_JOB, uploads.expire),
+]
