@@ -13,6 +13,7 @@ from sqlalchemy import select
 from hexagone.core.db import org_session, system_session, utcnow
 from hexagone.core.downloads import Unsatisfiable
 from hexagone.core.exceptions import Forbidden, InsufficientStorage, Invalid, NotFound, RateLimited
+from hexagone.core.i18n import gettext
 from hexagone.core.models import AuditEntry, Notification
 from hexagone.core.security import token_digest
 from hexagone.drive import service
@@ -112,12 +113,16 @@ async def test_link_is_made_only_by_who_may_share_and_never_by_a_guest() -> None
             await service.node_links(db, await principal(guest_user), doc.id)
 
 
+def _untranslated(message: str, **variables: object) -> str:
+    return message % variables if variables and "%(" in message else message
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
         ({"mode": "edit"}, "A link is for viewing or for sending files."),
         ({"mode": "upload"}, "Files can be sent only into a folder."),
-        ({"password": "short"}, "A link's password has 10 to 200 characters."),
+        ({"password": "short"}, "A link's password has %(min)s to %(max)s characters."),
         ({"expires_at": utcnow() - timedelta(minutes=1)}, "The expiry date must be in the future."),
     ],
     ids=["unknown-mode", "upload-to-a-file", "short-password", "past-expiry"],
@@ -127,7 +132,8 @@ async def test_link_with_bad_options_is_refused_with_a_message(options: dict[str
     doc = await put(me, (await own_drive(me)).root_id, "a.txt")
     with pytest.raises(Invalid) as refused:
         await _link(me, doc.id, **options)
-    assert refused.value.message in (message, message.replace("10 to 200", "%(min)s to %(max)s"))
+    # In French once a test of this process has loaded the catalogues, in English before.
+    assert refused.value.message in {gettext(message, min=10, max=200), _untranslated(message, min=10, max=200)}
     async with org_session(me.org_id) as db:
         assert await service.node_links(db, me, doc.id) == []
 
