@@ -10,12 +10,13 @@ from starlette.routing import BaseRoute
 from hexagone.core import pages
 from hexagone.core.i18n import N_
 from hexagone.core.modules import NavItem
-from hexagone.mail.web import actions, badge, compose, deleting, folders, reading, rules, settings
+from hexagone.mail.web import actions, badge, compose, deleting, folders, reading, rules, settings, to_drive
 
 ROUTES: list[BaseRoute] = [
     *folders.ROUTES,
     *deleting.ROUTES,
     *reading.ROUTES,
+    *to_drive.ROUTES,
     *actions.ROUTES,
     *compose.ROUTES,
     *settings.ROUTES,
@@ -44,6 +45,7 @@ pages.notices(
         "saved": N_("Saved."),
         "none": N_("Select at least one message first."),
         "images": N_("Images from this sender will always be shown."),
+        "saved_to_drive": N_("The attachment is saved in your drive."),
         "delegate_added": N_("Access granted."),
         "delegate_removed": N_("Access removed."),
         "rules_active": N_("Your rules apply to new mail again."),

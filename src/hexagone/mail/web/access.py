@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -21,10 +22,13 @@ from starlette.requests import Request
 from hexagone.core import policy
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
+from hexagone.core.exceptions import NotFound
+from hexagone.core.i18n import gettext as _
 from hexagone.core.web import principal_of
 from hexagone.identity.service import Person
+from hexagone.mail import mime
 from hexagone.mail.models import Folder, Mailbox, Message
-from hexagone.mail.service import mailboxes, reading
+from hexagone.mail.service import mailboxes, reading, store
 from hexagone.mail.service.mailboxes import Access
 
 
@@ -67,6 +71,16 @@ async def folder_for(c: Caller, folder_id: uuid.UUID, *, write: bool = False) ->
 
 async def message_for(c: Caller, message_id: uuid.UUID, *, write: bool = False) -> tuple[Message, Folder, Access]:
     return await reading.message_for(c.db, c.principal, c.user, message_id, write=write)
+
+
+async def attachment_for(c: Caller, message_id: uuid.UUID, index: int) -> tuple[Message, dict[str, Any], bytes]:
+    """The message, its leaf part number ``index`` (an attachment, the text, an inline
+    image) and the message's bytes; NotFound for a part the message does not have."""
+    message, _folder, _access = await message_for(c, message_id)
+    leaves = mime.leaves(message.structure)
+    if index >= len(leaves) or "parts" in leaves[index]:
+        raise NotFound(_("This attachment does not exist."))
+    return message, leaves[index], await store.read(message)
 
 
 def abilities(c: Caller, access: Access) -> dict[str, bool]:

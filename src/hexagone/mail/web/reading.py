@@ -29,8 +29,8 @@ from hexagone.core.web import login_required
 from hexagone.mail import mime
 from hexagone.mail.models import Mailbox, Message, SpecialUse
 from hexagone.mail.service import mailboxes, reading, store, threads
-from hexagone.mail.web import body
-from hexagone.mail.web.access import abilities, caller, message_for
+from hexagone.mail.web import body, to_drive
+from hexagone.mail.web.access import abilities, attachment_for, caller, message_for
 from hexagone.mail.web.common import folder_label, full_label, navigation
 
 MAX_ALLOWED_SENDERS = 2000
@@ -99,6 +99,7 @@ async def message_page(request: Request) -> Response:
             "can": can,
             "body": rendered,
             "images_shown": shown,
+            "to_drive": to_drive.can_save(c.principal),
             "sender": sender_address(message),
             "conversation": await threads.thread_messages(c.db, message),
             "newer_older": await threads.neighbours(c.db, folder, message),
@@ -148,12 +149,7 @@ async def part(request: Request) -> Response:
     """One part of a message, transfer-decoded, always as a download."""
     index: int = request.path_params["index"]
     async with caller(request) as c:
-        message, _folder, _access = await message_for(c, request.path_params["message_id"])
-        leaves = mime.leaves(message.structure)
-        if index >= len(leaves) or "parts" in leaves[index]:
-            raise NotFound(_("This attachment does not exist."))
-        raw = await store.read(message)
-    leaf = leaves[index]
+        _message, leaf, raw = await attachment_for(c, request.path_params["message_id"], index)
     return _download(mime.decode_part(raw, leaf), body.content_type_of(leaf), body.attachment_filename(leaf, index))
 
 

@@ -1,0 +1,101 @@
+"""Mail meets the drive: an attachment received is saved into the reader's own drive in one
+action, with its bytes and a numbered name when the name is taken; never someone else's
+attachment, never without the drive module, never past the drive's quota."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from hexagone.core.db import org_session
+from hexagone.drive import service as drive
+from tests.drive.factories import own_drive, read
+from tests.factories import TestOrg, make_org, make_user, principal
+from tests.mail.factories import deliver, make_mail_user
+from tests.mail.web.helpers import post, signed_in
+
+REPORT = b"%PDF-1.4 le rapport annuel"
+
+
+async def make_mail_and_drive_org() -> TestOrg:
+    return await make_org(modules=("mail", "drive"))
+
+
+async def _files(who: object) -> dict[str, int]:
+    reader = await principal(who)  # type: ignore[arg-type]
+    root = (await own_drive(reader)).root_id
+    async with org_session(reader.org_id) as db:
+        listing = await drive.list_folder(db, reader, root)
+    return {entry.name: entry.size or 0 for entry in listing.entries}
+
+
+async def test_attachment_saved_to_the_drive_lands_in_the_readers_drive_with_its_bytes(
+    client: httpx.AsyncClient,
+) -> None:
+    user = await make_mail_user(await make_mail_and_drive_org())
+    message = await deliver(user, attachments=(("rapport.pdf", REPORT, "application/pdf"),))
+    await signed_in(client, user)
+    page = (await client.get(f"/mail/messages/{message.id}")).text
+    [action] = re.findall(rf'action="(/mail/messages/{message.id}/parts/\d+/drive)"', page)
+
+    first = await post(client, action)
+    second = await post(client, action)
+
+    assert first.status_code == 303 and first.headers["location"].endswith("done=saved_to_drive")
+    assert second.status_code == 303
+    assert await _files(user) == {"rapport.pdf": len(REPORT), "rapport (2).pdf": len(REPORT)}
+    reader = await principal(user)
+    async with org_session(user.org_id) as db:
+        [saved, _copy] = (await drive.list_folder(db, reader, (await own_drive(reader)).root_id)).entries
+    assert await read(reader, saved.id) == REPORT and saved.content_type == "application/pdf"
+    shown = (await client.get(first.headers["location"])).text
+    assert "La pièce jointe est enregistrée dans Mes fichiers." in shown
+
+
+@pytest.mark.parametrize("where", ["colleague", "other organisation"])
+async def test_saving_another_users_attachment_answers_404_and_stores_nothing(
+    client: httpx.AsyncClient, where: str
+) -> None:
+    org = await make_mail_and_drive_org()
+    victim = await make_mail_user(org if where == "colleague" else await make_mail_and_drive_org())
+    message = await deliver(victim, attachments=(("secret.txt", b"secret", "text/plain"),))
+    attacker = await make_mail_user(org)
+    await signed_in(client, attacker)
+
+    response = await post(client, f"/mail/messages/{message.id}/parts/1/drive")
+
+    assert response.status_code == 404
+    assert await _files(attacker) == {}
+
+
+async def test_without_the_drive_module_the_action_is_not_offered_and_answers_404(client: httpx.AsyncClient) -> None:
+    user = await make_mail_user()  # an organisation with mail only
+    message = await deliver(user, attachments=(("rapport.pdf", REPORT, "application/pdf"),))
+    await signed_in(client, user)
+
+    page = (await client.get(f"/mail/messages/{message.id}")).text
+    response = await post(client, f"/mail/messages/{message.id}/parts/1/drive")
+
+    assert "rapport.pdf" in page and "/drive" not in page.split("mail-attachments")[1].split("</section>")[0]
+    assert response.status_code == 404
+
+
+async def test_an_attachment_beyond_the_drives_quota_is_refused_with_507_and_nothing_stored(
+    client: httpx.AsyncClient,
+) -> None:
+    org = await make_mail_and_drive_org()
+    user = await make_mail_user(org)
+    admin = await principal(await make_user(org, role="admin"))
+    reader = await principal(user)
+    async with org_session(org.id, write=True) as db:
+        await drive.set_quota(db, admin, (await own_drive(reader)).id, 10)
+        await db.commit()
+    message = await deliver(user, attachments=(("rapport.pdf", REPORT, "application/pdf"),))
+    await signed_in(client, user)
+
+    response = await post(client, f"/mail/messages/{message.id}/parts/1/drive")
+
+    assert response.status_code == 507 and "Il ne reste pas assez de place" in response.text
+    assert await _files(user) == {}
