@@ -1,6 +1,8 @@
 """Mail meets the drive: an attachment received is saved into the reader's own drive in one
 action, with its bytes and a numbered name when the name is taken; never someone else's
-attachment, never without the drive module, never past the drive's quota."""
+attachment, never without the drive module, never past the drive's quota. A file of the
+drive goes from the composer as a public link its recipient opens signed out; never a
+file the writer may not share."""
 
 from __future__ import annotations
 
@@ -11,10 +13,11 @@ import pytest
 
 from hexagone.core.db import org_session
 from hexagone.drive import service as drive
-from tests.drive.factories import own_drive, read
+from tests.drive.factories import own_drive, put, read
 from tests.factories import TestOrg, make_org, make_user, principal
-from tests.mail.factories import deliver, make_mail_user
+from tests.mail.factories import deliver, make_mail_user, messages_in
 from tests.mail.web.helpers import post, signed_in
+from tests.mail.web.test_compose import parsed, raw_of
 
 REPORT = b"%PDF-1.4 le rapport annuel"
 
@@ -99,3 +102,70 @@ async def test_an_attachment_beyond_the_drives_quota_is_refused_with_507_and_not
 
     assert response.status_code == 507 and "Il ne reste pas assez de place" in response.text
     assert await _files(user) == {}
+
+
+async def test_a_drive_file_sent_as_a_link_lets_the_recipient_download_it_signed_out(
+    client: httpx.AsyncClient, base_url: str
+) -> None:
+    org = await make_mail_and_drive_org()
+    alice, bob = await make_mail_user(org), await make_mail_user(org)
+    writer = await principal(alice)
+    large = await put(writer, (await own_drive(writer)).root_id, "maquette.psd", b"calques" * 5000)
+    await signed_in(client, alice)
+    page = (await client.get("/mail/compose")).text
+    assert f'name="drive_file" value="{large.id}"' in page
+
+    sent = await post(
+        client,
+        "/mail/compose",
+        {
+            "action": "send",
+            "sender": alice.email,
+            "to": bob.email,
+            "subject": "La maquette",
+            "body": "Voici.",
+            "drive_file": str(large.id),
+        },
+    )
+
+    assert sent.status_code == 303 and "done=sent" in sent.headers["location"]
+    [received] = await messages_in(bob)
+    text = parsed(await raw_of(received)).get_body().get_content()
+    assert text.startswith("Voici.") and "(liens valables 30 jours)" in text
+    [address] = re.findall(rf"- maquette\.psd \([^)]+\) : ({re.escape(base_url)}/s/\S+)", text)
+    async with httpx.AsyncClient(follow_redirects=False) as stranger:  # signed out
+        landing = await stranger.get(address)
+        [download] = set(re.findall(r'href="(/s/[^"]+/files/[^"]+)"', landing.text))
+        got = await stranger.get(base_url + download)
+    assert landing.status_code == 200 and got.content == b"calques" * 5000
+    async with org_session(org.id) as db:
+        [link] = await drive.node_links(db, writer, large.id)
+    assert link.expires_at is not None
+
+
+async def test_a_drive_file_one_may_not_share_is_not_sent_and_the_message_is_not_either(
+    client: httpx.AsyncClient,
+) -> None:
+    org = await make_mail_and_drive_org()
+    alice, bob = await make_mail_user(org), await make_mail_user(org)
+    owner = await principal(bob)
+    private = await put(owner, (await own_drive(owner)).root_id, "paie.xlsx", b"salaires")
+    await signed_in(client, alice)
+
+    response = await post(
+        client,
+        "/mail/compose",
+        {
+            "action": "send",
+            "sender": alice.email,
+            "to": bob.email,
+            "subject": "x",
+            "body": "y",
+            "drive_file": str(private.id),
+        },
+    )
+
+    assert response.status_code == 404
+    assert await messages_in(bob) == []
+    async with org_session(org.id) as db:
+        assert await drive.node_links(db, owner, private.id) == []

@@ -29,12 +29,12 @@ from hexagone.core.i18n import gettext as _
 from hexagone.core.modules import AddressSuggestion
 from hexagone.core.pages import done, render
 from hexagone.core.shell import suggest_addresses
-from hexagone.core.web import allow_large_bodies, login_required
+from hexagone.core.web import allow_large_bodies, login_required, principal_of
 from hexagone.identity.service import people_matching
 from hexagone.mail import mime
 from hexagone.mail.models import Message, SpecialUse
 from hexagone.mail.service import addresses, mailboxes, outbound, store, threads
-from hexagone.mail.web import drafting
+from hexagone.mail.web import drafting, to_drive
 from hexagone.mail.web.access import Caller, abilities, caller, message_for, parse_uuid, special_folder
 from hexagone.mail.web.body import TOKEN, Attachment, attachments, body_leaves
 from hexagone.mail.web.common import navigation
@@ -109,6 +109,9 @@ async def page(
             "forward_of": forward_of,
             "source": source,
             "keep": keep,
+            "drive_links": to_drive.can_save(c.principal),
+            "link_days": to_drive.LINK_DAYS,
+            "drive_files": await to_drive.linkable_files(c),
             "mailboxes": await navigation(c),
         },
         error,
@@ -187,6 +190,11 @@ def _values(form: FormData) -> dict[str, str]:
     return {name: field(form, name, limit) for name, limit in limits.items()}
 
 
+def _drive_files(form: FormData) -> list[uuid.UUID]:
+    """The drive's files chosen to go as links (ids that are not ids name nothing)."""
+    return [found for value in form.getlist("drive_file") if (found := parse_uuid(value)) is not None]
+
+
 def _keep(form: FormData) -> set[int]:
     return {int(v) for v in form.getlist("keep") if isinstance(v, str) and v.isdigit()}
 
@@ -235,10 +243,14 @@ async def submit(request: Request) -> Response:
     action = field(form, "action", 10)
     if action not in ("send", "save"):
         raise Invalid(_("Unknown action."))
+    principal = principal_of(request)
+    assert principal is not None, "the route is behind login_required"
     try:
+        shared = await to_drive.links_text(principal, _drive_files(form))
         async with caller(request, write=True) as c:
             posted_sender = field(form, "sender", 320).strip().lower()
             draft, previous, forwarded = await _form_draft(c, form)
+            draft = replace(draft, body=draft.body + shared)
             source = previous or forwarded
             files = (source.files(_keep(form)) if source else []) + await _uploads(form)
             saved = await save_draft(c, draft, files, previous.message if previous else None)

@@ -1,18 +1,26 @@
-"""Mail meets the drive (issue 18): an attachment received is saved into the reader's own
+"""Mail meets the drive (issue 18). An attachment received is saved into the reader's own
 drive in one action, through the drive's public face like any upload (its quota, a taken
-name numbered rather than replaced), and the reading page says so.
+name numbered rather than replaced), and the reading page says so. A file of the drive,
+however large (uploaded there first, resumably), is sent from the composer as a link:
+a public link to view and download it, made for the occasion and valid for
+:data:`LINK_DAYS` days, written into the message's text; its owner sees and revokes it
+on the file's links page like any other.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hexagone.core.db import org_session
-from hexagone.core.exceptions import NotFound
+from hexagone.core.config import get_settings
+from hexagone.core.db import org_session, utcnow
+from hexagone.core.exceptions import Invalid, NotFound
+from hexagone.core.formatting import human_size
 from hexagone.core.i18n import gettext as _
 from hexagone.core.pages import done
 from hexagone.core.policy import Principal
@@ -20,15 +28,48 @@ from hexagone.core.web import login_required, principal_of
 from hexagone.drive import service as drive
 from hexagone.mail import mime
 from hexagone.mail.web import body
-from hexagone.mail.web.access import attachment_for, caller
+from hexagone.mail.web.access import Caller, attachment_for, caller
 
 SAVED = "saved_to_drive"
+LINK_DAYS = 30
+MAX_LINKED_FILES = 20
 
 
 def can_save(principal: Principal) -> bool:
     """Whether the reading page offers the action: the organisation has the drive and the
     reader a drive of their own (guests have none)."""
     return "drive" in principal.org_modules and not principal.is_guest
+
+
+async def linkable_files(c: Caller) -> list[drive.NodeInfo]:
+    """What the composer offers to send as links: the writer's recent files that they
+    may share."""
+    if not can_save(c.principal):
+        return []
+    recent = await drive.recent(c.db, c.principal, limit=MAX_LINKED_FILES)
+    return [node for node in recent if node.kind == "file" and node.abilities.get("share")]
+
+
+async def links_text(principal: Principal, node_ids: list[uuid.UUID]) -> str:
+    """A link made to each of these files, as the lines the message's text ends with
+    ("" for none). Run before the composer opens its own session: making a link writes."""
+    if not node_ids:
+        return ""
+    if not can_save(principal):
+        raise NotFound(_("You have no drive to share files from."))
+    if len(node_ids) > MAX_LINKED_FILES:
+        raise Invalid(_("Send at most %(n)s files as links in one message.", n=MAX_LINKED_FILES))
+    base = get_settings().resolved_base_url
+    expires = utcnow() + timedelta(days=LINK_DAYS)
+    lines = []
+    async with org_session(principal.org_id, write=True) as db:
+        for node_id in dict.fromkeys(node_ids):
+            node = await drive.node(db, principal, node_id)
+            made = await drive.create_link(db, principal, node_id, expires_at=expires)
+            lines.append(f"- {node.name} ({human_size(node.size or 0)}) : {base}{drive.link_path(made.token)}")
+        await db.commit()
+    heading = _("Files shared from my drive (links valid for %(days)s days):", days=LINK_DAYS)
+    return "\n\n" + heading + "\n" + "\n".join(lines) + "\n"
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
