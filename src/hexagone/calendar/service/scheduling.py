@@ -110,7 +110,7 @@ async def store(
     """Store a resource as its author wrote it (CalDAV, the web, the API) and schedule
     what it means for the others. ``before``: its text before the write (None: new)."""
     saved, _created = await objects.put(db, reach, name, text, if_match=if_match, if_none_match=if_none_match)
-    await after_write(db, principal, reach, before, text)
+    await after_write(db, principal, reach, before, text, written=saved)
     return saved
 
 
@@ -131,29 +131,34 @@ async def discard(
 
 
 async def after_write(
-    db: AsyncSession, principal: Principal, reach: Reach, before: str | None, after: str | None, *, reply: bool = True
+    db: AsyncSession,
+    principal: Principal,
+    reach: Reach,
+    before: str | None,
+    after: str | None,
+    *,
+    written: objects.ObjectInfo | None = None,
+    reply: bool = True,
 ) -> None:
     """Schedule what a write to an event means for the others, in the writer's
     transaction (the caller commits). ``before`` / ``after``: the resource's text before
-    and after the write (None: created / deleted). The write speaks for the calendar's
+    and after the write (None: created / deleted); ``written``: the resource as this
+    write stored it, whose next alarm is planned. The write speaks for the calendar's
     owner when a delegate made it (:func:`delegation.acting_for`).
 
-    Each text is parsed at most once, and not at all when there is nothing to do: no
-    alarm to plan and no ORGANIZER in either text (then nobody is to be scheduled for,
-    whoever wrote it)."""
+    Each text is parsed at most once, and only when someone is to be scheduled for (an
+    ORGANIZER in either text): an alarm is planned from the stored resource alone."""
     if reach.collection.kind != CollectionKind.CALENDAR or reach.collection.purpose != Purpose.PERSONAL:
         return
     alarms = after is not None and "BEGIN:VALARM" in after
     involved = any(text and "ORGANIZER" in text for text in (before, after))
     if not alarms and not involved:
         return
-    new = ical.parse(after) if after else None
-    if alarms and after and new is not None:
-        written = await objects.by_uid(db, reach, str(ical.master(new).get("UID", "")))
-        if written is not None:
-            reminders.plan(db, reach.collection, written, after)
+    if alarms and after and written is not None:
+        reminders.plan(db, reach.collection, written, after)
     if not involved:
         return
+    new = ical.parse(after) if after else None
     old = ical.parse(before) if before else None
     current = new or old
     if current is None:
