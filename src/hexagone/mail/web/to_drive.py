@@ -25,7 +25,7 @@ from hexagone.core.i18n import gettext as _
 from hexagone.core.pages import done
 from hexagone.core.policy import Principal
 from hexagone.core.web import login_required, principal_of
-from hexagone.drive import service as drive
+from hexagone.drive.service import NodeInfo, create_link, drive_of_user, link_path, node, recent, store
 from hexagone.mail import mime
 from hexagone.mail.web import body
 from hexagone.mail.web.access import Caller, attachment_for, caller
@@ -41,13 +41,13 @@ def can_save(principal: Principal) -> bool:
     return "drive" in principal.org_modules and not principal.is_guest
 
 
-async def linkable_files(c: Caller) -> list[drive.NodeInfo]:
+async def linkable_files(c: Caller) -> list[NodeInfo]:
     """What the composer offers to send as links: the writer's recent files that they
     may share."""
     if not can_save(c.principal):
         return []
-    recent = await drive.recent(c.db, c.principal, limit=MAX_LINKED_FILES)
-    return [node for node in recent if node.kind == "file" and node.abilities.get("share")]
+    files = await recent(c.db, c.principal, limit=MAX_LINKED_FILES)
+    return [f for f in files if f.kind == "file" and f.abilities.get("share")]
 
 
 async def links_text(principal: Principal, node_ids: list[uuid.UUID]) -> str:
@@ -64,9 +64,9 @@ async def links_text(principal: Principal, node_ids: list[uuid.UUID]) -> str:
     lines = []
     async with org_session(principal.org_id, write=True) as db:
         for node_id in dict.fromkeys(node_ids):
-            node = await drive.node(db, principal, node_id)
-            made = await drive.create_link(db, principal, node_id, expires_at=expires)
-            lines.append(f"- {node.name} ({human_size(node.size or 0)}) : {base}{drive.link_path(made.token)}")
+            shared = await node(db, principal, node_id)
+            made = await create_link(db, principal, node_id, expires_at=expires)
+            lines.append(f"- {shared.name} ({human_size(shared.size or 0)}) : {base}{link_path(made.token)}")
         await db.commit()
     heading = _("Files shared from my drive (links valid for %(days)s days):", days=LINK_DAYS)
     return "\n\n" + heading + "\n" + "\n".join(lines) + "\n"
@@ -88,9 +88,9 @@ async def save_attachment(request: Request) -> Response:
         message, leaf, raw = await attachment_for(c, request.path_params["message_id"], index)
         message_id = message.id
     async with org_session(principal.org_id, write=True) as db:
-        root_id = (await drive.drive_of_user(db, principal)).root_id
+        root_id = (await drive_of_user(db, principal)).root_id
         await db.commit()
-    await drive.store(
+    await store(
         principal,
         root_id,
         body.attachment_filename(leaf, index),
