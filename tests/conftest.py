@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ import httpx
 import pytest
 
 from tests.core.seaweed import SeaweedS3, blob_environment, shared
+from tests.ports import free_port
 
 # The mail peers (a DNS server, the outside recipients' mail server) for every test that
 # sends mail beyond the organisation: SMTP's and the calendar's invitations.
@@ -90,12 +90,6 @@ def _postgres_admin(statement: str) -> None:
         await engine.dispose()
 
     asyncio.run(run())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def hexagone_command(*args: str) -> list[str]:

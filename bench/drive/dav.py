@@ -40,14 +40,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 USER, PASSWORD = "b@bench.test", "Bench-password-123"
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(ROOT))
 
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.ports import free_port  # noqa: E402
 
 
 def _wait(url: str, auth: tuple[str, str] | None = None) -> None:
@@ -126,7 +121,7 @@ def start_ours(work: Path) -> Peer:
         }
     )
     subprocess.run([str(BIN / "hexagone"), "migrate"], env=env, check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     env["HEXAGONE_BASE_URL"] = f"http://127.0.0.1:{port}"
     os.environ.update({k: v for k, v in env.items() if k.startswith("HEXAGONE_")})
     process = subprocess.Popen(
@@ -168,7 +163,7 @@ def start_nginx(work: Path) -> Peer:
     (root / ".tmp").mkdir(parents=True)
     for folder in (root, root / ".tmp"):
         folder.chmod(0o777)  # its worker runs as nobody
-    port = _free_port()
+    port = free_port()
     conf = work / "nginx.conf"
     conf.write_text(NGINX_CONF.format(work=work, root=root, port=port))
     process = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(work)], stderr=subprocess.DEVNULL)
@@ -208,7 +203,7 @@ def start_apache(work: Path) -> Peer:
     (work / "apache-lock").mkdir()
     for folder in (root, work / "apache-lock"):
         folder.chmod(0o777)  # its workers run as nobody
-    port = _free_port()
+    port = free_port()
     conf = work / "apache.conf"
     conf.write_text(APACHE_CONF.format(work=work, root=root, port=port))
     process = subprocess.Popen(["apache2", "-f", str(conf), "-DFOREGROUND"], stderr=subprocess.DEVNULL)

@@ -26,6 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.ports import free_port
+
 MAIL_USER = "nobody"
 
 CONFIG = """\
@@ -79,12 +81,6 @@ service imap-login {{
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _self_signed(root: Path) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
@@ -115,7 +111,7 @@ class Dovecot:
 
     def __init__(self, root: Path, users: dict[str, str], config: str = CONFIG):
         self.root, self.users, self.config = root, users, config
-        self.imap_port, self.imaps_port = _free_port(), _free_port()
+        self.imap_port, self.imaps_port = free_port(), free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         entry = pwd.getpwnam(MAIL_USER)
         self.uid, self.gid = entry.pw_uid, entry.pw_gid
