@@ -95,32 +95,36 @@ def dead_name(clark: str) -> tuple[str, str]:
     return xml.split(clark)
 
 
-def describe(
-    href: str,
-    node: NodeInfo,
-    want: Wanted,
-    *,
-    dead: dict[tuple[str, str], str],
-    locks: str = "",
-    drive: DriveInfo | None = None,
-) -> str:
-    """The DAV:response of ``node``: ``dead`` its dead properties, ``locks`` its
-    lockdiscovery's content, ``drive`` its drive (for the quota properties of a folder)."""
-    stored = {("{" + ns + "}" + name if ns else name): value for (ns, name), value in dead.items()} if dead else {}
-    if want.propname:
-        names = [*LIVE, *stored]
-        return xml.response(href, xml.propstat_elements([xml.element(name) for name in names], {}))
-    names = list(ALLPROP_LIVE) + list(stored) if want.allprop else []
-    names += [n for n in want.names if n not in names]
-    found, missing = [], []
-    for name in names:
-        simple = SIMPLE.get(name)
-        value = simple(node) if simple is not None else _other(name, node, stored, locks, drive)
-        if value is not None:
-            found.append(value)
-        elif not want.allprop or name in want.names:
-            missing.append(name)
-    return f"<D:response>{xml.href(href)}{xml.propstat_elements(found, {404: missing})}</D:response>"
+class Describer:
+    """How the nodes of one PROPFIND are described (its DAV:response for each): the
+    properties asked for are worked out once, not again for each of a listing's 10,000
+    entries; a node with dead properties of its own has them added to its list for allprop."""
+
+    def __init__(self, want: Wanted, drive: DriveInfo | None = None):
+        self.want, self.drive = want, drive
+        names = list(ALLPROP_LIVE) if want.allprop else []
+        names += [n for n in want.names if n not in names]
+        self.live = [(name, SIMPLE.get(name)) for name in names]
+
+    def __call__(self, href: str, node: NodeInfo, *, dead: dict[tuple[str, str], str], locks: str = "") -> str:
+        """``dead`` the node's dead properties, ``locks`` its lockdiscovery's content."""
+        want = self.want
+        stored = {("{" + ns + "}" + name if ns else name): value for (ns, name), value in dead.items()} if dead else {}
+        if want.propname:
+            names = [*LIVE, *stored]
+            return xml.response(href, xml.propstat_elements([xml.element(name) for name in names], {}))
+        asked = self.live
+        if stored and want.allprop:
+            listed = {name for name, _simple in asked}
+            asked = [*asked, *((name, None) for name in stored if name not in listed)]
+        found, missing = [], []
+        for name, simple in asked:
+            value = simple(node) if simple is not None else _other(name, node, stored, locks, self.drive)
+            if value is not None:
+                found.append(value)
+            elif not want.allprop or name in want.names:
+                missing.append(name)
+        return f"<D:response>{xml.href(href)}{xml.propstat_elements(found, {404: missing})}</D:response>"
 
 
 ALLPROP_LIVE = (*SIMPLE, LOCKDISCOVERY)

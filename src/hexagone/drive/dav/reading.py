@@ -58,7 +58,8 @@ async def _describe(db: AsyncSession, ctx: Context, node: NodeInfo, want: Wanted
     discovery = props.wants(want, props.LOCKDISCOVERY)
     own = await service.properties(db, ctx.principal, node.id) if dead else {}
     locks = await lock_discovery(db, ctx, node, location) if discovery else ""
-    parts = [props.describe(location.href(node.is_folder), node, want, dead=own, locks=locks, drive=drive)]
+    describe = props.Describer(want, drive)
+    parts = [describe(location.href(node.is_folder), node, dead=own, locks=locks)]
     if depth == "0" or not node.is_folder:
         return parts
     listing = await service.list_folder(db, ctx.principal, node.id, limit=None)
@@ -72,7 +73,7 @@ async def _describe(db: AsyncSession, ctx: Context, node: NodeInfo, want: Wanted
         if discovery and entry.lock is not None:
             entry_locks = await lock_discovery(db, ctx, entry, location.child(entry.name))
         href = prefix + quote(entry.name, safe=targets.SAFE) + ("/" if entry.kind == "folder" else "")
-        parts.append(props.describe(href, entry, want, dead=by_node.get(entry.id, {}), locks=entry_locks, drive=drive))
+        parts.append(describe(href, entry, dead=by_node.get(entry.id, {}), locks=entry_locks))
     return parts
 
 
