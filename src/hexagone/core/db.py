@@ -62,7 +62,7 @@ _UNKNOWN = uuid.SafeUUID.unknown
 
 def _uuid_of_hex(value: str | None) -> uuid.UUID | None:
     """The UUID of the 32 hex digits SQLite keeps, its slots set the way ``UUID``'s own
-    unpickling sets them: ``UUID.__init__`` parses every spelling a UUID has, at four
+    unpickling sets them: ``UUID.__init__`` parses every spelling a UUID has, at twice
     times the cost, and a listing reads tens of thousands of identifiers."""
     if value is None:
         return None
