@@ -247,3 +247,22 @@ async def test_favourites_and_recent_files_are_each_person_s_and_drop_what_they_
         await db.commit()
         assert await service.favourites(db, friend) == [] and await service.recent(db, friend) == []
         assert [n.id for n in await service.recent(db, owner)] == [second.id]
+
+
+async def test_access_found_once_in_a_session_is_found_again_after_a_write_in_it() -> None:
+    """A request reaches a node several times (by path, then opened, then its properties):
+    the session remembers it, and forgets it as soon as it writes."""
+    org = await make_drive_org()
+    _o, owner = await make_member(org)
+    _c, colleague = await make_member(org)
+    root = (await own_drive(owner)).root_id
+    doc = await put(owner, root, "report.txt")
+    async with org_session(owner.org_id, write=True) as db:
+        assert (await service.node(db, owner, doc.id)).name == "report.txt"
+        with pytest.raises(NotFound):  # what the owner reaches is not the colleague's
+            await service.node(db, colleague, doc.id)
+        await service.share(db, owner, doc.id, "reader", user_id=colleague.user_id)
+        assert (await service.node(db, colleague, doc.id)).abilities["read"]
+        await service.trash(db, owner, doc.id)
+        with pytest.raises(NotFound):
+            await service.node(db, owner, doc.id)

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from sqlalchemy import Connection, DateTime, MetaData, TypeDecorator, Uuid, event
 from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from hexagone.core import sqlite_driver
@@ -104,6 +104,32 @@ WRITE_OPTION = "hexagone_write"
 _engine: AsyncEngine | None = None
 _write_engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
+
+
+MEMO = "hexagone.memo"
+
+
+def session_memo(db: AsyncSession, name: str) -> dict[Any, Any]:
+    """A dictionary that lives as long as what the session has read stays true: emptied
+    when the session writes (a flush, an INSERT, UPDATE or DELETE through it) and when its
+    transaction ends. For what one request asks several times of the same rows, such as
+    a drive node's access reached by path and then asked for again by each service call."""
+    memos: dict[str, dict[Any, Any]] = db.info.setdefault(MEMO, {})
+    return memos.setdefault(name, {})
+
+
+def _forget(session: Session, *_args: object) -> None:
+    session.info.pop(MEMO, None)
+
+
+def _forget_on_write(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        _forget(state.session)
+
+
+for _moment in ("after_flush", "after_transaction_end"):
+    event.listen(Session, _moment, _forget)
+event.listen(Session, "do_orm_execute", _forget_on_write)
 
 
 def make_engine(settings: Settings, *, write: bool = False) -> AsyncEngine:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core import policy
 from hexagone.core.auth import Principal
-from hexagone.core.db import utcnow
+from hexagone.core.db import session_memo, utcnow
 from hexagone.core.exceptions import Forbidden, NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.drive.models import Drive, Lock, Node, NodeKind, Share
@@ -241,12 +241,31 @@ async def load(
 ) -> Found:
     """The node, if the principal may do ``ability`` on it: :class:`NotFound` when they may
     not see it (or it is in the trash, unless ``trashed``), Forbidden when they see it but
-    may not do that. ``for_update`` locks its rows (PostgreSQL) for a write that follows."""
-    found = await found_from_chain(db, principal, await chain_of(db, node_id, for_update=for_update))
+    may not do that. ``for_update`` locks its rows (PostgreSQL) for a write that follows.
+
+    What the session found is remembered until it writes (:func:`remember`): a request
+    asks for the same node several times (reached by path, then opened, then its
+    properties)."""
+    found = None if for_update else recalled(db, principal, node_id)
+    if found is None:
+        found = await found_from_chain(db, principal, await chain_of(db, node_id, for_update=for_update))
+        if found is not None:
+            remember(db, found)
     if found is None or found.drive.org_id != principal.org_id or (found.in_trash and not trashed):
         raise NotFound(not_found())
     require(found, ability)
     return found
+
+
+def remember(db: AsyncSession, found: Found) -> None:
+    session_memo(db, "drive.found")[found.node.id] = found
+
+
+def recalled(db: AsyncSession, principal: Principal, node_id: uuid.UUID) -> Found | None:
+    """The node as this session found it for this principal, while the session has not
+    written since."""
+    found: Found | None = session_memo(db, "drive.found").get(node_id)
+    return found if found is not None and found.principal is principal else None
 
 
 def require(found: Found, ability: str, index: int = 0) -> None:

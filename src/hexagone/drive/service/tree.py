@@ -38,6 +38,7 @@ from hexagone.drive.service.access import (
     node_info,
     node_rows,
     not_found,
+    remember,
     require,
     subtree_ids,
 )
@@ -125,9 +126,11 @@ async def find_path(
             raise NotFound(not_found())
         chain.insert(0, found_child)
     if not parts:
+        remember(db, root)
         return root
     found = await found_from_chain(db, principal, chain)
     assert found is not None
+    remember(db, found)
     require(found, ability)
     return found
 
