@@ -80,6 +80,25 @@ async def test_extraction_reads_the_text_of_each_kind_of_document(
     assert again is not None and again.extracted_at == row.extracted_at
 
 
+async def _planned(org_id: uuid.UUID) -> list[str]:
+    async with org_session(org_id) as db:
+        query = select(Job.payload).where(Job.kind == extraction.EXTRACT_JOB, Job.org_id == org_id)
+        return [payload["version_id"] for payload in (await db.execute(query)).scalars()]
+
+
+async def test_extraction_is_not_planned_for_a_file_of_no_kind_it_reads() -> None:
+    """A sync client's thousands of small binary files cost the job worker nothing."""
+    _user, me = await make_member()
+    root = (await own_drive(me)).root_id
+    await put(me, root, "blob.bin", b"\x00\x01binary")
+    await put(me, root, "archive.tar", b"not read")
+    assert await _planned(me.org_id) == []
+    readable = await put(me, root, "notes.txt", b"read")
+    async with org_session(me.org_id) as db:
+        version_id = (await service.node(db, me, readable.id)).version_id
+    assert await _planned(me.org_id) == [str(version_id)]
+
+
 @pytest.mark.parametrize(
     ("name", "data"),
     [

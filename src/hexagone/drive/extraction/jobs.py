@@ -65,9 +65,13 @@ LIBRARIES = {
 log = logging.getLogger("hexagone.drive.extraction")
 
 
-def plan(db: AsyncSession, org_id: uuid.UUID, version_id: uuid.UUID) -> None:
-    """Read the version once the caller's transaction commits."""
-    jobs.enqueue(db, EXTRACT_JOB, {"version_id": str(version_id)}, org_id=org_id)
+def plan(db: AsyncSession, org_id: uuid.UUID, version_id: uuid.UUID, name: str, content_type: str, size: int) -> None:
+    """Read the version once the caller's transaction commits, if it is of a kind read
+    and not too large: a job for every file would be one for each of the thousands of
+    small binary files a sync client uploads, each costing the job worker a claim and a
+    finish for nothing."""
+    if kind_of(name, content_type) is not None and size <= MAX_INPUT:
+        jobs.enqueue(db, EXTRACT_JOB, {"version_id": str(version_id)}, org_id=org_id)
 
 
 def preview_key(blob_key: str) -> str:

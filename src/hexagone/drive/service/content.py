@@ -251,10 +251,10 @@ async def _add_version(
     except IntegrityError:  # another upload made that name meanwhile (PostgreSQL)
         raise Conflict(_("“%(name)s” already exists in this folder.", name=target.name)) from None
     await quotas.charge(db, target.folder.drive.id, ref.size)
-    await note_recent(db, principal, node.id)
+    await note_recent(db, principal, node.id, new=target.existing is None)
     if number > 1:
         jobs.enqueue(db, PRUNE_JOB, {"node_id": node.id}, org_id=principal.org_id)
-    extraction.plan(db, principal.org_id, version_id)
+    extraction.plan(db, principal.org_id, version_id, target.name, content_type, ref.size)
     return node.id
 
 
@@ -269,9 +269,11 @@ def _make_current(
     node.modified_by = principal.user_id
 
 
-async def note_recent(db: AsyncSession, principal: Principal, node_id: uuid.UUID) -> None:
-    """Remember that the principal opened or wrote the file, for their recent files."""
-    row = await db.scalar(select(Recent).where(Recent.user_id == principal.user_id, Recent.node_id == node_id))
+async def note_recent(db: AsyncSession, principal: Principal, node_id: uuid.UUID, *, new: bool = False) -> None:
+    """Remember that the principal opened or wrote the file, for their recent files
+    (``new``: the file was made in this transaction, so nobody has it among theirs yet)."""
+    query = select(Recent).where(Recent.user_id == principal.user_id, Recent.node_id == node_id)
+    row = None if new else await db.scalar(query)
     if row is None:
         db.add(Recent(org_id=principal.org_id, user_id=principal.user_id, node_id=node_id, at=utcnow()))
     else:
@@ -363,5 +365,5 @@ async def restore_version(
     await db.flush()
     await quotas.charge(db, found.drive.id, old.size)
     jobs.enqueue(db, PRUNE_JOB, {"node_id": found.node.id}, org_id=principal.org_id)
-    extraction.plan(db, principal.org_id, new_id)
+    extraction.plan(db, principal.org_id, new_id, found.node.name, old.content_type, old.size)
     return await node_info(db, found)

@@ -402,7 +402,8 @@ async def copy(
                     created_at=now,
                 )
             )
-            extraction.plan(db, principal.org_id, version_id)  # the text; the preview is the blob's already
+            # the text; the preview is the blob's already
+            extraction.plan(db, principal.org_id, version_id, original.name, version.content_type, version.size)
     await db.flush()
     await _copy_metadata(db, mapping)
     await quotas.charge(db, target.drive.id, total)
