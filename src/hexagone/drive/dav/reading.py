@@ -5,7 +5,7 @@ is closed; a folder's GET lists its entries as text."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,10 +46,14 @@ async def propfind(ctx: Context) -> Response:
     want = propfind_wanted(xml.parse(await ctx.body(), tag(DAV, "propfind")))
     async with org_session(ctx.principal.org_id) as db:
         node = await targets.existing(db, ctx.principal, ctx.location)
-        return xml.multistatus(await _describe(db, ctx, node, want, depth))
+        parts = await _describe(db, ctx, node, want, depth)
+    return xml.multistatus_stream(parts)
 
 
-async def _describe(db: AsyncSession, ctx: Context, node: NodeInfo, want: Wanted, depth: str) -> list[str]:
+async def _describe(db: AsyncSession, ctx: Context, node: NodeInfo, want: Wanted, depth: str) -> Iterator[str]:
+    """The DAV:response of the node, then of each of its entries at Depth 1: everything
+    they need is read here, in the session; the responses themselves are written as the
+    answer is sent."""
     location = ctx.location
     drive: DriveInfo | None = None
     if node.is_folder and (props.wants(want, props.QUOTA_USED) or props.wants(want, props.QUOTA_AVAILABLE)):
@@ -59,22 +63,29 @@ async def _describe(db: AsyncSession, ctx: Context, node: NodeInfo, want: Wanted
     own = await service.properties(db, ctx.principal, node.id) if dead else {}
     locks = await lock_discovery(db, ctx, node, location) if discovery else ""
     describe = props.Describer(want, drive)
-    parts = [describe(location.href(node.is_folder), node, dead=own, locks=locks)]
+    first = describe(location.href(node.is_folder), node, dead=own, locks=locks)
     if depth == "0" or not node.is_folder:
-        return parts
+        return iter([first])
     listing = await service.list_folder(db, ctx.principal, node.id, limit=None)
     by_node = await service.folder_properties(db, ctx.principal, node.id) if dead else {}
     # The folder's locks of depth infinity (its own or from above) cover every entry alike:
     # written once. An entry with a lock of its own (the listing says so) is asked for its locks.
     inherited = await lock_discovery(db, ctx, node, location, inherited_only=True) if discovery else ""
+    own_locks = {
+        entry.id: await lock_discovery(db, ctx, entry, location.child(entry.name))
+        for entry in listing.entries
+        if discovery and entry.lock is not None
+    }
     prefix = location.href(True)  # each entry's href is the folder's and its own name, quoted once
-    for entry in listing.entries:
-        entry_locks = inherited
-        if discovery and entry.lock is not None:
-            entry_locks = await lock_discovery(db, ctx, entry, location.child(entry.name))
-        href = prefix + quote(entry.name, safe=targets.SAFE) + ("/" if entry.kind == "folder" else "")
-        parts.append(describe(href, entry, dead=by_node.get(entry.id, {}), locks=entry_locks))
-    return parts
+
+    def entries() -> Iterator[str]:
+        yield first
+        for entry in listing.entries:
+            href = prefix + quote(entry.name, safe=targets.SAFE) + ("/" if entry.kind == "folder" else "")
+            entry_locks = own_locks.get(entry.id, inherited)
+            yield describe(href, entry, dead=by_node.get(entry.id, {}), locks=entry_locks)
+
+    return entries()
 
 
 def matches(header: str, node: NodeInfo) -> bool:
