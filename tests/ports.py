@@ -37,7 +37,8 @@ def _cycle(band: range) -> itertools.cycle[int]:
 _ports = _cycle(_band())
 
 
-def _bindable(port: int) -> bool:
+def bindable(port: int) -> bool:
+    """Whether nothing listens on ``port`` of the loopback at this moment."""
     with socket.socket() as sock:
         try:
             sock.bind(("127.0.0.1", port))
@@ -50,6 +51,6 @@ def free_port() -> int:
     """A port nothing listens on, not handed out before in this worker's band turn."""
     for _ in range(BAND_SIZE):
         port = next(_ports)
-        if _bindable(port):
+        if bindable(port):
             return port
     raise RuntimeError(f"no free port left in {_band()}")

