@@ -333,6 +333,40 @@ def organizer_status(calendar: icalendar.Calendar, status: str) -> bool:
     return changed
 
 
+# What an attendee changes in their copy for themselves alone (RFC 6638 3.2.2.3): the
+# stamps their client renews, whether it blocks their time, the occurrences they drop.
+_ATTENDEE_OWN = frozenset({"BEGIN", "END", "DTSTAMP", "LAST-MODIFIED", "TRANSP", "EXDATE"})
+
+
+def answers_only(old: icalendar.Calendar, new: icalendar.Calendar, address: str) -> bool:
+    """Whether ``new`` differs from ``old`` only by what the attendee ``address`` changes
+    for themselves: their own ATTENDEE properties (their answers), the ORGANIZER's
+    SCHEDULE-STATUS, alarms, client properties (``X-``), stamps, and occurrences they
+    answer apart (a component with a RECURRENCE-ID added). The schedule tag of their copy
+    then stays (RFC 6638 3.2.10): only the organiser's changes are news."""
+    before = {instance_key(c): c for c in components(old)}
+    after = {instance_key(c): c for c in components(new)}
+    if not set(before) <= set(after):
+        return False
+    return all(_shared_part(before[key], address) == _shared_part(after[key], address) for key in before)
+
+
+def _shared_part(component: Any, address: str) -> list[tuple[str, bytes, tuple[tuple[str, str], ...]]]:
+    """The properties of ``component`` an attendee ``address`` does not change alone."""
+    found = []
+    for name, value in component.property_items(recursive=False):
+        if name in _ATTENDEE_OWN or name.startswith("X-"):
+            continue
+        if name == "ATTENDEE" and ical.mailto_address(value) == address:
+            continue
+        params = getattr(value, "params", {})
+        kept = tuple(
+            sorted((k, str(v)) for k, v in params.items() if not (name == "ORGANIZER" and k == "SCHEDULE-STATUS"))
+        )
+        found.append((name, value.to_ical() if hasattr(value, "to_ical") else bytes(value), kept))
+    return sorted(found)
+
+
 _SERVER_PARAMS = ("SCHEDULE-AGENT", "SCHEDULE-STATUS", "SCHEDULE-FORCE-SEND")
 
 

@@ -106,12 +106,45 @@ async def store(
     before: str | None,
     if_match: str | None = None,
     if_none_match: bool = False,
+    if_schedule_tag: str | None = None,
 ) -> objects.ObjectInfo:
     """Store a resource as its author wrote it (CalDAV, the web, the API) and schedule
-    what it means for the others. ``before``: its text before the write (None: new)."""
-    saved, _created = await objects.put(db, reach, name, text, if_match=if_match, if_none_match=if_none_match)
+    what it means for the others. ``before``: its text before the write (None: new).
+
+    The schedule tag (RFC 6638 3.2.10) changes with every write but an attendee's answer
+    in their own copy: only the organiser's changes are news to them."""
+    keep = before is not None and await _answers_only(db, principal, reach, before, text)
+    saved, _created = await objects.put(
+        db,
+        reach,
+        name,
+        text,
+        if_match=if_match,
+        if_none_match=if_none_match,
+        if_schedule_tag=if_schedule_tag,
+        keep_schedule_tag=keep,
+    )
     await after_write(db, principal, reach, before, text, written=saved)
     return saved
+
+
+async def _answers_only(db: AsyncSession, principal: Principal, reach: Reach, before: str, after: str) -> bool:
+    """Whether a write changes an attendee's copy only as an attendee may for themselves
+    (their answer, their alarms, the ORGANIZER's SCHEDULE-STATUS: :func:`itip.answers_only`).
+    Parses nothing unless both texts name an ORGANIZER."""
+    if reach.collection.kind != CollectionKind.CALENDAR or "ORGANIZER" not in before or "ORGANIZER" not in after:
+        return False
+    try:
+        old, new = ical.parse(before), ical.parse(after)
+    except ical.InvalidCalendarData:
+        return False  # the write itself is refused
+    chief = organizer(new)
+    if not chief or chief != organizer(old):
+        return False
+    actor = await delegation.acting_for(db, principal, reach)
+    if chief in (actor.address, principal.email.lower()):
+        return False  # the organiser's own change: news for the attendees
+    return itip.answers_only(old, new, actor.address)
 
 
 async def discard(
@@ -122,11 +155,12 @@ async def discard(
     *,
     before: str,
     if_match: str | None = None,
+    if_schedule_tag: str | None = None,
     reply: bool = True,
 ) -> None:
     """Delete a resource as its author asked, and schedule it (cancellations, a decline;
     ``reply=False``: an attendee's deletion tells the organiser nothing, RFC 6638 8.1)."""
-    await objects.remove(db, reach, name, if_match=if_match)
+    await objects.remove(db, reach, name, if_match=if_match, if_schedule_tag=if_schedule_tag)
     await after_write(db, principal, reach, before, None, reply=reply)
 
 
@@ -229,7 +263,8 @@ async def _record(
     found: dict[str, str],
 ) -> None:
     """Write rooms' answers, SCHEDULE-STATUS and SENT-BY into the organiser's event as
-    stored (only when something differs: a write that changes nothing keeps its ETag)."""
+    stored (only when something differs: a write that changes nothing keeps its ETag),
+    keeping the schedule tag the organiser's write gave it."""
     row = await objects.by_uid(db, reach, str(ical.master(sent)["UID"]))
     if row is None:
         return
@@ -239,7 +274,7 @@ async def _record(
         changed = set_partstat(calendar, address, answer) or changed
     changed = itip.statuses(calendar, found) or changed
     if changed:
-        await objects.put(db, reach, row.name, _text(calendar), if_match=row.etag)
+        await objects.put(db, reach, row.name, _text(calendar), if_match=row.etag, keep_schedule_tag=True)
 
 
 @dataclass(frozen=True)
@@ -334,7 +369,8 @@ async def _as_attendee(
         host_reach, row = stored
         calendar = ical.parse(row.data)
         if itip.set_partstat(calendar, me, answers, actor.sent_by):
-            await objects.put(db, host_reach, row.name, _text(calendar), if_match=row.etag)
+            # An answer merged: the organiser's client may go on editing (RFC 6638 3.2.10).
+            await objects.put(db, host_reach, row.name, _text(calendar), if_match=row.etag, keep_schedule_tag=True)
             answer = answers.get(itip.MASTER) or next(iter(answers.values()))
             title = {
                 "ACCEPTED": _("{name} accepted: {summary}"),
@@ -351,7 +387,7 @@ async def _as_attendee(
         row_now = await objects.by_uid(db, reach, uid)
         mine = ical.parse(row_now.data) if row_now is not None else None
         if row_now is not None and mine is not None and itip.organizer_status(mine, status):
-            await objects.put(db, reach, row_now.name, _text(mine), if_match=row_now.etag)
+            await objects.put(db, reach, row_now.name, _text(mine), if_match=row_now.etag, keep_schedule_tag=True)
 
 
 async def _find(db: AsyncSession, owner: Person, uid: str) -> tuple[Reach, DavObject] | None:
@@ -514,7 +550,7 @@ async def _receive(db: AsyncSession, owner: Person, sender: str, invitation: imi
         mine = ical.parse(row.data)
         if organizer(mine) != owner.email.lower() or not itip.set_partstat(mine, sender, answers):
             return
-        await objects.put(db, reach, row.name, _text(mine), if_match=row.etag)
+        await objects.put(db, reach, row.name, _text(mine), if_match=row.etag, keep_schedule_tag=True)
         _notify(db, owner, _("{name} answered: {summary}").format(name=sender, summary=summary))
         await inbox.deliver(db, owner, imip.REPLY, copy.deepcopy(calendar))
         return
