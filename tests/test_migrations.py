@@ -188,3 +188,42 @@ async def test_migration_0009_marks_the_objects_whose_span_is_short(
         ).all()
     assert {name for name, short in rows if short} == {"hour.ics", "nine-days.ics"}
     assert len(rows) == len(spans)
+
+
+async def test_migration_0013_gives_scheduling_objects_their_etag_as_schedule_tag(
+    database_url: str, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    seeded_at(database_url, tmp_path, "0012_drive_uploads")
+    when = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    texts = {  # name: text, as a client stored it
+        "meeting.ics": "BEGIN:VEVENT\r\nORGANIZER:mailto:a@x.test\r\nATTENDEE:mailto:b@x.test\r\nEND:VEVENT\r\n",
+        "alone.ics": "BEGIN:VEVENT\r\nORGANIZER:mailto:a@x.test\r\nEND:VEVENT\r\n",
+        "plain.ics": "BEGIN:VEVENT\r\nSUMMARY:Seul\r\nEND:VEVENT\r\n",
+    }
+    async with engine.begin() as conn:
+        org_id = uuid.UUID(str((await conn.execute(text("SELECT id FROM organisations LIMIT 1"))).scalar_one()))
+        collection_id = uuid.uuid4()
+        await conn.execute(
+            COLLECTIONS.insert().values(
+                id=collection_id, org_id=org_id, kind="calendar", purpose="personal", slug="tagged",
+                name="Tagged", description="", color="#3465a4", timezone="UTC", components="VEVENT",
+                address="", resource_kind="", subscription_url="", sync_seq=len(texts),
+                created_at=when, updated_at=when,
+            )
+        )  # fmt: skip
+        for seq, (name, data) in enumerate(texts.items(), start=1):
+            await conn.execute(
+                OBJECTS.insert().values(
+                    id=uuid.uuid4(), org_id=org_id, collection_id=collection_id, name=name, uid=name,
+                    component="VEVENT", data=data, etag=f"etag-{seq}", seq=seq, size=len(data), starts_at=None,
+                    ends_at=None, recurring=False, floating=False, title="", emails="", updated_at=when,
+                )
+            )  # fmt: skip
+    alembic(database_url, tmp_path, "upgrade", "0013_calendar_schedule_tag")
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(OBJECTS.c.name, column("schedule_tag", String())).where(OBJECTS.c.collection_id == collection_id)
+            )
+        ).all()
+    assert dict(rows) == {"meeting.ics": "etag-1", "alone.ics": "", "plain.ics": ""}
