@@ -1,6 +1,7 @@
 """RFC 6638 3.2.10 on the wire: the Schedule-Tag of a scheduling object resource (GET,
 HEAD, PUT, the ``C:schedule-tag`` property), which stays when the server only merges an
-attendee's answer, and If-Schedule-Tag-Match on PUT and DELETE."""
+attendee's answer, and If-Schedule-Tag-Match on PUT and DELETE (an organiser's write
+under it keeps the answers merged since the client read the event)."""
 
 from __future__ import annotations
 
@@ -93,20 +94,27 @@ async def test_schedule_tag_kept_when_an_answer_is_merged_and_changed_by_the_org
     assert copy_after.headers["etag"] != copy_before.headers["etag"]
     assert answered.headers["schedule-tag"] == copy_after.headers["schedule-tag"] == copy_before.headers["schedule-tag"]
 
-    # The organiser's client, holding the tag from before the answer, may still edit.
+    # The organiser's client, holding the text and tag from before the answer, may still
+    # edit: the answer merged since is kept, in both copies.
     edited = await _put(
         server,
         alice,
         "meeting.ics",
-        merged.text.replace("SUMMARY:Réunion", "SUMMARY:Réunion déplacée"),
+        before.text.replace("SUMMARY:Réunion", "SUMMARY:Réunion déplacée"),
         **{"if-schedule-tag-match": before.headers["schedule-tag"]},
     )
     after = await _get(server, alice, "meeting.ics")
     copy_updated = await _get(server, bob, f"{uid}.ics")
+    organised = await copy_of(alice, uid)
+    attending = await copy_of(bob, uid)
     assert edited.status_code == 204
+    assert "etag" not in edited.headers  # not stored as sent: the client fetches it
     assert edited.headers["schedule-tag"] == after.headers["schedule-tag"] != before.headers["schedule-tag"]
+    assert "Réunion déplacée" in after.text.replace("\r\n ", "")
+    assert organised is not None and prop_of(organised, bob.email).params["PARTSTAT"] == "ACCEPTED"
+    assert attending is not None and prop_of(attending, bob.email).params["PARTSTAT"] == "ACCEPTED"
     # The organiser's update is news for the attendee: their copy's tag changes.
-    assert "Réunion déplacée" in copy_updated.text
+    assert "Réunion déplacée" in copy_updated.text.replace("\r\n ", "")
     assert copy_updated.headers["schedule-tag"] != copy_after.headers["schedule-tag"]
 
 

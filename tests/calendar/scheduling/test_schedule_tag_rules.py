@@ -57,3 +57,21 @@ def test_answers_only_is_false_for_what_the_organiser_owns() -> None:
     assert not itip.answers_only(_copy(), summary, ME)
     assert not itip.answers_only(_copy(), _answer(_copy(), OTHER, "ACCEPTED"), ME)
     assert not itip.answers_only(_copy(), _answer(_copy(), ME, "ACCEPTED"), OTHER)
+
+
+def test_keep_answers_carries_answers_into_an_organisers_stale_text() -> None:
+    stored = _answer(_answer(_copy(), ME, "ACCEPTED"), CHIEF, "ACCEPTED")
+    stale = _answer(_copy(), CHIEF, "TENTATIVE")
+    itip.components(stale)[0]["SUMMARY"] = icalendar.vText("Autre titre")
+    assert itip.keep_answers(stored, stale, CHIEF)
+    assert prop_of(stale, ME).params["PARTSTAT"] == "ACCEPTED"
+    assert prop_of(stale, CHIEF).params["PARTSTAT"] == "TENTATIVE"  # the organiser's own answer is theirs
+    assert str(itip.components(stale)[0]["SUMMARY"]) == "Autre titre"
+
+
+def test_keep_answers_leaves_a_rescheduled_occurrence_to_the_organiser() -> None:
+    stored = _answer(_copy(), ME, "ACCEPTED")
+    moved = _copy()
+    itip.components(moved)[0]["DTSTART"] = icalendar.vDDDTypes(datetime(2027, 9, 7, 9, 0, tzinfo=UTC))
+    assert not itip.keep_answers(stored, moved, CHIEF)
+    assert prop_of(moved, ME).params.get("PARTSTAT", "NEEDS-ACTION") == "NEEDS-ACTION"

@@ -107,12 +107,14 @@ async def put(ctx: Context) -> Response:
         namespace = CALDAV if calendar else CARDDAV
         raise DavError(403, str(exc), tag(namespace, exc.condition)) from exc
     # Scheduling may have changed what was stored (a room's answer written into the
-    # organiser's event): then no ETag, so the client fetches it (RFC 4791 5.3.4). The
-    # Schedule-Tag is the stored one, which such a change keeps.
+    # organiser's event, answers kept under If-Schedule-Tag-Match): then no ETag, so the
+    # client fetches it (RFC 4791 5.3.4). The Schedule-Tag is the stored one, which such
+    # a change keeps.
     now = await objects.current_tags(ctx.db, reach, target.name)
     await ctx.db.commit()
     etag, schedule_tag = now if now is not None else (None, "")
-    headers = _tag_headers(stored.etag if etag == stored.etag else None, schedule_tag)
+    as_sent = etag == stored.etag == objects.etag_of(data)
+    headers = _tag_headers(stored.etag if as_sent else None, schedule_tag)
     return Response(status_code=204 if before else 201, headers=headers)
 
 

@@ -367,6 +367,47 @@ def _shared_part(component: Any, address: str) -> list[tuple[str, bytes, tuple[t
     return sorted(found)
 
 
+# What reschedules an occurrence (RFC 6638 3.2.8): there the attendees answer again.
+_RESCHEDULING = ("DTSTART", "DTEND", "DURATION", "DUE", "RRULE", "RDATE", "EXDATE")
+
+
+def keep_answers(old: icalendar.Calendar, new: icalendar.Calendar, organiser: str) -> bool:
+    """Carry the attendees' answers of the organiser's stored event ``old`` into the
+    organiser's new version ``new``, in each occurrence both hold that the write does
+    not reschedule; whether ``new`` changed. For a write under If-Schedule-Tag-Match
+    (RFC 6638 3.2.10): the answers merged since the client read the event kept its
+    schedule tag, so the client's text may still hold older ones, which must not undo
+    them (nor reach the attendees' copies)."""
+    before = {instance_key(c): c for c in components(old)}
+    changed = False
+    for component in components(new):
+        was = before.get(instance_key(component))
+        if was is None or _times(was) != _times(component):
+            continue
+        answers = {
+            ical.mailto_address(p): str(p.params.get("PARTSTAT", "NEEDS-ACTION")).upper()
+            for p in _attendee_props(was)
+            if hasattr(p, "params")
+        }
+        for prop in _attendee_props(component):
+            address = ical.mailto_address(prop)
+            answer = answers.get(address)
+            if not address or address == organiser or answer is None or not hasattr(prop, "params"):
+                continue
+            if str(prop.params.get("PARTSTAT", "NEEDS-ACTION")).upper() != answer:
+                prop.params["PARTSTAT"] = answer
+                changed = True
+    return changed
+
+
+def _times(component: Any) -> list[bytes]:
+    return [
+        value.to_ical() if hasattr(value, "to_ical") else str(value).encode()
+        for key in _RESCHEDULING
+        for value in ical.as_list(component.get(key))
+    ]
+
+
 _SERVER_PARAMS = ("SCHEDULE-AGENT", "SCHEDULE-STATUS", "SCHEDULE-FORCE-SEND")
 
 

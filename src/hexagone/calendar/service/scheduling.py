@@ -112,7 +112,11 @@ async def store(
     what it means for the others. ``before``: its text before the write (None: new).
 
     The schedule tag (RFC 6638 3.2.10) changes with every write but an attendee's answer
-    in their own copy: only the organiser's changes are news to them."""
+    in their own copy: only the organiser's changes are news to them. An organiser's
+    write under ``if_schedule_tag`` keeps the answers merged since the client read the
+    event (:func:`itip.keep_answers`): the stored text then differs from ``text``."""
+    if if_schedule_tag is not None and before is not None:
+        text = await _with_answers(db, principal, reach, before, text)
     keep = before is not None and await _answers_only(db, principal, reach, before, text)
     saved, _created = await objects.put(
         db,
@@ -126,6 +130,22 @@ async def store(
     )
     await after_write(db, principal, reach, before, text, written=saved)
     return saved
+
+
+async def _with_answers(db: AsyncSession, principal: Principal, reach: Reach, before: str, after: str) -> str:
+    """``after`` with the attendees' answers of ``before`` kept, when it is the organiser's
+    write of their event (:func:`itip.keep_answers`); ``after`` itself otherwise."""
+    if reach.collection.kind != CollectionKind.CALENDAR or "ORGANIZER" not in before or "ORGANIZER" not in after:
+        return after
+    try:
+        old, new = ical.parse(before), ical.parse(after)
+    except ical.InvalidCalendarData:
+        return after  # the write itself is refused
+    chief = organizer(new)
+    actor = await delegation.acting_for(db, principal, reach)
+    if not chief or chief not in (actor.address, principal.email.lower()):
+        return after
+    return _text(new) if itip.keep_answers(old, new, chief) else after
 
 
 async def _answers_only(db: AsyncSession, principal: Principal, reach: Reach, before: str, after: str) -> bool:
