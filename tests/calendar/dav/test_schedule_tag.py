@@ -14,7 +14,16 @@ import icalendar
 import pytest
 from caldav.elements import cdav
 
-from tests.calendar.dav.helpers import CALDAV_TYPE, NS, calendar_path, dav_client, parse, propfind_body
+from tests.calendar.dav.helpers import (
+    CALDAV_TYPE,
+    NS,
+    calendar_path,
+    calendar_query,
+    dav_client,
+    parse,
+    propfind_body,
+    sync_body,
+)
 from tests.calendar.factories import event
 from tests.calendar.scheduling.helpers import copy_of, prop_of
 from tests.conftest import Server
@@ -190,7 +199,7 @@ def _tags(response: httpx.Response) -> dict[str, str | None]:
     return found
 
 
-async def test_schedule_tag_property_in_propfind_and_calendar_multiget(server: Server, org: TestOrg) -> None:
+async def test_schedule_tag_property_in_propfind_and_reports(server: Server, org: TestOrg) -> None:
     alice, bob = await make_user(org), await make_user(org)
     await _meeting(server, alice, bob)
     await _put(server, alice, "plain.ics", event(start=START))
@@ -218,7 +227,19 @@ async def test_schedule_tag_property_in_propfind_and_calendar_multiget(server: S
             content='<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>',
         )
         report = await client.request("REPORT", calendar_path(alice), headers={"depth": "1"}, content=multiget)
+        query = await client.request(
+            "REPORT",
+            calendar_path(alice),
+            headers={"depth": "1"},
+            content=calendar_query('<C:comp-filter name="VEVENT"/>', "<C:schedule-tag/>"),
+        )
+        sync = await client.request(
+            "REPORT",
+            calendar_path(alice),
+            content=sync_body(props='<C:schedule-tag xmlns:C="urn:ietf:params:xml:ns:caldav"/>'),
+        )
     assert listing.status_code == one.status_code == report.status_code == 207
+    assert _tags(query) == _tags(sync) == {"meeting.ics": tag, "plain.ics": None}
     assert _tags(listing)["meeting.ics"] == tag
     assert _tags(listing)["plain.ics"] is None
     assert _tags(one) == {"meeting.ics": tag}
