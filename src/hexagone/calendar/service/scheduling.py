@@ -115,9 +115,14 @@ async def store(
     in their own copy: only the organiser's changes are news to them. An organiser's
     write under ``if_schedule_tag`` keeps the answers merged since the client read the
     event (:func:`itip.keep_answers`): the stored text then differs from ``text``."""
-    if if_schedule_tag is not None and before is not None:
-        text = await _with_answers(db, principal, reach, before, text)
-    keep = before is not None and await _answers_only(db, principal, reach, before, text)
+    keep = False
+    if before is not None and (write := await _scheduled_write(db, principal, reach, before, text)) is not None:
+        old, new, chief, actor = write
+        if chief in (actor.address, principal.email.lower()):
+            if if_schedule_tag is not None and itip.keep_answers(old, new, chief):
+                text = _text(new)
+        else:
+            keep = chief == organizer(old) and itip.answers_only(old, new, actor.address)
     saved, _created = await objects.put(
         db,
         reach,
@@ -132,39 +137,22 @@ async def store(
     return saved
 
 
-async def _with_answers(db: AsyncSession, principal: Principal, reach: Reach, before: str, after: str) -> str:
-    """``after`` with the attendees' answers of ``before`` kept, when it is the organiser's
-    write of their event (:func:`itip.keep_answers`); ``after`` itself otherwise."""
+async def _scheduled_write(
+    db: AsyncSession, principal: Principal, reach: Reach, before: str, after: str
+) -> tuple[icalendar.Calendar, icalendar.Calendar, str, delegation.Actor] | None:
+    """A rewrite of a scheduling object resource, for its schedule tag: both texts parsed,
+    the new one's organiser, and whom the write speaks for. None when either text names
+    no ORGANIZER (nothing is parsed then) or the new one is refused anyway."""
     if reach.collection.kind != CollectionKind.CALENDAR or "ORGANIZER" not in before or "ORGANIZER" not in after:
-        return after
+        return None
     try:
         old, new = ical.parse(before), ical.parse(after)
     except ical.InvalidCalendarData:
-        return after  # the write itself is refused
+        return None  # the write itself is refused
     chief = organizer(new)
-    actor = await delegation.acting_for(db, principal, reach)
-    if not chief or chief not in (actor.address, principal.email.lower()):
-        return after
-    return _text(new) if itip.keep_answers(old, new, chief) else after
-
-
-async def _answers_only(db: AsyncSession, principal: Principal, reach: Reach, before: str, after: str) -> bool:
-    """Whether a write changes an attendee's copy only as an attendee may for themselves
-    (their answer, their alarms, the ORGANIZER's SCHEDULE-STATUS: :func:`itip.answers_only`).
-    Parses nothing unless both texts name an ORGANIZER."""
-    if reach.collection.kind != CollectionKind.CALENDAR or "ORGANIZER" not in before or "ORGANIZER" not in after:
-        return False
-    try:
-        old, new = ical.parse(before), ical.parse(after)
-    except ical.InvalidCalendarData:
-        return False  # the write itself is refused
-    chief = organizer(new)
-    if not chief or chief != organizer(old):
-        return False
-    actor = await delegation.acting_for(db, principal, reach)
-    if chief in (actor.address, principal.email.lower()):
-        return False  # the organiser's own change: news for the attendees
-    return itip.answers_only(old, new, actor.address)
+    if not chief:
+        return None
+    return old, new, chief, await delegation.acting_for(db, principal, reach)
 
 
 async def discard(
