@@ -136,6 +136,21 @@ async def test_schedule_tag_changes_when_an_attendee_edits_more_than_their_answe
     assert edited.headers["schedule-tag"] != copy_before.headers["schedule-tag"]
 
 
+async def _conditional(
+    server: Server, user: TestUser, method: str, before: httpx.Response, tag: str
+) -> tuple[httpx.Response, httpx.Response]:
+    """``method`` on meeting.ics (a PUT retitles it "Changé") under If-Schedule-Tag-Match
+    ``tag``; its answer, and meeting.ics read again."""
+    async with dav_client(server.base_url, user) as client:
+        done = await client.request(
+            method,
+            calendar_path(user) + "meeting.ics",
+            content=before.text.replace("SUMMARY:Réunion", "SUMMARY:Changé") if method == "PUT" else None,
+            headers={**TYPE, "if-schedule-tag-match": tag},
+        )
+    return done, await _get(server, user, "meeting.ics")
+
+
 @pytest.mark.parametrize("method", ["PUT", "DELETE"])
 async def test_if_schedule_tag_match_mismatched_is_412_and_changes_nothing(
     server: Server, org: TestOrg, method: str
@@ -143,14 +158,7 @@ async def test_if_schedule_tag_match_mismatched_is_412_and_changes_nothing(
     alice, bob = await make_user(org), await make_user(org)
     await _meeting(server, alice, bob)
     before = await _get(server, alice, "meeting.ics")
-    async with dav_client(server.base_url, alice) as client:
-        refused = await client.request(
-            method,
-            calendar_path(alice) + "meeting.ics",
-            content=before.text.replace("SUMMARY:Réunion", "SUMMARY:Perdu") if method == "PUT" else None,
-            headers={**TYPE, "if-schedule-tag-match": '"0123456789abcdef"'},
-        )
-    after = await _get(server, alice, "meeting.ics")
+    refused, after = await _conditional(server, alice, method, before, '"0123456789abcdef"')
     assert refused.status_code == 412
     assert after.status_code == 200
     assert after.headers["etag"] == before.headers["etag"]
@@ -162,14 +170,7 @@ async def test_if_schedule_tag_match_matched_succeeds(server: Server, org: TestO
     alice, bob = await make_user(org), await make_user(org)
     await _meeting(server, alice, bob)
     before = await _get(server, alice, "meeting.ics")
-    async with dav_client(server.base_url, alice) as client:
-        done = await client.request(
-            method,
-            calendar_path(alice) + "meeting.ics",
-            content=before.text.replace("SUMMARY:Réunion", "SUMMARY:Changé") if method == "PUT" else None,
-            headers={**TYPE, "if-schedule-tag-match": before.headers["schedule-tag"]},
-        )
-    after = await _get(server, alice, "meeting.ics")
+    done, after = await _conditional(server, alice, method, before, before.headers["schedule-tag"])
     assert done.status_code == 204
     if method == "PUT":
         assert "SUMMARY:Changé" in after.text
