@@ -116,8 +116,10 @@ async def store(
     write under ``if_schedule_tag`` keeps the answers merged since the client read the
     event (:func:`itip.keep_answers`): the stored text then differs from ``text``."""
     keep = False
+    parsed = None
     if before is not None and (write := await _scheduled_write(db, principal, reach, before, text)) is not None:
         old, new, chief, actor = write
+        parsed = (old, new)
         if chief in (actor.address, principal.email.lower()):
             if if_schedule_tag is not None and itip.keep_answers(old, new, chief):
                 text = _text(new)
@@ -133,7 +135,7 @@ async def store(
         if_schedule_tag=if_schedule_tag,
         keep_schedule_tag=keep,
     )
-    await after_write(db, principal, reach, before, text, written=saved)
+    await after_write(db, principal, reach, before, text, written=saved, parsed=parsed)
     return saved
 
 
@@ -181,12 +183,14 @@ async def after_write(
     *,
     written: objects.ObjectInfo | None = None,
     reply: bool = True,
+    parsed: tuple[icalendar.Calendar, icalendar.Calendar] | None = None,
 ) -> None:
     """Schedule what a write to an event means for the others, in the writer's
     transaction (the caller commits). ``before`` / ``after``: the resource's text before
     and after the write (None: created / deleted); ``written``: the resource as this
-    write stored it, whose next alarm is planned. The write speaks for the calendar's
-    owner when a delegate made it (:func:`delegation.acting_for`).
+    write stored it, whose next alarm is planned; ``parsed``: both texts as the caller
+    already parsed them (this function may change them). The write speaks for the
+    calendar's owner when a delegate made it (:func:`delegation.acting_for`).
 
     Each text is parsed at most once, and only when someone is to be scheduled for (an
     ORGANIZER in either text): an alarm is planned from the stored resource alone."""
@@ -200,8 +204,13 @@ async def after_write(
         reminders.plan(db, reach.collection, written, after)
     if not involved:
         return
-    new = ical.parse(after) if after else None
-    old = ical.parse(before) if before else None
+    old: icalendar.Calendar | None
+    new: icalendar.Calendar | None
+    if parsed is not None:
+        old, new = parsed
+    else:
+        new = ical.parse(after) if after else None
+        old = ical.parse(before) if before else None
     current = new or old
     if current is None:
         return
