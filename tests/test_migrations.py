@@ -148,6 +148,32 @@ async def test_migration_0010_drive_goes_down_and_up_again_with_the_demo_files(
         assert (await conn.execute(text("SELECT count(*) FROM drive_nodes"))).scalar() == 0
 
 
+async def _calendar_with(engine: AsyncEngine, rows: list[dict[str, object]], when: datetime) -> uuid.UUID:
+    """A calendar of the first organisation holding ``rows`` (name, etag, data and the
+    span columns, as revision 0007 stores objects); its id."""
+    async with engine.begin() as conn:
+        org_id = uuid.UUID(str((await conn.execute(text("SELECT id FROM organisations LIMIT 1"))).scalar_one()))
+        collection_id = uuid.uuid4()
+        await conn.execute(
+            COLLECTIONS.insert().values(
+                id=collection_id, org_id=org_id, kind="calendar", purpose="personal", slug="migrated",
+                name="Migrated", description="", color="#3465a4", timezone="UTC", components="VEVENT",
+                address="", resource_kind="", subscription_url="", sync_seq=len(rows),
+                created_at=when, updated_at=when,
+            )
+        )  # fmt: skip
+        for seq, row in enumerate(rows, start=1):
+            data = str(row["data"])
+            await conn.execute(
+                OBJECTS.insert().values(
+                    id=uuid.uuid4(), org_id=org_id, collection_id=collection_id, uid=row["name"],
+                    component="VEVENT", seq=seq, size=len(data), recurring=False, floating=False,
+                    title="", emails="", updated_at=when, **{"starts_at": None, "ends_at": None, **row},
+                )
+            )  # fmt: skip
+    return collection_id
+
+
 async def test_migration_0009_marks_the_objects_whose_span_is_short(
     database_url: str, engine: AsyncEngine, tmp_path: Path
 ) -> None:
@@ -160,31 +186,39 @@ async def test_migration_0009_marks_the_objects_whose_span_is_short(
         "endless.ics": (when, None),
         "undated.ics": (None, None),
     }
-    async with engine.begin() as conn:
-        org_id = uuid.UUID(str((await conn.execute(text("SELECT id FROM organisations LIMIT 1"))).scalar_one()))
-        collection_id = uuid.uuid4()
-        await conn.execute(
-            COLLECTIONS.insert().values(
-                id=collection_id, org_id=org_id, kind="calendar", purpose="personal", slug="migrated",
-                name="Migrated", description="", color="#3465a4", timezone="UTC", components="VEVENT",
-                address="", resource_kind="", subscription_url="", sync_seq=len(spans),
-                created_at=when, updated_at=when,
-            )
-        )  # fmt: skip
-        for seq, (name, (starts_at, ends_at)) in enumerate(spans.items(), start=1):
-            await conn.execute(
-                OBJECTS.insert().values(
-                    id=uuid.uuid4(), org_id=org_id, collection_id=collection_id, name=name, uid=name,
-                    component="VEVENT", data="", etag=name, seq=seq, size=0, starts_at=starts_at,
-                    ends_at=ends_at, recurring=False, floating=False, title="", emails="", updated_at=when,
-                )
-            )  # fmt: skip
+    rows = [
+        {"name": name, "etag": name, "data": "", "starts_at": starts_at, "ends_at": ends_at}
+        for name, (starts_at, ends_at) in spans.items()
+    ]
+    collection_id = await _calendar_with(engine, rows, when)
     alembic(database_url, tmp_path, "upgrade", "0009_calendar_short_spans")
     async with engine.connect() as conn:
-        rows = (
+        found = (
             await conn.execute(
                 select(OBJECTS.c.name, column("short_span", Boolean())).where(OBJECTS.c.collection_id == collection_id)
             )
         ).all()
-    assert {name for name, short in rows if short} == {"hour.ics", "nine-days.ics"}
-    assert len(rows) == len(spans)
+    assert {name for name, short in found if short} == {"hour.ics", "nine-days.ics"}
+    assert len(found) == len(spans)
+
+
+async def test_migration_0013_gives_scheduling_objects_their_etag_as_schedule_tag(
+    database_url: str, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    seeded_at(database_url, tmp_path, "0012_drive_uploads")
+    when = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    texts = {  # name: text, as a client stored it
+        "meeting.ics": "BEGIN:VEVENT\r\nORGANIZER:mailto:a@x.test\r\nATTENDEE:mailto:b@x.test\r\nEND:VEVENT\r\n",
+        "alone.ics": "BEGIN:VEVENT\r\nORGANIZER:mailto:a@x.test\r\nEND:VEVENT\r\n",
+        "plain.ics": "BEGIN:VEVENT\r\nSUMMARY:Seul\r\nEND:VEVENT\r\n",
+    }
+    rows = [{"name": name, "etag": f"etag-{seq}", "data": data} for seq, (name, data) in enumerate(texts.items(), 1)]
+    collection_id = await _calendar_with(engine, rows, when)
+    alembic(database_url, tmp_path, "upgrade", "0013_calendar_schedule_tag")
+    async with engine.connect() as conn:
+        found = (
+            await conn.execute(
+                select(OBJECTS.c.name, column("schedule_tag", String())).where(OBJECTS.c.collection_id == collection_id)
+            )
+        ).all()
+    assert dict(found) == {"meeting.ics": "etag-1", "alone.ics": "", "plain.ics": ""}

@@ -48,6 +48,8 @@ class CalendarObjectInfo:
     emails: tuple[str, ...]
     organizer: str
     method: str
+    # An ORGANIZER and at least one ATTENDEE: a scheduling object resource (RFC 6638 3.1).
+    scheduling: bool = False
     # The occurrences of a repeating or floating resource, for the per-process memory of
     # time-range queries (:func:`keep_timeline`); None otherwise or when not for dateutil.
     timeline: Timeline | None = field(default=None, compare=False, repr=False)
@@ -102,6 +104,7 @@ def inspect(text: str) -> CalendarObjectInfo:
         emails=tuple(sorted({e for c in components for e in _addresses(c)})),
         organizer=mailto_address(main.get("ORGANIZER")),
         method=str(calendar.get("METHOD", "")).upper(),
+        scheduling=main.get("ORGANIZER") is not None and any(c.get("ATTENDEE") is not None for c in components),
         timeline=kept,
     )
 

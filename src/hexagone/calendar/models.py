@@ -104,6 +104,10 @@ class DavObject(IdMixin, OrgScoped, Base):
     component: Mapped[str] = mapped_column(String(16))  # VEVENT, VTODO, VJOURNAL, VCARD
     data: Mapped[str] = mapped_column(Text)
     etag: Mapped[str] = mapped_column(String(64))
+    # RFC 6638 3.2.10: a scheduling object resource's (ORGANIZER and ATTENDEE) tag, "" for
+    # any other. Unlike the ETag it stays when the server only merges an attendee's answer
+    # into the organiser's copy, or when an attendee answers in theirs.
+    schedule_tag: Mapped[str] = mapped_column(String(64), default="", server_default="")
     seq: Mapped[int] = mapped_column(BigInteger)  # the collection's sync_seq at its last write
     size: Mapped[int] = mapped_column(Integer)
     # Events and tasks: when the first occurrence starts and the last one ends, in UTC,

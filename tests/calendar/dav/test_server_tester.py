@@ -33,6 +33,7 @@ CHECKS = (
     "CheckFreeBusyQueryRFC6638",
     "CheckSchedulingInboxDelivery",
     "CheckScheduleTag",
+    "CheckScheduleTagStablePartstat",
 )
 EXPECTED_FULL = {
     "create-calendar",
@@ -54,6 +55,8 @@ EXPECTED_FULL = {
     "scheduling.freebusy-query",
     "scheduling.mailbox.inbox-delivery",
     "scheduling.auto-schedule",
+    "scheduling.schedule-tag",
+    "scheduling.schedule-tag.stable-partstat",
 }
 
 

@@ -45,8 +45,8 @@ def _describe_object(node: Node, want: Wanted, extra: dict[str, str]) -> str:
     for name in want.names:
         if name in extra:
             found[name] = extra[name]
-        elif (value := props.OBJECT_PROPS.get(name)) is not None:
-            found[name] = value(node.obj)
+        elif (value := props.OBJECT_PROPS.get(name)) is not None and (got := value(node.obj)) is not None:
+            found[name] = got
         else:
             missing.append(name)
     return xml.response(node.path, xml.propstat(found, missing))

@@ -36,6 +36,7 @@ NOT_IN_ALLPROP = frozenset(
         tag(DAV, "current-user-privilege-set"),
         tag(CALDAV, "supported-calendar-data"),
         tag(CARDDAV, "supported-address-data"),
+        tag(CALDAV, "schedule-tag"),  # RFC 6638 9.3: SHOULD NOT be returned for allprop
     }
 )
 
@@ -191,15 +192,18 @@ def content_type(obj: ObjectEntry) -> str:
 
 
 # A resource's properties, one function each: a listing of 10,000 asks for one or two.
-OBJECT_PROPS: dict[str, Callable[[ObjectEntry], str]] = {
+# None: the resource has no such property (404 in the multistatus).
+OBJECT_PROPS: dict[str, Callable[[ObjectEntry], str | None]] = {
     tag(DAV, "getetag"): lambda obj: f"&quot;{obj.etag}&quot;",  # hex digits: nothing else to escape
     tag(DAV, "getcontenttype"): lambda obj: content_type(obj),
     tag(DAV, "getcontentlength"): lambda obj: str(obj.size),
     tag(DAV, "resourcetype"): lambda obj: "",
+    # RFC 6638 9.3: scheduling object resources only; hex digits too.
+    tag(CALDAV, "schedule-tag"): lambda obj: f"&quot;{obj.schedule_tag}&quot;" if obj.schedule_tag else None,
 }
 
 
 def _object_props(node: Node) -> dict[str, str]:
     obj = node.obj
     assert obj is not None
-    return {name: value(obj) for name, value in OBJECT_PROPS.items()}
+    return {name: found for name, value in OBJECT_PROPS.items() if (found := value(obj)) is not None}

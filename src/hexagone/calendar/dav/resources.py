@@ -1,6 +1,7 @@
 """GET, HEAD, PUT and DELETE of resources, and DELETE of collections (RFC 4918 9.4,
-9.6, 9.7; RFC 4791 5.3.2 and 5.3.4; RFC 6352 6.3.2): ETags, If-Match and
-If-None-Match, content types, and the CalDAV/CardDAV preconditions of a write."""
+9.6, 9.7; RFC 4791 5.3.2 and 5.3.4; RFC 6352 6.3.2; RFC 6638 3.2.10 and 8): ETags,
+If-Match and If-None-Match, Schedule-Tag and If-Schedule-Tag-Match, content types, and
+the CalDAV/CardDAV preconditions of a write."""
 
 from __future__ import annotations
 
@@ -30,6 +31,23 @@ def _etags(value: str) -> list[str]:
     return [t.strip().removeprefix("W/").strip('"') for t in value.split(",") if t.strip()]
 
 
+def _if_schedule_tag(ctx: Context) -> str | None:
+    """The schedule tag of If-Schedule-Tag-Match (RFC 6638 8.3: one entity tag), or None
+    without the header."""
+    value = ctx.header("if-schedule-tag-match")
+    if not value.strip():
+        return None
+    return (_etags(value) or [""])[0]
+
+
+def _tag_headers(etag: str | None, schedule_tag: str) -> dict[str, str]:
+    """ETag (when given) and Schedule-Tag (RFC 6638 8.2: a scheduling object resource only)."""
+    headers = {"etag": etag_header(etag)} if etag is not None else {}
+    if schedule_tag:
+        headers["schedule-tag"] = etag_header(schedule_tag)
+    return headers
+
+
 async def get(ctx: Context, *, head: bool = False) -> Response:
     target = ctx.target
     if target.kind != "object":
@@ -37,7 +55,7 @@ async def get(ctx: Context, *, head: bool = False) -> Response:
     assert target.reach is not None
     ctx.require("view")
     stored = await objects.get(ctx.db, target.reach, target.name)
-    headers = {"etag": etag_header(stored.etag)}
+    headers = _tag_headers(stored.etag, stored.schedule_tag)
     if if_none := ctx.header("if-none-match"):
         tags = _etags(if_none)
         if "*" in tags or stored.etag in tags:
@@ -79,6 +97,7 @@ async def put(ctx: Context) -> Response:
             before=before[0].data if before else None,
             if_match=(_etags(if_match) or [""])[0] if if_match else None,
             if_none_match=create_only,
+            if_schedule_tag=_if_schedule_tag(ctx),
         )
     except objects.UidConflict as exc:
         path = target.path.rsplit("/", 1)[0] + "/" + exc.name
@@ -88,10 +107,14 @@ async def put(ctx: Context) -> Response:
         namespace = CALDAV if calendar else CARDDAV
         raise DavError(403, str(exc), tag(namespace, exc.condition)) from exc
     # Scheduling may have changed what was stored (a room's answer written into the
-    # organiser's event): then no ETag, so the client fetches it (RFC 4791 5.3.4).
-    now = await objects.current_etag(ctx.db, reach, target.name)
+    # organiser's event, answers kept under If-Schedule-Tag-Match): then no ETag, so the
+    # client fetches it (RFC 4791 5.3.4). The Schedule-Tag is the stored one, which such
+    # a change keeps.
+    now = await objects.current_tags(ctx.db, reach, target.name)
     await ctx.db.commit()
-    headers = {"etag": etag_header(stored.etag)} if now == stored.etag else {}
+    etag, schedule_tag = now if now is not None else (None, "")
+    as_sent = etag == stored.etag == objects.etag_of(data)
+    headers = _tag_headers(stored.etag if as_sent else None, schedule_tag)
     return Response(status_code=204 if before else 201, headers=headers)
 
 
@@ -121,6 +144,7 @@ async def delete(ctx: Context) -> Response:
         target.name,
         before=before[0].data,
         if_match=(_etags(if_match) or [""])[0] if if_match else None,
+        if_schedule_tag=_if_schedule_tag(ctx),
         reply=ctx.header("schedule-reply").strip().upper() != "F",  # RFC 6638 8.1
     )
     await ctx.db.commit()

@@ -49,7 +49,7 @@ _SHARED = ("id", "name", "uid", "component", "etag", "seq", "size")  # columns n
 def _info(row: InboxMessage) -> ObjectInfo:
     """A message as the DAV layer lists a resource (a message has no dates to index)."""
     shared = {key: getattr(row, key) for key in _SHARED}
-    return ObjectInfo(collection_id=row.user_id, title=row.method, recurring=False, **shared)
+    return ObjectInfo(collection_id=row.user_id, title=row.method, recurring=False, schedule_tag="", **shared)
 
 
 def _stored(row: InboxMessage) -> StoredObject:

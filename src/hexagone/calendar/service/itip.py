@@ -333,6 +333,81 @@ def organizer_status(calendar: icalendar.Calendar, status: str) -> bool:
     return changed
 
 
+# What an attendee changes in their copy for themselves alone (RFC 6638 3.2.2.3): the
+# stamps their client renews, whether it blocks their time, the occurrences they drop.
+_ATTENDEE_OWN = frozenset({"BEGIN", "END", "DTSTAMP", "LAST-MODIFIED", "TRANSP", "EXDATE"})
+
+
+def answers_only(old: icalendar.Calendar, new: icalendar.Calendar, address: str) -> bool:
+    """Whether ``new`` differs from ``old`` only by what the attendee ``address`` changes
+    for themselves: their own ATTENDEE properties (their answers), the ORGANIZER's
+    SCHEDULE-STATUS, alarms, client properties (``X-``), stamps, and occurrences they
+    answer apart (a component with a RECURRENCE-ID added). The schedule tag of their copy
+    then stays (RFC 6638 3.2.10): only the organiser's changes are news."""
+    before = {instance_key(c): c for c in components(old)}
+    after = {instance_key(c): c for c in components(new)}
+    if not set(before) <= set(after):
+        return False
+    return all(_shared_part(before[key], address) == _shared_part(after[key], address) for key in before)
+
+
+def _shared_part(component: Any, address: str) -> list[tuple[str, bytes, tuple[tuple[str, str], ...]]]:
+    """The properties of ``component`` an attendee ``address`` does not change alone."""
+    found = []
+    for name, value in component.property_items(recursive=False):
+        if name in _ATTENDEE_OWN or name.startswith("X-"):
+            continue
+        if name == "ATTENDEE" and ical.mailto_address(value) == address:
+            continue
+        params = getattr(value, "params", {})
+        kept = tuple(
+            sorted((k, str(v)) for k, v in params.items() if not (name == "ORGANIZER" and k == "SCHEDULE-STATUS"))
+        )
+        found.append((name, value.to_ical() if hasattr(value, "to_ical") else bytes(value), kept))
+    return sorted(found)
+
+
+# What reschedules an occurrence (RFC 6638 3.2.8): there the attendees answer again.
+_RESCHEDULING = ("DTSTART", "DTEND", "DURATION", "DUE", "RRULE", "RDATE", "EXDATE")
+
+
+def keep_answers(old: icalendar.Calendar, new: icalendar.Calendar, organiser: str) -> bool:
+    """Carry the attendees' answers of the organiser's stored event ``old`` into the
+    organiser's new version ``new``, in each occurrence both hold that the write does
+    not reschedule; whether ``new`` changed. For a write under If-Schedule-Tag-Match
+    (RFC 6638 3.2.10): the answers merged since the client read the event kept its
+    schedule tag, so the client's text may still hold older ones, which must not undo
+    them (nor reach the attendees' copies)."""
+    before = {instance_key(c): c for c in components(old)}
+    changed = False
+    for component in components(new):
+        was = before.get(instance_key(component))
+        if was is None or _times(was) != _times(component):
+            continue
+        answers = {
+            ical.mailto_address(p): str(p.params.get("PARTSTAT", "NEEDS-ACTION")).upper()
+            for p in _attendee_props(was)
+            if hasattr(p, "params")
+        }
+        for prop in _attendee_props(component):
+            address = ical.mailto_address(prop)
+            answer = answers.get(address)
+            if not address or address == organiser or answer is None or not hasattr(prop, "params"):
+                continue
+            if str(prop.params.get("PARTSTAT", "NEEDS-ACTION")).upper() != answer:
+                prop.params["PARTSTAT"] = answer
+                changed = True
+    return changed
+
+
+def _times(component: Any) -> list[bytes]:
+    return [
+        value.to_ical() if hasattr(value, "to_ical") else str(value).encode()
+        for key in _RESCHEDULING
+        for value in ical.as_list(component.get(key))
+    ]
+
+
 _SERVER_PARAMS = ("SCHEDULE-AGENT", "SCHEDULE-STATUS", "SCHEDULE-FORCE-SEND")
 
 

@@ -57,6 +57,7 @@ class ObjectEntry:
     size: int
     title: str
     recurring: bool
+    schedule_tag: str  # RFC 6638 3.2.10; "" when it is not a scheduling object resource
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ def _info(row: DavObject) -> ObjectInfo:
         size=row.size,
         title=row.title,
         recurring=row.recurring,
+        schedule_tag=row.schedule_tag,
     )
 
 
@@ -110,6 +112,7 @@ _ENTRY_COLUMNS = (
     DavObject.size,
     DavObject.title,
     DavObject.recurring,
+    DavObject.schedule_tag,
 )
 
 
@@ -132,7 +135,13 @@ def _indexed(kind: str, data: str, allowed: tuple[str, ...]) -> dict[str, object
             card = vcard.inspect(data)
         except vcard.InvalidContactData as exc:
             raise Refused(str(exc), "valid-address-data") from exc
-        return {"uid": card.uid, "component": "VCARD", "title": card.name, "emails": "\n".join(card.emails)}
+        return {
+            "uid": card.uid,
+            "component": "VCARD",
+            "title": card.name,
+            "emails": "\n".join(card.emails),
+            "scheduling": False,
+        }
     try:
         event = ical.inspect(data)
     except ical.InvalidCalendarData as exc:
@@ -146,6 +155,7 @@ def _indexed(kind: str, data: str, allowed: tuple[str, ...]) -> dict[str, object
         raise Refused(_("A stored calendar object has no METHOD property."), "valid-calendar-object-resource")
     return {
         "timeline": event.timeline,
+        "scheduling": event.scheduling,
         "uid": event.uid[:255],
         "component": event.component,
         "title": event.title,
@@ -168,14 +178,23 @@ async def put(
     *,
     if_match: str | None = None,
     if_none_match: bool = False,
+    if_schedule_tag: str | None = None,
+    keep_schedule_tag: bool = False,
 ) -> tuple[ObjectInfo, bool]:
     """Store ``data`` as the resource ``name`` of the collection; (the object, created).
 
     ``if_match`` is the ETag the writer last saw (412 when the resource changed since or
     is gone; ``"*"``: any, the resource must exist), ``if_none_match`` asks to create
-    only (412 when it exists). A UID already stored under another name is a conflict
-    (RFC 4791 5.3.2.1 no-uid-conflict). The caller has checked the ``write`` ability and
-    commits."""
+    only (412 when it exists), ``if_schedule_tag`` the schedule tag the writer last saw
+    (RFC 6638 3.2.10 If-Schedule-Tag-Match: 412 when it differs, or the resource is gone
+    or is no scheduling object resource). A UID already stored under another name is a
+    conflict (RFC 4791 5.3.2.1 no-uid-conflict). The caller has checked the ``write``
+    ability and commits.
+
+    A scheduling object resource gets a new schedule tag at each write, but with
+    ``keep_schedule_tag``: the write only merges answers (an attendee's into the
+    organiser's copy, or their own in theirs), which a client editing it must not take for
+    a conflict."""
     collection = reach.collection
     if not name or "/" in name or len(name) > 255:
         raise Invalid(_("Invalid resource name."))
@@ -186,6 +205,8 @@ async def put(
         raise PreconditionFailed(_("The resource already exists."))
     if if_match is not None and (row is None or (if_match != "*" and row.etag != if_match)):
         raise PreconditionFailed(_("The resource changed since you read it."))
+    _check_schedule_tag(row, if_schedule_tag)
+    scheduling = bool(columns.pop("scheduling", False))
     clash = await db.scalar(
         select(DavObject.name).where(
             DavObject.collection_id == collection.id, DavObject.uid == columns["uid"], DavObject.name != name
@@ -205,6 +226,10 @@ async def put(
         setattr(row, key, value)
     row.data = data
     row.etag = etag_of(data)
+    if not scheduling:
+        row.schedule_tag = ""
+    elif not (keep_schedule_tag and row.schedule_tag):
+        row.schedule_tag = uuid.uuid4().hex
     if row.recurring or row.floating:
         ical.keep_timeline(row.etag, kept if isinstance(kept, ical.Timeline) else None)  # for time-range queries
     row.size = len(data.encode())
@@ -212,6 +237,13 @@ async def put(
     row.updated_at = utcnow()
     await db.flush()
     return _info(row), created
+
+
+def _check_schedule_tag(row: DavObject | None, expected: str | None) -> None:
+    """RFC 6638 3.2.10: If-Schedule-Tag-Match fails on another tag, on a resource that
+    has none (no scheduling object resource) and on one that is not there."""
+    if expected is not None and (row is None or not row.schedule_tag or row.schedule_tag != expected):
+        raise PreconditionFailed(_("The event changed for its attendees since you read it."))
 
 
 async def get(db: AsyncSession, reach: Reach, name: str) -> StoredObject:
@@ -223,11 +255,17 @@ async def get(db: AsyncSession, reach: Reach, name: str) -> StoredObject:
     return _stored(row)
 
 
-async def current_etag(db: AsyncSession, reach: Reach, name: str) -> str | None:
-    """The ETag of the resource ``name`` as stored now (None: there is none), without its text."""
-    return await db.scalar(
-        select(DavObject.etag).where(DavObject.collection_id == reach.collection.id, DavObject.name == name)
-    )
+async def current_tags(db: AsyncSession, reach: Reach, name: str) -> tuple[str, str] | None:
+    """The ETag and the schedule tag of the resource ``name`` as stored now (None: there
+    is none), without its text."""
+    found = (
+        await db.execute(
+            select(DavObject.etag, DavObject.schedule_tag).where(
+                DavObject.collection_id == reach.collection.id, DavObject.name == name
+            )
+        )
+    ).first()
+    return None if found is None else (found[0], found[1])
 
 
 async def by_uid(db: AsyncSession, reach: Reach, uid: str) -> StoredObject | None:
@@ -235,8 +273,11 @@ async def by_uid(db: AsyncSession, reach: Reach, uid: str) -> StoredObject | Non
     return None if row is None else _stored(row)
 
 
-async def remove(db: AsyncSession, reach: Reach, name: str, *, if_match: str | None = None) -> None:
-    """Delete a resource, leaving a tombstone for sync. The caller checked ``write`` and commits."""
+async def remove(
+    db: AsyncSession, reach: Reach, name: str, *, if_match: str | None = None, if_schedule_tag: str | None = None
+) -> None:
+    """Delete a resource, leaving a tombstone for sync (``if_match``, ``if_schedule_tag``
+    as for :func:`put`). The caller checked ``write`` and commits."""
     row = await db.scalar(
         select(DavObject).where(DavObject.collection_id == reach.collection.id, DavObject.name == name)
     )
@@ -244,6 +285,7 @@ async def remove(db: AsyncSession, reach: Reach, name: str, *, if_match: str | N
         raise NotFound(_("No such resource."))
     if if_match is not None and if_match != "*" and row.etag != if_match:
         raise PreconditionFailed(_("The resource changed since you read it."))
+    _check_schedule_tag(row, if_schedule_tag)
     seq = await next_seq(db, reach.collection.id)
     await db.delete(row)
     db.add(Tombstone(org_id=reach.collection.org_id, collection_id=reach.collection.id, name=name, seq=seq))
@@ -335,7 +377,7 @@ async def overlapping(
     found = []
     for each in queries:
         for row in await db.execute(each.order_by(DavObject.starts_at)):
-            name, uid, kind, etag, seq, size, title, recurring, object_id, floating, data = row
+            name, uid, kind, etag, seq, size, title, recurring, tag, object_id, floating, data = row
             if (
                 (recurring or floating)
                 and start is not None
@@ -344,7 +386,7 @@ async def overlapping(
             ):
                 continue
             found.append(
-                StoredObject(name, uid, kind, etag, seq, size, title, recurring, object_id, collection_id, data)
+                StoredObject(name, uid, kind, etag, seq, size, title, recurring, tag, object_id, collection_id, data)
             )
     return found
 

@@ -106,12 +106,55 @@ async def store(
     before: str | None,
     if_match: str | None = None,
     if_none_match: bool = False,
+    if_schedule_tag: str | None = None,
 ) -> objects.ObjectInfo:
     """Store a resource as its author wrote it (CalDAV, the web, the API) and schedule
-    what it means for the others. ``before``: its text before the write (None: new)."""
-    saved, _created = await objects.put(db, reach, name, text, if_match=if_match, if_none_match=if_none_match)
-    await after_write(db, principal, reach, before, text, written=saved)
+    what it means for the others. ``before``: its text before the write (None: new).
+
+    The schedule tag (RFC 6638 3.2.10) changes with every write but an attendee's answer
+    in their own copy: only the organiser's changes are news to them. An organiser's
+    write under ``if_schedule_tag`` keeps the answers merged since the client read the
+    event (:func:`itip.keep_answers`): the stored text then differs from ``text``."""
+    keep = False
+    parsed = None
+    if before is not None and (write := await _scheduled_write(db, principal, reach, before, text)) is not None:
+        old, new, chief, actor = write
+        parsed = (old, new)
+        if chief in (actor.address, principal.email.lower()):
+            if if_schedule_tag is not None and itip.keep_answers(old, new, chief):
+                text = _text(new)
+        else:
+            keep = chief == organizer(old) and itip.answers_only(old, new, actor.address)
+    saved, _created = await objects.put(
+        db,
+        reach,
+        name,
+        text,
+        if_match=if_match,
+        if_none_match=if_none_match,
+        if_schedule_tag=if_schedule_tag,
+        keep_schedule_tag=keep,
+    )
+    await after_write(db, principal, reach, before, text, written=saved, parsed=parsed)
     return saved
+
+
+async def _scheduled_write(
+    db: AsyncSession, principal: Principal, reach: Reach, before: str, after: str
+) -> tuple[icalendar.Calendar, icalendar.Calendar, str, delegation.Actor] | None:
+    """A rewrite of a scheduling object resource, for its schedule tag: both texts parsed,
+    the new one's organiser, and whom the write speaks for. None when either text names
+    no ORGANIZER (nothing is parsed then) or the new one is refused anyway."""
+    if reach.collection.kind != CollectionKind.CALENDAR or "ORGANIZER" not in before or "ORGANIZER" not in after:
+        return None
+    try:
+        old, new = ical.parse(before), ical.parse(after)
+    except ical.InvalidCalendarData:
+        return None  # the write itself is refused
+    chief = organizer(new)
+    if not chief:
+        return None
+    return old, new, chief, await delegation.acting_for(db, principal, reach)
 
 
 async def discard(
@@ -122,11 +165,12 @@ async def discard(
     *,
     before: str,
     if_match: str | None = None,
+    if_schedule_tag: str | None = None,
     reply: bool = True,
 ) -> None:
     """Delete a resource as its author asked, and schedule it (cancellations, a decline;
     ``reply=False``: an attendee's deletion tells the organiser nothing, RFC 6638 8.1)."""
-    await objects.remove(db, reach, name, if_match=if_match)
+    await objects.remove(db, reach, name, if_match=if_match, if_schedule_tag=if_schedule_tag)
     await after_write(db, principal, reach, before, None, reply=reply)
 
 
@@ -139,12 +183,14 @@ async def after_write(
     *,
     written: objects.ObjectInfo | None = None,
     reply: bool = True,
+    parsed: tuple[icalendar.Calendar, icalendar.Calendar] | None = None,
 ) -> None:
     """Schedule what a write to an event means for the others, in the writer's
     transaction (the caller commits). ``before`` / ``after``: the resource's text before
     and after the write (None: created / deleted); ``written``: the resource as this
-    write stored it, whose next alarm is planned. The write speaks for the calendar's
-    owner when a delegate made it (:func:`delegation.acting_for`).
+    write stored it, whose next alarm is planned; ``parsed``: both texts as the caller
+    already parsed them (this function may change them). The write speaks for the
+    calendar's owner when a delegate made it (:func:`delegation.acting_for`).
 
     Each text is parsed at most once, and only when someone is to be scheduled for (an
     ORGANIZER in either text): an alarm is planned from the stored resource alone."""
@@ -158,8 +204,13 @@ async def after_write(
         reminders.plan(db, reach.collection, written, after)
     if not involved:
         return
-    new = ical.parse(after) if after else None
-    old = ical.parse(before) if before else None
+    old: icalendar.Calendar | None
+    new: icalendar.Calendar | None
+    if parsed is not None:
+        old, new = parsed
+    else:
+        new = ical.parse(after) if after else None
+        old = ical.parse(before) if before else None
     current = new or old
     if current is None:
         return
@@ -229,7 +280,8 @@ async def _record(
     found: dict[str, str],
 ) -> None:
     """Write rooms' answers, SCHEDULE-STATUS and SENT-BY into the organiser's event as
-    stored (only when something differs: a write that changes nothing keeps its ETag)."""
+    stored (only when something differs: a write that changes nothing keeps its ETag),
+    keeping the schedule tag the organiser's write gave it."""
     row = await objects.by_uid(db, reach, str(ical.master(sent)["UID"]))
     if row is None:
         return
@@ -239,7 +291,7 @@ async def _record(
         changed = set_partstat(calendar, address, answer) or changed
     changed = itip.statuses(calendar, found) or changed
     if changed:
-        await objects.put(db, reach, row.name, _text(calendar), if_match=row.etag)
+        await objects.put(db, reach, row.name, _text(calendar), if_match=row.etag, keep_schedule_tag=True)
 
 
 @dataclass(frozen=True)
@@ -334,7 +386,8 @@ async def _as_attendee(
         host_reach, row = stored
         calendar = ical.parse(row.data)
         if itip.set_partstat(calendar, me, answers, actor.sent_by):
-            await objects.put(db, host_reach, row.name, _text(calendar), if_match=row.etag)
+            # An answer merged: the organiser's client may go on editing (RFC 6638 3.2.10).
+            await objects.put(db, host_reach, row.name, _text(calendar), if_match=row.etag, keep_schedule_tag=True)
             answer = answers.get(itip.MASTER) or next(iter(answers.values()))
             title = {
                 "ACCEPTED": _("{name} accepted: {summary}"),
@@ -351,7 +404,7 @@ async def _as_attendee(
         row_now = await objects.by_uid(db, reach, uid)
         mine = ical.parse(row_now.data) if row_now is not None else None
         if row_now is not None and mine is not None and itip.organizer_status(mine, status):
-            await objects.put(db, reach, row_now.name, _text(mine), if_match=row_now.etag)
+            await objects.put(db, reach, row_now.name, _text(mine), if_match=row_now.etag, keep_schedule_tag=True)
 
 
 async def _find(db: AsyncSession, owner: Person, uid: str) -> tuple[Reach, DavObject] | None:
@@ -514,7 +567,7 @@ async def _receive(db: AsyncSession, owner: Person, sender: str, invitation: imi
         mine = ical.parse(row.data)
         if organizer(mine) != owner.email.lower() or not itip.set_partstat(mine, sender, answers):
             return
-        await objects.put(db, reach, row.name, _text(mine), if_match=row.etag)
+        await objects.put(db, reach, row.name, _text(mine), if_match=row.etag, keep_schedule_tag=True)
         _notify(db, owner, _("{name} answered: {summary}").format(name=sender, summary=summary))
         await inbox.deliver(db, owner, imip.REPLY, copy.deepcopy(calendar))
         return
