@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     mail_max_message_bytes: int = 50 * 1024 * 1024
+    mail_link_attachments_over_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=0,
+        description="A file added in the webmail composer above this size goes to the writer's drive and is sent "
+        "as a link (when the organisation has the drive); 0 never.",
+    )
     mail_default_quota_bytes: int = 5 * 1024**3
     mail_smarthost: str = Field(
         default="", description="host:port to relay all remote mail through, instead of MX lookup."

@@ -169,3 +169,86 @@ async def test_a_drive_file_one_may_not_share_is_not_sent_and_the_message_is_not
     assert await messages_in(bob) == []
     async with org_session(org.id) as db:
         assert await drive.node_links(db, owner, private.id) == []
+
+
+BIG = 10 * 1024 * 1024 + 1  # one byte over the default mail_link_attachments_over_bytes
+
+
+def _compose(sender: str, to: str, action: str = "send") -> dict[str, object]:
+    return {"action": action, "sender": sender, "to": to, "subject": "Les plans", "body": "Ci-joint."}
+
+
+async def test_a_file_over_the_threshold_goes_to_the_drive_and_is_sent_as_a_link(
+    client: httpx.AsyncClient, base_url: str
+) -> None:
+    org = await make_mail_and_drive_org()
+    alice, bob = await make_mail_user(org), await make_mail_user(org)
+    plans = bytes(range(256)) * (BIG // 256 + 1)
+    await signed_in(client, alice)
+    assert "Un fichier de plus de 10" in (await client.get("/mail/compose")).text
+
+    sent = await post(
+        client,
+        "/mail/compose",
+        _compose(alice.email, bob.email),
+        files=[
+            ("attachments", ("plans.dwg", plans, "application/acad")),
+            ("attachments", ("note.txt", b"petit", "text/plain")),
+        ],
+    )
+
+    assert sent.status_code == 303 and "done=sent" in sent.headers["location"]
+    [received] = await messages_in(bob)
+    message = parsed(await raw_of(received))
+    assert [part.get_filename() for part in message.iter_attachments()] == ["note.txt"]
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    [address] = re.findall(rf"- plans\.dwg \([^)]+\) : ({re.escape(base_url)}/s/\S+)", text)
+    assert await _files(alice) == {"plans.dwg": len(plans)}
+    async with httpx.AsyncClient(follow_redirects=False) as stranger:  # signed out
+        landing = await stranger.get(address)
+        [download] = set(re.findall(r'href="(/s/[^"]+/files/[^"]+)"', landing.text))
+        got = await stranger.get(base_url + download)
+    assert got.content == plans
+
+
+async def test_a_file_over_the_threshold_beyond_the_drives_quota_is_refused_and_nothing_sent(
+    client: httpx.AsyncClient,
+) -> None:
+    org = await make_mail_and_drive_org()
+    alice, bob = await make_mail_user(org), await make_mail_user(org)
+    admin = await principal(await make_user(org, role="admin"))
+    writer = await principal(alice)
+    async with org_session(org.id, write=True) as db:
+        await drive.set_quota(db, admin, (await own_drive(writer)).id, 1024)
+        await db.commit()
+    await signed_in(client, alice)
+
+    response = await post(
+        client,
+        "/mail/compose",
+        _compose(alice.email, bob.email),
+        files=[("attachments", ("plans.dwg", b"x" * BIG, "application/acad"))],
+    )
+
+    assert response.status_code == 507 and "Il ne reste pas assez de place" in response.text
+    assert 'value="Les plans"' in response.text  # the form again, as typed
+    assert await messages_in(bob) == [] and await _files(alice) == {}
+
+
+async def test_without_the_drive_a_file_over_the_threshold_stays_an_attachment(client: httpx.AsyncClient) -> None:
+    org = await make_org(modules=("mail",))
+    alice, bob = await make_mail_user(org), await make_mail_user(org)
+    await signed_in(client, alice)
+    assert "Un fichier de plus de" not in (await client.get("/mail/compose")).text
+
+    sent = await post(
+        client,
+        "/mail/compose",
+        _compose(alice.email, bob.email),
+        files=[("attachments", ("plans.dwg", b"x" * BIG, "application/acad"))],
+    )
+
+    assert sent.status_code == 303
+    [received] = await messages_in(bob)
+    [attached] = parsed(await raw_of(received)).iter_attachments()
+    assert attached.get_filename() == "plans.dwg" and len(attached.get_content()) == BIG

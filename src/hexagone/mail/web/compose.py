@@ -111,6 +111,7 @@ async def page(
             "keep": keep,
             "drive_links": to_drive.can_save(c.principal),
             "link_days": to_drive.LINK_DAYS,
+            "link_over": to_drive.link_threshold(c.principal),
             "drive_files": await to_drive.linkable_files(c),
             "mailboxes": await navigation(c),
         },
@@ -246,13 +247,14 @@ async def submit(request: Request) -> Response:
     principal = principal_of(request)
     assert principal is not None, "the route is behind login_required"
     try:
-        shared = await to_drive.links_text(principal, _drive_files(form))
+        uploads, diverted = await to_drive.divert_large(principal, await _uploads(form))
+        shared = await to_drive.links_text(principal, _drive_files(form) + diverted)
         async with caller(request, write=True) as c:
             posted_sender = field(form, "sender", 320).strip().lower()
             draft, previous, forwarded = await _form_draft(c, form)
             draft = replace(draft, body=draft.body + shared)
             source = previous or forwarded
-            files = (source.files(_keep(form)) if source else []) + await _uploads(form)
+            files = (source.files(_keep(form)) if source else []) + uploads
             saved = await save_draft(c, draft, files, previous.message if previous else None)
             await c.db.commit()
             saved_id = saved.id

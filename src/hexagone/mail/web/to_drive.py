@@ -4,7 +4,10 @@ name numbered rather than replaced), and the reading page says so. A file of the
 however large (uploaded there first, resumably), is sent from the composer as a link:
 a public link to view and download it, made for the occasion and valid for
 :data:`LINK_DAYS` days, written into the message's text; its owner sees and revokes it
-on the file's links page like any other.
+on the file's links page like any other. A file added in the composer above
+``mail_link_attachments_over_bytes`` takes that way by itself (:func:`divert_large`), as
+a large attachment does in Gmail or with Thunderbird's FileLink: recipients' servers
+refuse large messages long before ours does.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from hexagone.drive.service import NodeInfo, create_link, drive_of_user, link_pa
 from hexagone.mail import mime
 from hexagone.mail.web import body
 from hexagone.mail.web.access import Caller, attachment_for, caller
+from hexagone.mail.web.drafting import File
 
 SAVED = "saved_to_drive"
 LINK_DAYS = 30
@@ -70,6 +74,40 @@ async def links_text(principal: Principal, node_ids: list[uuid.UUID]) -> str:
         await db.commit()
     heading = _("Files shared from my drive (links valid for %(days)s days):", days=LINK_DAYS)
     return "\n\n" + heading + "\n" + "\n".join(lines) + "\n"
+
+
+def link_threshold(principal: Principal) -> int | None:
+    """The size above which a file added in the composer goes to the writer's drive as a
+    link; None when it never does (no drive, or the setting is 0)."""
+    over = get_settings().mail_link_attachments_over_bytes
+    return over if over and can_save(principal) else None
+
+
+async def divert_large(principal: Principal, files: list[File]) -> tuple[list[File], list[uuid.UUID]]:
+    """The files to attach, and those above :func:`link_threshold` stored in the writer's
+    drive instead (a taken name numbered, the drive's quota applying), by their node."""
+    threshold = link_threshold(principal)
+    if threshold is None or all(len(f.data) <= threshold for f in files):
+        return files, []
+    async with org_session(principal.org_id, write=True) as db:
+        root_id = (await drive_of_user(db, principal)).root_id
+        await db.commit()
+    attached, stored = [], []
+    for file in files:
+        if len(file.data) <= threshold:
+            attached.append(file)
+            continue
+        saved = await store(
+            principal,
+            root_id,
+            file.filename,
+            _once(file.data),
+            overwrite=False,
+            rename=True,
+            content_type=file.content_type,
+        )
+        stored.append(saved.id)
+    return attached, stored
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
