@@ -22,7 +22,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hexagone.core.db import Base, IdMixin, TimestampMixin, utcnow
@@ -121,6 +121,9 @@ class Node(IdMixin, OrgScoped, Base):
     modified_at: Mapped[datetime] = mapped_column(default=utcnow)
     trashed_at: Mapped[datetime | None] = mapped_column(default=None)
     trashed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    # Whether the current version's preview is in the blob store (set by the extraction
+    # job, cleared by a new version): the listing's thumbnails, without a look per entry.
+    has_preview: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Where it was when trashed (restore puts it back there, or at the root when that is gone).
     original_parent_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("drive_nodes.id", ondelete="SET NULL"), default=None

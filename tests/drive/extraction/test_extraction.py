@@ -253,3 +253,36 @@ async def test_a_copy_is_found_by_its_text_and_shares_its_preview() -> None:
     assert await _preview_size(me, photo_copy.id) == (64, 32)  # the same blob, the same preview
     await _extract(me, note_copy)
     assert sorted(hit.title for hit in await search.files(me, "albatros", 10)) == ["copie.txt", "note.txt"]
+
+
+async def _listed(who: Principal, folder_id: uuid.UUID) -> dict[str, bool]:
+    async with org_session(who.org_id) as db:
+        return {e.name: e.has_preview for e in (await service.list_folder(db, who, folder_id)).entries}
+
+
+async def test_listing_shows_a_thumbnail_once_the_preview_is_made_and_not_for_a_new_version_yet(
+    client: httpx.AsyncClient,
+) -> None:
+    org = await make_drive_org()
+    user, me = await make_member(org)
+    root = (await own_drive(me)).root_id
+    photo = await put(me, root, "photo.jpg", documents.jpeg(64, 32))
+    await put(me, root, "note.txt", b"pas d'aper\xc3\xa7u")
+    assert await _listed(me, root) == {"note.txt": False, "photo.jpg": False}
+    async with org_session(org.id) as db:
+        photo = await service.node(db, me, photo.id)
+    await _extract(me, photo)
+    assert await _listed(me, root) == {"note.txt": False, "photo.jpg": True}
+    await login(client, user)
+    page = (await client.get(f"/drive/folders/{root}")).text
+    assert page.count('class="drive-thumb"') == 1 and f'src="/drive/previews/{photo.id}"' in page
+
+    await put(me, root, "photo.jpg", documents.jpeg(32, 64))  # a new version: not read yet
+    assert await _listed(me, root) == {"note.txt": False, "photo.jpg": False}
+    async with org_session(org.id, write=True) as db:
+        copy = await service.copy(db, me, photo.id, root, name="copie.jpg")
+        await db.commit()
+    async with org_session(org.id) as db:
+        copy = await service.node(db, me, copy.id)
+    await _extract(me, copy)  # the blob's preview is there already: the copy shows it
+    assert (await _listed(me, root))["copie.jpg"] is True

@@ -69,6 +69,7 @@ class NodeOut(BaseModel):
     modified_at: datetime
     modified_by: uuid.UUID | None
     trashed_at: datetime | None
+    has_preview: bool = Field(description="A PNG preview of the current version is at GET /drive/previews/{id}.")
     lock: LockOut | None
     abilities: dict[str, bool] = Field(description="What the caller may do: view, read, write, manage, share.")
 
@@ -90,6 +91,7 @@ class NodeOut(BaseModel):
             modified_at=node.modified_at,
             modified_by=node.modified_by,
             trashed_at=node.trashed_at,
+            has_preview=node.has_preview,
             lock=LockOut(kind=lock.kind, user_id=lock.user_id, expires_at=lock.expires_at) if lock else None,
             abilities=node.abilities,
         )

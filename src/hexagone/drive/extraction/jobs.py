@@ -28,7 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -238,6 +238,8 @@ async def extract(job: Claimed) -> None:
     wants_text = kind in TEXT_KINDS and not has_text
     previewable = kind in PREVIEW_KINDS or (kind in OFFICE_KINDS and office_converter() is not None)
     wants_preview = previewable and not await store.exists(preview_key(blob_key))
+    if previewable and not wants_preview:  # a copy's, a restored version's: the blob's preview
+        await _mark_preview(job.org_id, node_id, version_id)
     if not (wants_text or wants_preview):
         return
     if kind == "text":
@@ -254,6 +256,16 @@ async def extract(job: Claimed) -> None:
             image = await _preview(kind, source, folder)
             if image:
                 await store.put(image, key=preview_key(blob_key))
+                await _mark_preview(job.org_id, node_id, version_id)
+
+
+async def _mark_preview(org_id: uuid.UUID, node_id: uuid.UUID, version_id: uuid.UUID) -> None:
+    """The file shows its preview in listings, if the version is still its current one."""
+    async with org_session(org_id, write=True) as db:
+        await db.execute(
+            update(Node).where(Node.id == node_id, Node.current_version_id == version_id).values(has_preview=True)
+        )
+        await db.commit()
 
 
 JOBS = [JobSpec(EXTRACT_JOB, extract)]

@@ -66,6 +66,7 @@ class NodeInfo:
     modified_at: datetime
     modified_by: uuid.UUID | None
     trashed_at: datetime | None = None
+    has_preview: bool = False  # its current version's preview is ready (/drive/previews/<id>)
     lock: LockInfo | None = None
     # What the principal may do with it ("read", "write", "manage", "share"); filled when
     # the node was loaded for them (a listing gives its entries the folder's).
@@ -105,6 +106,7 @@ NODE_COLUMNS = (  # in the order of NodeInfo's fields
     "modified_at",
     "modified_by",
     "trashed_at",
+    "has_preview",
 )
 
 

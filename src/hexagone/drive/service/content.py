@@ -267,6 +267,7 @@ def _make_current(
     node.etag = new_etag()
     node.modified_at = now
     node.modified_by = principal.user_id
+    node.has_preview = False  # the extraction job makes the new content's
 
 
 async def note_recent(db: AsyncSession, principal: Principal, node_id: uuid.UUID, *, new: bool = False) -> None:
