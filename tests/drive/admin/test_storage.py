@@ -8,11 +8,13 @@ import html
 
 import httpx
 import pytest
+from sqlalchemy import select
 
-from hexagone.core.db import org_session
+from hexagone.core.db import org_session, system_session
 from hexagone.core.exceptions import InsufficientStorage
+from hexagone.core.models import AuditEntry
 from hexagone.drive import service
-from tests.admin.factories_admin import post
+from tests.admin.factories_admin import audited, post
 from tests.drive.admin.factories_driveadmin import drive_admin, member_with_drive
 from tests.drive.factories import put
 
@@ -38,6 +40,15 @@ def quota_path(drive_id: object) -> str:
 async def settings_of(org_id: object) -> service.Settings:
     async with org_session(org_id) as db:  # type: ignore[arg-type]
         return await service.settings(db)
+
+
+async def audited_settings(org_id: object, changed: dict[str, str]) -> bool:
+    """Whether the organisation's audit log holds a change of its drive settings with ``changed``."""
+    async with system_session() as db:
+        rows = await db.scalars(
+            select(AuditEntry).where(AuditEntry.org_id == org_id, AuditEntry.action == "drive.settings_changed")
+        )
+        return any(changed.items() <= entry.details.items() for entry in rows)
 
 
 async def drive_quota(member: object, drive_id: object) -> int | None:
@@ -74,6 +85,7 @@ async def test_settings_typed_with_units_are_saved_and_shown_back_exactly(client
     response = await post(client, PAGE, form)
     assert response.status_code == 303 and response.headers["location"].endswith("done=drive_settings_saved")
     saved = await settings_of(org.id)
+    assert await audited_settings(org.id, {"trash_days": "30 → 7", "keep_versions": "25 → 10"})
     assert saved == service.Settings(2 * 1024**4, 1536 * MIB, 500 * MIB, 10, 90, 7)
     page = (await client.get(response.headers["location"])).text
     assert "Les réglages des fichiers sont enregistrés." in page
@@ -118,6 +130,7 @@ async def test_quota_of_a_drive_set_then_an_upload_beyond_it_is_refused(client: 
     response = await post(client, quota_path(drive.id), {"quota": "1 Ko"})
     assert response.status_code == 303 and response.headers["location"].endswith("done=drive_quota_saved")
     assert await drive_quota(member, drive.id) == 1024
+    assert await audited("drive.quota_changed", drive.name)
     page = (await client.get(response.headers["location"])).text
     assert "Le quota de cet espace de stockage est enregistré." in page and 'value="1 Ko"' in page
     await put(member, drive.root_id, "fits.txt", b"x" * 1000)

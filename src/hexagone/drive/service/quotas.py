@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hexagone.core import audit
 from hexagone.core.auth import Principal
 from hexagone.core.exceptions import Forbidden, InsufficientStorage, Invalid
 from hexagone.core.i18n import N_
@@ -36,6 +37,7 @@ class Settings:
 
 
 DEFAULTS = Settings()
+SETTINGS_CHANGED = "drive.settings_changed"  # audited, with each changed value before → after
 _FIELDS = tuple(Settings.__dataclass_fields__)
 # Beyond these a value is a typing mistake, not a rule (and a day count past the column's
 # integer would fail in the database instead of here).
@@ -89,8 +91,13 @@ async def change_settings(db: AsyncSession, principal: Principal, **values: int 
     if row is None:
         row = DriveSettings(org_id=principal.org_id, **{n: getattr(DEFAULTS, n) for n in _FIELDS})
         db.add(row)
+    changed = {name: f"{getattr(row, name)} → {value}" for name, value in values.items() if getattr(row, name) != value}
     for name, value in values.items():
         setattr(row, name, value)
+    if changed:
+        audit.record(
+            db, SETTINGS_CHANGED, org_id=principal.org_id, actor=principal, target_type="drive", details=changed
+        )
     await db.flush()
     return await settings(db)
 

@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hexagone.core import audit
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import Forbidden, NotFound
@@ -44,6 +45,9 @@ class DriveInfo:
     @property
     def available_bytes(self) -> int | None:
         return None if self.quota_bytes is None else max(0, self.quota_bytes - self.used_bytes)
+
+
+QUOTA_CHANGED = "drive.quota_changed"  # audited, with the drive's own quota before and after
 
 
 def _no_drive() -> str:
@@ -249,9 +253,20 @@ async def set_quota(db: AsyncSession, principal: Principal, drive_id: uuid.UUID,
     row = await db.get(Drive, drive_id)
     if row is None or row.org_id != principal.org_id:
         raise NotFound(_no_drive())
-    row.quota_bytes = quota_bytes
+    before, row.quota_bytes = row.quota_bytes, quota_bytes
     await db.flush()
-    return await describe(db, principal, row)
+    described = await describe(db, principal, row)
+    audit.record(
+        db,
+        QUOTA_CHANGED,
+        org_id=principal.org_id,
+        actor=principal,
+        target_type="drive",
+        target_id=row.id,
+        target_label=described.name,
+        details={"before": str(before), "after": str(quota_bytes)},
+    )
+    return described
 
 
 async def ensure_user_drive(org_id: uuid.UUID, user_id: uuid.UUID) -> uuid.UUID:
