@@ -52,3 +52,13 @@ def _time_label(minute: datetime, lang: str) -> str:
 @lru_cache(maxsize=4096)
 def _date_label(day: date, lang: str) -> str:
     return format_date(day, "medium", locale=lang)
+
+
+def exact_size(size: int) -> str:
+    """Bytes in the largest unit that keeps them exact (« 10 Go », "1536 MB"), for a
+    form field a person may send back unchanged (:func:`hexagone.core.forms.size`)."""
+    units = [_("%(n)s TB"), _("%(n)s GB"), _("%(n)s MB"), _("%(n)s KB")]
+    for power, unit in zip(range(4, 0, -1), units, strict=True):
+        if size and size % KiB**power == 0:
+            return unit % {"n": size // KiB**power}
+    return _("%(n)s bytes") % {"n": size}

@@ -7,6 +7,7 @@ a 500: a form is typed by people and forged by others.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from starlette.datastructures import FormData, UploadFile
@@ -16,6 +17,16 @@ from hexagone.core.exceptions import Invalid, ServiceError
 from hexagone.core.i18n import gettext as _
 
 MAX_FIELD = 2000
+# The units a size is typed in, English and French, all of 1024 (as human_size shows them).
+_SIZE_UNITS = {
+    **dict.fromkeys(("b", "byte", "bytes", "o", "octet", "octets"), 1),
+    **dict.fromkeys(("k", "kb", "kib", "ko"), 1024),
+    **dict.fromkeys(("m", "mb", "mib", "mo"), 1024**2),
+    **dict.fromkeys(("g", "gb", "gib", "go"), 1024**3),
+    **dict.fromkeys(("t", "tb", "tib", "to"), 1024**4),
+    **dict.fromkeys(("p", "pb", "pib", "po"), 1024**5),
+}
+_SIZE = re.compile(r"(\d{1,16}(?:[.,]\d{1,6})?)([a-z]*)")
 
 
 def field(form: FormData | None, name: str, max_length: int = MAX_FIELD) -> str:
@@ -28,6 +39,25 @@ def field(form: FormData | None, name: str, max_length: int = MAX_FIELD) -> str:
     if "\x00" in value:  # no database (PostgreSQL's text refuses it) nor file format keeps it
         raise Invalid(_("The field %(name)s must not contain NUL characters.", name=name))
     return value
+
+
+def size(text: str) -> int | None:
+    """A size a person typed, in bytes: a number and its unit (``500 MB``, ``1,5 Go``,
+    ``2GiB``; spaces and case do not matter), or None when the field is empty. A number
+    without its unit is refused (megabytes or gigabytes? a guess would be a silent
+    mistake of a thousand times), except 0."""
+    compact = re.sub(r"\s", "", text).lower()
+    if not compact:
+        return None
+    found = _SIZE.fullmatch(compact)
+    if found is None or (found.group(2) not in _SIZE_UNITS and found.group(2) != ""):
+        raise Invalid(_("%(text)s is not a size: type a number and a unit, such as 500 MB or 2 GB.", text=text[:40]))
+    number = float(found.group(1).replace(",", "."))
+    if not found.group(2):
+        if number != 0:
+            raise Invalid(_("Give the unit of %(text)s, such as 500 MB or 2 GB.", text=text[:40]))
+        return 0
+    return round(number * _SIZE_UNITS[found.group(2)])
 
 
 def parse_uuid(value: str) -> uuid.UUID:

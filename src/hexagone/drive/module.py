@@ -1,8 +1,8 @@
 """The drive module's descriptor: its tables, its jobs (version retention, trash purge,
-blob collection, expired uploads), its pages, its JSON API, search, commands, export and demo files, and the URL
-prefixes WebDAV fixes outside ``/drive/`` (``/dav/files/<user>/``,
-``/dav/spaces/<space id>/``), which the subscription gate guards as it guards
-``/drive/``. Parts a command does not use are :class:`Lazy`."""
+blob collection, expired uploads), its pages and its tab of the admin console, its JSON
+API, search, commands, export and demo files, and the URL prefixes WebDAV fixes outside
+``/drive/`` (``/dav/files/<user>/``, ``/dav/spaces/<space id>/``), which the
+subscription gate guards as it guards ``/drive/``. Parts a command does not use are :class:`Lazy`."""
 
 from __future__ import annotations
 
@@ -28,10 +28,10 @@ DAV_PREFIXES = ("/dav/files", "/dav/spaces")
 
 
 def _routes() -> Sequence[BaseRoute]:
-    from hexagone.drive import web
+    from hexagone.drive import admin, web
     from hexagone.drive.web import links, previews
 
-    return [*web.ROUTES, *links.ROUTES, *previews.ROUTES]
+    return [*web.ROUTES, *links.ROUTES, *previews.ROUTES, *admin.ROUTES]
 
 
 def _public_routes() -> Sequence[BaseRoute]:
@@ -80,6 +80,7 @@ MODULE = Module(
     prefixes=DAV_PREFIXES,
     prefix_routes=Lazy(_dav_routes),
     nav=[NavItem(path="/drive/", label=N_("Drive"), icon="folder")],
+    admin_nav=[NavItem(path="/drive/admin", label=N_("Drive"))],
     search_providers=Lazy(_search),
     jobs=[*JOBS, *extraction.JOBS],
     cli=cli,

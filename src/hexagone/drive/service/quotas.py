@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hexagone.core import audit
 from hexagone.core.auth import Principal
 from hexagone.core.exceptions import Forbidden, InsufficientStorage, Invalid
+from hexagone.core.i18n import N_
 from hexagone.core.i18n import gettext as _
 from hexagone.drive.models import Drive, DriveKind, DriveSettings
 
@@ -35,7 +37,29 @@ class Settings:
 
 
 DEFAULTS = Settings()
+SETTINGS_CHANGED = "drive.settings_changed"  # audited, with each changed value before → after
 _FIELDS = tuple(Settings.__dataclass_fields__)
+# Beyond these a value is a typing mistake, not a rule (and a day count past the column's
+# integer would fail in the database instead of here).
+MAX_QUOTA_BYTES = 2**50  # 1 PiB
+MAX_VERSIONS = 10_000
+MAX_DAYS = 36_500  # a hundred years
+_MAXIMA = {"keep_versions": MAX_VERSIONS, "keep_version_days": MAX_DAYS, "trash_days": MAX_DAYS}
+# How the messages name each setting (the admin page's labels).
+LABELS = {
+    "quota_bytes": N_("Storage of the organisation"),
+    "user_quota_bytes": N_("Default quota of a personal drive"),
+    "space_quota_bytes": N_("Default quota of a space's drive"),
+    "keep_versions": N_("Versions kept per file"),
+    "keep_version_days": N_("Days a version is kept"),
+    "trash_days": N_("Days in the trash"),
+}
+
+
+def check_quota(quota_bytes: int | None) -> None:
+    """A quota is None (no limit of its own) or 0 to :data:`MAX_QUOTA_BYTES` bytes."""
+    if quota_bytes is not None and (not isinstance(quota_bytes, int) or not 0 <= quota_bytes <= MAX_QUOTA_BYTES):
+        raise Invalid(_("A quota is zero bytes or more, and at most 1 PB."))
 
 
 async def settings(db: AsyncSession) -> Settings:
@@ -56,15 +80,24 @@ async def change_settings(db: AsyncSession, principal: Principal, **values: int 
     for name, value in values.items():
         quota = name.endswith("quota_bytes")
         if (value is None and not quota) or (value is not None and (not isinstance(value, int) or value < 0)):
-            raise Invalid(_("%(name)s must be a whole number, zero or more.", name=name))
+            raise Invalid(_("%(name)s must be a whole number, zero or more.", name=_(LABELS[name])))
         if name == "keep_versions" and value == 0:
             raise Invalid(_("A file keeps at least one version."))
+        if quota:
+            check_quota(value)
+        elif value is not None and value > _MAXIMA[name]:
+            raise Invalid(_("%(name)s must be at most %(n)s.", name=_(LABELS[name]), n=_MAXIMA[name]))
     row = await db.scalar(select(DriveSettings))
     if row is None:
         row = DriveSettings(org_id=principal.org_id, **{n: getattr(DEFAULTS, n) for n in _FIELDS})
         db.add(row)
+    changed = {name: f"{getattr(row, name)} → {value}" for name, value in values.items() if getattr(row, name) != value}
     for name, value in values.items():
         setattr(row, name, value)
+    if changed:
+        audit.record(
+            db, SETTINGS_CHANGED, org_id=principal.org_id, actor=principal, target_type="drive", details=changed
+        )
     await db.flush()
     return await settings(db)
 

@@ -14,9 +14,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hexagone.core import audit
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
-from hexagone.core.exceptions import Forbidden, Invalid, NotFound
+from hexagone.core.exceptions import Forbidden, NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.drive.models import Drive, DriveKind, Node, NodeKind, Share
 from hexagone.drive.policy import own_rank, role_name
@@ -39,10 +40,14 @@ class DriveInfo:
     used_bytes: int
     role: str  # reader, editor or manager on the whole drive ("" when reached through shares only)
     abilities: dict[str, bool] = field(default_factory=dict)  # on its root
+    own_quota_bytes: int | None = None  # its own quota (None: the organisation's default for its kind)
 
     @property
     def available_bytes(self) -> int | None:
         return None if self.quota_bytes is None else max(0, self.quota_bytes - self.used_bytes)
+
+
+QUOTA_CHANGED = "drive.quota_changed"  # audited, with the drive's own quota before and after
 
 
 def _no_drive() -> str:
@@ -129,6 +134,7 @@ async def describe(db: AsyncSession, principal: Principal, drive: Drive, name: s
         used_bytes=drive.used_bytes,
         role=role_name(own_rank(principal, drive)),
         abilities=found.abilities(),
+        own_quota_bytes=drive.quota_bytes,
     )
 
 
@@ -233,6 +239,7 @@ async def org_usage(db: AsyncSession, principal: Principal) -> tuple[Usage, list
                 quota_bytes=quotas.quota_of(row, rules),
                 used_bytes=row.used_bytes,
                 role=role_name(own_rank(principal, row)),
+                own_quota_bytes=row.quota_bytes,
             )
         )
     return Usage(sum(d.used_bytes for d in listed), rules.quota_bytes), listed
@@ -242,14 +249,24 @@ async def set_quota(db: AsyncSession, principal: Principal, drive_id: uuid.UUID,
     """Give a drive a quota of its own (None: the organisation's default), administrators only."""
     if not principal.is_admin:
         raise Forbidden(_("Only an administrator changes quotas."))
-    if quota_bytes is not None and quota_bytes < 0:
-        raise Invalid(_("A quota is zero bytes or more."))
+    quotas.check_quota(quota_bytes)
     row = await db.get(Drive, drive_id)
     if row is None or row.org_id != principal.org_id:
         raise NotFound(_no_drive())
-    row.quota_bytes = quota_bytes
+    before, row.quota_bytes = row.quota_bytes, quota_bytes
     await db.flush()
-    return await describe(db, principal, row)
+    described = await describe(db, principal, row)
+    audit.record(
+        db,
+        QUOTA_CHANGED,
+        org_id=principal.org_id,
+        actor=principal,
+        target_type="drive",
+        target_id=row.id,
+        target_label=described.name,
+        details={"before": str(before), "after": str(quota_bytes)},
+    )
+    return described
 
 
 async def ensure_user_drive(org_id: uuid.UUID, user_id: uuid.UUID) -> uuid.UUID:
