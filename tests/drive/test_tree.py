@@ -3,6 +3,7 @@ check-out and locks; retention of versions. All through the service face."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -242,6 +243,25 @@ async def test_prune_keeps_the_organisation_count_of_versions_and_none_too_old()
     async with org_session(me.org_id) as db:
         kept = [v.number for v in await service.versions(db, me, doc.id)]
     assert kept == [5, 4]  # 3 too old, 2 and 1 beyond the count
+    assert (await own_drive(me)).used_bytes == 4
+
+
+async def test_prune_of_one_file_by_two_workers_at_once_charges_the_quota_once() -> None:
+    """Each new version plans a prune of its file: two workers may run two of them at the
+    same moment, and the versions they both drop count once."""
+    org = await make_drive_org()
+    _admin, admin = await make_member(org, role="admin")
+    _user, me = await make_member(org)
+    async with org_session(org.id, write=True) as db:
+        await service.change_settings(db, admin, keep_versions=2)
+        await db.commit()
+    drive = await own_drive(me)
+    for n in range(5):
+        doc = await put(me, drive.root_id, "doc.txt", b"v%d" % n)
+    first, second = (await _jobs(me.org_id, "drive.prune"))[-2:]
+    await asyncio.gather(retention.prune(_claimed(first)), retention.prune(_claimed(second)))
+    async with org_session(me.org_id) as db:
+        assert [v.number for v in await service.versions(db, me, doc.id)] == [5, 4]
     assert (await own_drive(me)).used_bytes == 4
 
 

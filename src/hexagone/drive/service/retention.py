@@ -68,9 +68,12 @@ async def prune_node(db: AsyncSession, node: Node, rules: quotas.Settings) -> se
 
 
 async def _on_node(job: Claimed, apply: Callable[[AsyncSession, Node, quotas.Settings], Awaitable[object]]) -> None:
-    """Run ``apply`` on the job's node in one write transaction, if the node still exists."""
+    """Run ``apply`` on the job's node in one write transaction, if the node still exists.
+    The node's row is locked first (PostgreSQL; SQLite's write transactions take turns
+    anyway): each new version plans a prune of its file, and two workers running two of
+    them at once both dropped the same versions and charged the quota twice."""
     async with org_session(_org(job), write=True) as db:
-        node = await db.get(Node, uuid.UUID(str(job.payload["node_id"])))
+        node = await db.get(Node, uuid.UUID(str(job.payload["node_id"])), with_for_update=True)
         if node is None:
             return
         await apply(db, node, await quotas.settings(db))
@@ -130,11 +133,13 @@ async def sweep(org_id: uuid.UUID) -> dict[str, int]:
     async with org_session(org_id, write=True) as db:
         rules = await quotas.settings(db)
         with_history = select(Version.node_id).group_by(Version.node_id).having(func.count() > 1)
-        for node in (await db.execute(select(Node).where(Node.id.in_(with_history)))).scalars().all():
+        # locked as the jobs lock them (:func:`_on_node`), so that a prune running meanwhile waits
+        history = select(Node).where(Node.id.in_(with_history)).with_for_update()
+        for node in (await db.execute(history)).scalars().all():
             keys = await prune_node(db, node, rules)
             pruned += len(keys)
             trashing.collect_later(db, org_id, keys)
-        trashed = (await db.execute(select(Node).where(Node.trashed_at.is_not(None)))).scalars().all()
+        trashed = (await db.execute(select(Node).where(Node.trashed_at.is_not(None)).with_for_update())).scalars().all()
         for node in trashed:
             gone_with_its_folder = await db.scalar(select(Node.id).where(Node.id == node.id)) is None
             if not gone_with_its_folder and await purge_node(db, node, rules):
