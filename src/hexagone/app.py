@@ -68,11 +68,10 @@ async def background(registry: Registry, settings: Settings) -> AsyncIterator[No
     # process: kept out of the collector's reach, a full collection no longer walks them
     # (about 90 ms each time, in the middle of whichever request triggered it; 0 after).
     gc.freeze()
-    # A request that reads a large folder makes a hundred thousand short-lived objects: with
-    # the default threshold (700) the youngest generation is collected 140 times in it and
-    # survivors climb into the older ones; at 50,000 a 10,000-entry PROPFIND took 150 ms
-    # of CPU instead of 160 (the same as with the collector off), for a few MiB at most.
-    gc.set_threshold(50_000, 20, 10)
+    # The youngest generation keeps the default threshold (700): at 50,000 a 10,000-entry
+    # PROPFIND took 150 ms of CPU instead of 160, but each collection then freed some
+    # 40,000 objects in cycles (ORM states, parsed calendars) at once, 20-50 ms in the
+    # middle of one request: a calendar PUT's p99 rose above 20 ms.
     try:
         yield
     finally:
