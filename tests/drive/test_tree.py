@@ -265,6 +265,24 @@ async def test_prune_of_one_file_by_two_workers_at_once_charges_the_quota_once()
     assert (await own_drive(me)).used_bytes == 4
 
 
+async def test_two_requests_making_one_folder_at_once_give_one_folder_and_one_conflict() -> None:
+    """rclone makes folders from several connections: on PostgreSQL both requests passed
+    the name check, and the second's insert broke the unique index (a 500)."""
+    _user, me = await make_member()
+    drive = await own_drive(me)
+
+    async def make() -> service.NodeInfo:
+        async with org_session(me.org_id, write=True) as db:
+            made = await service.create_folder(db, me, drive.root_id, "dossier 4")
+            await db.commit()
+            return made
+
+    outcomes = await asyncio.gather(make(), make(), return_exceptions=True)
+    assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "NodeInfo"]
+    async with org_session(me.org_id) as db:
+        assert [e.name for e in (await service.list_folder(db, me, drive.root_id)).entries] == ["dossier 4"]
+
+
 async def test_checkout_locks_others_out_until_checkin() -> None:
     org = await make_drive_org()
     owner, _ = await make_member(org)

@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Literal
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.auth import Principal
@@ -203,6 +204,10 @@ async def create_folder(
         modified_at=now,
     )
     db.add(folder)
+    try:
+        await db.flush()
+    except IntegrityError:  # another request made that name meanwhile (PostgreSQL)
+        raise Conflict(_("“%(name)s” already exists in this folder.", name=name)) from None
     await touch_folder(db, parent.node, principal)
     await locking.adopt(db, parent.drive.id, locking.name_path(parent, name), folder.id)
     await db.flush()
