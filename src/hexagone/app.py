@@ -26,7 +26,7 @@ from hexagone.core.modules import Module, Registry, load_modules
 from hexagone.core.pubsub import events
 from hexagone.core.web import RequestContextMiddleware, SecurityHeadersMiddleware
 
-INSTALLED_MODULES = ["hexagone.identity", "hexagone.mail", "hexagone.calendar", "hexagone.drive"]
+INSTALLED_MODULES = ["hexagone.identity", "hexagone.mail", "hexagone.calendar", "hexagone.drive", "hexagone.chat"]
 
 log = logging.getLogger("hexagone")
 

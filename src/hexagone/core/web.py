@@ -27,6 +27,7 @@ from hexagone.core.auth import SESSION_COOKIE, Principal, principal_from_bearer,
 from hexagone.core.config import Settings
 from hexagone.core.exceptions import ServiceError
 from hexagone.core.security import new_token, same, sign
+from hexagone.core.websockets import denials_as_close
 
 log = logging.getLogger("hexagone.web")
 
@@ -329,6 +330,8 @@ class RequestContextMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"].startswith("/static/"):
             return await self.app(scope, receive, send)
+        if scope["type"] == "websocket":
+            send = denials_as_close(scope, send)
         headers = Headers(scope=scope)
         cookies = parse_cookies(scope)
         principal: Principal | None = None
@@ -443,7 +446,7 @@ class RequestContextMiddleware:
             target = "/account/mfa"
         else:
             return None
-        if wants_json(scope):
+        if wants_json(scope) or scope["type"] == "websocket":
             return JSONResponse({"error": "second factor required", "status": 401}, status_code=401)
         return RedirectResponse(target, status_code=303)
 

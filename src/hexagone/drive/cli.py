@@ -29,16 +29,9 @@ SpaceOption = Annotated[
 
 
 async def _principal(email: str) -> Principal:
-    from hexagone.core.db import system_session
-    from hexagone.core.exceptions import NotFound
-    from hexagone.identity.service import load_principal, person_by_email
+    from hexagone.identity.service import principal_for_email
 
-    async with system_session() as db:
-        person = await person_by_email(db, email)
-        found = await load_principal(db, person.id) if person is not None and person.is_active else None
-    if found is None:
-        raise NotFound(f"no active user {email}")
-    return found
+    return await principal_for_email(email)
 
 
 async def _drive_id(who: Principal, space: str | None) -> uuid.UUID:

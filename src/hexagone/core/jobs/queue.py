@@ -211,3 +211,23 @@ async def prune_done(db: AsyncSession, older_than: timedelta) -> int:
     )
     await db.commit()
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def ensure_periodic(db: AsyncSession, kind: str, every: timedelta) -> bool:
+    """Enqueue a periodic job unless one of its kind is waiting, running, or was queued
+    less than ``every`` ago; True if this call enqueued it. Every worker asks at each of
+    its maintenance rounds: two asking at once may both enqueue, which a periodic
+    handler, idempotent like every handler, survives."""
+    recent = (
+        select(Job.id)
+        .where(
+            Job.kind == kind,
+            (Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))) | (Job.created_at > utcnow() - every),
+        )
+        .limit(1)
+    )
+    if (await db.execute(recent)).scalar() is not None:
+        return False
+    enqueue(db, kind, {})
+    await db.commit()
+    return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from hexagone.core.jobs.queue import Claimed
 
@@ -38,27 +39,37 @@ class Backoff:
 
 @dataclass(frozen=True)
 class JobSpec:
-    """One kind of job and the coroutine that runs it, as a module declares it."""
+    """One kind of job and the coroutine that runs it, as a module declares it.
+    ``every``: a periodic job (a retention sweep), which the workers enqueue themselves
+    once that long has passed since the last one was queued (:func:`.queue.ensure_periodic`);
+    its handler gets an empty payload and no organisation."""
 
     kind: str
     run: JobHandler
     backoff: Backoff = Backoff()
+    every: timedelta | None = None
 
 
 class Handlers:
     def __init__(self) -> None:
         self._by_kind: dict[str, JobSpec] = {}
 
-    def register(self, kind: str, run: JobHandler, *, backoff: Backoff | None = None) -> None:
+    def register(
+        self, kind: str, run: JobHandler, *, backoff: Backoff | None = None, every: timedelta | None = None
+    ) -> None:
         existing = self._by_kind.get(kind)
         if existing is not None and existing.run is not run:
             raise ValueError(f"job kind {kind!r} already has a handler ({existing.run.__qualname__})")
-        self._by_kind[kind] = JobSpec(kind, run, backoff or Backoff())
+        self._by_kind[kind] = JobSpec(kind, run, backoff or Backoff(), every)
 
     def install(self, specs: Iterable[JobSpec]) -> None:
         """Register every declared handler (the modules' ``jobs``); installing twice is harmless."""
         for spec in specs:
-            self.register(spec.kind, spec.run, backoff=spec.backoff)
+            self.register(spec.kind, spec.run, backoff=spec.backoff, every=spec.every)
+
+    @property
+    def periodic(self) -> list[JobSpec]:
+        return [spec for spec in self._by_kind.values() if spec.every is not None]
 
     def get(self, kind: str) -> JobSpec | None:
         return self._by_kind.get(kind)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -171,6 +172,9 @@ class Worker:
         self._next_maintenance = time.monotonic() + self.maintenance_interval
         await self.recover_expired()
         await self._quietly(lambda db: queue.prune_done(db, self.keep_done))
+        for spec in self.handlers.periodic:
+            assert spec.every is not None
+            await self._quietly(functools.partial(queue.ensure_periodic, kind=spec.kind, every=spec.every))
 
     async def _quietly(self, operation: Callable[[AsyncSession], Awaitable[T]]) -> T | None:
         """A queue statement in its own session; a database outage is logged, not raised,

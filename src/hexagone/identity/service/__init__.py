@@ -23,16 +23,18 @@ from hexagone.identity.service.directory import (
     org_for_domain,
     org_groups,
     org_info,
+    people_by_handles,
     people_by_ids,
     people_matching,
     person,
     person_by_email,
+    share_a_space,
     space_names,
     space_people,
 )
 from hexagone.identity.service.login import clean_email, verify_module_credentials
 from hexagone.identity.service.orgs import normalise_domain, require_admin
-from hexagone.identity.service.principals import load_principal
+from hexagone.identity.service.principals import load_principal, principal_for_email
 from hexagone.identity.service.users import normalise_email
 from hexagone.identity.service.validation import add_unique, clean_label
 
@@ -57,11 +59,14 @@ __all__ = [
     "org_for_domain",
     "org_groups",
     "org_info",
+    "people_by_handles",
     "people_by_ids",
     "people_matching",
     "person",
     "person_by_email",
+    "principal_for_email",
     "require_admin",
+    "share_a_space",
     "space_names",
     "space_people",
     "verify_module_credentials",

@@ -16,6 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.auth import Principal
+from hexagone.core.db import like_escape
 from hexagone.core.exceptions import NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.identity.models import Domain, Group, GroupMember, Organisation, OrgRole, Space, SpaceMember, User
@@ -105,6 +106,33 @@ async def people_by_ids(db: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid
         return {}
     users = (await db.execute(select(User).where(User.id.in_(wanted)))).scalars()
     return {user.id: as_person(user) for user in users}
+
+
+async def people_by_handles(db: AsyncSession, handles: Iterable[str]) -> dict[str, Person]:
+    """The active people of the session's organisation that ``@handle`` names in a
+    chat message: their whole address, or the part before the ``@`` when only one
+    person's address starts so. Handles are compared in lower case."""
+    wanted = {handle.lower() for handle in handles if handle}
+    if not wanted:
+        return {}
+    local = [handle for handle in wanted if "@" not in handle]
+    conditions = [User.email.in_(wanted)] + [User.email.like(f"{like_escape(h)}@%", escape="\\") for h in local]
+    found: dict[str, list[User]] = {}
+    for user in (await db.execute(select(User).where(User.is_active.is_(True), or_(*conditions)))).scalars():
+        found.setdefault(user.email, []).append(user)
+        found.setdefault(user.email.split("@", 1)[0], []).append(user)
+    return {handle: as_person(users[0]) for handle in wanted if len(users := found.get(handle, [])) == 1}
+
+
+async def share_a_space(db: AsyncSession, user_id: uuid.UUID, others: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of ``others`` who are members of at least one space with ``user_id``: whom
+    a guest may write to, and who may write to a guest."""
+    wanted = set(others)
+    if not wanted:
+        return set()
+    mine = select(SpaceMember.space_id).where(SpaceMember.user_id == user_id)
+    stmt = select(SpaceMember.user_id).where(SpaceMember.space_id.in_(mine), SpaceMember.user_id.in_(wanted))
+    return set((await db.execute(stmt)).scalars())
 
 
 async def people_matching(db: AsyncSession, org_id: uuid.UUID, query: str, limit: int = 10) -> list[Person]:

@@ -93,3 +93,17 @@ async def load_principal(db: AsyncSession, user_id: uuid.UUID) -> Principal | No
         space_roles=space_roles,
         group_ids=frozenset(group_ids),
     )
+
+
+async def principal_for_email(email: str) -> Principal:
+    """The active user of this address as a principal, for a command acting as them;
+    NotFound otherwise."""
+    from hexagone.core.db import system_session
+    from hexagone.core.exceptions import NotFound
+
+    async with system_session() as db:
+        user_id = (await db.execute(select(User.id).where(User.email == email.strip().lower()))).scalar()
+        found = await load_principal(db, user_id) if user_id is not None else None
+    if found is None:
+        raise NotFound(f"no active user {email}")
+    return found

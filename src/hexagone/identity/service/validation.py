@@ -14,6 +14,7 @@ import re
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hexagone.core.db import like_escape
 from hexagone.core.exceptions import Conflict, Invalid
 from hexagone.core.i18n import gettext as _
 
@@ -54,8 +55,7 @@ def clean_query(value: str, *, max_length: int = 200) -> str:
 def like_pattern(query: str) -> str:
     """``%query%`` for a case-insensitive ``LIKE … ESCAPE '\\'`` where the person's
     ``%`` and ``_`` stay literal characters."""
-    escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{like_escape(query.lower())}%"
 
 
 async def add_unique(db: AsyncSession, row: object, conflict_message: str) -> None:

@@ -1,0 +1,173 @@
+"""Messages: history pages, posting, a thread, editing, deleting, reactions, pins, and
+a conversation's export."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from hexagone.chat import service
+from hexagone.chat.api.common import MessageOut, errors, session
+from hexagone.chat.service.limits import posting_allowed
+from hexagone.core.api import CurrentPrincipal, Text
+from hexagone.core.db import org_session
+
+router = APIRouter(tags=["chat"])
+
+Seq = Annotated[int | None, Query(ge=0, le=2**62, description="A message number.")]
+
+
+@router.get(
+    "/channels/{channel_id}/messages",
+    response_model=list[MessageOut],
+    responses=errors(400),
+    summary="A page of a conversation's messages (not replies), oldest first",
+)
+async def history(
+    principal: CurrentPrincipal,
+    channel_id: uuid.UUID,
+    before: Seq = None,
+    after: Seq = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = service.PAGE,
+) -> list[MessageOut]:
+    async with session(principal) as db:
+        found = await service.history(db, principal, channel_id, before=before, after=after, limit=limit)
+    return [MessageOut.of(m) for m in found]
+
+
+class NewMessage(BaseModel):
+    text: Annotated[Text, Field(min_length=1, max_length=service.MAX_TEXT)]
+    thread: uuid.UUID | None = Field(default=None, description="Reply in the thread of this message.")
+    client_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="The client's own identifier: a post retried with it is stored once."
+    )
+
+
+@router.post(
+    "/channels/{channel_id}/messages",
+    status_code=201,
+    response_model=MessageOut,
+    responses=errors(400, 429),
+    summary="Post a message (or a reply)",
+)
+async def post(principal: CurrentPrincipal, channel_id: uuid.UUID, body: NewMessage) -> MessageOut:
+    posting_allowed(principal)
+    async with session(principal, write=True) as db:
+        posted = await service.post(
+            db, principal, channel_id, body.text, thread_id=body.thread, client_id=body.client_id
+        )
+        await db.commit()
+    return MessageOut.of(posted)
+
+
+@router.get("/messages/{message_id}", response_model=MessageOut, summary="One message")
+async def get_message(principal: CurrentPrincipal, message_id: uuid.UUID) -> MessageOut:
+    async with session(principal) as db:
+        return MessageOut.of(await service.one(db, principal, message_id))
+
+
+class Thread(BaseModel):
+    root: MessageOut
+    replies: list[MessageOut]
+
+
+@router.get("/messages/{message_id}/thread", response_model=Thread, summary="A thread: its first message and replies")
+async def thread(principal: CurrentPrincipal, message_id: uuid.UUID) -> Thread:
+    async with session(principal) as db:
+        root, replies = await service.thread(db, principal, message_id)
+    return Thread(root=MessageOut.of(root), replies=[MessageOut.of(r) for r in replies])
+
+
+class Edit(BaseModel):
+    text: Annotated[Text, Field(min_length=1, max_length=service.MAX_TEXT)]
+
+
+@router.patch("/messages/{message_id}", response_model=MessageOut, responses=errors(400), summary="Edit one's message")
+async def edit(principal: CurrentPrincipal, message_id: uuid.UUID, body: Edit) -> MessageOut:
+    async with session(principal, write=True) as db:
+        edited = await service.edit(db, principal, message_id, body.text)
+        await db.commit()
+    return MessageOut.of(edited)
+
+
+@router.delete("/messages/{message_id}", status_code=204, summary="Delete a message (its author, or a manager)")
+async def delete(principal: CurrentPrincipal, message_id: uuid.UUID) -> Response:
+    async with session(principal, write=True) as db:
+        await service.delete(db, principal, message_id)
+        await db.commit()
+    return Response(status_code=204)
+
+
+Emoji = Annotated[str, Field(min_length=1, max_length=service.MAX_EMOJI)]
+
+
+@router.put(
+    "/messages/{message_id}/reactions/{emoji}", response_model=MessageOut, responses=errors(400), summary="React"
+)
+async def react(principal: CurrentPrincipal, message_id: uuid.UUID, emoji: str) -> MessageOut:
+    async with session(principal, write=True) as db:
+        changed = await service.react(db, principal, message_id, emoji, on=True)
+        await db.commit()
+    return MessageOut.of(changed)
+
+
+@router.delete(
+    "/messages/{message_id}/reactions/{emoji}",
+    response_model=MessageOut,
+    responses=errors(400),
+    summary="Take a reaction back",
+)
+async def unreact(principal: CurrentPrincipal, message_id: uuid.UUID, emoji: str) -> MessageOut:
+    async with session(principal, write=True) as db:
+        changed = await service.react(db, principal, message_id, emoji, on=False)
+        await db.commit()
+    return MessageOut.of(changed)
+
+
+@router.put("/messages/{message_id}/pin", response_model=MessageOut, summary="Pin a message to its conversation")
+async def pin(principal: CurrentPrincipal, message_id: uuid.UUID) -> MessageOut:
+    async with session(principal, write=True) as db:
+        changed = await service.pin(db, principal, message_id, pinned=True)
+        await db.commit()
+    return MessageOut.of(changed)
+
+
+@router.delete("/messages/{message_id}/pin", response_model=MessageOut, summary="Unpin a message")
+async def unpin(principal: CurrentPrincipal, message_id: uuid.UUID) -> MessageOut:
+    async with session(principal, write=True) as db:
+        changed = await service.pin(db, principal, message_id, pinned=False)
+        await db.commit()
+    return MessageOut.of(changed)
+
+
+@router.get("/channels/{channel_id}/pins", response_model=list[MessageOut], summary="A conversation's pinned messages")
+async def pins(principal: CurrentPrincipal, channel_id: uuid.UUID) -> list[MessageOut]:
+    async with session(principal) as db:
+        return [MessageOut.of(m) for m in await service.pinned(db, principal, channel_id)]
+
+
+@router.get(
+    "/channels/{channel_id}/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/json": {}}, "description": "The conversation and all its messages."}},
+    summary="Export a conversation as JSON",
+)
+async def export(principal: CurrentPrincipal, channel_id: uuid.UUID) -> StreamingResponse:
+    async with session(principal) as db:
+        await service.info(db, principal, channel_id)  # refused here, before the answer starts
+
+    async def body() -> AsyncIterator[bytes]:
+        async with org_session(principal.org_id) as db:
+            async for piece in service.channel_json(db, principal, channel_id):
+                yield piece
+
+    return StreamingResponse(
+        body(),
+        media_type="application/json",
+        headers={"content-disposition": f'attachment; filename="chat-{channel_id}.json"'},
+    )

@@ -1,0 +1,262 @@
+"""One WebSocket: what the client sends (posts, read markers, typing, presence, pings),
+and the events the hub pushes to it.
+
+The protocol is JSON text frames, ``{"type": …}``; [docs/chat.md](../../../docs/chat.md)
+lists them. What protects the server and the other people:
+
+- a frame larger than :data:`MAX_FRAME` closes the socket (1009), a binary frame too
+  (1003), and so do :data:`MAX_BAD` frames in a row that are not the JSON expected (1007);
+- frames are rate limited per socket (a token bucket: :data:`FRAMES_PER_SECOND`,
+  bursts of :data:`FRAME_BURST`), posts more strictly (per person:
+  :mod:`hexagone.chat.service.limits`); a post over the limit is refused with a 429 error frame, a
+  client that keeps sending past the frame limit is closed (1008);
+- what is pushed to a client waits in a bounded queue (:data:`MAX_QUEUE` frames); a
+  client that does not read that fast is closed (1013) instead of growing the server's
+  memory, and resumes from the last number it saw when it reconnects;
+- every :data:`~hexagone.core.websockets.RECHECK_SECONDS` the sign-in that opened the
+  socket is asked again: signed out, the socket closes (4401).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections import deque
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from hexagone.chat.live.hub import Hub
+from hexagone.chat.service import channels, messages
+from hexagone.chat.service.events import bus_channel
+from hexagone.chat.service.limits import Bucket, posting_allowed
+from hexagone.core import websockets as ws
+from hexagone.core.auth import Principal
+from hexagone.core.db import org_session
+from hexagone.core.encoding import encode
+from hexagone.core.exceptions import ServiceError
+from hexagone.core.pubsub import get_bus
+
+log = logging.getLogger("hexagone.chat.live")
+
+MAX_FRAME = 64 * 1024  # a message's 10,000 characters, in JSON, with room to spare
+MAX_QUEUE = 1000
+MAX_BAD = 5
+FRAMES_PER_SECOND, FRAME_BURST = 20.0, 60.0
+MAX_REFUSED = 50  # frames over the limit before the socket is closed
+TYPING_EVERY = 2.0  # seconds between two typing notices of one socket in one channel
+SEND_TIMEOUT = 10.0
+
+
+class Closing(Exception):
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+class Connection:
+    def __init__(self, hub: Hub, websocket: WebSocket, principal: Principal, followed: set[uuid.UUID]) -> None:
+        self.hub = hub
+        self.websocket = websocket
+        self.principal = principal
+        self.channels = followed
+        self.watching: set[uuid.UUID] = set()
+        self.state = "online"
+        self.last_seq = 0  # the highest event number sent
+        self._queue: deque[tuple[str, int | None]] = deque()
+        self._ready = asyncio.Event()
+        self._closing: Closing | None = None
+        self._frames = Bucket(FRAMES_PER_SECOND, FRAME_BURST)
+        self._typed: dict[uuid.UUID, float] = {}
+        self._bad = 0
+        self._refused = 0
+
+    # What the hub pushes.
+
+    def push(self, text: str, seq: int | None) -> None:
+        if self._closing is not None:
+            return
+        if len(self._queue) >= MAX_QUEUE:
+            self.close_soon(ws.TRY_AGAIN, "not reading fast enough")
+            return
+        self._queue.append((text, seq))
+        self._ready.set()
+
+    def close_soon(self, code: int, reason: str) -> None:
+        self._closing = Closing(code, reason)
+        self._queue.clear()
+        self._ready.set()
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        """A frame to this client alone, at once (answers, the replay)."""
+        seq = frame.get("seq")
+        if isinstance(seq, int):
+            self.last_seq = max(self.last_seq, seq)
+        await asyncio.wait_for(self.websocket.send_text(encode(frame).decode()), SEND_TIMEOUT)
+
+    async def write(self) -> None:
+        """Send what the hub pushed, in order, once each (an event already sent in the
+        replay is skipped); ends the socket when :meth:`close_soon` was called."""
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            while self._queue:
+                text, seq = self._queue.popleft()
+                if seq is not None:
+                    if seq <= self.last_seq:
+                        continue
+                    self.last_seq = seq
+                try:
+                    await asyncio.wait_for(self.websocket.send_text(text), SEND_TIMEOUT)
+                except TimeoutError:
+                    self.close_soon(ws.TRY_AGAIN, "not reading fast enough")
+            if self._closing is not None:
+                raise self._closing
+
+    # What the client sends.
+
+    async def read(self) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", ws.NORMAL))
+            text = message.get("text")
+            if text is None:
+                raise Closing(ws.UNSUPPORTED, "text frames only")
+            if len(text) > MAX_FRAME:
+                raise Closing(ws.TOO_BIG, "frame too large")
+            if not self._frames.take():
+                self._refused += 1
+                if self._refused > MAX_REFUSED:
+                    raise Closing(ws.POLICY, "too many frames")
+                await self.send({"type": "error", "status": 429, "error": "slow down"})
+                continue
+            await self.handle(text)
+
+    async def handle(self, text: str) -> None:
+        try:
+            frame = json.loads(text)
+            if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+                raise ValueError("not a typed object")
+        except ValueError:
+            self._bad += 1
+            if self._bad >= MAX_BAD:
+                raise Closing(ws.INVALID_DATA, "frames must be JSON objects with a type") from None
+            await self.send({"type": "error", "status": 400, "error": "frames are JSON objects with a type"})
+            return
+        self._bad = 0
+        ref = frame.get("ref")
+        handler = _HANDLERS.get(frame["type"])
+        if handler is None:
+            await self.send(
+                {"type": "error", "status": 400, "error": f"unknown frame type {frame['type'][:40]!r}", "ref": ref}
+            )
+            return
+        try:
+            answer = await handler(self, frame)
+        except ServiceError as error:
+            await self.send({"type": "error", "status": error.status, "error": str(error), "ref": ref})
+        except (ValueError, TypeError, KeyError) as error:
+            await self.send(
+                {"type": "error", "status": 400, "error": f"invalid {frame['type']} frame: {error}", "ref": ref}
+            )
+        else:
+            if answer is not None:
+                await self.send({**answer, "ref": ref} if ref is not None else answer)
+
+    async def _post(self, frame: dict[str, Any]) -> dict[str, Any] | None:
+        posting_allowed(self.principal)
+        channel_id = uuid.UUID(str(frame["channel"]))
+        thread = frame.get("thread")
+        client_id = frame.get("client_id")
+        async with org_session(self.principal.org_id, write=True) as db:
+            posted = await messages.post(
+                db,
+                self.principal,
+                channel_id,
+                str(frame["text"]),
+                thread_id=uuid.UUID(str(thread)) if thread else None,
+                client_id=str(client_id) if client_id is not None else None,
+                online=self.hub.presence.online(self.principal.org_id),
+            )
+            await db.commit()
+        return {"type": "posted", "message": posted.as_json()}
+
+    async def _read(self, frame: dict[str, Any]) -> dict[str, Any] | None:
+        channel_id = uuid.UUID(str(frame["channel"]))
+        async with org_session(self.principal.org_id, write=True) as db:
+            marker = await channels.mark_read(db, self.principal, channel_id, int(frame["seq"]))
+            await db.commit()
+        return {"type": "marked", "channel": str(channel_id), "read": marker}
+
+    async def _typing(self, frame: dict[str, Any]) -> dict[str, Any] | None:
+        channel_id = uuid.UUID(str(frame["channel"]))
+        if channel_id not in self.channels:
+            return {"type": "error", "status": 404, "error": "no such conversation"}
+        now = time.monotonic()
+        if now - self._typed.get(channel_id, 0.0) >= TYPING_EVERY:
+            self._typed[channel_id] = now
+            notice = {"type": "typing", "channel": str(channel_id), "user": str(self.principal.user_id)}
+            await get_bus().publish(bus_channel(self.principal.org_id, channel_id=channel_id), notice)
+        return None
+
+    async def _state(self, frame: dict[str, Any]) -> dict[str, Any] | None:
+        state = str(frame["state"])
+        if state not in ("online", "away", "dnd"):
+            raise ValueError("state is online, away or dnd")
+        self.state = state
+        self.hub.presence.changed(self)
+        return None
+
+    async def _watch(self, frame: dict[str, Any]) -> dict[str, Any] | None:
+        users = [uuid.UUID(str(u)) for u in frame["users"]][:500]
+        return {"type": "presence", "states": self.hub.presence.watch(self, users)}
+
+    async def _ping(self, _frame: dict[str, Any]) -> dict[str, Any] | None:
+        return {"type": "pong"}
+
+    async def recheck(self) -> None:
+        """End the socket when the sign-in that opened it is over."""
+        while True:
+            await asyncio.sleep(ws.RECHECK_SECONDS)
+            if await ws.still_signed_in(self.websocket.scope) is None:
+                self.close_soon(ws.SIGNED_OUT, "signed out")
+                return
+
+
+_HANDLERS = {
+    "post": Connection._post,
+    "read": Connection._read,
+    "typing": Connection._typing,
+    "state": Connection._state,
+    "watch": Connection._watch,
+    "ping": Connection._ping,
+}
+
+
+async def run(connection: Connection) -> None:
+    """Read and write until the client leaves or the socket must close."""
+    ends = [
+        asyncio.create_task(connection.read(), name="chat-read"),
+        asyncio.create_task(connection.write(), name="chat-write"),
+    ]
+    tasks = [*ends, asyncio.create_task(connection.recheck(), name="chat-recheck")]
+    try:
+        done, _pending = await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            error = task.exception()
+            if isinstance(error, Closing):
+                with contextlib.suppress(Exception):
+                    await connection.websocket.close(error.code, error.reason)
+            elif error is not None and not isinstance(error, WebSocketDisconnect):
+                log.warning("chat connection ended by %s", type(error).__name__)
+                with contextlib.suppress(Exception):
+                    await connection.websocket.close(ws.GOING_AWAY)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,49 @@
+"""The chat module's descriptor: its tables, its periodic retention job, its pages and
+WebSocket, its JSON API, search and commands. Parts a command does not use are
+:class:`Lazy`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hexagone.chat import policy  # noqa: F401 - registers the channel ability rule
+from hexagone.chat.cli import cli
+from hexagone.chat.service.retention import JOBS
+from hexagone.core.modules import Lazy, Module, SearchProvider
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+    from starlette.routing import BaseRoute
+
+
+def _routes() -> Sequence[BaseRoute]:
+    from hexagone.chat import web
+
+    return web.ROUTES
+
+
+def _api() -> Sequence[APIRouter]:
+    from hexagone.chat import api
+
+    return api.ROUTERS
+
+
+def _search() -> Sequence[SearchProvider]:
+    from hexagone.chat import search
+
+    return [search.messages]
+
+
+MODULE = Module(
+    name="chat",
+    label="Chat",
+    package_dir=Path(__file__).parent,
+    routes=Lazy(_routes),
+    api_routers=Lazy(_api),
+    search_providers=Lazy(_search),
+    jobs=JOBS,
+    cli=cli,
+    models_module="hexagone.chat.models",
+)
