@@ -86,7 +86,7 @@ async def test_bad_bodies_are_refused_with_a_message(
 ) -> None:
     user = await make_user(await make_chat_org())
     answer = await client.post(API + path, json=body, headers=await headers_of(base_url, user))
-    assert answer.status_code in (400, 422) and "error" in answer.json() or "detail" in answer.json()
+    assert (answer.status_code in (400, 422) and "error" in answer.json()) or "detail" in answer.json()
 
 
 async def test_every_route_refuses_callers_who_are_not_in_the_conversation(
