@@ -5,6 +5,7 @@ connection, and every kind of caller at the handshake."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 
 import httpx
@@ -232,3 +233,48 @@ async def test_a_member_added_while_connected_starts_hearing_the_channel(base_ur
         await asyncio.sleep(0)  # the hub follows the channel for bob's socket on that frame
         await send(alice_socket, type="post", channel=str(room), text="Bienvenue Bob")
         assert (await until(bob_socket, of_type("message")))["message"]["text"] == "Bienvenue Bob"
+
+
+async def test_a_client_that_never_reads_is_closed_and_the_others_lose_nothing(base_url: str) -> None:
+    """Twelve people post 180 large messages (8 MB to each reader) while one member's socket reads nothing (its
+    receive buffer a few KiB): the server stops queueing for it and closes it (1013 when
+    it can still say so: reconnect and resume), and a member who reads gets every message."""
+    org = await make_chat_org()
+    _owner_user, owner = await make_member(org)
+    room = await channel(owner)
+    posters = [await make_member(org) for _ in range(12)]
+    for _user, poster in posters:
+        await join(poster, room)
+    slow_user, slow = await make_member(org)
+    await join(slow, room)
+    reader_user, reader = await make_member(org)
+    await join(reader, room)
+    tiny = socket.socket()
+    tiny.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    tiny.connect(("127.0.0.1", int(base_url.rsplit(":", 1)[1])))
+    slow_socket = await open_socket(base_url, await session_cookie(base_url, slow_user), sock=tiny, max_queue=1)
+    reader_socket = await open_socket(base_url, await session_cookie(base_url, reader_user))
+    big = "<" * 9_000  # 45 KB a frame: its HTML escapes every character
+
+    async def read_all() -> int:
+        received = 0
+        while received < 15 * len(posters):
+            await until(reader_socket, of_type("message"))
+            received += 1
+        return received
+
+    reading = asyncio.create_task(read_all())
+    for number, (poster_user, _poster) in enumerate(posters):  # one at a time: each hears little
+        async with await open_socket(base_url, await session_cookie(base_url, poster_user)) as poster_socket:
+            for n in range(15):
+                await send(poster_socket, type="post", channel=str(room), text=f"{number}-{n} {big}")
+            for _ in range(15):
+                assert (await until(poster_socket, lambda f: f["type"] in ("posted", "error")))["type"] == "posted"
+    assert await asyncio.wait_for(reading, 120) == 15 * len(posters)
+    with pytest.raises(ConnectionClosed) as closed:  # what was in the buffers, then the end
+        while True:
+            await asyncio.wait_for(slow_socket.recv(), 30)
+    # 1013 when the close frame still fits in the buffers; else the server drops the
+    # connection after waiting for it (no close frame: 1006 on the client's side).
+    assert closed.value.rcvd is None or closed.value.rcvd.code == 1013
+    await reader_socket.close()
