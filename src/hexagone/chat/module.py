@@ -4,7 +4,8 @@ WebSocket, its JSON API, search and commands. Parts a command does not use are
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,12 @@ def _search() -> Sequence[SearchProvider]:
     return [search.messages]
 
 
+def _demo() -> Callable[[uuid.UUID], Awaitable[None]]:
+    from hexagone.chat import demo
+
+    return demo.seed
+
+
 MODULE = Module(
     name="chat",
     label="Chat",
@@ -45,5 +52,6 @@ MODULE = Module(
     search_providers=Lazy(_search),
     jobs=JOBS,
     cli=cli,
+    demo=Lazy(_demo),
     models_module="hexagone.chat.models",
 )
