@@ -12,6 +12,9 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from hexagone.core.db import org_session
+from hexagone.identity.models import Space
+from hexagone.identity.service import spaces
 from tests.chat.factories import channel, join, make_chat_org, make_member, space_channel
 from tests.chat.live import of_type, open_socket, receive, send, session_cookie, until
 from tests.factories import TestUser, csrf_token, login, make_org, make_space, make_user, principal
@@ -278,3 +281,28 @@ async def test_a_client_that_never_reads_is_closed_and_the_others_lose_nothing(b
     # connection after waiting for it (no close frame: 1006 on the client's side).
     assert closed.value.rcvd is None or closed.value.rcvd.code == 1013
     await reader_socket.close()
+
+
+async def test_a_member_removed_from_a_space_stops_hearing_and_writing_its_channel(base_url: str) -> None:
+    org = await make_chat_org()
+    owner_user = await make_user(org)
+    guest_user = await make_user(org, role="guest")
+    space = await make_space(owner_user, members={guest_user: "member"})
+    owner = await principal(owner_user)
+    general = await space_channel(owner, space.id)
+    async with (
+        await open_socket(base_url, await session_cookie(base_url, guest_user)) as guest_socket,
+        await open_socket(base_url, await session_cookie(base_url, owner_user)) as owner_socket,
+    ):
+        await send(owner_socket, type="post", channel=str(general), text="avant")
+        assert (await until(guest_socket, of_type("message")))["message"]["text"] == "avant"
+        async with org_session(org.id, write=True) as db:
+            row = await db.get(Space, space.id)
+            await spaces.remove_member(db, owner, row, guest_user.id)  # type: ignore[arg-type]
+            await db.commit()
+        await asyncio.sleep(2.5)  # the socket asks again every second in the tests (60 s by default)
+        await send(owner_socket, type="post", channel=str(general), text="après")
+        await until(owner_socket, of_type("posted"))
+        await send(guest_socket, type="post", channel=str(general), text="encore là ?", ref="late")
+        answer = await until(guest_socket, lambda f: f["type"] in ("message", "error"))
+        assert answer["type"] == "error" and answer["status"] == 404 and answer["ref"] == "late"

@@ -16,7 +16,8 @@ lists them. What protects the server and the other people:
   full); a client that does not read that fast is closed (1013) instead of growing the server's
   memory, and resumes from the last number it saw when it reconnects;
 - every ``HEXAGONE_WEBSOCKET_RECHECK_SECONDS`` the sign-in that opened the
-  socket is asked again: signed out, the socket closes (4401).
+  socket is asked again: signed out, the socket closes (4401); the person's spaces as
+  they are now decide which spaces' channels it follows.
 """
 
 from __future__ import annotations
@@ -227,12 +228,23 @@ class Connection:
         return {"type": "pong"}
 
     async def recheck(self) -> None:
-        """End the socket when the sign-in that opened it is over."""
+        """End the socket when the sign-in that opened it is over; follow the person's
+        spaces as they are now (left a space: its channel is no longer heard, nor can
+        be written to from this socket)."""
         while True:
             await asyncio.sleep(ws.recheck_seconds())
-            if await ws.still_signed_in(self.websocket.scope) is None:
+            fresh = await ws.still_signed_in(self.websocket.scope)
+            if fresh is None:
                 self.close_soon(ws.SIGNED_OUT, "signed out")
                 return
+            if fresh != self.principal:
+                self.principal = fresh
+                async with org_session(fresh.org_id) as db:
+                    followed = await channels.visible_ids(db, fresh)
+                for channel_id in self.channels - followed:
+                    self.hub.follow(self, channel_id, False)
+                for channel_id in followed - self.channels:
+                    self.hub.follow(self, channel_id, True)
 
 
 _HANDLERS = {
