@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import subprocess
+import zipfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -112,4 +114,31 @@ async def test_the_export_command_writes_a_conversation_as_json_for_a_member() -
         check=False,
     )
     assert refused.returncode == 2 and "No such conversation" in refused.stderr  # not a member
+    del alice_user
+
+
+async def test_the_organisation_export_holds_every_conversation_with_its_messages(tmp_path: Path) -> None:
+    org = await make_chat_org()
+    alice_user, alice = await make_member(org)
+    _b, bob = await make_member(org)
+    room = await channel(alice, "tout", private=True)
+    talk = await direct(alice, bob)
+    await say(alice, room, "dans le canal")
+    await say(bob, talk, "en direct")
+    target = tmp_path / "org.zip"
+    done = subprocess.run(
+        hexagone_command("org", "export", org.domain, str(target)),
+        env=server_env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(target) as archive:
+        index = {c["id"]: c for c in json.loads(archive.read("chat/channels.json"))}
+        assert index[str(room)]["name"] == "tout" and index[str(room)]["members"] == [str(alice.user_id)]
+        assert sorted(index[str(talk)]["members"]) == sorted([str(alice.user_id), str(bob.user_id)])
+        direct_export = json.loads(archive.read(f"chat/{talk}.json"))
+    assert [m["text"] for m in direct_export["messages"]] == ["en direct"]
     del alice_user

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
     from starlette.routing import BaseRoute
 
+    from hexagone.core.export import Exporter
+
 
 def _routes() -> Sequence[BaseRoute]:
     from hexagone.chat import web
@@ -37,6 +39,12 @@ def _search() -> Sequence[SearchProvider]:
     return [search.messages]
 
 
+def _export() -> Exporter:
+    from hexagone.chat.service.exporting import organisation
+
+    return organisation
+
+
 def _demo() -> Callable[[uuid.UUID], Awaitable[None]]:
     from hexagone.chat import demo
 
@@ -52,6 +60,7 @@ MODULE = Module(
     search_providers=Lazy(_search),
     jobs=JOBS,
     cli=cli,
+    export=Lazy(_export),
     demo=Lazy(_demo),
     models_module="hexagone.chat.models",
 )
