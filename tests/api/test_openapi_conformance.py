@@ -14,7 +14,7 @@ from tests.factories import csrf_token, login, make_org, make_space, make_user
 
 async def test_api_honours_its_openapi_document(client: httpx.AsyncClient, base_url: str) -> None:
     org = await make_org(
-        modules=("sample", "mail", "calendar", "drive")
+        modules=("sample", "mail", "calendar", "drive", "chat")
     )  # every module with an API, so it is all fuzzed
     admin = await make_user(org, role="admin")
     member = await make_user(org)

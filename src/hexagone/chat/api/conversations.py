@@ -7,12 +7,12 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Response, WebSocket
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from hexagone.chat import service
 from hexagone.chat.api.common import ChannelOut, errors, session
 from hexagone.chat.live.endpoint import live
-from hexagone.core.api import CurrentPrincipal, Text
+from hexagone.core.api import CurrentPrincipal, Text, line
 
 router = APIRouter(tags=["chat"])
 
@@ -36,8 +36,8 @@ async def browse(principal: CurrentPrincipal) -> list[ChannelOut]:
 
 
 class NewChannel(BaseModel):
-    name: Annotated[Text, Field(min_length=1, max_length=service.MAX_NAME)]
-    private: bool = False
+    name: line(service.MAX_NAME)  # type: ignore[valid-type]
+    private: StrictBool = False
     topic: Annotated[Text, Field(max_length=service.MAX_TOPIC)] = ""
 
 
@@ -52,7 +52,7 @@ async def create_channel(principal: CurrentPrincipal, body: NewChannel) -> Chann
 
 
 class People(BaseModel):
-    users: Annotated[list[uuid.UUID], Field(min_length=1, max_length=service.MAX_DIRECT)]
+    users: Annotated[list[uuid.UUID], Field(min_length=1, max_length=service.MAX_DIRECT - 1)]
 
 
 @router.post(
@@ -72,9 +72,9 @@ async def get_channel(principal: CurrentPrincipal, channel_id: uuid.UUID) -> Cha
 
 
 class ChannelChange(BaseModel):
-    name: Annotated[Text, Field(min_length=1, max_length=service.MAX_NAME)] | None = None
+    name: line(service.MAX_NAME) | None = None  # type: ignore[valid-type]
     topic: Annotated[Text, Field(max_length=service.MAX_TOPIC)] | None = None
-    archived: bool | None = None
+    archived: StrictBool | None = None
 
 
 @router.patch(
@@ -134,7 +134,7 @@ async def remove_member(principal: CurrentPrincipal, channel_id: uuid.UUID, user
 
 
 class ReadMarker(BaseModel):
-    seq: int = Field(ge=0, le=2**62, description="The number of the last message read.")
+    seq: StrictInt = Field(ge=0, le=2**53, description="The number of the last message read.")
 
 
 class Marked(BaseModel):
@@ -150,7 +150,7 @@ async def mark_read(principal: CurrentPrincipal, channel_id: uuid.UUID, body: Re
 
 
 class Muting(BaseModel):
-    muted: bool
+    muted: StrictBool
 
 
 @router.put("/channels/{channel_id}/muted", status_code=204, summary="Mute or unmute a conversation for the caller")

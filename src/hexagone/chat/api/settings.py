@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from hexagone.chat import service
 from hexagone.chat.api.common import errors, session
@@ -13,10 +13,10 @@ router = APIRouter(tags=["chat"])
 
 
 class Rules(BaseModel):
-    retention_days: int | None = Field(
+    retention_days: StrictInt | None = Field(
         ge=1, le=service.MAX_RETENTION_DAYS, description="Messages older than this are deleted; null: kept for ever."
     )
-    keep_history: bool = Field(description="Edits and deletions keep the earlier text for the audit.")
+    keep_history: StrictBool = Field(description="Edits and deletions keep the earlier text for the audit.")
 
 
 @router.get("/settings", response_model=Rules, summary="The organisation's chat rules (administrators)")

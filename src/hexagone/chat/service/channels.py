@@ -209,7 +209,7 @@ async def info(db: AsyncSession, principal: Principal, channel_id: uuid.UUID) ->
 
 def _clean_name(name: str) -> str:
     cleaned = clean_label(
-        name.strip().lstrip("#"),
+        name,
         _("A channel needs a name of at most %(n)s characters.", n=MAX_NAME),
         max_length=MAX_NAME,
     )
