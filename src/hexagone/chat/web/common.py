@@ -107,7 +107,7 @@ def blank_message(channel_id: uuid.UUID) -> service.MessageInfo:
         channel_id=channel_id,
         seq=0,
         author_id=BLANK_ID,
-        author_name="",
+        author_name="{name}",  # the script writes the author's name here
         thread_id=None,
         text="",
         html="",
