@@ -58,6 +58,8 @@ TEST_ENV = {
     "HEXAGONE_PASSWORD_HASH_TIME_COST": "1",
     "HEXAGONE_PASSWORD_HASH_MEMORY_KIB": "8",
     "HEXAGONE_PASSWORD_HASH_PARALLELISM": "1",
+    # A chat socket whose sign-in ended closes within this (60 s in production).
+    "HEXAGONE_WEBSOCKET_RECHECK_SECONDS": "1",
 }
 os.environ.update(TEST_ENV)
 sys.path.insert(0, str(ROOT))

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
         default=None, description="The master key being replaced, still accepted until `hexagone blobs rewrap` ran."
     )
     jobs_concurrency: int = 4
+    websocket_recheck_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often a WebSocket asks again whether the sign-in that opened it still holds.",
+    )
     demo_password: str = "Hexagone-demo-2026"
     modules: str = Field(
         default="",

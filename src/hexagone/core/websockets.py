@@ -7,7 +7,7 @@
   cookie-authenticated handshake must come from one of our pages.
 - A socket outlives the sign-in that opened it: :func:`still_signed_in` asks again (a
   sign-out, a revoked session, a disabled account end it), for endpoints to call every
-  :data:`RECHECK_SECONDS`.
+  ``HEXAGONE_WEBSOCKET_RECHECK_SECONDS`` (:func:`recheck_seconds`).
 - A refusal before the handshake is accepted is a close (the client sees HTTP 403), never
   an HTTP body, which an ASGI server may not be able to send on a WebSocket.
 """
@@ -22,8 +22,6 @@ from starlette.types import Message, Scope, Send
 
 from hexagone.core.auth import SESSION_COOKIE, Principal, principal_from_bearer, principal_from_session_token
 from hexagone.core.config import get_settings
-
-RECHECK_SECONDS = 60.0
 
 # Close codes (RFC 6455 § 7.4.1, and the private range for what it does not name).
 NORMAL = 1000
@@ -45,6 +43,10 @@ def same_origin(scope: Scope) -> bool:
         return False
     host = urlsplit(origin).netloc.lower()
     return host in {headers.get("host", "").lower(), urlsplit(get_settings().resolved_base_url).netloc.lower()}
+
+
+def recheck_seconds() -> float:
+    return get_settings().websocket_recheck_seconds
 
 
 async def still_signed_in(scope: Scope) -> Principal | None:

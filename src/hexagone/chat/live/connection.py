@@ -13,7 +13,7 @@ lists them. What protects the server and the other people:
 - what is pushed to a client waits in a bounded queue (:data:`MAX_QUEUE` frames); a
   client that does not read that fast is closed (1013) instead of growing the server's
   memory, and resumes from the last number it saw when it reconnects;
-- every :data:`~hexagone.core.websockets.RECHECK_SECONDS` the sign-in that opened the
+- every ``HEXAGONE_WEBSOCKET_RECHECK_SECONDS`` the sign-in that opened the
   socket is asked again: signed out, the socket closes (4401).
 """
 
@@ -222,7 +222,7 @@ class Connection:
     async def recheck(self) -> None:
         """End the socket when the sign-in that opened it is over."""
         while True:
-            await asyncio.sleep(ws.RECHECK_SECONDS)
+            await asyncio.sleep(ws.recheck_seconds())
             if await ws.still_signed_in(self.websocket.scope) is None:
                 self.close_soon(ws.SIGNED_OUT, "signed out")
                 return

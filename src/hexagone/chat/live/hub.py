@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from hexagone.chat.live.presence import Presence, Socket, discard
+from hexagone.chat.live.presence import CHANNEL, QUERY, Presence, Socket, discard
 from hexagone.chat.service.events import live_pattern
 from hexagone.core.encoding import encode
 from hexagone.core.pubsub import Message, PubSubError, get_bus
@@ -40,8 +40,8 @@ class Hub:
         if self._listening is None or self._listening.done():
             self._ready = asyncio.Event()
             self._listening = asyncio.create_task(self._listen(), name="chat-hub")
-            self.presence.start()
         await self._ready.wait()
+        self.presence.start()  # once subscribed: its query's answers must reach us
 
     async def _listen(self) -> None:
         while True:
@@ -75,13 +75,17 @@ class Hub:
             discard(self.by_channel, channel_id, connection)
 
     def dispatch(self, message: Message) -> None:
-        """``chat.<org>.c.<channel>``, ``chat.<org>.u.<user>`` or ``chat.<org>.presence``."""
+        """``chat.<org>.c.<channel>``, ``chat.<org>.u.<user>``, ``chat.<org>.presence`` or
+        ``chat.presence.query``."""
         parts = message.channel.split(".")
         if len(parts) < 3:
             return
         payload = message.payload
+        if message.channel == QUERY:
+            self.presence.queried(payload)
+            return
         try:
-            if parts[2] == "presence":
+            if parts[2] == CHANNEL:
                 self.presence.heard(uuid.UUID(parts[1]), payload)
                 return
             target = uuid.UUID(parts[3])

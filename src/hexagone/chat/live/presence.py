@@ -17,7 +17,7 @@ import os
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any, NamedTuple, Protocol
 
 from hexagone.core.auth import Principal
@@ -31,6 +31,9 @@ BEAT = 30.0
 KEEP = 75.0
 MAX_WATCHED = 500
 PROCESS = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+CHANNEL = "presence"  # chat.<org>.presence: what a process says of its people
+QUERY = "chat.presence.query"  # a process that starts asks the others to say it now
+_pending: set[asyncio.Task[None]] = set()
 
 
 class Socket(Protocol):
@@ -68,8 +71,16 @@ class Presence:
         self._beating: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        """Beat from now on, and ask the processes already running for theirs at once (a
+        process that starts late would otherwise think everyone offline for a beat)."""
         if self._beating is None or self._beating.done():
             self._beating = asyncio.create_task(self._beat(), name="chat-presence")
+            self._spawn(get_bus().publish(QUERY, {"process": PROCESS}))
+
+    def queried(self, payload: dict[str, Any]) -> None:
+        """A process started and asks who is connected: answer with everyone here."""
+        if payload.get("process") != PROCESS:
+            self._spawn(self._report_all())
 
     def local_state(self, user_id: uuid.UUID) -> str | None:
         """The best state among this process's connections of the person (dnd wins, then
@@ -138,25 +149,32 @@ class Presence:
             self.hub.send(watchers, {"type": "presence", "states": {str(user_id): self.state(user_id)}})
 
     def _publish(self, org_id: uuid.UUID, states: dict[str, str]) -> None:
-        task = asyncio.get_running_loop().create_task(self._send(org_id, states))
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        self._spawn(self._send(org_id, states))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        _pending.add(task)
+        task.add_done_callback(_pending.discard)
 
     async def _send(self, org_id: uuid.UUID, states: dict[str, str]) -> None:
         try:
-            await get_bus().publish(f"chat.{org_id.hex}.presence", {"process": PROCESS, "states": states})
+            await get_bus().publish(f"chat.{org_id.hex}.{CHANNEL}", {"process": PROCESS, "states": states})
         except Exception as error:  # presence is best effort
             log.warning("could not publish presence: %s", error)
 
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(BEAT)
-            by_org: dict[uuid.UUID, dict[str, str]] = defaultdict(dict)
-            for user_id, connections in list(self.hub.by_user.items()):
-                for connection in connections:
-                    by_org[connection.principal.org_id][str(user_id)] = self.local_state(user_id) or OFFLINE
-            for org_id, states in by_org.items():
-                await self._send(org_id, states)
+            await self._report_all()
             self._forget_expired()
+
+    async def _report_all(self) -> None:
+        by_org: dict[uuid.UUID, dict[str, str]] = defaultdict(dict)
+        for user_id, connections in list(self.hub.by_user.items()):
+            for connection in connections:
+                by_org[connection.principal.org_id][str(user_id)] = self.local_state(user_id) or OFFLINE
+        for org_id, states in by_org.items():
+            await self._send(org_id, states)
 
     def _forget_expired(self) -> None:
         now = time.monotonic()
