@@ -527,10 +527,6 @@ function start(root) {
     }
   });
 
-  root.addEventListener("focusin", (event) => {
-    if (event.target instanceof HTMLTextAreaElement && event.target.dataset.chatPeople) mentions(event.target);
-  });
-
   // --- reactions, pins, deletions through the API ------------------------------------------
 
   async function call(form) {
@@ -642,46 +638,69 @@ function start(root) {
     });
   }
 
-  // --- @mentions: the ARIA listbox pattern, under the composer ------------------------------
+  // --- completion of people: @mentions in the composer, addresses in the forms ---------
+  // The ARIA listbox pattern under the field; the field keeps the focus and points at the
+  // highlighted option (aria-activedescendant).
 
-  function mentions(box) {
-    if (box.dataset.chatMentions) return;
-    box.dataset.chatMentions = "1";
+  const mention = {
+    find: (box) => /(^|[\s(])@([\w.+-]{1,60})$/.exec(box.value.slice(0, box.selectionStart))?.[2] || "",
+    write(box, query, handle) {
+      const end = box.selectionStart;
+      const start = end - query.length - 1;
+      const written = `@${handle} `;
+      box.value = box.value.slice(0, start) + written + box.value.slice(end);
+      box.selectionStart = box.selectionEnd = start + written.length;
+    },
+  };
+  const address = {
+    find: (input) => {
+      const last = input.value.split(",").pop().trim();
+      return last.length >= 2 ? last : "";
+    },
+    write(input, _query, handle) {
+      const kept = input.value.split(",").slice(0, -1).map((part) => part.trim()).filter(Boolean);
+      input.value = `${[...kept, handle].join(", ")}, `;
+    },
+  };
+
+  root.addEventListener("focusin", (event) => {
+    const field = event.target;
+    if (field instanceof HTMLTextAreaElement && field.dataset.chatPeople) complete(field, field.dataset.chatPeople, mention);
+    if (field instanceof HTMLInputElement && field.dataset.chatAddresses) complete(field, field.dataset.chatAddresses, address);
+  });
+
+  function complete(field, source, how) {
+    if (field.dataset.chatCompletes) return;
+    field.dataset.chatCompletes = "1";
     const options = document.createElement("ul");
-    options.id = `${box.id}-people`;
+    options.id = `${field.id}-people`;
     options.className = "chat-suggestions";
     options.setAttribute("role", "listbox");
     options.setAttribute("aria-label", word("lMentions"));
     options.hidden = true;
-    box.after(options);
-    box.setAttribute("aria-controls", options.id);
+    field.after(options);
+    field.setAttribute("aria-controls", options.id);
     let active = -1;
     let timer = 0;
     let asked = "";
 
     const found = () => [...options.querySelectorAll('[role="option"]')];
-    const typed = () => /(^|[\s(])@([\w.+-]{1,60})$/.exec(box.value.slice(0, box.selectionStart))?.[2] || "";
     const close = () => {
       options.hidden = true;
       options.replaceChildren();
       active = -1;
-      box.removeAttribute("aria-activedescendant");
+      field.removeAttribute("aria-activedescendant");
     };
     const highlight = (index) => {
       const all = found();
       active = (index + all.length) % all.length;
       all.forEach((option, i) => option.setAttribute("aria-selected", String(i === active)));
-      box.setAttribute("aria-activedescendant", all[active].id);
+      field.setAttribute("aria-activedescendant", all[active].id);
     };
     const pick = (option) => {
-      const query = typed();
-      const end = box.selectionStart;
-      const start = end - query.length - 1;
-      const written = `@${option.dataset.handle} `;
-      box.value = box.value.slice(0, start) + written + box.value.slice(end);
-      box.selectionStart = box.selectionEnd = start + written.length;
+      how.write(field, how.find(field), option.dataset.handle);
       close();
-      box.focus();
+      field.focus();
     };
     const show = (people) => {
       close();
@@ -704,23 +723,23 @@ function start(root) {
       }
     };
 
-    box.addEventListener("input", () => {
+    field.addEventListener("input", () => {
       window.clearTimeout(timer);
-      const query = typed();
+      const query = how.find(field);
       if (!query) {
         close();
         return;
       }
       timer = window.setTimeout(async () => {
         asked = query;
-        const answer = await fetch(`${box.dataset.chatPeople}?q=${encodeURIComponent(query)}`, {
+        const answer = await fetch(`${source}?q=${encodeURIComponent(query)}`, {
           headers: { Accept: "application/json" },
           credentials: "same-origin",
         });
-        if (answer.ok && asked === typed()) show(await answer.json());
+        if (answer.ok && asked === how.find(field)) show(await answer.json());
       }, 150);
     });
-    box.addEventListener("keydown", (event) => {
+    field.addEventListener("keydown", (event) => {
       if (options.hidden) return;
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
         event.preventDefault();
@@ -734,7 +753,7 @@ function start(root) {
         close();
       }
     });
-    box.addEventListener("blur", close);
+    field.addEventListener("blur", close);
   }
 
   // --- on load ------------------------------------------------------------------------------------

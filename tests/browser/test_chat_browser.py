@@ -7,16 +7,20 @@ writing, opening a thread, replying and reacting."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+
 import httpx
 import pytest
 from playwright.async_api import Page, expect
 
 from hexagone.chat import service
+from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from tests.browser.crawl import crawl
 from tests.browser.harness import OpenTab, goto, press_until, report, settle, shell_problems
 from tests.chat.factories import channel, direct, history, join, make_chat_org, say, space_channel
-from tests.factories import make_space, make_user, principal
+from tests.factories import TestUser, make_space, make_user, principal
 from tests.mail.api.helpers import bearer, token_for
 
 pytestmark = pytest.mark.browser
@@ -31,6 +35,26 @@ async def _live(page: Page) -> None:
     await page.wait_for_function(
         "() => [...document.querySelectorAll('.chat-presence[data-user]')].some(d => d.dataset.state)"
     )
+
+
+@dataclass
+class Pair:
+    """Two colleagues in one channel, the first its maker."""
+
+    first_user: TestUser
+    second_user: TestUser
+    first: Principal
+    second: Principal
+    channel_id: uuid.UUID
+
+
+async def _pair(name: str | None = None) -> Pair:
+    org = await make_chat_org()
+    first_user, second_user = await make_user(org), await make_user(org)
+    first, second = await principal(first_user), await principal(second_user)
+    made = await channel(first, name)
+    await join(second, made)
+    return Pair(first_user, second_user, first, second, made)
 
 
 @pytest.mark.parametrize(("lang", "color_scheme"), [("fr", "light"), ("en", "dark")], ids=["fr-light", "en-dark"])
@@ -81,12 +105,14 @@ async def test_every_chat_page_passes_axe_and_the_shell_rules(open_tab: OpenTab,
 
 
 async def test_two_people_chat_live_without_reloading(open_tab: OpenTab, base_url: str) -> None:
-    org = await make_chat_org()
-    alice_user = await make_user(org)
-    bob_user = await make_user(org)
-    alice, bob = await principal(alice_user), await principal(bob_user)
-    talk = await channel(alice, "direct-live")
-    await join(bob, talk)
+    pair = await _pair("direct-live")
+    alice_user, bob_user, alice, bob, talk = (
+        pair.first_user,
+        pair.second_user,
+        pair.first,
+        pair.second,
+        pair.channel_id,
+    )
     elsewhere = await channel(alice, "ailleurs")
     await join(bob, elsewhere)
     alice_tab = await open_tab(user=alice_user)
@@ -140,7 +166,7 @@ async def test_two_people_chat_live_without_reloading(open_tab: OpenTab, base_ur
     await expect(bob_message.locator(".chat-body em")).to_have_text("modifié", timeout=WAIT)
     await expect(bob_message.locator(".chat-edited")).to_be_visible()
     # Bob's read marker moved as the message arrived on his open page
-    async with org_session(org.id) as db:
+    async with org_session(bob.org_id) as db:
         [bob_view] = [c for c in await service.listing(db, bob) if c.id == talk]
     assert bob_view.unread == 0
     assert reloads == []
@@ -148,12 +174,8 @@ async def test_two_people_chat_live_without_reloading(open_tab: OpenTab, base_ur
 
 
 async def test_hostile_text_is_shown_as_text_and_runs_nothing(open_tab: OpenTab) -> None:
-    org = await make_chat_org()
-    writer_user = await make_user(org)
-    reader_user = await make_user(org)
-    writer, reader = await principal(writer_user), await principal(reader_user)
-    talk = await channel(writer)
-    await join(reader, talk)
+    pair = await _pair()
+    writer_user, reader_user, writer, talk = pair.first_user, pair.second_user, pair.first, pair.channel_id
     hostile = '<img src=x onerror="window.pwned=1"> <script>window.pwned=2</script> [lien](javascript:window.pwned=3)'
     await say(writer, talk, hostile)
     reader_tab = await open_tab(user=reader_user)
@@ -219,3 +241,46 @@ async def test_keyboard_alone_writes_opens_a_thread_replies_and_reacts(open_tab:
     assert reacted.reactions == {"👍": [str(me.user_id)]} and reacted.reply_count == 1
     assert not unseen, "\n".join(unseen)
     assert not tab.watch.drain()
+
+
+async def test_older_messages_come_on_scrolling_up_mentions_complete_and_presence_shows(open_tab: OpenTab) -> None:
+    pair = await _pair("historique")
+    alice_user, bob_user, alice, talk = pair.first_user, pair.second_user, pair.first, pair.channel_id
+    for n in range(70):
+        await say(alice, talk, f"ancien {n}")
+    bob_tab = await open_tab(user=bob_user)
+    page = bob_tab.page
+    await goto(page, f"/chat/{talk}")
+    await _live(page)
+    messages = page.locator("#chat-messages .chat-message")
+    await expect(messages).to_have_count(50)
+    await page.evaluate("() => { document.getElementById('chat-messages').scrollTop = 0; }")
+    await expect(messages).to_have_count(70, timeout=WAIT)
+    await expect(messages.first.locator(".chat-body")).to_have_text("ancien 0")
+    await expect(page.locator("#chat-older")).to_have_count(0)
+
+    # @ and the start of a name offers the people; Enter writes the address, Enter again sends
+    box = page.locator("#chat-text")
+    await box.click()
+    await box.type(f"Vu par @{alice_user.email.split('@')[0]}", delay=20)
+    option = page.locator("#chat-text-people [role=option]").first
+    await expect(option).to_have_text(f"{alice.display_name} ({alice_user.email})", timeout=WAIT)
+    await expect(box).to_have_attribute("aria-activedescendant", "chat-text-people-0")
+    await box.press("Enter")
+    await expect(box).to_have_value(f"Vu par @{alice_user.email} ")
+    await box.press("Enter")
+    mention = messages.last.locator(".chat-body .mention")
+    await expect(mention).to_have_text(f"@{alice.display_name}", timeout=WAIT)
+    assert await mention.get_attribute("data-user") == str(alice.user_id)
+
+    # Alice comes online, then asks not to be disturbed: Bob's page shows it
+    dot = page.locator(f'.chat-people .chat-presence[data-user="{alice.user_id}"]')
+    await expect(dot).to_have_attribute("data-state", "offline")
+    alice_tab = await open_tab(user=alice_user)
+    await goto(alice_tab.page, f"/chat/{talk}")
+    await _live(alice_tab.page)
+    await expect(dot).to_have_attribute("data-state", "online", timeout=WAIT)
+    await alice_tab.page.select_option("#chat-state", "dnd")
+    await expect(dot).to_have_attribute("data-state", "dnd", timeout=WAIT)
+    await expect(dot.locator(".visually-hidden")).to_have_text("(ne pas déranger)")
+    assert not bob_tab.watch.drain() and not alice_tab.watch.drain()

@@ -299,3 +299,23 @@ async def test_chat_pages_refuse_every_caller_who_is_not_theirs(client: httpx.As
     async with _browser(base_url, mfa_user, second_factor=False) as browser:
         pending = await browser.get("/chat/")
         assert pending.status_code == 303 and pending.headers["location"].startswith("/login/mfa")
+
+
+async def test_chat_notification_link_opens_the_page_or_the_thread_of_its_message(client: httpx.AsyncClient) -> None:
+    org = await make_chat_org()
+    user, me = await make_member(org)
+    talk = await channel(me)
+    first = await say(me, talk, "le tout premier")
+    root = await say(me, talk, "la question")
+    reply = await say(me, talk, "la réponse", thread_id=root.id)
+    for n in range(60):
+        await say(me, talk, f"bavardage {n}")
+    await login(client, user)
+    old = await client.get(f"/chat/{talk}?message={first.id}")
+    assert old.status_code == 200 and "le tout premier" in old.text and "bavardage 59" not in old.text
+    threaded = await client.get(f"/chat/{talk}?message={reply.id}")
+    assert (
+        threaded.status_code == 200 and '<aside class="chat-thread"' in threaded.text and "la réponse" in threaded.text
+    )
+    elsewhere = await channel(me)
+    assert (await client.get(f"/chat/{elsewhere}?message={first.id}")).status_code == 404

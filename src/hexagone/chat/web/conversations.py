@@ -79,8 +79,18 @@ async def channel_page(request: Request, error: ServiceError | None = None) -> R
     before = _seq(request.query_params.get("before"))
     raw_thread = request.query_params.get("thread", "")
     thread_id = parse_uuid(raw_thread) if raw_thread else None
+    raw_message = request.query_params.get("message", "")
     async with org_session(principal.org_id) as db:
         info = await service.info(db, principal, channel_id)
+        if raw_message and thread_id is None and before is None:
+            # a notification's link: the message's page, or the thread it answers
+            wanted = await service.one(db, principal, parse_uuid(raw_message))
+            if wanted.channel_id != channel_id:
+                raise NotFound(_("No such message."))
+            thread_id = wanted.thread_id
+            if wanted.thread_id is None and wanted.seq < info.last_seq:
+                recent = await service.history(db, principal, channel_id, limit=service.PAGE)
+                before = wanted.seq + 1 if recent and wanted.seq < recent[0].seq else None
     if before is None:
         await _mark_read(principal, info)
     async with org_session(principal.org_id) as db:
