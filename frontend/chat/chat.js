@@ -589,6 +589,18 @@ function start(root) {
 
   window.addEventListener("popstate", () => window.location.reload());
 
+  // An opened message menu is brought into view inside the scrolling list.
+  root.addEventListener(
+    "toggle",
+    (event) => {
+      const menu = event.target;
+      if (menu instanceof HTMLDetailsElement && menu.open && menu.matches(".chat-actions")) {
+        menu.querySelector(".menu-list")?.scrollIntoView({ block: "nearest" });
+      }
+    },
+    true,
+  );
+
   function watchOlder() {
     const loader = document.getElementById("chat-older");
     if (!loader || !list) return;

@@ -18,7 +18,7 @@ from hexagone.chat import service
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from tests.browser.crawl import crawl
-from tests.browser.harness import OpenTab, goto, press_until, report, settle, shell_problems
+from tests.browser.harness import PHONE, OpenTab, goto, press_until, report, settle, shell_problems
 from tests.chat.factories import channel, direct, history, join, make_chat_org, say, space_channel
 from tests.factories import TestUser, make_space, make_user, principal
 from tests.mail.api.helpers import bearer, token_for
@@ -284,3 +284,17 @@ async def test_older_messages_come_on_scrolling_up_mentions_complete_and_presenc
     await expect(dot).to_have_attribute("data-state", "dnd", timeout=WAIT)
     await expect(dot.locator(".visually-hidden")).to_have_text("(ne pas déranger)")
     assert not bob_tab.watch.drain() and not alice_tab.watch.drain()
+
+
+async def test_a_conversation_with_its_thread_fits_a_phone_without_sideways_scroll(open_tab: OpenTab) -> None:
+    pair = await _pair("téléphone")
+    root = await say(pair.second, pair.channel_id, "https://example.org/" + "un-chemin-tres-long/" * 10)
+    await say(pair.first, pair.channel_id, "`" + "x" * 200 + "`", thread_id=root.id)
+    page = (await open_tab(viewport=PHONE, user=pair.first_user)).page
+    await goto(page, f"/chat/{pair.channel_id}?thread={root.id}")
+    await _live(page)
+    widths = await page.evaluate("() => ({scroll: document.documentElement.scrollWidth, viewport: window.innerWidth})")
+    assert widths["scroll"] <= widths["viewport"], widths
+    await page.locator(f"#chat-messages #m-{root.id} .chat-actions summary").click()
+    widths = await page.evaluate("() => ({scroll: document.documentElement.scrollWidth, viewport: window.innerWidth})")
+    assert widths["scroll"] <= widths["viewport"], f"with a message's menu open: {widths}"
