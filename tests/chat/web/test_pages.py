@@ -259,9 +259,16 @@ async def test_chat_pages_refuse_every_caller_who_is_not_theirs(client: httpx.As
     secret = await channel(owner, private=True)
     pair = await direct(owner, friend)
     message = await say(owner, secret, "secret")
-    paths = [f"/chat/{secret}", f"/chat/{pair}", f"/chat/{secret}/members", f"/chat/messages/{message.id}"]
+    paths = [
+        f"/chat/{secret}",
+        f"/chat/{pair}",
+        f"/chat/{secret}/members",
+        f"/chat/{secret}/older?before={message.seq + 1}",
+        f"/chat/{secret}?message={message.id}",
+        f"/chat/messages/{message.id}",
+    ]
     # anonymous: the module's pages are not there
-    for path in ["/chat/", "/chat/browse", *paths]:
+    for path in ["/chat/", "/chat/browse", "/chat/new", "/chat/direct", "/chat/people?q=a", *paths]:
         assert (await client.get(path)).status_code == 404, path
     # a colleague, an administrator, a guest of the organisation; someone of another one
     for role, other_org in (("user", org), ("admin", org), ("guest", org), ("user", None)):
