@@ -566,6 +566,104 @@ function start(root) {
     }
   }
 
+  // --- editing in place: the message's Edit, or Up in an empty composer for one's last ----
+
+  root.addEventListener("click", (event) => {
+    const link = event.target.closest('a[data-control="edit"]');
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    event.preventDefault();
+    link.closest("details")?.removeAttribute("open");
+    startEdit(link.closest(".chat-message"));
+  });
+
+  root.addEventListener("keydown", (event) => {
+    const box = event.target;
+    if (event.key !== "ArrowUp" || !(box instanceof HTMLTextAreaElement) || box.value) return;
+    const form = box.closest("[data-chat-composer]");
+    if (!form) return;
+    const scope = form.dataset.thread ? document.getElementById("chat-thread-messages") : list;
+    const mine = [...scope.querySelectorAll(":scope > .chat-message")].filter(
+      (item) => item.dataset.author === me && item.querySelector('[data-control="edit"]'),
+    );
+    if (!mine.length) return;
+    event.preventDefault();
+    startEdit(mine[mine.length - 1]);
+  });
+
+  async function startEdit(item) {
+    if (!item || item.querySelector(".chat-edit")) return;
+    const id = item.dataset.id;
+    const answer = await fetch(`/api/v1/chat/messages/${id}`, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (!answer.ok) {
+      failed({ error: await reason(answer) });
+      return;
+    }
+    const body = item.querySelector(".chat-body");
+    const form = document.createElement("form");
+    form.className = "chat-edit";
+    const label = document.createElement("label");
+    label.className = "visually-hidden";
+    label.htmlFor = `chat-edit-${id}`;
+    label.textContent = word("lEditLabel");
+    const box = document.createElement("textarea");
+    box.id = label.htmlFor;
+    box.rows = 3;
+    box.maxLength = 10000;
+    box.required = true;
+    box.value = (await answer.json()).text;
+    const save = document.createElement("button");
+    save.type = "submit";
+    save.className = "button button-primary";
+    save.textContent = word("lSave");
+    const cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "button";
+    cancel.textContent = word("lCancel");
+    const buttons = document.createElement("div");
+    buttons.className = "page-actions";
+    buttons.append(save, cancel);
+    form.append(label, box, buttons);
+    body.hidden = true;
+    body.after(form);
+    box.focus();
+    box.selectionStart = box.selectionEnd = box.value.length;
+    const stop = () => {
+      form.remove();
+      body.hidden = false;
+      item.querySelector(".chat-time").focus();
+    };
+    cancel.addEventListener("click", stop);
+    box.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        stop();
+      } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      event.stopPropagation();
+      const sent = await fetch(`/api/v1/chat/messages/${id}`, {
+        method: "PATCH",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf() },
+        body: JSON.stringify({ text: box.value }),
+      });
+      if (!sent.ok) {
+        failed({ error: await reason(sent) });
+        return;
+      }
+      stop();
+      changed(await sent.json());
+    });
+  }
+
   // --- the thread beside the conversation, older messages -----------------------------------
 
   root.addEventListener("click", (event) => {

@@ -198,7 +198,7 @@ async def test_hostile_text_is_shown_as_text_and_runs_nothing(open_tab: OpenTab)
     assert not reader_tab.watch.drain() and not writer_tab.watch.drain()
 
 
-async def test_keyboard_alone_writes_opens_a_thread_replies_and_reacts(open_tab: OpenTab) -> None:
+async def test_keyboard_alone_writes_opens_a_thread_replies_reacts_and_edits(open_tab: OpenTab) -> None:
     org = await make_chat_org()
     user = await make_user(org)
     me = await principal(user)
@@ -239,6 +239,21 @@ async def test_keyboard_alone_writes_opens_a_thread_replies_and_reacts(open_tab:
     await expect(page.locator(f"#chat-messages #m-{written.id} .chat-actions summary")).to_be_focused()
     [reacted] = await history(me, talk)
     assert reacted.reactions == {"👍": [str(me.user_id)]} and reacted.reply_count == 1
+    # Up in the empty composer edits one's last message in place; Enter saves
+    await page.locator("#chat-text").focus()
+    await page.keyboard.press("ArrowUp")
+    editing = page.locator(f"#chat-edit-{written.id}")
+    await expect(editing).to_be_focused(timeout=WAIT)
+    await expect(editing).to_have_value("Écrit au clavier")
+    await page.keyboard.type(", puis corrigé")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(f"#chat-messages #m-{written.id} .chat-body")).to_have_text(
+        "Écrit au clavier, puis corrigé", timeout=WAIT
+    )
+    await expect(page.locator(f"#chat-messages #m-{written.id} .chat-edited")).to_be_visible()
+    await expect(page.locator(f"#chat-messages #m-{written.id} .chat-time")).to_be_focused()
+    [edited] = await history(me, talk)
+    assert edited.text == "Écrit au clavier, puis corrigé"
     assert not unseen, "\n".join(unseen)
     assert not tab.watch.drain()
 
