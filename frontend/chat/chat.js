@@ -753,6 +753,7 @@ function start(root) {
   // highlighted option (aria-activedescendant).
 
   const mention = {
+    label: "lMentions",
     find: (box) => /(^|[\s(])@([\w.+-]{1,60})$/.exec(box.value.slice(0, box.selectionStart))?.[2] || "",
     write(box, query, handle) {
       const end = box.selectionStart;
@@ -763,6 +764,7 @@ function start(root) {
     },
   };
   const address = {
+    label: "lPeopleFound",
     find: (input) => {
       const last = input.value.split(",").pop().trim();
       return last.length >= 2 ? last : "";
@@ -786,7 +788,7 @@ function start(root) {
     options.id = `${field.id}-people`;
     options.className = "chat-suggestions";
     options.setAttribute("role", "listbox");
-    options.setAttribute("aria-label", word("lMentions"));
+    options.setAttribute("aria-label", word(how.label));
     options.hidden = true;
     field.after(options);
     field.setAttribute("aria-controls", options.id);

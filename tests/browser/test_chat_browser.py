@@ -313,3 +313,21 @@ async def test_a_conversation_with_its_thread_fits_a_phone_without_sideways_scro
     await page.locator(f"#chat-messages #m-{root.id} .chat-actions summary").click()
     widths = await page.evaluate("() => ({scroll: document.documentElement.scrollWidth, viewport: window.innerWidth})")
     assert widths["scroll"] <= widths["viewport"], f"with a message's menu open: {widths}"
+
+
+async def test_direct_message_form_completes_addresses_and_opens_the_conversation(open_tab: OpenTab) -> None:
+    pair = await _pair()
+    page = (await open_tab(user=pair.first_user)).page
+    await goto(page, "/chat/direct")
+    field = page.locator("#chat-addresses")
+    await field.click()
+    await field.type(pair.second_user.email.split("@")[0], delay=20)
+    option = page.locator("#chat-addresses-people [role=option]").first
+    await expect(option).to_have_text(f"{pair.second.display_name} ({pair.second_user.email})", timeout=WAIT)
+    await field.press("Enter")
+    await expect(field).to_have_value(f"{pair.second_user.email}, ")
+    async with page.expect_navigation():
+        await field.press("Enter")
+    await settle(page)
+    await expect(page.locator("h1")).to_have_text(pair.second.display_name)
+    assert await page.locator("#chat-text").count() == 1
