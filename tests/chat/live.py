@@ -37,8 +37,10 @@ async def open_socket(
     origin: str | None = "same",
     token: str | None = None,
     path: str | None = None,
+    **options: Any,
 ) -> ClientConnection:
-    """A socket, already past its ``hello`` (returned in ``socket.hello``)."""
+    """A socket, already past its ``hello`` (returned in ``socket.hello``); ``options``
+    go to ``websockets``' ``connect`` (``sock``, ``max_queue``)."""
     headers: dict[str, str] = {}
     if cookie is not None:
         headers["Cookie"] = f"{SESSION_COOKIE}={cookie}"
@@ -47,7 +49,7 @@ async def open_socket(
     if origin is not None:
         headers["Origin"] = base_url if origin == "same" else origin
     where = path or ("/api/v1/chat/live" if token else "/chat/live")
-    socket = await connect(ws_url(base_url, where, after), additional_headers=headers, open_timeout=WAIT)
+    socket = await connect(ws_url(base_url, where, after), additional_headers=headers, open_timeout=WAIT, **options)
     hello = await receive(socket)
     assert hello["type"] == "hello", hello
     socket.hello = hello  # type: ignore[attr-defined]

@@ -5,12 +5,16 @@ connection, and every kind of caller at the handshake."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from hexagone.core.db import org_session
+from hexagone.identity.models import Space
+from hexagone.identity.service import spaces
 from tests.chat.factories import channel, join, make_chat_org, make_member, space_channel
 from tests.chat.live import of_type, open_socket, receive, send, session_cookie, until
 from tests.factories import TestUser, csrf_token, login, make_org, make_space, make_user, principal
@@ -195,16 +199,17 @@ async def test_bad_frames_get_an_error_and_persistent_ones_close_the_socket(base
 
 
 async def test_a_flood_is_refused_with_429_then_closed(base_url: str) -> None:
-    org = await make_chat_org()
-    user_row = await make_user(org)
-    room = await channel(await principal(user_row))
+    """Posts are counted before anything else is read of them (here they name no
+    conversation, so that the count does not depend on how fast the database answers):
+    past a burst of 15 they are refused with 429; frames past the socket's limit close it."""
+    user_row = await make_user(await make_chat_org())
     cookie = await session_cookie(base_url, user_row)
     async with await open_socket(base_url, cookie) as socket:
-        for n in range(20):
-            await send(socket, type="post", channel=str(room), text=f"flood {n}")
-        answers = [await until(socket, lambda f: f["type"] in ("posted", "error")) for _ in range(20)]
-        assert {a.get("status") for a in answers if a["type"] == "error"} == {429}
-        assert 10 <= sum(a["type"] == "posted" for a in answers) < 20
+        for n in range(40):
+            await send(socket, type="post", channel="nulle-part", text=f"flood {n}")
+        statuses = [(await until(socket, of_type("error")))["status"] for _ in range(40)]
+        assert set(statuses) == {400, 429}
+        assert 15 <= statuses.count(400) < 25 and statuses[:15] == [400] * 15
     async with await open_socket(base_url, cookie) as socket:
         assert await _closed_with(socket, ['{"type":"ping"}'] * 200) == 1008
 
@@ -232,3 +237,73 @@ async def test_a_member_added_while_connected_starts_hearing_the_channel(base_ur
         await asyncio.sleep(0)  # the hub follows the channel for bob's socket on that frame
         await send(alice_socket, type="post", channel=str(room), text="Bienvenue Bob")
         assert (await until(bob_socket, of_type("message")))["message"]["text"] == "Bienvenue Bob"
+
+
+async def test_a_client_that_never_reads_is_closed_and_the_others_lose_nothing(base_url: str) -> None:
+    """Twelve people post 180 large messages (8 MB to each reader) while one member's socket reads nothing (its
+    receive buffer a few KiB): the server stops queueing for it and closes it (1013 when
+    it can still say so: reconnect and resume), and a member who reads gets every message."""
+    org = await make_chat_org()
+    _owner_user, owner = await make_member(org)
+    room = await channel(owner)
+    posters = [await make_member(org) for _ in range(12)]
+    for _user, poster in posters:
+        await join(poster, room)
+    slow_user, slow = await make_member(org)
+    await join(slow, room)
+    reader_user, reader = await make_member(org)
+    await join(reader, room)
+    tiny = socket.socket()
+    tiny.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    tiny.connect(("127.0.0.1", int(base_url.rsplit(":", 1)[1])))
+    slow_socket = await open_socket(base_url, await session_cookie(base_url, slow_user), sock=tiny, max_queue=1)
+    reader_socket = await open_socket(base_url, await session_cookie(base_url, reader_user))
+    big = "<" * 9_000  # 45 KB a frame: its HTML escapes every character
+
+    async def read_all() -> int:
+        received = 0
+        while received < 15 * len(posters):
+            await until(reader_socket, of_type("message"))
+            received += 1
+        return received
+
+    reading = asyncio.create_task(read_all())
+    for number, (poster_user, _poster) in enumerate(posters):  # one at a time: each hears little
+        async with await open_socket(base_url, await session_cookie(base_url, poster_user)) as poster_socket:
+            for n in range(15):
+                await send(poster_socket, type="post", channel=str(room), text=f"{number}-{n} {big}")
+            for _ in range(15):
+                assert (await until(poster_socket, lambda f: f["type"] in ("posted", "error")))["type"] == "posted"
+    assert await asyncio.wait_for(reading, 120) == 15 * len(posters)
+    with pytest.raises(ConnectionClosed) as closed:  # what was in the buffers, then the end
+        while True:
+            await asyncio.wait_for(slow_socket.recv(), 30)
+    # 1013 when the close frame still fits in the buffers; else the server drops the
+    # connection after waiting for it (no close frame: 1006 on the client's side).
+    assert closed.value.rcvd is None or closed.value.rcvd.code == 1013
+    await reader_socket.close()
+
+
+async def test_a_member_removed_from_a_space_stops_hearing_and_writing_its_channel(base_url: str) -> None:
+    org = await make_chat_org()
+    owner_user = await make_user(org)
+    guest_user = await make_user(org, role="guest")
+    space = await make_space(owner_user, members={guest_user: "member"})
+    owner = await principal(owner_user)
+    general = await space_channel(owner, space.id)
+    async with (
+        await open_socket(base_url, await session_cookie(base_url, guest_user)) as guest_socket,
+        await open_socket(base_url, await session_cookie(base_url, owner_user)) as owner_socket,
+    ):
+        await send(owner_socket, type="post", channel=str(general), text="avant")
+        assert (await until(guest_socket, of_type("message")))["message"]["text"] == "avant"
+        async with org_session(org.id, write=True) as db:
+            row = await db.get(Space, space.id)
+            await spaces.remove_member(db, owner, row, guest_user.id)  # type: ignore[arg-type]
+            await db.commit()
+        await asyncio.sleep(2.5)  # the socket asks again every second in the tests (60 s by default)
+        await send(owner_socket, type="post", channel=str(general), text="après")
+        await until(owner_socket, of_type("posted"))
+        await send(guest_socket, type="post", channel=str(general), text="encore là ?", ref="late")
+        answer = await until(guest_socket, lambda f: f["type"] in ("message", "error"))
+        assert answer["type"] == "error" and answer["status"] == 404 and answer["ref"] == "late"

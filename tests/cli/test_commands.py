@@ -98,4 +98,4 @@ def test_a_module_from_hexagone_modules_contributes_its_commands(migrated: None)
     assert listed.returncode == 0 and "sample" in listed.stdout
     ran = hexagone("sample", "modules")
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.split() == ["identity", "mail", "calendar", "drive", "sample"]
+    assert ran.stdout.split() == ["identity", "mail", "calendar", "drive", "chat", "sample"]

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from hexagone.app import load_registry
 from hexagone.core import jobs
 from hexagone.core.db import system_session, utcnow
-from hexagone.core.jobs import Backoff, Claimed, Handlers, Job, JobStatus, PermanentFailure, Worker, queue
+from hexagone.core.jobs import Backoff, Claimed, Handlers, Job, JobSpec, JobStatus, PermanentFailure, Worker, queue
 from tests.conftest import ROOT, server_env
 from tests.sample_module.module import tidy
 
@@ -361,3 +361,26 @@ async def test_enqueue_refuses_no_attempts_and_naive_times() -> None:
             jobs.enqueue(db, "test.ok", {}, max_attempts=0)
         with pytest.raises(ValueError):
             jobs.enqueue(db, "test.ok", {}, run_at=utcnow().replace(tzinfo=None))
+
+
+async def test_a_periodic_job_is_enqueued_by_the_worker_once_per_period() -> None:
+    name, runs = kind(), []
+
+    async def run(job: Claimed) -> None:
+        runs.append(job.payload)
+
+    handlers = Handlers()
+    handlers.install([JobSpec(name, run, every=timedelta(hours=1))])
+    first, second = Worker(handlers, maintenance_interval=0), Worker(handlers, maintenance_interval=0)
+    await first._maintain_when_due()
+    await second._maintain_when_due()  # one is queued: the other worker adds none
+    assert await first.run_until_idle() == 1
+    await first._maintain_when_due()  # done, but queued less than an hour ago
+    assert await first.run_until_idle() == 0
+    assert runs == [{}]
+    async with system_session() as db:
+        await db.execute(update(Job).where(Job.kind == name).values(created_at=utcnow() - timedelta(hours=2)))
+        await db.commit()
+        assert await queue.ensure_periodic(db, name, timedelta(hours=1)) is True
+    assert await second.run_until_idle() == 1
+    assert runs == [{}, {}]

@@ -4,7 +4,8 @@ WebSocket, its JSON API, search and commands. Parts a command does not use are
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,8 @@ from hexagone.core.modules import Lazy, Module, NavItem, SearchProvider
 if TYPE_CHECKING:
     from fastapi import APIRouter
     from starlette.routing import BaseRoute
+
+    from hexagone.core.export import Exporter
 
 
 def _routes() -> Sequence[BaseRoute]:
@@ -37,6 +40,18 @@ def _search() -> Sequence[SearchProvider]:
     return [search.messages]
 
 
+def _export() -> Exporter:
+    from hexagone.chat.service.exporting import organisation
+
+    return organisation
+
+
+def _demo() -> Callable[[uuid.UUID], Awaitable[None]]:
+    from hexagone.chat import demo
+
+    return demo.seed
+
+
 MODULE = Module(
     name="chat",
     label="Chat",
@@ -48,5 +63,7 @@ MODULE = Module(
     search_providers=Lazy(_search),
     jobs=JOBS,
     cli=cli,
+    export=Lazy(_export),
+    demo=Lazy(_demo),
     models_module="hexagone.chat.models",
 )

@@ -29,7 +29,7 @@ async def list_channels(principal: CurrentPrincipal) -> list[ChannelOut]:
     return [ChannelOut.of(c) for c in found]
 
 
-@router.get("/channels/public", response_model=list[ChannelOut], summary="The organisation's public channels")
+@router.get("/public-channels", response_model=list[ChannelOut], summary="The organisation's public channels")
 async def browse(principal: CurrentPrincipal) -> list[ChannelOut]:
     async with session(principal) as db:
         return [ChannelOut.of(c) for c in await service.public_channels(db, principal)]

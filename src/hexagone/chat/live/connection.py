@@ -10,11 +10,14 @@ lists them. What protects the server and the other people:
   bursts of :data:`FRAME_BURST`), posts more strictly (per person:
   :mod:`hexagone.chat.service.limits`); a post over the limit is refused with a 429 error frame, a
   client that keeps sending past the frame limit is closed (1008);
-- what is pushed to a client waits in a bounded queue (:data:`MAX_QUEUE` frames); a
-  client that does not read that fast is closed (1013) instead of growing the server's
+- what is pushed to a client waits in a bounded queue (:data:`MAX_QUEUE` frames,
+  :data:`MAX_QUEUE_BYTES`), and a send waits at most :data:`SEND_TIMEOUT` for the
+  client to take it (the ASGI server stops taking frames once the socket's buffers are
+  full); a client that does not read that fast is closed (1013) instead of growing the server's
   memory, and resumes from the last number it saw when it reconnects;
 - every ``HEXAGONE_WEBSOCKET_RECHECK_SECONDS`` the sign-in that opened the
-  socket is asked again: signed out, the socket closes (4401).
+  socket is asked again: signed out, the socket closes (4401); the person's spaces as
+  they are now decide which spaces' channels it follows.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ log = logging.getLogger("hexagone.chat.live")
 
 MAX_FRAME = 64 * 1024  # a message's 10,000 characters, in JSON, with room to spare
 MAX_QUEUE = 1000
+MAX_QUEUE_BYTES = 1 << 20
 MAX_BAD = 5
 FRAMES_PER_SECOND, FRAME_BURST = 20.0, 60.0
 MAX_REFUSED = 50  # frames over the limit before the socket is closed
@@ -68,6 +72,7 @@ class Connection:
         self.state = "online"
         self.last_seq = 0  # the highest event number sent
         self._queue: deque[tuple[str, int | None]] = deque()
+        self._queued_bytes = 0
         self._ready = asyncio.Event()
         self._closing: Closing | None = None
         self._frames = Bucket(FRAMES_PER_SECOND, FRAME_BURST)
@@ -80,15 +85,17 @@ class Connection:
     def push(self, text: str, seq: int | None) -> None:
         if self._closing is not None:
             return
-        if len(self._queue) >= MAX_QUEUE:
+        if len(self._queue) >= MAX_QUEUE or self._queued_bytes + len(text) > MAX_QUEUE_BYTES:
             self.close_soon(ws.TRY_AGAIN, "not reading fast enough")
             return
         self._queue.append((text, seq))
+        self._queued_bytes += len(text)
         self._ready.set()
 
     def close_soon(self, code: int, reason: str) -> None:
         self._closing = Closing(code, reason)
         self._queue.clear()
+        self._queued_bytes = 0
         self._ready.set()
 
     async def send(self, frame: dict[str, Any]) -> None:
@@ -106,6 +113,7 @@ class Connection:
             self._ready.clear()
             while self._queue:
                 text, seq = self._queue.popleft()
+                self._queued_bytes -= len(text)
                 if seq is not None:
                     if seq <= self.last_seq:
                         continue
@@ -220,12 +228,23 @@ class Connection:
         return {"type": "pong"}
 
     async def recheck(self) -> None:
-        """End the socket when the sign-in that opened it is over."""
+        """End the socket when the sign-in that opened it is over; follow the person's
+        spaces as they are now (left a space: its channel is no longer heard, nor can
+        be written to from this socket)."""
         while True:
             await asyncio.sleep(ws.recheck_seconds())
-            if await ws.still_signed_in(self.websocket.scope) is None:
+            fresh = await ws.still_signed_in(self.websocket.scope)
+            if fresh is None:
                 self.close_soon(ws.SIGNED_OUT, "signed out")
                 return
+            if fresh != self.principal:
+                self.principal = fresh
+                async with org_session(fresh.org_id) as db:
+                    followed = await channels.visible_ids(db, fresh)
+                for channel_id in self.channels - followed:
+                    self.hub.follow(self, channel_id, False)
+                for channel_id in followed - self.channels:
+                    self.hub.follow(self, channel_id, True)
 
 
 _HANDLERS = {
@@ -250,13 +269,17 @@ async def run(connection: Connection) -> None:
         for task in done:
             error = task.exception()
             if isinstance(error, Closing):
-                with contextlib.suppress(Exception):
-                    await connection.websocket.close(error.code, error.reason)
+                await _close(connection, error.code, error.reason)
             elif error is not None and not isinstance(error, WebSocketDisconnect):
                 log.warning("chat connection ended by %s", type(error).__name__)
-                with contextlib.suppress(Exception):
-                    await connection.websocket.close(ws.GOING_AWAY)
+                await _close(connection, ws.GOING_AWAY)
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _close(connection: Connection, code: int, reason: str = "") -> None:
+    """Close, without waiting long for a client that reads nothing (its buffers are full)."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(connection.websocket.close(code, reason), SEND_TIMEOUT)

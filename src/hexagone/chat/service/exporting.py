@@ -1,21 +1,23 @@
 """A conversation as JSON, for its members (``GET /api/v1/chat/channels/{id}/export``,
-``hexagone chat export``): the channel, then every message and reply in order with its
-reactions, written in batches so that a long history is never held whole."""
+``hexagone chat export``), and every conversation in the organisation's export: the
+channel, then every message and reply in order with its reactions, written in batches
+so that a long history is never held whole."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hexagone.chat.models import Message
+from hexagone.chat.models import Channel, Member, Message
 from hexagone.chat.service import channels
 from hexagone.chat.service.messages import infos
 from hexagone.core.auth import Principal
 from hexagone.core.encoding import encode
+from hexagone.core.export import ExportWriter
 
 BATCH = 500
 
@@ -23,14 +25,36 @@ BATCH = 500
 async def channel_json(db: AsyncSession, principal: Principal, channel_id: uuid.UUID) -> AsyncIterator[bytes]:
     """The export's bytes, in pieces: ``{"channel": {...}, "messages": [...]}``."""
     info = await channels.info(db, principal, channel_id)
-    head = {
-        "id": str(info.id),
-        "kind": info.kind,
-        "title": info.title,
-        "topic": info.topic,
-        "archived": info.archived,
-    }
-    yield b'{"channel":' + encode(head) + b',"messages":['
+    head = {"id": str(info.id), "kind": info.kind, "title": info.title, "topic": info.topic, "archived": info.archived}
+    async for piece in _document(db, head, channel_id):
+        yield piece
+
+
+async def organisation(db: AsyncSession, _org_id: uuid.UUID, writer: ExportWriter) -> None:
+    """The chat's part of ``hexagone org export``: ``chat/channels.json`` (every
+    conversation with its members) and ``chat/<channel id>.json`` (as a member's export)."""
+    found = list((await db.execute(select(Channel).order_by(Channel.created_at, Channel.id))).scalars())
+    members: dict[uuid.UUID, list[str]] = {}
+    for channel_id, user_id in (await db.execute(select(Member.channel_id, Member.user_id))).all():
+        members.setdefault(channel_id, []).append(str(user_id))
+    index = []
+    for channel in found:
+        head = {
+            "id": str(channel.id),
+            "kind": channel.kind,
+            "name": channel.name,
+            "topic": channel.topic,
+            "space_id": str(channel.space_id) if channel.space_id else None,
+            "archived": channel.archived_at is not None,
+            "members": sorted(members.get(channel.id, [])),
+        }
+        index.append(head)
+        await writer.write_stream(f"{channel.id}.json", _document(db, head, channel.id))
+    writer.write_json("channels.json", index)
+
+
+async def _document(db: AsyncSession, head: Mapping[str, object], channel_id: uuid.UUID) -> AsyncIterator[bytes]:
+    yield b'{"channel":' + encode(dict(head)) + b',"messages":['
     after, first = -1, True
     while True:
         stmt = (
