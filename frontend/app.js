@@ -4,6 +4,7 @@ import htmx from "htmx.org";
 import "./mail/webmail.js";
 import "./calendar/agenda.js";
 import "./drive/drive.js";
+import "./chat/chat.js";
 
 window.htmx = htmx;
 

@@ -219,3 +219,15 @@ async def active_element(page: Page) -> dict[str, str]:
 
 def is_download(error: Error) -> bool:
     return "Download is starting" in str(error)
+
+
+async def press_until(page: Page, wanted: str, unseen: list[str], limit: int = 80) -> None:
+    """Tab until the focus is on ``wanted`` (a selector), noting in ``unseen`` each stop
+    whose focus does not show."""
+    for _ in range(limit):
+        await page.keyboard.press("Tab")
+        if (problem := await focus_problem(page)) is not None and (await active_element(page))["tag"] != "body":
+            unseen.append(f"{page.url}: {problem}")
+        if await page.evaluate("(s) => document.activeElement.matches(s)", wanted):
+            return
+    raise AssertionError(f"Tab ×{limit} on {page.url} never reached {wanted}")

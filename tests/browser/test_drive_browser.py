@@ -13,7 +13,7 @@ from playwright.async_api import Page, Route
 
 from hexagone.core.db import org_session
 from hexagone.drive import service
-from tests.browser.harness import OpenTab, active_element, focus_problem, goto, report, settle, shell_problems
+from tests.browser.harness import OpenTab, goto, press_until, report, settle, shell_problems
 from tests.drive.factories import make_drive_org, own_drive, put, read, space_drive
 from tests.factories import make_space, make_user, principal
 
@@ -175,16 +175,6 @@ async def test_rename_restore_a_version_empty_the_trash_and_share(open_tab: Open
     assert not tab.watch.drain()
 
 
-async def _press_until(page: Page, wanted: str, unseen: list[str], limit: int = 80) -> None:
-    for _ in range(limit):
-        await page.keyboard.press("Tab")
-        if (problem := await focus_problem(page)) is not None and (await active_element(page))["tag"] != "body":
-            unseen.append(f"{page.url}: {problem}")
-        if await page.evaluate("(s) => document.activeElement.matches(s)", wanted):
-            return
-    raise AssertionError(f"Tab ×{limit} on {page.url} never reached {wanted}")
-
-
 async def _press_and_follow(page: Page, key: str = "Enter") -> None:
     async with page.expect_navigation():
         await page.keyboard.press(key)
@@ -199,14 +189,14 @@ async def test_keyboard_alone_opens_details_renames_and_trashes_a_file(open_tab:
     page = (await open_tab(user=user)).page
     unseen: list[str] = []
     await goto(page, "/drive/")
-    await _press_until(page, f'a[href="/drive/nodes/{doc.id}"]', unseen)
+    await press_until(page, f'a[href="/drive/nodes/{doc.id}"]', unseen)
     await _press_and_follow(page)
-    await _press_until(page, "#drive-new-name", unseen)
+    await press_until(page, "#drive-new-name", unseen)
     await page.keyboard.press("Control+A")
     await page.keyboard.type("idées.txt")
     await _press_and_follow(page)
     assert await _names(me, drive.root_id) == ["idées.txt"]
-    await _press_until(page, "form[action$='/trash'] button", unseen)
+    await press_until(page, "form[action$='/trash'] button", unseen)
     await _press_and_follow(page)
     assert await _names(me, drive.root_id) == []
     assert not unseen, "\n".join(unseen)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from hexagone.chat import policy  # noqa: F401 - registers the channel ability rule
 from hexagone.chat.cli import cli
 from hexagone.chat.service.retention import JOBS
-from hexagone.core.modules import Lazy, Module, SearchProvider
+from hexagone.core.i18n import N_
+from hexagone.core.modules import Lazy, Module, NavItem, SearchProvider
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -22,9 +23,9 @@ if TYPE_CHECKING:
 
 
 def _routes() -> Sequence[BaseRoute]:
-    from hexagone.chat import web
+    from hexagone.chat import admin, web
 
-    return web.ROUTES
+    return [*web.ROUTES, *admin.ROUTES]
 
 
 def _api() -> Sequence[APIRouter]:
@@ -56,6 +57,8 @@ MODULE = Module(
     label="Chat",
     package_dir=Path(__file__).parent,
     routes=Lazy(_routes),
+    nav=[NavItem(path="/chat/", label=N_("Chat"), icon="chat")],
+    admin_nav=[NavItem(path="/chat/admin", label=N_("Chat"))],
     api_routers=Lazy(_api),
     search_providers=Lazy(_search),
     jobs=JOBS,
