@@ -28,6 +28,12 @@ def _routes() -> Sequence[BaseRoute]:
     return [*web.ROUTES, *admin.ROUTES]
 
 
+def _nav() -> Sequence[NavItem]:
+    from hexagone.chat.web.badge import unread
+
+    return [NavItem(path="/chat/", label=N_("Chat"), icon="chat", badge=unread)]
+
+
 def _api() -> Sequence[APIRouter]:
     from hexagone.chat import api
 
@@ -57,7 +63,7 @@ MODULE = Module(
     label="Chat",
     package_dir=Path(__file__).parent,
     routes=Lazy(_routes),
-    nav=[NavItem(path="/chat/", label=N_("Chat"), icon="chat")],
+    nav=Lazy(_nav),
     admin_nav=[NavItem(path="/chat/admin", label=N_("Chat"))],
     api_routers=Lazy(_api),
     search_providers=Lazy(_search),

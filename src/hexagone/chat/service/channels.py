@@ -204,7 +204,8 @@ async def _unread_counts(
 
 async def info(db: AsyncSession, principal: Principal, channel_id: uuid.UUID) -> ChannelInfo:
     found = await require(db, principal, channel_id, "view")
-    return (await describe(db, principal, [(found.channel, found.member)]))[0]
+    rows = [(found.channel, found.member)]
+    return (await describe(db, principal, rows, await _unread_counts(db, principal, rows)))[0]
 
 
 def _clean_name(name: str) -> str:
