@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyCookie, HTTPBearer
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hexagone import __version__
@@ -54,6 +54,28 @@ Text = Annotated[
 
 # Something to show (a character that is neither a space nor a control), and no NUL.
 _LINE = r"^[^\x00]*[^\s\x00-\x1f\x7f][^\x00]*$"
+
+
+def _whole(value: object) -> object:
+    """A JSON integer, as JSON Schema counts them (433.0 is one); never a string or a boolean."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not value.is_integer())
+    ):
+        raise ValueError("an integer")
+    return int(value)
+
+
+def whole(low: int, high: int) -> Any:
+    """An integer in [low, high] (its JSON Schema written out: pydantic leaves ``ge`` and
+    ``le`` unconverted beside a before-validator)."""
+    return Annotated[
+        int,
+        BeforeValidator(_whole),
+        Field(ge=low, le=high),
+        WithJsonSchema({"type": "integer", "minimum": low, "maximum": high}),
+    ]
 
 
 def line(max_length: int) -> Any:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StrictBool, WithJsonSchema, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool, model_validator
 
 from hexagone.calendar.service import agenda
 from hexagone.calendar.service.collections import CollectionInfo
-from hexagone.core.api import Text
+from hexagone.core.api import Text, whole
 
 
 def _moment(value: object) -> object:
@@ -27,28 +27,6 @@ def _moment(value: object) -> object:
 
 
 Moment = Annotated[datetime | date, BeforeValidator(_moment)]
-
-
-def _whole(value: object) -> object:
-    """A JSON integer, as JSON Schema counts them (433.0 is one); never a string or a boolean."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or (isinstance(value, float) and not value.is_integer())
-    ):
-        raise ValueError("an integer")
-    return int(value)
-
-
-def whole(low: int, high: int) -> Any:
-    """An integer in [low, high] (its JSON Schema written out: pydantic leaves ``ge`` and
-    ``le`` unconverted beside a before-validator)."""
-    return Annotated[
-        int,
-        BeforeValidator(_whole),
-        Field(ge=low, le=high),
-        WithJsonSchema({"type": "integer", "minimum": low, "maximum": high}),
-    ]
 
 
 Color = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#3465a4"])]

@@ -7,12 +7,12 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Response, WebSocket
-from pydantic import BaseModel, Field, StrictBool, StrictInt
+from pydantic import BaseModel, Field, StrictBool
 
 from hexagone.chat import service
 from hexagone.chat.api.common import ChannelOut, errors, session
 from hexagone.chat.live.endpoint import live
-from hexagone.core.api import CurrentPrincipal, Text, line
+from hexagone.core.api import CurrentPrincipal, Text, line, whole
 
 router = APIRouter(tags=["chat"])
 
@@ -134,7 +134,7 @@ async def remove_member(principal: CurrentPrincipal, channel_id: uuid.UUID, user
 
 
 class ReadMarker(BaseModel):
-    seq: StrictInt = Field(ge=0, le=2**53, description="The number of the last message read.")
+    seq: whole(0, 2**53) = Field(description="The number of the last message read.")  # type: ignore[valid-type]
 
 
 class Marked(BaseModel):

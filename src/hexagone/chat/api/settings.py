@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, StrictBool, StrictInt
+from pydantic import BaseModel, Field, StrictBool
 
 from hexagone.chat import service
 from hexagone.chat.api.common import errors, session
-from hexagone.core.api import AdminPrincipal
+from hexagone.core.api import AdminPrincipal, whole
 
 router = APIRouter(tags=["chat"])
 
 
 class Rules(BaseModel):
-    retention_days: StrictInt | None = Field(
-        ge=1, le=service.MAX_RETENTION_DAYS, description="Messages older than this are deleted; null: kept for ever."
+    retention_days: whole(1, service.MAX_RETENTION_DAYS) | None = Field(  # type: ignore[valid-type]
+        description="Messages older than this are deleted; null: kept for ever."
     )
     keep_history: StrictBool = Field(description="Edits and deletions keep the earlier text for the audit.")
 
