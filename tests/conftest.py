@@ -24,8 +24,9 @@ from tests.core.seaweed import SeaweedS3, blob_environment, shared
 from tests.ports import free_port
 
 # The mail peers (a DNS server, the outside recipients' mail server) for every test that
-# sends mail beyond the organisation: SMTP's and the calendar's invitations.
-pytest_plugins = ["tests.mail.smtp.peers"]
+# sends mail beyond the organisation: SMTP's and the calendar's invitations; the browser
+# (one chromium per test process) for every test that drives one, in whichever folder.
+pytest_plugins = ["tests.mail.smtp.peers", "tests.browser.fixtures"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(tempfile.mkdtemp(prefix="hexagone-test-"))

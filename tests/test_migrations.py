@@ -4,10 +4,15 @@ brought to the head and read back.
 
 Each test gets a database of its own (an SQLite file, or a PostgreSQL database beside
 the run's), filled by the demo seed at the head, taken down to the revision before the
-one under test, given what that revision must carry over, and upgraded again."""
+one under test, given what that revision must carry over, and upgraded again. The
+database at the head with the demo seed is made once per module and copied for each
+test (the file and the data directory, or a PostgreSQL database made from it as a
+template): the upgrade and the seed, each a process importing every module, cost most
+of each test's time."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import uuid
@@ -47,15 +52,42 @@ OBJECTS = table(  # cal_objects as revision 0007 has it
 )
 
 
+def url_of(database: str) -> str:
+    """The URL of a PostgreSQL database beside the run's."""
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+
+
+@pytest.fixture(scope="module")
+def seeded_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A database at the head filled by the demo seed, and its data directory: what every
+    test starts from, made once (:func:`seeded`); no test writes to it."""
+    data_dir = tmp_path_factory.mktemp("seeded-head")
+    if not PG_ADMIN_URL:
+        url = f"sqlite+aiosqlite:///{data_dir / 'migrations.sqlite3'}"
+        seeded(url, data_dir)
+        yield url, data_dir
+        return
+    name = f"{PG_DATABASE}_seeded_head"
+    _postgres_admin(f'CREATE DATABASE "{name}"')
+    try:
+        seeded(url_of(name), data_dir)
+        yield url_of(name), data_dir
+    finally:
+        _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
+def database_url(seeded_head: tuple[str, Path], tmp_path: Path) -> Iterator[str]:
+    """A copy of :func:`seeded_head` of the test's own, its data directory ``tmp_path``."""
+    head_url, head_dir = seeded_head
+    shutil.copytree(head_dir, tmp_path, dirs_exist_ok=True)
     if not PG_ADMIN_URL:
         yield f"sqlite+aiosqlite:///{tmp_path / 'migrations.sqlite3'}"
         return
     name = f"{PG_DATABASE}_migrations"
-    _postgres_admin(f'CREATE DATABASE "{name}"')
+    _postgres_admin(f'CREATE DATABASE "{name}" TEMPLATE "{head_url.rsplit("/", 1)[1]}"')
     try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+        yield url_of(name)
     finally:
         _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -84,10 +116,14 @@ def seed_demo(database_url: str, data_dir: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-def seeded_at(database_url: str, data_dir: Path, revision: str) -> None:
-    """A database filled by the demo seed at the head, then taken down to ``revision``."""
+def seeded(database_url: str, data_dir: Path) -> None:
+    """An empty database upgraded to the head, then filled by the demo seed."""
     alembic(database_url, data_dir, "upgrade", "head")
     seed_demo(database_url, data_dir)
+
+
+def seeded_at(database_url: str, data_dir: Path, revision: str) -> None:
+    """The database of the test (the demo seed at the head) taken down to ``revision``."""
     alembic(database_url, data_dir, "downgrade", revision)
 
 
@@ -137,8 +173,6 @@ async def test_migration_0003_makes_subscriptions_of_owners_and_of_grantees(
 async def test_migration_0010_drive_goes_down_and_up_again_with_the_demo_files(
     database_url: str, engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    alembic(database_url, tmp_path, "upgrade", "head")
-    seed_demo(database_url, tmp_path)
     async with engine.connect() as conn:
         names = set((await conn.execute(text("SELECT name FROM drive_nodes WHERE parent_id IS NOT NULL"))).scalars())
     assert {"Documents", "Bienvenue.txt", "Compte rendu de lancement.txt"} <= names

@@ -1,11 +1,10 @@
-"""The webmail's browser tests share the shell's browser fixtures (one chromium for the
-session, a fresh context per tab) and one mail workplace."""
+"""The webmail's browser tests share one mail workplace (the browser fixtures are every
+browser test's: ``tests/browser/fixtures.py``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import browser, open_tab  # noqa: F401 - fixtures, shared
 from tests.mail.browser.factories_webmail import MailWorkplace, make_mail_workplace
 
 

@@ -1,6 +1,6 @@
-"""The migration tests' fixtures: a Dovecot on loopback filled once per session with the
-corpus messages, flags, keywords and internal dates in several folders, and the
-``hexagone`` command run as an administrator runs it."""
+"""What the migration tests share: a Dovecot on loopback filled once per session with the
+corpus messages, flags, keywords and internal dates in several folders (the ``old_server``
+fixture, in ``tests/mail/conftest.py``: the admin's imports page uses it too)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import datetime as dt
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from imapclient import IMAPClient
 
 from tests.mail.factories import make_message
@@ -90,8 +90,9 @@ def _open_every_folder(client: IMAPClient) -> None:
     client.logout()
 
 
-@pytest.fixture(scope="session")
-def old_server() -> Iterator[OldServer]:
+@contextmanager
+def running_old_server() -> Iterator[OldServer]:
+    """The Dovecot of the ``old_server`` fixture (``tests/mail/conftest.py``), filled."""
     root = Path(tempfile.mkdtemp(prefix="hx-dovecot-"))
     login, bulk = "jeanne@old.example", "bulk@old.example"
     dovecot = Dovecot(root, {login: PASSWORD, bulk: PASSWORD}).start()
