@@ -8,7 +8,8 @@ methods) or an OAuth2 bearer token from our own provider. Errors are always
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -16,10 +17,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyCookie, HTTPBearer
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hexagone import __version__
 from hexagone.core.auth import SESSION_COOKIE, Principal
+from hexagone.core.db import org_session
 from hexagone.core.exceptions import ServiceError
 from hexagone.core.modules import Registry
 
@@ -142,6 +145,16 @@ def admin_principal(principal: Annotated[Principal, Depends(current_principal)])
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+@asynccontextmanager
+async def session(principal: Principal, *, write: bool = False) -> AsyncIterator[AsyncSession]:
+    """The caller's organisation-scoped session, as every module's routes open it (a
+    service's refusal becomes the API's error body, above)."""
+    async with org_session(principal.org_id, write=write) as db:
+        yield db
+
+
 AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
 
 

@@ -9,11 +9,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from hexagone.calendar.api.common import errors, session
+from hexagone.calendar.api.common import errors
 from hexagone.calendar.api.models import CalendarIn, CalendarOut, Text
 from hexagone.calendar.models import CollectionKind
 from hexagone.calendar.service import agenda, collections
-from hexagone.core.api import CurrentPrincipal
+from hexagone.core.api import CurrentPrincipal, session
 
 router = APIRouter(tags=["calendar"])
 

@@ -3,14 +3,7 @@ caller's session."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from hexagone.core.api import error_responses
-from hexagone.core.auth import Principal
-from hexagone.core.db import org_session
 
 DESCRIBED = {
     400: "A value is refused (a range too long, an end before the start, an unknown time zone, "
@@ -24,11 +17,3 @@ DESCRIBED = {
 def errors(*statuses: int) -> dict[int | str, dict[str, object]]:
     """The error responses of a calendar route, beside the 401/403/404 every route declares."""
     return error_responses(DESCRIBED, *statuses)
-
-
-@asynccontextmanager
-async def session(principal: Principal, *, write: bool = False) -> AsyncIterator[AsyncSession]:
-    """The caller's organisation-scoped session (a service's refusal becomes the API's
-    error body in :mod:`hexagone.core.api`)."""
-    async with org_session(principal.org_id, write=write) as db:
-        yield db

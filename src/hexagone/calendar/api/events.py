@@ -11,10 +11,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from hexagone.calendar.api.common import errors, session
+from hexagone.calendar.api.common import errors
 from hexagone.calendar.api.models import EventIn, EventOut, MoveIn, OccurrenceOut, ReplyIn
 from hexagone.calendar.service import agenda
-from hexagone.core.api import CurrentPrincipal
+from hexagone.core.api import CurrentPrincipal, session
 from hexagone.core.exceptions import Invalid
 from hexagone.core.i18n import gettext as _
 

@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from hexagone.calendar.api.common import errors, session
+from hexagone.calendar.api.common import errors
 from hexagone.calendar.api.models import Text
 from hexagone.calendar.service import freebusy
-from hexagone.core.api import CurrentPrincipal
+from hexagone.core.api import CurrentPrincipal, session
 
 router = APIRouter(tags=["calendar"])
 

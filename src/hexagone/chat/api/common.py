@@ -4,17 +4,12 @@ the bodies of conversations and messages."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.chat import service
 from hexagone.core.api import error_responses
-from hexagone.core.auth import Principal
-from hexagone.core.db import org_session
 
 DESCRIBED = {
     400: "A value is refused (an empty or too long message, a name or topic too long); the message says why.",
@@ -25,12 +20,6 @@ DESCRIBED = {
 
 def errors(*statuses: int) -> dict[int | str, dict[str, object]]:
     return error_responses(DESCRIBED, *statuses)
-
-
-@asynccontextmanager
-async def session(principal: Principal, *, write: bool = False) -> AsyncIterator[AsyncSession]:
-    async with org_session(principal.org_id, write=write) as db:
-        yield db
 
 
 class ChannelOut(BaseModel):

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Response, WebSocket
 from pydantic import BaseModel, Field, StrictBool
 
 from hexagone.chat import service
-from hexagone.chat.api.common import ChannelOut, errors, session
+from hexagone.chat.api.common import ChannelOut, errors
 from hexagone.chat.live.endpoint import live
-from hexagone.core.api import CurrentPrincipal, Text, line, whole
+from hexagone.core.api import CurrentPrincipal, Text, line, session, whole
 
 router = APIRouter(tags=["chat"])
 

@@ -12,9 +12,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from hexagone.chat import service
-from hexagone.chat.api.common import MessageOut, errors, session
+from hexagone.chat.api.common import MessageOut, errors
 from hexagone.chat.service.limits import posting_allowed
-from hexagone.core.api import CurrentPrincipal, line
+from hexagone.core.api import CurrentPrincipal, line, session
 from hexagone.core.db import org_session
 
 router = APIRouter(tags=["chat"])

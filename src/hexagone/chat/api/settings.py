@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictBool
 
 from hexagone.chat import service
-from hexagone.chat.api.common import errors, session
-from hexagone.core.api import AdminPrincipal, whole
+from hexagone.chat.api.common import errors
+from hexagone.core.api import AdminPrincipal, session, whole
 
 router = APIRouter(tags=["chat"])
 

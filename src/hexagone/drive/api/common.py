@@ -4,18 +4,13 @@ session, and the bodies of drives and nodes."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Query
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.core.api import Text, error_responses
-from hexagone.core.auth import Principal
-from hexagone.core.db import org_session
 from hexagone.drive import service
 
 DESCRIBED = {
@@ -40,12 +35,6 @@ Limit = Annotated[int, Query(ge=1, le=10_000, description="Entries in the page."
 def errors(*statuses: int) -> dict[int | str, dict[str, object]]:
     """The error responses of a drive route, beside the 401/403/404 every route declares."""
     return error_responses(DESCRIBED, *statuses)
-
-
-@asynccontextmanager
-async def session(principal: Principal, *, write: bool = False) -> AsyncIterator[AsyncSession]:
-    async with org_session(principal.org_id, write=write) as db:
-        yield db
 
 
 class LockOut(BaseModel):

@@ -12,12 +12,12 @@ from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hexagone.core.api import CurrentPrincipal, Text, line
+from hexagone.core.api import CurrentPrincipal, Text, line, session
 from hexagone.core.auth import Principal
 from hexagone.core.exceptions import Conflict
 from hexagone.core.i18n import gettext as _
 from hexagone.drive import service
-from hexagone.drive.api.common import NodeOut, errors, session
+from hexagone.drive.api.common import NodeOut, errors
 from hexagone.drive.api.downloads import send_file
 
 router = APIRouter(tags=["drive"])

@@ -12,10 +12,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from hexagone.core.api import CurrentPrincipal, Text
+from hexagone.core.api import CurrentPrincipal, Text, session
 from hexagone.core.config import get_settings
 from hexagone.drive import service
-from hexagone.drive.api.common import errors, session
+from hexagone.drive.api.common import errors
 
 router = APIRouter(tags=["drive"])
 

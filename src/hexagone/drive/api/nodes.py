@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel
 
-from hexagone.core.api import CurrentPrincipal
+from hexagone.core.api import CurrentPrincipal, session
 from hexagone.drive import service
 from hexagone.drive.api.common import (
     DriveOut,
@@ -21,7 +21,6 @@ from hexagone.drive.api.common import (
     PlaceIn,
     RenameIn,
     errors,
-    session,
 )
 from hexagone.drive.api.downloads import send_file
 
