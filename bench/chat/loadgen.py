@@ -31,7 +31,7 @@ CONNECT_AT_ONCE = 25
 
 
 def main(pipe: Connection, clients: list[tuple[str, dict[str, str]]]) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     asyncio.run(LoadGen(pipe, clients).run())
 

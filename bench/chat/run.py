@@ -21,9 +21,10 @@ For each configuration and each N, in order:
    every client has received it (each load generator says so) and ``--gap`` has passed.
    p50/p99 over every receipt (messages × N), and of the time to the last receipt of each
    message; the senders' post → ``posted`` round trip is the posting latency;
-3. **throughput** (phase ``T``): ``--burst`` messages, each of the ``--senders`` posting
-   its share one after the other as fast as the acknowledgements come back (their
-   share stays under the post limit's burst of 15); from the first post to the last
+3. **throughput** (phase ``T``): each of the ``--senders`` posting
+   its share one after the other as fast as the acknowledgements come back (about
+   ``--burst-deliveries`` ÷ N messages in all; a share stays under the post limit's
+   burst of 15); from the first post to the last
    receipt: messages/s and deliveries/s (messages × N), and the latency under that load;
 4. for ``one`` with N = ``--history-at`` (1,000): ``--history`` requests of
    ``GET /api/v1/chat/channels/{id}/messages?limit=50`` one after the other, with the N
@@ -48,10 +49,11 @@ import json
 import multiprocessing as mp
 import os
 import secrets
-import statistics
+import signal
 import subprocess
 import sys
 import time
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,8 +67,9 @@ import httpx  # noqa: E402
 import loadgen  # noqa: E402
 from procs import free_port, load, raise_open_files, wait_port, web  # noqa: E402
 
-BUSES = {"one": "memory://", "redis": "redis://127.0.0.1:6379/0", "nats": "nats://127.0.0.1:4222"}
 from hexagone.core.auth import SESSION_COOKIE as COOKIE  # noqa: E402
+
+BUSES = {"one": "memory://", "redis": "redis://127.0.0.1:6379/0", "nats": "nats://127.0.0.1:4222"}
 TARGET_RATIO = 2.0  # p99 no worse than twice the bare server's
 TARGET_KIB = 30.0  # server memory per connection
 TARGET_POST_MS = 20.0
@@ -99,15 +102,19 @@ class Running:
         return sum(rss_kib(pid) for pid in self.pids)
 
 
-def hexagone_env(data: Path, db: Any, bus: str) -> dict[str, str]:
-    env = web.hexagone_env(data, db)
+def hexagone_env(data: Path, db: Any, bus: str, server: str = "granian", memprobe: bool = False) -> dict[str, str]:
+    env = web.hexagone_env(data, db, server)
+    if memprobe:  # tracemalloc in every server process, dumped on SIGUSR2 (memprobe/sitecustomize.py)
+        env["PYTHONPATH"] = str(HERE / "memprobe") + os.pathsep + env.get("PYTHONPATH", "")
+        env["PYTHONTRACEMALLOC"] = "1"
+        env["CHATBENCH_MEMPROBE"] = str(data / "memprobe")
     env["HEXAGONE_SECRET_KEY"] = (data / "secret_key").read_text().strip()
     env["HEXAGONE_WORKERS"] = "1"
     env["HEXAGONE_PUBSUB_URL"] = bus
     return env
 
 
-def start(config: str, data: Path, db: Any, log: Path) -> Running:
+def start(config: str, data: Path, db: Any, log: Path, server: str = "granian", memprobe: bool = False) -> Running:
     stack = contextlib.ExitStack()
     if config == "bare":
         port = free_port()
@@ -132,7 +139,7 @@ def start(config: str, data: Path, db: Any, log: Path) -> Running:
     bases, pids = [], []
     for _ in range(count):
         port = free_port()
-        env = hexagone_env(data, db, BUSES[config])
+        env = hexagone_env(data, db, BUSES[config], server, memprobe)
         for key in ("IMAP", "SMTP", "SUBMISSION", "MANAGESIEVE"):  # out of the way of other runs
             env[f"HEXAGONE_{key}_PORT"] = str(free_port())
         server = stack.enter_context(
@@ -172,6 +179,14 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def probe(running: Running) -> None:
+    """Ask every server process for its tracemalloc snapshot (``--memprobe``)."""
+    for pid in running.pids:
+        for process in web.live_tree(pid):
+            with contextlib.suppress(OSError):
+                os.kill(process.pid, signal.SIGUSR2)
+
+
 class Sender:
     """One sender's socket: posts and waits for the acknowledgement (``posted`` with its
     ``ref`` from Hexagone, ``posted`` from the bare server, which answers in order)."""
@@ -200,7 +215,7 @@ class Sender:
             elif waiter is not None and not waiter.done():
                 waiter.set_result(None)
 
-    async def post(self, text: str, pad: int) -> float:
+    async def post(self, text: str, pad: int, timeout: float = 60) -> float:
         """Post; the seconds to the acknowledgement."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         started = time.monotonic()
@@ -212,7 +227,7 @@ class Sender:
         else:
             self.fifo.append(future)
             await self.socket.send(text.ljust(pad, "."))
-        await asyncio.wait_for(future, 30)
+        await asyncio.wait_for(future, timeout)
         return time.monotonic() - started
 
 
@@ -331,6 +346,8 @@ async def measure(running: Running, n: int, seeded: dict[str, Any], args: argpar
         await sender.post(f"warm-up {i}", args.pad)
     await asyncio.sleep(1)
     before = running.rss()
+    if args.memprobe:
+        probe(running)
     specs = [
         client_spec(running.bases[i % len(running.bases)], cookie if hexagone else None)
         for i, cookie in enumerate(recipients)
@@ -348,6 +365,10 @@ async def measure(running: Running, n: int, seeded: dict[str, Any], args: argpar
         result["rss_before_kib"], result["rss_after_kib"] = before, after
         result["kib_per_connection"] = (after - before) / max(1, ok)
         result["load_connect"] = load()
+        if args.memprobe:
+            probe(running)
+            await asyncio.sleep(20)
+            return result
         print(f"  {running.name} N={n}: {ok} connected ({failed} failed) in {result['connect_s']:.1f} s, "
               f"RSS {before / 1024:.0f} → {after / 1024:.0f} MiB, {result['kib_per_connection']:.1f} KiB each, "
               f"load {load()}", flush=True)  # fmt: skip
@@ -369,19 +390,27 @@ async def measure(running: Running, n: int, seeded: dict[str, Any], args: argpar
         result["ack_ms"] = [a * 1000 for a in acks]
         result["last_receipt_ms"] = last
         result["latency_missing_messages"] = missing
+        print(f"  {running.name} N={n}: {k_count} messages one at a time: post→ack p50/p99 "
+              f"{pct(result['ack_ms'], 0.5):.1f} / {pct(result['ack_ms'], 0.99):.1f} ms, last receipt p50/p99 "
+              f"{pct(last, 0.5):.0f} / {pct(last, 0.99):.0f} ms, {missing} incomplete, load {load()}", flush=True)  # fmt: skip
 
         # throughput: every sender posts its share as fast as acknowledgements come
-        share = args.burst // len(senders)
+        share = max(1, min(15, args.burst_deliveries // (ok * len(senders))))
         t0 = time.monotonic()
+        refused: list[str] = []
 
         async def post_share(j: int, sender: Sender) -> None:
             for i in range(share):
                 k = j * share + i
-                await sender.post(f"bench p=T k={k} t={time.monotonic_ns()} ", args.pad)
+                try:
+                    await sender.post(f"bench p=T k={k} t={time.monotonic_ns()} ", args.pad, timeout=300)
+                except (RuntimeError, TimeoutError) as error:
+                    refused.append(f"{type(error).__name__} {error}")
 
         await asyncio.gather(*(post_share(j, s) for j, s in enumerate(senders)))
         posted_s = time.monotonic() - t0
-        complete = await gens.all_done("T", list(range(share * len(senders))), 120)
+        complete = await gens.all_done("T", list(range(share * len(senders))), 300)
+        result["burst_refused"] = refused[:10]
         elapsed = time.monotonic() - t0
         total = share * len(senders)
         result.update(
@@ -398,7 +427,8 @@ async def measure(running: Running, n: int, seeded: dict[str, Any], args: argpar
         lat = report["latencies"]
         ms = {p: [v / 1e6 for v in values] for p, values in lat.items()}
         result["latency_ms"] = {
-            p: {"n": len(v), "p50": pct(v, 0.5), "p99": pct(v, 0.99), "max": max(v) if v else None} for p, v in ms.items()
+            p: {"n": len(v), "p50": pct(v, 0.5), "p99": pct(v, 0.99), "max": max(v) if v else None}
+            for p, v in ms.items()
         }
         result["expected_receipts"] = {"L": k_count * ok, "T": total * ok}
         result["closed"] = report["closed"]
@@ -462,7 +492,7 @@ def summarise(results: list[dict[str, Any]]) -> str:
                 f"| {pct(r['ack_ms'], 0.5):.1f} / {pct(r['ack_ms'], 0.99):.1f} "
                 f"| {r['messages_per_s']:.1f} | {r['deliveries_per_s']:,.0f} "
                 f"| {burst.get('p50', 0):.0f} / {burst.get('p99', 0):.0f} "
-                f"| {kib:.1f}{' ✓' if kib < TARGET_KIB else ' ✗'}{'' if r['config'] != 'bare' else ''} "
+                f"| {kib:.1f}{' ✓' if kib < TARGET_KIB else ' ✗'}"
                 f"| {lost['L']}+{lost['T']} / {r['closed'] or '-'} | {r['load_throughput']} |"
             )
         for r in [r for r in results if r["clients"] == n and "history_ms" in r]:
@@ -491,10 +521,14 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
         seeded = seed(args.data, db, max(sizes) + args.senders, args.seed_messages, log)
         for config in args.configs.split(","):
             for n in sizes:
-                running = start(config, args.data, db, log)
+                running = start(config, args.data, db, log, args.server, args.memprobe)
                 with running.stack:
                     print(f"{config} N={n}: servers {running.bases}, load {load()}", flush=True)
-                    result = await measure(running, n, seeded, args)
+                    try:
+                        result = await measure(running, n, seeded, args)
+                    except Exception:
+                        traceback.print_exc()
+                        continue
                     result["database"] = args.database
                     results.append(result)
                     lat = result["latency_ms"].get("L", {})
@@ -502,7 +536,7 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
                         f"  latency p50 {lat.get('p50', 0):.1f} ms p99 {lat.get('p99', 0):.1f} ms, "
                         f"ack p50 {pct(result['ack_ms'], 0.5):.1f} p99 {pct(result['ack_ms'], 0.99):.1f} ms, "
                         f"burst {result['messages_per_s']:.1f} msgs/s ({result['deliveries_per_s']:,.0f} deliveries/s), "
-                        f"closed {result['closed']}, sender errors {result['sender_errors']}, load {load()}",
+                        f"frames {result['frame_bytes']:.0f} B, closed {result['closed']}, sender errors {result['sender_errors']}, load {load()}",
                         flush=True,
                     )
                 if args.json:
@@ -519,7 +553,10 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200, help="latency messages, N ≤ --history-at")
     parser.add_argument("--messages-large", type=int, default=40, help="latency messages above --history-at")
     parser.add_argument("--gap", type=float, default=0.05, help="seconds between two latency messages")
-    parser.add_argument("--burst", type=int, default=200, help="messages of the throughput phase")
+    parser.add_argument(
+        "--burst-deliveries", type=int, default=100_000,
+        help="throughput phase: about this many deliveries (messages × N), 1 to 15 messages per sender",
+    )  # fmt: skip
     parser.add_argument("--history", type=int, default=200)
     parser.add_argument("--history-at", type=int, default=1000)
     parser.add_argument("--pad", type=int, default=0, help="bare frames padded to this length (0: Hexagone's)")
@@ -527,10 +564,15 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("/var/tmp/chatbench"))
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--pg-admin", default="postgresql://127.0.0.1/test")
+    parser.add_argument("--server", choices=("granian", "uvicorn"), default="granian", help="Hexagone's ASGI server")
+    parser.add_argument(
+        "--memprobe", action="store_true",
+        help="only the memory step, with tracemalloc in the servers: snapshots in DATA/memprobe.<pid>.<n>",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if not args.pad:
-        args.pad = 760  # the size of Hexagone's message frame for these texts, measured
+        args.pad = 530  # about the size of Hexagone's message frame for these texts (measured: 522 B on average)
     raise_open_files(20000)
     results = asyncio.run(main_async(args))
     print(summarise(results))

@@ -60,7 +60,12 @@ async def seed(users: int, messages: int, out: Path) -> None:
     for first in range(0, messages, BATCH):
         async with org_session(org_id, write=True) as db:
             for i in range(first, min(first + BATCH, messages)):
-                await service.post(db, actor, channel_id, f"Message d'historique n° {i} : *bonjour* à tous, voir https://example.org/{i}")
+                await service.post(
+                    db,
+                    actor,
+                    channel_id,
+                    f"Message d'historique n° {i} : *bonjour* à tous, voir https://example.org/{i}",
+                )
             await db.commit()
     print(f"seed: {messages} messages in {time.monotonic() - started:.0f} s", file=sys.stderr)
     people: list[tuple[uuid.UUID, str]] = []
@@ -86,7 +91,13 @@ async def seed(users: int, messages: int, out: Path) -> None:
             await db.commit()
     async with system_session() as db:
         admin_token, _row = await auth.open_session(
-            db, user_id=admin_id, org_id=org_id, max_age=7 * 86400, mfa_verified=True, ip="127.0.0.1", user_agent="bench/chat"
+            db,
+            user_id=admin_id,
+            org_id=org_id,
+            max_age=7 * 86400,
+            mfa_verified=True,
+            ip="127.0.0.1",
+            user_agent="bench/chat",
         )
         await db.commit()
     await dispose_engine()
