@@ -142,11 +142,11 @@ def start(config: str, data: Path, db: Any, log: Path, server: str = "granian", 
         env = hexagone_env(data, db, BUSES[config], server, memprobe)
         for key in ("IMAP", "SMTP", "SUBMISSION", "MANAGESIEVE"):  # out of the way of other runs
             env[f"HEXAGONE_{key}_PORT"] = str(free_port())
-        server = stack.enter_context(
+        started = stack.enter_context(
             web.Server([web.HEXAGONE, "serve", "--port", str(port), "--workers", "1"], env, port, "/healthz", log)
         )
-        bases.append(server.base)
-        pids.append(server.pid)
+        bases.append(started.base)
+        pids.append(started.pid)
     return Running(config, bases, pids, True, stack)
 
 
@@ -368,6 +368,7 @@ async def measure(running: Running, n: int, seeded: dict[str, Any], args: argpar
         if args.memprobe:
             probe(running)
             await asyncio.sleep(20)
+        if args.memprobe or args.memory_only:
             return result
         print(f"  {running.name} N={n}: {ok} connected ({failed} failed) in {result['connect_s']:.1f} s, "
               f"RSS {before / 1024:.0f} → {after / 1024:.0f} MiB, {result['kib_per_connection']:.1f} KiB each, "
@@ -530,7 +531,10 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
                         traceback.print_exc()
                         continue
                     result["database"] = args.database
+                    result["server"] = args.server
                     results.append(result)
+                    if args.memprobe or args.memory_only:
+                        continue
                     lat = result["latency_ms"].get("L", {})
                     print(
                         f"  latency p50 {lat.get('p50', 0):.1f} ms p99 {lat.get('p99', 0):.1f} ms, "
@@ -569,13 +573,15 @@ def main() -> None:
         "--memprobe", action="store_true",
         help="only the memory step, with tracemalloc in the servers: snapshots in DATA/memprobe.<pid>.<n>",
     )  # fmt: skip
+    parser.add_argument("--memory-only", action="store_true", help="only the memory step")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if not args.pad:
         args.pad = 530  # about the size of Hexagone's message frame for these texts (measured: 522 B on average)
     raise_open_files(20000)
     results = asyncio.run(main_async(args))
-    print(summarise(results))
+    if not (args.memprobe or args.memory_only):
+        print(summarise(results))
 
 
 if __name__ == "__main__":
