@@ -199,6 +199,16 @@ class Sender:
         self.reader = asyncio.create_task(self.read())
 
     async def read(self) -> None:
+        try:
+            await self._read()
+        finally:  # the socket closed: whoever waits for an answer will not get one
+            closed = RuntimeError(f"sender socket closed ({self.socket.close_code} {self.socket.close_reason})")
+            for waiter in [*self.waiting.values(), *self.fifo]:
+                if not waiter.done():
+                    waiter.set_exception(closed)
+            self.errors.append(str(closed))
+
+    async def _read(self) -> None:
         async for frame in self.socket:
             if '"type":"posted"' not in frame and '"type":"error"' not in frame:
                 continue
@@ -512,39 +522,36 @@ def summarise(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
+async def main_async(args: argparse.Namespace, db: Any) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     sizes = [int(x) for x in args.clients.split(",")]
     log = args.data / "bench.log"
-    with web.database(args.database, args.pg_admin) as db:
-        if db.url:
-            args.data = Path(args.data) / f"pg-{secrets.token_hex(3)}"
-        seeded = seed(args.data, db, max(sizes) + args.senders, args.seed_messages, log)
-        for config in args.configs.split(","):
-            for n in sizes:
-                running = start(config, args.data, db, log, args.server, args.memprobe)
-                with running.stack:
-                    print(f"{config} N={n}: servers {running.bases}, load {load()}", flush=True)
-                    try:
-                        result = await measure(running, n, seeded, args)
-                    except Exception:
-                        traceback.print_exc()
-                        continue
-                    result["database"] = args.database
-                    result["server"] = args.server
-                    results.append(result)
-                    if args.memprobe or args.memory_only:
-                        continue
-                    lat = result["latency_ms"].get("L", {})
-                    print(
-                        f"  latency p50 {lat.get('p50', 0):.1f} ms p99 {lat.get('p99', 0):.1f} ms, "
-                        f"ack p50 {pct(result['ack_ms'], 0.5):.1f} p99 {pct(result['ack_ms'], 0.99):.1f} ms, "
-                        f"burst {result['messages_per_s']:.1f} msgs/s ({result['deliveries_per_s']:,.0f} deliveries/s), "
-                        f"frames {result['frame_bytes']:.0f} B, closed {result['closed']}, sender errors {result['sender_errors']}, load {load()}",
-                        flush=True,
-                    )
-                if args.json:
-                    args.json.write_text(json.dumps(results, indent=1))
+    seeded = seed(args.data, db, max(sizes) + args.senders, args.seed_messages, log)
+    for config in args.configs.split(","):
+        for n in sizes:
+            running = start(config, args.data, db, log, args.server, args.memprobe)
+            with running.stack:
+                print(f"{config} N={n}: servers {running.bases}, load {load()}", flush=True)
+                try:
+                    result = await measure(running, n, seeded, args)
+                except Exception:
+                    traceback.print_exc()
+                    continue
+                result["database"] = args.database
+                result["server"] = args.server
+                results.append(result)
+                if args.memprobe or args.memory_only:
+                    continue
+                lat = result["latency_ms"].get("L", {})
+                print(
+                    f"  latency p50 {lat.get('p50', 0):.1f} ms p99 {lat.get('p99', 0):.1f} ms, "
+                    f"ack p50 {pct(result['ack_ms'], 0.5):.1f} p99 {pct(result['ack_ms'], 0.99):.1f} ms, "
+                    f"burst {result['messages_per_s']:.1f} msgs/s ({result['deliveries_per_s']:,.0f} deliveries/s), "
+                    f"frames {result['frame_bytes']:.0f} B, closed {result['closed']}, sender errors {result['sender_errors']}, load {load()}",
+                    flush=True,
+                )
+            if args.json:
+                args.json.write_text(json.dumps(results, indent=1))
     return results
 
 
@@ -567,7 +574,7 @@ def main() -> None:
     parser.add_argument("--seed-messages", type=int, default=10_000)
     parser.add_argument("--data", type=Path, default=Path("/var/tmp/chatbench"))
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--pg-admin", default="postgresql://127.0.0.1/test")
+    parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1/test")
     parser.add_argument("--server", choices=("granian", "uvicorn"), default="granian", help="Hexagone's ASGI server")
     parser.add_argument(
         "--memprobe", action="store_true",
@@ -579,7 +586,11 @@ def main() -> None:
     if not args.pad:
         args.pad = 530  # about the size of Hexagone's message frame for these texts (measured: 522 B on average)
     raise_open_files(20000)
-    results = asyncio.run(main_async(args))
+    with web.database(args.database, args.pg_admin) as db:  # a new PostgreSQL database, dropped at the end
+        if db.url:
+            args.data = Path(args.data) / f"pg-{secrets.token_hex(3)}"
+        args.data.mkdir(parents=True, exist_ok=True)
+        results = asyncio.run(main_async(args, db))
     if not (args.memprobe or args.memory_only):
         print(summarise(results))
 
