@@ -375,14 +375,14 @@ async def measure(running: Running, n: int, seeded: dict[str, Any], args: argpar
         result["rss_before_kib"], result["rss_after_kib"] = before, after
         result["kib_per_connection"] = (after - before) / max(1, ok)
         result["load_connect"] = load()
+        print(f"  {running.name} N={n}: {ok} connected ({failed} failed) in {result['connect_s']:.1f} s, "
+              f"RSS {before / 1024:.0f} → {after / 1024:.0f} MiB, {result['kib_per_connection']:.1f} KiB each, "
+              f"load {load()}", flush=True)  # fmt: skip
         if args.memprobe:
             probe(running)
             await asyncio.sleep(20)
         if args.memprobe or args.memory_only:
             return result
-        print(f"  {running.name} N={n}: {ok} connected ({failed} failed) in {result['connect_s']:.1f} s, "
-              f"RSS {before / 1024:.0f} → {after / 1024:.0f} MiB, {result['kib_per_connection']:.1f} KiB each, "
-              f"load {load()}", flush=True)  # fmt: skip
 
         # latency: one message at a time
         acks: list[float] = []
