@@ -14,7 +14,7 @@ import asyncio
 import logging
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub as RedisPubSub
 from redis.exceptions import RedisError
 
@@ -24,6 +24,7 @@ log = logging.getLogger("hexagone.pubsub.redis")
 
 CONFIRM_TIMEOUT = 5.0
 RECONNECT_MAX_DELAY = 5.0
+POOL_SIZE = 50
 
 
 def redis_name(pattern: str) -> str:
@@ -36,7 +37,13 @@ class Backend(PubSub):
 
     def __init__(self, url: str):
         super().__init__(url)
-        self._client = Redis.from_url(url, socket_connect_timeout=2, health_check_interval=30)
+        # A bounded pool that makes a publisher wait for a free connection: redis-py's
+        # default pool raises "Too many connections" past 100, which a thousand sockets
+        # opening at once (each announcing its presence) reached in the chat's benchmark.
+        pool = BlockingConnectionPool.from_url(
+            url, max_connections=POOL_SIZE, timeout=CONFIRM_TIMEOUT, socket_connect_timeout=2, health_check_interval=30
+        )
+        self._client = Redis(connection_pool=pool)
         self._pubsub: RedisPubSub | None = None
         self._reader: asyncio.Task[None] | None = None
         self._local: dict[str, dict[Deliver, Fail]] = {}
