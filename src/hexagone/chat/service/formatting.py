@@ -88,6 +88,11 @@ class Rendered:
     html: str
     mentioned: frozenset[Named]  # those named outside code
 
+    @property
+    def mention_keys(self) -> list[str]:
+        """What a message row keeps of its mentions: user ids, "channel", "here"."""
+        return sorted(n.user_id or n.broadcast for n in self.mentioned)
+
 
 def render(text: str, named: Mapping[str, Named]) -> Rendered:
     """The message's HTML, safe to put in a page as it is, and whom it mentions."""

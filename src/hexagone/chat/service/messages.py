@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.chat.models import Channel, ChannelKind, Member, Message, Reaction, Revision
+from hexagone.chat.policy import Reach
 from hexagone.chat.service import channels, events, formatting, settings
 from hexagone.core import notifications, policy
 from hexagone.core.auth import Principal
@@ -132,7 +133,7 @@ async def post(
         thread_id=thread_id,
         text=text,
         html=rendered.html,
-        mentions=sorted(n.user_id or n.broadcast for n in rendered.mentioned),
+        mentions=rendered.mention_keys,
         client_id=client_id,
         created_at=now,
     )
@@ -149,7 +150,7 @@ async def post(
         else:  # a space's channel written in before being opened
             db.add(Member(org_id=principal.org_id, channel_id=channel_id, user_id=principal.user_id, last_read_seq=seq))
     await db.flush()
-    info = (await infos(db, [message]))[0]
+    info = _info(message, principal.display_name or principal.email, {})  # no reaction yet; the author is here
     events.emit(db, principal.org_id, seq, "message", {"message": info.as_json()}, channel_id=channel_id)
     await _notify(db, principal, found.channel, message, rendered.mentioned, set(online))
     return info
@@ -236,7 +237,7 @@ async def thread(
     db: AsyncSession, principal: Principal, message_id: uuid.UUID, *, limit: int = MAX_PAGE
 ) -> tuple[MessageInfo, list[MessageInfo]]:
     """A thread: its first message and its replies, oldest first."""
-    root = await _message(db, principal, message_id, "view")
+    root, _reach = await _message(db, principal, message_id, "view")
     if root.thread_id is not None:
         raise NotFound(_("No such thread."))
     stmt = select(Message).where(Message.thread_id == root.id).order_by(Message.seq).limit(_limit(limit))
@@ -246,12 +247,13 @@ async def thread(
 
 
 async def one(db: AsyncSession, principal: Principal, message_id: uuid.UUID) -> MessageInfo:
-    return (await infos(db, [await _message(db, principal, message_id, "view")]))[0]
+    message, _reach = await _message(db, principal, message_id, "view")
+    return (await infos(db, [message]))[0]
 
 
 async def _message(
     db: AsyncSession, principal: Principal, message_id: uuid.UUID, ability: str, *, for_update: bool = False
-) -> Message:
+) -> tuple[Message, Reach]:
     stmt = select(Message).where(Message.id == message_id)
     if for_update:
         stmt = stmt.with_for_update()
@@ -259,21 +261,31 @@ async def _message(
     if message is None:
         raise NotFound(no_such_message())
     try:
-        await channels.require(db, principal, message.channel_id, ability)
+        reach = await channels.require(db, principal, message.channel_id, ability)
     except NotFound:
         raise NotFound(no_such_message()) from None
-    return message
+    return message, reach
 
 
 async def edit(db: AsyncSession, principal: Principal, message_id: uuid.UUID, text: str) -> MessageInfo:
     """The author changes their message's text (kept for the audit if the organisation
     says so)."""
-    message = await _message(db, principal, message_id, "post", for_update=True)
+    message, _reach = await _message(db, principal, message_id, "post", for_update=True)
     if message.author_id != principal.user_id or message.deleted_at is not None:
         raise Forbidden(_("Only its author can edit a message."))
     text = _clean_text(text)
     if text == message.text:
         return (await infos(db, [message]))[0]
+    await _keep_for_audit(db, principal, message, "edit")
+    rendered = await _render(db, text)
+    message.text, message.html = text, rendered.html
+    message.mentions = rendered.mention_keys
+    message.edited_at = utcnow()
+    return await _changed(db, principal, message, "edited")
+
+
+async def _keep_for_audit(db: AsyncSession, principal: Principal, message: Message, change: str) -> None:
+    """The text before an edit or a deletion, when the organisation keeps them."""
     if (await settings.current(db, principal.org_id)).keep_history:
         db.add(
             Revision(
@@ -281,36 +293,21 @@ async def edit(db: AsyncSession, principal: Principal, message_id: uuid.UUID, te
                 message_id=message.id,
                 text=message.text,
                 changed_by=principal.user_id,
-                change="edit",
+                change=change,
             )
         )
-    rendered = await _render(db, text)
-    message.text, message.html = text, rendered.html
-    message.mentions = sorted(n.user_id or n.broadcast for n in rendered.mentioned)
-    message.edited_at = utcnow()
-    return await _changed(db, principal, message, "edited")
 
 
 async def delete(db: AsyncSession, principal: Principal, message_id: uuid.UUID) -> None:
     """Its author, or a manager of the channel, deletes a message: its text is gone for
     everyone (kept for the audit if the organisation says so), its thread stays."""
-    message = await _message(db, principal, message_id, "view", for_update=True)
+    message, reach = await _message(db, principal, message_id, "view", for_update=True)
     if message.deleted_at is not None:
         return
-    reach = await channels.reach(db, principal, message.channel_id)
     granted = policy.abilities(principal, reach)
     if not (message.author_id == principal.user_id and granted.get("post")) and not granted.get("manage"):
         raise Forbidden(_("Only its author or a manager of the conversation can delete a message."))
-    if (await settings.current(db, principal.org_id)).keep_history:
-        db.add(
-            Revision(
-                org_id=principal.org_id,
-                message_id=message.id,
-                text=message.text,
-                changed_by=principal.user_id,
-                change="delete",
-            )
-        )
+    await _keep_for_audit(db, principal, message, "delete")
     message.text = message.html = ""
     message.mentions = []
     message.deleted_at = utcnow()
@@ -341,7 +338,7 @@ async def react(
     db: AsyncSession, principal: Principal, message_id: uuid.UUID, emoji: str, *, on: bool = True
 ) -> MessageInfo:
     emoji = _clean_emoji(emoji)
-    message = await _message(db, principal, message_id, "react", for_update=True)
+    message, _reach = await _message(db, principal, message_id, "react", for_update=True)
     if message.deleted_at is not None:
         raise NotFound(no_such_message())
     existing = (
@@ -370,7 +367,7 @@ async def react(
 
 
 async def pin(db: AsyncSession, principal: Principal, message_id: uuid.UUID, *, pinned: bool = True) -> MessageInfo:
-    message = await _message(db, principal, message_id, "post", for_update=True)
+    message, _reach = await _message(db, principal, message_id, "post", for_update=True)
     if message.deleted_at is not None:
         raise NotFound(no_such_message())
     if (message.pinned_at is not None) == pinned:
@@ -404,22 +401,26 @@ async def infos(db: AsyncSession, messages: Sequence[Message]) -> list[MessageIn
         reactions.setdefault(message_id, {}).setdefault(emoji, []).append(str(user_id))
     people = await people_by_ids(db, {m.author_id for m in messages if m.author_id})
     return [
-        MessageInfo(
-            id=m.id,
-            channel_id=m.channel_id,
-            seq=m.seq,
-            author_id=m.author_id,
-            author_name=(p.display_name or p.email) if (p := people.get(m.author_id)) else "",  # type: ignore[arg-type]
-            thread_id=m.thread_id,
-            text=m.text,
-            html=m.html,
-            created_at=m.created_at,
-            edited_at=m.edited_at,
-            deleted=m.deleted_at is not None,
-            pinned=m.pinned_at is not None,
-            reply_count=m.reply_count,
-            last_reply_at=m.last_reply_at,
-            reactions=reactions.get(m.id, {}),
-        )
+        _info(m, (p.display_name or p.email) if (p := people.get(m.author_id)) else "", reactions.get(m.id, {}))  # type: ignore[arg-type]
         for m in messages
     ]
+
+
+def _info(m: Message, author_name: str, reactions: dict[str, list[str]]) -> MessageInfo:
+    return MessageInfo(
+        id=m.id,
+        channel_id=m.channel_id,
+        seq=m.seq,
+        author_id=m.author_id,
+        author_name=author_name,
+        thread_id=m.thread_id,
+        text=m.text,
+        html=m.html,
+        created_at=m.created_at,
+        edited_at=m.edited_at,
+        deleted=m.deleted_at is not None,
+        pinned=m.pinned_at is not None,
+        reply_count=m.reply_count,
+        last_reply_at=m.last_reply_at,
+        reactions=reactions,
+    )
