@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from hexagone.core.auth import Principal
 from hexagone.core.db import org_session, system_session, utcnow
+from hexagone.core.jobs import Claimed, Job
 from hexagone.core.models import OutboxMessage
 from hexagone.identity.models import OrgRole, SpaceRole, User
 from hexagone.identity.service import orgs, spaces, users
@@ -181,3 +182,11 @@ def shell_badge(response: httpx.Response, element: str) -> str:
     assert found is not None, f"no {element} in {response.text!r}"
     count = re.search(r'<span class="badge">(\d+)', found.group(1))
     return count.group(1) if count else ""
+
+
+async def queued(org_id: uuid.UUID, kind: str) -> list[Claimed]:
+    """The organisation's jobs of ``kind`` waiting in the queue, as a worker would be
+    handed them (first attempt): for a test to run a job's handler itself."""
+    async with org_session(org_id) as db:
+        found = (await db.execute(select(Job).where(Job.kind == kind, Job.org_id == org_id))).scalars()
+        return [Claimed(job.id, job.kind, job.org_id, job.payload, 1, 5) for job in found]

@@ -4,6 +4,7 @@ conversations and messages made through the service as every way in makes them."
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 
 from hexagone.chat import service
 from hexagone.core.auth import Principal
@@ -67,3 +68,20 @@ async def listing(who: Principal) -> list[service.ChannelInfo]:
 async def history(who: Principal, channel_id: uuid.UUID, **options: object) -> list[service.MessageInfo]:
     async with org_session(who.org_id) as db:
         return await service.history(db, who, channel_id, **options)  # type: ignore[arg-type]
+
+
+async def upload(
+    who: Principal, channel_id: uuid.UUID, name: str = "note.txt", data: bytes = b"du texte", content_type: str = ""
+) -> service.AttachmentInfo:
+    """A file uploaded to the conversation, not sent yet."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield data
+
+    return await service.upload_file(who, channel_id, name, content_type or None, chunks())
+
+
+async def read_file(who: Principal, attachment_id: uuid.UUID, *, preview: bool = False) -> bytes:
+    async with org_session(who.org_id) as db:
+        opened = await service.open_file(db, who, attachment_id, preview=preview)
+    return b"".join([chunk async for chunk in await opened.read()])

@@ -4,7 +4,6 @@ check-out and locks; retention of versions. All through the service face."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -13,12 +12,11 @@ from sqlalchemy import select, update
 from hexagone.core import blobs
 from hexagone.core.db import org_session, utcnow
 from hexagone.core.exceptions import Conflict, Invalid, Locked, NotFound
-from hexagone.core.jobs import Claimed, Job
 from hexagone.drive import service
 from hexagone.drive.models import Node, Version
 from hexagone.drive.service import retention
 from tests.drive.factories import make_drive_org, make_member, own_drive, put, read
-from tests.factories import make_space, principal
+from tests.factories import make_space, principal, queued
 
 pytestmark = pytest.mark.usefixtures("migrated")
 
@@ -33,15 +31,6 @@ async def _folder(who, parent_id, name):  # type: ignore[no-untyped-def]
 async def _names(who, folder_id) -> list[str]:  # type: ignore[no-untyped-def]
     async with org_session(who.org_id) as db:
         return [n.name for n in (await service.list_folder(db, who, folder_id)).entries]
-
-
-async def _jobs(org_id: uuid.UUID, kind: str) -> list[Job]:
-    async with org_session(org_id) as db:
-        return list((await db.execute(select(Job).where(Job.kind == kind, Job.org_id == org_id))).scalars())
-
-
-def _claimed(job: Job) -> Claimed:
-    return Claimed(job.id, job.kind, job.org_id, job.payload, 1, 5)
 
 
 async def test_rename_changes_the_name_and_refuses_a_taken_one() -> None:
@@ -184,15 +173,15 @@ async def test_purge_deletes_rows_gives_bytes_back_and_collects_blobs_nobody_nam
         freed = await service.purge(db, me, doc.id)
         await db.commit()
     assert freed == 5 and (await own_drive(me)).used_bytes == 5
-    [collect] = await _jobs(me.org_id, "drive.collect")
-    await retention.collect(_claimed(collect))
+    [collect] = await queued(me.org_id, "drive.collect")
+    await retention.collect(collect)
     assert await read(me, copy.id) == b"12345"  # the copy still names the blob
     async with org_session(me.org_id, write=True) as db:
         await service.trash(db, me, copy.id)
         await service.empty_trash(db, me, drive.id)
         await db.commit()
-    for job in await _jobs(me.org_id, "drive.collect"):
-        await retention.collect(_claimed(job))
+    for job in await queued(me.org_id, "drive.collect"):
+        await retention.collect(job)
     assert (await blobs.get_store().usage(f"org/{me.org_id}")).count == 0
     assert (await own_drive(me)).used_bytes == 0
 
@@ -207,17 +196,17 @@ async def test_purge_job_waits_for_the_trash_period_and_spares_what_was_restored
         await service.trash(db, me, gone.id)
         await service.restore(db, me, kept.id)
         await db.commit()
-    jobs = await _jobs(me.org_id, "drive.purge")
+    jobs = await queued(me.org_id, "drive.purge")
     assert all(job.run_at > utcnow() + timedelta(days=29) for job in jobs)
     for job in jobs:
-        await retention.purge(_claimed(job))  # too early: planned again
+        await retention.purge(job)  # too early: planned again
     async with org_session(me.org_id) as db:
         assert len(await service.in_trash(db, me, drive.id)) == 1
     async with org_session(me.org_id, write=True) as db:
         await db.execute(update(Node).where(Node.id == gone.id).values(trashed_at=utcnow() - timedelta(days=31)))
         await db.commit()
     for job in jobs:
-        await retention.purge(_claimed(job))
+        await retention.purge(job)
     async with org_session(me.org_id) as db:
         assert await service.in_trash(db, me, drive.id) == []
         assert (await service.node(db, me, kept.id)).name == "kept.txt"
@@ -238,8 +227,8 @@ async def test_prune_keeps_the_organisation_count_of_versions_and_none_too_old()
         assert first is not None
         first.created_at = utcnow() - timedelta(days=40)
         await db.commit()
-    job = (await _jobs(me.org_id, "drive.prune"))[-1]
-    await retention.prune(_claimed(job))
+    job = (await queued(me.org_id, "drive.prune"))[-1]
+    await retention.prune(job)
     async with org_session(me.org_id) as db:
         kept = [v.number for v in await service.versions(db, me, doc.id)]
     assert kept == [5, 4]  # 3 too old, 2 and 1 beyond the count
@@ -258,8 +247,8 @@ async def test_prune_of_one_file_by_two_workers_at_once_charges_the_quota_once()
     drive = await own_drive(me)
     for n in range(5):
         doc = await put(me, drive.root_id, "doc.txt", b"v%d" % n)
-    first, second = (await _jobs(me.org_id, "drive.prune"))[-2:]
-    await asyncio.gather(retention.prune(_claimed(first)), retention.prune(_claimed(second)))
+    first, second = (await queued(me.org_id, "drive.prune"))[-2:]
+    await asyncio.gather(retention.prune(first), retention.prune(second))
     async with org_session(me.org_id) as db:
         assert [v.number for v in await service.versions(db, me, doc.id)] == [5, 4]
     assert (await own_drive(me)).used_bytes == 4

@@ -1,8 +1,8 @@
 """The chat module's tables (issue #19): channels (a space's ``#général``, the
 organisation's public and private channels, direct and group messages), their members
 with read markers, messages with threads, reactions and pins, the edits kept for the
-audit, the event log that reconnecting clients resume from, and the organisation's
-chat settings.
+audit, the files sent, the event log that reconnecting clients resume from, and the
+organisation's chat settings.
 
 Every change a client must hear of takes the organisation's next **sequence number**
 (``chat_counters.last_seq``, taken with ``UPDATE … RETURNING`` just before the commit):
@@ -146,6 +146,26 @@ class Reaction(IdMixin, OrgScoped, TimestampMixin, Base):
     message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("chat_messages.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     emoji: Mapped[str] = mapped_column(String(32))
+
+
+class Attachment(IdMixin, OrgScoped, TimestampMixin, Base):
+    """A file sent in a conversation. Uploaded first (``message_id`` None: kept a day at
+    most), then attached to the message that sends it; its bytes are in the blob store
+    under ``blob_key``, its preview (images, PDFs) under ``blob_key + ".preview"``."""
+
+    __tablename__ = "chat_attachments"
+
+    channel_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("chat_channels.id", ondelete="CASCADE"))
+    message_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("chat_messages.id", ondelete="CASCADE"), index=True, default=None
+    )
+    uploaded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(127))
+    size: Mapped[int] = mapped_column(BigInteger)
+    blob_key: Mapped[str] = mapped_column(String(300))
+    has_preview: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # its place among the message's files
 
 
 class Event(OrgScoped, Base):

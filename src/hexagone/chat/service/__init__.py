@@ -3,6 +3,7 @@ other modules use. Other modules import only the names in ``__all__``
 (tests/core/test_layering.py): plain frozen dataclasses and functions, never a row."""
 
 import hexagone.chat.policy  # noqa: F401 - registers the channel ability rule
+from hexagone.chat.service.attachments import MAX_PER_MESSAGE, MAX_SIZE, AttachmentInfo, Opened, open_file, upload_file
 from hexagone.chat.service.channels import (
     GENERAL,
     MAX_DIRECT,
@@ -54,12 +55,16 @@ __all__ = [
     "MAX_EMOJI",
     "MAX_NAME",
     "MAX_PAGE",
+    "MAX_PER_MESSAGE",
     "MAX_RETENTION_DAYS",
+    "MAX_SIZE",
     "MAX_TEXT",
     "MAX_TOPIC",
     "PAGE",
+    "AttachmentInfo",
     "ChannelInfo",
     "MessageInfo",
+    "Opened",
     "Rules",
     "add_members",
     "archive",
@@ -80,6 +85,7 @@ __all__ = [
     "missing_space_channels",
     "one",
     "open_direct",
+    "open_file",
     "pin",
     "pinned",
     "post",
@@ -89,5 +95,6 @@ __all__ = [
     "set_muted",
     "thread",
     "update",
+    "upload_file",
     "visible_ids",
 ]

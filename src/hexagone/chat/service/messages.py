@@ -1,7 +1,7 @@
-"""Messages: posting (in a channel or a thread), history pages, editing, deleting,
-reactions and pins. Each change is one event of the log, published after the commit
-(:mod:`.events`); a post mentioning people notifies them through the core's
-notification centre, in the same transaction.
+"""Messages: posting (in a channel or a thread, with files uploaded before:
+:mod:`.attachments`), history pages, editing, deleting, reactions and pins. Each change
+is one event of the log, published after the commit (:mod:`.events`); a post mentioning
+people notifies them through the core's notification centre, in the same transaction.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hexagone.chat.models import Channel, ChannelKind, Member, Message, Reaction, Revision
 from hexagone.chat.policy import Reach
-from hexagone.chat.service import channels, events, formatting, settings
+from hexagone.chat.service import attachments, channels, events, formatting, settings
+from hexagone.chat.service.attachments import AttachmentInfo
 from hexagone.core import notifications, policy
 from hexagone.core.auth import Principal
 from hexagone.core.db import utcnow
@@ -52,6 +53,7 @@ class MessageInfo:
     reply_count: int
     last_reply_at: datetime | None
     reactions: dict[str, list[str]] = field(default_factory=dict)  # emoji -> user ids, in order
+    attachments: list[AttachmentInfo] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +72,7 @@ class MessageInfo:
             "reply_count": self.reply_count,
             "last_reply_at": self.last_reply_at.isoformat() if self.last_reply_at else None,
             "reactions": self.reactions,
+            "attachments": [a.as_json() for a in self.attachments],
         }
 
 
@@ -77,9 +80,9 @@ def no_such_message() -> str:
     return _("No such message.")
 
 
-def _clean_text(text: str) -> str:
+def _clean_text(text: str, *, may_be_empty: bool = False) -> str:
     text = "".join(c for c in text if c in "\n\t" or c >= " ").strip()
-    if not text:
+    if not text and not may_be_empty:
         raise Invalid(_("A message cannot be empty."))
     if len(text) > MAX_TEXT:
         raise Invalid(_("A message holds at most %(n)s characters.", n=MAX_TEXT))
@@ -102,12 +105,14 @@ async def post(
     *,
     thread_id: uuid.UUID | None = None,
     client_id: str | None = None,
+    files: Sequence[uuid.UUID] = (),
     online: Iterable[uuid.UUID] = (),
 ) -> MessageInfo:
-    """Store a message (or a reply in ``thread_id``'s thread). A post retried with the
-    same ``client_id`` is stored once and answered with the first one. ``online``: who
-    is connected now, whom ``@here`` notifies."""
-    text = _clean_text(text)
+    """Store a message (or a reply in ``thread_id``'s thread), with the ``files`` the
+    author uploaded to the conversation (then the text may be empty). A post retried with
+    the same ``client_id`` is stored once and answered with the first one. ``online``:
+    who is connected now, whom ``@here`` notifies."""
+    text = _clean_text(text, may_be_empty=bool(files))
     if client_id is not None and (not client_id or len(client_id) > MAX_CLIENT_ID):
         raise Invalid(_("The message's client identifier is invalid."))
     found = await channels.require(db, principal, channel_id, "post")
@@ -122,6 +127,7 @@ async def post(
         ).scalar()
         if root is None or root.thread_id is not None or root.deleted_at is not None:
             raise NotFound(_("No such thread."))
+    sent = await attachments.claim(db, principal, channel_id, files)
     rendered = await _render(db, text)
     seq = await events.next_seq(db, principal.org_id)
     now = utcnow()
@@ -150,9 +156,10 @@ async def post(
         else:  # a space's channel written in before being opened
             db.add(Member(org_id=principal.org_id, channel_id=channel_id, user_id=principal.user_id, last_read_seq=seq))
     await db.flush()
-    info = _info(message, principal.display_name or principal.email, {})  # no reaction yet; the author is here
+    # No reaction yet, the author is here: the answer needs no more statements.
+    info = _info(message, principal.display_name or principal.email, {}, attachments.attach(sent, message.id))
     events.emit(db, principal.org_id, seq, "message", {"message": info.as_json()}, channel_id=channel_id)
-    await _notify(db, principal, found.channel, message, rendered.mentioned, set(online))
+    await _notify(db, principal, found.channel, message, info.attachments, rendered.mentioned, set(online))
     return info
 
 
@@ -166,6 +173,7 @@ async def _notify(
     principal: Principal,
     channel: Channel,
     message: Message,
+    files: Sequence[AttachmentInfo],
     mentioned: Iterable[formatting.Named],
     online: set[uuid.UUID],
 ) -> None:
@@ -198,9 +206,10 @@ async def _notify(
         return
     title = _("%(name)s wrote to you", name=principal.display_name or principal.email)
     link = f"/chat/{channel.id}?message={message.id}"
+    body = message.text[:200] or ", ".join(a.name for a in files)[:200]
     for user_id in sorted(wanted):
         notifications.post(
-            db, org_id=principal.org_id, user_id=user_id, module="chat", title=title, body=message.text[:200], link=link
+            db, org_id=principal.org_id, user_id=user_id, module="chat", title=title, body=body, link=link
         )
 
 
@@ -284,18 +293,21 @@ async def edit(db: AsyncSession, principal: Principal, message_id: uuid.UUID, te
     return await _changed(db, principal, message, "edited")
 
 
-async def _keep_for_audit(db: AsyncSession, principal: Principal, message: Message, change: str) -> None:
-    """The text before an edit or a deletion, when the organisation keeps them."""
-    if (await settings.current(db, principal.org_id)).keep_history:
-        db.add(
-            Revision(
-                org_id=principal.org_id,
-                message_id=message.id,
-                text=message.text,
-                changed_by=principal.user_id,
-                change=change,
-            )
+async def _keep_for_audit(db: AsyncSession, principal: Principal, message: Message, change: str) -> bool:
+    """The text before an edit or a deletion, when the organisation keeps them (then
+    a deleted message's files are kept too); whether it does."""
+    if not (await settings.current(db, principal.org_id)).keep_history:
+        return False
+    db.add(
+        Revision(
+            org_id=principal.org_id,
+            message_id=message.id,
+            text=message.text,
+            changed_by=principal.user_id,
+            change=change,
         )
+    )
+    return True
 
 
 async def delete(db: AsyncSession, principal: Principal, message_id: uuid.UUID) -> None:
@@ -307,11 +319,13 @@ async def delete(db: AsyncSession, principal: Principal, message_id: uuid.UUID) 
     granted = policy.abilities(principal, reach)
     if not (message.author_id == principal.user_id and granted.get("post")) and not granted.get("manage"):
         raise Forbidden(_("Only its author or a manager of the conversation can delete a message."))
-    await _keep_for_audit(db, principal, message, "delete")
+    kept = await _keep_for_audit(db, principal, message, "delete")
     message.text = message.html = ""
     message.mentions = []
     message.deleted_at = utcnow()
     message.pinned_at = None
+    if not kept:
+        await attachments.forget(db, principal.org_id, [message.id])
     if message.thread_id is not None:
         await db.execute(
             update(Message).where(Message.id == message.thread_id).values(reply_count=Message.reply_count - 1)
@@ -400,13 +414,19 @@ async def infos(db: AsyncSession, messages: Sequence[Message]) -> list[MessageIn
     for message_id, emoji, user_id in (await db.execute(stmt)).all():
         reactions.setdefault(message_id, {}).setdefault(emoji, []).append(str(user_id))
     people = await people_by_ids(db, {m.author_id for m in messages if m.author_id})
+    files = await attachments.of_messages(db, [m.id for m in messages if m.deleted_at is None])
     return [
-        _info(m, (p.display_name or p.email) if (p := people.get(m.author_id)) else "", reactions.get(m.id, {}))  # type: ignore[arg-type]
+        _info(
+            m,
+            (p.display_name or p.email) if (p := people.get(m.author_id)) else "",  # type: ignore[arg-type]
+            reactions.get(m.id, {}),
+            files.get(m.id, []),
+        )
         for m in messages
     ]
 
 
-def _info(m: Message, author_name: str, reactions: dict[str, list[str]]) -> MessageInfo:
+def _info(m: Message, author_name: str, reactions: dict[str, list[str]], files: list[AttachmentInfo]) -> MessageInfo:
     return MessageInfo(
         id=m.id,
         channel_id=m.channel_id,
@@ -423,4 +443,5 @@ def _info(m: Message, author_name: str, reactions: dict[str, list[str]]) -> Mess
         reply_count=m.reply_count,
         last_reply_at=m.last_reply_at,
         reactions=reactions,
+        attachments=files,
     )

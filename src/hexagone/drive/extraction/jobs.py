@@ -185,7 +185,15 @@ async def _fetch(key: str, target: Path) -> None:
         await asyncio.to_thread(handle.close)
 
 
-async def _preview(kind: str, source: Path, folder: Path) -> bytes | None:
+def previewable(kind: str | None) -> bool:
+    """Whether files of ``kind`` get a preview here: images and PDFs, and office documents
+    when LibreOffice is installed."""
+    return kind in PREVIEW_KINDS or (kind in OFFICE_KINDS and office_converter() is not None)
+
+
+async def render_preview(kind: str, source: Path, folder: Path) -> bytes | None:
+    """The PNG preview of ``source``, a file of ``kind``, made in the sandbox (``folder``
+    is a private temporary folder for what is made on the way); None when it cannot be."""
     if kind in PREVIEW_KINDS:
         return await run_sandboxed("preview", kind, source, folder / "preview.png")
     if kind in ZIPPED_KINDS:  # LibreOffice gets no zip bomb either
@@ -236,9 +244,9 @@ async def extract(job: Claimed) -> None:
         return
     store = blobs.get_store()
     wants_text = kind in TEXT_KINDS and not has_text
-    previewable = kind in PREVIEW_KINDS or (kind in OFFICE_KINDS and office_converter() is not None)
-    wants_preview = previewable and not await store.exists(preview_key(blob_key))
-    if previewable and not wants_preview:  # a copy's, a restored version's: the blob's preview
+    can_preview = previewable(kind)
+    wants_preview = can_preview and not await store.exists(preview_key(blob_key))
+    if can_preview and not wants_preview:  # a copy's, a restored version's: the blob's preview
         await _mark_preview(job.org_id, node_id, version_id)
     if not (wants_text or wants_preview):
         return
@@ -253,7 +261,7 @@ async def extract(job: Claimed) -> None:
             text = await run_sandboxed("text", kind, source, folder / "text")
             await _save_text(job.org_id, version_id, node_id, (text or b"").decode("utf-8", "replace"), kind)
         if wants_preview:
-            image = await _preview(kind, source, folder)
+            image = await render_preview(kind, source, folder)
             if image:
                 await store.put(image, key=preview_key(blob_key))
                 await _mark_preview(job.org_id, node_id, version_id)

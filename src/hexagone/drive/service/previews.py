@@ -1,11 +1,16 @@
 """A file's preview, for whoever may read the file: the PNG the extraction job made of
 its current version (:mod:`hexagone.drive.extraction.jobs`), or :class:`NotFound` while
-there is none (a folder, a kind without previews, a file not read yet or unreadable)."""
+there is none (a folder, a kind without previews, a file not read yet or unreadable).
+
+Other modules have files of their own previewed the same way (:func:`preview_of_file`: a
+picture sent in the chat), so that there is one previewer, sandboxed once."""
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +19,8 @@ from hexagone.core.auth import Principal
 from hexagone.core.blobs import BlobNotFound
 from hexagone.core.exceptions import NotFound
 from hexagone.core.i18n import gettext as _
-from hexagone.drive.extraction.jobs import preview_key
+from hexagone.drive.extraction.formats import kind_of
+from hexagone.drive.extraction.jobs import MAX_INPUT, preview_key, previewable, render_preview
 from hexagone.drive.models import NodeKind, Version
 from hexagone.drive.service.access import load
 
@@ -43,3 +49,15 @@ async def preview(db: AsyncSession, principal: Principal, node_id: uuid.UUID) ->
     except BlobNotFound:
         raise NotFound(_("This file has no preview.")) from None
     return PreviewInfo(found.node.id, version.id, len(image)), image
+
+
+async def preview_of_file(source: Path, name: str, content_type: str) -> bytes | None:
+    """A PNG of at most 512 pixels a side of a file that is not in a drive, made as the
+    drive's own previews are (images and PDFs, office documents when LibreOffice is
+    installed; read in the sandbox, within its limits); None for another kind, a file
+    over the drive's size limit for previews, or one that cannot be read."""
+    kind = kind_of(name, content_type)
+    if kind is None or not previewable(kind) or source.stat().st_size > MAX_INPUT:
+        return None
+    with tempfile.TemporaryDirectory(prefix="hexagone-preview-") as folder:
+        return await render_preview(kind, source, Path(folder))
