@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from hexagone.core import blobs
 from hexagone.core.db import org_session, utcnow
 from hexagone.core.exceptions import Conflict, Invalid, Locked, NotFound
+from hexagone.core.jobs import Job
 from hexagone.drive import service
 from hexagone.drive.models import Node, Version
 from hexagone.drive.service import retention
@@ -197,7 +198,9 @@ async def test_purge_job_waits_for_the_trash_period_and_spares_what_was_restored
         await service.restore(db, me, kept.id)
         await db.commit()
     jobs = await queued(me.org_id, "drive.purge")
-    assert all(job.run_at > utcnow() + timedelta(days=29) for job in jobs)
+    async with org_session(me.org_id) as db:
+        planned = (await db.execute(select(Job.run_at).where(Job.id.in_([j.id for j in jobs])))).scalars().all()
+    assert len(planned) == len(jobs) and all(run_at > utcnow() + timedelta(days=29) for run_at in planned)
     for job in jobs:
         await retention.purge(job)  # too early: planned again
     async with org_session(me.org_id) as db:
