@@ -34,7 +34,7 @@ $(TOOLS_STAMP): tests/tools-requirements.txt
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-$(ASSETS): node_modules/.package-lock.json frontend/app.js frontend/app.css
+$(ASSETS): node_modules/.package-lock.json $(wildcard frontend/*.js frontend/*.css frontend/*/*.js frontend/*/*.css)
 	npm run --silent build
 
 assets: $(ASSETS)

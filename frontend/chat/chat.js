@@ -315,9 +315,55 @@ function start(root) {
       pin.elements.pinned.value = message.pinned ? "0" : "1";
       pin.querySelector("button").textContent = word(message.pinned ? "lUnpin" : "lPin");
     }
+    fillFiles(item, message);
     fillReactions(item, message);
     const replies = item.querySelector(".chat-replies");
     if (replies && typeof message.reply_count === "number") showReplies(replies, message.reply_count);
+  }
+
+  // A message's files, built as text and attributes (a name is never HTML).
+  function fillFiles(item, message) {
+    const holder = item.querySelector(".chat-files");
+    if (!holder) return;
+    const files = message.deleted ? [] : message.attachments || [];
+    holder.replaceChildren(
+      ...files.map((file) => {
+        const entry = document.createElement("li");
+        entry.className = "chat-file";
+        const link = document.createElement("a");
+        link.href = `/chat/files/${file.id}`;
+        link.download = "";
+        if (file.preview) {
+          const picture = document.createElement("img");
+          picture.src = `/chat/files/${file.id}/preview`;
+          picture.alt = "";
+          picture.loading = "lazy";
+          link.append(picture);
+        }
+        const name = document.createElement("span");
+        name.className = "chat-file-name";
+        name.textContent = file.name;
+        const size = document.createElement("span");
+        size.className = "chat-file-size";
+        size.textContent = humanSize(file.size);
+        link.append(name, " ", size);
+        entry.append(link);
+        return entry;
+      }),
+    );
+    holder.hidden = files.length === 0;
+  }
+
+  function humanSize(bytes) {
+    const units = ["byte", "kilobyte", "megabyte", "gigabyte"];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+      value /= 1024;
+      unit += 1;
+    }
+    const style = unit === 0 ? { style: "unit", unit: "byte", unitDisplay: "long" } : { style: "unit", unit: units[unit] };
+    return new Intl.NumberFormat(lang, { ...style, maximumFractionDigits: 1 }).format(value);
   }
 
   function fillReactions(item, message) {
@@ -452,16 +498,45 @@ function start(root) {
     return window.crypto?.randomUUID ? window.crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`;
   }
 
+  // The chosen files, uploaded one by one through the API; their ids, or null when one
+  // was refused (the reason is said, the files stay chosen).
+  async function uploadFiles(form, channel) {
+    const picker = form.querySelector('input[type="file"]');
+    const chosen = picker ? [...picker.files] : [];
+    const ids = [];
+    for (const file of chosen) {
+      const body = new FormData();
+      body.append("file", file, file.name);
+      const answer = await fetch(`/api/v1/chat/channels/${channel}/files`, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRF-Token": csrf() },
+        body,
+      });
+      if (!answer.ok) {
+        failed({ error: `${file.name}: ${await reason(answer)}` });
+        return null;
+      }
+      ids.push((await answer.json()).id);
+    }
+    if (picker) picker.value = "";
+    return ids;
+  }
+
   async function compose(form) {
     const box = form.querySelector("textarea");
     const text = box.value.trim();
-    if (!text) return;
+    const picker = form.querySelector('input[type="file"]');
+    const withFiles = Boolean(picker && picker.files.length);
+    if (!text && !withFiles) return;
     const channel = form.dataset.channel;
     const thread = form.dataset.thread || null;
+    const attachments = withFiles ? await uploadFiles(form, channel) : [];
+    if (attachments === null) return;
     const id = clientId();
     box.value = "";
     lastTyping = 0;
-    const frame = { type: "post", channel, text, client_id: id, ref: id };
+    const frame = { type: "post", channel, text, client_id: id, ref: id, attachments };
     if (thread) frame.thread = thread;
     if (send(frame)) {
       pending.set(id, { box, text });
@@ -471,7 +546,7 @@ function start(root) {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf() },
-      body: JSON.stringify({ text, thread, client_id: id }),
+      body: JSON.stringify({ text, thread, client_id: id, attachments }),
     });
     if (answer.ok) {
       arrived(await answer.json());

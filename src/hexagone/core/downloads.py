@@ -1,5 +1,6 @@
 """What every download answers besides its bytes: the file's name for every browser
-(RFC 6266), and the one byte range it was asked for (RFC 9110 §14).
+(RFC 6266), the one byte range it was asked for (RFC 9110 §14), and :func:`answer`, the
+whole answer for a content kept in the blob store.
 
 Only a single range is served; a header asking for several, or one the server does not
 understand, is ignored (the whole content, 200), as the RFC allows. A range that lies
@@ -9,7 +10,10 @@ wholly past the end is :class:`Unsatisfiable` (416).
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import quote
+
+from starlette.responses import Response, StreamingResponse
 
 SINGLE = re.compile(r"bytes=(\d*)-(\d*)")
 
@@ -44,3 +48,32 @@ def attachment(name: str) -> str:
     fallback and RFC 6266's UTF-8 form."""
     fallback = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
+
+
+Reader = Callable[[int, int | None], Awaitable[AsyncIterator[bytes]]]
+
+
+async def answer(
+    size: int, media_type: str, read: Reader, range_header: str | None, *, name: str | None = None
+) -> Response:
+    """A stored content as the answer to a GET: whole (200) or the range asked for (206),
+    416 past its end; ``read(start, end)`` opens its bytes. With ``name``, a download
+    (``attachment``); without, shown inline (what this server made itself, a preview).
+    Never sniffed by the browser, never cached by a shared cache."""
+    try:
+        span = byte_range(range_header, size)
+    except Unsatisfiable:
+        return Response(status_code=416, headers={"content-range": f"bytes */{size}"})
+    start, end = span or (0, size)
+    headers = {
+        "content-length": str(end - start),
+        "accept-ranges": "bytes",
+        "cache-control": "private, no-cache",
+        "x-content-type-options": "nosniff",
+    }
+    if name is not None:
+        headers["content-disposition"] = attachment(name)
+    if span is not None:
+        headers["content-range"] = f"bytes {start}-{end - 1}/{size}"
+    stream = await read(start, end)
+    return StreamingResponse(stream, status_code=206 if span else 200, media_type=media_type, headers=headers)

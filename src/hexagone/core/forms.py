@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import AsyncIterator
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -84,6 +85,12 @@ async def upload(form: FormData, name: str, limit: int | None = None) -> bytes |
     if len(data) > limit:
         raise Invalid(_("The file is too large."))
     return data
+
+
+async def pieces(upload: UploadFile, size: int = 1 << 20) -> AsyncIterator[bytes]:
+    """An uploaded file's bytes a megabyte at a time, for a store that streams them."""
+    while piece := await upload.read(size):
+        yield piece
 
 
 async def kept_values(request: Request, error: ServiceError | None, *names: str) -> dict[str, str]:

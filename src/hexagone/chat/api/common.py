@@ -14,6 +14,7 @@ from hexagone.core.api import error_responses
 DESCRIBED = {
     400: "A value is refused (an empty or too long message, a name or topic too long); the message says why.",
     409: "A channel of that name already exists.",
+    416: "The range asked for lies past the end of the file.",
     429: "Too many messages in a short time: wait a moment.",
 }
 
@@ -54,6 +55,14 @@ class ChannelOut(BaseModel):
         )
 
 
+class AttachmentOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    content_type: str
+    size: int = Field(description="In bytes.")
+    preview: bool = Field(description="A PNG preview can be read at /files/{id}/preview.")
+
+
 class MessageOut(BaseModel):
     id: uuid.UUID
     channel: uuid.UUID
@@ -70,6 +79,7 @@ class MessageOut(BaseModel):
     reply_count: int
     last_reply_at: datetime | None
     reactions: dict[str, list[uuid.UUID]] = Field(description="Each emoji and who reacted with it.")
+    attachments: list[AttachmentOut] = Field(description="The files sent with it, in order (none once deleted).")
 
     @classmethod
     def of(cls, info: service.MessageInfo) -> MessageOut:

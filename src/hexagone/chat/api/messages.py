@@ -41,10 +41,19 @@ async def history(
 
 
 class NewMessage(BaseModel):
-    text: line(service.MAX_TEXT)  # type: ignore[valid-type]  # lines with something to show, as the service keeps
+    text: str = Field(
+        default="",
+        max_length=service.MAX_TEXT,
+        description="Markdown; may be empty when files are sent (an empty message is refused otherwise).",
+    )
     thread: uuid.UUID | None = Field(default=None, description="Reply in the thread of this message.")
     client_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
         default=None, description="The client's own identifier: a post retried with it is stored once."
+    )
+    attachments: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=service.MAX_PER_MESSAGE,
+        description="Files uploaded to the conversation (POST /channels/{id}/files) to send with the message.",
     )
 
 
@@ -59,7 +68,13 @@ async def post(principal: CurrentPrincipal, channel_id: uuid.UUID, body: NewMess
     posting_allowed(principal)
     async with session(principal, write=True) as db:
         posted = await service.post(
-            db, principal, channel_id, body.text, thread_id=body.thread, client_id=body.client_id
+            db,
+            principal,
+            channel_id,
+            body.text,
+            thread_id=body.thread,
+            client_id=body.client_id,
+            files=body.attachments,
         )
         await db.commit()
     return MessageOut.of(posted)

@@ -184,6 +184,9 @@ class Connection:
         channel_id = uuid.UUID(str(frame["channel"]))
         thread = frame.get("thread")
         client_id = frame.get("client_id")
+        files = frame.get("attachments", [])
+        if not isinstance(files, list):
+            raise TypeError("attachments is a list of file ids")
         async with org_session(self.principal.org_id, write=True) as db:
             posted = await messages.post(
                 db,
@@ -192,6 +195,7 @@ class Connection:
                 str(frame["text"]),
                 thread_id=uuid.UUID(str(thread)) if thread else None,
                 client_id=str(client_id) if client_id is not None else None,
+                files=[uuid.UUID(str(f)) for f in files],
                 online=self.hub.presence.online(self.principal.org_id),
             )
             await db.commit()

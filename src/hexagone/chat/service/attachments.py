@@ -145,7 +145,7 @@ async def _make_preview(key: str, name: str, content_type: str, size: int) -> bo
                 await asyncio.to_thread(handle.write, chunk)
         finally:
             await asyncio.to_thread(handle.close)
-        image = await preview_of_file(source, name, content_type)
+        image = await preview_of_file(source, name, content_type, size)
     if not image:
         return False
     await store.put(image, key=preview_key(key))

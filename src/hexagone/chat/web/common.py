@@ -80,6 +80,8 @@ async def frame(db: AsyncSession, principal: Principal, current: uuid.UUID | Non
         "can_create": not principal.is_guest,
         "quick_reactions": QUICK_REACTIONS,
         "states": STATES,
+        "max_files": service.MAX_PER_MESSAGE,
+        "max_file_size": service.MAX_SIZE,
     }
 
 

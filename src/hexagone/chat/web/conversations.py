@@ -7,7 +7,7 @@ live over the WebSocket."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -156,15 +156,29 @@ async def older(request: Request) -> Response:
     return pages.render(request, "chat/_older.html", context)
 
 
-async def post_message(db: AsyncSession, principal: Principal, form: FormData, params: Mapping[str, Any]) -> Response:
-    """The composer without JavaScript: the message is posted, the page shown again at it."""
+async def post_message(
+    db: AsyncSession,
+    principal: Principal,
+    form: FormData,
+    params: Mapping[str, Any],
+    *,
+    files: Sequence[uuid.UUID] = (),
+) -> Response:
+    """The composer without JavaScript: the message is posted with the ``files`` its form
+    uploaded (:mod:`.files`), the page shown again at it."""
     channel_id = parse_uuid(str(params["channel_id"]))
     raw_thread = field(form, "thread", 40)
     thread_id = parse_uuid(raw_thread) if raw_thread else None
     client_id = field(form, "client_id", 64) or None
     posting_allowed(principal)
     posted = await service.post(
-        db, principal, channel_id, field(form, "text", service.MAX_TEXT + 100), thread_id=thread_id, client_id=client_id
+        db,
+        principal,
+        channel_id,
+        field(form, "text", service.MAX_TEXT + 100),
+        thread_id=thread_id,
+        client_id=client_id,
+        files=files,
     )
     where = channel_url(channel_id) + (f"?thread={thread_id}" if thread_id else "")
     return RedirectResponse(f"{where}#m-{posted.id}", status_code=303)

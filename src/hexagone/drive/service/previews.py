@@ -51,13 +51,14 @@ async def preview(db: AsyncSession, principal: Principal, node_id: uuid.UUID) ->
     return PreviewInfo(found.node.id, version.id, len(image)), image
 
 
-async def preview_of_file(source: Path, name: str, content_type: str) -> bytes | None:
-    """A PNG of at most 512 pixels a side of a file that is not in a drive, made as the
-    drive's own previews are (images and PDFs, office documents when LibreOffice is
-    installed; read in the sandbox, within its limits); None for another kind, a file
-    over the drive's size limit for previews, or one that cannot be read."""
+async def preview_of_file(source: Path, name: str, content_type: str, size: int) -> bytes | None:
+    """A PNG of at most 512 pixels a side of a file that is not in a drive (``size``
+    bytes at ``source``), made as the drive's own previews are (images and PDFs, office
+    documents when LibreOffice is installed; read in the sandbox, within its limits);
+    None for another kind, a file over the drive's size limit for previews, or one that
+    cannot be read."""
     kind = kind_of(name, content_type)
-    if kind is None or not previewable(kind) or source.stat().st_size > MAX_INPUT:
+    if kind is None or not previewable(kind) or size > MAX_INPUT:
         return None
     with tempfile.TemporaryDirectory(prefix="hexagone-preview-") as folder:
         return await render_preview(kind, source, Path(folder))

@@ -31,7 +31,7 @@ from hexagone.core.auth import Principal
 from hexagone.core.config import get_settings
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import Invalid, ServiceError
-from hexagone.core.forms import field, parse_uuid, required_uuid
+from hexagone.core.forms import field, parse_uuid, pieces, required_uuid
 from hexagone.core.i18n import gettext as _
 from hexagone.core.web import allow_streamed_bodies, login_required
 from hexagone.drive import service
@@ -41,7 +41,6 @@ from hexagone.identity.service import people_by_ids
 
 UPLOAD_PATH = "/drive/upload"
 PAGE_SIZE = 200
-PIECE = 1 << 20
 SORTS = ("name", "modified", "size")
 # A zip lists its entries first: past this many, the archive is refused (use WebDAV).
 MAX_ZIP_ENTRIES = 50_000
@@ -127,11 +126,6 @@ async def folder(request: Request) -> Response:
     return await folder_page(request, parse_uuid(request.path_params["folder_id"]))
 
 
-async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
-    while chunk := await upload.read(PIECE):
-        yield chunk
-
-
 @login_required
 async def upload(request: Request) -> Response:
     """Store the chosen file in the folder the form names, renaming it "name (2).ext" when
@@ -143,7 +137,7 @@ async def upload(request: Request) -> Response:
         try:
             if not isinstance(chosen, UploadFile) or not chosen.filename:
                 raise Invalid(_("Choose a file to upload."))
-            await service.store(principal, folder_id, chosen.filename, _chunks(chosen), overwrite=False, rename=True)
+            await service.store(principal, folder_id, chosen.filename, pieces(chosen), overwrite=False, rename=True)
         except ServiceError as error:
             if error.status == 404:
                 raise

@@ -15,7 +15,7 @@ The proof of the right password is a cookie valid for this link's path only.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -30,7 +30,7 @@ from hexagone.core.auth import Principal
 from hexagone.core.config import get_settings
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import Invalid, NotFound, ServiceError
-from hexagone.core.forms import field, parse_uuid, required_uuid
+from hexagone.core.forms import field, parse_uuid, pieces, required_uuid
 from hexagone.core.i18n import N_
 from hexagone.core.i18n import gettext as _
 from hexagone.core.web import allow_streamed_bodies, login_required, principal_of
@@ -39,7 +39,6 @@ from hexagone.identity.service import person
 
 PUBLIC_PREFIX = "/s"
 PROOF_COOKIE = "hx_link"
-PIECE = 1 << 20
 
 allow_streamed_bodies(PUBLIC_PREFIX, get_settings().drive_max_upload_bytes + (1 << 20))
 pages.notices(
@@ -235,11 +234,6 @@ async def public_download(request: Request) -> Response:
     return StreamingResponse(stream, status_code=206 if span else 200, media_type=media, headers=headers)
 
 
-async def _pieces(upload: UploadFile) -> AsyncIterator[bytes]:
-    while piece := await upload.read(PIECE):
-        yield piece
-
-
 async def public_upload(request: Request) -> Response:
     """A file drop's upload: the body streamed, the file stored under the link's rights."""
     token = request.path_params["token"]
@@ -248,7 +242,7 @@ async def public_upload(request: Request) -> Response:
         try:
             if not isinstance(chosen, UploadFile) or not chosen.filename:
                 raise Invalid(_("Choose a file to send."))
-            await service.upload_link(token, _visitor(request), chosen.filename, _pieces(chosen))
+            await service.upload_link(token, _visitor(request), chosen.filename, pieces(chosen))
         except service.PasswordNeeded:
             return _public(request, {"locked": True})
         except ServiceError as error:
