@@ -4,11 +4,14 @@ another organisation, a session owing its second factor, the member's own sessio
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
-from tests.chat.factories import channel, make_chat_org, make_member, say
+from tests.chat.factories import channel, join, make_chat_org, make_member, say, upload
 from tests.drive.api.helpers import session_headers
+from tests.drive.extraction.documents import jpeg
 from tests.factories import TestUser, login, make_user
 from tests.mail.api.helpers import token_for
 from tests.oidc.factories_oidc import bearer
@@ -89,14 +92,73 @@ async def test_bad_bodies_are_refused_with_a_message(
     assert (answer.status_code in (400, 422) and "error" in answer.json()) or "detail" in answer.json()
 
 
+FILE = "a file"
+
+
+def _body(body: object) -> dict[str, Any]:
+    """The request's body: JSON, or a form carrying a file for the upload route."""
+    return {"files": {"file": ("intrus.txt", b"intrus", "text/plain")}} if body == FILE else {"json": body}
+
+
+async def test_files_through_the_api_uploaded_sent_downloaded_by_range_and_previewed(
+    client: httpx.AsyncClient, base_url: str
+) -> None:
+    org = await make_chat_org()
+    alice_user, alice = await make_member(org)
+    bob_user, bob = await make_member(org)
+    room = await channel(alice)
+    await join(bob, room)
+    headers = await headers_of(base_url, alice_user)
+    photo = jpeg(800, 600)
+    uploaded = await client.post(
+        f"{API}/channels/{room}/files", files={"file": ("été.jpg", photo, "image/jpeg")}, headers=headers
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    sent = uploaded.json()
+    assert sent["name"] == "été.jpg" and sent["size"] == len(photo) and sent["preview"] is True
+    text_file = await client.post(
+        f"{API}/channels/{room}/files", files={"file": ("notes.txt", b"0123456789", "text/plain")}, headers=headers
+    )
+    posted = await client.post(
+        f"{API}/channels/{room}/messages",
+        json={"attachments": [sent["id"], text_file.json()["id"]]},
+        headers=headers,
+    )
+    assert posted.status_code == 201, posted.text
+    assert [a["name"] for a in posted.json()["attachments"]] == ["été.jpg", "notes.txt"]
+    reader = await headers_of(base_url, bob_user)
+    whole = await client.get(f"{API}/files/{sent['id']}", headers=reader)
+    assert whole.status_code == 200 and whole.content == photo
+    assert whole.headers["content-disposition"].startswith("attachment;")
+    assert whole.headers["x-content-type-options"] == "nosniff"
+    part = await client.get(f"{API}/files/{text_file.json()['id']}", headers={**reader, "Range": "bytes=2-5"})
+    assert part.status_code == 206 and part.content == b"2345"
+    assert part.headers["content-range"] == "bytes 2-5/10"
+    past = await client.get(f"{API}/files/{text_file.json()['id']}", headers={**reader, "Range": "bytes=50-"})
+    assert past.status_code == 416
+    preview = await client.get(f"{API}/files/{sent['id']}/preview", headers=reader)
+    assert preview.status_code == 200 and preview.headers["content-type"] == "image/png"
+    assert "content-disposition" not in preview.headers
+    none = await client.get(f"{API}/files/{text_file.json()['id']}/preview", headers=reader)
+    assert none.status_code == 404 and "error" in none.json()
+    again = await client.post(f"{API}/channels/{room}/messages", json={"attachments": [sent["id"]]}, headers=headers)
+    assert again.status_code == 404  # sent already
+    empty = await client.post(f"{API}/channels/{room}/messages", json={"text": ""}, headers=headers)
+    assert empty.status_code == 400 and "error" in empty.json()
+
+
 async def test_every_route_refuses_callers_who_are_not_in_the_conversation(
     client: httpx.AsyncClient, base_url: str
 ) -> None:
     org = await make_chat_org()
     alice_user, alice = await make_member(org)
     room = await channel(alice, private=True)
-    message = await say(alice, room)
+    picture = await upload(alice, room, "photo.jpg", jpeg(64, 48), "image/jpeg")
+    message = await say(alice, room, files=[picture.id])
     routes = [
+        ("POST", f"/channels/{room}/files", FILE),
+        ("GET", f"/files/{picture.id}", None),
+        ("GET", f"/files/{picture.id}/preview", None),
         ("GET", f"/channels/{room}", None),
         ("PATCH", f"/channels/{room}", {"topic": "x"}),
         ("POST", f"/channels/{room}/join", None),
@@ -119,14 +181,14 @@ async def test_every_route_refuses_callers_who_are_not_in_the_conversation(
     ]
     for method, path, body in routes:  # anonymous: unsafe methods meet the CSRF check first
         expected = (401,) if method == "GET" else (401, 403)
-        assert (await client.request(method, API + path, json=body)).status_code in expected, path
+        assert (await client.request(method, API + path, **_body(body))).status_code in expected, path
     others = [await make_user(org, role=role) for role in ("user", "admin", "guest")] + [
         await make_user(await make_chat_org())
     ]
     for other in others:
         headers = await headers_of(base_url, other)
         for method, path, body in routes:
-            answer = await client.request(method, API + path, json=body, headers=headers)
+            answer = await client.request(method, API + path, headers=headers, **_body(body))
             assert answer.status_code == 404, (other.role, method, path, answer.text)
     mfa_user = await make_user(org, mfa=True)
     async with httpx.AsyncClient(base_url=base_url, follow_redirects=False, timeout=30) as browser:

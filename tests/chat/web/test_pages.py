@@ -15,7 +15,19 @@ import pytest
 
 from hexagone.chat import service
 from hexagone.core.db import org_session
-from tests.chat.factories import channel, direct, history, join, listing, make_chat_org, make_member, say, space_channel
+from tests.chat.factories import (
+    channel,
+    direct,
+    history,
+    join,
+    listing,
+    make_chat_org,
+    make_member,
+    say,
+    space_channel,
+    upload,
+)
+from tests.drive.extraction.documents import jpeg
 from tests.factories import TestUser, csrf_token, login, make_org, make_space, make_user, principal
 from tests.mail.api.helpers import bearer, token_for
 
@@ -101,6 +113,43 @@ async def test_chat_composer_posts_without_javascript_and_escapes_what_is_typed(
     assert empty.status_code == 400 and 'role="alert"' in empty.text
     no_token = await client.post(f"/chat/{talk}/messages", data={"text": "sans jeton"})
     assert no_token.status_code == 403
+
+
+HOSTILE_NAME = "<img src=x onerror=alert(1)>.txt"
+
+
+async def test_chat_composer_sends_files_without_javascript_and_shows_pictures_by_their_preview(
+    client: httpx.AsyncClient,
+) -> None:
+    org = await make_chat_org()
+    user, me = await make_member(org)
+    talk = await channel(me, "photos")
+    await login(client, user)
+    token = await csrf_token(client, f"/chat/{talk}")
+    photo = jpeg(900, 600)
+    sent = await client.post(
+        f"/chat/{talk}/messages",
+        data={"csrf_token": token, "text": ""},
+        files=[
+            ("files", ("vacances.jpg", photo, "image/jpeg")),
+            ("files", (HOSTILE_NAME, b"a\nb", "text/plain")),
+        ],
+    )
+    assert sent.status_code == 303, sent.text
+    [message] = await history(me, talk)
+    picture, listing_file = message.attachments
+    page = (await client.get(f"/chat/{talk}")).text
+    assert f'src="/chat/files/{picture.id}/preview"' in page and f'href="/chat/files/{listing_file.id}"' in page
+    assert "&lt;img src=x onerror=alert(1)&gt;.txt" in page and HOSTILE_NAME not in page
+    downloaded = await client.get(f"/chat/files/{picture.id}")
+    assert downloaded.status_code == 200 and downloaded.content == photo
+    assert downloaded.headers["content-disposition"].startswith("attachment;")
+    shown = await client.get(f"/chat/files/{picture.id}/preview")
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/png"
+    too_many = [("files", (f"{n}.txt", b"x", "text/plain")) for n in range(service.MAX_PER_MESSAGE + 1)]
+    refused = await client.post(f"/chat/{talk}/messages", data={"csrf_token": token, "text": "trop"}, files=too_many)
+    assert refused.status_code == 400 and 'role="alert"' in refused.text
+    assert len(await history(me, talk)) == 1
 
 
 async def test_chat_thread_opens_beside_the_conversation_and_takes_replies(client: httpx.AsyncClient) -> None:
@@ -258,8 +307,11 @@ async def test_chat_pages_refuse_every_caller_who_is_not_theirs(client: httpx.As
     friend_user, friend = await make_member(org)
     secret = await channel(owner, private=True)
     pair = await direct(owner, friend)
-    message = await say(owner, secret, "secret")
+    picture = await upload(owner, secret, "photo.jpg", jpeg(64, 48), "image/jpeg")
+    message = await say(owner, secret, "secret", files=[picture.id])
     paths = [
+        f"/chat/files/{picture.id}",
+        f"/chat/files/{picture.id}/preview",
         f"/chat/{secret}",
         f"/chat/{pair}",
         f"/chat/{secret}/members",
