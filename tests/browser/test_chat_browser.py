@@ -20,6 +20,7 @@ from hexagone.core.db import org_session
 from tests.browser.crawl import crawl
 from tests.browser.harness import PHONE, OpenTab, goto, press_until, report, settle, shell_problems
 from tests.chat.factories import channel, direct, history, join, make_chat_org, say, space_channel
+from tests.drive.extraction.documents import jpeg
 from tests.factories import TestUser, make_space, make_user, principal
 from tests.mail.api.helpers import bearer, token_for
 
@@ -195,6 +196,38 @@ async def test_hostile_text_is_shown_as_text_and_runs_nothing(open_tab: OpenTab)
             assert await body.locator("img, script, [onerror]").count() == 0
             assert await body.locator('a[href^="javascript"]').count() == 0
         assert await page.evaluate("() => window.pwned") is None
+    assert not reader_tab.watch.drain() and not writer_tab.watch.drain()
+
+
+async def test_a_picture_sent_from_the_composer_reaches_the_other_live_with_its_preview(open_tab: OpenTab) -> None:
+    pair = await _pair()
+    reader_tab = await open_tab(user=pair.second_user)
+    await goto(reader_tab.page, f"/chat/{pair.channel_id}")
+    await _live(reader_tab.page)
+    writer_tab = await open_tab(user=pair.first_user)
+    writer = writer_tab.page
+    await goto(writer, f"/chat/{pair.channel_id}")
+    await _live(writer)
+    hostile = "<img src=x onerror=window.pwned=1>.jpg"  # (a browser would send a quote as %22)
+    await writer.set_input_files(
+        "#chat-text-files", files=[{"name": hostile, "mimeType": "image/jpeg", "buffer": jpeg(900, 600)}]
+    )
+    await writer.fill("#chat-text", "La photo")
+    await writer.press("#chat-text", "Enter")
+    for page in (reader_tab.page, writer):
+        arrived = page.locator("#chat-messages .chat-message").last
+        await expect(arrived.locator(".chat-body")).to_contain_text("La photo", timeout=WAIT)
+        shown = arrived.locator(".chat-file")
+        await expect(shown.locator(".chat-file-name")).to_have_text(hostile)
+        picture = shown.locator("img")
+        await expect(picture).to_have_count(1)
+        await page.wait_for_function(
+            "(img) => img.complete && img.naturalWidth === 512", arg=await picture.element_handle()
+        )
+        assert await page.evaluate("() => window.pwned") is None
+    await expect(writer.locator("#chat-text-files")).to_have_value("")
+    [sent] = await history(pair.first, pair.channel_id)
+    assert [a.name for a in sent.attachments] == [hostile] and sent.attachments[0].preview
     assert not reader_tab.watch.drain() and not writer_tab.watch.drain()
 
 
