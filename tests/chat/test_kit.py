@@ -18,7 +18,7 @@ from hexagone.chat.models import Event, Message
 from hexagone.chat.search import messages as search_messages
 from hexagone.chat.service.retention import purge
 from hexagone.core.db import org_session, system_session, utcnow
-from tests.chat.factories import channel, direct, make_chat_org, make_member, say
+from tests.chat.factories import channel, direct, make_chat_org, make_member, say, upload
 from tests.conftest import ROOT, hexagone_command, server_env
 from tests.factories import make_space, make_user, principal
 
@@ -124,7 +124,8 @@ async def test_the_organisation_export_holds_every_conversation_with_its_message
     room = await channel(alice, "tout", private=True)
     talk = await direct(alice, bob)
     await say(alice, room, "dans le canal")
-    await say(bob, talk, "en direct")
+    sent = await upload(bob, talk, "relevé.csv", b"a;b\n1;2\n")
+    await say(bob, talk, "en direct", files=[sent.id])
     target = tmp_path / "org.zip"
     done = subprocess.run(
         hexagone_command("org", "export", org.domain, str(target)),
@@ -140,5 +141,7 @@ async def test_the_organisation_export_holds_every_conversation_with_its_message
         assert index[str(room)]["name"] == "tout" and index[str(room)]["members"] == [str(alice.user_id)]
         assert sorted(index[str(talk)]["members"]) == sorted([str(alice.user_id), str(bob.user_id)])
         direct_export = json.loads(archive.read(f"chat/{talk}.json"))
+        assert archive.read(f"chat/files/{sent.id}") == b"a;b\n1;2\n"
     assert [m["text"] for m in direct_export["messages"]] == ["en direct"]
+    assert direct_export["messages"][0]["attachments"][0]["name"] == "relevé.csv"
     del alice_user

@@ -1,7 +1,7 @@
 """A conversation as JSON, for its members (``GET /api/v1/chat/channels/{id}/export``,
 ``hexagone chat export``), and every conversation in the organisation's export: the
-channel, then every message and reply in order with its reactions, written in batches
-so that a long history is never held whole."""
+channel, then every message and reply in order with its reactions and files, written in
+batches so that a long history is never held whole."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from collections.abc import AsyncIterator, Mapping
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hexagone.chat.models import Channel, Member, Message
+from hexagone.chat.models import Attachment, Channel, Member, Message
 from hexagone.chat.service import channels
 from hexagone.chat.service.messages import infos
+from hexagone.core import blobs
 from hexagone.core.auth import Principal
 from hexagone.core.encoding import encode
 from hexagone.core.export import ExportWriter
@@ -32,7 +33,9 @@ async def channel_json(db: AsyncSession, principal: Principal, channel_id: uuid.
 
 async def organisation(db: AsyncSession, _org_id: uuid.UUID, writer: ExportWriter) -> None:
     """The chat's part of ``hexagone org export``: ``chat/channels.json`` (every
-    conversation with its members) and ``chat/<channel id>.json`` (as a member's export)."""
+    conversation with its members), ``chat/<channel id>.json`` (as a member's export)
+    and ``chat/files/<file id>``, the bytes of every file sent (those of deleted messages
+    the organisation keeps for the audit included)."""
     found = list((await db.execute(select(Channel).order_by(Channel.created_at, Channel.id))).scalars())
     members: dict[uuid.UUID, list[str]] = {}
     for channel_id, user_id in (await db.execute(select(Member.channel_id, Member.user_id))).all():
@@ -51,6 +54,9 @@ async def organisation(db: AsyncSession, _org_id: uuid.UUID, writer: ExportWrite
         index.append(head)
         await writer.write_stream(f"{channel.id}.json", _document(db, head, channel.id))
     writer.write_json("channels.json", index)
+    sent = select(Attachment.id, Attachment.blob_key).where(Attachment.message_id.is_not(None))
+    for attachment_id, key in (await db.execute(sent.order_by(Attachment.created_at, Attachment.id))).all():
+        await writer.write_stream(f"files/{attachment_id}", await blobs.get_store().get(key))
 
 
 async def _document(db: AsyncSession, head: Mapping[str, object], channel_id: uuid.UUID) -> AsyncIterator[bytes]:
