@@ -246,7 +246,7 @@ async def open_file(
 
 
 async def forget(
-    db: AsyncSession, org_id: uuid.UUID, message_ids: Collection[uuid.UUID] | Select[tuple[uuid.UUID]]
+    db: AsyncSession, org_id: uuid.UUID, message_ids: Collection[uuid.UUID] | Select[uuid.UUID]
 ) -> None:
     """The files of deleted messages (their ids, or a query of them): their rows now,
     their bytes after the commit."""
