@@ -348,10 +348,38 @@ function start(root) {
         size.textContent = humanSize(file.size);
         link.append(name, " ", size);
         entry.append(link);
+        if (root.dataset.chatDrive) entry.append(saveForm(file, item));
         return entry;
       }),
     );
     holder.hidden = files.length === 0;
+  }
+
+  // The "save to my drive" form the page draws beside a file, for a file that came live.
+  function saveForm(file, item) {
+    const form = document.createElement("form");
+    form.method = "post";
+    form.action = `/chat/files/${file.id}/drive`;
+    form.className = "chat-file-save";
+    for (const [name, value] of [
+      ["csrf_token", csrf()],
+      ["next", item.querySelector(".chat-time")?.getAttribute("href") || location.pathname],
+    ]) {
+      const input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      input.value = value;
+      form.append(input);
+    }
+    const button = document.createElement("button");
+    button.type = "submit";
+    button.className = "link-button";
+    const hidden = document.createElement("span");
+    hidden.className = "visually-hidden";
+    hidden.textContent = ` : ${file.name}`;
+    button.append(word("lSaveToDrive"), hidden);
+    form.append(button);
+    return form;
   }
 
   function humanSize(bytes) {
@@ -505,13 +533,15 @@ function start(root) {
     const chosen = picker ? [...picker.files] : [];
     const ids = [];
     for (const file of chosen) {
-      const body = new FormData();
-      body.append("file", file, file.name);
-      const answer = await fetch(`/api/v1/chat/channels/${channel}/files`, {
+      const answer = await fetch(`/api/v1/chat/channels/${channel}/files?name=${encodeURIComponent(file.name)}`, {
         method: "POST",
         credentials: "same-origin",
-        headers: { Accept: "application/json", "X-CSRF-Token": csrf() },
-        body,
+        headers: {
+          Accept: "application/json",
+          "Content-Type": file.type || "application/octet-stream",
+          "X-CSRF-Token": csrf(),
+        },
+        body: file,
       });
       if (!answer.ok) {
         failed({ error: `${file.name}: ${await reason(answer)}` });

@@ -15,11 +15,23 @@ from hexagone.chat import service
 from hexagone.chat.models import Attachment, Message
 from hexagone.chat.service import attachments, retention
 from hexagone.core import blobs
+from hexagone.core.auth import Principal
 from hexagone.core.db import org_session, utcnow
 from hexagone.core.exceptions import Invalid, NotFound
-from tests.chat.factories import channel, history, make_chat_org, make_member, read_file, say, upload
+from tests.chat.factories import (
+    channel,
+    direct,
+    history,
+    make_chat_org,
+    make_member,
+    read_file,
+    say,
+    space_channel,
+    upload,
+)
 from tests.drive.extraction.documents import jpeg, pdf
-from tests.factories import queued
+from tests.drive.factories import own_drive, read
+from tests.factories import TestOrg, make_org, make_space, make_user, principal, queued
 
 pytestmark = pytest.mark.usefixtures("migrated")
 
@@ -87,12 +99,30 @@ async def test_a_file_over_the_limit_is_refused_and_nothing_is_kept(monkeypatch:
     assert (await blobs.get_store().usage(f"org/{alice.org_id}/chat/")).count == 0
 
 
-@pytest.mark.parametrize("name", ["", "../secret", "a/b.txt", "CON.txt", "x" * 300])
-async def test_a_file_name_a_drive_could_not_hold_is_refused(name: str) -> None:
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("../secret", ".._secret"),
+        ("a/b\\c.txt", "a_b_c.txt"),
+        ("CON.txt", "_CON.txt"),
+        ("note. ", "note"),
+        ("x" * 300 + ".pdf", "x" * 251 + ".pdf"),
+        ("bilan\x00.pdf", "bilan_.pdf"),
+    ],
+)
+async def test_a_file_name_a_drive_could_not_hold_is_mended_not_refused(given: str, kept: str) -> None:
+    _u, alice = await make_member()
+    room = await channel(alice)
+    assert (await upload(alice, room, given)).name == kept
+
+
+@pytest.mark.parametrize(("name", "data"), [("", b"x"), (" ", b"x"), (".", b"x"), ("...", b"x"), ("vide.txt", b"")])
+async def test_a_file_without_a_name_or_without_bytes_is_refused_and_nothing_is_kept(name: str, data: bytes) -> None:
     _u, alice = await make_member()
     room = await channel(alice)
     with pytest.raises(Invalid):
-        await upload(alice, room, name)
+        await upload(alice, room, name, data)
+    assert (await blobs.get_store().usage(f"org/{alice.org_id}/chat/")).count == 0
 
 
 async def test_only_who_may_post_uploads_and_only_the_uploader_sends_their_file() -> None:
@@ -195,3 +225,46 @@ async def test_the_purge_deletes_uploads_never_sent_after_a_day_and_old_messages
     async with org_session(alice.org_id) as db:
         left = (await db.execute(select(Attachment.name))).scalars().all()
     assert left == ["récent.txt"]
+
+
+async def test_a_file_saved_to_ones_drive_is_a_copy_there_numbered_when_the_name_is_taken() -> None:
+    org = await make_org(modules=("chat", "drive"))
+    _a, alice = await make_member(org)
+    _b, bob = await make_member(org)
+    room = await direct(alice, bob)
+    sent = await upload(alice, room, "budget.ods", b"chiffres")
+    await say(alice, room, "le budget", files=[sent.id])
+    first = await service.save_to_drive(bob, sent.id)
+    second = await service.save_to_drive(bob, sent.id)
+    assert first.name == "budget.ods" and second.name == "budget (2).ods"
+    assert await read(bob, first.id) == b"chiffres"
+    assert (await own_drive(bob)).root_id == first.parent_id
+    with pytest.raises(NotFound):
+        await service.save_to_drive(await outsider_of(org), sent.id)  # cannot read the conversation
+
+
+async def test_saving_to_a_drive_is_refused_to_a_guest_and_without_the_drive_module() -> None:
+    org = await make_org(modules=("chat", "drive"))
+    owner_user = await make_user(org)
+    guest_user = await make_user(org, role="guest")
+    space = await make_space(owner_user, members={guest_user: "member"})
+    owner = await principal(owner_user)  # now a member of the space
+    general = await space_channel(owner, space.id)
+    sent = await upload(owner, general)
+    await say(owner, general, "pour tous", files=[sent.id])
+    guest = await principal(guest_user)
+    assert await read_file(guest, sent.id) == b"du texte"  # a guest reads the file of their space
+    with pytest.raises(NotFound):
+        await service.save_to_drive(guest, sent.id)
+    _u, chat_only = await make_member()
+    room = await channel(chat_only)
+    mine = await upload(chat_only, room)
+    await say(chat_only, room, "fichier", files=[mine.id])
+    with pytest.raises(NotFound):
+        await service.save_to_drive(chat_only, mine.id)
+
+
+async def outsider_of(org: TestOrg) -> Principal:
+    """A colleague of the same organisation in none of the conversations."""
+    _u, who = await make_member(org)
+    return who

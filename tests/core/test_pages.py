@@ -66,6 +66,11 @@ def test_done_follows_a_same_site_next() -> None:
     assert response.headers["location"] == "/mail/folders/1?page=2&done=saved"
 
 
+def test_done_puts_the_notice_before_a_fragment_of_next() -> None:
+    response = pages.done("/chat/", "saved", FormData({"next": "/chat/1#m-2"}))
+    assert response.headers["location"] == "/chat/1?done=saved#m-2"
+
+
 async def test_failed_form_shows_the_service_message_with_its_status(client: httpx.AsyncClient) -> None:
     user = await make_user(await make_org())
     await login(client, user)

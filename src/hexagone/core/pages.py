@@ -120,8 +120,9 @@ def done(path: str, notice: str, form: FormData | None = None) -> RedirectRespon
     """Redirect after a change to ``path`` (or to the form's same-site ``next``), naming
     the notice to show there."""
     target = safe_next(field(form, "next", 1000), path) if form is not None else path
+    target, hash_mark, fragment = target.partition("#")  # the notice goes in the query, before a fragment
     separator = "&" if "?" in target else "?"
-    return RedirectResponse(f"{target}{separator}{urlencode({'done': notice})}", status_code=303)
+    return RedirectResponse(f"{target}{separator}{urlencode({'done': notice})}{hash_mark}{fragment}", status_code=303)
 
 
 def page_number(request: Request) -> int:

@@ -15,6 +15,7 @@ import pytest
 
 from hexagone.chat import service
 from hexagone.core.db import org_session
+from hexagone.drive import service as drive_service
 from tests.chat.factories import (
     channel,
     direct,
@@ -150,6 +151,60 @@ async def test_chat_composer_sends_files_without_javascript_and_shows_pictures_b
     refused = await client.post(f"/chat/{talk}/messages", data={"csrf_token": token, "text": "trop"}, files=too_many)
     assert refused.status_code == 400 and 'role="alert"' in refused.text
     assert len(await history(me, talk)) == 1
+
+
+async def test_chat_file_is_saved_to_the_readers_drive_from_the_page(client: httpx.AsyncClient) -> None:
+    org = await make_org(modules=("chat", "drive"))
+    writer_user, writer = await make_member(org)
+    reader_user, reader = await make_member(org)
+    talk = await channel(writer, "dossiers")
+    await join(reader, talk)
+    sent = await upload(writer, talk, "plan.txt", b"le plan")
+    message = await say(writer, talk, "le plan", files=[sent.id])
+    await login(client, reader_user)
+    page = await client.get(f"/chat/{talk}")
+    assert f'action="/chat/files/{sent.id}/drive"' in page.text
+    token = await csrf_token(client, f"/chat/{talk}")
+    back = f"/chat/{talk}#m-{message.id}"
+    saved = await client.post(f"/chat/files/{sent.id}/drive", data={"csrf_token": token, "next": back})
+    assert saved.status_code == 303
+    assert saved.headers["location"] == f"/chat/{talk}?done=chat_saved_to_drive#m-{message.id}"
+    async with org_session(org.id) as db:
+        root = (await drive_service.drive_of_user(db, reader)).root_id
+        names = [e.name for e in (await drive_service.list_folder(db, reader, root)).entries]
+    assert names == ["plan.txt"]
+    without = await client.post(f"/chat/files/{sent.id}/drive", data={"next": back})
+    assert without.status_code == 403  # no CSRF token
+    del writer_user
+
+
+async def test_chat_manager_archives_a_channel_from_its_members_page_and_opens_it_again(
+    client: httpx.AsyncClient,
+) -> None:
+    org = await make_chat_org()
+    user, me = await make_member(org)
+    talk = await channel(me, "ancien")
+    await login(client, user)
+    members = await client.get(f"/chat/{talk}/members")
+    assert "Archiver le canal" in members.text
+    token = await csrf_token(client, f"/chat/{talk}/members")
+    done = await client.post(f"/chat/{talk}/archive", data={"csrf_token": token, "archived": "1"})
+    assert done.status_code == 303 and done.headers["location"].endswith("done=chat_archived")
+    assert (await listing(me))[0].archived
+    page = await client.get(f"/chat/{talk}")
+    assert 'id="chat-text"' not in page.text  # read-only: no composer
+    assert "Désarchiver le canal" in (await client.get(f"/chat/{talk}/members")).text
+    await client.post(f"/chat/{talk}/archive", data={"csrf_token": token, "archived": "0"})
+    assert not next(c for c in await listing(me) if c.id == talk).archived
+    colleague_user, colleague = await make_member(org)  # a member of the channel, not its manager
+    await join(colleague, talk)
+    async with _browser(str(client.base_url), colleague_user) as browser:
+        assert "Archiver le canal" not in (await browser.get(f"/chat/{talk}/members")).text
+        refused = await browser.post(
+            f"/chat/{talk}/archive", data={"csrf_token": await csrf_token(browser, "/chat/"), "archived": "1"}
+        )
+        assert refused.status_code == 403
+    assert not next(c for c in await listing(me) if c.id == talk).archived
 
 
 async def test_chat_thread_opens_beside_the_conversation_and_takes_replies(client: httpx.AsyncClient) -> None:

@@ -16,6 +16,7 @@ DESCRIBED = {
     409: "A channel of that name already exists.",
     416: "The range asked for lies past the end of the file.",
     429: "Too many messages in a short time: wait a moment.",
+    507: "The caller's drive is full.",
 }
 
 

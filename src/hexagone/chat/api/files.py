@@ -1,19 +1,23 @@
 """Files sent in conversations: uploaded to a conversation (then sent by naming them in a
-post's ``attachments``), downloaded whole or by range, and their previews."""
+post's ``attachments``), downloaded whole or by range, their previews, and a copy saved
+into the caller's drive."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Header, UploadFile
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from starlette.requests import ClientDisconnect
 
 from hexagone.chat import service
 from hexagone.chat.api.common import AttachmentOut, errors
 from hexagone.core import downloads
-from hexagone.core.api import CurrentPrincipal, session
-from hexagone.core.forms import pieces
+from hexagone.core.api import CurrentPrincipal, line, session
+from hexagone.core.exceptions import Invalid
+from hexagone.core.i18n import gettext as _
 
 router = APIRouter(tags=["chat"])
 
@@ -24,13 +28,26 @@ router = APIRouter(tags=["chat"])
     response_model=AttachmentOut,
     responses=errors(400),
     summary="Upload a file to send in the conversation (within a day, by naming it in a post's attachments)",
+    description=f"The request's body is the file (at most {service.MAX_SIZE >> 20} MB), its Content-Type the "
+    "file's type; the name is mended to one a drive can hold.",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary", "minLength": 1}}},
+        }
+    },
 )
 async def upload(
     principal: CurrentPrincipal,
     channel_id: uuid.UUID,
-    file: Annotated[UploadFile, File(description=f"At most {service.MAX_SIZE >> 20} MB.")],
+    request: Request,
+    name: line(1000),  # type: ignore[valid-type]
 ) -> AttachmentOut:
-    sent = await service.upload_file(principal, channel_id, file.filename or "", file.content_type, pieces(file))
+    content_type = request.headers.get("content-type")  # the body's, not a parameter of its own
+    try:
+        sent = await service.upload_file(principal, channel_id, name, content_type, request.stream())
+    except (ClientDisconnect, ConnectionResetError):
+        raise Invalid(_("The upload ended before the whole file came.")) from None
     return AttachmentOut.model_validate(sent.as_json())
 
 
@@ -68,3 +85,20 @@ async def download(principal: CurrentPrincipal, file_id: uuid.UUID, range_: Rang
 )
 async def preview(principal: CurrentPrincipal, file_id: uuid.UUID, range_: RangeHeader = None) -> Response:
     return await send(principal, file_id, range_, preview=True)
+
+
+class SavedOut(BaseModel):
+    id: uuid.UUID = Field(description="The new file in the caller's drive.")
+    name: str = Field(description="Its name there (numbered when the name was taken).")
+
+
+@router.post(
+    "/files/{file_id}/drive",
+    status_code=201,
+    response_model=SavedOut,
+    responses=errors(507),
+    summary="Save a file of a conversation into the caller's own drive",
+)
+async def save_to_drive(principal: CurrentPrincipal, file_id: uuid.UUID) -> SavedOut:
+    saved = await service.save_to_drive(principal, file_id)
+    return SavedOut(id=saved.id, name=saved.name)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hexagone.chat import service
 from hexagone.chat.api.common import MessageOut, errors
@@ -41,10 +41,18 @@ async def history(
 
 
 class NewMessage(BaseModel):
-    text: str = Field(
-        default="",
-        max_length=service.MAX_TEXT,
-        description="Markdown; may be empty when files are sent (an empty message is refused otherwise).",
+    # A text, or files, or both: said in the schema so that clients (and schemathesis) know it.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["text"]},
+                {"required": ["attachments"], "properties": {"attachments": {"minItems": 1}}},
+            ]
+        }
+    )
+
+    text: line(service.MAX_TEXT) = Field(  # type: ignore[valid-type]
+        default="", description="Markdown; may be left out when files are sent."
     )
     thread: uuid.UUID | None = Field(default=None, description="Reply in the thread of this message.")
     client_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(

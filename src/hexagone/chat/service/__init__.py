@@ -3,7 +3,15 @@ other modules use. Other modules import only the names in ``__all__``
 (tests/core/test_layering.py): plain frozen dataclasses and functions, never a row."""
 
 import hexagone.chat.policy  # noqa: F401 - registers the channel ability rule
-from hexagone.chat.service.attachments import MAX_PER_MESSAGE, MAX_SIZE, AttachmentInfo, Opened, open_file, upload_file
+from hexagone.chat.service.attachments import (
+    MAX_PER_MESSAGE,
+    MAX_SIZE,
+    AttachmentInfo,
+    Opened,
+    open_file,
+    save_to_drive,
+    upload_file,
+)
 from hexagone.chat.service.channels import (
     GENERAL,
     MAX_DIRECT,
@@ -92,6 +100,7 @@ __all__ = [
     "public_channels",
     "react",
     "remove_member",
+    "save_to_drive",
     "set_muted",
     "thread",
     "update",

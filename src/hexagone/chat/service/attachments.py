@@ -8,7 +8,8 @@ never held whole, at most :data:`MAX_SIZE`. A preview of at most 512 pixels (pic
 PDFs, office documents when LibreOffice is installed) is made at upload by the drive's
 previewer (``drive.service.preview_of_file``, in its sandbox), so that the message shows
 it as soon as it is sent. Names follow the drive's rules, so that a file can be saved to
-a drive as it is called.
+a drive as it is called (:func:`save_to_drive`); a name a drive could not hold is mended
+rather than refused (:func:`file_name`).
 
 Whoever may read the conversation reads its files; a file of a deleted message is gone
 for everyone (its bytes are removed after the commit, unless the organisation keeps
@@ -23,6 +24,7 @@ import asyncio
 import mimetypes
 import re
 import tempfile
+import unicodedata
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
@@ -41,13 +43,14 @@ from hexagone.core.db import org_session
 from hexagone.core.exceptions import Invalid, NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.core.jobs import Claimed, JobSpec, PermanentFailure
-from hexagone.drive.service import clean_name, preview_of_file
+from hexagone.drive.service import NodeInfo, clean_name, drive_of_user, has_own_drive, preview_of_file, store
 
 MAX_SIZE = 100 << 20  # bytes per file (Slack: 1 GB; Mattermost's default: 100 MB)
 MAX_PER_MESSAGE = 10
 PREVIEW_INPUT = 30 << 20  # larger files get no preview at upload (it would hold the request)
 PREVIEW_TYPE = "image/png"
 DEFAULT_TYPE = "application/octet-stream"
+MAX_NAME_BYTES = 255
 COLLECT_JOB = "chat.collect"
 _TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}")
 
@@ -91,6 +94,25 @@ def _type(name: str, given: str | None) -> str:
     return mimetypes.guess_type(name, strict=False)[0] or DEFAULT_TYPE
 
 
+def file_name(given: str) -> str:
+    """The name a file is sent under: as the person's system called it, made fit for a
+    drive (``/``, ``\\`` and control characters become ``_``, trailing dots and spaces go,
+    at most 255 bytes keeping the extension, a name Windows reserves gets a ``_`` first):
+    a chat refuses no file for its name. An empty name is refused."""
+    name = unicodedata.normalize("NFC", given.encode("utf-8", "replace").decode("utf-8"))
+    name = "".join("_" if c in "/\\" or unicodedata.category(c) == "Cc" else c for c in name).strip().rstrip(". ")
+    if not name:
+        raise Invalid(_("A file needs a name."))
+    stem, dot, extension = name.rpartition(".") if "." in name[1:] else (name, "", "")
+    while len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+        name = f"{stem}{dot}{extension}" if stem else name[: len(name) - 1]
+    try:
+        return clean_name(name)
+    except Invalid:  # "." alone, or CON, NUL, COM1…
+        return clean_name(f"_{name}")
+
+
 def _info(row: Attachment) -> AttachmentInfo:
     return AttachmentInfo(row.id, row.channel_id, row.name, row.content_type, row.size, row.has_preview)
 
@@ -100,7 +122,7 @@ async def upload_file(
 ) -> AttachmentInfo:
     """Store a file to be sent in the conversation (whoever may post in it). It opens its
     own short sessions: no transaction is held open while the bytes arrive."""
-    name = clean_name(name)
+    name = file_name(name)
     async with org_session(principal.org_id) as db:
         await channels.require(db, principal, channel_id, "post")
     attachment_id = uuid.uuid4()
@@ -110,6 +132,9 @@ async def upload_file(
         ref = await store.put(data, key=key, max_size=MAX_SIZE)
     except BlobTooLarge:
         raise Invalid(_("A file sent in a conversation is at most %(n)s MB.", n=MAX_SIZE >> 20)) from None
+    if ref.size == 0:  # nothing to send (and what a request without a body uploads)
+        await store.delete(key)
+        raise Invalid(_("The file is empty."))
     kind = _type(name, content_type)
     try:
         has_preview = await _make_preview(key, name, kind, ref.size)
@@ -245,14 +270,27 @@ async def open_file(
     return Opened(_info(row), size, PREVIEW_TYPE, key)
 
 
-async def forget(
-    db: AsyncSession, org_id: uuid.UUID, message_ids: Collection[uuid.UUID] | Select[uuid.UUID]
-) -> None:
+async def forget(db: AsyncSession, org_id: uuid.UUID, message_ids: Collection[uuid.UUID] | Select[uuid.UUID]) -> None:
     """The files of deleted messages (their ids, or a query of them): their rows now,
     their bytes after the commit."""
     keys = list((await db.execute(select(Attachment.blob_key).where(Attachment.message_id.in_(message_ids)))).scalars())
     await db.execute(delete(Attachment).where(Attachment.message_id.in_(message_ids)))
     collect_later(db, org_id, keys)
+
+
+async def save_to_drive(principal: Principal, attachment_id: uuid.UUID) -> NodeInfo:
+    """A file someone may read, saved into their own drive's top folder through the
+    drive's face like any upload (their quota; a taken name numbered, never replaced)."""
+    if not has_own_drive(principal):
+        raise NotFound(_("You have no drive to save this file into."))
+    async with org_session(principal.org_id, write=True) as db:
+        opened = await open_file(db, principal, attachment_id)
+        root_id = (await drive_of_user(db, principal)).root_id
+        await db.commit()
+    chunks = await opened.read()
+    return await store(
+        principal, root_id, opened.info.name, chunks, overwrite=False, rename=True, content_type=opened.content_type
+    )
 
 
 def collect_later(db: AsyncSession, org_id: uuid.UUID, keys: Collection[str]) -> None:

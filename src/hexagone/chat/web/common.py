@@ -19,6 +19,7 @@ from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import ServiceError
 from hexagone.core.i18n import N_
+from hexagone.drive.service import has_own_drive
 
 pages.notices(
     {
@@ -28,10 +29,13 @@ pages.notices(
         "chat_muted": N_("The conversation is muted: it no longer notifies you."),
         "chat_unmuted": N_("The conversation notifies you again."),
         "chat_updated": N_("The channel is updated."),
+        "chat_archived": N_("The channel is archived: it is read-only."),
+        "chat_unarchived": N_("The channel is open for writing again."),
         "chat_members_added": N_("The people are added."),
         "chat_member_removed": N_("The person is removed from the channel."),
         "chat_edited": N_("The message is changed."),
         "chat_deleted": N_("The message is deleted."),
+        "chat_saved_to_drive": N_("The file is saved in your drive."),
     }
 )
 
@@ -82,6 +86,7 @@ async def frame(db: AsyncSession, principal: Principal, current: uuid.UUID | Non
         "states": STATES,
         "max_files": service.MAX_PER_MESSAGE,
         "max_file_size": service.MAX_SIZE,
+        "to_drive": has_own_drive(principal),
     }
 
 

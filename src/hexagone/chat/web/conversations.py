@@ -33,6 +33,7 @@ from hexagone.core.exceptions import Invalid, NotFound, ServiceError
 from hexagone.core.forms import field, kept_values, parse_uuid
 from hexagone.core.i18n import gettext as _
 from hexagone.core.web import login_required
+from hexagone.drive.service import has_own_drive
 from hexagone.identity.service import people_by_ids, people_matching, person_by_email
 
 PEOPLE_SUGGESTED = 8
@@ -152,6 +153,7 @@ async def older(request: Request) -> Response:
         "older_than": shown[0].seq if more and shown else None,
         "controls": lambda m: message_controls(principal, info, m),
         "quick_reactions": QUICK_REACTIONS,
+        "to_drive": has_own_drive(principal),
     }
     return pages.render(request, "chat/_older.html", context)
 
@@ -333,6 +335,13 @@ async def settings(db: AsyncSession, principal: Principal, form: FormData, param
     name = field(form, "name", service.MAX_NAME + 10) if "name" in form else None
     await service.update(db, principal, channel_id, name=name, topic=field(form, "topic", service.MAX_TOPIC + 10))
     return pages.done(f"{channel_url(channel_id)}/members", "chat_updated")
+
+
+async def archive(db: AsyncSession, principal: Principal, form: FormData, params: Mapping[str, Any]) -> Response:
+    channel_id = parse_uuid(str(params["channel_id"]))
+    archived = field(form, "archived", 10) != "0"
+    await service.archive(db, principal, channel_id, archived=archived)
+    return pages.done(f"{channel_url(channel_id)}/members", "chat_archived" if archived else "chat_unarchived")
 
 
 async def mute(db: AsyncSession, principal: Principal, form: FormData, params: Mapping[str, Any]) -> Response:

@@ -1,6 +1,7 @@
 """Files in the pages: sending them from the composer without JavaScript (the form's
 files are uploaded before the message is posted, outside its transaction), and reading
-a file or its preview (``/chat/files/<id>``, ``/chat/files/<id>/preview``)."""
+a file or its preview (``/chat/files/<id>``, ``/chat/files/<id>/preview``) or saving it
+into one's drive (``/chat/files/<id>/drive``)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,13 @@ async def download(request: Request) -> Response:
 @login_required
 async def preview(request: Request) -> Response:
     return await send(pages.me(request), _file_id(request), request.headers.get("range"), preview=True)
+
+
+@login_required
+async def save_to_drive(request: Request) -> Response:
+    """The reader's own copy in their drive, back to the conversation (or the form's
+    ``next``) with a notice."""
+    principal = pages.me(request)
+    form = await request.form()
+    await service.save_to_drive(principal, _file_id(request))
+    return pages.done("/chat/", "chat_saved_to_drive", form)

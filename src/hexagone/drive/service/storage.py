@@ -275,3 +275,9 @@ async def ensure_user_drive(org_id: uuid.UUID, user_id: uuid.UUID) -> uuid.UUID:
         row = await _ensure(db, org_id, owner_id=user_id)
         await db.commit()
         return row.id
+
+
+def has_own_drive(principal: Principal) -> bool:
+    """Whether the person has a drive of their own to save into: their organisation has
+    the drive, and they are not a guest (guests have none)."""
+    return "drive" in principal.org_modules and not principal.is_guest

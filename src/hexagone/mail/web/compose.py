@@ -30,6 +30,7 @@ from hexagone.core.modules import AddressSuggestion
 from hexagone.core.pages import done, render
 from hexagone.core.shell import suggest_addresses
 from hexagone.core.web import allow_large_bodies, login_required, principal_of
+from hexagone.drive.service import has_own_drive
 from hexagone.identity.service import people_matching
 from hexagone.mail import mime
 from hexagone.mail.models import Message, SpecialUse
@@ -109,7 +110,7 @@ async def page(
             "forward_of": forward_of,
             "source": source,
             "keep": keep,
-            "drive_links": to_drive.can_save(c.principal),
+            "drive_links": has_own_drive(c.principal),
             "link_days": to_drive.LINK_DAYS,
             "link_over": to_drive.link_threshold(c.principal),
             "drive_files": await to_drive.linkable_files(c),

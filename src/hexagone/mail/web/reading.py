@@ -26,10 +26,11 @@ from hexagone.core.exceptions import NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.core.pages import done, render
 from hexagone.core.web import login_required
+from hexagone.drive.service import has_own_drive
 from hexagone.mail import mime
 from hexagone.mail.models import Mailbox, Message, SpecialUse
 from hexagone.mail.service import mailboxes, reading, store, threads
-from hexagone.mail.web import body, to_drive
+from hexagone.mail.web import body
 from hexagone.mail.web.access import abilities, attachment_for, caller, message_for
 from hexagone.mail.web.common import folder_label, full_label, navigation
 
@@ -99,7 +100,7 @@ async def message_page(request: Request) -> Response:
             "can": can,
             "body": rendered,
             "images_shown": shown,
-            "to_drive": to_drive.can_save(c.principal),
+            "to_drive": has_own_drive(c.principal),
             "sender": sender_address(message),
             "conversation": await threads.thread_messages(c.db, message),
             "newer_older": await threads.neighbours(c.db, folder, message),

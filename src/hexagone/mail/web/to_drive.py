@@ -28,7 +28,7 @@ from hexagone.core.i18n import gettext as _
 from hexagone.core.pages import done
 from hexagone.core.policy import Principal
 from hexagone.core.web import login_required, principal_of
-from hexagone.drive.service import NodeInfo, create_link, drive_of_user, link_path, node, recent, store
+from hexagone.drive.service import NodeInfo, create_link, drive_of_user, has_own_drive, link_path, node, recent, store
 from hexagone.mail import mime
 from hexagone.mail.web import body
 from hexagone.mail.web.access import Caller, attachment_for, caller
@@ -39,16 +39,10 @@ LINK_DAYS = 30
 MAX_LINKED_FILES = 20
 
 
-def can_save(principal: Principal) -> bool:
-    """Whether the reading page offers the action: the organisation has the drive and the
-    reader a drive of their own (guests have none)."""
-    return "drive" in principal.org_modules and not principal.is_guest
-
-
 async def linkable_files(c: Caller) -> list[NodeInfo]:
     """What the composer offers to send as links: the writer's recent files that they
     may share."""
-    if not can_save(c.principal):
+    if not has_own_drive(c.principal):
         return []
     files = await recent(c.db, c.principal, limit=MAX_LINKED_FILES)
     return [f for f in files if f.kind == "file" and f.abilities.get("share")]
@@ -59,7 +53,7 @@ async def links_text(principal: Principal, node_ids: list[uuid.UUID]) -> str:
     ("" for none). Run before the composer opens its own session: making a link writes."""
     if not node_ids:
         return ""
-    if not can_save(principal):
+    if not has_own_drive(principal):
         raise NotFound(_("You have no drive to share files from."))
     if len(node_ids) > MAX_LINKED_FILES:
         raise Invalid(_("Send at most %(n)s files as links in one message.", n=MAX_LINKED_FILES))
@@ -80,7 +74,7 @@ def link_threshold(principal: Principal) -> int | None:
     """The size above which a file added in the composer goes to the writer's drive as a
     link; None when it never does (no drive, or the setting is 0)."""
     over = get_settings().mail_link_attachments_over_bytes
-    return over if over and can_save(principal) else None
+    return over if over and has_own_drive(principal) else None
 
 
 async def divert_large(principal: Principal, files: list[File]) -> tuple[list[File], list[uuid.UUID]]:
@@ -118,7 +112,7 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
 async def save_attachment(request: Request) -> Response:
     principal = principal_of(request)
     assert principal is not None, "the route is behind login_required"
-    if not can_save(principal):
+    if not has_own_drive(principal):
         raise NotFound(_("You have no drive to save this attachment into."))
     form = await request.form()
     index: int = request.path_params["index"]
