@@ -54,6 +54,23 @@ async def test_search_finds_messages_only_where_the_person_can_read() -> None:
     assert await search_messages(alice, "100%_", 20) == []  # LIKE's wildcards are plain characters
 
 
+async def test_search_ignores_accents_and_case_and_forgets_edited_and_deleted_words() -> None:
+    _u, alice = await make_member()
+    room = await channel(alice)
+    meeting = await say(alice, room, "Réunion ÉTÉ à l'Hôtel de Ville")
+    assert [h.title for h in await search_messages(alice, "reunion ete hotel", 20)] == [meeting.text]
+    assert [h.title for h in await search_messages(alice, "RÉUNION", 20)] == [meeting.text]
+    async with org_session(alice.org_id, write=True) as db:
+        await service.edit(db, alice, meeting.id, "Rendez-vous d'hiver")
+        await db.commit()
+    assert await search_messages(alice, "reunion", 20) == []
+    assert len(await search_messages(alice, "HIVER", 20)) == 1
+    async with org_session(alice.org_id, write=True) as db:
+        await service.delete(db, alice, meeting.id)
+        await db.commit()
+    assert await search_messages(alice, "hiver", 20) == []
+
+
 async def test_retention_deletes_older_messages_of_organisations_that_set_one() -> None:
     org = await make_chat_org()
     _a, admin = await make_member(org, role="admin")

@@ -118,6 +118,7 @@ class Message(IdMixin, OrgScoped, TimestampMixin, Base):
     )  # the thread's first message, for a reply
     text: Mapped[str] = mapped_column(Text)  # Markdown, as typed
     html: Mapped[str] = mapped_column(Text)  # rendered and sanitised once, at writing
+    folded: Mapped[str] = mapped_column(Text, default="")  # the text as searches compare it (core.db.search_folded)
     mentions: Mapped[list[str]] = mapped_column(JSON, default=list)  # user ids, "channel", "here"
     client_id: Mapped[str | None] = mapped_column(String(64), default=None)  # a retried post is stored once
     edited_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,15 +1,15 @@
-"""The chat's unified-search provider: messages whose text holds the words, in the
-conversations the principal can read (their spaces' channels, the channels and direct
-conversations they are in, and the organisation's public channels unless they are a
-guest), newest first."""
+"""The chat's unified-search provider: messages whose text holds the words (whatever
+their accents and case: ``chat_messages.folded``), in the conversations the principal
+can read (their spaces' channels, the channels and direct conversations they are in, and
+the organisation's public channels unless they are a guest), newest first."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from hexagone.chat.models import Channel, ChannelKind, Member, Message
 from hexagone.core.auth import Principal
-from hexagone.core.db import like_escape, org_session
+from hexagone.core.db import like_escape, org_session, search_folded
 from hexagone.core.i18n import gettext as _
 from hexagone.core.modules import SearchHit
 
@@ -33,8 +33,8 @@ async def messages(principal: Principal, query: str, limit: int) -> list[SearchH
             Message.deleted_at.is_(None),
             and_(
                 *(
-                    func.lower(Message.text).like(f"%{like_escape(word.lower())}%", escape="\\")
-                    for word in query.split()[:8]
+                    Message.folded.like(f"%{like_escape(word)}%", escape="\\")
+                    for word in search_folded(query).split()[:8]
                 )
             ),
         )

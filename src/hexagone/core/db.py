@@ -8,6 +8,7 @@ few places that must look across organisations, such as login by e-mail).
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -95,6 +96,14 @@ class Base(DeclarativeBase):
 def like_escape(text: str) -> str:
     """``text`` for a ``LIKE … ESCAPE '\\'`` where its ``%`` and ``_`` stay literal characters."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_folded(text: str) -> str:
+    """What a search compares, stored beside a text and applied to the words searched:
+    without accents (NFKD, combining marks dropped) and case-folded, so that "reunion"
+    finds « Réunion » on SQLite as on PostgreSQL (whose LIKE folds neither the same way)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 class IdMixin:

@@ -412,7 +412,7 @@ class RequestContextMiddleware:
         if gate is not None:
             return await gate(scope, receive, send)
 
-        if new_csrf_cookie is None:
+        if new_csrf_cookie is None or scope["type"] != "http":  # a WebSocket's frames pass untouched
             return await self.app(scope, receive, send)
 
         async def send_with_cookie(message: Message) -> None:

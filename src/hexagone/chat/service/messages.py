@@ -22,7 +22,7 @@ from hexagone.chat.service import attachments, channels, events, formatting, set
 from hexagone.chat.service.attachments import AttachmentInfo
 from hexagone.core import notifications, policy
 from hexagone.core.auth import Principal
-from hexagone.core.db import utcnow
+from hexagone.core.db import search_folded, utcnow
 from hexagone.core.exceptions import Forbidden, Invalid, NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.identity.service import people_by_handles, people_by_ids, space_people
@@ -139,6 +139,7 @@ async def post(
         thread_id=thread_id,
         text=text,
         html=rendered.html,
+        folded=search_folded(text),
         mentions=rendered.mention_keys,
         client_id=client_id,
         created_at=now,
@@ -287,7 +288,7 @@ async def edit(db: AsyncSession, principal: Principal, message_id: uuid.UUID, te
         return (await infos(db, [message]))[0]
     await _keep_for_audit(db, principal, message, "edit")
     rendered = await _render(db, text)
-    message.text, message.html = text, rendered.html
+    message.text, message.html, message.folded = text, rendered.html, search_folded(text)
     message.mentions = rendered.mention_keys
     message.edited_at = utcnow()
     return await _changed(db, principal, message, "edited")
@@ -320,7 +321,7 @@ async def delete(db: AsyncSession, principal: Principal, message_id: uuid.UUID) 
     if not (message.author_id == principal.user_id and granted.get("post")) and not granted.get("manage"):
         raise Forbidden(_("Only its author or a manager of the conversation can delete a message."))
     kept = await _keep_for_audit(db, principal, message, "delete")
-    message.text = message.html = ""
+    message.text = message.html = message.folded = ""
     message.mentions = []
     message.deleted_at = utcnow()
     message.pinned_at = None
