@@ -1,7 +1,5 @@
 """Files sent in the chat: ``chat_attachments``, one row per file (uploaded, then attached
-to the message that sends it), its bytes and preview in the blob store; and a message's
-text as searches compare it (``chat_messages.folded``: without accents, case-folded),
-filled for the messages already there.
+to the message that sends it), its bytes and preview in the blob store.
 
 Revision ID: 0016_chat_attachments
 Revises: 0015_chat
@@ -13,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import hexagone.core.db
-from hexagone.core.db import search_folded
 
 revision = "0016_chat_attachments"
 down_revision = "0015_chat"
@@ -61,17 +58,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_chat_attachments_org_id"), ["org_id"], unique=False)
 
 
-    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("folded", sa.Text(), nullable=False, server_default=""))
-    messages = sa.table("chat_messages", sa.column("id", hexagone.core.db.UUIDColumn()), sa.column("text", sa.Text()), sa.column("folded", sa.Text()))
-    bind = op.get_bind()
-    for message_id, text in bind.execute(sa.select(messages.c.id, messages.c.text)).all():
-        bind.execute(messages.update().where(messages.c.id == message_id).values(folded=search_folded(text)))
-
-
 def downgrade() -> None:
-    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
-        batch_op.drop_column("folded")
     with op.batch_alter_table("chat_attachments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_chat_attachments_org_id"))
         batch_op.drop_index(batch_op.f("ix_chat_attachments_message_id"))
