@@ -355,22 +355,27 @@ function start(root) {
     holder.hidden = files.length === 0;
   }
 
-  // The "save to my drive" form the page draws beside a file, for a file that came live.
-  function saveForm(file, item) {
+  // A form that posts to `action` with the CSRF token and these hidden fields.
+  function postForm(action, fields) {
     const form = document.createElement("form");
     form.method = "post";
-    form.action = `/chat/files/${file.id}/drive`;
-    form.className = "chat-file-save";
-    for (const [name, value] of [
-      ["csrf_token", csrf()],
-      ["next", item.querySelector(".chat-time")?.getAttribute("href") || location.pathname],
-    ]) {
+    form.action = action;
+    for (const [name, value] of [["csrf_token", csrf()], ...fields]) {
       const input = document.createElement("input");
       input.type = "hidden";
       input.name = name;
       input.value = value;
       form.append(input);
     }
+    return form;
+  }
+
+  // The "save to my drive" form the page draws beside a file, for a file that came live.
+  function saveForm(file, item) {
+    const form = postForm(`/chat/files/${file.id}/drive`, [
+      ["next", item.querySelector(".chat-time")?.getAttribute("href") || location.pathname],
+    ]);
+    form.className = "chat-file-save";
     const button = document.createElement("button");
     button.type = "submit";
     button.className = "link-button";
@@ -402,17 +407,11 @@ function start(root) {
     const fresh = entries.map(([emoji, users]) => {
       const mine = users.includes(me);
       const entry = document.createElement("li");
-      const form = document.createElement("form");
-      form.method = "post";
-      form.action = `/chat/messages/${message.id}/react`;
+      const form = postForm(`/chat/messages/${message.id}/react`, [
+        ["emoji", emoji],
+        ["on", mine ? "0" : "1"],
+      ]);
       form.dataset.chatCall = "react";
-      for (const [name, value] of [["csrf_token", csrf()], ["emoji", emoji], ["on", mine ? "0" : "1"]]) {
-        const input = document.createElement("input");
-        input.type = "hidden";
-        input.name = name;
-        input.value = value;
-        form.append(input);
-      }
       const button = document.createElement("button");
       button.type = "submit";
       button.className = "chat-reaction";
