@@ -28,12 +28,13 @@ router = APIRouter(tags=["chat"])
     response_model=AttachmentOut,
     responses=errors(400),
     summary="Upload a file to send in the conversation (within a day, by naming it in a post's attachments)",
-    description=f"The request's body is the file (at most {service.MAX_SIZE >> 20} MB), its Content-Type the "
-    "file's type; the name is mended to one a drive can hold.",
+    description=f"The request's body is the file's bytes (at most {service.MAX_SIZE >> 20} MB); its "
+    "Content-Type may name the file's own type (image/png…), application/octet-stream when unknown. The name is "
+    "mended to one a drive can hold.",
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"*/*": {"schema": {"type": "string", "format": "binary", "minLength": 1}}},
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary", "minLength": 1}}},
         }
     },
 )
