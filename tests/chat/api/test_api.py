@@ -92,6 +92,25 @@ async def test_bad_bodies_are_refused_with_a_message(
     assert (answer.status_code in (400, 422) and "error" in answer.json()) or "detail" in answer.json()
 
 
+async def test_uploads_count_as_posts_and_a_flood_of_them_is_refused_with_429(
+    client: httpx.AsyncClient, base_url: str
+) -> None:
+    user, me = await make_member()
+    room = await channel(me)
+    headers = await headers_of(base_url, user)
+    statuses = [
+        (
+            await client.post(
+                f"{API}/channels/{room}/files", params={"name": f"{n}.txt"}, content=b"x", headers=headers
+            )
+        ).status_code
+        for n in range(20)
+    ]
+    assert statuses[0] == 201 and statuses[-1] == 429, statuses
+    refused = await client.post(f"{API}/channels/{room}/files", params={"name": "x.txt"}, content=b"x", headers=headers)
+    assert refused.status_code == 429 and "error" in refused.json()
+
+
 FILE = "a file"
 
 

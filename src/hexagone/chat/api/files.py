@@ -14,6 +14,7 @@ from starlette.requests import ClientDisconnect
 
 from hexagone.chat import service
 from hexagone.chat.api.common import AttachmentOut, errors
+from hexagone.chat.service.limits import posting_allowed
 from hexagone.core import downloads
 from hexagone.core.api import CurrentPrincipal, line, session
 from hexagone.core.exceptions import Invalid
@@ -26,7 +27,7 @@ router = APIRouter(tags=["chat"])
     "/channels/{channel_id}/files",
     status_code=201,
     response_model=AttachmentOut,
-    responses=errors(400),
+    responses=errors(400, 429),
     summary="Upload a file to send in the conversation (within a day, by naming it in a post's attachments)",
     description=f"The request's body is the file's bytes (at most {service.MAX_SIZE >> 20} MB); its "
     "Content-Type may name the file's own type (image/png…), application/octet-stream when unknown. The name is "
@@ -45,6 +46,7 @@ async def upload(
     name: line(1000),  # type: ignore[valid-type]
 ) -> AttachmentOut:
     content_type = request.headers.get("content-type")  # the body's, not a parameter of its own
+    posting_allowed(principal)  # files count as posts: no flood of uploads either
     try:
         sent = await service.upload_file(principal, channel_id, name, content_type, request.stream())
     except (ClientDisconnect, ConnectionResetError):

@@ -1,5 +1,6 @@
 """How fast one person may post, in this process: a token bucket per person, shared by
-the API and the WebSocket (the WebSocket also limits each socket's frames)."""
+the API, the pages and the WebSocket, for messages and the files sent with them alike
+(the WebSocket also limits each socket's frames)."""
 
 from __future__ import annotations
 

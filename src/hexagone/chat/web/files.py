@@ -16,10 +16,11 @@ from starlette.responses import Response
 
 from hexagone.chat import service
 from hexagone.chat.api.files import send
+from hexagone.chat.service.limits import posting_allowed
 from hexagone.chat.web import conversations
 from hexagone.core import pages
 from hexagone.core.auth import Principal
-from hexagone.core.exceptions import Invalid
+from hexagone.core.exceptions import Invalid, RateLimited
 from hexagone.core.forms import parse_uuid, pieces
 from hexagone.core.i18n import gettext as _
 from hexagone.core.web import login_required
@@ -35,11 +36,14 @@ async def post_message(request: Request) -> Response:
     try:
         if len(chosen) > service.MAX_PER_MESSAGE:
             raise Invalid(_("A message holds at most %(n)s files.", n=service.MAX_PER_MESSAGE))
-        sent = [
-            (await service.upload_file(principal, channel_id, f.filename or "", f.content_type, pieces(f))).id
-            for f in chosen
-        ]
-    except pages.FORM_ERRORS as error:
+        sent = []
+        for chosen_file in chosen:
+            posting_allowed(principal)  # files count as posts, as through the API
+            uploaded = await service.upload_file(
+                principal, channel_id, chosen_file.filename or "", chosen_file.content_type, pieces(chosen_file)
+            )
+            sent.append(uploaded.id)
+    except (*pages.FORM_ERRORS, RateLimited) as error:
         return await conversations.post_page(request, error)
 
     async def with_files(db: AsyncSession, who: Principal, posted: FormData, params: Mapping[str, Any]) -> Response:
