@@ -2,8 +2,9 @@
 every chat page in French (light) and English (dark), found by a crawl from ``/chat/``
 and ``/chat/admin``; two people chatting live (one writes, the other reads it without
 reloading, is told it is being typed and sees the unread count of another
-conversation grow); hostile text shown as text and never run; and the keyboard alone
-writing, opening a thread, replying and reacting."""
+conversation grow); hostile text shown as text and never run; a dropped connection
+resumed with what was missed; and the keyboard alone writing, opening a thread,
+replying and reacting."""
 
 from __future__ import annotations
 
@@ -229,6 +230,50 @@ async def test_a_picture_sent_from_the_composer_reaches_the_other_live_with_its_
     [sent] = await history(pair.first, pair.channel_id)
     assert [a.name for a in sent.attachments] == [hostile] and sent.attachments[0].preview
     assert not reader_tab.watch.drain() and not writer_tab.watch.drain()
+
+
+# Keeps every WebSocket the page opens in window.__sockets (injected before the page's own
+# scripts, outside its Content-Security-Policy), so that a test can drop one.
+RECORD_SOCKETS = """(() => {
+  const Native = window.WebSocket;
+  window.__sockets = [];
+  window.WebSocket = class extends Native {
+    constructor(...args) { super(...args); window.__sockets.push(this); }
+  };
+})()"""
+
+
+async def test_a_dropped_connection_comes_back_and_shows_what_was_missed_once_in_order(
+    open_tab: OpenTab, base_url: str
+) -> None:
+    pair = await _pair()
+    tab = await open_tab(user=pair.second_user)
+    await tab.context.add_init_script(RECORD_SOCKETS)
+    page = tab.page
+    await goto(page, f"/chat/{pair.channel_id}")
+    await _live(page)
+    api = httpx.AsyncClient(base_url=base_url, headers=bearer(await token_for(base_url, pair.first_user)), timeout=30)
+
+    async def post(text: str) -> tuple[str, int]:  # through the server, whose bus reaches the page's socket
+        answer = await api.post(f"/api/v1/chat/channels/{pair.channel_id}/messages", json={"text": text})
+        assert answer.status_code == 201, answer.text
+        return answer.json()["id"], answer.json()["seq"]
+
+    before = await post("avant la coupure")
+    await expect(page.locator(f"#m-{before[0]}")).to_have_count(1, timeout=WAIT)
+    await page.evaluate("() => window.__sockets.at(-1).close()")
+    await expect(page.locator("#chat-connection")).to_be_visible()  # "reconnecting"
+    missed = [await post(f"pendant la coupure {n}") for n in range(3)]
+    await api.aclose()
+    await page.wait_for_function("() => window.__sockets.length === 2 && window.__sockets[1].readyState === 1")
+    resumed_from = await page.evaluate("() => new URL(window.__sockets[1].url).searchParams.get('after')")
+    assert resumed_from is not None and before[1] <= int(resumed_from) < missed[0][1]
+    for message_id, _seq in missed:
+        await expect(page.locator(f"#m-{message_id}")).to_have_count(1, timeout=WAIT)
+    shown = await page.locator("#chat-messages .chat-message").evaluate_all("items => items.map(i => i.id)")
+    assert shown[-4:] == [f"m-{message_id}" for message_id, _seq in (before, *missed)]
+    await expect(page.locator("#chat-connection")).to_be_hidden()
+    assert not tab.watch.drain()
 
 
 async def test_keyboard_alone_writes_opens_a_thread_replies_reacts_and_edits(open_tab: OpenTab) -> None:
