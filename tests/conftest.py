@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.core.seaweed import SeaweedS3, blob_environment, shared
-from tests.ports import free_port
+from tests.ports import LIVE_PORTS, free_port
 
 # The mail peers (a DNS server, the outside recipients' mail server) for every test that
 # sends mail beyond the organisation: SMTP's and the calendar's invitations; the browser
@@ -123,6 +123,8 @@ class Server:
         self.smtp_port = int(env.setdefault("HEXAGONE_SMTP_PORT", str(free_port())))
         self.submission_port = int(env.setdefault("HEXAGONE_SUBMISSION_PORT", str(free_port())))
         self.managesieve_port = int(env.setdefault("HEXAGONE_MANAGESIEVE_PORT", str(free_port())))
+        self.live_port = int(env.setdefault("HEXAGONE_LIVE_PORT", str(free_port())))
+        LIVE_PORTS[self.base_url] = self.live_port
         self.process = subprocess.Popen(
             hexagone_command("serve", "--port", str(self.port)),
             env=server_env(**env),

@@ -54,3 +54,7 @@ def free_port() -> int:
         if bindable(port):
             return port
     raise RuntimeError(f"no free port left in {_band()}")
+
+
+# The live-socket port (core/live.py) of each server the tests started, by its base URL.
+LIVE_PORTS: dict[str, int] = {}

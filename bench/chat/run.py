@@ -142,6 +142,9 @@ def start(config: str, data: Path, db: Any, log: Path, server: str = "granian", 
         env = hexagone_env(data, db, BUSES[config], server, memprobe)
         for key in ("IMAP", "SMTP", "SUBMISSION", "MANAGESIEVE"):  # out of the way of other runs
             env[f"HEXAGONE_{key}_PORT"] = str(free_port())
+        LIVE_PORTS[f"http://127.0.0.1:{port}"] = live_port = free_port()
+        env["HEXAGONE_LIVE_PORT"] = str(live_port)
+        env["HEXAGONE_BASE_URL"] = f"http://127.0.0.1:{port}"  # the pages' origin, which the live server checks
         started = stack.enter_context(
             web.Server([web.HEXAGONE, "serve", "--port", str(port), "--workers", "1"], env, port, "/healthz", log)
         )
@@ -324,8 +327,14 @@ class Generators:
                 proc.kill()
 
 
+# The live sockets' port (core/live.py) of each Hexagone server started, by its base URL.
+LIVE_PORTS: dict[str, int] = {}
+
+
 def ws_url(base: str, hexagone: bool) -> str:
-    return base.replace("http://", "ws://") + ("/chat/live" if hexagone else "/")
+    if hexagone:
+        return f"ws://127.0.0.1:{LIVE_PORTS[base]}/chat/live"
+    return base.replace("http://", "ws://") + "/"
 
 
 def client_spec(base: str, cookie: str | None) -> tuple[str, dict[str, str]]:

@@ -1,5 +1,5 @@
 // The chat made live. The pages work without this file (forms that post); with it, one
-// WebSocket to /chat/live (same origin, the session cookie) brings messages, edits,
+// WebSocket to /chat/live (the live server's port, the session cookie) brings messages, edits,
 // reactions, pins, typing and presence as they happen, and the composer sends over it.
 //
 // Safety: a message's HTML is the server's sanitised `html` field, the only value ever
@@ -95,9 +95,9 @@ function start(root) {
   }
 
   function connect() {
-    const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+    // The live server's own port, or behind a proxy this host (data-chat-live: the full URL).
     const after = lastSeq ? `?after=${lastSeq}` : "";
-    socket = new WebSocket(`${scheme}//${window.location.host}${root.dataset.chatLive}${after}`);
+    socket = new WebSocket(`${root.dataset.chatLive}${after}`);
     socket.addEventListener("open", () => {
       retries = 0;
       banner.hidden = true;

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from hexagone.core import blobs, i18n, jobs, pubsub, shell, templating
+from hexagone.core import blobs, i18n, jobs, live, pubsub, shell, templating
 from hexagone.core.config import Settings, get_settings
 from hexagone.core.db import dispose_engine, get_engine
 from hexagone.core.errors import install_error_handlers
@@ -55,13 +55,16 @@ def prepare(registry: Registry) -> None:
 @contextlib.asynccontextmanager
 async def background(registry: Registry, settings: Settings) -> AsyncIterator[None]:
     """What runs beside the pages, as ``HEXAGONE_SERVE_PARTS`` says: the modules' servers
-    (``protocols``) and the job worker (``jobs``); shut down cleanly on exit."""
+    (``protocols``), the live sockets beside the pages (``web``) and the job worker
+    (``jobs``); shut down cleanly on exit."""
     parts = settings.parts
     get_engine()
     events.install_handlers(registry)
     tasks = []
     if "protocols" in parts:
         tasks = [asyncio.create_task(server(), name=server.__qualname__) for m in registry for server in m.servers]
+    if "web" in parts:
+        tasks.append(asyncio.create_task(live.serve_live(registry, settings), name="live"))
     if "jobs" in parts and settings.jobs_concurrency > 0:
         tasks.append(asyncio.create_task(jobs.Worker(concurrency=settings.jobs_concurrency).run(), name="jobs"))
     # The 200,000 objects made by importing and building the app live as long as the
@@ -140,5 +143,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     install_error_handlers(app)
     app.add_middleware(shell.SubscriptionGate, registry=registry)
     app.add_middleware(RequestContextMiddleware, settings=settings)
-    app.add_middleware(SecurityHeadersMiddleware, secure_cookies=settings.resolved_base_url.startswith("https://"))
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        secure_cookies=settings.resolved_base_url.startswith("https://"),
+        live_source=live.connect_source(settings) if live.live_routes(registry) else "",
+    )
     return app

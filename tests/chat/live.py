@@ -1,5 +1,5 @@
 """A chat client for the tests: the ``websockets`` library (a client nobody here wrote)
-talking to a real server, signed in with the session cookie of the real login form or a
+talking to a real server's live port (core/live.py), signed in with the session cookie of the real login form or a
 bearer token."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from hexagone.core.auth import SESSION_COOKIE
 from tests.factories import TestUser, login
+from tests.ports import LIVE_PORTS
 
 WAIT = 10.0
 
@@ -24,8 +25,13 @@ async def session_cookie(base_url: str, user: TestUser) -> str:
         return browser.cookies[SESSION_COOKIE]
 
 
+def live_port(base_url: str) -> int:
+    """The port of the live server beside the pages at ``base_url``."""
+    return LIVE_PORTS[base_url]
+
+
 def ws_url(base_url: str, path: str = "/chat/live", after: int | None = None) -> str:
-    url = base_url.replace("http://", "ws://") + path
+    url = f"ws://127.0.0.1:{live_port(base_url)}{path}"
     return url if after is None else f"{url}?after={after}"
 
 

@@ -16,7 +16,7 @@ from hexagone.core.db import org_session
 from hexagone.identity.models import Space
 from hexagone.identity.service import spaces
 from tests.chat.factories import channel, join, make_chat_org, make_member, space_channel
-from tests.chat.live import of_type, open_socket, receive, send, session_cookie, until
+from tests.chat.live import live_port, of_type, open_socket, receive, send, session_cookie, until
 from tests.factories import TestUser, csrf_token, login, make_org, make_space, make_user, principal
 from tests.mail.api.helpers import token_for
 
@@ -255,7 +255,7 @@ async def test_a_client_that_never_reads_is_closed_and_the_others_lose_nothing(b
     await join(reader, room)
     tiny = socket.socket()
     tiny.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    tiny.connect(("127.0.0.1", int(base_url.rsplit(":", 1)[1])))
+    tiny.connect(("127.0.0.1", live_port(base_url)))
     slow_socket = await open_socket(base_url, await session_cookie(base_url, slow_user), sock=tiny, max_queue=1)
     reader_socket = await open_socket(base_url, await session_cookie(base_url, reader_user))
     big = "<" * 9_000  # 45 KB a frame: its HTML escapes every character

@@ -5,7 +5,7 @@ WebSocket, its JSON API, search and commands. Parts a command does not use are
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +13,7 @@ from hexagone.chat import policy  # noqa: F401 - registers the channel ability r
 from hexagone.chat.cli import cli
 from hexagone.chat.service.retention import JOBS
 from hexagone.core.i18n import N_
-from hexagone.core.modules import Lazy, Module, NavItem, SearchProvider
+from hexagone.core.modules import Lazy, LiveHandler, Module, NavItem, SearchProvider
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -26,6 +26,13 @@ def _routes() -> Sequence[BaseRoute]:
     from hexagone.chat import admin, web
 
     return [*web.ROUTES, *admin.ROUTES]
+
+
+def _live() -> Mapping[str, LiveHandler]:
+    from hexagone.chat.live import API_PATH, PAGE_PATH
+    from hexagone.chat.live.endpoint import live
+
+    return {PAGE_PATH: live, API_PATH: live}
 
 
 def _nav() -> Sequence[NavItem]:
@@ -66,6 +73,7 @@ MODULE = Module(
     nav=Lazy(_nav),
     admin_nav=[NavItem(path="/chat/admin", label=N_("Chat"))],
     api_routers=Lazy(_api),
+    live=Lazy(_live),
     search_providers=Lazy(_search),
     jobs=JOBS,
     cli=cli,

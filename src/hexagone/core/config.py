@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         default=None, description="The master key being replaced, still accepted until `hexagone blobs rewrap` ran."
     )
     jobs_concurrency: int = 4
+    live_port: int = Field(default=8001, description="Port of the live sockets (chat), served beside the pages.")
+    live_url: str = Field(
+        default="",
+        description="Where pages open the live sockets, e.g. wss://suite.example.fr behind a proxy routing the "
+        "live paths to live_port; default: the base URL's host on live_port.",
+    )
     websocket_recheck_seconds: float = Field(
         default=60.0,
         gt=0,

@@ -5,7 +5,7 @@ composition root (:mod:`hexagone.app`) loads the installed ones and hands each p
 core piece that serves it: routes to the web app, navigation to the shell, search
 providers to unified search, handlers to the event bus, job handlers to the job worker,
 commands to the ``hexagone`` command, its part of an organisation's export to
-``hexagone org export``, servers to ``hexagone serve``.
+``hexagone org export``, servers to ``hexagone serve``, live sockets to :mod:`hexagone.core.live`.
 
 A part may be given :class:`Lazy`: the function that imports it runs the first time the
 core reads the part. A process reads only what it uses: ``hexagone user create`` imports
@@ -111,6 +111,7 @@ AddressSuggester = Callable[["Principal", str, int], Awaitable[list[AddressSugge
 HomeProvider = Callable[["Principal"], Awaitable[HomePanel | None]]
 EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
 Server = Callable[[], Coroutine[Any, Any, None]]  # run as a task of its own, so a coroutine
+LiveHandler = Callable[[Any, Any], Awaitable[None]]  # core.live.Handler: (socket, caller), typed there
 
 
 # A prefix is whole path segments without a trailing slash; the core's own stay the core's.
@@ -182,6 +183,9 @@ class Module:
     home: _Part[Sequence[HomeProvider]] = _Part(())  # panels of the home page (today's agenda)
     event_handlers: _Part[Mapping[str, Sequence[EventHandler]]] = _Part(Lazy(dict))  # a dict of its own
     servers: _Part[Sequence[Server]] = _Part(())
+    # Long-lived WebSockets, path → handler, served off ASGI on the live port (core/live.py):
+    # ``/<name>/…`` for pages (session cookie), ``/api/v1/<name>/…`` for programs (token).
+    live: _Part[Mapping[str, LiveHandler]] = _Part(Lazy(dict))
     # The kinds of durable job the module runs, installed in the worker
     jobs: _Part[Sequence[JobSpec]] = _Part(())
     # Commands and command groups merged into the ``hexagone`` command (a group named

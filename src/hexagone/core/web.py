@@ -37,15 +37,15 @@ CSRF_HEADER = "x-csrf-token"
 LANG_COOKIE = "lang"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
-# 'self' only. form-action is left out on purpose: after an OpenID Connect login the
-# browser follows a redirect from our form to the client application's own host, which
-# Chromium would otherwise block.
+# 'self' only, and the live sockets' server (core/live.py: its own port, so not 'self').
+# form-action is left out on purpose: after an OpenID Connect login the browser follows a
+# redirect from our form to the client application's own host, which Chromium would
+# otherwise block.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+    "font-src 'self'; connect-src 'self'{live}; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 )
-SECURITY_HEADERS = [
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+OTHER_SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
@@ -200,9 +200,11 @@ def body_too_large(scope: Scope) -> Response:
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, secure_cookies: bool):
+    def __init__(self, app: ASGIApp, secure_cookies: bool, live_source: str = ""):
         self.app = app
         self.hsts = secure_cookies
+        policy = CONTENT_SECURITY_POLICY.format(live=f" {live_source}" if live_source else "")
+        self.headers = [(b"content-security-policy", policy.encode()), *OTHER_SECURITY_HEADERS]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -213,7 +215,7 @@ class SecurityHeadersMiddleware:
                 # raw header pairs: a response may already set one of them (it wins)
                 raw: list[tuple[bytes, bytes]] = list(message.get("headers", []))
                 present = {name.lower() for name, _value in raw}
-                raw += [header for header in SECURITY_HEADERS if header[0] not in present]
+                raw += [header for header in self.headers if header[0] not in present]
                 if self.hsts:
                     raw.append(HSTS)
                 message["headers"] = raw

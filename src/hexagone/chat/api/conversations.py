@@ -6,12 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Response, WebSocket
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field, StrictBool
 
 from hexagone.chat import service
 from hexagone.chat.api.common import ChannelOut, errors
-from hexagone.chat.live.endpoint import live
 from hexagone.core.api import CurrentPrincipal, Text, line, session, whole
 
 router = APIRouter(tags=["chat"])
@@ -159,9 +158,3 @@ async def mute(principal: CurrentPrincipal, channel_id: uuid.UUID, body: Muting)
         await service.set_muted(db, principal, channel_id, body.muted)
         await db.commit()
     return Response(status_code=204)
-
-
-@router.websocket("/live")
-async def live_socket(websocket: WebSocket) -> None:
-    """The live events for programs holding a token (docs/chat.md lists the frames)."""
-    await live(websocket)

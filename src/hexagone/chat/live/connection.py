@@ -4,17 +4,18 @@ and the events the hub pushes to it.
 The protocol is JSON text frames, ``{"type": …}``; [docs/chat.md](../../../docs/chat.md)
 lists them. What protects the server and the other people:
 
-- a frame larger than :data:`MAX_FRAME` closes the socket (1009), a binary frame too
-  (1003), and so do :data:`MAX_BAD` frames in a row that are not the JSON expected (1007);
+- a frame larger than :data:`~hexagone.core.live.MAX_FRAME` closes the socket (1009,
+  the live server's limit), a binary frame too (1003), and so do :data:`MAX_BAD` frames
+  in a row that are not the JSON expected (1007);
 - frames are rate limited per socket (a token bucket: :data:`FRAMES_PER_SECOND`,
   bursts of :data:`FRAME_BURST`), posts more strictly (per person:
   :mod:`hexagone.chat.service.limits`); a post over the limit is refused with a 429 error frame, a
   client that keeps sending past the frame limit is closed (1008);
-- what is pushed to a client waits in a bounded queue (:data:`MAX_QUEUE` frames,
-  :data:`MAX_QUEUE_BYTES`), and a send waits at most :data:`SEND_TIMEOUT` for the
-  client to take it (the ASGI server stops taking frames once the socket's buffers are
-  full); a client that does not read that fast is closed (1013) instead of growing the server's
-  memory, and resumes from the last number it saw when it reconnects;
+- what the hub pushes is written at once to every socket (:func:`hexagone.core.live.broadcast`),
+  held only while a reconnecting client's replay is sent (at most :data:`MAX_HELD`
+  frames); a client that leaves more than a megabyte unread is closed (1013) instead of
+  growing the server's memory, and resumes from the last number it saw when it
+  reconnects; an answer to this client alone waits at most :data:`SEND_TIMEOUT` for it;
 - every ``HEXAGONE_WEBSOCKET_RECHECK_SECONDS`` the sign-in that opened the
   socket is asked again: signed out, the socket closes (4401); the person's spaces as
   they are now decide which spaces' channels it follows.
@@ -23,23 +24,21 @@ lists them. What protects the server and the other people:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
 import time
 import uuid
-from collections import deque
 from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from websockets.asyncio.server import ServerConnection
 
 from hexagone.chat.live.hub import Hub
 from hexagone.chat.service import channels, messages
 from hexagone.chat.service.events import bus_channel
 from hexagone.chat.service.limits import Bucket, posting_allowed
+from hexagone.core import live
 from hexagone.core import websockets as ws
-from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.encoding import encode
 from hexagone.core.exceptions import ServiceError
@@ -47,9 +46,7 @@ from hexagone.core.pubsub import get_bus
 
 log = logging.getLogger("hexagone.chat.live")
 
-MAX_FRAME = 64 * 1024  # a message's 10,000 characters, in JSON, with room to spare
-MAX_QUEUE = 1000
-MAX_QUEUE_BYTES = 1 << 20
+MAX_HELD = 1000
 MAX_BAD = 5
 FRAMES_PER_SECOND, FRAME_BURST = 20.0, 60.0
 MAX_REFUSED = 50  # frames over the limit before the socket is closed
@@ -64,18 +61,34 @@ class Closing(Exception):
 
 
 class Connection:
-    def __init__(self, hub: Hub, websocket: WebSocket, principal: Principal, followed: set[uuid.UUID]) -> None:
+    # Thousands live at once in a process: no per-instance dict.
+    __slots__ = (
+        "_bad",
+        "_frames",
+        "_held",
+        "_refused",
+        "_typed",
+        "caller",
+        "channels",
+        "hub",
+        "last_seq",
+        "principal",
+        "socket",
+        "state",
+        "watching",
+    )
+
+    def __init__(self, hub: Hub, socket: ServerConnection, caller: live.Caller, followed: set[uuid.UUID]) -> None:
         self.hub = hub
-        self.websocket = websocket
-        self.principal = principal
+        self.socket = socket
+        self.caller = caller
+        self.principal = caller.principal
         self.channels = followed
         self.watching: set[uuid.UUID] = set()
         self.state = "online"
         self.last_seq = 0  # the highest event number sent
-        self._queue: deque[tuple[str, int | None]] = deque()
-        self._queued_bytes = 0
-        self._ready = asyncio.Event()
-        self._closing: Closing | None = None
+        # What the hub pushed while the replay was being sent; None once caught up.
+        self._held: list[tuple[bytes, int | None]] | None = []
         self._frames = Bucket(FRAMES_PER_SECOND, FRAME_BURST)
         self._typed: dict[uuid.UUID, float] = {}
         self._bad = 0
@@ -83,63 +96,51 @@ class Connection:
 
     # What the hub pushes.
 
-    def push(self, text: str, seq: int | None) -> None:
-        if self._closing is not None:
-            return
-        if len(self._queue) >= MAX_QUEUE or self._queued_bytes + len(text) > MAX_QUEUE_BYTES:
-            self.close_soon(ws.TRY_AGAIN, "not reading fast enough")
-            return
-        self._queue.append((text, seq))
-        self._queued_bytes += len(text)
-        self._ready.set()
+    def deliverable(self, frame: bytes, seq: int | None) -> ServerConnection | None:
+        """The socket to write a pushed frame to now, or None while the replay is being
+        sent (the frame is held, and follows it)."""
+        held = self._held
+        if held is None:
+            return self.socket
+        if len(held) >= MAX_HELD:
+            live.close_soon(self.socket, ws.TRY_AGAIN, "not reading fast enough")
+        else:
+            held.append((frame, seq))
+        return None
 
-    def close_soon(self, code: int, reason: str) -> None:
-        self._closing = Closing(code, reason)
-        self._queue.clear()
-        self._queued_bytes = 0
-        self._ready.set()
+    async def caught_up(self) -> None:
+        """Send what was held during the replay, in order, once each (an event the replay
+        already sent is skipped); from then on the hub writes directly."""
+        held = self._held or []
+        while held:
+            frame, seq = held.pop(0)
+            if seq is not None:
+                if seq <= self.last_seq:
+                    continue
+                self.last_seq = seq
+            await self._send(frame)
+        self._held = None
 
     async def send(self, frame: dict[str, Any]) -> None:
         """A frame to this client alone, at once (answers, the replay)."""
         seq = frame.get("seq")
         if isinstance(seq, int):
             self.last_seq = max(self.last_seq, seq)
-        async with asyncio.timeout(SEND_TIMEOUT):
-            await self.websocket.send_text(encode(frame).decode())
+        await self._send(encode(frame))
 
-    async def write(self) -> None:
-        """Send what the hub pushed, in order, once each (an event already sent in the
-        replay is skipped); ends the socket when :meth:`close_soon` was called."""
-        while True:
-            await self._ready.wait()
-            self._ready.clear()
-            while self._queue:
-                text, seq = self._queue.popleft()
-                self._queued_bytes -= len(text)
-                if seq is not None:
-                    if seq <= self.last_seq:
-                        continue
-                    self.last_seq = seq
-                try:  # a timer, not a task per frame as wait_for makes (the benchmark's profile)
-                    async with asyncio.timeout(SEND_TIMEOUT):
-                        await self.websocket.send_text(text)
-                except TimeoutError:
-                    self.close_soon(ws.TRY_AGAIN, "not reading fast enough")
-            if self._closing is not None:
-                raise self._closing
+    async def _send(self, frame: bytes) -> None:
+        try:
+            async with asyncio.timeout(SEND_TIMEOUT):
+                await self.socket.send(frame, text=True)
+        except TimeoutError:
+            raise Closing(ws.TRY_AGAIN, "not reading fast enough") from None
 
     # What the client sends.
 
     async def read(self) -> None:
-        while True:
-            message = await self.websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                raise WebSocketDisconnect(message.get("code", ws.NORMAL))
-            text = message.get("text")
-            if text is None:
+        async for text in self.socket:
+            if not isinstance(text, str):
                 raise Closing(ws.UNSUPPORTED, "text frames only")
-            if len(text) > MAX_FRAME:
-                raise Closing(ws.TOO_BIG, "frame too large")
             if not self._frames.take():
                 self._refused += 1
                 if self._refused > MAX_REFUSED:
@@ -240,10 +241,10 @@ class Connection:
         be written to from this socket)."""
         while True:
             # Spread out: sockets opened together would all ask at once (the benchmark's 5,000).
-            await asyncio.sleep(ws.recheck_seconds() * random.uniform(0.75, 1.25))
-            fresh = await ws.still_signed_in(self.websocket.scope)
+            await asyncio.sleep(live.recheck_seconds() * random.uniform(0.75, 1.25))
+            fresh = await self.caller.still_signed_in()
             if fresh is None:
-                self.close_soon(ws.SIGNED_OUT, "signed out")
+                await self.socket.close(ws.SIGNED_OUT, "signed out")
                 return
             if fresh != self.principal:
                 self.principal = fresh
@@ -266,28 +267,10 @@ _HANDLERS = {
 
 
 async def run(connection: Connection) -> None:
-    """Read and write until the client leaves or the socket must close."""
-    ends = [
-        asyncio.create_task(connection.read(), name="chat-read"),
-        asyncio.create_task(connection.write(), name="chat-write"),
-    ]
-    tasks = [*ends, asyncio.create_task(connection.recheck(), name="chat-recheck")]
+    """Read until the client leaves or the socket must close; meanwhile ask now and then
+    whether the sign-in still holds."""
+    rechecking = asyncio.create_task(connection.recheck(), name="chat-recheck")
     try:
-        done, _pending = await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            error = task.exception()
-            if isinstance(error, Closing):
-                await _close(connection, error.code, error.reason)
-            elif error is not None and not isinstance(error, WebSocketDisconnect):
-                log.warning("chat connection ended by %s", type(error).__name__)
-                await _close(connection, ws.GOING_AWAY)
+        await connection.read()
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def _close(connection: Connection, code: int, reason: str = "") -> None:
-    """Close, without waiting long for a client that reads nothing (its buffers are full)."""
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(connection.websocket.close(code, reason), SEND_TIMEOUT)
+        rechecking.cancel()

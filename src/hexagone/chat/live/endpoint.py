@@ -1,27 +1,31 @@
-"""The chat's WebSocket endpoint: ``/chat/live`` for the pages (the session cookie, from
-one of our pages) and ``/api/v1/chat/live`` for programs (a bearer token).
+"""The chat's WebSocket, at :data:`~hexagone.chat.live.PAGE_PATH` for the pages and
+:data:`~hexagone.chat.live.API_PATH` for programs; the core's live server has checked
+the handshake (:mod:`hexagone.core.live`).
 
 On opening, the socket is registered with the hub first, then told where the log stands
 (``hello`` with the organisation's last event number, ``head``), then, if the client gave
 ``?after=<n>``, sent every event after *n* in its conversations (or ``reset`` if too much
-was missed: reload). Events the hub pushed meanwhile follow, those already replayed
-skipped: nothing is lost or doubled across a reconnection.
+was missed: reload). Events the hub pushed meanwhile are held and follow, those already
+replayed skipped: nothing is lost or doubled across a reconnection.
 """
 
 from __future__ import annotations
 
-from starlette.websockets import WebSocket
+from collections.abc import Mapping
 
-from hexagone.chat.live.connection import Connection, run
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from hexagone.chat.live.connection import Closing, Connection, run
 from hexagone.chat.live.hub import hub
 from hexagone.chat.service import channels, events
 from hexagone.core import websockets as ws
-from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
+from hexagone.core.live import Caller, close
 
 
-def _after(websocket: WebSocket) -> int | None:
-    raw = websocket.query_params.get("after")
+def _after(query: Mapping[str, str]) -> int | None:
+    raw = query.get("after")
     if raw is None or raw == "":
         return None
     if not raw.isdigit() or len(raw) > 18:
@@ -29,24 +33,19 @@ def _after(websocket: WebSocket) -> int | None:
     return int(raw)
 
 
-async def live(websocket: WebSocket) -> None:
-    principal: Principal | None = websocket.scope.get("principal")
-    if principal is None or principal.mfa_pending:
-        return await websocket.close(ws.POLICY)
-    if websocket.scope.get("auth_method") == "session" and not ws.same_origin(websocket.scope):
-        return await websocket.close(ws.POLICY)
+async def live(socket: ServerConnection, caller: Caller) -> None:
+    principal = caller.principal
     try:
-        after = _after(websocket)
-    except ValueError:
-        return await websocket.close(ws.POLICY)
+        after = _after(caller.query)
+    except ValueError as error:
+        return await socket.close(ws.POLICY, str(error))
     the_hub = hub()
     await the_hub.start()
     async with org_session(principal.org_id) as db:
         followed = await channels.visible_ids(db, principal)
-    connection = Connection(the_hub, websocket, principal, followed)
+    connection = Connection(the_hub, socket, caller, followed)
     the_hub.add(connection)
     try:
-        await websocket.accept()
         async with org_session(principal.org_id) as db:
             now = await events.last_seq(db, principal.org_id)
             replay = (
@@ -61,6 +60,11 @@ async def live(websocket: WebSocket) -> None:
         elif replay is not None:
             for frame in replay.events:
                 await connection.send(frame)
+        await connection.caught_up()
         await run(connection)
+    except Closing as closing:
+        await close(socket, closing.code, closing.reason)
+    except ConnectionClosed:
+        pass  # the client left
     finally:
         the_hub.remove(connection)

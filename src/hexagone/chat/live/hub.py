@@ -1,6 +1,6 @@
 """One process's live connections and the bus: the hub subscribes once to every chat
 event (``chat.>``) and hands each to the connections that follow its channel or its
-user, encoded once for all of them.
+user, encoded once for all of them and written to their sockets at once.
 
 A connection follows the channels its person could see when it opened (their spaces'
 ``#général``, the channels they are members of), and the channels they join while it is
@@ -21,6 +21,7 @@ from typing import Any
 
 from hexagone.chat.live.presence import CHANNEL, QUERY, Presence, Socket, discard
 from hexagone.chat.service.events import live_pattern
+from hexagone.core import live
 from hexagone.core.encoding import encode
 from hexagone.core.pubsub import Message, PubSubError, get_bus
 
@@ -108,13 +109,12 @@ class Hub:
         self.send(connections, payload)
 
     def send(self, connections: Iterable[Socket], payload: dict[str, Any]) -> None:
-        """One frame to many connections, encoded once."""
+        """One frame to many connections, encoded once and written to all at once."""
         if not connections:
             return
-        text = encode(payload).decode()
+        frame = encode(payload)
         seq = payload.get("seq")
-        for connection in list(connections):
-            connection.push(text, seq)
+        live.broadcast((s for c in connections if (s := c.deliverable(frame, seq)) is not None), frame)
 
     @property
     def connections(self) -> int:

@@ -44,7 +44,7 @@ class Socket(Protocol):
     watching: set[uuid.UUID]
     state: str
 
-    def push(self, text: str, seq: int | None) -> None: ...
+    def deliverable(self, frame: bytes, seq: int | None) -> Any: ...
 
 
 class Sockets(Protocol):

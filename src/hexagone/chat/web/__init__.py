@@ -1,4 +1,5 @@
-"""The chat's pages (``/chat/``) and the WebSocket they open (``/chat/live``).
+"""The chat's pages (``/chat/``); the WebSocket they open is served by the core's live
+server (:mod:`hexagone.chat.live`).
 
 :mod:`.conversations`: the list of conversations, one conversation with its messages
 and a thread beside it, public channels, a new channel, a direct conversation, members
@@ -6,9 +7,8 @@ and settings; :mod:`.messages`: what is done to one message without JavaScript;
 :mod:`.files`: files sent from the composer, read and previewed. The
 script (``frontend/chat/chat.js``) makes the same pages live."""
 
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route
 
-from hexagone.chat.live.endpoint import live
 from hexagone.chat.web import conversations as c
 from hexagone.chat.web import files as f
 from hexagone.chat.web import messages as m
@@ -26,7 +26,6 @@ FILE = "/files/{file_id:uuid}"
 
 # Paths inside the module: the app mounts them under /chat/.
 ROUTES: list[BaseRoute] = [
-    WebSocketRoute("/live", live),
     Route("/", c.home),
     Route("/browse", c.browse),
     Route("/new", pages.page_or_submit(login_required, c.new_channel, c.new_channel_page), methods=["GET", "POST"]),

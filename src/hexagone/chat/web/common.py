@@ -14,8 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hexagone.chat import service
-from hexagone.core import pages
+from hexagone.chat.live import PAGE_PATH
+from hexagone.core import live, pages
 from hexagone.core.auth import Principal
+from hexagone.core.config import get_settings
 from hexagone.core.db import org_session
 from hexagone.core.exceptions import ServiceError
 from hexagone.core.i18n import N_
@@ -87,6 +89,7 @@ async def frame(db: AsyncSession, principal: Principal, current: uuid.UUID | Non
         "max_files": service.MAX_PER_MESSAGE,
         "max_file_size": service.MAX_SIZE,
         "to_drive": has_own_drive(principal),
+        "live_url": live.public_url(get_settings(), PAGE_PATH),
     }
 
 
