@@ -16,8 +16,8 @@ lists them. What protects the server and the other people:
   frames); a client that leaves more than a megabyte unread is closed (1013) instead of
   growing the server's memory, and resumes from the last number it saw when it
   reconnects; an answer to this client alone waits at most :data:`SEND_TIMEOUT` for it;
-- every ``HEXAGONE_WEBSOCKET_RECHECK_SECONDS`` the sign-in that opened the
-  socket is asked again: signed out, the socket closes (4401); the person's spaces as
+- every ``HEXAGONE_WEBSOCKET_RECHECK_SECONDS`` or so (the hub asks, for all its sockets)
+  the sign-in that opened the socket is asked again: signed out, the socket closes (4401); the person's spaces as
   they are now decide which spaces' channels it follows.
 """
 
@@ -39,6 +39,7 @@ from hexagone.chat.service.events import bus_channel
 from hexagone.chat.service.limits import Bucket, posting_allowed
 from hexagone.core import live
 from hexagone.core import websockets as ws
+from hexagone.core.auth import Principal
 from hexagone.core.db import org_session
 from hexagone.core.encoding import encode
 from hexagone.core.exceptions import ServiceError
@@ -70,6 +71,7 @@ class Connection:
         "_typed",
         "caller",
         "channels",
+        "due",
         "hub",
         "last_seq",
         "principal",
@@ -93,6 +95,8 @@ class Connection:
         self._typed: dict[uuid.UUID, float] = {}
         self._bad = 0
         self._refused = 0
+        self.due = 0.0
+        self.reschedule(time.monotonic())
 
     # What the hub pushes.
 
@@ -238,22 +242,29 @@ class Connection:
     async def recheck(self) -> None:
         """End the socket when the sign-in that opened it is over; follow the person's
         spaces as they are now (left a space: its channel is no longer heard, nor can
-        be written to from this socket)."""
-        while True:
-            # Spread out: sockets opened together would all ask at once (the benchmark's 5,000).
-            await asyncio.sleep(live.recheck_seconds() * random.uniform(0.75, 1.25))
-            fresh = await self.caller.still_signed_in()
-            if fresh is None:
-                await self.socket.close(ws.SIGNED_OUT, "signed out")
-                return
-            if fresh != self.principal:
-                self.principal = fresh
-                async with org_session(fresh.org_id) as db:
-                    followed = await channels.visible_ids(db, fresh)
-                for channel_id in self.channels - followed:
-                    self.hub.follow(self, channel_id, False)
-                for channel_id in followed - self.channels:
-                    self.hub.follow(self, channel_id, True)
+        be written to from this socket). Called by the hub every
+        ``HEXAGONE_WEBSOCKET_RECHECK_SECONDS`` or so (:attr:`due`)."""
+        fresh = await self.caller.still_signed_in()
+        if fresh is None:
+            live.close_soon(self.socket, ws.SIGNED_OUT, "signed out")
+            return
+        if fresh != self.principal:
+            self.principal = fresh
+            followed = await followed_by(fresh)
+            for channel_id in self.channels - followed:
+                self.hub.follow(self, channel_id, False)
+            for channel_id in followed - self.channels:
+                self.hub.follow(self, channel_id, True)
+
+    def reschedule(self, now: float) -> None:
+        """The next recheck, spread out: sockets opened together would all ask at once."""
+        self.due = now + live.recheck_seconds() * random.uniform(0.75, 1.25)
+
+
+async def followed_by(principal: Principal) -> set[uuid.UUID]:
+    """The conversations a socket of this person hears: see :func:`channels.visible_ids`."""
+    async with org_session(principal.org_id) as db:
+        return await channels.visible_ids(db, principal)
 
 
 _HANDLERS = {
@@ -264,13 +275,3 @@ _HANDLERS = {
     "watch": Connection._watch,
     "ping": Connection._ping,
 }
-
-
-async def run(connection: Connection) -> None:
-    """Read until the client leaves or the socket must close; meanwhile ask now and then
-    whether the sign-in still holds."""
-    rechecking = asyncio.create_task(connection.recheck(), name="chat-recheck")
-    try:
-        await connection.read()
-    finally:
-        rechecking.cancel()

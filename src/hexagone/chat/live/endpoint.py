@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from hexagone.chat.live.connection import Closing, Connection, run
+from hexagone.chat.live.connection import Closing, Connection, followed_by
 from hexagone.chat.live.hub import hub
-from hexagone.chat.service import channels, events
+from hexagone.chat.service import events
 from hexagone.core import websockets as ws
 from hexagone.core.db import org_session
 from hexagone.core.live import Caller, close
@@ -33,6 +33,18 @@ def _after(query: Mapping[str, str]) -> int | None:
     return int(raw)
 
 
+async def _standing(connection: Connection, after: int | None) -> tuple[int, events.Replay | None]:
+    """The organisation's last event number, and what the client missed after ``after``.
+    (The database session is gone when this returns: kept in the handler's frame, it
+    would live as long as the socket.)"""
+    principal = connection.principal
+    async with org_session(principal.org_id) as db:
+        now = await events.last_seq(db, principal.org_id)
+        if after is None:
+            return now, None
+        return now, await events.since(db, principal.org_id, principal.user_id, connection.channels, after)
+
+
 async def live(socket: ServerConnection, caller: Caller) -> None:
     principal = caller.principal
     try:
@@ -41,18 +53,10 @@ async def live(socket: ServerConnection, caller: Caller) -> None:
         return await socket.close(ws.POLICY, str(error))
     the_hub = hub()
     await the_hub.start()
-    async with org_session(principal.org_id) as db:
-        followed = await channels.visible_ids(db, principal)
-    connection = Connection(the_hub, socket, caller, followed)
+    connection = Connection(the_hub, socket, caller, await followed_by(principal))
     the_hub.add(connection)
     try:
-        async with org_session(principal.org_id) as db:
-            now = await events.last_seq(db, principal.org_id)
-            replay = (
-                await events.since(db, principal.org_id, principal.user_id, followed, after)
-                if after is not None
-                else None
-            )
+        now, replay = await _standing(connection, after)
         connection.last_seq = after or 0
         await connection.send({"type": "hello", "head": now, "user": str(principal.user_id)})
         if replay is not None and not replay.complete:
@@ -61,7 +65,7 @@ async def live(socket: ServerConnection, caller: Caller) -> None:
             for frame in replay.events:
                 await connection.send(frame)
         await connection.caught_up()
-        await run(connection)
+        await connection.read()
     except Closing as closing:
         await close(socket, closing.code, closing.reason)
     except ConnectionClosed:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -27,6 +28,9 @@ from hexagone.core.pubsub import Message, PubSubError, get_bus
 
 log = logging.getLogger("hexagone.chat.live")
 
+RECHECK_TICK = 1.0  # seconds between two looks for sockets due a recheck
+RECHECK_BATCH = 50  # sockets rechecked at once
+
 
 class Hub:
     def __init__(self) -> None:
@@ -34,6 +38,7 @@ class Hub:
         self.by_user: dict[uuid.UUID, set[Socket]] = defaultdict(set)
         self.presence = Presence(self)
         self._listening: asyncio.Task[None] | None = None
+        self._rechecking: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
     async def start(self) -> None:
@@ -43,6 +48,8 @@ class Hub:
             self._listening = asyncio.create_task(self._listen(), name="chat-hub")
         await self._ready.wait()
         self.presence.start()  # once subscribed: its query's answers must reach us
+        if self._rechecking is None or self._rechecking.done():
+            self._rechecking = asyncio.create_task(self._recheck(), name="chat-recheck")
 
     async def _listen(self) -> None:
         while True:
@@ -54,6 +61,22 @@ class Hub:
             except PubSubError as error:
                 log.warning("chat hub lost the bus, subscribing again: %s", error)
                 await asyncio.sleep(1)
+
+    async def _recheck(self) -> None:
+        """Ask again, for each socket when it is due, whether the sign-in that opened it
+        still holds: one task for the process rather than one sleeping task per socket
+        (thousands of them: memory), a batch at a time."""
+        while True:
+            await asyncio.sleep(min(RECHECK_TICK, live.recheck_seconds() / 4))
+            now = time.monotonic()
+            due = [c for sockets in self.by_user.values() for c in sockets if c.due <= now]
+            for connection in due:
+                connection.reschedule(now)
+            for start in range(0, len(due), RECHECK_BATCH):
+                batch = due[start : start + RECHECK_BATCH]
+                for outcome in await asyncio.gather(*(c.recheck() for c in batch), return_exceptions=True):
+                    if isinstance(outcome, Exception):
+                        log.warning("chat socket recheck failed: %r", outcome)
 
     def add(self, connection: Socket) -> None:
         self.by_user[connection.principal.user_id].add(connection)

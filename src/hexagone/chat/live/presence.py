@@ -44,7 +44,13 @@ class Socket(Protocol):
     watching: set[uuid.UUID]
     state: str
 
+    due: float  # time.monotonic() of its next recheck
+
     def deliverable(self, frame: bytes, seq: int | None) -> Any: ...
+
+    async def recheck(self) -> None: ...
+
+    def reschedule(self, now: float) -> None: ...
 
 
 class Sockets(Protocol):
