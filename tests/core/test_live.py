@@ -1,0 +1,59 @@
+"""The live server's keepalive (core/live.py): one task pings every socket, and drops
+those whose peer never answers, while a client that answers stays connected. A real
+``websockets`` server and client in this process; the silent peer is a raw socket that
+completes the handshake and then reads nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+
+from websockets.asyncio.client import connect
+from websockets.asyncio.server import ServerConnection, serve
+
+from hexagone.core import live
+
+
+async def _silent_peer(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        (
+            f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+    return reader, writer
+
+
+EVERY = 0.2  # seconds between pings here (PING_EVERY in the server)
+
+
+async def test_keep_alive_drops_a_silent_peer_and_keeps_one_that_answers() -> None:
+    every = EVERY
+    ended: list[ServerConnection] = []
+
+    async def handler(socket: ServerConnection) -> None:
+        await socket.wait_closed()
+        ended.append(socket)
+
+    async with serve(handler, "127.0.0.1", 0, ping_interval=None) as server:
+        port = server.sockets[0].getsockname()[1]
+        pinging = asyncio.create_task(live.keep_alive(server, every=every))
+        try:
+            _reader, writer = await _silent_peer(port)
+            async with connect(f"ws://127.0.0.1:{port}/", ping_interval=None) as answering:
+                reading = asyncio.create_task(answering.recv())  # answers pings while it waits
+                for _ in range(50):
+                    if ended:
+                        break
+                    await asyncio.sleep(every)
+                assert len(ended) == 1  # the silent one, after one unanswered ping
+                await asyncio.sleep(every * 3)
+                assert len(ended) == 1 and len(server.connections) == 1  # the other stays
+                reading.cancel()
+            writer.close()
+        finally:
+            pinging.cancel()
