@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyCookie, HTTPBearer
@@ -156,6 +156,9 @@ async def session(principal: Principal, *, write: bool = False) -> AsyncIterator
 
 
 AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
+
+# A download's ``Range`` header (one range is served: hexagone.core.downloads)
+RangeHeader = Annotated[str | None, Header(alias="range", description="bytes=a-b, bytes=a- or bytes=-n")]
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -54,7 +54,13 @@ Reader = Callable[[int, int | None], Awaitable[AsyncIterator[bytes]]]
 
 
 async def answer(
-    size: int, media_type: str, read: Reader, range_header: str | None, *, name: str | None = None
+    size: int,
+    media_type: str,
+    read: Reader,
+    range_header: str | None,
+    *,
+    name: str | None = None,
+    etag: str | None = None,
 ) -> Response:
     """A stored content as the answer to a GET: whole (200) or the range asked for (206),
     416 past its end; ``read(start, end)`` opens its bytes. With ``name``, a download
@@ -73,6 +79,8 @@ async def answer(
     }
     if name is not None:
         headers["content-disposition"] = attachment(name)
+    if etag is not None:
+        headers["etag"] = f'"{etag}"'
     if span is not None:
         headers["content-range"] = f"bytes {start}-{end - 1}/{size}"
     stream = await read(start, end)

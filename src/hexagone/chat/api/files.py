@@ -5,9 +5,8 @@ into the caller's drive."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.requests import ClientDisconnect
@@ -16,7 +15,7 @@ from hexagone.chat import service
 from hexagone.chat.api.common import AttachmentOut, errors
 from hexagone.chat.service.limits import posting_allowed
 from hexagone.core import downloads
-from hexagone.core.api import CurrentPrincipal, line, session
+from hexagone.core.api import CurrentPrincipal, RangeHeader, line, session
 from hexagone.core.exceptions import Invalid
 from hexagone.core.i18n import gettext as _
 
@@ -52,9 +51,6 @@ async def upload(
     except (ClientDisconnect, ConnectionResetError):
         raise Invalid(_("The upload ended before the whole file came.")) from None
     return AttachmentOut.model_validate(sent.as_json())
-
-
-RangeHeader = Annotated[str | None, Header(alias="range", description="bytes=a-b, bytes=a- or bytes=-n")]
 
 
 async def send(principal: CurrentPrincipal, file_id: uuid.UUID, range_header: str | None, *, preview: bool) -> Response:

@@ -182,7 +182,12 @@ class Connection:
             )
         else:
             if answer is not None:
-                await self.send({**answer, "ref": ref} if ref is not None else answer)
+                await self.answer(frame, answer)
+
+    async def answer(self, frame: dict[str, Any], answer: dict[str, Any]) -> None:
+        """``answer`` to the client's ``frame``, with the frame's ``ref`` if it had one."""
+        ref = frame.get("ref")
+        await self.send({**answer, "ref": ref} if ref is not None else answer)
 
     async def _post(self, frame: dict[str, Any]) -> dict[str, Any] | None:
         posting_allowed(self.principal)
@@ -204,7 +209,11 @@ class Connection:
                 online=self.hub.presence.online(self.principal.org_id),
             )
             await db.commit()
-        return {"type": "posted", "message": posted.as_json()}
+            # Answered before the session is let go: that awaits (its connection goes back
+            # to the pool), and the message published at the commit would meanwhile be
+            # written to every socket first (the benchmark's post → posted).
+            await self.answer(frame, {"type": "posted", "message": posted.as_json()})
+        return None
 
     async def _read(self, frame: dict[str, Any]) -> dict[str, Any] | None:
         channel_id = uuid.UUID(str(frame["channel"]))

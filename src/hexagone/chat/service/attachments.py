@@ -6,7 +6,7 @@ The bytes go to the core's blob store under the organisation (``org/<org>/chat/<
 counted in its storage, sealed under its key when encryption at rest is on), streamed,
 never held whole, at most :data:`MAX_SIZE`. A preview of at most 512 pixels (pictures,
 PDFs, office documents when LibreOffice is installed) is made at upload by the drive's
-previewer (``drive.service.preview_of_file``, in its sandbox), so that the message shows
+previewer (``drive.service.preview_of_blob``, in its sandbox), so that the message shows
 it as soon as it is sent. Names follow the drive's rules, so that a file can be saved to
 a drive as it is called (:func:`save_to_drive`); a name a drive could not hold is mended
 rather than refused (:func:`file_name`).
@@ -23,13 +23,11 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import re
-import tempfile
 import unicodedata
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,7 +41,7 @@ from hexagone.core.db import org_session
 from hexagone.core.exceptions import Invalid, NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.core.jobs import Claimed, JobSpec, PermanentFailure
-from hexagone.drive.service import NodeInfo, clean_name, drive_of_user, has_own_drive, preview_of_file, store
+from hexagone.drive.service import NodeInfo, clean_name, drive_of_user, has_own_drive, preview_of_blob, store
 
 MAX_SIZE = 100 << 20  # bytes per file (Slack: 1 GB; Mattermost's default: 100 MB)
 MAX_PER_MESSAGE = 10
@@ -161,19 +159,10 @@ async def upload_file(
 async def _make_preview(key: str, name: str, content_type: str, size: int) -> bool:
     if size > PREVIEW_INPUT:
         return False
-    store = blobs.get_store()
-    with tempfile.TemporaryDirectory(prefix="hexagone-chat-") as folder:
-        source = Path(folder) / ("file" + Path(name).suffix.lower())
-        handle: BinaryIO = await asyncio.to_thread(source.open, "wb")
-        try:
-            async for chunk in await store.get(key):
-                await asyncio.to_thread(handle.write, chunk)
-        finally:
-            await asyncio.to_thread(handle.close)
-        image = await preview_of_file(source, name, content_type, size)
+    image = await preview_of_blob(key, name, content_type, size)
     if not image:
         return False
-    await store.put(image, key=preview_key(key))
+    await blobs.get_store().put(image, key=preview_key(key))
     return True
 
 

@@ -8,11 +8,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hexagone.core.api import CurrentPrincipal, Text, line, session
+from hexagone.core.api import CurrentPrincipal, RangeHeader, Text, line, session
 from hexagone.core.auth import Principal
 from hexagone.core.exceptions import Conflict
 from hexagone.core.i18n import gettext as _
@@ -63,7 +63,7 @@ async def download_version(
     principal: CurrentPrincipal,
     node_id: uuid.UUID,
     version_id: uuid.UUID,
-    range_: Annotated[str | None, Header(alias="range")] = None,
+    range_: RangeHeader = None,
 ) -> Response:
     return await send_file(principal, node_id, range_, version_id=version_id)
 

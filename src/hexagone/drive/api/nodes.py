@@ -7,10 +7,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from hexagone.core.api import CurrentPrincipal, session
+from hexagone.core.api import CurrentPrincipal, RangeHeader, session
 from hexagone.drive import service
 from hexagone.drive.api.common import (
     DriveOut,
@@ -165,7 +165,7 @@ async def copy(principal: CurrentPrincipal, node_id: uuid.UUID, body: PlaceIn) -
 async def download(
     principal: CurrentPrincipal,
     node_id: uuid.UUID,
-    range_: Annotated[str | None, Header(alias="range", description="bytes=a-b, bytes=a- or bytes=-n")] = None,
+    range_: RangeHeader = None,
 ) -> Response:
     return await send_file(principal, node_id, range_)
 

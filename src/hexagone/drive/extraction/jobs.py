@@ -176,7 +176,8 @@ async def _save_text(org_id: uuid.UUID, version_id: uuid.UUID, node_id: uuid.UUI
         return
 
 
-async def _fetch(key: str, target: Path) -> None:
+async def fetch(key: str, target: Path) -> None:
+    """The blob ``key`` copied to ``target``, a file the sandbox may read."""
     handle: BinaryIO = await asyncio.to_thread(target.open, "wb")
     try:
         async for chunk in await blobs.get_store().get(key):
@@ -256,7 +257,7 @@ async def extract(job: Claimed) -> None:
     with tempfile.TemporaryDirectory(prefix="hexagone-extract-") as tmp:
         folder = Path(tmp)
         source = folder / ("document" + Path(name).suffix.lower())
-        await _fetch(blob_key, source)
+        await fetch(blob_key, source)
         if wants_text:
             text = await run_sandboxed("text", kind, source, folder / "text")
             await _save_text(job.org_id, version_id, node_id, (text or b"").decode("utf-8", "replace"), kind)

@@ -58,7 +58,7 @@ from hexagone.drive.service.metadata import (
     tags,
 )
 from hexagone.drive.service.names import clean as clean_name
-from hexagone.drive.service.previews import PreviewInfo, preview, preview_of_file
+from hexagone.drive.service.previews import PreviewInfo, preview, preview_of_blob
 from hexagone.drive.service.quotas import Settings, change_settings, settings
 from hexagone.drive.service.sharing import ShareInfo, share, shared_with_me, shares, unshare
 from hexagone.drive.service.storage import (
@@ -146,7 +146,7 @@ __all__ = [
     "path_of",
     "plan_upload",
     "preview",
-    "preview_of_file",
+    "preview_of_blob",
     "properties",
     "purge",
     "recent",

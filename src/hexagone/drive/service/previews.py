@@ -2,7 +2,7 @@
 its current version (:mod:`hexagone.drive.extraction.jobs`), or :class:`NotFound` while
 there is none (a folder, a kind without previews, a file not read yet or unreadable).
 
-Other modules have files of their own previewed the same way (:func:`preview_of_file`: a
+Other modules have files of their own previewed the same way (:func:`preview_of_blob`: a
 picture sent in the chat), so that there is one previewer, sandboxed once."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from hexagone.core.blobs import BlobNotFound
 from hexagone.core.exceptions import NotFound
 from hexagone.core.i18n import gettext as _
 from hexagone.drive.extraction.formats import kind_of
-from hexagone.drive.extraction.jobs import MAX_INPUT, preview_key, previewable, render_preview
+from hexagone.drive.extraction.jobs import MAX_INPUT, fetch, preview_key, previewable, render_preview
 from hexagone.drive.models import NodeKind, Version
 from hexagone.drive.service.access import load
 
@@ -51,14 +51,16 @@ async def preview(db: AsyncSession, principal: Principal, node_id: uuid.UUID) ->
     return PreviewInfo(found.node.id, version.id, len(image)), image
 
 
-async def preview_of_file(source: Path, name: str, content_type: str, size: int) -> bytes | None:
-    """A PNG of at most 512 pixels a side of a file that is not in a drive (``size``
-    bytes at ``source``), made as the drive's own previews are (images and PDFs, office
-    documents when LibreOffice is installed; read in the sandbox, within its limits);
-    None for another kind, a file over the drive's size limit for previews, or one that
-    cannot be read."""
+async def preview_of_blob(key: str, name: str, content_type: str, size: int) -> bytes | None:
+    """A PNG of at most 512 pixels a side of a file that is not in a drive (the blob
+    ``key`` of ``size`` bytes, stored by another module), made as the drive's own previews
+    are (images and PDFs, office documents when LibreOffice is installed; read in the
+    sandbox, within its limits); None for another kind, a file over the drive's size
+    limit for previews, or one that cannot be read."""
     kind = kind_of(name, content_type)
     if kind is None or not previewable(kind) or size > MAX_INPUT:
         return None
     with tempfile.TemporaryDirectory(prefix="hexagone-preview-") as folder:
+        source = Path(folder) / ("source" + Path(name).suffix.lower())
+        await fetch(key, source)
         return await render_preview(kind, source, Path(folder))

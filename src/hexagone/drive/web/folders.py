@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from zipstream import ZIP_STORED, ZipStream
 
-from hexagone.core import pages
+from hexagone.core import downloads, pages
 from hexagone.core.auth import Principal
 from hexagone.core.config import get_settings
 from hexagone.core.db import org_session
@@ -35,7 +35,7 @@ from hexagone.core.forms import field, parse_uuid, pieces, required_uuid
 from hexagone.core.i18n import gettext as _
 from hexagone.core.web import allow_streamed_bodies, login_required
 from hexagone.drive import service
-from hexagone.drive.api.downloads import disposition, send_file
+from hexagone.drive.api.downloads import send_file
 from hexagone.drive.web.common import folder_url, render
 from hexagone.identity.service import people_by_ids
 
@@ -221,7 +221,7 @@ async def zip_folder(request: Request) -> Response:
         else:
             archive.add(_file_chunks(loop, principal, node_id), path, size=size)
     headers = {
-        "content-disposition": disposition(f"{name}.zip"),
+        "content-disposition": downloads.attachment(f"{name}.zip"),
         "content-length": str(len(archive)),
         "cache-control": "private, no-cache",
     }
