@@ -12,7 +12,8 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from hexagone.core.db import org_session
+from hexagone.core import notifications
+from hexagone.core.db import org_session, system_session
 from hexagone.identity.models import Space
 from hexagone.identity.service import spaces
 from tests.chat.factories import channel, join, make_chat_org, make_member, space_channel
@@ -45,6 +46,25 @@ async def test_a_message_posted_on_one_socket_reaches_the_other_members_at_once(
         assert heard["seq"] == posted["message"]["seq"]
         await send(carol_socket, type="ping")
         assert (await receive(carol_socket))["type"] == "pong"  # carol, not a member, heard nothing before
+
+
+async def test_at_here_over_a_socket_notifies_the_members_connected_and_not_the_others(base_url: str) -> None:
+    org = await make_chat_org()
+    alice_user, alice = await make_member(org)
+    bob_user, bob = await make_member(org)
+    _carol_user, carol = await make_member(org)
+    room = await channel(alice)
+    await join(bob, room)
+    await join(carol, room)
+    async with (
+        await open_socket(base_url, await session_cookie(base_url, alice_user)) as alice_socket,
+        await open_socket(base_url, await session_cookie(base_url, bob_user)),
+    ):
+        await send(alice_socket, type="post", channel=str(room), text="@here on commence")
+        assert (await until(alice_socket, of_type("posted")))["message"]["text"] == "@here on commence"
+    async with system_session() as db:
+        assert len(await notifications.latest(db, bob.user_id)) == 1
+        assert await notifications.latest(db, carol.user_id) == []  # no socket open
 
 
 async def test_a_message_posted_through_the_api_reaches_the_sockets(base_url: str, client: httpx.AsyncClient) -> None:

@@ -222,6 +222,30 @@ async def test_a_direct_message_notifies_the_other_people_and_at_channel_everyon
         assert await notifications.latest(db, alice.user_id) == []
 
 
+async def test_at_here_notifies_the_members_connected_now_and_asks_who_they_are_only_then() -> None:
+    org = await make_chat_org()
+    _a, alice = await make_member(org)
+    _b, bob = await make_member(org)
+    _c, carol = await make_member(org)
+    room = await channel(alice)
+    await join(bob, room)
+    await join(carol, room)
+    asked: list[str] = []
+
+    def online() -> set[uuid.UUID]:
+        asked.append("online")
+        return {alice.user_id, bob.user_id}
+
+    await say(alice, room, "Bonjour à tous", online=online)
+    assert asked == []  # a message without @here does not go through the connections
+    await say(alice, room, "@here on commence", online=online)
+    assert asked == ["online"]
+    async with system_session() as db:
+        assert len(await notifications.latest(db, bob.user_id)) == 1
+        assert await notifications.latest(db, carol.user_id) == []  # not connected
+        assert await notifications.latest(db, alice.user_id) == []
+
+
 async def test_every_change_is_one_event_of_the_log_numbered_in_order() -> None:
     _u, alice = await make_member()
     room = await channel(alice)

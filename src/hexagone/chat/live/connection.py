@@ -206,7 +206,7 @@ class Connection:
                 thread_id=uuid.UUID(str(thread)) if thread else None,
                 client_id=str(client_id) if client_id is not None else None,
                 files=[uuid.UUID(str(f)) for f in files],
-                online=self.hub.presence.online(self.principal.org_id),
+                online=lambda: self.hub.presence.online(self.principal.org_id),
             )
             await db.commit()
             # Answered before the session is let go: that awaits (its connection goes back

@@ -7,7 +7,7 @@ people notifies them through the core's notification centre, in the same transac
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -106,12 +106,12 @@ async def post(
     thread_id: uuid.UUID | None = None,
     client_id: str | None = None,
     files: Sequence[uuid.UUID] = (),
-    online: Iterable[uuid.UUID] = (),
+    online: Callable[[], Iterable[uuid.UUID]] = tuple,
 ) -> MessageInfo:
     """Store a message (or a reply in ``thread_id``'s thread), with the ``files`` the
     author uploaded to the conversation (then the text may be empty). A post retried with
-    the same ``client_id`` is stored once and answered with the first one. ``online``:
-    who is connected now, whom ``@here`` notifies."""
+    the same ``client_id`` is stored once and answered with the first one. ``online()``:
+    who is connected now, whom ``@here`` notifies (asked only for such a message)."""
     text = _clean_text(text, may_be_empty=bool(files))
     if client_id is not None and (not client_id or len(client_id) > MAX_CLIENT_ID):
         raise Invalid(_("The message's client identifier is invalid."))
@@ -160,7 +160,7 @@ async def post(
     # No reaction yet, the author is here: the answer needs no more statements.
     info = _info(message, principal.display_name or principal.email, {}, attachments.attach(sent, message.id))
     events.emit(db, principal.org_id, seq, "message", {"message": info.as_json()}, channel_id=channel_id)
-    await _notify(db, principal, found.channel, message, info.attachments, rendered.mentioned, set(online))
+    await _notify(db, principal, found.channel, message, info.attachments, rendered.mentioned, online)
     return info
 
 
@@ -176,7 +176,7 @@ async def _notify(
     message: Message,
     files: Sequence[AttachmentInfo],
     mentioned: Iterable[formatting.Named],
-    online: set[uuid.UUID],
+    online: Callable[[], Iterable[uuid.UUID]],
 ) -> None:
     """Notify whom the message is for: the people it mentions who can read the channel,
     everyone in it for ``@channel`` (the connected ones for ``@here``), the other people
@@ -201,7 +201,7 @@ async def _notify(
     if channel.kind == ChannelKind.DIRECT or "channel" in broadcasts:
         wanted |= audience - muted
     elif "here" in broadcasts:
-        wanted |= (audience & online) - muted
+        wanted |= (audience & set(online())) - muted  # asked only here: it goes through every socket
     wanted.discard(principal.user_id)
     if not wanted:
         return
