@@ -8,11 +8,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+from pathlib import Path
 
+import pytest
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from hexagone.core import live
+from hexagone.core.config import Settings
+from hexagone.core.modules import Module, Registry
 
 
 async def _silent_peer(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -57,3 +61,25 @@ async def test_keep_alive_drops_a_silent_peer_and_keeps_one_that_answers() -> No
             writer.close()
         finally:
             pinging.cancel()
+
+
+def test_public_url_is_the_base_urls_host_on_the_live_port_unless_a_proxy_url_is_set() -> None:
+    settings = Settings(base_url="https://suite.example.fr", live_port=8101)
+    assert live.public_url(settings, "/chat/live") == "wss://suite.example.fr:8101/chat/live"
+    assert live.connect_source(settings) == "wss://suite.example.fr:8101"
+    v6 = Settings(base_url="http://[::1]:8000", live_port=8101)
+    assert live.public_url(v6, "/chat/live") == "ws://[::1]:8101/chat/live"
+    proxied = Settings(base_url="https://suite.example.fr", live_url="wss://suite.example.fr/")
+    assert live.public_url(proxied, "/chat/live") == "wss://suite.example.fr/chat/live"
+    assert live.connect_source(proxied) == "wss://suite.example.fr"
+
+
+def test_a_module_may_not_take_a_live_path_outside_its_own() -> None:
+    async def handler(_socket: object, _caller: object) -> None:
+        return None
+
+    stray = Module(name="notes", label="Notes", package_dir=Path("."), live={"/chat/live": handler})
+    with pytest.raises(RuntimeError, match="not under /notes/"):
+        live.live_routes(Registry([stray]))
+    own = Module(name="notes", label="Notes", package_dir=Path("."), live={"/api/v1/notes/live": handler})
+    assert live.live_routes(Registry([own]))["/api/v1/notes/live"].module == "notes"

@@ -103,7 +103,9 @@ def public_url(settings: Settings, path: str) -> str:
         return settings.live_url.rstrip("/") + path
     base = urlsplit(settings.resolved_base_url)
     scheme = "wss" if base.scheme == "https" else "ws"
-    return f"{scheme}://{base.hostname}:{settings.live_port}{path}"
+    host = base.hostname or "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address
+    return f"{scheme}://{host}:{settings.live_port}{path}"
 
 
 def connect_source(settings: Settings) -> str:
