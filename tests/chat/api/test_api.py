@@ -4,6 +4,7 @@ another organisation, a session owing its second factor, the member's own sessio
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -98,17 +99,19 @@ async def test_uploads_count_as_posts_and_a_flood_of_them_is_refused_with_429(
     user, me = await make_member()
     room = await channel(me)
     headers = await headers_of(base_url, user)
-    statuses = [
-        (
-            await client.post(
-                f"{API}/channels/{room}/files", params={"name": f"{n}.txt"}, content=b"x", headers=headers
-            )
-        ).status_code
-        for n in range(20)
+    started = time.monotonic()
+    answers = [
+        await client.post(f"{API}/channels/{room}/files", params={"name": f"{n}.txt"}, content=b"x", headers=headers)
+        for n in range(40)
     ]
-    assert statuses[0] == 201 and statuses[-1] == 429, statuses
-    refused = await client.post(f"{API}/channels/{room}/files", params={"name": "x.txt"}, content=b"x", headers=headers)
-    assert refused.status_code == 429 and "error" in refused.json()
+    elapsed = time.monotonic() - started
+    statuses = [answer.status_code for answer in answers]
+    # A burst of 15, then 5 a second: no more pass than that in the time the 40 took (on any
+    # machine where 40 small uploads take under 5 s, some are refused), each refusal saying why.
+    allowed = 15 + 5 * elapsed + 1
+    assert statuses[:15] == [201] * 15 and set(statuses) <= {201, 429}, statuses
+    assert statuses.count(201) <= allowed, (statuses, elapsed)
+    assert all("error" in answer.json() for answer in answers if answer.status_code == 429)
 
 
 FILE = "a file"
