@@ -64,7 +64,9 @@ async def background(registry: Registry, settings: Settings) -> AsyncIterator[No
     if "protocols" in parts:
         tasks = [asyncio.create_task(server(), name=server.__qualname__) for m in registry for server in m.servers]
     if "web" in parts:
-        tasks.append(asyncio.create_task(live.serve_live(registry, settings), name="live"))
+        serving = asyncio.create_task(live.serve_live(registry, settings), name="live")
+        serving.add_done_callback(_log_failure)  # a port already taken: said now, not at shutdown
+        tasks.append(serving)
     if "jobs" in parts and settings.jobs_concurrency > 0:
         tasks.append(asyncio.create_task(jobs.Worker(concurrency=settings.jobs_concurrency).run(), name="jobs"))
     # The 200,000 objects made by importing and building the app live as long as the
@@ -85,6 +87,11 @@ async def background(registry: Registry, settings: Settings) -> AsyncIterator[No
         await pubsub.close_bus()
         await blobs.close_store()
         await dispose_engine()
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s stopped: %r", task.get_name(), task.exception())
 
 
 async def serve_without_web(settings: Settings) -> None:

@@ -10,14 +10,15 @@ import uuid
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from hexagone.core import notifications
 from hexagone.core.db import org_session, system_session
 from hexagone.identity.models import Space
 from hexagone.identity.service import spaces
-from tests.chat.factories import channel, join, make_chat_org, make_member, space_channel
-from tests.chat.live import live_port, of_type, open_socket, receive, send, session_cookie, until
+from tests.chat.factories import MODULES, channel, join, make_chat_org, make_member, space_channel
+from tests.chat.live import live_port, of_type, open_socket, receive, send, session_cookie, until, ws_url
 from tests.factories import TestUser, csrf_token, login, make_org, make_space, make_user, principal
 from tests.mail.api.helpers import token_for
 
@@ -170,6 +171,36 @@ async def test_a_session_still_owing_its_second_factor_cannot_open_a_socket(base
         await login(browser, user, second_factor=False)
         pending = browser.cookies["hx_session"]
     assert await _refused(base_url, cookie=pending) == 401  # the second-factor gate's answer
+
+
+async def test_a_session_that_owes_its_enrolment_in_a_second_factor_cannot_open_a_socket(base_url: str) -> None:
+    user = await make_user(await make_org(modules=MODULES, mfa_required=True))  # signs in, not yet enrolled
+    async with httpx.AsyncClient(base_url=base_url, follow_redirects=False, timeout=30) as browser:
+        await login(browser, user, second_factor=False)
+        assert (await browser.get("/chat/")).headers["location"] == "/account/mfa"
+        owing = browser.cookies["hx_session"]
+    assert await _refused(base_url, cookie=owing) == 401
+
+
+async def test_a_handshake_with_a_repeated_credential_or_another_schemes_origin_is_refused(base_url: str) -> None:
+    member = await make_user(await make_chat_org())
+    cookie = await session_cookie(base_url, member)
+    assert await _refused(base_url, cookie=cookie, origin=base_url.replace("http://", "https://")) == 403
+    with pytest.raises(InvalidStatus) as refused:
+        await connect(
+            ws_url(base_url),
+            additional_headers=[("Cookie", f"hx_session={cookie}"), ("Cookie", "x=y"), ("Origin", base_url)],
+        )
+    assert refused.value.response.status_code == 400
+
+
+async def test_a_frame_nested_too_deep_for_the_parser_is_a_bad_frame_not_a_crash(base_url: str) -> None:
+    cookie = await session_cookie(base_url, await make_user(await make_chat_org()))
+    async with await open_socket(base_url, cookie) as socket:
+        await socket.send("[" * 60_000)
+        assert (await receive(socket))["status"] == 400
+        await send(socket, type="ping")
+        assert (await receive(socket))["type"] == "pong"  # still open
 
 
 async def test_signing_out_closes_the_sockets_that_sign_in_opened(base_url: str) -> None:

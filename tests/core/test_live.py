@@ -54,9 +54,11 @@ async def test_keep_alive_drops_a_silent_peer_and_keeps_one_that_answers() -> No
                     if ended:
                         break
                     await asyncio.sleep(every)
-                assert len(ended) == 1  # the silent one, after one unanswered ping
+                assert len(ended) == 1  # after one unanswered ping: the silent one
+                assert ended[0].remote_address[1] == writer.get_extra_info("sockname")[1]
                 await asyncio.sleep(every * 3)
                 assert len(ended) == 1 and len(server.connections) == 1  # the other stays
+                await answering.ping()  # and still answers
                 reading.cancel()
             writer.close()
         finally:

@@ -44,6 +44,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.asyncio.server import broadcast as _broadcast
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from hexagone.core import websockets as ws
 from hexagone.core.auth import SESSION_COOKIE, Principal, principal_from_bearer, principal_from_session_token
@@ -58,6 +59,8 @@ API_PREFIX = "/api/v1/"
 MAX_FRAME = 64 * 1024  # a frame larger than this closes the socket (1009): a chat message's 10,000 characters fit
 MAX_BEHIND = 1 << 20  # bytes waiting in a socket's buffer past which :func:`broadcast` closes it (1013)
 MAX_INCOMING = 16  # frames received but not yet read by the handler, per socket
+DEFAULT_PORTS = {"http": 80, "https": 443}
+CLOSE_WITHIN = 10.0  # seconds a closing handshake may take before the connection is cut
 PING_EVERY = 30.0  # seconds between two pings of a socket, and the time it has to answer
 
 
@@ -78,7 +81,13 @@ class Caller:
         if self.bearer is not None:
             return await principal_from_bearer(self.bearer)
         principal = await principal_from_session_token(self.session or "")
-        return principal if principal is not None and not principal.mfa_pending else None
+        return principal if principal is not None and not _owes_second_factor(principal) else None
+
+
+def _owes_second_factor(principal: Principal) -> bool:
+    """A session still owing its second factor, or owing its enrolment where the
+    organisation requires one: the pages send it to those pages; a socket is refused."""
+    return principal.mfa_pending or principal.needs_mfa_setup
 
 
 Handler = Callable[[ServerConnection, Caller], Awaitable[None]]
@@ -117,7 +126,12 @@ def connect_source(settings: Settings) -> str:
 def _from_our_pages(origin: str | None, settings: Settings) -> bool:
     if not origin:
         return False
-    return urlsplit(origin).netloc.lower() == urlsplit(settings.resolved_base_url).netloc.lower()
+    theirs, ours = urlsplit(origin.lower()), urlsplit(settings.resolved_base_url.lower())
+    return (theirs.scheme, theirs.hostname, theirs.port or DEFAULT_PORTS.get(theirs.scheme)) == (
+        ours.scheme,
+        ours.hostname,
+        ours.port or DEFAULT_PORTS.get(ours.scheme),
+    )
 
 
 def _refusal(connection: ServerConnection, status: HTTPStatus, reason: str) -> Response:
@@ -138,6 +152,8 @@ class Listener:
         route = self.routes.get(url.path)
         if route is None:
             return _refusal(connection, HTTPStatus.NOT_FOUND, "not found")
+        if any(len(request.headers.get_all(name)) > 1 for name in ("Authorization", "Cookie", "Origin")):
+            return _refusal(connection, HTTPStatus.BAD_REQUEST, "a credential header is repeated")
         authorization = request.headers.get("Authorization", "")
         bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " else ""
         session = ""
@@ -152,7 +168,7 @@ class Listener:
             principal = await principal_from_session_token(session)
             if principal is None:
                 return _refusal(connection, HTTPStatus.NOT_FOUND, "not found")  # as the module's pages
-            if principal.mfa_pending:
+            if _owes_second_factor(principal):
                 return _refusal(connection, HTTPStatus.UNAUTHORIZED, "the second factor is still owed")
             if not _from_our_pages(request.headers.get("Origin"), self.settings):
                 return _refusal(connection, HTTPStatus.FORBIDDEN, "not from one of our pages")
@@ -232,10 +248,11 @@ async def keep_alive(server: Server, every: float = PING_EVERY) -> None:
 
 
 async def close(socket: ServerConnection, code: int, reason: str) -> None:
-    """Close a socket its handler no longer reads: what the client still sends is read and
-    thrown away meanwhile, for the library stops reading once :data:`MAX_INCOMING` frames
-    wait, and would then never see the client's answer to the close (a flooding client
-    would hold the socket for the library's whole close timeout)."""
+    """Close a socket its handler no longer reads, within :data:`CLOSE_WITHIN` or cut.
+    What the client still sends is read and thrown away meanwhile, for the library stops
+    reading once :data:`MAX_INCOMING` frames wait, and would then never see the client's
+    answer to the close; and a client that reads nothing would hold the close for ever
+    (the library waits for its buffers to drain before its own close timeout starts)."""
 
     async def discard() -> None:
         with contextlib.suppress(ConnectionClosed):
@@ -244,7 +261,10 @@ async def close(socket: ServerConnection, code: int, reason: str) -> None:
 
     discarding = asyncio.create_task(discard())
     try:
-        await socket.close(code, reason)
+        async with asyncio.timeout(CLOSE_WITHIN):
+            await socket.close(code, reason)
+    except TimeoutError:
+        socket.transport.abort()
     finally:
         discarding.cancel()
 
@@ -253,11 +273,21 @@ _closing: set[asyncio.Task[None]] = set()
 
 
 def close_soon(socket: ServerConnection, code: int, reason: str) -> None:
-    """Close without waiting here (a broadcast is synchronous): the closing handshake
-    runs in a task of its own, and the socket is aborted if the client never answers."""
-    task = asyncio.get_running_loop().create_task(socket.close(code, reason))
+    """:func:`close` without waiting here (a broadcast is synchronous), once per socket."""
+    if socket.state is not State.OPEN:
+        return  # already closing
+    task = asyncio.get_running_loop().create_task(_close_quietly(socket, code, reason))
     _closing.add(task)
     task.add_done_callback(_closing.discard)
+
+
+async def _close_quietly(socket: ServerConnection, code: int, reason: str) -> None:
+    """The handler still reads this socket: the client's answer to the close reaches it."""
+    try:
+        async with asyncio.timeout(CLOSE_WITHIN):
+            await socket.close(code, reason)
+    except (TimeoutError, ConnectionClosed):
+        socket.transport.abort()
 
 
 def _keeping_up(sockets: Iterable[ServerConnection]) -> Iterator[ServerConnection]:

@@ -72,6 +72,7 @@ class Connection:
         "caller",
         "channels",
         "due",
+        "gone",
         "hub",
         "last_seq",
         "principal",
@@ -96,6 +97,7 @@ class Connection:
         self._bad = 0
         self._refused = 0
         self.due = 0.0
+        self.gone = False  # removed from the hub: its socket is over
         self.reschedule(time.monotonic())
 
     # What the hub pushes.
@@ -158,7 +160,7 @@ class Connection:
             frame = json.loads(text)
             if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
                 raise ValueError("not a typed object")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             self._bad += 1
             if self._bad >= MAX_BAD:
                 raise Closing(ws.INVALID_DATA, "frames must be JSON objects with a type") from None
@@ -254,12 +256,16 @@ class Connection:
         be written to from this socket). Called by the hub every
         ``HEXAGONE_WEBSOCKET_RECHECK_SECONDS`` or so (:attr:`due`)."""
         fresh = await self.caller.still_signed_in()
+        if self.gone:
+            return  # left meanwhile: the hub must not follow anything for it again
         if fresh is None:
             live.close_soon(self.socket, ws.SIGNED_OUT, "signed out")
             return
         if fresh != self.principal:
             self.principal = fresh
             followed = await followed_by(fresh)
+            if self.gone:
+                return
             for channel_id in self.channels - followed:
                 self.hub.follow(self, channel_id, False)
             for channel_id in followed - self.channels:

@@ -85,6 +85,7 @@ class Hub:
         self.presence.connected(connection)
 
     def remove(self, connection: Socket) -> None:
+        connection.gone = True
         discard(self.by_user, connection.principal.user_id, connection)
         for channel_id in connection.channels:
             discard(self.by_channel, channel_id, connection)

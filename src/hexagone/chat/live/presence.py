@@ -45,6 +45,7 @@ class Socket(Protocol):
     state: str
 
     due: float  # time.monotonic() of its next recheck
+    gone: bool  # removed from the hub
 
     def deliverable(self, frame: bytes, seq: int | None) -> Any: ...
 
