@@ -261,10 +261,7 @@ async def close(socket: ServerConnection, code: int, reason: str) -> None:
 
     discarding = asyncio.create_task(discard())
     try:
-        async with asyncio.timeout(CLOSE_WITHIN):
-            await socket.close(code, reason)
-    except TimeoutError:
-        socket.transport.abort()
+        await _close_within(socket, code, reason)
     finally:
         discarding.cancel()
 
@@ -276,13 +273,13 @@ def close_soon(socket: ServerConnection, code: int, reason: str) -> None:
     """:func:`close` without waiting here (a broadcast is synchronous), once per socket."""
     if socket.state is not State.OPEN:
         return  # already closing
-    task = asyncio.get_running_loop().create_task(_close_quietly(socket, code, reason))
+    task = asyncio.get_running_loop().create_task(_close_within(socket, code, reason))
     _closing.add(task)
     task.add_done_callback(_closing.discard)
 
 
-async def _close_quietly(socket: ServerConnection, code: int, reason: str) -> None:
-    """The handler still reads this socket: the client's answer to the close reaches it."""
+async def _close_within(socket: ServerConnection, code: int, reason: str) -> None:
+    """The closing handshake, cut after :data:`CLOSE_WITHIN` (or when it fails)."""
     try:
         async with asyncio.timeout(CLOSE_WITHIN):
             await socket.close(code, reason)

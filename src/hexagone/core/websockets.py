@@ -11,12 +11,9 @@ from __future__ import annotations
 from starlette.types import Message, Scope, Send
 
 # Close codes (RFC 6455 § 7.4.1, and the private range for what it does not name).
-NORMAL = 1000
-GOING_AWAY = 1001
 UNSUPPORTED = 1003  # a binary frame where text is expected
 INVALID_DATA = 1007  # a frame that is not the JSON it must be
 POLICY = 1008  # refused: not signed in, another site's page, flooding
-TOO_BIG = 1009
 TRY_AGAIN = 1013  # the client does not read fast enough: reconnect and resume
 SIGNED_OUT = 4401  # the sign-in that opened the socket is over
 

@@ -96,7 +96,6 @@ class Connection:
         self._typed: dict[uuid.UUID, float] = {}
         self._bad = 0
         self._refused = 0
-        self.due = 0.0
         self.gone = False  # removed from the hub: its socket is over
         self.reschedule(time.monotonic())
 
