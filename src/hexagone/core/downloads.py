@@ -31,7 +31,7 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     first, last = match.groups()
     if not first:  # the last N bytes
         length = int(last)
-        if length == 0:
+        if length == 0 or size == 0:  # nothing to give (RFC 9110 § 14.1.3)
             raise Unsatisfiable
         return max(0, size - length), size
     start = int(first)
